@@ -1,0 +1,299 @@
+#include "runtime/executor.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "runtime/op_registry.h"
+
+namespace tinyops {
+
+namespace {
+
+constexpr uint32_t kMaxRegions = 16;
+constexpr uint32_t kMaxTensors = 1u << 20;
+constexpr uint32_t kMaxOps = 1u << 20;
+constexpr uint32_t kMaxOpIo = 64;
+
+Status failf(char* message, size_t cap, Status s, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+Status failf(char* message, size_t cap, Status s, const char* fmt, ...) {
+  if (message && cap) {
+    va_list args;
+    va_start(args, fmt);
+    std::vsnprintf(message, cap, fmt, args);
+    va_end(args);
+  }
+  return s;
+}
+
+bool range_ok(uint64_t offset, uint64_t bytes, uint64_t limit) {
+  return offset <= limit && bytes <= limit - offset;
+}
+
+}  // namespace
+
+const char* Executor::tensor_name(uint32_t i) const {
+  return pool_ + tensor_records_[i].name_offset;
+}
+
+Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
+                                 const RegionBinding* regions, uint32_t num_regions,
+                                 char* message, size_t cap) {
+  const Status bad = Status::kInvalidPlan;
+  if (plan == nullptr || plan_bytes < sizeof(PlanHeader)) {
+    return failf(message, cap, bad, "plan is %zu bytes, shorter than its header",
+                 static_cast<size_t>(plan_bytes));
+  }
+  if (reinterpret_cast<uintptr_t>(plan) % 4 != 0) {
+    return failf(message, cap, Status::kBadArgument, "plan bytes must be 4-byte aligned");
+  }
+  const auto* h = reinterpret_cast<const PlanHeader*>(plan);
+  if (h->magic != kPlanMagic) return failf(message, cap, bad, "not a tinyops plan (bad magic)");
+  if (h->version != kPlanVersion) {
+    return failf(message, cap, bad, "plan version %u, this engine reads version %u",
+                 h->version, kPlanVersion);
+  }
+  if (h->total_bytes != plan_bytes) {
+    return failf(message, cap, bad, "plan header says %u bytes, got %zu (truncated?)",
+                 h->total_bytes, static_cast<size_t>(plan_bytes));
+  }
+  if (h->num_regions > kMaxRegions || h->num_tensors > kMaxTensors || h->num_ops > kMaxOps ||
+      h->num_inputs > h->num_tensors || h->num_outputs > h->num_tensors) {
+    return failf(message, cap, bad, "plan table counts out of range");
+  }
+  const uint64_t regions_at = sizeof(PlanHeader);
+  const uint64_t tensors_at = regions_at + uint64_t{h->num_regions} * sizeof(RegionRecord);
+  const uint64_t ops_at = tensors_at + uint64_t{h->num_tensors} * sizeof(TensorRecord);
+  const uint64_t io_at = ops_at + uint64_t{h->num_ops} * sizeof(OpRecord);
+  const uint64_t tables_end = io_at + 4ull * (h->num_inputs + h->num_outputs);
+  if (tables_end > plan_bytes || h->pool_offset < tables_end ||
+      !range_ok(h->pool_offset, h->pool_bytes, plan_bytes)) {
+    return failf(message, cap, bad, "plan tables exceed the plan's %zu bytes",
+                 static_cast<size_t>(plan_bytes));
+  }
+  if (num_regions != h->num_regions) {
+    return failf(message, cap, Status::kBadArgument, "plan has %u memory regions, %u bound",
+                 h->num_regions, num_regions);
+  }
+  header_ = h;
+  region_records_ = reinterpret_cast<const RegionRecord*>(plan + regions_at);
+  tensor_records_ = reinterpret_cast<const TensorRecord*>(plan + tensors_at);
+  op_records_ = reinterpret_cast<const OpRecord*>(plan + ops_at);
+  io_ = reinterpret_cast<const int32_t*>(plan + io_at);
+  pool_ = reinterpret_cast<const char*>(plan + h->pool_offset);
+  const uint32_t pool_bytes = h->pool_bytes;
+
+  for (uint32_t r = 0; r < h->num_regions; ++r) {
+    const RegionRecord& rr = region_records_[r];
+    if (rr.kind > static_cast<uint32_t>(RegionKind::kConstant)) {
+      return failf(message, cap, bad, "region %u has unknown kind %u", r, rr.kind);
+    }
+    if (regions[r].bytes < rr.bytes || (rr.bytes > 0 && regions[r].base == nullptr)) {
+      return failf(message, cap, Status::kBadArgument,
+                   "region %u: plan needs %u bytes, %u bound", r, rr.bytes, regions[r].bytes);
+    }
+  }
+
+  for (uint32_t t = 0; t < h->num_tensors; ++t) {
+    const TensorRecord& tr = tensor_records_[t];
+    if (!dtype_valid(tr.type)) return failf(message, cap, bad, "tensor %u: bad type %u", t, tr.type);
+    if (tr.rank > kMaxRank) return failf(message, cap, bad, "tensor %u: rank %u > %d", t, tr.rank, kMaxRank);
+    if (!range_ok(tr.name_offset, 1, pool_bytes) ||
+        std::memchr(pool_ + tr.name_offset, 0, pool_bytes - tr.name_offset) == nullptr) {
+      return failf(message, cap, bad, "tensor %u: name out of range", t);
+    }
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < tr.rank; ++d) {
+      if (tr.dims[d] < 0) return failf(message, cap, bad, "tensor %u: negative dimension", t);
+      n *= static_cast<uint64_t>(tr.dims[d]);
+      if (n > 0xFFFFFFFFull) return failf(message, cap, bad, "tensor %u: too many elements", t);
+    }
+    const uint64_t bytes = n * dtype_size(static_cast<DType>(tr.type));
+    if (bytes != tr.bytes) {
+      return failf(message, cap, bad, "tensor %u '%s': %u bytes recorded, shape needs %llu", t,
+                   pool_ + tr.name_offset, tr.bytes, static_cast<unsigned long long>(bytes));
+    }
+    if (tr.region == kNoRegion) {
+      if (tr.bytes != 0) {
+        // Only tensors nobody reads or writes may lack storage; checked with the ops.
+      }
+    } else if (tr.region >= h->num_regions ||
+               !range_ok(tr.offset, tr.bytes, region_records_[tr.region].bytes)) {
+      return failf(message, cap, bad, "tensor %u '%s': storage outside its region", t,
+                   pool_ + tr.name_offset);
+    } else if (tr.offset % 4 != 0 && tr.type != static_cast<uint8_t>(DType::kInt8) &&
+               tr.type != static_cast<uint8_t>(DType::kUInt8) &&
+               tr.type != static_cast<uint8_t>(DType::kBool)) {
+      return failf(message, cap, bad, "tensor %u '%s': misaligned storage", t,
+                   pool_ + tr.name_offset);
+    }
+    if (tr.num_scales > 0) {
+      if (!range_ok(tr.scales_offset, 4ull * tr.num_scales, pool_bytes) ||
+          tr.scales_offset % 4 != 0) {
+        return failf(message, cap, bad, "tensor %u: quantization scales out of range", t);
+      }
+      if (tr.num_scales > 1 &&
+          (tr.quantized_dimension < 0 || tr.quantized_dimension >= static_cast<int32_t>(tr.rank) ||
+           static_cast<uint32_t>(tr.dims[tr.quantized_dimension]) != tr.num_scales)) {
+        return failf(message, cap, bad, "tensor %u: %u scales do not match its shape", t,
+                     tr.num_scales);
+      }
+    }
+  }
+
+  for (uint32_t i = 0; i < h->num_inputs + h->num_outputs; ++i) {
+    const int32_t id = io_[i];
+    if (id < 0 || static_cast<uint32_t>(id) >= h->num_tensors) {
+      return failf(message, cap, bad, "graph input/output %u: tensor index %d out of range", i, id);
+    }
+    const uint32_t reg = tensor_records_[id].region;
+    if (reg == kNoRegion ||
+        region_records_[reg].kind != static_cast<uint32_t>(RegionKind::kArena)) {
+      return failf(message, cap, bad, "graph input/output tensor %d has no writable storage", id);
+    }
+  }
+
+  for (uint32_t o = 0; o < h->num_ops; ++o) {
+    const OpRecord& op = op_records_[o];
+    if (find_op_kernel(op.opcode) == nullptr) {
+      return failf(message, cap, Status::kUnsupported, "op %u: no kernel for builtin code %d", o,
+                   op.opcode);
+    }
+    if (op.num_inputs > kMaxOpIo || op.num_outputs > kMaxOpIo ||
+        !range_ok(op.tensors_offset, 4ull * (op.num_inputs + op.num_outputs), pool_bytes) ||
+        op.tensors_offset % 4 != 0) {
+      return failf(message, cap, bad, "op %u: tensor list out of range", o);
+    }
+    const auto* ids = reinterpret_cast<const int32_t*>(pool_ + op.tensors_offset);
+    for (uint32_t k = 0; k < op.num_inputs + op.num_outputs; ++k) {
+      const int32_t id = ids[k];
+      const bool is_output = k >= op.num_inputs;
+      if (id == -1 && !is_output) continue;
+      if (id < 0 || static_cast<uint32_t>(id) >= h->num_tensors) {
+        return failf(message, cap, bad, "op %u: tensor index %d out of range", o, id);
+      }
+      const TensorRecord& tr = tensor_records_[id];
+      if (tr.region == kNoRegion && tr.bytes != 0) {
+        return failf(message, cap, bad, "op %u: tensor %d '%s' has no storage", o, id,
+                     pool_ + tr.name_offset);
+      }
+      if (is_output && tr.region != kNoRegion &&
+          region_records_[tr.region].kind != static_cast<uint32_t>(RegionKind::kArena)) {
+        return failf(message, cap, bad, "op %u writes constant tensor %d '%s'", o, id,
+                     pool_ + tr.name_offset);
+      }
+    }
+  }
+  return Status::kOk;
+}
+
+Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBinding* regions,
+                      uint32_t num_regions, Allocator* allocator, char* message,
+                      size_t message_cap) {
+  ops_ = nullptr;
+  Status s = validate_tables(plan, plan_bytes, regions, num_regions, message, message_cap);
+  if (s != Status::kOk) return s;
+  const PlanHeader* h = header_;
+  num_tensors_ = h->num_tensors;
+  num_ops_ = h->num_ops;
+  num_inputs_ = h->num_inputs;
+  num_outputs_ = h->num_outputs;
+
+  auto* descs = static_cast<TensorDesc*>(
+      allocator->alloc(sizeof(TensorDesc) * (num_tensors_ ? num_tensors_ : 1), 16));
+  auto* data = static_cast<void**>(allocator->alloc(sizeof(void*) * (num_tensors_ ? num_tensors_ : 1), 16));
+  auto* ops = static_cast<PreparedOp*>(allocator->alloc(sizeof(PreparedOp) * (num_ops_ ? num_ops_ : 1), 16));
+  if (!descs || !data || !ops) {
+    return failf(message, message_cap, Status::kOutOfMemory, "no memory for executor tables");
+  }
+  for (uint32_t t = 0; t < num_tensors_; ++t) {
+    const TensorRecord& tr = tensor_records_[t];
+    TensorDesc& d = descs[t];
+    d.type = static_cast<DType>(tr.type);
+    d.shape.rank = tr.rank;
+    for (int k = 0; k < kMaxRank; ++k) d.shape.dims[k] = k < tr.rank ? tr.dims[k] : 1;
+    d.quant.scale = tr.scale;
+    d.quant.zero_point = tr.zero_point;
+    d.quant.num_scales = static_cast<int32_t>(tr.num_scales);
+    d.quant.scales = tr.num_scales ? reinterpret_cast<const float*>(pool_ + tr.scales_offset) : nullptr;
+    d.quant.quantized_dimension = tr.quantized_dimension;
+    d.bytes = tr.bytes;
+    data[t] = nullptr;
+    d.const_data = nullptr;
+    if (tr.region != kNoRegion) {
+      uint8_t* base = static_cast<uint8_t*>(regions[tr.region].base);
+      data[t] = base ? base + tr.offset : nullptr;
+      if (region_records_[tr.region].kind == static_cast<uint32_t>(RegionKind::kConstant)) {
+        d.const_data = data[t];
+      }
+    }
+  }
+  descs_ = descs;
+  data_ = data;
+
+  uint32_t max_io = 1;
+  uint32_t scratch = 0;
+  for (uint32_t o = 0; o < num_ops_; ++o) {
+    const OpRecord& rec = op_records_[o];
+    const auto* ids = reinterpret_cast<const int32_t*>(pool_ + rec.tensors_offset);
+    const TensorDesc* in_descs[kMaxOpIo];
+    const TensorDesc* out_descs[kMaxOpIo];
+    for (uint32_t k = 0; k < rec.num_inputs; ++k) in_descs[k] = ids[k] >= 0 ? &descs[ids[k]] : nullptr;
+    for (uint32_t k = 0; k < rec.num_outputs; ++k) out_descs[k] = &descs[ids[rec.num_inputs + k]];
+    PrepareContext ctx;
+    ctx.opcode = rec.opcode;
+    ctx.op_index = static_cast<int32_t>(o);
+    ctx.options = &rec.options;
+    ctx.num_inputs = static_cast<int32_t>(rec.num_inputs);
+    ctx.inputs = in_descs;
+    ctx.num_outputs = static_cast<int32_t>(rec.num_outputs);
+    ctx.outputs = out_descs;
+    ctx.allocator = allocator;
+    char op_message[200] = {0};
+    ctx.message = op_message;
+    ctx.message_cap = sizeof(op_message);
+    const OpKernel* kernel = find_op_kernel(rec.opcode);
+    s = kernel->prepare(ctx);
+    if (s != Status::kOk) {
+      return failf(message, message_cap, s, "op %u (%s, output '%s'): %s", o, kernel->name,
+                   rec.num_outputs ? tensor_name(static_cast<uint32_t>(ids[rec.num_inputs])) : "",
+                   op_message[0] ? op_message : status_name(s));
+    }
+    ops[o] = PreparedOp{kernel, ctx.params, ids, ids + rec.num_inputs, rec.num_inputs,
+                        rec.num_outputs};
+    if (ctx.scratch_bytes > scratch) scratch = ctx.scratch_bytes;
+    if (rec.num_inputs > max_io) max_io = rec.num_inputs;
+    if (rec.num_outputs > max_io) max_io = rec.num_outputs;
+  }
+  in_ptrs_ = static_cast<const void**>(allocator->alloc(sizeof(void*) * max_io, 16));
+  out_ptrs_ = static_cast<void**>(allocator->alloc(sizeof(void*) * max_io, 16));
+  scratch_ = scratch ? allocator->alloc(scratch, 16) : nullptr;
+  if (!in_ptrs_ || !out_ptrs_ || (scratch && !scratch_)) {
+    return failf(message, message_cap, Status::kOutOfMemory, "no memory for %u scratch bytes",
+                 scratch);
+  }
+  scratch_bytes_ = scratch;
+  ops_ = ops;
+  return Status::kOk;
+}
+
+Status Executor::invoke() {
+  if (ops_ == nullptr) return Status::kBadArgument;
+  for (uint32_t o = 0; o < num_ops_; ++o) {
+    const PreparedOp& op = ops_[o];
+    for (uint32_t k = 0; k < op.num_inputs; ++k) {
+      in_ptrs_[k] = op.inputs[k] >= 0 ? data_[op.inputs[k]] : nullptr;
+    }
+    for (uint32_t k = 0; k < op.num_outputs; ++k) out_ptrs_[k] = data_[op.outputs[k]];
+    EvalContext ctx{op.params, in_ptrs_, out_ptrs_, scratch_};
+    const Status s = op.kernel->eval(ctx);
+    if (s != Status::kOk) return s;
+  }
+  return Status::kOk;
+}
+
+}  // namespace tinyops

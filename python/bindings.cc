@@ -1,0 +1,177 @@
+// pybind11 module tinyops_tflm._core: the engine as the Python front end sees
+// it. Plans and constants cross as bytes; tensors as numpy arrays (copies).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/executor.h"
+#include "runtime/op_registry.h"
+
+namespace py = pybind11;
+using namespace tinyops;
+
+namespace {
+
+PyObject* g_core_error = nullptr;
+
+[[noreturn]] void raise_core_error(Status s, const std::string& message) {
+  py::object err = py::reinterpret_borrow<py::object>(g_core_error);
+  PyErr_SetObject(g_core_error,
+                  py::make_tuple(static_cast<int>(s), status_name(s), message).ptr());
+  throw py::error_already_set();
+}
+
+// 64-byte aligned, zeroed storage owned by the host engine.
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t n) : bytes(n) {
+    data = static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64));
+    if (!data) throw std::bad_alloc();
+    std::memset(data, 0, n);
+  }
+  ~AlignedBuffer() { std::free(data); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  uint8_t* data;
+  size_t bytes;
+};
+
+// Load-time allocator: heap blocks on the host (firmware uses a bump arena).
+struct HeapAllocator {
+  std::vector<std::unique_ptr<AlignedBuffer>> blocks;
+  size_t total = 0;
+  static void* alloc(void* self, size_t bytes, size_t align) {
+    (void)align;  // AlignedBuffer is 64-byte aligned
+    auto* a = static_cast<HeapAllocator*>(self);
+    a->blocks.push_back(std::make_unique<AlignedBuffer>(bytes ? bytes : 1));
+    a->total += bytes;
+    return a->blocks.back()->data;
+  }
+};
+
+py::dtype numpy_dtype(DType t) {
+  switch (t) {
+    case DType::kFloat32: return py::dtype::of<float>();
+    case DType::kInt32: return py::dtype::of<int32_t>();
+    case DType::kUInt8: return py::dtype::of<uint8_t>();
+    case DType::kInt64: return py::dtype::of<int64_t>();
+    case DType::kBool: return py::dtype::of<bool>();
+    case DType::kInt16: return py::dtype::of<int16_t>();
+    case DType::kInt8: return py::dtype::of<int8_t>();
+  }
+  return py::dtype::of<uint8_t>();
+}
+
+class HostEngine {
+ public:
+  // regions: list of (kind, bytes, contents or None) in plan region order.
+  HostEngine(py::bytes plan, py::list regions) {
+    std::string plan_str = plan;
+    plan_ = std::make_unique<AlignedBuffer>(plan_str.size());
+    std::memcpy(plan_->data, plan_str.data(), plan_str.size());
+    std::vector<RegionBinding> bindings;
+    for (py::handle item : regions) {
+      auto tup = item.cast<py::tuple>();
+      const size_t bytes = tup[0].cast<size_t>();
+      py::object contents = tup[1];
+      auto buf = std::make_unique<AlignedBuffer>(bytes);
+      if (!contents.is_none()) {
+        py::buffer_info info = contents.cast<py::buffer>().request();
+        const size_t n = static_cast<size_t>(info.size * info.itemsize);
+        if (n > bytes) throw py::value_error("region contents larger than the region");
+        std::memcpy(buf->data, info.ptr, n);
+      }
+      bindings.push_back(RegionBinding{buf->data, static_cast<uint32_t>(bytes)});
+      regions_.push_back(std::move(buf));
+    }
+    allocator_.alloc_fn = &HeapAllocator::alloc;
+    allocator_.self = &heap_;
+    char message[512] = {0};
+    const Status s = exec_.load(plan_->data, plan_->bytes, bindings.data(),
+                                static_cast<uint32_t>(bindings.size()), &allocator_, message,
+                                sizeof(message));
+    if (s != Status::kOk) raise_core_error(s, message);
+  }
+
+  void invoke() {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = exec_.invoke();
+    }
+    if (s != Status::kOk) raise_core_error(s, "invoke failed");
+  }
+
+  uint32_t check_tensor(int64_t t) const {
+    if (t < 0 || t >= exec_.num_tensors()) throw py::index_error("tensor index out of range");
+    return static_cast<uint32_t>(t);
+  }
+
+  void set_tensor(int64_t index, py::buffer data) {
+    const uint32_t t = check_tensor(index);
+    py::buffer_info info = data.request();
+    const TensorDesc& d = exec_.tensor(t);
+    const size_t n = static_cast<size_t>(info.size * info.itemsize);
+    if (n != d.bytes) throw py::value_error("byte size does not match the tensor");
+    void* dst = exec_.tensor_data(t);
+    if (d.is_constant() || (dst == nullptr && n)) throw py::value_error("tensor is not writable");
+    if (n) std::memcpy(dst, info.ptr, n);
+  }
+
+  py::array get_tensor(int64_t index) const {
+    const uint32_t t = check_tensor(index);
+    const TensorDesc& d = exec_.tensor(t);
+    std::vector<py::ssize_t> shape(d.shape.dims, d.shape.dims + d.shape.rank);
+    py::array out(numpy_dtype(d.type), shape);
+    if (d.bytes && exec_.tensor_data(t)) std::memcpy(out.mutable_data(), exec_.tensor_data(t), d.bytes);
+    return out;
+  }
+
+  const Executor& exec() const { return exec_; }
+  size_t persistent_bytes() const { return heap_.total; }
+
+ private:
+  std::unique_ptr<AlignedBuffer> plan_;
+  std::vector<std::unique_ptr<AlignedBuffer>> regions_;
+  HeapAllocator heap_;
+  Allocator allocator_{};
+  Executor exec_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "tinyops-tflm C++ engine";
+  g_core_error = PyErr_NewException("tinyops_tflm._core.CoreError", PyExc_RuntimeError, nullptr);
+  m.attr("CoreError") = py::handle(g_core_error);
+
+  m.def("supported_ops", []() {
+    int32_t n = 0;
+    const OpKernel* ks = op_kernels(&n);
+    py::dict out;
+    for (int32_t i = 0; i < n; ++i) out[py::str(ks[i].name)] = ks[i].opcode;
+    return out;
+  });
+  m.attr("PLAN_VERSION") = kPlanVersion;
+  m.attr("TENSOR_RECORD_BYTES") = sizeof(TensorRecord);
+  m.attr("OP_RECORD_BYTES") = sizeof(OpRecord);
+
+  py::class_<HostEngine>(m, "HostEngine")
+      .def(py::init<py::bytes, py::list>(), py::arg("plan"), py::arg("regions"))
+      .def("invoke", &HostEngine::invoke)
+      .def("set_tensor", &HostEngine::set_tensor)
+      .def("get_tensor", &HostEngine::get_tensor)
+      .def_property_readonly("num_tensors", [](const HostEngine& e) { return e.exec().num_tensors(); })
+      .def_property_readonly("num_ops", [](const HostEngine& e) { return e.exec().num_ops(); })
+      .def_property_readonly("scratch_bytes", [](const HostEngine& e) { return e.exec().scratch_bytes(); })
+      .def_property_readonly("persistent_bytes", &HostEngine::persistent_bytes)
+      .def("op_name", [](const HostEngine& e, uint32_t i) {
+        if (i >= e.exec().num_ops()) throw py::index_error("op index out of range");
+        return std::string(e.exec().op_name(i));
+      });
+}

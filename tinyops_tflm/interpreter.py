@@ -1,0 +1,118 @@
+"""Host interpreter with the TFLM / LiteRT shape of API."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .engine import core, translate_core_error
+from .ir import Graph, Tensor
+from .plan_writer import WrittenPlan, write_plan
+from .reader import read_model
+
+
+def _details(t: Tensor) -> dict[str, Any]:
+    if t.quant is not None and t.quant.scales.size:
+        scales = np.asarray(t.quant.scales, dtype=np.float32)
+        zps = np.asarray(t.quant.zero_points, dtype=np.int32)
+        qdim = int(t.quant.quantized_dimension)
+    else:
+        scales = np.zeros(0, np.float32)
+        zps = np.zeros(0, np.int32)
+        qdim = 0
+    return {
+        "name": t.name,
+        "index": t.index,
+        "shape": np.asarray(t.shape, dtype=np.int32),
+        "dtype": t.dtype.type,
+        "quantization": (float(scales[0]), int(zps[0])) if scales.size else (0.0, 0),
+        "quantization_parameters": {
+            "scales": scales,
+            "zero_points": zps,
+            "quantized_dimension": qdim,
+        },
+    }
+
+
+class Interpreter:
+    """Runs a .tflite model on the tinyops engine, bit-exact with TFLM.
+
+    >>> interp = Interpreter.from_file("model.tflite")
+    >>> interp.set_input(x, 0); interp.invoke(); y = interp.get_output(0)
+    """
+
+    def __init__(self, graph: Graph, written: WrittenPlan | None = None):
+        self.graph = graph
+        self.written = written if written is not None else write_plan(graph)
+        _core = core()
+        try:
+            self._engine = _core.HostEngine(
+                self.written.plan,
+                [(self.written.arena_bytes, None),
+                 (len(self.written.constants), self.written.constants)],
+            )
+        except _core.CoreError as err:
+            raise translate_core_error(err) from None
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> "Interpreter":
+        return cls(read_model(bytes(data)))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "Interpreter":
+        with open(path, "rb") as f:
+            data = f.read()
+        return cls.from_bytes(data)
+
+    # -- details ---------------------------------------------------------
+    def get_input_details(self) -> list[dict[str, Any]]:
+        return [_details(self.graph.tensors[t]) for t in self.graph.inputs]
+
+    def get_output_details(self) -> list[dict[str, Any]]:
+        return [_details(self.graph.tensors[t]) for t in self.graph.outputs]
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.graph.inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.graph.outputs)
+
+    # -- running ---------------------------------------------------------
+    def _io_tensor(self, index: int, ios: tuple[int, ...], what: str) -> Tensor:
+        if not isinstance(index, (int, np.integer)) or not 0 <= index < len(ios):
+            raise IndexError(f"{what} index {index!r} out of range: the model has {len(ios)} {what}s")
+        return self.graph.tensors[ios[int(index)]]
+
+    def set_input(self, value: np.ndarray, index: int = 0) -> None:
+        t = self._io_tensor(index, self.graph.inputs, "input")
+        arr = np.asarray(value)
+        if arr.dtype != t.dtype:
+            raise ValueError(
+                f"input {index} '{t.name}' expects dtype {t.dtype.name}, got {arr.dtype.name}")
+        if tuple(arr.shape) != tuple(t.shape):
+            raise ValueError(
+                f"input {index} '{t.name}' expects shape {list(t.shape)}, got {list(arr.shape)}")
+        self._engine.set_tensor(t.index, np.ascontiguousarray(arr))
+
+    def invoke(self) -> None:
+        _core = core()
+        try:
+            self._engine.invoke()
+        except _core.CoreError as err:
+            raise translate_core_error(err) from None
+
+    def get_output(self, index: int = 0) -> np.ndarray:
+        t = self._io_tensor(index, self.graph.outputs, "output")
+        return self._engine.get_tensor(t.index)
+
+    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        """set_input for each input, invoke, and return every output."""
+        if len(inputs) != self.num_inputs:
+            raise ValueError(f"the model takes {self.num_inputs} inputs, got {len(inputs)}")
+        for i, x in enumerate(inputs):
+            self.set_input(x, i)
+        self.invoke()
+        return [self.get_output(i) for i in range(self.num_outputs)]

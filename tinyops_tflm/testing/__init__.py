@@ -1,0 +1,1 @@
+"""Test infrastructure of tinyops-tflm (model builders for randomized kernel tests)."""
