@@ -35,7 +35,6 @@ maps operator names to builders.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union
@@ -517,7 +516,8 @@ def conv2d(
     opt.dilationHFactor, opt.dilationWFactor = dh, dw
     opt.fusedActivationFunction = _act(activation)
     out_idx = len(tensors) - 1
-    op = OpSpec("CONV_2D", opt, [0, 1, 2 if bias else -1], [out_idx])
+    # Without bias the op gets 2 inputs (LiteRT's CONV_2D rejects a -1 bias).
+    op = OpSpec("CONV_2D", opt, [0, 1, 2] if bias else [0, 1], [out_idx])
     params = dict(input_shape=input_shape, out_channels=oc, kernel=(kh, kw), stride=(sh, sw), dilation=(dh, dw),
                   padding=padding, activation=activation, per_channel=per_channel, bias=bias,
                   in_scale=in_scale, in_zp=in_zp, out_scale=out_scale, out_zp=out_zp, filter_scales=w_scales)
@@ -586,7 +586,9 @@ def depthwise_conv2d(
     opt.depthMultiplier = dm
     opt.fusedActivationFunction = _act(activation)
     out_idx = len(tensors) - 1
-    op = OpSpec("DEPTHWISE_CONV_2D", opt, [0, 1, 2 if bias else -1], [out_idx])
+    # Without bias the op gets 2 inputs: TFLM's depthwise Prepare dereferences
+    # a null bias when given 3 inputs with bias index -1 (segfault).
+    op = OpSpec("DEPTHWISE_CONV_2D", opt, [0, 1, 2] if bias else [0, 1], [out_idx])
     params = dict(input_shape=input_shape, depth_multiplier=dm, kernel=(kh, kw), stride=(sh, sw), dilation=(dh, dw),
                   padding=padding, activation=activation, per_channel=per_channel, bias=bias,
                   in_scale=in_scale, in_zp=in_zp, out_scale=out_scale, out_zp=out_zp, filter_scales=w_scales)
@@ -794,7 +796,8 @@ def mean(rng, *, input_shape=None, axes=None, keep_dims=None, in_scale=None, in_
     cnt = int(np.prod([input_shape[a] for a in red]))
     # the mean of cnt uniform values has std ~74/sqrt(cnt); zoom in on it a bit
     out_scale = _f32(_pick(out_scale, lambda: in_scale * _log_uniform(rng, 0.3, 1.5) / max(1.0, cnt ** 0.25)))
-    out_zp = int(_pick(out_zp, lambda: int(np.clip(round((-0.5 - in_zp) * in_scale / out_scale), -128, 127)) + _zp(rng, -20, 20)))
+    # centre the output on the expected mean in_scale*(-0.5 - in_zp)
+    out_zp = int(_pick(out_zp, lambda: int(round((0.5 + in_zp) * in_scale / out_scale)) + _zp(rng, -20, 20)))
     out_zp = int(np.clip(out_zp, -128, 127))
     tensors = [
         TensorSpec("input", input_shape, np.int8, in_scale, in_zp),

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs, then runs it.
+#   - Debian packages for the firmware ports (Arm GCC, newlib, QEMU) when absent
+#     (needs root or sudo; skipped with a message otherwise);
+#   - this package with its [test] extras (builds the C++ engine);
+#   - then pytest over tests/.
+# Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k conv -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib)
+command -v qemu-system-arm >/dev/null 2>&1 || need_pkgs+=(qemu-system-arm)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "run_tests: cannot install ${need_pkgs[*]} (not root, no sudo); firmware tests will say so" >&2
+  else
+    echo "run_tests: installing ${need_pkgs[*]} (apt)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  fi
+fi
+
+PY=${PYTHON:-python3}
+echo "run_tests: pip install .[test]"
+"$PY" -m pip install -q --disable-pip-version-check ".[test]"
+echo "run_tests: pytest"
+exec "$PY" -P -m pytest -q -p no:cacheprovider "$@"
