@@ -1,0 +1,91 @@
+"""Interpreter API: details like tflite-micro's, input checks, validate() and the CLI."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyops_tflm import Interpreter, validate
+from tinyops_tflm.cli import demo_model_path, main
+
+
+@pytest.fixture(scope="module")
+def demo_bytes():
+    with open(demo_model_path(), "rb") as f:
+        return f.read()
+
+
+def test_details_match_tflite_micro(demo_bytes):
+    from tflite_micro import runtime
+    ref = runtime.Interpreter.from_bytes(demo_bytes, arena_size=4 << 20)
+    ours = Interpreter.from_bytes(demo_bytes)
+    for i, d in enumerate(ours.get_input_details()):
+        r = ref.get_input_details(i)
+        assert d["dtype"] == r["dtype"]
+        np.testing.assert_array_equal(d["shape"], r["shape"])
+        for key in ("scales", "zero_points"):
+            np.testing.assert_array_equal(d["quantization_parameters"][key],
+                                          r["quantization_parameters"][key])
+        assert d["quantization_parameters"]["quantized_dimension"] == \
+            r["quantization_parameters"]["quantized_dimension"]
+        assert isinstance(d["name"], str) and isinstance(d["index"], int)
+    for i, d in enumerate(ours.get_output_details()):
+        r = ref.get_output_details(i)
+        assert d["dtype"] == r["dtype"]
+        np.testing.assert_array_equal(d["shape"], r["shape"])
+
+
+def test_set_input_rejects_wrong_dtype_and_shape(demo_bytes):
+    interp = Interpreter.from_bytes(demo_bytes)
+    d = interp.get_input_details()[0]
+    good = np.zeros(d["shape"], d["dtype"])
+    interp.set_input(good, 0)
+    with pytest.raises(ValueError, match="dtype"):
+        interp.set_input(good.astype(np.float32), 0)
+    with pytest.raises(ValueError, match="shape"):
+        interp.set_input(good.reshape(-1), 0)
+    with pytest.raises(ValueError, match="shape"):
+        interp.set_input(np.zeros([*d["shape"][:-1], d["shape"][-1] + 1], d["dtype"]), 0)
+    with pytest.raises(IndexError):
+        interp.set_input(good, 5)
+    with pytest.raises(IndexError):
+        interp.get_output(3)
+
+
+def test_from_file_matches_from_bytes(demo_bytes):
+    a = Interpreter.from_file(demo_model_path())
+    b = Interpreter.from_bytes(demo_bytes)
+    x = np.random.default_rng(3).integers(-128, 128, a.get_input_details()[0]["shape"], dtype=np.int8)
+    np.testing.assert_array_equal(a.run(x)[0], b.run(x)[0])
+
+
+def test_validate_report(demo_bytes):
+    report = validate(demo_bytes, num_inputs=3, seed=5)
+    assert report.ok, str(report)
+    assert len(report.cases) == 3
+    assert "BIT-EXACT" in str(report)
+
+
+def test_validate_detects_a_wrong_engine(demo_bytes):
+    """validate() must be able to fail: an engine that perturbs one byte is caught."""
+
+    class Perturbed(Interpreter):
+        def get_output(self, index=0):
+            out = super().get_output(index).copy()
+            out.reshape(-1)[0] ^= 1
+            return out
+
+    report = validate(demo_bytes, num_inputs=2, seed=5, interpreter_factory=Perturbed)
+    assert not report.ok
+    assert report.cases[0].outputs[0].num_different == 1
+    assert "MISMATCH" in str(report)
+
+
+def test_cli_validate_exit_codes(tmp_path, demo_bytes, capsys):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(demo_bytes)
+    assert main(["validate", str(path), "--inputs", "2"]) == 0
+    assert "BIT-EXACT" in capsys.readouterr().out
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(demo_bytes[:100])
+    assert main(["validate", str(bad)]) == 2
+    assert "error" in capsys.readouterr().err
