@@ -21,9 +21,11 @@ namespace {
 PyObject* g_core_error = nullptr;
 
 [[noreturn]] void raise_core_error(Status s, const std::string& message) {
-  py::object err = py::reinterpret_borrow<py::object>(g_core_error);
+  // Messages quote tensor names from the plan, which may not be valid UTF-8.
+  py::object text = py::reinterpret_steal<py::object>(
+      PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
   PyErr_SetObject(g_core_error,
-                  py::make_tuple(static_cast<int>(s), status_name(s), message).ptr());
+                  py::make_tuple(static_cast<int>(s), status_name(s), text).ptr());
   throw py::error_already_set();
 }
 

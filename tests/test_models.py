@@ -8,7 +8,7 @@ import pytest
 from tinyops_tflm import Interpreter
 from tinyops_tflm.oracle import run_tflm
 from tinyops_tflm.reader import read_model
-from tinyops_tflm.validate import make_inputs
+from tinyops_tflm.validation import make_inputs
 
 zoo = pytest.importorskip("tinyops_tflm.zoo")
 

@@ -24,7 +24,7 @@ def __getattr__(name: str):
         from .interpreter import Interpreter
         return Interpreter
     if name == "validate":
-        from .validate import validate
+        from .validation import validate
         return validate
     if name == "read_model":
         from .reader import read_model

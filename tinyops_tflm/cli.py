@@ -25,7 +25,7 @@ def _summary(graph) -> str:
 
 
 def cmd_validate(args) -> int:
-    from .validate import validate
+    from .validation import validate
     report = validate(args.model, num_inputs=args.inputs, seed=args.seed)
     print(report)
     if report.oracle_seconds:
@@ -37,7 +37,7 @@ def cmd_validate(args) -> int:
 def cmd_demo(args) -> int:
     from .interpreter import Interpreter
     from .reader import read_model_file
-    from .validate import make_inputs, validate
+    from .validation import make_inputs, validate
 
     path = args.model or demo_model_path()
     print(f"tinyops demo: {path}")
@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--inputs", type=int, default=4)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
+
+    # Firmware commands (export, emulate) live beside the exporter.
+    try:
+        from . import cli_firmware
+    except ImportError:
+        cli_firmware = None
+    if cli_firmware is not None:
+        cli_firmware.register(sub)
     return p
 
 

@@ -1,0 +1,28 @@
+// The DMA engine interface the tile scheduler moves data with.
+//
+// start() queues a copy and returns at once; the copy is only guaranteed
+// complete after wait() on its ticket (or wait_all()). Implementations: a
+// synchronous memcpy engine and an asynchronous worker-thread engine on the
+// host (csrc/dma_partition/host_dma.*), STM32 DMA2 memory-to-memory streams
+// and a CPU-copy engine in firmware (ports/).
+#pragma once
+#include <cstdint>
+
+namespace tinyops {
+
+struct DmaTicket {
+  uint32_t id;
+};
+
+class DmaEngine {
+ public:
+  virtual DmaTicket start(void* dst, const void* src, uint32_t bytes) = 0;
+  virtual void wait(DmaTicket ticket) = 0;
+  virtual void wait_all() = 0;
+
+ protected:
+  // Engines live in caller-owned storage; never deleted through this type.
+  ~DmaEngine() = default;
+};
+
+}  // namespace tinyops

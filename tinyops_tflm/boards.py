@@ -1,0 +1,167 @@
+"""Target boards: memories, clocks and the internal-SRAM budget for the engine.
+
+Numbers come from the boards' reference manuals and datasheets as summarised
+in shared/reference/README.md. Relative costs are the planner's view of a
+byte moved: what matters is their order, and they are calibrated together with
+the latency model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+KIB = 1024
+MIB = 1024 * 1024
+
+# Memory kinds; values are part of the plan format (csrc/dma_partition/memory.h).
+SRAM, CCM, FLASH, SDRAM, QSPI = "sram", "ccm", "flash", "sdram", "qspi"
+MEMORY_KIND_CODES = {SRAM: 0, CCM: 1, FLASH: 2, SDRAM: 3, QSPI: 4}
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One physical memory of a board."""
+
+    name: str  # one of SRAM, CCM, FLASH, SDRAM, QSPI
+    base: int
+    capacity: int  # bytes
+    dma: bool  # reachable by the DMA controller used for mem-to-mem copies
+    writable: bool  # at run time (flash and memory-mapped QSPI are read-only)
+    external: bool
+    bandwidth_mb_s: float  # sustained sequential read bandwidth, MB/s
+    cpu_read_cycles_per_byte: float  # CPU reading in place, per byte (amortised)
+
+    @property
+    def code(self) -> int:
+        return MEMORY_KIND_CODES[self.name]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    core: str  # "cortex-m4" / "cortex-m7"
+    clock_hz: int
+    memories: tuple[Memory, ...]
+    sram_reserve: int  # SRAM kept for the firmware: stack, engine state, drivers
+    flash_reserve: int  # flash kept for the firmware image itself
+    description: str = ""
+    sram_budget_override: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def memory(self, name: str) -> Memory:
+        for m in self.memories:
+            if m.name == name:
+                return m
+        raise KeyError(f"board {self.name} has no {name} memory")
+
+    def has(self, name: str) -> bool:
+        return any(m.name == name for m in self.memories)
+
+    @property
+    def default_sram_budget(self) -> int:
+        """Internal, DMA-reachable SRAM the engine may use by default."""
+        if self.sram_budget_override is not None:
+            return self.sram_budget_override
+        return self.memory(SRAM).capacity - self.sram_reserve
+
+    @property
+    def flash_budget(self) -> int:
+        return self.memory(FLASH).capacity - self.flash_reserve
+
+    def with_sram_budget(self, budget: int) -> "Board":
+        return replace(self, sram_budget_override=budget)
+
+
+# Firmware needs: 16 KiB stack + heap-free engine state and driver buffers.
+_SRAM_RESERVE = 32 * KIB
+# Firmware image (startup, drivers, engine code) in internal flash.
+_FLASH_RESERVE = 256 * KIB
+
+STM32F469 = Board(
+    name="stm32f469",
+    core="cortex-m4",
+    clock_hz=180_000_000,
+    memories=(
+        # SRAM1 160K + SRAM2 32K + SRAM3 128K, contiguous on the bus matrix.
+        Memory(SRAM, 0x2000_0000, 320 * KIB, dma=True, writable=True, external=False,
+               bandwidth_mb_s=720.0, cpu_read_cycles_per_byte=0.25),
+        # Core-coupled memory: CPU only, DMA cannot reach it.
+        Memory(CCM, 0x1000_0000, 64 * KIB, dma=False, writable=True, external=False,
+               bandwidth_mb_s=720.0, cpu_read_cycles_per_byte=0.25),
+        Memory(FLASH, 0x0800_0000, 2 * MIB, dma=True, writable=False, external=False,
+               bandwidth_mb_s=360.0, cpu_read_cycles_per_byte=0.5),
+        # 32-bit FMC bus at 90 MHz, CAS 3; 8 MB used.
+        Memory(SDRAM, 0xC000_0000, 8 * MIB, dma=True, writable=True, external=True,
+               bandwidth_mb_s=360.0, cpu_read_cycles_per_byte=1.5),
+        # Quad-SPI NOR, memory-mapped, 90 MHz.
+        Memory(QSPI, 0x9000_0000, 16 * MIB, dma=True, writable=False, external=True,
+               bandwidth_mb_s=45.0, cpu_read_cycles_per_byte=4.0),
+    ),
+    sram_reserve=_SRAM_RESERVE,
+    flash_reserve=_FLASH_RESERVE,
+    description="STM32F469I-DISCO: Cortex-M4F 180 MHz, 320 KB SRAM + 64 KB CCM, 2 MB flash, "
+                "8 MB SDRAM, 16 MB QSPI NOR",
+)
+
+STM32F746 = Board(
+    name="stm32f746",
+    core="cortex-m7",
+    clock_hz=216_000_000,
+    memories=(
+        # DTCM 64K + SRAM1 240K + SRAM2 16K, contiguous from 0x20000000; DMA2
+        # reaches DTCM through the core's AHB slave port.
+        Memory(SRAM, 0x2000_0000, 320 * KIB, dma=True, writable=True, external=False,
+               bandwidth_mb_s=864.0, cpu_read_cycles_per_byte=0.25),
+        Memory(FLASH, 0x0800_0000, 1 * MIB, dma=True, writable=False, external=False,
+               bandwidth_mb_s=432.0, cpu_read_cycles_per_byte=0.4),
+        # 16-bit FMC bus at 108 MHz, CAS 2; 8 MB.
+        Memory(SDRAM, 0xC000_0000, 8 * MIB, dma=True, writable=True, external=True,
+               bandwidth_mb_s=216.0, cpu_read_cycles_per_byte=1.0),
+        # Quad-SPI NOR, memory-mapped, 108 MHz, fast read quad output 0x6B.
+        Memory(QSPI, 0x9000_0000, 16 * MIB, dma=True, writable=False, external=True,
+               bandwidth_mb_s=54.0, cpu_read_cycles_per_byte=4.0),
+    ),
+    sram_reserve=_SRAM_RESERVE,
+    flash_reserve=_FLASH_RESERVE,
+    description="STM32F746G-DISCO: Cortex-M7 216 MHz (4 KB I/D caches), 320 KB SRAM, "
+                "1 MB flash, 8 MB SDRAM, 16 MB QSPI NOR",
+)
+
+# The paper's F469 setting: 256 KB SRAM and 1 MB flash, standing in for an
+# F412-class part.
+STM32F469_PAPER = replace(
+    STM32F469,
+    name="stm32f469-paper",
+    sram_budget_override=256 * KIB,
+    flash_reserve=1 * MIB,
+    description="STM32F469 restricted to the paper's budgets: 256 KB SRAM, 1 MB flash",
+)
+
+BOARDS: dict[str, Board] = {b.name: b for b in (STM32F469, STM32F746, STM32F469_PAPER)}
+
+
+def get_board(board: str | Board) -> Board:
+    if isinstance(board, Board):
+        return board
+    try:
+        return BOARDS[board.lower()]
+    except KeyError:
+        raise ValueError(f"unknown board {board!r}; known boards: {', '.join(BOARDS)}") from None
+
+
+def parse_size(text: str | int) -> int:
+    """'128K', '1M', '65536' -> bytes."""
+    if isinstance(text, int):
+        return text
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = 1
+    if t.endswith("K"):
+        mult, t = KIB, t[:-1]
+    elif t.endswith("M"):
+        mult, t = MIB, t[:-1]
+    try:
+        value = int(float(t) * mult)
+    except ValueError:
+        raise ValueError(f"cannot read size {text!r} (use e.g. 65536, 64K, 1M)") from None
+    if value <= 0:
+        raise ValueError(f"size must be positive, got {text!r}")
+    return value
