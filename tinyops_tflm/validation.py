@@ -61,7 +61,11 @@ class ValidationReport:
                     f"max |diff| {o.max_abs_difference}")
                 lines.append(f"  input {c.case}: output {o.index} '{o.name}' "
                              f"{list(o.shape)} {o.dtype}: {verdict}")
-        lines.append(f"  result: {'BIT-EXACT' if self.ok else 'MISMATCH'}")
+        if self.oracle_error:
+            verdict = "NOT VALIDATED (the oracle failed)"
+        else:
+            verdict = "BIT-EXACT" if self.ok else "MISMATCH"
+        lines.append(f"  result: {verdict}")
         return "\n".join(lines)
 
 

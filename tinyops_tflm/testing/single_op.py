@@ -207,7 +207,7 @@ class _AlignedBufferT(schema.BufferT):
         builder.StartVector(1, n, 16)
         builder.head = builder.head - n
         builder.Bytes[builder.head : builder.head + n] = self._payload
-        data = builder.EndVector(n)
+        data = builder.EndVector()  # StartVector recorded the element count
         schema.BufferStart(builder)
         schema.BufferAddData(builder, data)
         return schema.BufferEnd(builder)
@@ -448,6 +448,29 @@ def _rand_act(rng) -> str:
     return str(rng.choice(list(ACTIVATIONS)))
 
 
+def _out_quant(rng, activation: str, std: float, out_scale, out_zp) -> tuple[float, int]:
+    """Output quantization for a value of standard deviation ``std`` (real
+    units) followed by a fused ``activation``, like the converter would pick
+    it: the int8 range covers roughly what survives the activation."""
+    f = _log_uniform(rng, 0.6, 1.6)
+    act = activation.upper()
+    if act == "NONE":
+        scale = std / _TARGET_LSB * f
+        zp_fn = lambda: _zp(rng, -64, 64)  # noqa: E731
+    elif act == "RELU":
+        scale = 3.0 * std / 255.0 * f
+        zp_fn = lambda: _zp(rng, -128, -100)  # noqa: E731
+    elif act == "RELU6":
+        scale = min(6.0, 3.0 * std) / 255.0 * f
+        zp_fn = lambda: _zp(rng, -128, -100)  # noqa: E731
+    else:  # RELU_N1_TO_1
+        scale = min(2.0, 6.0 * std) / 255.0 * f
+        zp_fn = lambda: int(np.clip(round(-128 + min(1.0, 3.0 * std) / out_scale_v), -128, 127))  # noqa: E731
+    out_scale_v = _f32(out_scale if out_scale is not None else scale)
+    out_zp_v = int(out_zp if out_zp is not None else zp_fn())
+    return out_scale_v, out_zp_v
+
+
 # ----------------------------------------------------------------------------
 # Convolutions and fully connected
 # ----------------------------------------------------------------------------
@@ -495,8 +518,7 @@ def conv2d(
     k = kh * kw * c
     acc_std = math.sqrt(k) * _W_STD * _dev(in_zp)
     gm = float(np.exp(np.mean(np.log(w_scales))))
-    out_scale = _f32(_pick(out_scale, lambda: acc_std * in_scale * gm / _TARGET_LSB * _log_uniform(rng, 0.5, 2.0)))
-    out_zp = int(_pick(out_zp, lambda: _zp(rng, -64, 64)))
+    out_scale, out_zp = _out_quant(rng, activation, acc_std * in_scale * gm, out_scale, out_zp)
     oh = conv_output_size(h, kh, sh, dh, padding)
     ow = conv_output_size(w, kw, sw, dw, padding)
 
@@ -565,8 +587,7 @@ def depthwise_conv2d(
     w_scales = _weight_scales(rng, oc, per_channel)
     acc_std = math.sqrt(kh * kw) * _W_STD * _dev(in_zp)
     gm = float(np.exp(np.mean(np.log(w_scales))))
-    out_scale = _f32(_pick(out_scale, lambda: acc_std * in_scale * gm / _TARGET_LSB * _log_uniform(rng, 0.5, 2.0)))
-    out_zp = int(_pick(out_zp, lambda: _zp(rng, -64, 64)))
+    out_scale, out_zp = _out_quant(rng, activation, acc_std * in_scale * gm, out_scale, out_zp)
     oh = conv_output_size(h, kh, sh, dh, padding)
     ow = conv_output_size(w, kw, sw, dw, padding)
     tensors = [
@@ -628,8 +649,7 @@ def fully_connected(
     w_scales = _weight_scales(rng, units, per_channel)
     acc_std = math.sqrt(k) * _W_STD * _dev(in_zp)
     gm = float(np.exp(np.mean(np.log(w_scales))))
-    out_scale = _f32(_pick(out_scale, lambda: acc_std * in_scale * gm / _TARGET_LSB * _log_uniform(rng, 0.5, 2.0)))
-    out_zp = int(_pick(out_zp, lambda: _zp(rng, -64, 64)))
+    out_scale, out_zp = _out_quant(rng, activation, acc_std * in_scale * gm, out_scale, out_zp)
     if keep_num_dims:
         out_shape = input_shape[:-1] + (units,)
     else:
@@ -699,8 +719,7 @@ def _binary(op: str, rng, shape1, shape2, activation, in1_scale, in1_zp, in2_sca
     else:
         std = s1 * s2 * _dev(z1) * _dev(z2)
         opt = schema.MulOptionsT()
-    out_scale = _f32(_pick(out_scale, lambda: std / _TARGET_LSB * _log_uniform(rng, 0.5, 2.0)))
-    out_zp = int(_pick(out_zp, lambda: _zp(rng, -64, 64)))
+    out_scale, out_zp = _out_quant(rng, activation, std, out_scale, out_zp)
     if op == "ADD" and 2 * max(s1, s2) / (2**20 * out_scale) >= 1.0:
         raise ValueError("ADD: TFLM requires out_scale > 2*max(in_scale)/2**20 (else it aborts in Prepare)")
     opt.fusedActivationFunction = _act(activation)
@@ -794,11 +813,14 @@ def mean(rng, *, input_shape=None, axes=None, keep_dims=None, in_scale=None, in_
     in_scale = _f32(_pick(in_scale, lambda: _in_scale(rng)))
     in_zp = int(_pick(in_zp, lambda: _zp(rng)))
     cnt = int(np.prod([input_shape[a] for a in red]))
-    # the mean of cnt uniform values has std ~74/sqrt(cnt); zoom in on it a bit
-    out_scale = _f32(_pick(out_scale, lambda: in_scale * _log_uniform(rng, 0.3, 1.5) / max(1.0, cnt ** 0.25)))
-    # centre the output on the expected mean in_scale*(-0.5 - in_zp)
-    out_zp = int(_pick(out_zp, lambda: int(round((0.5 + in_zp) * in_scale / out_scale)) + _zp(rng, -20, 20)))
-    out_zp = int(np.clip(out_zp, -128, 127))
+    # The mean of cnt uniform int8 values is about -0.5 +- 74/sqrt(cnt) input
+    # LSBs; like the converter, cover that range and zero.
+    centre = in_scale * (-0.5 - in_zp)
+    spread = in_scale * 74.0 / math.sqrt(cnt)
+    q_scale, q_zp = _range_quant(centre - 2.5 * spread, centre + 2.5 * spread)
+    f = _log_uniform(rng, 0.7, 1.4)
+    out_scale = _f32(_pick(out_scale, lambda: q_scale * f))
+    out_zp = int(_pick(out_zp, lambda: int(np.clip(round(q_zp + (-128 - q_zp) * (1 - 1 / f)), -128, 127))))
     tensors = [
         TensorSpec("input", input_shape, np.int8, in_scale, in_zp),
         TensorSpec("axes", (len(axes),), np.int32, data=np.array(axes, np.int32)),
