@@ -15,9 +15,9 @@ zoo = pytest.importorskip("tinyops_tflm.zoo")
 MODELS = [
     "demo_tiny",
     "mobilenet_v2_a035_r96",
-    "mobilenet_v3_small",
+    "mobilenet_v3_small_r224",
     "mobilenet_v3_large_r160",
-    "efficientnet_b0",
+    "efficientnet_b0_r128",
 ]
 NUM_INPUTS = 3
 

@@ -1,0 +1,644 @@
+"""Pooling, MEAN and data-movement kernels, bit-exact against the TFLM oracle.
+
+Covers AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, PAD, PADV2, CONCATENATION, RESHAPE,
+SQUEEZE, STRIDED_SLICE, PACK and SHAPE with seeded random single-op models
+(plus int32/float32 variants of the pure data-movement ops), the
+SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE flatten chain of the TF 2.x
+MobileNetV3/EfficientNet models, prepare-time rejections, and (in C++) that
+the pooling / MEAN / PAD tile entry points give exactly the whole-tensor
+result for random row-band x channel partitions.
+
+The oracle is the pinned tflite-micro interpreter. To keep the run short, all
+cases go through ONE child process that runs TFLM in-process model after
+model (a TFLM abort there fails the tests and names the case).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
+from tinyops_tflm.oracle import OracleError, run_tflm
+from tinyops_tflm.testing import single_op as so
+from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
+
+REPO = Path(__file__).resolve().parents[1]
+ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+
+
+@dataclass
+class Case:
+    id: str
+    model: bytes
+    inputs: list[np.ndarray]
+    num_outputs: int = 1
+    params: dict = field(default_factory=dict)
+
+
+def _inputs_for(meta, rng):
+    out = []
+    for t in meta["inputs"]:
+        if t.dtype == np.int8:
+            out.append(rng.integers(-128, 128, size=t.shape, dtype=np.int8))
+        elif t.dtype == np.int32:
+            out.append(rng.integers(-(1 << 30), 1 << 30, size=t.shape, dtype=np.int32))
+        elif t.dtype == np.float32:
+            out.append(rng.standard_normal(t.shape).astype(np.float32))
+        else:
+            raise ValueError(t.dtype)
+    return out
+
+
+def _retyped(model: bytes, meta: dict, dtype) -> tuple[bytes, dict]:
+    """The same single-op model with every int8 tensor turned into `dtype`
+    (no quantization; constant int8 data converted)."""
+    m = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    sg = m.subgraphs[0]
+    op = sg.operators[0]
+    code = m.operatorCodes[op.opcodeIndex].builtinCode
+    tensors = []
+    for t in meta["tensors"]:
+        if t.dtype == np.int8:
+            data = None if t.data is None else t.data.astype(dtype)
+            tensors.append(TensorSpec(t.name, t.shape, dtype, None, None, data=data))
+        else:
+            tensors.append(t)
+    ins = [int(i) for i in sg.inputs]
+    outs = [int(i) for i in sg.outputs]
+    new = so.build_model(tensors, [OpSpec(code, op.builtinOptions, list(op.inputs), list(op.outputs))],
+                         ins, outs)
+    meta = dict(meta, tensors=tensors, inputs=[tensors[i] for i in ins], outputs=[tensors[i] for i in outs])
+    return new, meta
+
+
+def _case(cases, name, builder_out, rng, dtype=None):
+    model, meta = builder_out
+    if dtype is not None:
+        model, meta = _retyped(model, meta, dtype)
+        name = f"{name}-{np.dtype(dtype).name}"
+    cases.append(Case(f"{name}-{len(cases)}", model, _inputs_for(meta, rng), len(meta["outputs"]),
+                      meta["params"]))
+
+
+# ----------------------------------------------------------------------------
+# Case generation (deterministic)
+# ----------------------------------------------------------------------------
+
+
+def _pool_cases(cases, rng):
+    for op in ("average_pool_2d", "max_pool_2d"):
+        builder = getattr(so, op)
+        for i in range(70):
+            pad = "SAME" if i % 2 else "VALID"
+            fh, fw = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+            if pad == "VALID":
+                h, w = int(rng.integers(fh, fh + 9)), int(rng.integers(fw, fw + 9))
+            else:
+                h, w = int(rng.integers(1, 14)), int(rng.integers(1, 14))
+            n = 2 if i % 7 == 0 else 1
+            c = 300 if i % 23 == 5 else int(rng.integers(1, 40))
+            stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+            _case(cases, op, builder(rng, input_shape=(n, h, w, c), filter=(fh, fw), stride=stride,
+                                     padding=pad, activation=ACTS[i % 4]), rng)
+        # global pooling as in classifier heads; 256x256 and 260x260 windows
+        # straddle the float/integer division switch of the average kernel
+        for hw, c in ((7, 96), (5, 96), (14, 96), (256, 2), (260, 2)):
+            _case(cases, op, builder(rng, input_shape=(1, hw, hw, c), filter=hw, stride=1,
+                                     padding="VALID", activation="NONE"), rng)
+
+
+def _mean_cases(cases, rng):
+    axis_sets = [[1, 2], [2, 1], [-3, -2], [1], [2], [3], [0], [-1], [0, 1, 2, 3], [1, 2, 3],
+                 [0, 3], [1, 1, 2], [2, -3], []]
+    for i in range(80):
+        axes = axis_sets[i % len(axis_sets)]
+        shape = (int(rng.integers(1, 3)), int(rng.integers(1, 10)), int(rng.integers(1, 10)),
+                 int(rng.integers(1, 40)))
+        kw = {}
+        if i % 9 == 4:  # output scale finer than input: positive shift, saturation
+            s = so._in_scale(rng)
+            kw = dict(in_scale=s, out_scale=float(np.float32(s / rng.uniform(1.5, 9.0))))
+        _case(cases, "mean", so.mean(rng, input_shape=shape, axes=axes, keep_dims=bool(i % 2), **kw), rng)
+    # other ranks
+    for shape, axes in [((5, 7, 3), [1]), ((5, 7, 3), [0, 2]), ((6, 9), [-1]), ((6, 9), [0]),
+                        ((2, 3, 4, 5, 6), [1, 3]), ((2, 3, 4, 5, 6), [2, 3]), ((11,), [0]),
+                        ((4, 4, 4), [])]:
+        for keep in (False, True):
+            _case(cases, "mean", so.mean(rng, input_shape=shape, axes=axes, keep_dims=keep), rng)
+    # model-sized global averages, incl. n large enough to clamp the 1/n shift
+    for shape, ratio in [((1, 56, 56, 16), None), ((1, 7, 7, 576), None), ((1, 20, 20, 72), None),
+                         ((1, 64, 64, 32), 2.0 ** -24), ((1, 14, 14, 40), 2.0 ** -28),
+                         ((1, 8, 8, 24), 0.3)]:
+        kw = {}
+        if ratio is not None:
+            s = so._in_scale(rng)
+            kw = dict(in_scale=s, out_scale=float(np.float32(s / ratio)))
+        for keep in (False, True):
+            _case(cases, "mean", so.mean(rng, input_shape=shape, axes=[1, 2], keep_dims=keep, **kw), rng)
+
+
+def _rand_shape(rng, lo_rank, hi_rank, max_dim=6):
+    return tuple(int(rng.integers(1, max_dim + 1)) for _ in range(int(rng.integers(lo_rank, hi_rank + 1))))
+
+
+def _pad_cases(cases, rng):
+    for i in range(45):
+        shape = _rand_shape(rng, 1, 5)
+        pads = [[int(rng.integers(0, 4)), int(rng.integers(0, 4))] for _ in shape]
+        _case(cases, "pad", so.pad(rng, input_shape=shape, paddings=pads), rng)
+        _case(cases, "padv2", so.padv2(rng, input_shape=shape, paddings=pads), rng)
+    for dtype in (np.int32, np.float32):
+        for i in range(6):
+            shape = _rand_shape(rng, 1, 4)
+            pads = [[int(rng.integers(0, 3)), int(rng.integers(0, 3))] for _ in shape]
+            _case(cases, "pad", so.pad(rng, input_shape=shape, paddings=pads), rng, dtype)
+            _case(cases, "padv2", so.padv2(rng, input_shape=shape, paddings=pads), rng, dtype)
+
+
+def _concat_cases(cases, rng):
+    for i in range(50):
+        nd = 1 + i % 4
+        base = list(_rand_shape(rng, nd, nd))
+        axis = int(rng.integers(-nd, nd))
+        k = 1 if i % 17 == 0 else int(rng.integers(2, 5))
+        shapes = []
+        for _ in range(k):
+            s = list(base)
+            s[axis % nd] = int(rng.integers(1, 6))
+            shapes.append(tuple(s))
+        _case(cases, "concatenation", so.concatenation(rng, shapes=shapes, axis=axis), rng)
+    for dtype in (np.int32, np.float32):
+        for i in range(4):
+            _case(cases, "concatenation", so.concatenation(rng), rng, dtype)
+
+
+def _reshape_cases(cases, rng):
+    for i in range(15):
+        _case(cases, "reshape", so.reshape(rng), rng)
+        _case(cases, "squeeze", so.squeeze(rng), rng)
+    _case(cases, "reshape", so.reshape(rng), rng, np.int32)
+    _case(cases, "reshape", so.reshape(rng), rng, np.float32)
+
+
+def _slice_cases(cases, rng):
+    for i in range(70):
+        _case(cases, "strided_slice", so.strided_slice(rng), rng)
+    for i in range(15):
+        _case(cases, "strided_slice", so.strided_slice(rng), rng, np.int32)
+    for i in range(5):
+        _case(cases, "strided_slice", so.strided_slice(rng), rng, np.float32)
+    # hand-picked: out-of-range indices are clamped, negative strides, masks
+    specials = [
+        ((7,), [-100], [100], [1], 0, 0, 0),
+        ((7,), [100], [-100], [-1], 0, 0, 0),
+        ((7,), [5], [1], [-2], 0, 0, 0),
+        ((7,), [-2], [-6], [-1], 0, 0, 0),
+        ((4, 6), [1, 5], [3, 0], [1, -2], 0b10, 0b01, 0),
+        ((4, 6), [-1, 0], [0, 6], [1, 3], 0, 0, 0b01),
+        ((2, 3, 4, 5), [1, 0, 3, -1], [2, 3, 0, 0], [1, 2, -1, -1], 0b0100, 0b1000, 0b0001),
+        ((2, 3, 4, 5), [0, -3, 0, 4], [2, 3, 4, 5], [1, 1, 3, 1], 0, 0, 0b1010),
+        ((3, 5, 1), [0, 0, 0], [3, 5, 1], [3, 5, 1], 0, 0, 0),
+        ((4,), [3], [4], [1], 0, 0, 1),
+    ]
+    for shape, b, e, s, bm, em, sm in specials:
+        _case(cases, "strided_slice", so.strided_slice(rng, input_shape=shape, begin=b, end=e, strides=s,
+                                                       begin_mask=bm, end_mask=em, shrink_axis_mask=sm), rng)
+        _case(cases, "strided_slice",
+              so.strided_slice(rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em,
+                               shrink_axis_mask=sm), rng, np.int32)
+
+
+def _pack_shape_cases(cases, rng):
+    for i in range(20):
+        _case(cases, "pack", so.pack(rng), rng)
+    for i in range(8):
+        _case(cases, "pack", so.pack(rng), rng, np.int32)
+    _case(cases, "pack", so.pack(rng, shape=(), count=4, axis=0), rng, np.int32)
+    _case(cases, "pack", so.pack(rng), rng, np.float32)
+    for i in range(8):
+        _case(cases, "shape", so.shape(rng), rng)
+    _case(cases, "shape", so.shape(rng, input_shape=(1, 7, 7, 3, 2)), rng)
+
+
+def flatten_chain(n: int, h: int, w: int, c: int, head: str, scale=0.05, zp=-3) -> bytes:
+    """A -> SHAPE -> STRIDED_SLICE(shrink) -> PACK -> RESHAPE, where A is MEAN
+    (keep_dims=False) over H,W ("mean") or a global AVERAGE_POOL_2D then
+    RESHAPE to [N, C] ("pool") -- the flatten/unflatten pattern of the TF 2.x
+    EfficientNet / MobileNetV3 models: reshape [N, C] back to [N, 1, 1, C]
+    with the runtime-computed shape [N, 1, 1, C]."""
+    T = TensorSpec
+    so_ = schema.ShapeOptionsT()
+    so_.outType = schema.TensorType.INT32
+    ss = schema.StridedSliceOptionsT()
+    ss.shrinkAxisMask = 1
+    pk = schema.PackOptionsT()
+    pk.valuesCount = 4
+    pk.axis = 0
+    tensors = [
+        T("x", (n, h, w, c), np.int8, scale, zp),
+        T("axes", (2,), np.int32, data=np.array([1, 2], np.int32)),
+        T("flat", (n, c), np.int8, scale * 0.7, zp + 2),
+        T("shape", (2,), np.int32),
+        T("begin", (1,), np.int32, data=np.array([0], np.int32)),
+        T("end", (1,), np.int32, data=np.array([1], np.int32)),
+        T("strides", (1,), np.int32, data=np.array([1], np.int32)),
+        T("batch", (), np.int32),
+        T("one_a", (), np.int32, data=np.array(1, np.int32)),
+        T("one_b", (), np.int32, data=np.array(1, np.int32)),
+        T("chans", (), np.int32, data=np.array(c, np.int32)),
+        T("newshape", (4,), np.int32),
+        T("y", (n, 1, 1, c), np.int8, scale * 0.7, zp + 2),
+    ]
+    if head == "mean":
+        ro = schema.ReducerOptionsT()
+        ro.keepDims = False
+        first = [OpSpec("MEAN", ro, [0, 1], [2])]
+    else:
+        tensors[2] = T("flat", (n, c), np.int8, scale, zp)
+        tensors[-1] = T("y", (n, 1, 1, c), np.int8, scale, zp)
+        tensors.append(T("pooled", (n, 1, 1, c), np.int8, scale, zp))
+        tensors.append(T("flat_shape", (2,), np.int32, data=np.array([n, c], np.int32)))
+        po = schema.Pool2DOptionsT()
+        po.padding = schema.Padding.VALID
+        po.strideH = po.strideW = 1
+        po.filterHeight, po.filterWidth = h, w
+        first = [OpSpec("AVERAGE_POOL_2D", po, [0], [13]),
+                 OpSpec("RESHAPE", schema.ReshapeOptionsT(), [13, 14], [2])]
+    ops = first + [
+        OpSpec("SHAPE", so_, [2], [3]),
+        OpSpec("STRIDED_SLICE", ss, [3, 4, 5, 6], [7]),
+        OpSpec("PACK", pk, [7, 8, 9, 10], [11]),
+        OpSpec("RESHAPE", schema.ReshapeOptionsT(), [2, 11], [12]),
+    ]
+    return so.build_model(tensors, ops, [0], [12])
+
+
+def _chain_cases(cases, rng):
+    for n, h, w, c in [(1, 4, 4, 1152), (1, 8, 8, 480), (2, 3, 5, 7), (1, 1, 1, 16)]:
+        for head in ("mean", "pool"):
+            x = rng.integers(-128, 128, size=(n, h, w, c), dtype=np.int8)
+            cases.append(Case(f"chain-{head}-{n}x{h}x{w}x{c}-{len(cases)}", flatten_chain(n, h, w, c, head), [x]))
+
+
+def _all_cases() -> list[Case]:
+    rng = np.random.default_rng(20240611)
+    cases: list[Case] = []
+    for gen in (_pool_cases, _mean_cases, _pad_cases, _concat_cases, _reshape_cases, _slice_cases,
+                _pack_shape_cases, _chain_cases):
+        gen(cases, rng)
+    return cases
+
+
+CASES = _all_cases()
+
+
+# ----------------------------------------------------------------------------
+# Batched oracle: one child process runs TFLM on every case
+# ----------------------------------------------------------------------------
+
+_CHILD = textwrap.dedent("""
+    import json, os, sys
+    import numpy as np
+    from tflite_micro import runtime
+    d = sys.argv[1]
+    req = json.load(open(os.path.join(d, "request.json")))
+    z = np.load(os.path.join(d, "inputs.npz"))
+    out, errors = {}, {}
+    for k, (n_in, n_out) in enumerate(req["io"]):
+        with open(os.path.join(d, "progress"), "w") as f:
+            f.write(str(k))
+        model = open(os.path.join(d, f"m{k}.tflite"), "rb").read()
+        try:
+            it = runtime.Interpreter.from_bytes(model, arena_size=8 << 20)
+            for j in range(n_in):
+                it.set_input(z[f"c{k}_i{j}"], j)
+            it.invoke()
+            for j in range(n_out):
+                out[f"c{k}_o{j}"] = np.array(it.get_output(j), copy=True)
+        except Exception as e:
+            errors[str(k)] = str(e)
+    np.savez(os.path.join(d, "outputs.npz"), **out)
+    json.dump(errors, open(os.path.join(d, "errors.json"), "w"))
+""")
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory):
+    d = tmp_path_factory.mktemp("oracle_batch")
+    arrays = {}
+    for k, c in enumerate(CASES):
+        (d / f"m{k}.tflite").write_bytes(c.model)
+        for j, x in enumerate(c.inputs):
+            arrays[f"c{k}_i{j}"] = x
+    np.savez(d / "inputs.npz", **arrays)
+    (d / "request.json").write_text(json.dumps({"io": [[len(c.inputs), c.num_outputs] for c in CASES]}))
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(d)], capture_output=True, cwd=d, timeout=600)
+    if proc.returncode != 0:
+        k = int((d / "progress").read_text()) if (d / "progress").exists() else -1
+        raise OracleError(f"TFLM child failed (rc {proc.returncode}) at case "
+                          f"{CASES[k].id if k >= 0 else '?'}: {proc.stderr.decode()[-2000:]}")
+    errors = json.loads((d / "errors.json").read_text())
+    with np.load(d / "outputs.npz") as z:
+        outs = {k: np.array(z[k]) for k in z.files}
+    return outs, errors
+
+
+@pytest.mark.parametrize("k", range(len(CASES)), ids=[c.id for c in CASES])
+def test_matches_tflm(oracle, k):
+    outs, errors = oracle
+    case = CASES[k]
+    assert str(k) not in errors, f"TFLM rejected the test model {case.params}: {errors[str(k)]}"
+    got = Interpreter.from_bytes(case.model).run(*case.inputs)
+    assert len(got) == case.num_outputs
+    for j, g in enumerate(got):
+        ref = outs[f"c{k}_o{j}"]
+        assert g.dtype == ref.dtype and g.shape == ref.shape, (g.dtype, g.shape, ref.dtype, ref.shape)
+        # raw bytes, so float outputs (incl. -0.0 and NaN payloads) compare exactly
+        np.testing.assert_array_equal(np.atleast_1d(g).view(np.uint8), np.atleast_1d(ref).view(np.uint8),
+                                      err_msg=str(case.params))
+
+
+def test_case_mix():
+    """The randomized cases really cover the variants the kernels branch on."""
+    pools = [c.params for c in CASES if c.id.startswith(("average_pool_2d", "max_pool_2d"))]
+    assert {p["filter"][0] for p in pools} >= set(range(1, 8))
+    assert {p["stride"][0] for p in pools} >= {1, 2, 3}
+    assert {p["padding"] for p in pools} == {"SAME", "VALID"}
+    assert {p["activation"] for p in pools} == set(ACTS)
+    means = [c.params for c in CASES if c.id.startswith("mean")]
+    assert {tuple(p["axes"]) for p in means} >= {(1, 2), (1,), (2,), (3,), (0, 1, 2, 3)}
+    assert {p["keep_dims"] for p in means} == {True, False}
+    assert any(p["out_scale"] < p["in_scale"] for p in means)
+    ss = [c.params for c in CASES if c.id.startswith("strided_slice")]
+    assert any(p["shrink_axis_mask"] for p in ss) and any(p["begin_mask"] for p in ss)
+    assert any(min(p["strides"]) < 0 for p in ss)
+
+
+# ----------------------------------------------------------------------------
+# Prepare-time rejections
+# ----------------------------------------------------------------------------
+
+
+def _tflm_rejects(model: bytes, x) -> bool:
+    try:
+        run_tflm(model, [x])
+    except OracleError:
+        return True
+    return False
+
+
+def test_rejects_what_tflm_rejects():
+    rng = np.random.default_rng(5)
+    bad = []
+    # int8 CONCATENATION with an input scale differing from the output's
+    m, meta = so.concatenation(rng, shapes=[(1, 2, 3), (1, 2, 4)], axis=-1)
+    t = meta["tensors"]
+    t[1] = TensorSpec(t[1].name, t[1].shape, np.int8, t[1].scale * 2, t[1].zero_point)
+    opt = schema.ConcatenationOptionsT()
+    opt.axis = -1
+    bad.append(so.build_model(t, [OpSpec("CONCATENATION", opt, [0, 1], [2])], [0, 1], [2]))
+    # pooling with different input/output zero points
+    m, meta = so.average_pool_2d(rng, input_shape=(1, 4, 4, 3), filter=2, stride=2, padding="VALID")
+    t = meta["tensors"]
+    t[1] = TensorSpec(t[1].name, t[1].shape, np.int8, t[1].scale, t[1].zero_point + 1)
+    po = schema.Pool2DOptionsT()
+    po.padding, po.strideH, po.strideW, po.filterHeight, po.filterWidth = schema.Padding.VALID, 2, 2, 2, 2
+    bad.append(so.build_model(t, [OpSpec("AVERAGE_POOL_2D", po, [0], [1])], [0], [1]))
+    # PADV2 whose constant value has another zero point than the output
+    m, meta = so.padv2(rng, input_shape=(2, 3), paddings=[[1, 0], [0, 2]], zp=4)
+    t = meta["tensors"]
+    t[2] = TensorSpec(t[2].name, t[2].shape, np.int8, t[2].scale, 5, data=t[2].data)
+    bad.append(so.build_model(t, [OpSpec("PADV2", schema.PadV2OptionsT(), [0, 1, 2], [3])], [0], [3]))
+    # 5-D STRIDED_SLICE (TFLM: at most 4-D)
+    t = [TensorSpec("x", (1, 2, 2, 2, 2), np.int8, 0.1, 0)]
+    for nm in ("begin", "end", "strides"):
+        t.append(TensorSpec(nm, (5,), np.int32, data=np.array([0] * 5 if nm == "begin" else [1] * 5, np.int32)))
+    t.append(TensorSpec("y", (1, 1, 1, 1, 1), np.int8, 0.1, 0))
+    bad.append(so.build_model(t, [OpSpec("STRIDED_SLICE", schema.StridedSliceOptionsT(), [0, 1, 2, 3], [4])],
+                              [0], [4]))
+    for model in bad:
+        sg = schema.ModelT.InitFromPackedBuf(bytearray(model), 0).subgraphs[0]
+        xs = [np.zeros(sg.tensors[i].shape, np.int8) for i in sg.inputs]
+        assert _tflm_rejects(model, xs), "test model should be invalid for TFLM too"
+        with pytest.raises((ModelError, UnsupportedOpError)):
+            Interpreter.from_bytes(model)
+
+
+def test_rejects_masks_tflm_would_silently_ignore():
+    rng = np.random.default_rng(6)
+    m, meta = so.strided_slice(rng, input_shape=(3, 4), begin=[0, 0], end=[3, 4], strides=[1, 1])
+    t = meta["tensors"]
+    opt = schema.StridedSliceOptionsT()
+    opt.ellipsisMask = 1
+    model = so.build_model(t, [OpSpec("STRIDED_SLICE", opt, [0, 1, 2, 3], [4])], [0], [4])
+    with pytest.raises(UnsupportedOpError, match="ellipsis"):
+        Interpreter.from_bytes(model)
+
+
+def test_mean_rejects_nonconstant_axes():
+    t = [TensorSpec("x", (1, 3, 3, 4), np.int8, 0.1, 0), TensorSpec("axes", (2,), np.int32),
+         TensorSpec("y", (1, 4), np.int8, 0.1, 0)]
+    ro = schema.ReducerOptionsT()
+    model = so.build_model(t, [OpSpec("MEAN", ro, [0, 1], [2])], [0, 1], [2])
+    with pytest.raises(UnsupportedOpError, match="axis"):
+        Interpreter.from_bytes(model)
+
+
+# ----------------------------------------------------------------------------
+# Tile entry points: any row band x channel partition == the whole tensor
+# ----------------------------------------------------------------------------
+
+_TILE_TEST_CC = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "kernels/mean.h"
+#include "kernels/pad.h"
+#include "kernels/pooling.h"
+
+using namespace tinyops;
+
+static std::mt19937 rng(12345);
+static int R(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+static std::vector<void*> g_blocks;
+static void* heap_alloc(void*, size_t n, size_t) { void* p = std::calloc(1, n + 64); g_blocks.push_back(p); return p; }
+static Allocator g_alloc{heap_alloc, nullptr};
+static int failures = 0;
+#define CHECK(c, ...) do { if (!(c)) { ++failures; std::printf(__VA_ARGS__); std::printf("\n"); } } while (0)
+
+static TensorDesc desc(DType t, std::initializer_list<int> dims, float scale, int zp, const void* data = nullptr) {
+  TensorDesc d{};
+  d.type = t;
+  d.shape.rank = (int)dims.size();
+  int i = 0;
+  for (int v : dims) d.shape.dims[i++] = v;
+  d.quant.scale = scale; d.quant.zero_point = zp; d.quant.num_scales = 1; d.quant.scales = &d.quant.scale;
+  d.const_data = data;
+  d.bytes = (uint32_t)(d.shape.num_elements() * (int64_t)dtype_size(t));
+  return d;
+}
+
+static char msg[256];
+static const void* prepare(PrepareFn fn, int opcode, const OpOptions& o, std::vector<const TensorDesc*> in,
+                           const TensorDesc* out) {
+  PrepareContext ctx{};
+  ctx.opcode = opcode; ctx.options = &o; ctx.num_inputs = (int)in.size(); ctx.inputs = in.data();
+  ctx.num_outputs = 1; ctx.outputs = &out; ctx.allocator = &g_alloc; ctx.message = msg; ctx.message_cap = sizeof msg;
+  Status s = fn(ctx);
+  if (s != Status::kOk) { std::printf("prepare failed: %s\n", msg); std::exit(2); }
+  return ctx.params;
+}
+
+// Random cut points of [0, n) into consecutive ranges.
+static std::vector<int> cuts(int n) {
+  std::vector<int> c{0};
+  for (int i = 1; i < n; ++i) if (R(0, 2) == 0) c.push_back(i);
+  c.push_back(n);
+  return c;
+}
+
+static void test_pool(bool avg) {
+  for (int trial = 0; trial < 300; ++trial) {
+    int H = R(1, 12), W = R(1, 12), C = R(0, 9) == 0 ? R(257, 300) : R(1, 24);
+    int fh = R(1, 6), fw = R(1, 6);
+    OpOptions o{};
+    o.padding = (fh <= H && fw <= W && R(0, 1)) ? kPaddingValid : kPaddingSame;
+    o.stride_h = R(1, 3); o.stride_w = R(1, 3); o.filter_h = fh; o.filter_w = fw; o.activation = R(0, 3);
+    int OH = conv_output_size(o.padding, H, fh, o.stride_h, 1), OW = conv_output_size(o.padding, W, fw, o.stride_w, 1);
+    TensorDesc in = desc(DType::kInt8, {1, H, W, C}, 0.05f, R(-20, 20));
+    TensorDesc out = desc(DType::kInt8, {1, OH, OW, C}, 0.05f, in.quant.zero_point);
+    const PoolParams& p = *(const PoolParams*)prepare(avg ? average_pool2d_prepare : max_pool2d_prepare,
+                                                      avg ? 1 : 17, o, {&in}, &out);
+    std::vector<int8_t> x((size_t)H * W * C);
+    for (auto& v : x) v = (int8_t)R(-128, 127);
+    std::vector<int8_t> full((size_t)OH * OW * C), tiled(full.size(), 0x55);
+    const void* ins[1] = {x.data()}; void* outs[1] = {full.data()};
+    EvalContext ec{&p, ins, outs, nullptr};
+    (avg ? average_pool2d_eval : max_pool2d_eval)(ec);
+    std::vector<int> rc = cuts(OH), cc = cuts(C);
+    for (size_t a = 0; a + 1 < rc.size(); ++a) {
+      int first, last;
+      pool_input_rows(p, rc[a], rc[a + 1], &first, &last);
+      // exactly the band, in its own allocation (ASan catches reads outside it)
+      std::vector<int8_t> band(x.begin() + (size_t)first * W * C, x.begin() + (size_t)last * W * C);
+      for (size_t b = 0; b + 1 < cc.size(); ++b) {
+        OutputTile t{tiled.data() + (size_t)rc[a] * OW * C + cc[b], rc[a], rc[a + 1], cc[b], cc[b + 1], OW * C, C};
+        (avg ? average_pool2d_tile : max_pool2d_tile)(p, InputBand{band.data(), first, last}, t);
+      }
+    }
+    CHECK(full == tiled, "%s pool tile mismatch H=%d W=%d C=%d f=%dx%d s=%dx%d pad=%d", avg ? "avg" : "max", H, W,
+          C, fh, fw, o.stride_h, o.stride_w, o.padding);
+  }
+}
+
+static void test_mean() {
+  for (int trial = 0; trial < 200; ++trial) {
+    int N = R(1, 2), H = R(1, 12), W = R(1, 12), C = R(1, 40);
+    int32_t axes[2] = {R(0, 1) ? 1 : -3, 2};
+    OpOptions o{};
+    o.keep_dims = R(0, 1);
+    TensorDesc in = desc(DType::kInt8, {N, H, W, C}, 0.02f + 0.001f * R(0, 50), R(-128, 127));
+    TensorDesc ax = desc(DType::kInt32, {2}, 0.f, 0, axes);
+    TensorDesc out = o.keep_dims ? desc(DType::kInt8, {N, 1, 1, C}, 0.01f + 0.001f * R(0, 50), R(-128, 127))
+                                 : desc(DType::kInt8, {N, C}, 0.01f + 0.001f * R(0, 50), R(-128, 127));
+    const MeanParams& p = *(const MeanParams*)prepare(mean_prepare, 40, o, {&in, &ax}, &out);
+    CHECK(p.hw_path, "MEAN over {1,2} should take the HW path");
+    std::vector<int8_t> x((size_t)N * H * W * C);
+    for (auto& v : x) v = (int8_t)R(-128, 127);
+    std::vector<int8_t> full((size_t)N * C), banded(full.size(), 0x55);
+    std::vector<int32_t> scratch(mean_scratch_size(p) / 4);
+    const void* ins[2] = {x.data(), axes}; void* outs[1] = {full.data()};
+    EvalContext ec{&p, ins, outs, scratch.data()};
+    mean_eval(ec);
+    for (int b = 0; b < N; ++b) {
+      std::vector<int32_t> acc(C, 0);
+      std::vector<int> rc = cuts(H);
+      for (size_t a = rc.size() - 1; a-- > 0;) {  // bands in reverse order on purpose
+        std::vector<int8_t> band(x.begin() + ((size_t)b * H + rc[a]) * W * C, x.begin() + ((size_t)b * H + rc[a + 1]) * W * C);
+        mean_hw_accumulate(p, band.data(), rc[a + 1] - rc[a], acc.data());
+      }
+      mean_hw_finish(p, acc.data(), banded.data() + (size_t)b * C);
+    }
+    CHECK(full == banded, "mean band mismatch N=%d H=%d W=%d C=%d", N, H, W, C);
+  }
+}
+
+static void test_pad() {
+  for (int trial = 0; trial < 200; ++trial) {
+    int N = R(1, 2), H = R(1, 8), W = R(1, 8), C = R(1, 9);
+    int32_t pads[8];
+    for (int i = 0; i < 8; ++i) pads[i] = R(0, 3);
+    OpOptions o{};
+    int zp = R(-128, 127);
+    TensorDesc in = desc(DType::kInt8, {N, H, W, C}, 0.1f, zp);
+    TensorDesc pd = desc(DType::kInt32, {4, 2}, 0.f, 0, pads);
+    int OH = H + pads[2] + pads[3], OW = W + pads[4] + pads[5], OC = C + pads[6] + pads[7];
+    int ON = N + pads[0] + pads[1];
+    TensorDesc out = desc(DType::kInt8, {ON, OH, OW, OC}, 0.1f, zp);
+    const PadParams& p = *(const PadParams*)prepare(pad_prepare, 34, o, {&in, &pd}, &out);
+    std::vector<int8_t> x((size_t)N * H * W * C);
+    for (auto& v : x) v = (int8_t)R(-128, 127);
+    size_t out_image = (size_t)OH * OW * OC;
+    std::vector<int8_t> full(ON * out_image), tiled(full.size(), 0x55);
+    const void* ins[2] = {x.data(), pads}; void* outs[1] = {full.data()};
+    EvalContext ec{&p, ins, outs, nullptr};
+    pad_eval(ec);
+    for (int b = 0; b < ON; ++b) {
+      int8_t* img = tiled.data() + b * out_image;
+      int ib = b - pads[0];
+      if (ib < 0 || ib >= N) { pad_fill(p, img, (int64_t)out_image); continue; }
+      std::vector<int> rc = cuts(OH);
+      for (size_t a = 0; a + 1 < rc.size(); ++a) {
+        int first, last;
+        pad_input_rows(p, rc[a], rc[a + 1], &first, &last);
+        std::vector<int8_t> band(x.begin() + ((size_t)ib * H + first) * W * C, x.begin() + ((size_t)ib * H + last) * W * C);
+        band.reserve(band.size() + 1);
+        pad_rows(p, InputBand{band.data(), first, last}, rc[a], rc[a + 1], img + (size_t)rc[a] * OW * OC);
+      }
+    }
+    CHECK(full == tiled, "pad band mismatch");
+  }
+}
+
+int main() {
+  test_pool(true);
+  test_pool(false);
+  test_mean();
+  test_pad();
+  for (void* p : g_blocks) std::free(p);
+  std::printf("failures: %d\n", failures);
+  return failures ? 1 : 0;
+}
+"""
+
+
+def test_tile_partitions_equal_whole_tensor(tmp_path):
+    cxx = shutil.which("g++") or shutil.which("c++")
+    assert cxx, "a C++ compiler is needed to test the kernels' tile entry points"
+    src = tmp_path / "tile_test.cc"
+    src.write_text(_TILE_TEST_CC)
+    exe = tmp_path / "tile_test"
+    k = REPO / "csrc" / "kernels"
+    cmd = [cxx, "-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+           f"-I{REPO / 'csrc' / 'include'}", f"-I{REPO / 'csrc'}", str(src)]
+    cmd += [str(k / f) for f in ("pooling.cc", "mean.cc", "pad.cc", "quant.cc", "op_common.cc")]
+    cmd += ["-o", str(exe)]
+    comp = subprocess.run(cmd, capture_output=True, text=True)
+    assert comp.returncode == 0, comp.stderr[-4000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert "failures: 0" in run.stdout

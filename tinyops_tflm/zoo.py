@@ -1,0 +1,354 @@
+"""Whole-model int8 ``.tflite`` builders (random weights) for tests and benchmarks.
+
+Models are Keras graphs with random, seeded weights, fully int8-quantized by
+the TFLite converter.  Random weights make activations of deep networks
+collapse or explode, so before conversion every BatchNormalization layer is
+*calibrated*: its moving mean/variance are set to the statistics of its
+input on random images (one training-mode pass with momentum 0 and dropout
+disabled, which is exactly layer-by-layer calibration), and gamma/beta are
+set to mild random values.  Every layer's activations are then O(1), and the
+int8 output has a sane scale and many distinct values.
+
+No classifier softmax (``classifier_activation=None``): TFLM aborts on int8
+SOFTMAX when the logits' scale is tiny.
+
+TensorFlow is imported lazily inside the functions; importing this module
+does not need it.
+
+All models take a static batch of 1 (so reshapes stay static: no
+SHAPE/STRIDED_SLICE/PACK chains), an int8 input for pixels in [-1, 1]
+(scale ~2/255) and give int8 logits.  Models (see :func:`list_models`; host
+times on a 2-core machine: build = TF build + calibration + conversion,
+TFLM = one inference in the pinned tflite-micro interpreter):
+
+==========================  ===========================================  =======  ======
+name (alias)                model                                        build    TFLM
+==========================  ===========================================  =======  ======
+``demo_tiny``               64x64x3 MobileNetV3-grammar CNN, 10 classes,    6 s    10 ms
+                            51 KB (bundled as ``data/demo_tiny.tflite``)
+``mobilenet_v2_a035_r96``   keras MobileNetV2 alpha 0.35, 96x96, 1000      10 s    25 ms
+(``mobilenet_v2``)
+``mobilenet_v3_small_r224`` keras MobileNetV3Small alpha 1.0, 224x224      12 s   150 ms
+(``mobilenet_v3_small``)    (r224 kept: conversion and TFLM are cheap)
+``mobilenet_v3_large_r160`` keras MobileNetV3Large alpha 1.0, 160x160      13 s   180 ms
+(``mobilenet_v3_large``)
+``efficientnet_b0_r128``    keras EfficientNetB0, 128x128 (swish, SE)      19 s   250 ms
+(``efficientnet_b0``)
+==========================  ===========================================  =======  ======
+
+MobileNetV3's built-in input rescaling is disabled (include_preprocessing=False)
+and EfficientNet's is made a no-op, since inputs are already in [-1, 1].
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["build", "cached", "list_models", "op_counts", "default_cache_dir", "ALIASES", "RECIPE_VERSION"]
+
+#: Bumped whenever a recipe changes, so caches built by an older one are ignored.
+RECIPE_VERSION = 1
+
+_NUM_REPRESENTATIVE = 8
+_NUM_CALIBRATION = 16
+
+
+# ----------------------------------------------------------------------------
+# Keras model constructors (tf is passed in; imported lazily by build())
+# ----------------------------------------------------------------------------
+
+
+def _input(tf, res: int):
+    # A static batch of 1 keeps every shape static, so Reshape/Flatten convert
+    # to a plain RESHAPE instead of SHAPE/STRIDED_SLICE/PACK/RESHAPE chains.
+    return tf.keras.Input(shape=(res, res, 3), batch_size=1)
+
+
+def _hard_sigmoid(layers, x):
+    return layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
+
+
+def _hard_swish(layers, x):
+    return layers.Multiply()([x, _hard_sigmoid(layers, x)])
+
+
+def _demo_tiny(tf):
+    """MobileNetV3 block grammar at 64x64x3 (about 3.3 M MACs): conv 3x3 s2
+    + hard-swish; a stride-2 depthwise block without expansion (ReLU, SE);
+    two inverted residual blocks (expand 1x1, depthwise 3x3/5x5, hard-swish,
+    SE = mean + 1x1 convs + hard-sigmoid + mul, project 1x1), the last one
+    with a residual add; feature-mix 1x1, global average pool, dense 10."""
+    layers = tf.keras.layers
+
+    def bn(x):
+        return layers.BatchNormalization(epsilon=1e-3, momentum=0.99)(x)
+
+    def act(x, kind):
+        return layers.ReLU()(x) if kind == "relu" else _hard_swish(layers, x)
+
+    def se(x, ch, reduced):
+        s = layers.GlobalAveragePooling2D(keepdims=True)(x)
+        s = layers.Conv2D(reduced, 1, padding="same")(s)
+        s = layers.ReLU()(s)
+        s = layers.Conv2D(ch, 1, padding="same")(s)
+        s = _hard_sigmoid(layers, s)
+        return layers.Multiply()([x, s])
+
+    def block(x, expand, out, kernel, stride, kind):
+        inp = x
+        in_ch = x.shape[-1]
+        if expand != in_ch:
+            x = act(bn(layers.Conv2D(expand, 1, padding="same", use_bias=False)(x)), kind)
+        x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False)(x)
+        x = act(bn(x), kind)
+        x = se(x, expand, max(8, expand // 4))
+        x = bn(layers.Conv2D(out, 1, padding="same", use_bias=False)(x))
+        if stride == 1 and in_ch == out:
+            x = layers.Add()([inp, x])
+        return x
+
+    inp = _input(tf, 64)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False)(inp)
+    x = _hard_swish(layers, bn(x))
+    x = block(x, 16, 16, 3, 2, "relu")
+    x = block(x, 64, 24, 3, 1, "hswish")
+    x = block(x, 72, 24, 5, 1, "hswish")
+    x = layers.Conv2D(96, 1, padding="same", use_bias=False)(x)
+    x = _hard_swish(layers, bn(x))
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(10)(x)
+    return tf.keras.Model(inp, x, name="demo_tiny")
+
+
+def _mobilenet_v2_a035_r96(tf):
+    return tf.keras.applications.MobileNetV2(
+        input_tensor=_input(tf, 96), alpha=0.35, weights=None, classifier_activation=None
+    )
+
+
+def _mobilenet_v3_small_r224(tf):
+    return tf.keras.applications.MobileNetV3Small(
+        input_tensor=_input(tf, 224), alpha=1.0, weights=None, classifier_activation=None,
+        include_preprocessing=False,
+    )
+
+
+def _mobilenet_v3_large_r160(tf):
+    return tf.keras.applications.MobileNetV3Large(
+        input_tensor=_input(tf, 160), alpha=1.0, weights=None, classifier_activation=None,
+        include_preprocessing=False,
+    )
+
+
+def _efficientnet_b0_r128(tf):
+    m = tf.keras.applications.EfficientNetB0(
+        input_tensor=_input(tf, 128), weights=None, classifier_activation=None
+    )
+    # The built-in preprocessing (x/255, then an un-adapted Normalization = identity)
+    # expects [0, 255] pixels; our inputs are [-1, 1], so make the rescale a no-op.
+    for layer in m.layers:
+        if isinstance(layer, tf.keras.layers.Rescaling):
+            layer.scale = 1.0
+            layer.offset = 0.0
+    return m
+
+
+_MODELS: dict[str, Callable] = {
+    "demo_tiny": _demo_tiny,
+    "mobilenet_v2_a035_r96": _mobilenet_v2_a035_r96,
+    "mobilenet_v3_small_r224": _mobilenet_v3_small_r224,
+    "mobilenet_v3_large_r160": _mobilenet_v3_large_r160,
+    "efficientnet_b0_r128": _efficientnet_b0_r128,
+}
+
+
+#: Short names accepted by build()/cached() (not listed by list_models()).
+ALIASES = {
+    "mobilenet_v3_small": "mobilenet_v3_small_r224",
+    "mobilenet_v3_large": "mobilenet_v3_large_r160",
+    "mobilenet_v2": "mobilenet_v2_a035_r96",
+    "efficientnet_b0": "efficientnet_b0_r128",
+}
+
+
+def list_models() -> list[str]:
+    """Canonical names accepted by :func:`build` and :func:`cached`."""
+    return list(_MODELS)
+
+
+def _canonical(name: str) -> str:
+    name = ALIASES.get(name, name)
+    if name not in _MODELS:
+        raise ValueError(f"unknown zoo model {name!r}; known: {', '.join(_MODELS)}")
+    return name
+
+
+# ----------------------------------------------------------------------------
+# Calibration and conversion
+# ----------------------------------------------------------------------------
+
+
+def _calibrate_batchnorm(tf, model, rng: np.random.Generator) -> None:
+    """Give every BN mild random gamma/beta, then set its moving statistics to
+    the batch statistics of its input on random images: one training-mode pass
+    with momentum 0 and dropout off normalizes every BN with exactly the
+    statistics its input has when all earlier BNs are calibrated."""
+    bns = [l for l in _all_layers(model) if isinstance(l, tf.keras.layers.BatchNormalization)]
+    for layer in _all_layers(model):
+        if isinstance(layer, tf.keras.layers.Dropout):
+            layer.rate = 0.0
+    for bn in bns:
+        n = int(bn.moving_mean.shape[0])
+        # gamma/beta first: they shape the input statistics of later layers
+        if bn.gamma is not None:
+            bn.gamma.assign(rng.uniform(0.6, 1.4, size=n).astype(np.float32))
+        if bn.beta is not None:
+            bn.beta.assign(rng.uniform(-0.3, 0.3, size=n).astype(np.float32))
+        bn.momentum = 0.0
+    shape = (_NUM_CALIBRATION,) + tuple(model.input_shape[1:])
+    x = rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+    model(x, training=True)
+    for bn in bns:
+        bn.momentum = 0.99
+
+
+def _all_layers(model):
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer is not model:
+            out.extend(_all_layers(layer))
+        out.append(layer)
+    return out
+
+
+def _convert(tf, model, rng: np.random.Generator) -> bytes:
+    shape = (1,) + tuple(model.input_shape[1:])
+    reps = [rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for _ in range(_NUM_REPRESENTATIVE)]
+
+    def representative_dataset():
+        for r in reps:
+            yield [r]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative_dataset
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return bytes(conv.convert())
+
+
+def build(name: str, seed: int = 0) -> bytes:
+    """Build zoo model ``name`` with random weights from ``seed``; returns the
+    full-int8 ``.tflite`` bytes (int8 input in [-1, 1], int8 logits).  Takes
+    seconds to a minute (TensorFlow); see :func:`cached`."""
+    name = _canonical(name)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        # silence Keras' input-structure warning (batch-16 calibration of a
+        # batch-1 model), the converter's notes and the SavedModel export banner
+        warnings.simplefilter("ignore")
+        tf.keras.utils.set_random_seed(seed)
+        tf.keras.backend.clear_session()
+        model = _MODELS[name](tf)
+        rng = np.random.default_rng([seed, 0x7A11])
+        _calibrate_batchnorm(tf, model, rng)
+        data = _convert(tf, model, rng)
+    _check_output_quantization(name, data)
+    return data
+
+
+def _check_output_quantization(name: str, data: bytes) -> None:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.Model.GetRootAs(data, 0)
+    sg = m.Subgraphs(0)
+    t = sg.Tensors(sg.Outputs(0))
+    q = t.Quantization()
+    scale = q.Scale(0) if q is not None and q.ScaleLength() else 0.0
+    if not 1e-4 < scale < 1e3:
+        raise RuntimeError(f"zoo model {name!r}: degenerate int8 output scale {scale:g} after calibration")
+
+
+# ----------------------------------------------------------------------------
+# Cache
+# ----------------------------------------------------------------------------
+
+
+def _tf_version() -> str:
+    from importlib import metadata
+
+    for dist in ("tensorflow", "tensorflow-cpu", "tf-nightly"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    import tensorflow as tf  # pragma: no cover - unusual installs
+
+    return tf.__version__
+
+
+def default_cache_dir() -> Path:
+    """``$TINYOPS_CACHE`` if set, else ``~/.cache/tinyops_tflm/models``."""
+    env = os.environ.get("TINYOPS_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "tinyops_tflm" / "models"
+
+
+def cached(name: str, seed: int = 0, cache_dir: str | os.PathLike | None = None) -> bytes:
+    """Like :func:`build`, but reuse ``<cache>/<name>-s<seed>-tf<version>-r<recipe>.tflite``
+    when present.  Written atomically (temp file + rename), so parallel test
+    workers may race safely."""
+    name = _canonical(name)
+    d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = d / f"{name}-s{int(seed)}-tf{_tf_version()}-r{RECIPE_VERSION}.tflite"
+    if path.is_file():
+        data = path.read_bytes()
+        if len(data) > 8 and data[4:8] == b"TFL3":
+            return data
+    data = build(name, seed)
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return data
+
+
+# ----------------------------------------------------------------------------
+# Inspection
+# ----------------------------------------------------------------------------
+
+
+def op_counts(model: bytes) -> dict[str, int]:
+    """Builtin operator name -> number of uses in subgraph 0 of ``model``."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    m = schema.Model.GetRootAs(model, 0)
+    codes = []
+    for i in range(m.OperatorCodesLength()):
+        oc = m.OperatorCodes(i)
+        codes.append(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()))
+    sg = m.Subgraphs(0)
+    counts: dict[str, int] = {}
+    for i in range(sg.OperatorsLength()):
+        n = names.get(codes[sg.Operators(i).OpcodeIndex()], "CUSTOM")
+        counts[n] = counts.get(n, 0) + 1
+    return dict(sorted(counts.items()))
