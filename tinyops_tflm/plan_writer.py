@@ -15,16 +15,20 @@ import numpy as np
 from .ir import Graph
 
 PLAN_MAGIC = 0x4C504F54
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 NO_REGION = 0xFFFFFFFF
 REGION_ARENA = 0
 REGION_CONSTANT = 1
+NO_SCHEDULE = 0xFFFFFFFF
+MEMORY_HOST = 5
+FLAG_DMA = 1
+FLAG_CPU_DIRECT = 2
 ALIGN = 16
 
 _HEADER = struct.Struct("<16I")
-_REGION = struct.Struct("<II")
+_REGION = struct.Struct("<IIII")
 _TENSOR = struct.Struct("<BBxx6iIIIfiIIiI")
-_OP = struct.Struct("<iIII18i2f4i")
+_OP = struct.Struct("<iIII18i2f4iI3I")
 
 # OpOptions field order of csrc/include/tinyops/types.h, with the reader's
 # option keys feeding each.
@@ -180,15 +184,17 @@ def write_plan(graph: Graph) -> WrittenPlan:
         tensors_off = pool_add(ids.tobytes())
         ints, floats = pack_options(op.options)
         op_recs.append(_OP.pack(op.opcode, len(op.inputs), len(op.outputs), tensors_off,
-                                *ints, *floats, 0, 0, 0, 0))
+                                *ints, *floats, 0, 0, 0, 0, NO_SCHEDULE, 0, 0, 0))
 
     io = np.asarray([*graph.inputs, *graph.outputs], dtype="<i4").tobytes()
-    regions = [_REGION.pack(REGION_ARENA, arena_bytes), _REGION.pack(REGION_CONSTANT, len(constants))]
+    host = FLAG_DMA | FLAG_CPU_DIRECT
+    regions = [_REGION.pack(REGION_ARENA, arena_bytes, MEMORY_HOST, host),
+               _REGION.pack(REGION_CONSTANT, len(constants), MEMORY_HOST, host)]
     tables = b"".join(regions) + b"".join(tensor_recs) + b"".join(op_recs) + io
     pool_offset = _align(_HEADER.size + len(tables), 4)
     body = tables + b"\0" * (pool_offset - _HEADER.size - len(tables)) + bytes(pool)
     total = _HEADER.size + len(body)
     header = _HEADER.pack(PLAN_MAGIC, PLAN_VERSION, total, len(regions), len(tensors),
                           len(graph.operators), len(graph.inputs), len(graph.outputs),
-                          pool_offset, len(pool), 0, 0, 0, 0, 0, 0)
+                          pool_offset, len(pool), NO_REGION, 0, 0, 0, 0, 0)
     return WrittenPlan(header + body, arena_bytes, bytes(constants), placements)

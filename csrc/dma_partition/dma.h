@@ -1,7 +1,9 @@
 // The DMA engine interface the tile scheduler moves data with.
 //
 // start() queues a copy and returns at once; the copy is only guaranteed
-// complete after wait() on its ticket (or wait_all()). Implementations: a
+// complete after wait() on its ticket (or wait_all()). Copies complete in the
+// order they were started, so waiting on a ticket also waits for every copy
+// started before it. Source and destination never overlap. Implementations: a
 // synchronous memcpy engine and an asynchronous worker-thread engine on the
 // host (csrc/dma_partition/host_dma.*), STM32 DMA2 memory-to-memory streams
 // and a CPU-copy engine in firmware (ports/).

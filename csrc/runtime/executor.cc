@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "dma_partition/schedule_check.h"
 #include "runtime/op_registry.h"
 
 namespace tinyops {
@@ -89,12 +90,26 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
 
   for (uint32_t r = 0; r < h->num_regions; ++r) {
     const RegionRecord& rr = region_records_[r];
-    if (rr.kind > static_cast<uint32_t>(RegionKind::kConstant)) {
-      return failf(message, cap, bad, "region %u has unknown kind %u", r, rr.kind);
+    if (rr.kind > static_cast<uint32_t>(RegionKind::kConstant) ||
+        rr.memory > static_cast<uint32_t>(MemoryKind::kHost) ||
+        rr.flags > (kRegionDma | kRegionCpuDirect)) {
+      return failf(message, cap, bad, "region %u has unknown kind %u / memory %u / flags %u", r,
+                   rr.kind, rr.memory, rr.flags);
     }
     if (regions[r].bytes < rr.bytes || (rr.bytes > 0 && regions[r].base == nullptr)) {
       return failf(message, cap, Status::kBadArgument,
                    "region %u: plan needs %u bytes, %u bound", r, rr.bytes, regions[r].bytes);
+    }
+  }
+
+  if (h->sram_region != kNoRegion) {
+    if (h->sram_region >= h->num_regions) {
+      return failf(message, cap, bad, "SRAM region index %u out of range", h->sram_region);
+    }
+    const RegionRecord& sr = region_records_[h->sram_region];
+    if (sr.kind != static_cast<uint32_t>(RegionKind::kArena) ||
+        (sr.flags & (kRegionDma | kRegionCpuDirect)) != (kRegionDma | kRegionCpuDirect)) {
+      return failf(message, cap, bad, "the SRAM region must be a DMA-reachable, CPU-direct arena");
     }
   }
 
@@ -167,6 +182,12 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
         !range_ok(op.tensors_offset, 4ull * (op.num_inputs + op.num_outputs), pool_bytes) ||
         op.tensors_offset % 4 != 0) {
       return failf(message, cap, bad, "op %u: tensor list out of range", o);
+    }
+    if (h->sram_region == kNoRegion ? op.schedule_offset != kNoSchedule
+                                    : (op.schedule_offset == kNoSchedule ||
+                                       op.schedule_offset % 4 != 0 ||
+                                       !range_ok(op.schedule_offset, sizeof(OpSchedule), pool_bytes))) {
+      return failf(message, cap, bad, "op %u: schedule missing, misplaced or out of range", o);
     }
     const auto* ids = reinterpret_cast<const int32_t*>(pool_ + op.tensors_offset);
     for (uint32_t k = 0; k < op.num_inputs + op.num_outputs; ++k) {
@@ -264,11 +285,21 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
                    op_message[0] ? op_message : status_name(s));
     }
     ops[o] = PreparedOp{kernel, ctx.params, ids, ids + rec.num_inputs, rec.num_inputs,
-                        rec.num_outputs};
+                        rec.num_outputs, ctx.scratch_bytes};
     if (ctx.scratch_bytes > scratch) scratch = ctx.scratch_bytes;
     if (rec.num_inputs > max_io) max_io = rec.num_inputs;
     if (rec.num_outputs > max_io) max_io = rec.num_outputs;
   }
+  ops_ = ops;
+  if (h->sram_region != kNoRegion) {
+    scratch = 0;  // partitioned ops get scratch from their schedules, in SRAM
+    s = load_schedules(regions, allocator, message, message_cap);
+    if (s != Status::kOk) {
+      ops_ = nullptr;
+      return s;
+    }
+  }
+  ops_ = nullptr;
   in_ptrs_ = static_cast<const void**>(allocator->alloc(sizeof(void*) * max_io, 16));
   out_ptrs_ = static_cast<void**>(allocator->alloc(sizeof(void*) * max_io, 16));
   scratch_ = scratch ? allocator->alloc(scratch, 16) : nullptr;
@@ -281,8 +312,158 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
   return Status::kOk;
 }
 
-Status Executor::invoke() {
+Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocator,
+                                char* message, size_t cap) {
+  const PlanHeader* h = header_;
+  const uint32_t sram = h->sram_region;
+  const uint32_t pool_bytes = h->pool_bytes;
+  auto* sched = static_cast<ScheduledOp*>(allocator->alloc(sizeof(ScheduledOp) * (num_ops_ ? num_ops_ : 1), 16));
+  auto* stats = static_cast<OpStats*>(allocator->alloc(sizeof(OpStats) * (num_ops_ ? num_ops_ : 1), 16));
+  if (!sched || !stats) return failf(message, cap, Status::kOutOfMemory, "no memory for schedules");
+  std::memset(stats, 0, sizeof(OpStats) * num_ops_);
+
+  // Lifetimes of SRAM-resident tensors, to check no op's buffers overlap one
+  // that is live while the op runs.
+  auto* first = static_cast<int32_t*>(allocator->alloc(sizeof(int32_t) * (num_tensors_ ? num_tensors_ : 1), 16));
+  auto* last = static_cast<int32_t*>(allocator->alloc(sizeof(int32_t) * (num_tensors_ ? num_tensors_ : 1), 16));
+  if (!first || !last) return failf(message, cap, Status::kOutOfMemory, "no memory for lifetimes");
+  for (uint32_t t = 0; t < num_tensors_; ++t) {
+    first[t] = static_cast<int32_t>(num_ops_);
+    last[t] = -1;
+  }
+  for (uint32_t i = 0; i < num_inputs_; ++i) first[io_[i]] = -1, last[io_[i]] = last[io_[i]] < -1 ? -1 : last[io_[i]];
+  for (uint32_t o = 0; o < num_ops_; ++o) {
+    const PreparedOp& op = ops_[o];
+    for (uint32_t k = 0; k < op.num_inputs + op.num_outputs; ++k) {
+      const int32_t id = k < op.num_inputs ? op.inputs[k] : op.outputs[k - op.num_inputs];
+      if (id < 0) continue;
+      if (static_cast<int32_t>(o) < first[id]) first[id] = static_cast<int32_t>(o);
+      if (static_cast<int32_t>(o) > last[id]) last[id] = static_cast<int32_t>(o);
+    }
+  }
+  for (uint32_t i = 0; i < num_outputs_; ++i) last[io_[num_inputs_ + i]] = static_cast<int32_t>(num_ops_);
+
+  for (uint32_t o = 0; o < num_ops_; ++o) {
+    const PreparedOp& op = ops_[o];
+    const OpRecord& rec = op_records_[o];
+    const uint32_t n = op.num_inputs + op.num_outputs;
+    if (n > static_cast<uint32_t>(kMaxScheduledOperands)) {
+      return failf(message, cap, Status::kUnsupported, "op %u: too many operands to partition", o);
+    }
+    const auto* s = reinterpret_cast<const OpSchedule*>(pool_ + rec.schedule_offset);
+    if (s->operand_slots % 4 != 0 || !range_ok(s->operand_slots, 8ull * n, pool_bytes)) {
+      return failf(message, cap, Status::kInvalidPlan, "op %u: staging slots out of range", o);
+    }
+    auto** in_descs = static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_inputs + 1), 16));
+    auto** out_descs = static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_outputs + 1), 16));
+    auto** data = static_cast<void**>(allocator->alloc(sizeof(void*) * (n + 1), 16));
+    auto* region = static_cast<uint32_t*>(allocator->alloc(sizeof(uint32_t) * (n + 1), 16));
+    auto* offset = static_cast<uint32_t*>(allocator->alloc(sizeof(uint32_t) * (n + 1), 16));
+    if (!in_descs || !out_descs || !data || !region || !offset) {
+      return failf(message, cap, Status::kOutOfMemory, "no memory for schedules");
+    }
+    ScheduledOp& so = sched[o];
+    so = ScheduledOp{};
+    OpView& v = so.view;
+    v.opcode = op.kernel->opcode;
+    v.params = op.params;
+    v.num_inputs = static_cast<int32_t>(op.num_inputs);
+    v.num_outputs = static_cast<int32_t>(op.num_outputs);
+    v.inputs = in_descs;
+    v.outputs = out_descs;
+    v.scratch_bytes = op.scratch;
+    uint32_t resident[kMaxScheduledOperands];
+    for (uint32_t k = 0; k < n; ++k) {
+      const int32_t id = k < op.num_inputs ? op.inputs[k] : op.outputs[k - op.num_inputs];
+      const TensorDesc* d = id >= 0 ? &descs_[id] : nullptr;
+      (k < op.num_inputs ? in_descs[k] : out_descs[k - op.num_inputs]) = d;
+      data[k] = id >= 0 ? data_[id] : nullptr;
+      region[k] = id >= 0 ? tensor_records_[id].region : kNoStatRegion;
+      offset[k] = id >= 0 ? tensor_records_[id].offset : 0;
+      resident[k] = (id >= 0 && region[k] == sram) ? offset[k] : kNotResident;
+      const uint32_t flags = (id >= 0 && region[k] != kNoRegion) ? region_records_[region[k]].flags
+                                                                  : (kRegionCpuDirect | kRegionDma);
+      v.direct[k] = (flags & kRegionCpuDirect) != 0;
+      if (!v.direct[k] && !(flags & kRegionDma)) {
+        return failf(message, cap, Status::kInvalidPlan,
+                     "op %u (%s): tensor %d is neither CPU-direct nor DMA-reachable", o,
+                     op.kernel->name, id);
+      }
+    }
+    so.eval = op.kernel->eval;
+    so.schedule = s;
+    so.operand_slots = reinterpret_cast<const BufferSlot*>(pool_ + s->operand_slots);
+    so.data = data;
+    so.region = region;
+    so.sram_offset = offset;
+    so.sram_region = sram;
+    so.sram = static_cast<uint8_t*>(regions[sram].base);
+    char why[200] = {0};
+    const Status cs = check_schedule(v, *s, so.operand_slots, resident,
+                                     region_records_[sram].bytes, why, sizeof(why));
+    if (cs != Status::kOk) {
+      return failf(message, cap, cs, "op %u (%s): %s", o, op.kernel->name, why);
+    }
+    // No buffer of this op may overlap an SRAM tensor that is live now.
+    const BufferSlot* slots[11 + kMaxScheduledOperands];
+    int ns = 0;
+    const BufferSlot* fixed[] = {&s->in_band[0], &s->in_band[1], &s->in2_band[0], &s->in2_band[1],
+                                 &s->weights[0],  &s->weights[1],  &s->out_band[0], &s->out_band[1],
+                                 &s->scratch,     &s->next_weights};
+    for (const BufferSlot* b : fixed) slots[ns++] = b;
+    for (uint32_t k = 0; k < n; ++k) slots[ns++] = &so.operand_slots[k];
+    for (uint32_t t = 0; t < num_tensors_; ++t) {
+      if (tensor_records_[t].region != sram || tensor_records_[t].bytes == 0) continue;
+      if (first[t] > static_cast<int32_t>(o) || last[t] < static_cast<int32_t>(o)) continue;
+      const uint32_t b0 = tensor_records_[t].offset, b1 = b0 + tensor_records_[t].bytes;
+      for (int i = 0; i < ns; ++i) {
+        if (slots[i]->bytes && slots[i]->offset < b1 && b0 < slots[i]->offset + slots[i]->bytes) {
+          return failf(message, cap, Status::kInvalidPlan,
+                       "op %u (%s): a tile buffer overlaps live SRAM tensor %u '%s'", o,
+                       op.kernel->name, t, tensor_name(t));
+        }
+      }
+    }
+  }
+  // A prefetch slot must be exactly where the next op reads its first weights.
+  for (uint32_t o = 0; o < num_ops_; ++o) {
+    const BufferSlot& nw = sched[o].schedule->next_weights;
+    if (nw.bytes == 0) continue;
+    if (o + 1 >= num_ops_ || sched[o + 1].schedule->weights[0].offset != nw.offset ||
+        sched[o + 1].schedule->weights[0].bytes != nw.bytes) {
+      return failf(message, cap, Status::kInvalidPlan,
+                   "op %u: weight prefetch slot does not match the next op's weight buffer", o);
+    }
+  }
+  sched_ = sched;
+  stats_ = stats;
+  return Status::kOk;
+}
+
+uint32_t Executor::sram_high_water() const {
+  uint32_t hw = 0;
+  if (!stats_) return 0;
+  for (uint32_t o = 0; o < num_ops_; ++o) {
+    if (stats_[o].sram_high_water > hw) hw = stats_[o].sram_high_water;
+  }
+  return hw;
+}
+
+Status Executor::invoke(DmaEngine* dma) {
   if (ops_ == nullptr) return Status::kBadArgument;
+  if (sched_ != nullptr) {
+    if (dma == nullptr) return Status::kBadArgument;
+    for (uint32_t o = 0; o < num_ops_; ++o) {
+      stats_[o] = OpStats{};
+      sched_[o].prefetched = false;
+    }
+    for (uint32_t o = 0; o < num_ops_; ++o) {
+      ScheduledOp* next = o + 1 < num_ops_ ? &sched_[o + 1] : nullptr;
+      const Status s = run_scheduled_op(sched_[o], next, *dma, &stats_[o]);
+      if (s != Status::kOk) return s;
+    }
+    return Status::kOk;
+  }
   for (uint32_t o = 0; o < num_ops_; ++o) {
     const PreparedOp& op = ops_[o];
     for (uint32_t k = 0; k < op.num_inputs; ++k) {

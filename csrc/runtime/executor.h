@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dma_partition/dma.h"
+#include "dma_partition/scheduler.h"
 #include "runtime/plan_format.h"
 #include "tinyops/op_api.h"
 
@@ -24,7 +26,9 @@ class Executor {
   // parameters come from `allocator`. On failure, `message` says why.
   Status load(const uint8_t* plan, size_t plan_bytes, const RegionBinding* regions,
               uint32_t num_regions, Allocator* allocator, char* message, size_t message_cap);
-  Status invoke();
+  // Runs every op in order. A partitioned plan moves data with `dma`
+  // (required then); per-op statistics of the run are kept (op_stats()).
+  Status invoke(DmaEngine* dma = nullptr);
 
   bool loaded() const { return ops_ != nullptr; }
   uint32_t num_tensors() const { return num_tensors_; }
@@ -39,6 +43,14 @@ class Executor {
   int32_t op_code(uint32_t i) const { return ops_[i].kernel->opcode; }
   const char* op_name(uint32_t i) const { return ops_[i].kernel->name; }
   uint32_t scratch_bytes() const { return scratch_bytes_; }
+  bool partitioned() const { return sched_ != nullptr; }
+  uint32_t num_regions() const { return header_ ? header_->num_regions : 0; }
+  // Statistics of the last invoke() of a partitioned plan.
+  const OpStats& op_stats(uint32_t i) const { return stats_[i]; }
+  // Highest SRAM-region byte offset any op touched in the last invoke().
+  uint32_t sram_high_water() const;
+  // Storage region and offset of tensor i.
+  uint32_t tensor_region(uint32_t i) const { return tensor_records_[i].region; }
 
  private:
   struct PreparedOp {
@@ -48,10 +60,13 @@ class Executor {
     const int32_t* outputs;
     uint32_t num_inputs;
     uint32_t num_outputs;
+    uint32_t scratch;
   };
 
   Status validate_tables(const uint8_t* plan, size_t plan_bytes, const RegionBinding* regions,
                          uint32_t num_regions, char* message, size_t cap);
+  Status load_schedules(const RegionBinding* regions, Allocator* allocator, char* message,
+                        size_t cap);
 
   const PlanHeader* header_ = nullptr;
   const RegionRecord* region_records_ = nullptr;
@@ -67,6 +82,8 @@ class Executor {
   void** out_ptrs_ = nullptr;
   void* scratch_ = nullptr;
   uint32_t scratch_bytes_ = 0;
+  ScheduledOp* sched_ = nullptr;  // partitioned plans only
+  OpStats* stats_ = nullptr;
 };
 
 }  // namespace tinyops

@@ -2,6 +2,9 @@
 // as a C array and what the executor validates on load. Little-endian, every
 // record 4-byte aligned, offsets relative to the start of the plan.
 //
+// Version 2 adds physical memories per region and per-op schedules
+// (partitioned plans).
+//
 // Layout: PlanHeader | RegionRecord[num_regions] | TensorRecord[num_tensors]
 //         | OpRecord[num_ops] | int32 io[num_inputs + num_outputs] | pool
 // The pool holds variable-length data: per-channel scales (float32), operator
@@ -9,12 +12,13 @@
 #pragma once
 #include <cstdint>
 
+#include "dma_partition/schedule.h"
 #include "tinyops/types.h"
 
 namespace tinyops {
 
 constexpr uint32_t kPlanMagic = 0x4C504F54;  // "TOPL"
-constexpr uint32_t kPlanVersion = 1;
+constexpr uint32_t kPlanVersion = 2;
 
 struct PlanHeader {
   uint32_t magic;
@@ -27,7 +31,8 @@ struct PlanHeader {
   uint32_t num_outputs;
   uint32_t pool_offset;
   uint32_t pool_bytes;
-  uint32_t reserved[6];
+  uint32_t sram_region;  // region holding tile buffers, kNoRegion: unpartitioned
+  uint32_t reserved[5];
 };
 static_assert(sizeof(PlanHeader) == 64, "plan format");
 
@@ -38,10 +43,12 @@ enum class RegionKind : uint32_t {
 };
 
 struct RegionRecord {
-  uint32_t kind;   // RegionKind
-  uint32_t bytes;  // capacity the plan needs
+  uint32_t kind;    // RegionKind
+  uint32_t bytes;   // capacity the plan needs
+  uint32_t memory;  // MemoryKind (dma_partition/schedule.h)
+  uint32_t flags;   // RegionFlags: DMA-reachable, CPU-direct
 };
-static_assert(sizeof(RegionRecord) == 8, "plan format");
+static_assert(sizeof(RegionRecord) == 16, "plan format");
 
 constexpr uint32_t kNoRegion = 0xFFFFFFFFu;
 
@@ -68,7 +75,9 @@ struct OpRecord {
   uint32_t num_outputs;
   uint32_t tensors_offset; // pool offset: int32 inputs[num_inputs] then outputs
   OpOptions options;
+  uint32_t schedule_offset;  // pool offset of an OpSchedule, kNoSchedule: in place
+  uint32_t reserved[3];
 };
-static_assert(sizeof(OpRecord) == 16 + sizeof(OpOptions), "plan format");
+static_assert(sizeof(OpRecord) == 32 + sizeof(OpOptions), "plan format");
 
 }  // namespace tinyops

@@ -1,0 +1,60 @@
+// Host DMA engines (not built into firmware).
+//   SyncDma:  start() copies at once; wait() is a no-op.
+//   AsyncDma: a worker thread performs each copy `delay_us` after start(), in
+//             start order; wait() blocks until the ticket's copy is done. A
+//             schedule that reads a buffer before waiting for it gets stale
+//             bytes, so tests run on this engine.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "dma_partition/dma.h"
+
+namespace tinyops {
+
+class SyncDma final : public DmaEngine {
+ public:
+  DmaTicket start(void* dst, const void* src, uint32_t bytes) override;
+  void wait(DmaTicket) override {}
+  void wait_all() override {}
+  uint64_t bytes_moved() const { return bytes_; }
+
+ private:
+  uint32_t next_ = 1;
+  uint64_t bytes_ = 0;
+};
+
+class AsyncDma final : public DmaEngine {
+ public:
+  explicit AsyncDma(uint32_t delay_us = 20);
+  ~AsyncDma();
+  AsyncDma(const AsyncDma&) = delete;
+  AsyncDma& operator=(const AsyncDma&) = delete;
+
+  DmaTicket start(void* dst, const void* src, uint32_t bytes) override;
+  void wait(DmaTicket ticket) override;
+  void wait_all() override;
+
+ private:
+  struct Job {
+    void* dst;
+    const void* src;
+    uint32_t bytes;
+    uint32_t id;
+  };
+  void worker();
+
+  uint32_t delay_us_;
+  std::mutex mu_;
+  std::condition_variable queued_, done_;
+  std::deque<Job> jobs_;
+  uint32_t issued_ = 0;
+  uint32_t completed_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tinyops

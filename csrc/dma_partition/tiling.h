@@ -1,0 +1,79 @@
+// Tile geometry shared by the planner (which chooses tiles), the plan loader
+// (which checks a plan's buffers against it) and the scheduler (which runs
+// it): one function says what SRAM a tiling of an op needs.
+#pragma once
+#include <cstdint>
+
+#include "dma_partition/schedule.h"
+#include "tinyops/op_api.h"
+
+namespace tinyops {
+
+// How an op can be partitioned, decided from its opcode and prepared params.
+enum class OpFamily : uint32_t {
+  kOther = 0,       // whole tensors only (kInPlace / kStaged)
+  kCopy,            // RESHAPE, SQUEEZE
+  kConv,            // CONV_2D: row bands x output-channel tiles
+  kDepthwise,       // DEPTHWISE_CONV_2D: row bands
+  kPool,            // AVERAGE_POOL_2D, MAX_POOL_2D: row bands x channel ranges
+  kMeanRows,        // MEAN over H, W of a 4-D tensor: accumulated band by band
+  kUnary,           // LUT activations: flat chunks
+  kBinaryFlat,      // ADD / MUL, same shape or scalar operand: flat chunks
+  kBinaryRows,      // ADD / MUL with broadcasting: output row bands
+  kFullyConnected,  // output-channel tiles of the weights
+};
+
+constexpr int kMaxScheduledOperands = 16;
+
+// One op as the tiler sees it.
+struct OpView {
+  int32_t opcode;
+  const void* params;  // from the kernel's prepare
+  int32_t num_inputs;
+  const TensorDesc* const* inputs;
+  int32_t num_outputs;
+  const TensorDesc* const* outputs;
+  uint32_t scratch_bytes;  // whole-op kernel scratch from prepare
+  // Per operand (inputs then outputs): may kernels use it in place?
+  bool direct[kMaxScheduledOperands];
+};
+
+OpFamily op_family(const OpView& op);
+
+struct TileRequest {
+  Strategy strategy;
+  TileOrder order;
+  int32_t rows;      // kRows: output rows per band; kFlat: elements per chunk
+  int32_t channels;  // output channels per tile (kRows conv, kChannels)
+};
+
+// SRAM buffer sizes a tiling needs (0 = not needed) and what it moves.
+struct TileNeeds {
+  uint32_t in_band;   // per buffer
+  uint32_t in2_band;
+  uint32_t weights;
+  uint32_t out_band;
+  uint32_t scratch;
+  uint32_t operand[kMaxScheduledOperands];  // whole-tensor staging per operand
+  bool double_in, double_in2, double_weights, double_out;
+  uint32_t steps;         // kernel calls (tiles) per inference
+  uint32_t transfers;     // DMA transfers started per inference
+  uint64_t dma_bytes;     // bytes moved by DMA per inference
+  uint64_t sram_total;    // sum of all buffers (doubled where double-buffered)
+};
+
+// Computes what `req` needs for `op`, or returns kUnsupported when the
+// strategy does not apply to the op (or kBadArgument for nonsense sizes).
+Status tile_needs(const OpView& op, const TileRequest& req, TileNeeds* needs);
+
+// For ADD/MUL row bands: is input `which` streamed band by band (it has one
+// row per output row) rather than used whole (it broadcasts over rows)?
+struct BinaryLayout;
+bool binary_operand_streamed(const BinaryLayout& layout, int which);
+
+// Number of output rows (kRows) / elements (kFlat) / channels the op has,
+// i.e. the range tile sizes are chosen from.
+int64_t tile_rows_extent(const OpView& op);
+int32_t tile_channels_extent(const OpView& op);
+
+}  // namespace tinyops
