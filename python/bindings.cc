@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "dma_partition/host_dma.h"
+#include "dma_partition/planner.h"
 #include "runtime/executor.h"
 #include "runtime/op_registry.h"
 
@@ -72,7 +74,12 @@ py::dtype numpy_dtype(DType t) {
 class HostEngine {
  public:
   // regions: list of (kind, bytes, contents or None) in plan region order.
-  HostEngine(py::bytes plan, py::list regions) {
+  HostEngine(py::bytes plan, py::list regions, const std::string& dma, uint32_t dma_delay_us) {
+    if (dma == "async") {
+      async_ = std::make_unique<AsyncDma>(dma_delay_us);
+    } else if (dma != "sync") {
+      throw py::value_error("dma must be 'sync' or 'async'");
+    }
     std::string plan_str = plan;
     plan_ = std::make_unique<AlignedBuffer>(plan_str.size());
     std::memcpy(plan_->data, plan_str.data(), plan_str.size());
@@ -104,7 +111,8 @@ class HostEngine {
     Status s;
     {
       py::gil_scoped_release release;
-      s = exec_.invoke();
+      DmaEngine* engine = async_ ? static_cast<DmaEngine*>(async_.get()) : &sync_;
+      s = exec_.invoke(engine);
     }
     if (s != Status::kOk) raise_core_error(s, "invoke failed");
   }
@@ -135,6 +143,80 @@ class HostEngine {
   }
 
   const Executor& exec() const { return exec_; }
+
+  py::list op_stats() const {
+    py::list out;
+    if (!exec_.partitioned()) return out;
+    for (uint32_t o = 0; o < exec_.num_ops(); ++o) {
+      const OpStats& st = exec_.op_stats(o);
+      py::list reads, writes;
+      for (uint32_t r = 0; r < exec_.num_regions() && r < kMaxStatRegions; ++r) {
+        reads.append(st.read_bytes[r]);
+        writes.append(st.write_bytes[r]);
+      }
+      py::dict d;
+      d["tiles"] = st.tiles;
+      d["transfers"] = st.transfers;
+      d["read_bytes"] = reads;
+      d["write_bytes"] = writes;
+      d["sram_high_water"] = st.sram_high_water;
+      out.append(d);
+    }
+    return out;
+  }
+
+  py::dict partition(py::list memories, uint32_t sram_budget, bool resident, bool prefetch) const {
+    PlannerConfig cfg;
+    for (py::handle m : memories) {
+      auto d = m.cast<py::dict>();
+      MemorySpec spec;
+      spec.kind = static_cast<MemoryKind>(d["kind"].cast<uint32_t>());
+      spec.capacity = d["capacity"].cast<uint32_t>();
+      spec.dma = d["dma"].cast<bool>();
+      spec.writable = d["writable"].cast<bool>();
+      spec.cpu_direct = d["cpu_direct"].cast<bool>();
+      cfg.memories.push_back(spec);
+    }
+    cfg.sram_budget = sram_budget;
+    cfg.resident_activations = resident;
+    cfg.prefetch_weights = prefetch;
+    PlanResult r;
+    {
+      py::gil_scoped_release release;
+      r = plan_partition(exec_, cfg);
+    }
+    py::dict out;
+    out["ok"] = r.ok;
+    out["error"] = r.error;
+    out["failed_op"] = r.failed_op;
+    out["needed_bytes"] = r.needed_bytes;
+    out["sram_peak"] = r.sram_peak;
+    out["memory_used"] = r.memory_used;
+    py::list tensors;
+    for (const TensorPlacement& t : r.tensors) {
+      tensors.append(py::make_tuple(t.memory, t.offset, t.first_op, t.last_op));
+    }
+    out["tensors"] = tensors;
+    py::list ops;
+    for (const OpPlan& p : r.ops) {
+      py::dict d;
+      d["strategy"] = static_cast<uint32_t>(p.request.strategy);
+      d["order"] = static_cast<uint32_t>(p.request.order);
+      d["rows"] = p.request.rows;
+      d["channels"] = p.request.channels;
+      d["cost"] = p.cost;
+      d["steps"] = p.needs.steps;
+      d["transfers"] = p.needs.transfers;
+      d["dma_bytes"] = p.needs.dma_bytes;
+      d["sram_bytes"] = p.needs.sram_total;
+      d["schedule"] = py::bytes(reinterpret_cast<const char*>(&p.schedule), sizeof(OpSchedule));
+      d["operand_slots"] = py::bytes(reinterpret_cast<const char*>(p.operand_slots.data()),
+                                     p.operand_slots.size() * sizeof(BufferSlot));
+      ops.append(d);
+    }
+    out["ops"] = ops;
+    return out;
+  }
   size_t persistent_bytes() const { return heap_.total; }
 
  private:
@@ -143,6 +225,8 @@ class HostEngine {
   HeapAllocator heap_;
   Allocator allocator_{};
   Executor exec_;
+  SyncDma sync_;
+  std::unique_ptr<AsyncDma> async_;
 };
 
 }  // namespace
@@ -162,9 +246,16 @@ PYBIND11_MODULE(_core, m) {
   m.attr("PLAN_VERSION") = kPlanVersion;
   m.attr("TENSOR_RECORD_BYTES") = sizeof(TensorRecord);
   m.attr("OP_RECORD_BYTES") = sizeof(OpRecord);
+  m.attr("OP_SCHEDULE_BYTES") = sizeof(OpSchedule);
 
   py::class_<HostEngine>(m, "HostEngine")
-      .def(py::init<py::bytes, py::list>(), py::arg("plan"), py::arg("regions"))
+      .def(py::init<py::bytes, py::list, const std::string&, uint32_t>(), py::arg("plan"),
+           py::arg("regions"), py::arg("dma") = "sync", py::arg("dma_delay_us") = 0)
+      .def("partition", &HostEngine::partition, py::arg("memories"), py::arg("sram_budget"),
+           py::arg("resident") = true, py::arg("prefetch") = true)
+      .def("op_stats", &HostEngine::op_stats)
+      .def_property_readonly("partitioned", [](const HostEngine& e) { return e.exec().partitioned(); })
+      .def_property_readonly("sram_high_water", [](const HostEngine& e) { return e.exec().sram_high_water(); })
       .def("invoke", &HostEngine::invoke)
       .def("set_tensor", &HostEngine::set_tensor)
       .def("get_tensor", &HostEngine::get_tensor)

@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from .boards import Board
 from .engine import core, translate_core_error
 from .ir import Graph, Tensor
+from .metrics import op_macs
 from .plan_writer import WrittenPlan, write_plan
 from .reader import read_model
 
@@ -42,28 +44,52 @@ class Interpreter:
     >>> interp.set_input(x, 0); interp.invoke(); y = interp.get_output(0)
     """
 
-    def __init__(self, graph: Graph, written: WrittenPlan | None = None):
+    def __init__(self, graph: Graph, board: str | Board | None = None,
+                 sram_budget: int | str | None = None, dma: str = "sync",
+                 dma_delay_us: int = 0):
+        """`board=None` runs unpartitioned. With a board, every tensor is
+        placed in the board's memories and every op streams through at most
+        `sram_budget` bytes of internal SRAM (bytes or e.g. "128K"; default:
+        the board's budget). `dma="async"` moves data on a worker thread
+        (optionally `dma_delay_us` late), so a missing wait shows as wrong bytes."""
+        from .boards import parse_size
+        from .partition import plan_model
+
         self.graph = graph
-        self.written = written if written is not None else write_plan(graph)
+        self.board = board
+        self.plan = None
+        self.stats: dict[str, Any] | None = None
         _core = core()
+        if board is None:
+            if sram_budget is not None:
+                raise ValueError("sram_budget needs a board (e.g. board='stm32f746')")
+            self.written = write_plan(graph)
+            plan_bytes = self.written.plan
+            regions = [(self.written.arena_bytes, None),
+                       (len(self.written.constants), self.written.constants)]
+        else:
+            budget = None if sram_budget is None else parse_size(sram_budget)
+            self.plan = plan_model(graph, board, budget)
+            self.written = None
+            plan_bytes = self.plan.plan_bytes
+            regions = self.plan.regions_for_engine()
         try:
-            self._engine = _core.HostEngine(
-                self.written.plan,
-                [(self.written.arena_bytes, None),
-                 (len(self.written.constants), self.written.constants)],
-            )
+            self._engine = _core.HostEngine(plan_bytes, regions, dma, dma_delay_us)
         except _core.CoreError as err:
             raise translate_core_error(err) from None
+        self._macs = [op_macs(graph, op) for op in graph.operators]
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> "Interpreter":
-        return cls(read_model(bytes(data)))
+    def from_bytes(cls, data: bytes | bytearray | memoryview, board: str | Board | None = None,
+                   sram_budget: int | str | None = None, **kwargs: Any) -> "Interpreter":
+        return cls(read_model(bytes(data)), board=board, sram_budget=sram_budget, **kwargs)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "Interpreter":
+    def from_file(cls, path: str | os.PathLike, board: str | Board | None = None,
+                  sram_budget: int | str | None = None, **kwargs: Any) -> "Interpreter":
         with open(path, "rb") as f:
             data = f.read()
-        return cls.from_bytes(data)
+        return cls.from_bytes(data, board=board, sram_budget=sram_budget, **kwargs)
 
     # -- details ---------------------------------------------------------
     def get_input_details(self) -> list[dict[str, Any]]:
@@ -103,6 +129,28 @@ class Interpreter:
             self._engine.invoke()
         except _core.CoreError as err:
             raise translate_core_error(err) from None
+        self.stats = self._collect_stats()
+
+    def _collect_stats(self) -> dict[str, Any]:
+        ops = []
+        raw = self._engine.op_stats()
+        names = self.plan.memories if self.plan is not None else []
+        for i, op in enumerate(self.graph.operators):
+            entry: dict[str, Any] = {"op": op.name, "index": i, "macs": self._macs[i]}
+            if raw:
+                st = raw[i]
+                entry["tiles"] = st["tiles"]
+                entry["dma_transfers"] = st["transfers"]
+                entry["dma_read_bytes"] = {n: b for n, b in zip(names, st["read_bytes"]) if b}
+                entry["dma_write_bytes"] = {n: b for n, b in zip(names, st["write_bytes"]) if b}
+            else:
+                entry["tiles"] = 1
+                entry["dma_transfers"] = 0
+                entry["dma_read_bytes"] = {}
+                entry["dma_write_bytes"] = {}
+            ops.append(entry)
+        return {"ops": ops,
+                "sram_high_water": self._engine.sram_high_water if self.plan is not None else None}
 
     def get_output(self, index: int = 0) -> np.ndarray:
         t = self._io_tensor(index, self.graph.outputs, "output")

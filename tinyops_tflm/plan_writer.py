@@ -23,6 +23,8 @@ NO_SCHEDULE = 0xFFFFFFFF
 MEMORY_HOST = 5
 FLAG_DMA = 1
 FLAG_CPU_DIRECT = 2
+# Byte offset of OpSchedule::operand_slots (csrc/dma_partition/schedule.h).
+SCHEDULE_OPERAND_SLOTS_AT = 96
 ALIGN = 16
 
 _HEADER = struct.Struct("<16I")
@@ -134,26 +136,34 @@ def plan_arena(sizes: dict[int, int], spans: dict[int, tuple[int, int]]) -> tupl
     return offsets, total
 
 
-def write_plan(graph: Graph) -> WrittenPlan:
+@dataclass
+class RegionSpec:
+    """One plan region: a physical memory as the plan uses it."""
+
+    kind: int  # REGION_ARENA or REGION_CONSTANT
+    nbytes: int
+    memory: int  # memory kind code (boards.MEMORY_KIND_CODES, or MEMORY_HOST)
+    flags: int  # FLAG_DMA | FLAG_CPU_DIRECT
+
+
+def constant_blobs(graph: Graph, placements: list[Placement], regions: list[RegionSpec]) -> list[bytes | None]:
+    """Contents of every constant region, each tensor's bytes at its offset."""
+    blobs: list[bytearray | None] = [bytearray(r.nbytes) if r.kind == REGION_CONSTANT else None
+                                     for r in regions]
+    for t, p in zip(graph.tensors, placements):
+        if t.is_constant and p.region != NO_REGION:
+            blob = blobs[p.region]
+            if blob is None:
+                raise ValueError(f"constant tensor {t.index} '{t.name}' placed in an arena region")
+            blob[p.offset:p.offset + t.nbytes] = t.data
+    return [bytes(b) if b is not None else None for b in blobs]
+
+
+def encode_plan(graph: Graph, regions: list[RegionSpec], placements: list[Placement],
+                schedules: list[tuple[bytes, bytes]] | None = None,
+                sram_region: int = NO_REGION) -> bytes:
+    """Serialize a plan. `schedules[i]` is (OpSchedule bytes, BufferSlot array bytes)."""
     tensors = graph.tensors
-    spans = lifetimes(graph)
-    arena_sizes = {t: tensors[t].nbytes for t in spans}
-    arena_offsets, arena_bytes = plan_arena(arena_sizes, spans)
-
-    placements: list[Placement] = []
-    constants = bytearray()
-    for t in tensors:
-        if t.is_constant:
-            offset = _align(len(constants))
-            constants.extend(b"\0" * (offset - len(constants)))
-            constants.extend(t.data)
-            placements.append(Placement(REGION_CONSTANT, offset, t.nbytes))
-        elif t.index in arena_offsets:
-            first, last = spans[t.index]
-            placements.append(Placement(REGION_ARENA, arena_offsets[t.index], t.nbytes, first, last))
-        else:
-            placements.append(Placement(NO_REGION, 0, t.nbytes))
-
     pool = bytearray()
 
     def pool_add(data: bytes, align: int = 4) -> int:
@@ -179,22 +189,54 @@ def write_plan(graph: Graph) -> WrittenPlan:
             scale, zp, scales_off, n_scales, qdim, name_off))
 
     op_recs = []
-    for op in graph.operators:
+    for i, op in enumerate(graph.operators):
         ids = np.asarray([*op.inputs, *op.outputs], dtype="<i4")
         tensors_off = pool_add(ids.tobytes())
+        sched_off = NO_SCHEDULE
+        if schedules is not None:
+            sched, slots = schedules[i]
+            slots_off = pool_add(slots)
+            sched = bytearray(sched)
+            struct.pack_into("<I", sched, SCHEDULE_OPERAND_SLOTS_AT, slots_off)
+            sched_off = pool_add(bytes(sched))
         ints, floats = pack_options(op.options)
         op_recs.append(_OP.pack(op.opcode, len(op.inputs), len(op.outputs), tensors_off,
-                                *ints, *floats, 0, 0, 0, 0, NO_SCHEDULE, 0, 0, 0))
+                                *ints, *floats, 0, 0, 0, 0, sched_off, 0, 0, 0))
 
     io = np.asarray([*graph.inputs, *graph.outputs], dtype="<i4").tobytes()
-    host = FLAG_DMA | FLAG_CPU_DIRECT
-    regions = [_REGION.pack(REGION_ARENA, arena_bytes, MEMORY_HOST, host),
-               _REGION.pack(REGION_CONSTANT, len(constants), MEMORY_HOST, host)]
-    tables = b"".join(regions) + b"".join(tensor_recs) + b"".join(op_recs) + io
+    region_recs = [_REGION.pack(r.kind, r.nbytes, r.memory, r.flags) for r in regions]
+    tables = b"".join(region_recs) + b"".join(tensor_recs) + b"".join(op_recs) + io
     pool_offset = _align(_HEADER.size + len(tables), 4)
     body = tables + b"\0" * (pool_offset - _HEADER.size - len(tables)) + bytes(pool)
     total = _HEADER.size + len(body)
     header = _HEADER.pack(PLAN_MAGIC, PLAN_VERSION, total, len(regions), len(tensors),
                           len(graph.operators), len(graph.inputs), len(graph.outputs),
-                          pool_offset, len(pool), NO_REGION, 0, 0, 0, 0, 0)
-    return WrittenPlan(header + body, arena_bytes, bytes(constants), placements)
+                          pool_offset, len(pool), sram_region, 0, 0, 0, 0, 0)
+    return header + body
+
+
+def write_plan(graph: Graph) -> WrittenPlan:
+    """The unpartitioned host plan: one arena, one constant blob."""
+    tensors = graph.tensors
+    spans = lifetimes(graph)
+    arena_sizes = {t: tensors[t].nbytes for t in spans}
+    arena_offsets, arena_bytes = plan_arena(arena_sizes, spans)
+
+    placements: list[Placement] = []
+    const_bytes = 0
+    for t in tensors:
+        if t.is_constant:
+            offset = _align(const_bytes)
+            placements.append(Placement(REGION_CONSTANT, offset, t.nbytes))
+            const_bytes = offset + t.nbytes
+        elif t.index in arena_offsets:
+            first, last = spans[t.index]
+            placements.append(Placement(REGION_ARENA, arena_offsets[t.index], t.nbytes, first, last))
+        else:
+            placements.append(Placement(NO_REGION, 0, t.nbytes))
+    host = FLAG_DMA | FLAG_CPU_DIRECT
+    regions = [RegionSpec(REGION_ARENA, arena_bytes, MEMORY_HOST, host),
+               RegionSpec(REGION_CONSTANT, const_bytes, MEMORY_HOST, host)]
+    constants = constant_blobs(graph, placements, regions)[1]
+    plan = encode_plan(graph, regions, placements)
+    return WrittenPlan(plan, arena_bytes, constants, placements)

@@ -43,6 +43,12 @@ struct BufferSlot {
 
 constexpr uint32_t kNoSchedule = 0xFFFFFFFFu;
 
+enum ScheduleFlags : uint32_t {
+  // One buffer per streamed operand instead of two: transfers no longer
+  // overlap compute, but the working set halves (for the tightest budgets).
+  kSingleBuffer = 1u << 0,
+};
+
 struct OpSchedule {
   uint32_t strategy;          // Strategy
   uint32_t order;             // TileOrder (kRows with channel tiles)
@@ -56,7 +62,8 @@ struct OpSchedule {
   BufferSlot next_weights;    // where the NEXT op's first weight tile is prefetched
   uint32_t operand_slots;     // pool offset of BufferSlot[num_inputs + num_outputs]:
                               // whole-tensor staging (bytes 0: used in place)
-  uint32_t reserved[3];
+  uint32_t flags;             // ScheduleFlags
+  uint32_t reserved[2];
 };
 static_assert(sizeof(OpSchedule) == 16 + 10 * 8 + 16, "plan format");
 

@@ -18,12 +18,12 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
                       size_t cap) {
   const Status bad = Status::kInvalidPlan;
   if (s.strategy > static_cast<uint32_t>(Strategy::kChannels) ||
-      s.order > static_cast<uint32_t>(TileOrder::kRowsOuter)) {
+      s.order > static_cast<uint32_t>(TileOrder::kRowsOuter) || (s.flags & ~kSingleBuffer) != 0) {
     std::snprintf(message, cap, "unknown strategy %u / order %u", s.strategy, s.order);
     return bad;
   }
   const TileRequest req{static_cast<Strategy>(s.strategy), static_cast<TileOrder>(s.order),
-                        s.rows_per_band, s.channels_per_tile};
+                        s.rows_per_band, s.channels_per_tile, s.flags};
   TileNeeds n;
   const Status ns = tile_needs(op, req, &n);
   if (ns != Status::kOk) {

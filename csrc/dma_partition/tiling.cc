@@ -358,6 +358,9 @@ Status tile_needs(const OpView& op, const TileRequest& req, TileNeeds* n) {
       return Status::kUnsupported;
   }
   if (s != Status::kOk) return s;
+  if (req.flags & kSingleBuffer) {
+    n->double_in = n->double_in2 = n->double_weights = n->double_out = false;
+  }
   finish(n);
   return Status::kOk;
 }

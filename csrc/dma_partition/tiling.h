@@ -45,6 +45,7 @@ struct TileRequest {
   TileOrder order;
   int32_t rows;      // kRows: output rows per band; kFlat: elements per chunk
   int32_t channels;  // output channels per tile (kRows conv, kChannels)
+  uint32_t flags;    // ScheduleFlags
 };
 
 // SRAM buffer sizes a tiling needs (0 = not needed) and what it moves.

@@ -43,6 +43,13 @@ class Executor {
   int32_t op_code(uint32_t i) const { return ops_[i].kernel->opcode; }
   const char* op_name(uint32_t i) const { return ops_[i].kernel->name; }
   uint32_t scratch_bytes() const { return scratch_bytes_; }
+  // Prepared op i, for the planner.
+  const void* op_params(uint32_t i) const { return ops_[i].params; }
+  uint32_t op_scratch(uint32_t i) const { return ops_[i].scratch; }
+  uint32_t op_num_inputs(uint32_t i) const { return ops_[i].num_inputs; }
+  uint32_t op_num_outputs(uint32_t i) const { return ops_[i].num_outputs; }
+  const int32_t* op_inputs(uint32_t i) const { return ops_[i].inputs; }
+  const int32_t* op_outputs(uint32_t i) const { return ops_[i].outputs; }
   bool partitioned() const { return sched_ != nullptr; }
   uint32_t num_regions() const { return header_ ? header_->num_regions : 0; }
   // Statistics of the last invoke() of a partitioned plan.

@@ -1,0 +1,536 @@
+// Host-only (uses the standard library's containers): see planner.h.
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+#include "dma_partition/planner.h"
+
+namespace tinyops {
+
+namespace {
+
+constexpr uint32_t kAlign = 16;
+// Cost model, in byte-equivalents of external traffic: a DMA transfer's
+// set-up and a kernel call's fixed overhead.
+constexpr uint64_t kTransferCost = 48;
+constexpr uint64_t kStepCost = 160;
+
+uint32_t align_up(uint64_t n) { return static_cast<uint32_t>((n + kAlign - 1) / kAlign * kAlign); }
+
+struct Block {
+  uint32_t size;
+  int32_t first, last;  // lifetime in op indices (inclusive)
+  uint32_t offset;
+};
+
+bool lifetimes_overlap(const Block& a, const Block& b) {
+  return !(a.last < b.first || b.last < a.first);
+}
+
+// Greedy-by-size lifetime packing; returns the peak (end of the highest block).
+uint64_t pack(std::vector<Block*>& blocks) {
+  std::vector<Block*> order(blocks);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Block* a, const Block* b) { return a->size > b->size; });
+  std::vector<Block*> placed;
+  uint64_t peak = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> busy;
+  for (Block* b : order) {
+    busy.clear();
+    for (const Block* p : placed) {
+      if (lifetimes_overlap(*p, *b)) busy.emplace_back(p->offset, p->offset + p->size);
+    }
+    std::sort(busy.begin(), busy.end());
+    uint64_t offset = 0;
+    for (const auto& span : busy) {
+      if (offset + b->size <= span.first) break;
+      offset = std::max<uint64_t>(offset, align_up(span.second));
+    }
+    b->offset = static_cast<uint32_t>(offset);
+    placed.push_back(b);
+    peak = std::max<uint64_t>(peak, offset + b->size);
+  }
+  return peak;
+}
+
+// Candidate sizes: ceil(extent / k) for k = 1.. (each distinct value once),
+// which is every distinct tile count.
+std::vector<int32_t> split_sizes(int64_t extent, int32_t max_count) {
+  std::vector<int32_t> out;
+  int32_t prev = -1;
+  for (int64_t k = 1; k <= extent && k <= max_count; ++k) {
+    const int32_t size = static_cast<int32_t>((extent + k - 1) / k);
+    if (size != prev) out.push_back(size);
+    prev = size;
+  }
+  if (out.empty() || out.back() != 1) {
+    if (extent > max_count) out.push_back(1);
+  }
+  return out;
+}
+
+class Planner {
+ public:
+  Planner(const Executor& exec, const PlannerConfig& cfg) : exec_(exec), cfg_(cfg) {}
+
+  PlanResult run();
+
+ private:
+  struct OpInfo {
+    std::vector<const TensorDesc*> inputs, outputs;
+    std::vector<int32_t> ids;  // operands: inputs then outputs
+  };
+
+  bool direct(int32_t tensor) const {
+    if (tensor < 0) return true;
+    const int32_t m = result_.tensors[tensor].memory;
+    return m < 0 || cfg_.memories[m].cpu_direct;
+  }
+  OpView view(uint32_t o) const;
+  bool choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const;
+  uint64_t live_resident_bytes(uint32_t o, const std::vector<char>& resident) const;
+  bool place_constants();
+  bool plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans, int32_t* failed,
+                uint64_t* needed) const;
+  bool layout_sram(const std::vector<char>& resident, std::vector<OpPlan>& plans, bool prefetch,
+                   uint64_t* peak);
+  bool place_external_activations(const std::vector<char>& resident);
+  void apply_residency(const std::vector<char>& resident);
+
+  const Executor& exec_;
+  const PlannerConfig& cfg_;
+  PlanResult result_;
+  std::vector<OpInfo> ops_;
+  int32_t sram_ = -1, flash_ = -1, qspi_ = -1, sdram_ = -1;
+  std::vector<int32_t> first_, last_;  // tensor lifetimes
+  std::vector<char> is_activation_;
+};
+
+OpView Planner::view(uint32_t o) const {
+  const OpInfo& info = ops_[o];
+  OpView v{};
+  v.opcode = exec_.op_code(o);
+  v.params = exec_.op_params(o);
+  v.num_inputs = static_cast<int32_t>(info.inputs.size());
+  v.inputs = info.inputs.data();
+  v.num_outputs = static_cast<int32_t>(info.outputs.size());
+  v.outputs = info.outputs.data();
+  v.scratch_bytes = exec_.op_scratch(o);
+  for (size_t k = 0; k < info.ids.size() && k < static_cast<size_t>(kMaxScheduledOperands); ++k) {
+    v.direct[k] = direct(info.ids[k]);
+  }
+  return v;
+}
+
+bool Planner::choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const {
+  const OpView v = view(o);
+  if (ops_[o].ids.size() > static_cast<size_t>(kMaxScheduledOperands)) return false;
+  const OpFamily family = op_family(v);
+  std::vector<TileRequest> candidates;
+  candidates.push_back({Strategy::kInPlace, TileOrder::kChannelsOuter, 1, 1, 0});
+  candidates.push_back({Strategy::kStaged, TileOrder::kChannelsOuter, 1, 1, 0});
+  const int64_t rows = tile_rows_extent(v);
+  const int32_t channels = tile_channels_extent(v);
+  switch (family) {
+    case OpFamily::kCopy:
+      candidates.push_back({Strategy::kCopy, TileOrder::kChannelsOuter, 1, 1, 0});
+      break;
+    case OpFamily::kConv:
+      for (int32_t r : split_sizes(rows, 1 << 30)) {
+        for (int32_t c : split_sizes(channels, 64)) {
+          candidates.push_back({Strategy::kRows, TileOrder::kChannelsOuter, r, c, 0});
+          candidates.push_back({Strategy::kRows, TileOrder::kRowsOuter, r, c, 0});
+        }
+      }
+      break;
+    case OpFamily::kDepthwise:
+    case OpFamily::kPool:
+    case OpFamily::kMeanRows:
+    case OpFamily::kBinaryRows:
+      for (int32_t r : split_sizes(rows, 1 << 30)) {
+        candidates.push_back({Strategy::kRows, TileOrder::kChannelsOuter, r, channels, 0});
+      }
+      break;
+    case OpFamily::kUnary:
+    case OpFamily::kBinaryFlat:
+      for (int64_t chunk = rows; chunk >= 16; chunk = (chunk + 1) / 2) {
+        candidates.push_back({Strategy::kFlat, TileOrder::kChannelsOuter,
+                              static_cast<int32_t>(chunk), 1, 0});
+        if (chunk == 16) break;
+      }
+      break;
+    case OpFamily::kFullyConnected:
+      for (int32_t c : split_sizes(channels, 256)) {
+        candidates.push_back({Strategy::kChannels, TileOrder::kChannelsOuter, 1, c, 0});
+      }
+      break;
+    case OpFamily::kOther:
+      break;
+  }
+  // Every tiling also with single buffers: slower (no overlap) but half the
+  // working set, for budgets nothing else fits.
+  const size_t n_double = candidates.size();
+  for (size_t i = 0; i < n_double; ++i) {
+    TileRequest single = candidates[i];
+    single.flags |= kSingleBuffer;
+    candidates.push_back(single);
+  }
+  bool found = false;
+  uint64_t best = 0;
+  *min_needed = UINT64_MAX;
+  for (const TileRequest& req : candidates) {
+    TileNeeds n;
+    if (tile_needs(v, req, &n) != Status::kOk) continue;
+    // Buffers are 16-byte aligned inside the workspace.
+    const uint64_t total = n.sram_total + 16ull * 16;
+    *min_needed = std::min(*min_needed, total);
+    if (total > avail) continue;
+    uint64_t cost = n.dma_bytes + kTransferCost * n.transfers + kStepCost * n.steps;
+    // Transfers no longer hide behind compute.
+    if (req.flags & kSingleBuffer) cost += n.dma_bytes + kTransferCost * n.transfers;
+    if (!found || cost < best) {
+      found = true;
+      best = cost;
+      plan->request = req;
+      plan->needs = n;
+      plan->cost = cost;
+    }
+  }
+  return found;
+}
+
+uint64_t Planner::live_resident_bytes(uint32_t o, const std::vector<char>& resident) const {
+  uint64_t total = 0;
+  for (size_t t = 0; t < resident.size(); ++t) {
+    if (resident[t] && first_[t] <= static_cast<int32_t>(o) && last_[t] >= static_cast<int32_t>(o)) {
+      total += align_up(exec_.tensor(static_cast<uint32_t>(t)).bytes);
+    }
+  }
+  return total;
+}
+
+bool Planner::place_constants() {
+  // Small constants first: each one in flash spares a staging buffer in SRAM
+  // and a DMA transfer; large weights stream by tile either way.
+  std::vector<uint32_t> consts;
+  for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
+    const TensorDesc& d = exec_.tensor(t);
+    if (d.is_constant() && d.bytes > 0) consts.push_back(t);
+  }
+  std::stable_sort(consts.begin(), consts.end(), [&](uint32_t a, uint32_t b) {
+    return exec_.tensor(a).bytes < exec_.tensor(b).bytes;
+  });
+  uint64_t flash_used = 0, ext_used = 0;
+  const int32_t ext = qspi_ >= 0 ? qspi_ : sdram_;
+  for (uint32_t t : consts) {
+    const uint32_t bytes = exec_.tensor(t).bytes;
+    TensorPlacement& p = result_.tensors[t];
+    if (flash_ >= 0 && flash_used + bytes <= cfg_.memories[flash_].capacity) {
+      p.memory = flash_;
+      p.offset = static_cast<uint32_t>(flash_used);
+      flash_used = align_up(flash_used + bytes);
+    } else if (ext >= 0) {
+      p.memory = ext;
+      p.offset = static_cast<uint32_t>(ext_used);
+      ext_used = align_up(ext_used + bytes);
+    } else {
+      result_.error = "no memory left for constant data";
+      return false;
+    }
+  }
+  if (flash_ >= 0) result_.memory_used[flash_] = static_cast<uint32_t>(flash_used);
+  if (ext >= 0) {
+    result_.memory_used[ext] = static_cast<uint32_t>(ext_used);
+    if (ext_used > cfg_.memories[ext].capacity) {
+      char msg[200];
+      std::snprintf(msg, sizeof(msg), "constants need %llu bytes of external memory, %u available",
+                    static_cast<unsigned long long>(ext_used), cfg_.memories[ext].capacity);
+      result_.error = msg;
+      return false;
+    }
+  }
+  return true;
+}
+
+void Planner::apply_residency(const std::vector<char>& resident) {
+  for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
+    if (!is_activation_[t]) continue;
+    result_.tensors[t].memory = resident[t] ? sram_ : sdram_;
+  }
+}
+
+bool Planner::plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans,
+                       int32_t* failed, uint64_t* needed) const {
+  for (uint32_t o = 0; o < ops_.size(); ++o) {
+    const uint64_t live = live_resident_bytes(o, resident);
+    const uint64_t avail = live >= cfg_.sram_budget ? 0 : cfg_.sram_budget - live;
+    uint64_t min_needed = 0;
+    if (!choose(o, avail, &(*plans)[o], &min_needed)) {
+      *failed = static_cast<int32_t>(o);
+      *needed = min_needed;
+      return false;
+    }
+  }
+  return true;
+}
+
+// Lays out every op's buffers: a workspace block per op (lifetime [o, o]) and,
+// with prefetch, the next op's first weight tile as its own block over
+// [o, o + 1]; packs them with the resident tensors. Fills schedules.
+bool Planner::layout_sram(const std::vector<char>& resident, std::vector<OpPlan>& plans,
+                          bool prefetch, uint64_t* peak) {
+  const uint32_t n_ops = static_cast<uint32_t>(plans.size());
+  std::vector<Block> tensor_blocks(exec_.num_tensors());
+  std::vector<Block> work(n_ops), pre(n_ops);
+  std::vector<Block*> blocks;
+  for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
+    if (!resident[t]) continue;
+    tensor_blocks[t] = Block{align_up(exec_.tensor(t).bytes), std::max(first_[t], 0),
+                             std::min(last_[t], static_cast<int32_t>(n_ops) - 1), 0};
+    blocks.push_back(&tensor_blocks[t]);
+  }
+  std::vector<char> prefetched(n_ops, 0);
+  for (uint32_t o = 0; o < n_ops; ++o) {
+    const TileNeeds& n = plans[o].needs;
+    const bool streams_weights =
+        n.weights > 0 && (plans[o].request.strategy == Strategy::kRows ||
+                          plans[o].request.strategy == Strategy::kChannels);
+    prefetched[o] = prefetch && o > 0 && streams_weights;
+    uint64_t size = 0;
+    auto add = [&](uint32_t bytes, bool twice) { size += align_up(bytes) * (twice ? 2 : 1); };
+    add(n.in_band, n.double_in);
+    add(n.in2_band, n.double_in2);
+    if (prefetched[o]) {
+      add(n.weights, false);  // weights[1] only; weights[0] is the prefetch block
+      if (!n.double_weights) size -= align_up(n.weights);
+    } else {
+      add(n.weights, n.double_weights);
+    }
+    add(n.out_band, n.double_out);
+    add(n.scratch, false);
+    for (uint32_t b : n.operand) add(b, false);
+    work[o] = Block{static_cast<uint32_t>(size), static_cast<int32_t>(o), static_cast<int32_t>(o), 0};
+    if (size) blocks.push_back(&work[o]);
+    if (prefetched[o]) {
+      pre[o] = Block{align_up(n.weights), static_cast<int32_t>(o) - 1, static_cast<int32_t>(o), 0};
+      blocks.push_back(&pre[o]);
+    }
+  }
+  *peak = pack(blocks);
+  if (*peak > cfg_.sram_budget) return false;
+
+  for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
+    if (resident[t]) result_.tensors[t].offset = tensor_blocks[t].offset;
+  }
+  for (uint32_t o = 0; o < n_ops; ++o) {
+    OpPlan& p = plans[o];
+    const TileNeeds& n = p.needs;
+    OpSchedule& s = p.schedule;
+    s = OpSchedule{};
+    s.strategy = static_cast<uint32_t>(p.request.strategy);
+    s.order = static_cast<uint32_t>(p.request.order);
+    s.rows_per_band = p.request.rows;
+    s.channels_per_tile = p.request.channels;
+    s.flags = p.request.flags;
+    uint32_t cursor = work[o].offset;
+    auto take = [&](uint32_t bytes) {
+      BufferSlot b{bytes ? cursor : 0, bytes};
+      cursor += align_up(bytes);
+      return b;
+    };
+    s.in_band[0] = take(n.in_band);
+    if (n.double_in) s.in_band[1] = take(n.in_band);
+    s.in2_band[0] = take(n.in2_band);
+    if (n.double_in2) s.in2_band[1] = take(n.in2_band);
+    if (prefetched[o]) {
+      s.weights[0] = BufferSlot{pre[o].offset, n.weights};
+      if (n.double_weights) s.weights[1] = take(n.weights);
+    } else {
+      s.weights[0] = take(n.weights);
+      if (n.double_weights) s.weights[1] = take(n.weights);
+    }
+    s.out_band[0] = take(n.out_band);
+    if (n.double_out) s.out_band[1] = take(n.out_band);
+    s.scratch = take(n.scratch);
+    const size_t operands = ops_[o].ids.size();
+    p.operand_slots.assign(operands, BufferSlot{0, 0});
+    for (size_t k = 0; k < operands; ++k) p.operand_slots[k] = take(n.operand[k]);
+  }
+  for (uint32_t o = 0; o + 1 < n_ops; ++o) {
+    plans[o].schedule.next_weights =
+        prefetched[o + 1] ? plans[o + 1].schedule.weights[0] : BufferSlot{0, 0};
+  }
+  return true;
+}
+
+bool Planner::place_external_activations(const std::vector<char>& resident) {
+  std::vector<Block> blocks_store;
+  std::vector<uint32_t> ids;
+  for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
+    if (!is_activation_[t] || resident[t]) continue;
+    blocks_store.push_back(Block{align_up(exec_.tensor(t).bytes), first_[t], last_[t], 0});
+    ids.push_back(t);
+  }
+  std::vector<Block*> blocks;
+  for (Block& b : blocks_store) blocks.push_back(&b);
+  const uint64_t peak = pack(blocks);
+  if (!ids.empty() && sdram_ < 0) {
+    result_.error = "activations do not fit internal SRAM and the board has no SDRAM";
+    return false;
+  }
+  if (sdram_ >= 0) {
+    if (peak > cfg_.memories[sdram_].capacity) {
+      char msg[200];
+      std::snprintf(msg, sizeof(msg), "activations need %llu bytes of SDRAM, %u available",
+                    static_cast<unsigned long long>(peak), cfg_.memories[sdram_].capacity);
+      result_.error = msg;
+      return false;
+    }
+    result_.memory_used[sdram_] = static_cast<uint32_t>(peak);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) result_.tensors[ids[i]].offset = blocks_store[i].offset;
+  return true;
+}
+
+PlanResult Planner::run() {
+  const uint32_t n_ops = exec_.num_ops();
+  const uint32_t n_tensors = exec_.num_tensors();
+  result_.tensors.assign(n_tensors, TensorPlacement{});
+  result_.memory_used.assign(cfg_.memories.size(), 0);
+  for (size_t m = 0; m < cfg_.memories.size(); ++m) {
+    const MemorySpec& spec = cfg_.memories[m];
+    const int32_t idx = static_cast<int32_t>(m);
+    if (spec.kind == MemoryKind::kSram && sram_ < 0) sram_ = idx;
+    if (spec.kind == MemoryKind::kFlash && flash_ < 0) flash_ = idx;
+    if (spec.kind == MemoryKind::kQspi && qspi_ < 0) qspi_ = idx;
+    if (spec.kind == MemoryKind::kSdram && sdram_ < 0) sdram_ = idx;
+  }
+  if (sram_ < 0) {
+    result_.error = "the board has no internal SRAM memory";
+    return result_;
+  }
+  // Operands and lifetimes, as the executor defines them.
+  ops_.resize(n_ops);
+  first_.assign(n_tensors, static_cast<int32_t>(n_ops));
+  last_.assign(n_tensors, -1);
+  is_activation_.assign(n_tensors, 0);
+  for (uint32_t i = 0; i < exec_.num_inputs(); ++i) first_[exec_.input_tensor(i)] = -1;
+  for (uint32_t o = 0; o < n_ops; ++o) {
+    OpInfo& info = ops_[o];
+    for (uint32_t k = 0; k < exec_.op_num_inputs(o); ++k) {
+      const int32_t id = exec_.op_inputs(o)[k];
+      info.inputs.push_back(id >= 0 ? &exec_.tensor(static_cast<uint32_t>(id)) : nullptr);
+      info.ids.push_back(id);
+    }
+    for (uint32_t k = 0; k < exec_.op_num_outputs(o); ++k) {
+      const int32_t id = exec_.op_outputs(o)[k];
+      info.outputs.push_back(&exec_.tensor(static_cast<uint32_t>(id)));
+      info.ids.push_back(id);
+    }
+    for (int32_t id : info.ids) {
+      if (id < 0) continue;
+      first_[id] = std::min(first_[id], static_cast<int32_t>(o));
+      last_[id] = std::max(last_[id], static_cast<int32_t>(o));
+    }
+  }
+  for (uint32_t i = 0; i < exec_.num_outputs(); ++i) last_[exec_.output_tensor(i)] = static_cast<int32_t>(n_ops);
+  for (uint32_t t = 0; t < n_tensors; ++t) {
+    const TensorDesc& d = exec_.tensor(t);
+    is_activation_[t] = !d.is_constant() && last_[t] >= first_[t] && d.bytes > 0;
+    if (is_activation_[t]) {
+      first_[t] = std::max(first_[t], -1);
+    }
+  }
+  if (!place_constants()) return result_;
+
+  // 1. Everything external: every op must fit on its own.
+  std::vector<char> resident(n_tensors, 0);
+  apply_residency(resident);
+  std::vector<OpPlan> plans(n_ops);
+  int32_t failed = -1;
+  uint64_t needed = 0;
+  if (!plan_ops(resident, &plans, &failed, &needed)) {
+    char msg[300];
+    std::snprintf(msg, sizeof(msg),
+                  "op %d (%s) needs at least %llu bytes of SRAM for its tile buffers even at its "
+                  "finest tiling; the SRAM budget is %u bytes",
+                  failed, exec_.op_name(static_cast<uint32_t>(failed)),
+                  static_cast<unsigned long long>(needed), cfg_.sram_budget);
+    result_.error = msg;
+    result_.failed_op = failed;
+    result_.needed_bytes = needed;
+    return result_;
+  }
+  uint64_t peak = 0;
+  if (!layout_sram(resident, plans, false, &peak)) {
+    result_.error = "tile buffers do not pack into the SRAM budget";
+    return result_;
+  }
+  uint64_t total = 0;
+  for (const OpPlan& p : plans) total += p.cost;
+
+  // 2. Keep activations in SRAM where that lowers the estimated traffic:
+  // the most-read, smallest tensors first.
+  if (cfg_.resident_activations) {
+    std::vector<uint32_t> cands;
+    for (uint32_t t = 0; t < n_tensors; ++t) {
+      if (is_activation_[t] && exec_.tensor(t).bytes <= cfg_.sram_budget) cands.push_back(t);
+    }
+    std::vector<uint32_t> reads(n_tensors, 0);
+    for (uint32_t o = 0; o < n_ops; ++o) {
+      for (uint32_t k = 0; k < exec_.op_num_inputs(o); ++k) {
+        const int32_t id = exec_.op_inputs(o)[k];
+        if (id >= 0) reads[id] += 1;
+      }
+    }
+    std::stable_sort(cands.begin(), cands.end(), [&](uint32_t a, uint32_t b) {
+      const uint64_t wa = uint64_t{1 + reads[a]} * exec_.tensor(b).bytes;
+      const uint64_t wb = uint64_t{1 + reads[b]} * exec_.tensor(a).bytes;
+      return wa > wb;  // traffic saved per byte, highest first
+    });
+    for (uint32_t t : cands) {
+      resident[t] = 1;
+      apply_residency(resident);
+      std::vector<OpPlan> trial(n_ops);
+      uint64_t trial_total = 0;
+      bool ok = plan_ops(resident, &trial, &failed, &needed);
+      if (ok) {
+        for (const OpPlan& p : trial) trial_total += p.cost;
+        ok = trial_total < total && layout_sram(resident, trial, false, &peak);
+      }
+      if (ok) {
+        plans.swap(trial);
+        total = trial_total;
+      } else {
+        resident[t] = 0;
+      }
+    }
+    apply_residency(resident);
+  }
+  // 3. Final layout, with cross-op weight prefetch when it still packs.
+  if (!(cfg_.prefetch_weights && layout_sram(resident, plans, true, &peak))) {
+    if (!layout_sram(resident, plans, false, &peak)) {
+      result_.error = "tile buffers do not pack into the SRAM budget";
+      return result_;
+    }
+  }
+  result_.sram_peak = static_cast<uint32_t>(peak);
+  result_.memory_used[sram_] = static_cast<uint32_t>(peak);
+  if (!place_external_activations(resident)) return result_;
+  for (uint32_t t = 0; t < n_tensors; ++t) {
+    result_.tensors[t].first_op = first_[t];
+    result_.tensors[t].last_op = last_[t];
+  }
+  result_.ops = std::move(plans);
+  result_.ok = true;
+  return result_;
+}
+
+}  // namespace
+
+PlanResult plan_partition(const Executor& exec, const PlannerConfig& config) {
+  Planner planner(exec, config);
+  return planner.run();
+}
+
+}  // namespace tinyops
