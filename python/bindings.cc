@@ -244,6 +244,18 @@ PYBIND11_MODULE(_core, m) {
     return out;
   });
   m.attr("PLAN_VERSION") = kPlanVersion;
+  // Test aid: shows the asynchronous DMA engine copies late. Returns the
+  // destination before and after wait().
+  m.def("async_dma_probe", [](uint32_t delay_us) {
+    uint8_t src[64], dst[64] = {0};
+    for (int i = 0; i < 64; ++i) src[i] = static_cast<uint8_t>(i);
+    AsyncDma dma(delay_us);
+    const DmaTicket t = dma.start(dst, src, sizeof(src));
+    py::bytes before(reinterpret_cast<const char*>(dst), sizeof(dst));
+    dma.wait(t);
+    py::bytes after(reinterpret_cast<const char*>(dst), sizeof(dst));
+    return py::make_tuple(before, after);
+  });
   m.attr("TENSOR_RECORD_BYTES") = sizeof(TensorRecord);
   m.attr("OP_RECORD_BYTES") = sizeof(OpRecord);
   m.attr("OP_SCHEDULE_BYTES") = sizeof(OpSchedule);
