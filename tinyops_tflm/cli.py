@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from importlib import resources
 
 from .errors import TinyOpsError
@@ -12,16 +11,6 @@ from .errors import TinyOpsError
 
 def demo_model_path() -> str:
     return str(resources.files("tinyops_tflm") / "data" / "demo_tiny.tflite")
-
-
-def _summary(graph) -> str:
-    ops = Counter(op.name for op in graph.operators)
-    weights = sum(t.nbytes for t in graph.tensors if t.is_constant)
-    ins = ", ".join(f"{list(graph.tensors[t].shape)} {graph.tensors[t].dtype.name}" for t in graph.inputs)
-    outs = ", ".join(f"{list(graph.tensors[t].shape)} {graph.tensors[t].dtype.name}" for t in graph.outputs)
-    op_list = ", ".join(f"{n} x{c}" for n, c in ops.most_common())
-    return (f"  {len(graph.operators)} ops ({op_list})\n"
-            f"  {weights / 1024:.1f} KiB of constants; inputs {ins}; outputs {outs}")
 
 
 def cmd_validate(args) -> int:
@@ -34,28 +23,57 @@ def cmd_validate(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_plan(args) -> int:
+    import json
+
+    from .boards import parse_size
+    from .partition import plan_model
+    from .reader import read_model_file
+    from .report import plan_table
+
+    graph = read_model_file(args.model)
+    budget = parse_size(args.sram_budget) if args.sram_budget else None
+    plan = plan_model(graph, args.board, budget)
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=1, default=str))
+    else:
+        print(plan_table(plan, graph))
+    return 0
+
+
 def cmd_demo(args) -> int:
+    from .boards import parse_size
     from .interpreter import Interpreter
     from .reader import read_model_file
+    from .report import model_summary, plan_table
     from .validation import make_inputs, validate
 
     path = args.model or demo_model_path()
+    budget = parse_size(args.sram_budget)
     print(f"tinyops demo: {path}")
     graph = read_model_file(path)
-    print(_summary(graph))
-    interp = Interpreter(graph)
-    print(f"  engine: arena {interp.written.arena_bytes / 1024:.1f} KiB, "
-          f"scratch {interp._engine.scratch_bytes / 1024:.1f} KiB")
+    print(model_summary(graph))
+    print()
+    interp = Interpreter(graph, board=args.board, sram_budget=budget, dma="async")
+    print(plan_table(interp.plan, graph, max_rows=None if args.verbose else 12))
+    print()
     x = make_inputs(graph, 1, args.seed)[0]
     interp.run(*x)
-    t0 = time.perf_counter()
     reps = 5
+    t0 = time.perf_counter()
     for _ in range(reps):
         interp.run(*x)
     ms = (time.perf_counter() - t0) * 1e3 / reps
-    print(f"  host inference: {ms:.2f} ms")
+    hw = interp.stats["sram_high_water"]
+    moved = sum(sum(o["dma_read_bytes"].values()) for o in interp.stats["ops"])
+    print(f"partitioned host run (asynchronous DMA engine): {ms:.2f} ms/inference, "
+          f"SRAM high-water {hw} of {budget} bytes, {moved} bytes moved by DMA")
     print()
-    report = validate(path, num_inputs=args.inputs, seed=args.seed)
+
+    def partitioned(g):
+        return Interpreter(g, board=args.board, sram_budget=budget, dma="async")
+
+    report = validate(path, num_inputs=args.inputs, seed=args.seed, interpreter_factory=partitioned)
     print(report)
     return 0 if report.ok else 1
 
@@ -70,11 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.set_defaults(func=cmd_validate)
 
-    d = sub.add_parser("demo", help="run and validate the bundled demo model")
+    d = sub.add_parser("demo", help="plan, run partitioned and validate the bundled demo model")
     d.add_argument("--model", default=None, help="a .tflite file instead of the bundled model")
+    d.add_argument("--board", default="stm32f746", help="target board (stm32f746)")
+    d.add_argument("--sram-budget", default="32K",
+                   help="internal SRAM for the engine (32K: small enough that the demo model is tiled)")
     d.add_argument("--inputs", type=int, default=4)
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--verbose", action="store_true", help="show every op of the plan")
     d.set_defaults(func=cmd_demo)
+
+    pl = sub.add_parser("plan", help="place tensors and tile ops for a board")
+    pl.add_argument("model", help=".tflite file")
+    pl.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
+    pl.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+    pl.set_defaults(func=cmd_plan)
 
     # Firmware commands (export, emulate) live beside the exporter.
     try:

@@ -1,0 +1,96 @@
+// MUL (int8), bit-exact with TFLM's reference integer MUL (see elementwise.h).
+#include <cstring>
+
+#include "kernels/elementwise.h"
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+
+namespace tinyops {
+
+int8_t mul_reference(const MulParams& p, int8_t a, int8_t b) {
+  const int32_t v1 = p.input1_offset + a;
+  const int32_t v2 = p.input2_offset + b;
+  const int32_t raw =
+      p.output_offset + multiply_by_quantized_multiplier(v1 * v2, p.output_multiplier,
+                                                         p.output_shift);
+  return static_cast<int8_t>(clamp_i32(raw, p.act_min, p.act_max));
+}
+
+namespace {
+
+struct MulOp {
+  int32_t o1, o2, m, left;
+  ew::Rdbpot right;
+  int32_t zo, lo, hi;
+  explicit MulOp(const MulParams& p)
+      : o1(p.input1_offset), o2(p.input2_offset), m(p.output_multiplier),
+        left(p.output_shift > 0 ? p.output_shift : 0),
+        right(p.output_shift > 0 ? 0 : -p.output_shift), zo(p.output_offset), lo(p.act_min),
+        hi(p.act_max) {}
+  int32_t pa(int32_t x) const { return x + o1; }
+  int32_t pb(int32_t y) const { return y + o2; }
+  int8_t out(int32_t va, int32_t vb) const {
+    // The left shift wraps exactly like TFLM's int multiply by 2^left.
+    const int32_t prod =
+        static_cast<int32_t>(static_cast<uint32_t>(va * vb) << left);
+    const int32_t v = zo + right(ew::srdhm_pos(prod, m));
+    return static_cast<int8_t>(ew::clamp(v, lo, hi));
+  }
+};
+
+}  // namespace
+
+void mul_range(const MulParams& p, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
+               int64_t end) {
+  binary_detail::run_flat(MulOp(p), p.layout, a, b, out, begin, end);
+}
+
+void mul_rows(const MulParams& p, const InputBand& a, const InputBand& b, int8_t* out,
+              int64_t row_begin, int64_t row_end) {
+  binary_detail::run_band(MulOp(p), p.layout, a, b, out, row_begin, row_end);
+}
+
+Status mul_prepare(PrepareContext& ctx) {
+  Status s = binary_check_tensors(ctx, "MUL");
+  if (s != Status::kOk) return s;
+  const TensorDesc* in1 = ctx.input(0);
+  const TensorDesc* in2 = ctx.input(1);
+  const TensorDesc* out = ctx.output(0);
+  MulParams* p = ctx.alloc_array<MulParams>(1);
+  if (p == nullptr) return ctx.fail(Status::kOutOfMemory, "MUL: no memory for parameters");
+  std::memset(p, 0, sizeof(*p));
+  s = binary_layout_fail(ctx, "MUL", &p->layout);
+  if (s != Status::kOk) return s;
+  const int32_t act = ctx.options ? ctx.options->activation : kActNone;
+  if (!activation_range_quantized(act, DType::kInt8, out->quant.scale, out->quant.zero_point,
+                                  &p->act_min, &p->act_max)) {
+    return ctx.fail(Status::kInvalidModel, "MUL: cannot quantize the fused activation range");
+  }
+  const double real_multiplier = static_cast<double>(in1->quant.scale) *
+                                 static_cast<double>(in2->quant.scale) /
+                                 static_cast<double>(out->quant.scale);
+  int shift = 0;
+  if (!quantize_multiplier(real_multiplier, &p->output_multiplier, &shift) || shift > 31) {
+    return ctx.fail(Status::kUnsupported,
+                    "MUL: rescale multiplier %g (input1 scale * input2 scale / output scale) is "
+                    "out of range",
+                    real_multiplier);
+  }
+  p->output_shift = shift;
+  p->input1_offset = -in1->quant.zero_point;
+  p->input2_offset = -in2->quant.zero_point;
+  p->output_offset = out->quant.zero_point;
+  ctx.params = p;
+  ctx.scratch_bytes = 0;
+  return Status::kOk;
+}
+
+Status mul_eval(const EvalContext& ctx) {
+  const MulParams& p = *static_cast<const MulParams*>(ctx.params);
+  binary_detail::run_all(MulOp(p), p.layout, static_cast<const int8_t*>(ctx.inputs[0]),
+                         static_cast<const int8_t*>(ctx.inputs[1]),
+                         static_cast<int8_t*>(ctx.outputs[0]));
+  return Status::kOk;
+}
+
+}  // namespace tinyops
