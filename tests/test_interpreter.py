@@ -89,3 +89,21 @@ def test_cli_validate_exit_codes(tmp_path, demo_bytes, capsys):
     bad.write_bytes(demo_bytes[:100])
     assert main(["validate", str(bad)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_invoke_repeats_without_set_input(demo_bytes):
+    """Graph inputs are never overwritten by the arena planner (unlike TFLM's)."""
+    for kwargs in ({}, {"board": "stm32f746", "sram_budget": "16K"}):
+        interp = Interpreter.from_bytes(demo_bytes, **kwargs)
+        d = interp.get_input_details()[0]
+        x = np.random.default_rng(9).integers(-128, 128, d["shape"], dtype=np.int8)
+        interp.set_input(x, 0)
+        interp.invoke()
+        first = interp.get_output(0)
+        interp.invoke()
+        np.testing.assert_array_equal(first, interp.get_output(0))
+
+
+def test_budget_needs_board(demo_bytes):
+    with pytest.raises(ValueError, match="board"):
+        Interpreter.from_bytes(demo_bytes, sram_budget="64K")

@@ -94,7 +94,9 @@ class WrittenPlan:
 def lifetimes(graph: Graph) -> dict[int, tuple[int, int]]:
     """First and last op index touching each non-constant tensor.
 
-    Graph inputs are live from before op 0 (-1); outputs until after the last op.
+    Graph inputs are live from before op 0 (-1) until after the last op, so
+    invoke() may be repeated without setting the input again (as with
+    LiteRT); outputs live until after the last op.
     """
     n_ops = len(graph.operators)
     live: dict[int, list[int]] = {}
@@ -110,7 +112,7 @@ def lifetimes(graph: Graph) -> dict[int, tuple[int, int]]:
         for t in (*op.inputs, *op.outputs):
             if t >= 0 and not graph.tensors[t].is_constant:
                 touch(t, i)
-    for t in graph.outputs:
+    for t in (*graph.inputs, *graph.outputs):
         touch(t, n_ops)
     return {t: (a, b) for t, (a, b) in live.items()}
 

@@ -433,6 +433,9 @@ PlanResult Planner::run() {
       last_[id] = std::max(last_[id], static_cast<int32_t>(o));
     }
   }
+  // Graph inputs stay intact for the whole inference (invoke() can be
+  // repeated on the same input), outputs until it ends.
+  for (uint32_t i = 0; i < exec_.num_inputs(); ++i) last_[exec_.input_tensor(i)] = static_cast<int32_t>(n_ops);
   for (uint32_t i = 0; i < exec_.num_outputs(); ++i) last_[exec_.output_tensor(i)] = static_cast<int32_t>(n_ops);
   for (uint32_t t = 0; t < n_tensors; ++t) {
     const TensorDesc& d = exec_.tensor(t);

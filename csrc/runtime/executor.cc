@@ -331,7 +331,7 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     first[t] = static_cast<int32_t>(num_ops_);
     last[t] = -1;
   }
-  for (uint32_t i = 0; i < num_inputs_; ++i) first[io_[i]] = -1, last[io_[i]] = last[io_[i]] < -1 ? -1 : last[io_[i]];
+  for (uint32_t i = 0; i < num_inputs_; ++i) first[io_[i]] = -1;
   for (uint32_t o = 0; o < num_ops_; ++o) {
     const PreparedOp& op = ops_[o];
     for (uint32_t k = 0; k < op.num_inputs + op.num_outputs; ++k) {
@@ -341,7 +341,8 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
       if (static_cast<int32_t>(o) > last[id]) last[id] = static_cast<int32_t>(o);
     }
   }
-  for (uint32_t i = 0; i < num_outputs_; ++i) last[io_[num_inputs_ + i]] = static_cast<int32_t>(num_ops_);
+  // Graph inputs and outputs are live for the whole inference.
+  for (uint32_t i = 0; i < num_inputs_ + num_outputs_; ++i) last[io_[i]] = static_cast<int32_t>(num_ops_);
 
   for (uint32_t o = 0; o < num_ops_; ++o) {
     const PreparedOp& op = ops_[o];

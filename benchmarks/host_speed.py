@@ -1,0 +1,100 @@
+"""Host speed of one int8 inference of MobileNetV3-Large a1.0 r160.
+
+Times, in the same run and on the same input, single-threaded:
+  tinyops (unpartitioned host Interpreter), the pinned tflite-micro
+  interpreter (the golden oracle), LiteRT with reference kernels, LiteRT
+  optimized kernels without XNNPACK and LiteRT default (XNNPACK); prints the
+  median of several runs after warm-up and the ratios. Also checks that the
+  tinyops output equals tflite-micro's byte for byte.
+
+    python benchmarks/host_speed.py [--model M.tflite] [--runs 15]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+
+def median_ms(fn, runs: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", help=".tflite (default: zoo mobilenet_v3_large_r160)")
+    ap.add_argument("--runs", type=int, default=15)
+    args = ap.parse_args()
+
+    from tinyops_tflm import Interpreter
+    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import make_inputs
+
+    if args.model:
+        data = open(args.model, "rb").read()
+        label = args.model
+    else:
+        from tinyops_tflm import zoo
+        data = zoo.cached("mobilenet_v3_large_r160")
+        label = "MobileNetV3-Large a1.0 r160 int8 (zoo, random weights)"
+    graph = read_model(data)
+    x = make_inputs(graph, 1, seed=0)[0]
+    results: dict[str, float] = {}
+
+    ours = Interpreter(graph)
+    ours.set_input(x[0], 0)
+    results["tinyops"] = median_ms(ours.invoke, args.runs)
+    ours.invoke()
+    y_ours = ours.get_output(0)
+
+    from tflite_micro import runtime
+    tflm = runtime.Interpreter.from_bytes(data, arena_size=8 << 20)
+
+    def tflm_run():
+        tflm.set_input(x[0], 0)  # TFLM may reuse the input buffer during invoke
+        tflm.invoke()
+
+    results["tflite-micro"] = median_ms(tflm_run, max(3, args.runs // 3))
+    tflm_run()
+    y_tflm = tflm.get_output(0)
+
+    try:
+        from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType
+        variants = {
+            "LiteRT reference": OpResolverType.BUILTIN_REF,
+            "LiteRT optimized (no XNNPACK)": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            "LiteRT default (XNNPACK)": OpResolverType.AUTO,
+        }
+        for name, resolver in variants.items():
+            lite = LiteRT(model_content=data, experimental_op_resolver_type=resolver, num_threads=1)
+            lite.allocate_tensors()
+            lite.set_tensor(lite.get_input_details()[0]["index"], x[0])
+            results[name] = median_ms(lite.invoke, args.runs)
+    except ImportError as err:
+        print(f"(LiteRT not installed: {err}; skipping its timings)")
+
+    exact = np.array_equal(y_ours, y_tflm)
+    print(f"host speed, {label}: median of {args.runs} single-thread inferences after warm-up")
+    base = results["tinyops"]
+    for name, ms in results.items():
+        print(f"  {name:<32} {ms:8.2f} ms   tinyops is {ms / base:6.2f}x faster" if name != "tinyops"
+              else f"  {name:<32} {ms:8.2f} ms")
+    print(f"  speed-up over tflite-micro: {results['tflite-micro'] / base:.2f}x (target >= 8x); "
+          f"output {'bit-exact' if exact else 'DIFFERENT'} vs tflite-micro")
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,617 @@
+// Private helpers shared by conv.cc, depthwise_conv.cc and fully_connected.cc:
+// per-channel requantization setup, vectorizable requantization of int32
+// accumulator rows, and the int8 dot-product GEMM cores.
+//
+// Exactness notes (why the fast paths equal TFLM's reference loops bit for bit):
+// TFLM accumulates acc += w * (x + input_offset) in int32. Two's-complement
+// int32 addition and multiplication are a ring homomorphism of Z -> Z/2^32, so
+//   sum_i w_i * (x_i + off)  ==  sum_i w_i * x_i + off * sum_i w_i   (mod 2^32)
+// for any set of taps. The fast paths therefore compute a pure int8 dot product
+// and add a per-channel "effective bias" (bias + off * sum of the weights of the
+// taps that TFLM visits), all in wrapping uint32 arithmetic (no signed-overflow
+// UB). A padding tap that TFLM skips may equivalently be replaced by the value
+// x = -off (the input zero point), because w * (x + off) is then exactly zero.
+// Pure dot products of at most kMaxFastDepth int8 pairs cannot overflow int32.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "quant.h"
+#include "tinyops/op_api.h"
+
+// Host SIMD paths, chosen at build time from the compiler's target flags
+// (e.g. -march=native on an AVX-512 machine). TINYOPS_PORTABLE_ONLY forces the
+// portable C++ paths (tests build both).
+#if defined(__AVX512F__) && defined(__AVX512BW__) && !defined(TINYOPS_PORTABLE_ONLY)
+#define TINYOPS_AVX512 1
+// GCC 12 reports spurious -Wmaybe-uninitialized inside the AVX-512 intrinsic
+// headers (their _mm512_undefined_* placeholders) wherever they are inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#else
+#define TINYOPS_AVX512 0
+#endif
+#if TINYOPS_AVX512 && defined(__AVX512VNNI__)
+#define TINYOPS_GEMM_VNNI 1
+#else
+#define TINYOPS_GEMM_VNNI 0
+#endif
+
+namespace tinyops {
+namespace conv_detail {
+
+// |x * w| <= 2^14 for int8 operands, so a dot product of fewer than 2^17
+// terms fits in int32. Longer filters use the (wrapping) reference loops.
+constexpr int32_t kMaxFastDepth = (1 << 17) - 1;
+
+inline int32_t wrap_add(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+inline int32_t wrap_mul(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+}
+
+// TFLM's output stage: MultiplyByQuantizedMultiplier (double rounding), add the
+// output offset, then std::max(act_min) followed by std::min(act_max).
+// Requires multiplier >= 0 (prepare guarantees it), so the saturating case of
+// SaturatingRoundingDoublingHighMul (both operands INT32_MIN) cannot occur.
+inline int32_t requant_value(int32_t acc, int32_t multiplier, int32_t left_shift,
+                             int32_t right_shift) {
+  const int32_t a = static_cast<int32_t>(static_cast<uint32_t>(acc) << left_shift);
+  const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(multiplier);
+  const int64_t t = ab + (ab >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30)));
+  // Division by 2^31 truncating toward zero.
+  const int32_t high =
+      static_cast<int32_t>((t + (t < 0 ? (int64_t{1} << 31) - 1 : 0)) >> 31);
+  const int32_t mask = static_cast<int32_t>((uint32_t{1} << right_shift) - 1u);
+  const int32_t rem = high & mask;
+  const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+  return (high >> right_shift) + (rem > threshold ? 1 : 0);
+}
+
+inline int8_t requant_clamp(int32_t acc, int32_t multiplier, int32_t left_shift,
+                            int32_t right_shift, int32_t output_offset, int32_t act_min,
+                            int32_t act_max) {
+  int32_t v = requant_value(acc, multiplier, left_shift, right_shift) + output_offset;
+  v = v < act_min ? act_min : v;
+  v = v > act_max ? act_max : v;
+  return static_cast<int8_t>(v);
+}
+
+// Per-channel output stage, arrays indexed by absolute output channel.
+struct Requant {
+  const int32_t* multiplier;
+  const int32_t* left_shift;
+  const int32_t* right_shift;
+  int32_t output_offset;
+  int32_t act_min;
+  int32_t act_max;
+};
+
+#if TINYOPS_AVX512
+// The output stage for 16 int32 lanes (per-lane multiplier and shifts), the
+// same arithmetic as requant_clamp: 64-bit products of even and odd lanes,
+// nudge, truncating division by 2^31, gemmlowp rounding right shift, offset,
+// max then min.
+struct RequantLanes {
+  __m512i m, ls, rs, mask, half_mask;
+};
+inline RequantLanes requant_lanes(const Requant& rq, int32_t c, __mmask16 k) {
+  RequantLanes r;
+  r.m = _mm512_maskz_loadu_epi32(k, rq.multiplier + c);
+  r.ls = _mm512_maskz_loadu_epi32(k, rq.left_shift + c);
+  r.rs = _mm512_maskz_loadu_epi32(k, rq.right_shift + c);
+  const __m512i one = _mm512_set1_epi32(1);
+  r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, r.rs), one);
+  r.half_mask = _mm512_srli_epi32(r.mask, 1);
+  return r;
+}
+inline __m512i srdhm_high_epi64(__m512i ab) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
+  const __m512i nudge = _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(int64_t{1} << 30),
+                                                _mm512_set1_epi64(1 - (int64_t{1} << 30)));
+  __m512i t = _mm512_add_epi64(ab, nudge);
+  const __mmask8 tneg = _mm512_cmplt_epi64_mask(t, zero);
+  t = _mm512_mask_add_epi64(t, tneg, t, _mm512_set1_epi64((int64_t{1} << 31) - 1));
+  return _mm512_srai_epi64(t, 31);
+}
+inline __m512i requant16(__m512i acc, const RequantLanes& r, __m512i off, __m512i lo, __m512i hi) {
+  const __m512i a = _mm512_sllv_epi32(acc, r.ls);
+  const __m512i even = srdhm_high_epi64(_mm512_mul_epi32(a, r.m));
+  const __m512i odd = srdhm_high_epi64(
+      _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(r.m, 32)));
+  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  const __m512i rem = _mm512_and_si512(high, r.mask);
+  const __m512i thr = _mm512_sub_epi32(r.half_mask, _mm512_srai_epi32(high, 31));
+  __m512i v = _mm512_srav_epi32(high, r.rs);
+  v = _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
+  v = _mm512_add_epi32(v, off);
+  v = _mm512_max_epi32(v, lo);
+  return _mm512_min_epi32(v, hi);
+}
+#endif
+
+// out[i] = requant(acc[i] + bias[i]) (wrapping add; bias may be nullptr) for
+// channels c0 + i, i in [0, n).
+inline void requant_row(const int32_t* __restrict acc, int32_t n, const int32_t* __restrict bias,
+                        const Requant& rq, int32_t c0, int8_t* __restrict out) {
+#if TINYOPS_AVX512
+  const __m512i off = _mm512_set1_epi32(rq.output_offset);
+  const __m512i lo = _mm512_set1_epi32(rq.act_min);
+  const __m512i hi = _mm512_set1_epi32(rq.act_max);
+  for (int32_t i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1u);
+    const RequantLanes r = requant_lanes(rq, c0 + i, k);
+    __m512i a = _mm512_maskz_loadu_epi32(k, acc + i);
+    if (bias) a = _mm512_add_epi32(a, _mm512_maskz_loadu_epi32(k, bias + i));
+    const __m512i v = requant16(a, r, off, lo, hi);
+    _mm_mask_storeu_epi8(out + i, k, _mm512_cvtepi32_epi8(v));
+  }
+#else
+  const int32_t* __restrict m = rq.multiplier + c0;
+  const int32_t* __restrict ls = rq.left_shift + c0;
+  const int32_t* __restrict rs = rq.right_shift + c0;
+  const int32_t off = rq.output_offset, lo = rq.act_min, hi = rq.act_max;
+  if (bias) {
+    for (int32_t i = 0; i < n; ++i) {
+      out[i] = requant_clamp(wrap_add(acc[i], bias[i]), m[i], ls[i], rs[i], off, lo, hi);
+    }
+  } else {
+    for (int32_t i = 0; i < n; ++i) {
+      out[i] = requant_clamp(acc[i], m[i], ls[i], rs[i], off, lo, hi);
+    }
+  }
+#endif
+}
+
+// ---------------------------------------------------------------------------
+// GEMM: out_p[c] = requant(bias_eff[c] + sum_k x_p[k] * w_c[k])  for npix pixels
+// x_p (K contiguous int8 each, any addresses) and the channels of a tile.
+//
+// Backends:
+//  * portable C++ written for auto-vectorization: an outer-product form over
+//    weights transposed into scratch for small K, register-blocked dot
+//    products otherwise;
+//  * x86 AVX-512 VNNI (built when the compiler targets it) for constant
+//    weights: prepare packs them once (persistent memory) in blocks of 16
+//    channels x 4 depths; inputs are fed as unsigned bytes u = x + 128 to
+//    vpdpbusd, and sum w*x == sum w*u - 128 * sum w is folded into bias_eff
+//    (see gemm_input_shift; exact, as explained at the top of this file).
+// Scratch needs are the same for every backend, so a plan's scratch sizes do
+// not depend on the machine that computed them.
+// ---------------------------------------------------------------------------
+
+// Output channels per accumulator block, pixels per micro-tile.
+constexpr int32_t kChannelBlock = 64;
+constexpr int32_t kPixelBlock = 4;
+// K at or below which the portable backend uses the outer-product form.
+constexpr int32_t kOuterMaxDepth = 48;
+
+inline uint32_t align16(uint32_t bytes) { return (bytes + 15u) & ~15u; }
+inline int32_t round_up16(int32_t n) { return (n + 15) & ~15; }
+
+// Scratch layout helper: carves 16-byte aligned pieces from a scratch pointer.
+struct ScratchCursor {
+  uint8_t* p;
+  template <typename T>
+  T* take(size_t n) {
+    T* r = reinterpret_cast<T*>(p);
+    p += (n * sizeof(T) + 15u) & ~size_t{15};
+    return r;
+  }
+};
+
+// Bytes of the prepare-time packed copy of a whole [nch, K] constant weight
+// matrix; 0 when the build has no SIMD backend that wants one.
+inline uint32_t gemm_prepack_bytes(int32_t K, int32_t nch) {
+#if TINYOPS_GEMM_VNNI
+  return static_cast<uint32_t>(round_up16(nch)) * static_cast<uint32_t>((K + 3) / 4) * 4u;
+#else
+  (void)K;
+  (void)nch;
+  return 0;
+#endif
+}
+
+// Per-tile weight view handed to gemm_requant.
+struct GemmWeights {
+  const int8_t* w;       // the tile's rows: tile channel i at w + i * K
+  const int8_t* wt;      // portable: transposed [K][nch] (small K), or nullptr
+  const int8_t* packed;  // SIMD: packed block holding the tile's first channel, or nullptr
+  int32_t lane0;         // that channel's lane in its block
+  int32_t K;
+  int32_t nch;
+};
+
+// What to add to input_offset when computing bias_eff = bias + (input_offset +
+// shift) * sum(w) for these weights.
+inline int32_t gemm_input_shift(const GemmWeights& g) { return g.packed ? -128 : 0; }
+
+// Scratch for the accumulator block, a bias_eff of nch channels and the
+// portable transposed weights (each piece rounded as ScratchCursor does).
+inline uint32_t gemm_scratch_bytes(int32_t K, int32_t nch) {
+  return align16(static_cast<uint32_t>(kPixelBlock * kChannelBlock) * 4u) +
+         align16(static_cast<uint32_t>(nch) * 4u) +
+         align16(K <= kOuterMaxDepth ? static_cast<uint32_t>(K) * static_cast<uint32_t>(nch) : 0u);
+}
+
+struct GemmScratch {
+  int32_t* acc;
+  int32_t* bias_eff;  // nch entries
+  int8_t* wbuf;
+};
+inline GemmScratch take_gemm_scratch(ScratchCursor& sc, int32_t K, int32_t nch) {
+  GemmScratch g;
+  g.acc = sc.take<int32_t>(static_cast<size_t>(kPixelBlock * kChannelBlock));
+  g.bias_eff = sc.take<int32_t>(static_cast<size_t>(nch));
+  g.wbuf = sc.take<int8_t>(K <= kOuterMaxDepth ? static_cast<size_t>(K) * nch : 0);
+  return g;
+}
+
+#if TINYOPS_GEMM_VNNI
+// Packed layout: block b (channels 16b..16b+15) occupies K4 * 64 bytes; within
+// it, depth group g holds w[16b + lane][4g + j] at (g * 16 + lane) * 4 + j,
+// zero beyond nch / K.
+inline void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
+  const int32_t k4 = (K + 3) / 4;
+  const int32_t nblocks = round_up16(nch) / 16;
+  for (int32_t b = 0; b < nblocks; ++b) {
+    int8_t* blk = dst + static_cast<ptrdiff_t>(b) * k4 * 64;
+    for (int32_t lane = 0; lane < 16; ++lane) {
+      const int32_t c = b * 16 + lane;
+      for (int32_t g = 0; g < k4; ++g) {
+        for (int32_t j = 0; j < 4; ++j) {
+          const int32_t k = g * 4 + j;
+          blk[(g * 16 + lane) * 4 + j] =
+              (c < nch && k < K) ? w[static_cast<ptrdiff_t>(c) * K + k] : int8_t{0};
+        }
+      }
+    }
+  }
+}
+#endif
+
+// Packs a whole constant weight matrix at prepare time into dst
+// (gemm_prepack_bytes), when the build has a backend for it.
+inline void gemm_prepack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
+#if TINYOPS_GEMM_VNNI
+  gemm_pack(w, K, nch, dst);
+#else
+  (void)w;
+  (void)K;
+  (void)nch;
+  (void)dst;
+#endif
+}
+
+// Prepares the weights of tile channels [c0, c0 + nch) (rows at w) for
+// gemm_requant. `prepacked` is the prepare-time packed copy of the WHOLE
+// matrix (channel 0 first) or nullptr; `buf` is the scratch gemm_scratch_bytes
+// reserved for transposed weights.
+inline GemmWeights gemm_weights(const int8_t* w, int32_t K, int32_t c0, int32_t nch,
+                                int8_t* buf, const int8_t* prepacked) {
+  GemmWeights g{w, nullptr, nullptr, 0, K, nch};
+#if TINYOPS_GEMM_VNNI
+  if (prepacked) {
+    g.packed = prepacked + static_cast<ptrdiff_t>(c0 / 16) * ((K + 3) / 4) * 64;
+    g.lane0 = c0 % 16;
+    return g;
+  }
+#else
+  (void)c0;
+  (void)prepacked;
+#endif
+  if (K <= kOuterMaxDepth) {
+    for (int32_t c = 0; c < nch; ++c) {
+      const int8_t* row = w + static_cast<ptrdiff_t>(c) * K;
+      for (int32_t k = 0; k < K; ++k) buf[static_cast<ptrdiff_t>(k) * nch + c] = row[k];
+    }
+    g.wt = buf;
+  }
+  return g;
+}
+
+#if TINYOPS_GEMM_VNNI
+inline uint32_t load_u32(const int8_t* p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+// acc[p][16 j + lane] = sum_k u_p[k] * w[16 j + lane][k] for NP pixels and NB
+// packed blocks of 16 channels starting at `blk` (block stride k4 * 64).
+template <int NP, int NB>
+inline void vnni_block(const int8_t* const* xs, const int8_t* blk, int32_t K, int32_t k4,
+                       int32_t* acc) {
+  __m512i a[NP][NB];
+  for (int p = 0; p < NP; ++p)
+    for (int j = 0; j < NB; ++j) a[p][j] = _mm512_setzero_si512();
+  const int32_t full = K / 4;
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  for (int32_t g = 0; g < full; ++g) {
+    __m512i wv[NB];
+    for (int j = 0; j < NB; ++j) {
+      wv[j] = _mm512_loadu_si512(blk + (static_cast<ptrdiff_t>(j) * k4 + g) * 64);
+    }
+    for (int p = 0; p < NP; ++p) {
+      const __m512i xv =
+          _mm512_xor_si512(_mm512_set1_epi32(static_cast<int32_t>(load_u32(xs[p] + 4 * g))), flip);
+      for (int j = 0; j < NB; ++j) a[p][j] = _mm512_dpbusd_epi32(a[p][j], xv, wv[j]);
+    }
+  }
+  const int32_t rem = K - full * 4;
+  if (rem) {
+    __m512i wv[NB];
+    for (int j = 0; j < NB; ++j) {
+      wv[j] = _mm512_loadu_si512(blk + (static_cast<ptrdiff_t>(j) * k4 + full) * 64);
+    }
+    for (int p = 0; p < NP; ++p) {
+      uint32_t t = 0;
+      __builtin_memcpy(&t, xs[p] + 4 * full, static_cast<size_t>(rem));
+      const __m512i xv = _mm512_xor_si512(_mm512_set1_epi32(static_cast<int32_t>(t)), flip);
+      for (int j = 0; j < NB; ++j) a[p][j] = _mm512_dpbusd_epi32(a[p][j], xv, wv[j]);
+    }
+  }
+  for (int p = 0; p < NP; ++p)
+    for (int j = 0; j < NB; ++j) _mm512_storeu_si512(acc + p * kChannelBlock + 16 * j, a[p][j]);
+}
+
+template <int NP>
+inline void vnni_blocks(const int8_t* const* xs, const int8_t* blk, int32_t K, int32_t k4,
+                        int32_t nb, int32_t* acc) {
+  switch (nb) {
+    case 4: vnni_block<NP, 4>(xs, blk, K, k4, acc); break;
+    case 3: vnni_block<NP, 3>(xs, blk, K, k4, acc); break;
+    case 2: vnni_block<NP, 2>(xs, blk, K, k4, acc); break;
+    default: vnni_block<NP, 1>(xs, blk, K, k4, acc); break;
+  }
+}
+#endif  // TINYOPS_GEMM_VNNI
+
+// Reduction form (portable): each output a dot product along K.
+template <int NP, int NC>
+inline __attribute__((always_inline)) void dot_block(const int8_t* const* xs,
+                                                     const int8_t* __restrict w, int32_t K,
+                                                     int32_t* __restrict acc,
+                                                     int32_t acc_stride) {
+  const int8_t* __restrict x[NP];
+  for (int p = 0; p < NP; ++p) x[p] = xs[p];
+  int32_t s[NP][NC];
+  for (int p = 0; p < NP; ++p)
+    for (int c = 0; c < NC; ++c) s[p][c] = 0;
+  for (int32_t k = 0; k < K; ++k) {
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 4
+      for (int c = 0; c < NC; ++c)
+        s[p][c] += static_cast<int32_t>(x[p][k]) * static_cast<int32_t>(w[c * K + k]);
+  }
+  for (int p = 0; p < NP; ++p)
+    for (int c = 0; c < NC; ++c) acc[p * acc_stride + c] = s[p][c];
+}
+
+template <int NP>
+inline void dot_rows(const int8_t* const* xs, const int8_t* w, int32_t K, int32_t nch,
+                     int32_t* acc, int32_t acc_stride) {
+  int32_t c = 0;
+  for (; c + 4 <= nch; c += 4) {
+    dot_block<NP, 4>(xs, w + static_cast<ptrdiff_t>(c) * K, K, acc + c, acc_stride);
+  }
+  for (; c < nch; ++c) {
+    dot_block<NP, 1>(xs, w + static_cast<ptrdiff_t>(c) * K, K, acc + c, acc_stride);
+  }
+}
+
+// Outer-product form (portable) over transposed weights wt[k * nch + c], for
+// tile channels [cb, cb + nc).
+inline void outer_block(const int8_t* const* x4, const int8_t* wt, int32_t K, int32_t nch,
+                        int32_t cb, int32_t nc, int32_t* acc) {
+  for (int32_t i = 0; i < kPixelBlock * kChannelBlock; ++i) acc[i] = 0;
+  for (int32_t k = 0; k < K; ++k) {
+    const int8_t* __restrict wk = wt + static_cast<ptrdiff_t>(k) * nch + cb;
+    int32_t* __restrict a0 = acc;
+    int32_t* __restrict a1 = acc + kChannelBlock;
+    int32_t* __restrict a2 = acc + 2 * kChannelBlock;
+    int32_t* __restrict a3 = acc + 3 * kChannelBlock;
+    const int32_t v0 = x4[0][k], v1 = x4[1][k], v2 = x4[2][k], v3 = x4[3][k];
+    for (int32_t c = 0; c < nc; ++c) {
+      const int32_t wv = wk[c];
+      a0[c] += v0 * wv;  // pure int8 dot products: no overflow (K < 2^17)
+      a1[c] += v1 * wv;
+      a2[c] += v2 * wv;
+      a3[c] += v3 * wv;
+    }
+  }
+}
+
+// The whole GEMM + output stage for `npix` pixels and the nch tile channels
+// of gw, absolute channels [c0, c0 + nch):
+// outs[p][i] = requant(bias_eff[i] + x_p . w_i). `acc` holds
+// kPixelBlock * kChannelBlock int32.
+inline void gemm_requant(const int8_t* const* xs, int32_t npix, const GemmWeights& gw,
+                         const int32_t* bias_eff, const Requant& rq, int32_t c0,
+                         int8_t* const* outs, int32_t* acc) {
+  const int32_t K = gw.K, nch = gw.nch;
+  for (int32_t p = 0; p < npix; p += kPixelBlock) {
+    const int32_t np = npix - p < kPixelBlock ? npix - p : kPixelBlock;
+    const int8_t* x4[kPixelBlock];
+    for (int32_t i = 0; i < kPixelBlock; ++i) x4[i] = xs[p + (i < np ? i : 0)];
+#if TINYOPS_GEMM_VNNI
+    if (gw.packed) {
+      // Windows of 64 channels aligned to the packed blocks; window-relative
+      // lane L holds tile channel L - lane0 + wb.
+      const int32_t k4 = (K + 3) / 4;
+      const int32_t span = gw.lane0 + nch;  // lanes covering the tile
+      for (int32_t wb = 0; wb < span; wb += kChannelBlock) {
+        const int32_t lanes = span - wb < kChannelBlock ? span - wb : kChannelBlock;
+        const int8_t* blk = gw.packed + static_cast<ptrdiff_t>(wb / 16) * k4 * 64;
+        if (np == 1) {
+          vnni_blocks<1>(x4, blk, K, k4, (lanes + 15) / 16, acc);
+        } else {
+          vnni_blocks<4>(x4, blk, K, k4, (lanes + 15) / 16, acc);
+        }
+        const int32_t first = wb < gw.lane0 ? gw.lane0 - wb : 0;  // first lane in the tile
+        const int32_t i0 = wb + first - gw.lane0;                 // its tile channel
+        for (int32_t i = 0; i < np; ++i) {
+          requant_row(acc + i * kChannelBlock + first, lanes - first, bias_eff + i0, rq, c0 + i0,
+                      outs[p + i] + i0);
+        }
+      }
+      continue;
+    }
+#endif
+    for (int32_t cb = 0; cb < nch; cb += kChannelBlock) {
+      const int32_t nc = nch - cb < kChannelBlock ? nch - cb : kChannelBlock;
+      if (gw.wt) {
+        outer_block(x4, gw.wt, K, nch, cb, nc, acc);
+      } else {
+        const int8_t* wb = gw.w + static_cast<ptrdiff_t>(cb) * K;
+        switch (np) {
+          case 4: dot_rows<4>(x4, wb, K, nc, acc, kChannelBlock); break;
+          case 3: dot_rows<3>(x4, wb, K, nc, acc, kChannelBlock); break;
+          case 2: dot_rows<2>(x4, wb, K, nc, acc, kChannelBlock); break;
+          default: dot_rows<1>(x4, wb, K, nc, acc, kChannelBlock); break;
+        }
+      }
+      for (int32_t i = 0; i < np; ++i) {
+        requant_row(acc + i * kChannelBlock, nc, bias_eff + cb, rq, c0 + cb, outs[p + i] + cb);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Prepare helpers.
+// ---------------------------------------------------------------------------
+
+// Checks a quantized int8 activation tensor's scale/zero point.
+inline Status check_activation_quant(PrepareContext& ctx, const TensorDesc* t, const char* what) {
+  if (t->quant.num_scales < 1) {
+    return ctx.fail(Status::kInvalidModel, "%s must be quantized (has no scale)", what);
+  }
+  if (!(t->quant.scale > 0.0f) || !(t->quant.scale < 3.0e38f)) {
+    return ctx.fail(Status::kUnsupported, "%s scale must be positive and finite, is %g", what,
+                    static_cast<double>(t->quant.scale));
+  }
+  if (t->quant.zero_point < -128 || t->quant.zero_point > 127) {
+    return ctx.fail(Status::kInvalidModel, "%s zero point %d is outside int8 range", what,
+                    static_cast<int>(t->quant.zero_point));
+  }
+  return Status::kOk;
+}
+
+// Computes the per-channel multiplier/shift arrays (size n) the way TFLM's
+// PopulateConvolutionQuantizationParams does: effective scale =
+// double(input_scale) * double(filter_scale[c]) / double(output_scale).
+// `per_channel` selects filter scales[c] instead of scales[0].
+inline Status per_channel_multipliers(PrepareContext& ctx, float input_scale,
+                                      const QuantInfo& fq, float output_scale, int32_t n,
+                                      bool per_channel, int32_t* mult, int32_t* shift,
+                                      int32_t* left_shift, int32_t* right_shift) {
+  for (int32_t c = 0; c < n; ++c) {
+    const float fs = per_channel ? fq.scales[c] : (fq.scales ? fq.scales[0] : fq.scale);
+    if (!(fs >= 0.0f) || !(fs < 3.0e38f)) {
+      return ctx.fail(Status::kUnsupported,
+                      "filter scale of channel %d must be non-negative and finite, is %g",
+                      static_cast<int>(c), static_cast<double>(fs));
+    }
+    const double eff = static_cast<double>(input_scale) * static_cast<double>(fs) /
+                       static_cast<double>(output_scale);
+    int32_t q = 0;
+    int s = 0;
+    if (!quantize_multiplier(eff, &q, &s)) {
+      return ctx.fail(Status::kUnsupported,
+                      "effective scale %g of channel %d is not representable", eff,
+                      static_cast<int>(c));
+    }
+    if (s > 31) {
+      return ctx.fail(Status::kUnsupported,
+                      "effective scale %g of channel %d needs a left shift of %d (> 31)", eff,
+                      static_cast<int>(c), s);
+    }
+    mult[c] = q;
+    shift[c] = s;
+    left_shift[c] = s > 0 ? s : 0;
+    right_shift[c] = s > 0 ? 0 : -s;
+  }
+  return Status::kOk;
+}
+
+// Validates stride/dilation/padding options and computes the output size and
+// padding exactly as TFLM's ComputePaddingHeightWidth (64-bit intermediate).
+struct SpatialGeometry {
+  int32_t out_h, out_w, pad_top, pad_left;
+};
+inline Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& opt,
+                               int32_t in_h, int32_t in_w, int32_t filter_h,
+                               int32_t filter_w, SpatialGeometry* g) {
+  if (opt.padding != kPaddingSame && opt.padding != kPaddingValid) {
+    return ctx.fail(Status::kInvalidModel, "%s: unknown padding %d", op,
+                    static_cast<int>(opt.padding));
+  }
+  if (opt.stride_h < 1 || opt.stride_w < 1 || opt.dilation_h < 1 || opt.dilation_w < 1) {
+    return ctx.fail(Status::kInvalidModel,
+                    "%s: strides (%d, %d) and dilations (%d, %d) must be >= 1", op,
+                    static_cast<int>(opt.stride_h), static_cast<int>(opt.stride_w),
+                    static_cast<int>(opt.dilation_h), static_cast<int>(opt.dilation_w));
+  }
+  const int32_t in[2] = {in_h, in_w};
+  const int32_t k[2] = {filter_h, filter_w};
+  const int32_t st[2] = {opt.stride_h, opt.stride_w};
+  const int32_t dl[2] = {opt.dilation_h, opt.dilation_w};
+  int32_t out[2], pad[2];
+  for (int i = 0; i < 2; ++i) {
+    const int64_t eff = (static_cast<int64_t>(k[i]) - 1) * dl[i] + 1;
+    if (k[i] < 1 || eff > (int64_t{1} << 30) || st[i] > (1 << 30)) {
+      return ctx.fail(Status::kUnsupported, "%s: filter extent or stride too large", op);
+    }
+    const int64_t o = opt.padding == kPaddingSame ? (static_cast<int64_t>(in[i]) + st[i] - 1) / st[i]
+                                                  : (static_cast<int64_t>(in[i]) + st[i] - eff) / st[i];
+    if (o < 1 || o > (int64_t{1} << 30)) {
+      return ctx.fail(Status::kInvalidModel,
+                      "%s: %s output size would be %lld (input %d, filter %d, stride %d, "
+                      "dilation %d)",
+                      op, i == 0 ? "height" : "width", static_cast<long long>(o),
+                      static_cast<int>(in[i]), static_cast<int>(k[i]), static_cast<int>(st[i]),
+                      static_cast<int>(dl[i]));
+    }
+    int64_t total = (o - 1) * st[i] + eff - in[i];
+    total = total > 0 ? total : 0;
+    if (total / 2 > (int64_t{1} << 30)) {
+      return ctx.fail(Status::kUnsupported, "%s: padding too large", op);
+    }
+    out[i] = static_cast<int32_t>(o);
+    pad[i] = static_cast<int32_t>(total / 2);
+  }
+  g->out_h = out[0];
+  g->out_w = out[1];
+  g->pad_top = pad[0];
+  g->pad_left = pad[1];
+  return Status::kOk;
+}
+
+inline bool dims_positive(const TensorDesc* t) {
+  for (int i = 0; i < t->shape.rank; ++i) {
+    if (t->shape.dims[i] < 1) return false;
+  }
+  return true;
+}
+
+inline const char* dtype_label(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "float32";
+    case DType::kInt32: return "int32";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt64: return "int64";
+    case DType::kBool: return "bool";
+    case DType::kInt16: return "int16";
+    case DType::kInt8: return "int8";
+  }
+  return "unknown";
+}
+
+}  // namespace conv_detail
+}  // namespace tinyops
