@@ -628,6 +628,9 @@ class _Parser:
                 )
         elif not np.all(scales >= 0):
             raise ModelError(f"{what}: quantization scale must be >= 0")
+        if zps.min() < -(2**31) or zps.max() >= 2**31:
+            # TFLM keeps zero points as int32
+            raise ModelError(f"{what}: zero point does not fit int32")
         return QuantParams(scales=scales, zero_points=zps, quantized_dimension=qdim)
 
     # ---- operators ----------------------------------------------------

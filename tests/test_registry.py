@@ -1,0 +1,7 @@
+"""The reader's list of supported operators is exactly what the engine registers."""
+from tinyops_tflm.engine import core
+from tinyops_tflm.ops import SUPPORTED_OPS
+
+
+def test_supported_ops_match_engine_registry():
+    assert core().supported_ops() == SUPPORTED_OPS
