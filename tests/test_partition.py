@@ -180,3 +180,18 @@ def test_random_op_tilings_bit_exact(kind):
         theirs = run_tflm(data, inputs)[0]
         for a, b in zip(reference, theirs):
             np.testing.assert_array_equal(a, b)
+
+
+def test_latency_estimate_is_consistent():
+    graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
+    x = make_inputs(graph, 1, seed=0)[0]
+    est = {}
+    for board in ("stm32f746", "stm32f469"):
+        interp = Interpreter(graph, board=board, sram_budget=128 * KIB)
+        interp.run(*x)
+        e = interp.estimate_latency()
+        assert len(e.ops) == len(graph.operators)
+        assert all(o.cycles >= max(o.compute_cycles, o.dma_cycles) > 0 or o.cycles > 0 for o in e.ops)
+        assert abs(e.cycles - sum(o.cycles for o in e.ops)) < 1
+        est[board] = e.ms
+    assert 0 < est["stm32f746"] < est["stm32f469"]  # faster core, higher clock

@@ -27,17 +27,27 @@ def cmd_plan(args) -> int:
     import json
 
     from .boards import parse_size
-    from .partition import plan_model
     from .reader import read_model_file
     from .report import plan_table
 
+    from .interpreter import Interpreter
+    from .validation import make_inputs
+
     graph = read_model_file(args.model)
     budget = parse_size(args.sram_budget) if args.sram_budget else None
-    plan = plan_model(graph, args.board, budget)
+    interp = Interpreter(graph, board=args.board, sram_budget=budget)
+    plan = interp.plan
+    # One host run of the plan gives the traffic the latency estimate needs.
+    interp.run(*make_inputs(graph, 1, seed=0)[0])
+    latency = interp.estimate_latency()
     if args.json:
-        print(json.dumps(plan.to_dict(), indent=1, default=str))
+        out = plan.to_dict()
+        out["estimated_ms"] = latency.ms
+        out["estimated_op_cycles"] = [o.cycles for o in latency.ops]
+        print(json.dumps(out, indent=1, default=str))
     else:
         print(plan_table(plan, graph))
+        print(f"  {latency}")
     return 0
 
 
@@ -68,6 +78,7 @@ def cmd_demo(args) -> int:
     moved = sum(sum(o["dma_read_bytes"].values()) for o in interp.stats["ops"])
     print(f"partitioned host run (asynchronous DMA engine): {ms:.2f} ms/inference, "
           f"SRAM high-water {hw} of {budget} bytes, {moved} bytes moved by DMA")
+    print(interp.estimate_latency())
     print()
 
     def partitioned(g):

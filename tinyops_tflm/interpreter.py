@@ -156,6 +156,14 @@ class Interpreter:
         t = self._io_tensor(index, self.graph.outputs, "output")
         return self._engine.get_tensor(t.index)
 
+    def estimate_latency(self):
+        """Estimated on-board latency of the last invoke() of a partitioned
+        plan (see tinyops_tflm.latency)."""
+        from .latency import estimate_latency
+        if self.plan is None or self.stats is None:
+            raise ValueError("estimate_latency() needs a board plan and a prior invoke()")
+        return estimate_latency(self.plan, self.graph, self.stats)
+
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """set_input for each input, invoke, and return every output."""
         if len(inputs) != self.num_inputs:
