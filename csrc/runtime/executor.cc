@@ -147,6 +147,17 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
                    pool_ + tr.name_offset);
     }
     if (tr.num_scales > 0) {
+      // Zero points inside the element type, as the model reader enforces;
+      // kernels rely on it to keep their integer arithmetic in range.
+      const DType type = static_cast<DType>(tr.type);
+      const bool zp_ok = type == DType::kInt8    ? (tr.zero_point >= -128 && tr.zero_point <= 127)
+                         : type == DType::kUInt8 ? (tr.zero_point >= 0 && tr.zero_point <= 255)
+                         : type == DType::kInt16 ? (tr.zero_point >= -32768 && tr.zero_point <= 32767)
+                                                 : true;
+      if (!zp_ok) {
+        return failf(message, cap, bad, "tensor %u: zero point %d outside its type's range", t,
+                     tr.zero_point);
+      }
       if (!range_ok(tr.scales_offset, 4ull * tr.num_scales, pool_bytes) ||
           tr.scales_offset % 4 != 0) {
         return failf(message, cap, bad, "tensor %u: quantization scales out of range", t);
