@@ -113,8 +113,10 @@ STM32F746 = Board(
                bandwidth_mb_s=864.0, cpu_read_cycles_per_byte=0.25),
         Memory(FLASH, 0x0800_0000, 1 * MIB, dma=True, writable=False, external=False,
                bandwidth_mb_s=432.0, cpu_read_cycles_per_byte=0.4),
-        # 16-bit FMC bus at 108 MHz, CAS 2; 8 MB.
-        Memory(SDRAM, 0xC000_0000, 8 * MIB, dma=True, writable=True, external=True,
+        # 16-bit FMC bus at 108 MHz, CAS 2; 8 MB. The firmware swaps the FMC
+        # banks (SYSCFG MEMRMP.SWP_FMC) so SDRAM appears at 0x60000000, where
+        # the M7 treats it as cacheable normal memory.
+        Memory(SDRAM, 0x6000_0000, 8 * MIB, dma=True, writable=True, external=True,
                bandwidth_mb_s=216.0, cpu_read_cycles_per_byte=1.0),
         # Quad-SPI NOR, memory-mapped, 108 MHz, fast read quad output 0x6B.
         Memory(QSPI, 0x9000_0000, 16 * MIB, dma=True, writable=False, external=True,

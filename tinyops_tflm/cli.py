@@ -117,12 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=cmd_plan)
 
     # Firmware commands (export, emulate) live beside the exporter.
-    try:
-        from . import cli_firmware
-    except ImportError:
-        cli_firmware = None
-    if cli_firmware is not None:
-        cli_firmware.register(sub)
+    from . import cli_firmware
+    cli_firmware.register(sub)
     return p
 
 

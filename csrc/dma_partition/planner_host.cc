@@ -9,7 +9,9 @@ namespace tinyops {
 
 namespace {
 
-constexpr uint32_t kAlign = 16;
+// Cache-line alignment: the M7's D-cache maintenance around DMA works on
+// 32-byte lines, so no two buffers may share one.
+constexpr uint32_t kAlign = 32;
 // Cost model, in byte-equivalents of external traffic: a DMA transfer's
 // set-up and a kernel call's fixed overhead.
 constexpr uint64_t kTransferCost = 48;
@@ -181,8 +183,8 @@ bool Planner::choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_nee
   for (const TileRequest& req : candidates) {
     TileNeeds n;
     if (tile_needs(v, req, &n) != Status::kOk) continue;
-    // Buffers are 16-byte aligned inside the workspace.
-    const uint64_t total = n.sram_total + 16ull * 16;
+    // Each of up to 16 buffers may be padded to the alignment.
+    const uint64_t total = n.sram_total + 16ull * kAlign;
     *min_needed = std::min(*min_needed, total);
     if (total > avail) continue;
     uint64_t cost = n.dma_bytes + kTransferCost * n.transfers + kStepCost * n.steps;

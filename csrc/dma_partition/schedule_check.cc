@@ -1,5 +1,6 @@
 #include "dma_partition/schedule_check.h"
 
+#include <cinttypes>
 #include <cstdio>
 
 namespace tinyops {
@@ -19,7 +20,7 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   const Status bad = Status::kInvalidPlan;
   if (s.strategy > static_cast<uint32_t>(Strategy::kChannels) ||
       s.order > static_cast<uint32_t>(TileOrder::kRowsOuter) || (s.flags & ~kSingleBuffer) != 0) {
-    std::snprintf(message, cap, "unknown strategy %u / order %u", s.strategy, s.order);
+    std::snprintf(message, cap, "unknown strategy %" PRIu32 " / order %" PRIu32, s.strategy, s.order);
     return bad;
   }
   const TileRequest req{static_cast<Strategy>(s.strategy), static_cast<TileOrder>(s.order),
@@ -27,7 +28,7 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   TileNeeds n;
   const Status ns = tile_needs(op, req, &n);
   if (ns != Status::kOk) {
-    std::snprintf(message, cap, "strategy %u with %d rows x %d channels does not apply to this op",
+    std::snprintf(message, cap, "strategy %" PRIu32 " with %" PRId32 " rows x %" PRId32 " channels does not apply to this op",
                   s.strategy, s.rows_per_band, s.channels_per_tile);
     return bad;
   }
@@ -37,7 +38,7 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   auto need = [&](const BufferSlot& slot, uint32_t bytes, bool required, const char* what) {
     if (!required || bytes == 0) return;
     if (slot.bytes < bytes) {
-      std::snprintf(message, cap, "%s buffer has %u bytes, the tiling needs %u", what, slot.bytes,
+      std::snprintf(message, cap, "%s buffer has %" PRIu32 " bytes, the tiling needs %" PRIu32, what, slot.bytes,
                     bytes);
       ok = false;
     }
@@ -58,7 +59,7 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   auto add = [&](const BufferSlot& slot, const char* what) {
     if (slot.bytes == 0) return;
     if (slot.offset > sram_bytes || slot.bytes > sram_bytes - slot.offset) {
-      std::snprintf(message, cap, "%s buffer [%u, +%u) outside the %u-byte SRAM region", what,
+      std::snprintf(message, cap, "%s buffer [%" PRIu32 ", +%" PRIu32 ") outside the %" PRIu32 "-byte SRAM region", what,
                     slot.offset, slot.bytes, sram_bytes);
       ok = false;
       return;
@@ -90,7 +91,7 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
                                  spans[i].what[0] == 'r' && spans[j].what[0] == 'r';
       if (same_resident) continue;  // one tensor read twice, or read and written in place
       if (spans[i].begin < spans[j].end && spans[j].begin < spans[i].end) {
-        std::snprintf(message, cap, "%s [%u, %u) overlaps %s [%u, %u) in SRAM", spans[i].what,
+        std::snprintf(message, cap, "%s [%" PRIu32 ", %" PRIu32 ") overlaps %s [%" PRIu32 ", %" PRIu32 ") in SRAM", spans[i].what,
                       spans[i].begin, spans[i].end, spans[j].what, spans[j].begin, spans[j].end);
         return bad;
       }

@@ -196,10 +196,14 @@ Status run_flat(Runner& r, OpFamily family) {
     }
   };
   if (r.any) r.dma.wait(r.last);  // scalar operands staged
+  // Single-buffered schedules load chunk c + 1 only after chunk c is computed.
+  const bool two_in = (!streamed[0] || r.s.in_band[1].bytes) && (!streamed[1] || r.s.in2_band[1].bytes);
+  const bool two_out = r.s.out_band[1].bytes != 0;
   load(0, 0);
   for (int64_t c = 0; c < chunks; ++c) {
-    const int p = static_cast<int>(c & 1);
-    if (c + 1 < chunks) load(c + 1, p ^ 1);
+    const int p = two_in ? static_cast<int>(c & 1) : 0;
+    const int q = two_out ? static_cast<int>(c & 1) : 0;
+    if (two_in && c + 1 < chunks) load(c + 1, p ^ 1);
     if (in_pending[p]) {
       r.dma.wait(in_ticket[p]);
       in_pending[p] = false;
@@ -217,8 +221,8 @@ Status run_flat(Runner& r, OpFamily family) {
     if (out_direct) {
       dst = static_cast<int8_t*>(r.op.data[out]) + begin;
     } else {
-      if (out_pending[p]) r.dma.wait(out_ticket[p]);
-      dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[p]));
+      if (out_pending[q]) r.dma.wait(out_ticket[q]);
+      dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
     }
     if (family == OpFamily::kUnary) {
       activation_range(*static_cast<const ActivationParams*>(v.params), a, dst, 0, len);
@@ -229,10 +233,11 @@ Status run_flat(Runner& r, OpFamily family) {
     }
     r.st->tiles += 1;
     if (!out_direct) {
-      out_ticket[p] = r.copy(static_cast<int8_t*>(r.op.data[out]) + begin, r.region(out), dst,
+      out_ticket[q] = r.copy(static_cast<int8_t*>(r.op.data[out]) + begin, r.region(out), dst,
                              r.sram(), static_cast<uint32_t>(len));
-      out_pending[p] = true;
+      out_pending[q] = true;
     }
+    if (!two_in && c + 1 < chunks) load(c + 1, 0);
   }
   return Status::kOk;
 }
@@ -461,11 +466,14 @@ Status run_binary_rows(Runner& r) {
       in_pending[p] = true;
     }
   };
+  const bool two_in = (!streamed[0] || r.s.in_band[1].bytes) && (!streamed[1] || r.s.in2_band[1].bytes);
+  const bool two_out = r.s.out_band[1].bytes != 0;
   load(0, 0);
   int8_t* output = static_cast<int8_t*>(r.op.data[2]);
   for (int64_t b = 0; b < bands; ++b) {
-    const int p = static_cast<int>(b & 1);
-    if (b + 1 < bands) load(b + 1, p ^ 1);
+    const int p = two_in ? static_cast<int>(b & 1) : 0;
+    const int q = two_out ? static_cast<int>(b & 1) : 0;
+    if (two_in && b + 1 < bands) load(b + 1, p ^ 1);
     if (in_pending[p]) {
       r.dma.wait(in_ticket[p]);
       in_pending[p] = false;
@@ -482,11 +490,11 @@ Status run_binary_rows(Runner& r) {
     if (v.direct[2]) {
       dst = output + r0 * row_elems;
     } else {
-      if (out_pending[p]) {
-        r.dma.wait(out_ticket[p]);
-        out_pending[p] = false;
+      if (out_pending[q]) {
+        r.dma.wait(out_ticket[q]);
+        out_pending[q] = false;
       }
-      dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[p]));
+      dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
     }
     if (is_add) {
       add_rows(*static_cast<const AddParams*>(v.params), bands_in[0], bands_in[1], dst, r0, r1);
@@ -495,10 +503,11 @@ Status run_binary_rows(Runner& r) {
     }
     r.st->tiles += 1;
     if (!v.direct[2]) {
-      out_ticket[p] = r.copy(output + r0 * row_elems, r.region(2), dst, r.sram(),
+      out_ticket[q] = r.copy(output + r0 * row_elems, r.region(2), dst, r.sram(),
                              static_cast<uint32_t>((r1 - r0) * row_elems));
-      out_pending[p] = true;
+      out_pending[q] = true;
     }
+    if (!two_in && b + 1 < bands) load(b + 1, 0);
   }
   return Status::kOk;
 }

@@ -264,12 +264,17 @@ Status add_prepare(PrepareContext& ctx) {
   const double real2 = static_cast<double>(s2) / twice_max_input_scale;
   const double real_out =
       twice_max_input_scale / ((1 << p->left_shift) * static_cast<double>(so));
-  if (!quantize_multiplier_smaller_than_one_exp(real1, &p->input1_multiplier, &p->input1_shift) ||
-      !quantize_multiplier_smaller_than_one_exp(real2, &p->input2_multiplier, &p->input2_shift)) {
+  int shift1 = 0, shift2 = 0, shift_out = 0;  // int, not int32_t: they differ on Arm
+  if (!quantize_multiplier_smaller_than_one_exp(real1, &p->input1_multiplier, &shift1) ||
+      !quantize_multiplier_smaller_than_one_exp(real2, &p->input2_multiplier, &shift2)) {
     return ctx.fail(Status::kUnsupported, "ADD: input rescale multipliers out of range");
   }
-  if (!quantize_multiplier_smaller_than_one_exp(real_out, &p->output_multiplier,
-                                                &p->output_shift)) {
+  p->input1_shift = shift1;
+  p->input2_shift = shift2;
+  const bool out_ok =
+      quantize_multiplier_smaller_than_one_exp(real_out, &p->output_multiplier, &shift_out);
+  p->output_shift = shift_out;
+  if (!out_ok) {
     // TFLM aborts (CHECK) here.
     return ctx.fail(Status::kUnsupported,
                     "ADD: output scale %g too small for input scales %g, %g (needs "

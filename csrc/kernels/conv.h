@@ -41,8 +41,9 @@ struct Conv2DParams {
   const int32_t* right_shift;            // [out_c] max(-shift, 0)
   const int32_t* filter_sum;             // [out_c] sum of each channel's weights,
                                          // nullptr when the filter is not constant
-  const int8_t* packed_filter;           // host SIMD copy of constant weights, or nullptr
-                                         // (used for tiles whose ch_begin % 16 == 0)
+  const int8_t* packed_filter;  // host SIMD builds only: prepare-time packed copy of
+                                // constant weights (all channels), or nullptr. When
+                                // set, tiles read it instead of `filter` (same values).
   int32_t path;                          // ConvPath
   int32_t has_bias;                      // the op has a bias input (eval only)
 };

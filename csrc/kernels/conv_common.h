@@ -57,14 +57,14 @@ inline int32_t wrap_mul(int32_t a, int32_t b) {
 // output offset, then std::max(act_min) followed by std::min(act_max).
 // Requires multiplier >= 0 (prepare guarantees it), so the saturating case of
 // SaturatingRoundingDoublingHighMul (both operands INT32_MIN) cannot occur.
+// With multiplier >= 0 the product a * m never hits the saturating case, and
+// TFLM's nudge-then-truncate (nudge 2^30 for a product >= 0, 1 - 2^30 below)
+// equals floor((a * m + 2^30) / 2^31) in both cases.
 inline int32_t requant_value(int32_t acc, int32_t multiplier, int32_t left_shift,
                              int32_t right_shift) {
   const int32_t a = static_cast<int32_t>(static_cast<uint32_t>(acc) << left_shift);
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(multiplier);
-  const int64_t t = ab + (ab >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30)));
-  // Division by 2^31 truncating toward zero.
-  const int32_t high =
-      static_cast<int32_t>((t + (t < 0 ? (int64_t{1} << 31) - 1 : 0)) >> 31);
+  const int32_t high = static_cast<int32_t>((ab + (int64_t{1} << 30)) >> 31);
   const int32_t mask = static_cast<int32_t>((uint32_t{1} << right_shift) - 1u);
   const int32_t rem = high & mask;
   const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
@@ -108,15 +108,8 @@ inline RequantLanes requant_lanes(const Requant& rq, int32_t c, __mmask16 k) {
   r.half_mask = _mm512_srli_epi32(r.mask, 1);
   return r;
 }
-inline __m512i srdhm_high_epi64(__m512i ab) {
-  const __m512i zero = _mm512_setzero_si512();
-  const __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
-  const __m512i nudge = _mm512_mask_blend_epi64(neg, _mm512_set1_epi64(int64_t{1} << 30),
-                                                _mm512_set1_epi64(1 - (int64_t{1} << 30)));
-  __m512i t = _mm512_add_epi64(ab, nudge);
-  const __mmask8 tneg = _mm512_cmplt_epi64_mask(t, zero);
-  t = _mm512_mask_add_epi64(t, tneg, t, _mm512_set1_epi64((int64_t{1} << 31) - 1));
-  return _mm512_srai_epi64(t, 31);
+inline __m512i srdhm_high_epi64(__m512i ab) {  // see requant_value
+  return _mm512_srai_epi64(_mm512_add_epi64(ab, _mm512_set1_epi64(int64_t{1} << 30)), 31);
 }
 inline __m512i requant16(__m512i acc, const RequantLanes& r, __m512i off, __m512i lo, __m512i hi) {
   const __m512i a = _mm512_sllv_epi32(acc, r.ls);
@@ -134,10 +127,11 @@ inline __m512i requant16(__m512i acc, const RequantLanes& r, __m512i off, __m512
 }
 #endif
 
-// out[i] = requant(acc[i] + bias[i]) (wrapping add; bias may be nullptr) for
-// channels c0 + i, i in [0, n).
-inline void requant_row(const int32_t* __restrict acc, int32_t n, const int32_t* __restrict bias,
-                        const Requant& rq, int32_t c0, int8_t* __restrict out) {
+// outs[r][out_off + i] = requant(acc[r * acc_stride + i] + bias[i]) (wrapping
+// add; bias may be nullptr) for rows r < rows and channels c0 + i, i < n.
+inline void requant_rows(const int32_t* __restrict acc, int32_t acc_stride, int32_t rows,
+                         int32_t n, const int32_t* __restrict bias, const Requant& rq, int32_t c0,
+                         int8_t* const* outs, int32_t out_off) {
 #if TINYOPS_AVX512
   const __m512i off = _mm512_set1_epi32(rq.output_offset);
   const __m512i lo = _mm512_set1_epi32(rq.act_min);
@@ -145,26 +139,36 @@ inline void requant_row(const int32_t* __restrict acc, int32_t n, const int32_t*
   for (int32_t i = 0; i < n; i += 16) {
     const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1u);
     const RequantLanes r = requant_lanes(rq, c0 + i, k);
-    __m512i a = _mm512_maskz_loadu_epi32(k, acc + i);
-    if (bias) a = _mm512_add_epi32(a, _mm512_maskz_loadu_epi32(k, bias + i));
-    const __m512i v = requant16(a, r, off, lo, hi);
-    _mm_mask_storeu_epi8(out + i, k, _mm512_cvtepi32_epi8(v));
+    const __m512i b = bias ? _mm512_maskz_loadu_epi32(k, bias + i) : _mm512_setzero_si512();
+    for (int32_t row = 0; row < rows; ++row) {
+      const __m512i a =
+          _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + row * acc_stride + i), b);
+      const __m512i v = requant16(a, r, off, lo, hi);
+      _mm_mask_storeu_epi8(outs[row] + out_off + i, k, _mm512_cvtepi32_epi8(v));
+    }
   }
 #else
   const int32_t* __restrict m = rq.multiplier + c0;
   const int32_t* __restrict ls = rq.left_shift + c0;
   const int32_t* __restrict rs = rq.right_shift + c0;
   const int32_t off = rq.output_offset, lo = rq.act_min, hi = rq.act_max;
-  if (bias) {
-    for (int32_t i = 0; i < n; ++i) {
-      out[i] = requant_clamp(wrap_add(acc[i], bias[i]), m[i], ls[i], rs[i], off, lo, hi);
-    }
-  } else {
-    for (int32_t i = 0; i < n; ++i) {
-      out[i] = requant_clamp(acc[i], m[i], ls[i], rs[i], off, lo, hi);
+  for (int32_t row = 0; row < rows; ++row) {
+    const int32_t* __restrict a = acc + row * acc_stride;
+    int8_t* __restrict out = outs[row] + out_off;
+    if (bias) {
+      for (int32_t i = 0; i < n; ++i) {
+        out[i] = requant_clamp(wrap_add(a[i], bias[i]), m[i], ls[i], rs[i], off, lo, hi);
+      }
+    } else {
+      for (int32_t i = 0; i < n; ++i) out[i] = requant_clamp(a[i], m[i], ls[i], rs[i], off, lo, hi);
     }
   }
 #endif
+}
+
+inline void requant_row(const int32_t* acc, int32_t n, const int32_t* bias, const Requant& rq,
+                        int32_t c0, int8_t* out) {
+  requant_rows(acc, 0, 1, n, bias, rq, c0, &out, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -455,10 +459,8 @@ inline void gemm_requant(const int8_t* const* xs, int32_t npix, const GemmWeight
         }
         const int32_t first = wb < gw.lane0 ? gw.lane0 - wb : 0;  // first lane in the tile
         const int32_t i0 = wb + first - gw.lane0;                 // its tile channel
-        for (int32_t i = 0; i < np; ++i) {
-          requant_row(acc + i * kChannelBlock + first, lanes - first, bias_eff + i0, rq, c0 + i0,
-                      outs[p + i] + i0);
-        }
+        requant_rows(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
+                     outs + p, i0);
       }
       continue;
     }
@@ -476,9 +478,7 @@ inline void gemm_requant(const int8_t* const* xs, int32_t npix, const GemmWeight
           default: dot_rows<1>(x4, wb, K, nc, acc, kChannelBlock); break;
         }
       }
-      for (int32_t i = 0; i < np; ++i) {
-        requant_row(acc + i * kChannelBlock, nc, bias_eff + cb, rq, c0 + cb, outs[p + i] + cb);
-      }
+      requant_rows(acc, kChannelBlock, np, nc, bias_eff + cb, rq, c0 + cb, outs + p, cb);
     }
   }
 }

@@ -26,7 +26,28 @@ inline Requant requant_of(const DepthwiseConv2DParams& p) {
                  p.act_max};
 }
 
-// T taps known at compile time: one pass, accumulator in registers.
+// Channels [i0, i0 + W) of one pixel with T taps; W fixed so the compiler
+// picks a vector width that fits small channel counts too.
+template <int T, int W>
+inline __attribute__((always_inline)) void dw_span(const int8_t* const __restrict* x,
+                                                   const int8_t* const __restrict* w, int32_t i0,
+                                                   const int32_t* __restrict init,
+                                                   const int32_t* __restrict m,
+                                                   const int32_t* __restrict ls,
+                                                   const int32_t* __restrict rs, int32_t off,
+                                                   int32_t lo, int32_t hi,
+                                                   int8_t* __restrict out) {
+  for (int32_t j = 0; j < W; ++j) {
+    const int32_t i = i0 + j;
+    int32_t s = 0;
+#pragma GCC unroll 32
+    for (int t = 0; t < T; ++t) s += static_cast<int32_t>(x[t][i]) * static_cast<int32_t>(w[t][i]);
+    out[i] = requant_clamp(wrap_add(s, init[i]), m[i], ls[i], rs[i], off, lo, hi);
+  }
+}
+
+// T taps known at compile time: one pass, accumulator in registers; blocks of
+// 64, then 16, then single channels.
 template <int T>
 void dw_pixel_fixed(const int8_t* const* xp, const int8_t* const* wp, int32_t n,
                     const int32_t* __restrict init, const Requant& rq, int32_t c0,
@@ -37,16 +58,14 @@ void dw_pixel_fixed(const int8_t* const* xp, const int8_t* const* wp, int32_t n,
     x[t] = xp[t];
     w[t] = wp[t];
   }
-  const int32_t* __restrict m = rq.multiplier + c0;
-  const int32_t* __restrict ls = rq.left_shift + c0;
-  const int32_t* __restrict rs = rq.right_shift + c0;
+  const int32_t* m = rq.multiplier + c0;
+  const int32_t* ls = rq.left_shift + c0;
+  const int32_t* rs = rq.right_shift + c0;
   const int32_t off = rq.output_offset, lo = rq.act_min, hi = rq.act_max;
-  for (int32_t i = 0; i < n; ++i) {
-    int32_t s = 0;
-#pragma GCC unroll 32
-    for (int t = 0; t < T; ++t) s += static_cast<int32_t>(x[t][i]) * static_cast<int32_t>(w[t][i]);
-    out[i] = requant_clamp(wrap_add(s, init[i]), m[i], ls[i], rs[i], off, lo, hi);
-  }
+  int32_t i = 0;
+  for (; i + 64 <= n; i += 64) dw_span<T, 64>(x, w, i, init, m, ls, rs, off, lo, hi, out);
+  for (; i + 16 <= n; i += 16) dw_span<T, 16>(x, w, i, init, m, ls, rs, off, lo, hi, out);
+  for (; i < n; ++i) dw_span<T, 1>(x, w, i, init, m, ls, rs, off, lo, hi, out);
 }
 
 // Any number of taps: accumulate tap by tap into acc (n int32).
@@ -156,7 +175,10 @@ uint32_t depthwise_conv2d_tile_scratch_size(const DepthwiseConv2DParams& p, int3
   const uint32_t n4 = (static_cast<uint32_t>(channels) * 4u + 15u) & ~15u;
   const uint32_t taps = static_cast<uint32_t>(p.filter_h) * static_cast<uint32_t>(p.filter_w);
   uint32_t bytes = 4u * n4;  // corr, pcorr, acc, wsum
-  bytes += 2u * ((taps * static_cast<uint32_t>(sizeof(void*)) + 15u) & ~15u);
+  // Tap pointer arrays, counted at 8 bytes a pointer on every target so sizes
+  // computed on a 64-bit host hold for 32-bit MCUs.
+  static_assert(sizeof(void*) <= 8, "pointer size");
+  bytes += 2u * ((taps * 8u + 15u) & ~15u);
   if (p.row_sum == nullptr) {
     bytes += (static_cast<uint32_t>(p.filter_h) * static_cast<uint32_t>(channels) * 4u + 15u) &
              ~15u;

@@ -32,8 +32,9 @@ struct FullyConnectedParams {
   const int32_t* left_shift;  // [units]
   const int32_t* right_shift; // [units]
   const int32_t* filter_sum;  // [units] row sums of the weights, nullptr if not constant
-  const int8_t* packed_filter;  // host SIMD copy of constant weights, or nullptr
-                                // (used for tiles whose ch_begin % 16 == 0)
+  const int8_t* packed_filter;  // host SIMD builds only: prepare-time packed copy of
+                                // constant weights (all channels), or nullptr. When
+                                // set, tiles read it instead of `filter` (same values).
   int32_t path;               // FullyConnectedPath
   int32_t has_bias;
 };

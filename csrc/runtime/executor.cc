@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 
@@ -55,11 +56,11 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
   const auto* h = reinterpret_cast<const PlanHeader*>(plan);
   if (h->magic != kPlanMagic) return failf(message, cap, bad, "not a tinyops plan (bad magic)");
   if (h->version != kPlanVersion) {
-    return failf(message, cap, bad, "plan version %u, this engine reads version %u",
+    return failf(message, cap, bad, "plan version %" PRIu32 ", this engine reads version %" PRIu32,
                  h->version, kPlanVersion);
   }
   if (h->total_bytes != plan_bytes) {
-    return failf(message, cap, bad, "plan header says %u bytes, got %zu (truncated?)",
+    return failf(message, cap, bad, "plan header says %" PRIu32 " bytes, got %zu (truncated?)",
                  h->total_bytes, static_cast<size_t>(plan_bytes));
   }
   if (h->num_regions > kMaxRegions || h->num_tensors > kMaxTensors || h->num_ops > kMaxOps ||
@@ -77,7 +78,7 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
                  static_cast<size_t>(plan_bytes));
   }
   if (num_regions != h->num_regions) {
-    return failf(message, cap, Status::kBadArgument, "plan has %u memory regions, %u bound",
+    return failf(message, cap, Status::kBadArgument, "plan has %" PRIu32 " memory regions, %" PRIu32 " bound",
                  h->num_regions, num_regions);
   }
   header_ = h;
@@ -93,18 +94,18 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
     if (rr.kind > static_cast<uint32_t>(RegionKind::kConstant) ||
         rr.memory > static_cast<uint32_t>(MemoryKind::kHost) ||
         rr.flags > (kRegionDma | kRegionCpuDirect)) {
-      return failf(message, cap, bad, "region %u has unknown kind %u / memory %u / flags %u", r,
+      return failf(message, cap, bad, "region %" PRIu32 " has unknown kind %" PRIu32 " / memory %" PRIu32 " / flags %" PRIu32, r,
                    rr.kind, rr.memory, rr.flags);
     }
     if (regions[r].bytes < rr.bytes || (rr.bytes > 0 && regions[r].base == nullptr)) {
       return failf(message, cap, Status::kBadArgument,
-                   "region %u: plan needs %u bytes, %u bound", r, rr.bytes, regions[r].bytes);
+                   "region %" PRIu32 ": plan needs %" PRIu32 " bytes, %" PRIu32 " bound", r, rr.bytes, regions[r].bytes);
     }
   }
 
   if (h->sram_region != kNoRegion) {
     if (h->sram_region >= h->num_regions) {
-      return failf(message, cap, bad, "SRAM region index %u out of range", h->sram_region);
+      return failf(message, cap, bad, "SRAM region index %" PRIu32 " out of range", h->sram_region);
     }
     const RegionRecord& sr = region_records_[h->sram_region];
     if (sr.kind != static_cast<uint32_t>(RegionKind::kArena) ||
@@ -115,21 +116,26 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
 
   for (uint32_t t = 0; t < h->num_tensors; ++t) {
     const TensorRecord& tr = tensor_records_[t];
-    if (!dtype_valid(tr.type)) return failf(message, cap, bad, "tensor %u: bad type %u", t, tr.type);
-    if (tr.rank > kMaxRank) return failf(message, cap, bad, "tensor %u: rank %u > %d", t, tr.rank, kMaxRank);
+    if (!dtype_valid(tr.type)) {
+      return failf(message, cap, bad, "tensor %" PRIu32 ": bad type %u", t, unsigned{tr.type});
+    }
+    if (tr.rank > kMaxRank) {
+      return failf(message, cap, bad, "tensor %" PRIu32 ": rank %u > %d", t, unsigned{tr.rank},
+                   kMaxRank);
+    }
     if (!range_ok(tr.name_offset, 1, pool_bytes) ||
         std::memchr(pool_ + tr.name_offset, 0, pool_bytes - tr.name_offset) == nullptr) {
-      return failf(message, cap, bad, "tensor %u: name out of range", t);
+      return failf(message, cap, bad, "tensor %" PRIu32 ": name out of range", t);
     }
     uint64_t n = 1;
     for (uint32_t d = 0; d < tr.rank; ++d) {
-      if (tr.dims[d] < 0) return failf(message, cap, bad, "tensor %u: negative dimension", t);
+      if (tr.dims[d] < 0) return failf(message, cap, bad, "tensor %" PRIu32 ": negative dimension", t);
       n *= static_cast<uint64_t>(tr.dims[d]);
-      if (n > 0xFFFFFFFFull) return failf(message, cap, bad, "tensor %u: too many elements", t);
+      if (n > 0xFFFFFFFFull) return failf(message, cap, bad, "tensor %" PRIu32 ": too many elements", t);
     }
     const uint64_t bytes = n * dtype_size(static_cast<DType>(tr.type));
     if (bytes != tr.bytes) {
-      return failf(message, cap, bad, "tensor %u '%s': %u bytes recorded, shape needs %llu", t,
+      return failf(message, cap, bad, "tensor %" PRIu32 " '%s': %" PRIu32 " bytes recorded, shape needs %llu", t,
                    pool_ + tr.name_offset, tr.bytes, static_cast<unsigned long long>(bytes));
     }
     if (tr.region == kNoRegion) {
@@ -138,12 +144,12 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
       }
     } else if (tr.region >= h->num_regions ||
                !range_ok(tr.offset, tr.bytes, region_records_[tr.region].bytes)) {
-      return failf(message, cap, bad, "tensor %u '%s': storage outside its region", t,
+      return failf(message, cap, bad, "tensor %" PRIu32 " '%s': storage outside its region", t,
                    pool_ + tr.name_offset);
     } else if (tr.offset % 4 != 0 && tr.type != static_cast<uint8_t>(DType::kInt8) &&
                tr.type != static_cast<uint8_t>(DType::kUInt8) &&
                tr.type != static_cast<uint8_t>(DType::kBool)) {
-      return failf(message, cap, bad, "tensor %u '%s': misaligned storage", t,
+      return failf(message, cap, bad, "tensor %" PRIu32 " '%s': misaligned storage", t,
                    pool_ + tr.name_offset);
     }
     if (tr.num_scales > 0) {
@@ -155,17 +161,17 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
                          : type == DType::kInt16 ? (tr.zero_point >= -32768 && tr.zero_point <= 32767)
                                                  : true;
       if (!zp_ok) {
-        return failf(message, cap, bad, "tensor %u: zero point %d outside its type's range", t,
+        return failf(message, cap, bad, "tensor %" PRIu32 ": zero point %" PRId32 " outside its type's range", t,
                      tr.zero_point);
       }
       if (!range_ok(tr.scales_offset, 4ull * tr.num_scales, pool_bytes) ||
           tr.scales_offset % 4 != 0) {
-        return failf(message, cap, bad, "tensor %u: quantization scales out of range", t);
+        return failf(message, cap, bad, "tensor %" PRIu32 ": quantization scales out of range", t);
       }
       if (tr.num_scales > 1 &&
           (tr.quantized_dimension < 0 || tr.quantized_dimension >= static_cast<int32_t>(tr.rank) ||
            static_cast<uint32_t>(tr.dims[tr.quantized_dimension]) != tr.num_scales)) {
-        return failf(message, cap, bad, "tensor %u: %u scales do not match its shape", t,
+        return failf(message, cap, bad, "tensor %" PRIu32 ": %" PRIu32 " scales do not match its shape", t,
                      tr.num_scales);
       }
     }
@@ -174,31 +180,31 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
   for (uint32_t i = 0; i < h->num_inputs + h->num_outputs; ++i) {
     const int32_t id = io_[i];
     if (id < 0 || static_cast<uint32_t>(id) >= h->num_tensors) {
-      return failf(message, cap, bad, "graph input/output %u: tensor index %d out of range", i, id);
+      return failf(message, cap, bad, "graph input/output %" PRIu32 ": tensor index %" PRId32 " out of range", i, id);
     }
     const uint32_t reg = tensor_records_[id].region;
     if (reg == kNoRegion ||
         region_records_[reg].kind != static_cast<uint32_t>(RegionKind::kArena)) {
-      return failf(message, cap, bad, "graph input/output tensor %d has no writable storage", id);
+      return failf(message, cap, bad, "graph input/output tensor %" PRId32 " has no writable storage", id);
     }
   }
 
   for (uint32_t o = 0; o < h->num_ops; ++o) {
     const OpRecord& op = op_records_[o];
     if (find_op_kernel(op.opcode) == nullptr) {
-      return failf(message, cap, Status::kUnsupported, "op %u: no kernel for builtin code %d", o,
+      return failf(message, cap, Status::kUnsupported, "op %" PRIu32 ": no kernel for builtin code %" PRId32, o,
                    op.opcode);
     }
     if (op.num_inputs > kMaxOpIo || op.num_outputs > kMaxOpIo ||
         !range_ok(op.tensors_offset, 4ull * (op.num_inputs + op.num_outputs), pool_bytes) ||
         op.tensors_offset % 4 != 0) {
-      return failf(message, cap, bad, "op %u: tensor list out of range", o);
+      return failf(message, cap, bad, "op %" PRIu32 ": tensor list out of range", o);
     }
     if (h->sram_region == kNoRegion ? op.schedule_offset != kNoSchedule
                                     : (op.schedule_offset == kNoSchedule ||
                                        op.schedule_offset % 4 != 0 ||
                                        !range_ok(op.schedule_offset, sizeof(OpSchedule), pool_bytes))) {
-      return failf(message, cap, bad, "op %u: schedule missing, misplaced or out of range", o);
+      return failf(message, cap, bad, "op %" PRIu32 ": schedule missing, misplaced or out of range", o);
     }
     const auto* ids = reinterpret_cast<const int32_t*>(pool_ + op.tensors_offset);
     for (uint32_t k = 0; k < op.num_inputs + op.num_outputs; ++k) {
@@ -206,16 +212,16 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
       const bool is_output = k >= op.num_inputs;
       if (id == -1 && !is_output) continue;
       if (id < 0 || static_cast<uint32_t>(id) >= h->num_tensors) {
-        return failf(message, cap, bad, "op %u: tensor index %d out of range", o, id);
+        return failf(message, cap, bad, "op %" PRIu32 ": tensor index %" PRId32 " out of range", o, id);
       }
       const TensorRecord& tr = tensor_records_[id];
       if (tr.region == kNoRegion && tr.bytes != 0) {
-        return failf(message, cap, bad, "op %u: tensor %d '%s' has no storage", o, id,
+        return failf(message, cap, bad, "op %" PRIu32 ": tensor %" PRId32 " '%s' has no storage", o, id,
                      pool_ + tr.name_offset);
       }
       if (is_output && tr.region != kNoRegion &&
           region_records_[tr.region].kind != static_cast<uint32_t>(RegionKind::kArena)) {
-        return failf(message, cap, bad, "op %u writes constant tensor %d '%s'", o, id,
+        return failf(message, cap, bad, "op %" PRIu32 " writes constant tensor %" PRId32 " '%s'", o, id,
                      pool_ + tr.name_offset);
       }
     }
@@ -291,7 +297,7 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
     const OpKernel* kernel = find_op_kernel(rec.opcode);
     s = kernel->prepare(ctx);
     if (s != Status::kOk) {
-      return failf(message, message_cap, s, "op %u (%s, output '%s'): %s", o, kernel->name,
+      return failf(message, message_cap, s, "op %" PRIu32 " (%s, output '%s'): %s", o, kernel->name,
                    rec.num_outputs ? tensor_name(static_cast<uint32_t>(ids[rec.num_inputs])) : "",
                    op_message[0] ? op_message : status_name(s));
     }
@@ -315,7 +321,7 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
   out_ptrs_ = static_cast<void**>(allocator->alloc(sizeof(void*) * max_io, 16));
   scratch_ = scratch ? allocator->alloc(scratch, 16) : nullptr;
   if (!in_ptrs_ || !out_ptrs_ || (scratch && !scratch_)) {
-    return failf(message, message_cap, Status::kOutOfMemory, "no memory for %u scratch bytes",
+    return failf(message, message_cap, Status::kOutOfMemory, "no memory for %" PRIu32 " scratch bytes",
                  scratch);
   }
   scratch_bytes_ = scratch;
@@ -360,11 +366,11 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     const OpRecord& rec = op_records_[o];
     const uint32_t n = op.num_inputs + op.num_outputs;
     if (n > static_cast<uint32_t>(kMaxScheduledOperands)) {
-      return failf(message, cap, Status::kUnsupported, "op %u: too many operands to partition", o);
+      return failf(message, cap, Status::kUnsupported, "op %" PRIu32 ": too many operands to partition", o);
     }
     const auto* s = reinterpret_cast<const OpSchedule*>(pool_ + rec.schedule_offset);
     if (s->operand_slots % 4 != 0 || !range_ok(s->operand_slots, 8ull * n, pool_bytes)) {
-      return failf(message, cap, Status::kInvalidPlan, "op %u: staging slots out of range", o);
+      return failf(message, cap, Status::kInvalidPlan, "op %" PRIu32 ": staging slots out of range", o);
     }
     auto** in_descs = static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_inputs + 1), 16));
     auto** out_descs = static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_outputs + 1), 16));
@@ -398,7 +404,7 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
       v.direct[k] = (flags & kRegionCpuDirect) != 0;
       if (!v.direct[k] && !(flags & kRegionDma)) {
         return failf(message, cap, Status::kInvalidPlan,
-                     "op %u (%s): tensor %d is neither CPU-direct nor DMA-reachable", o,
+                     "op %" PRIu32 " (%s): tensor %" PRId32 " is neither CPU-direct nor DMA-reachable", o,
                      op.kernel->name, id);
       }
     }
@@ -414,7 +420,7 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     const Status cs = check_schedule(v, *s, so.operand_slots, resident,
                                      region_records_[sram].bytes, why, sizeof(why));
     if (cs != Status::kOk) {
-      return failf(message, cap, cs, "op %u (%s): %s", o, op.kernel->name, why);
+      return failf(message, cap, cs, "op %" PRIu32 " (%s): %s", o, op.kernel->name, why);
     }
     // No buffer of this op may overlap an SRAM tensor that is live now.
     const BufferSlot* slots[11 + kMaxScheduledOperands];
@@ -431,7 +437,7 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
       for (int i = 0; i < ns; ++i) {
         if (slots[i]->bytes && slots[i]->offset < b1 && b0 < slots[i]->offset + slots[i]->bytes) {
           return failf(message, cap, Status::kInvalidPlan,
-                       "op %u (%s): a tile buffer overlaps live SRAM tensor %u '%s'", o,
+                       "op %" PRIu32 " (%s): a tile buffer overlaps live SRAM tensor %" PRIu32 " '%s'", o,
                        op.kernel->name, t, tensor_name(t));
         }
       }
@@ -444,7 +450,7 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     if (o + 1 >= num_ops_ || sched[o + 1].schedule->weights[0].offset != nw.offset ||
         sched[o + 1].schedule->weights[0].bytes != nw.bytes) {
       return failf(message, cap, Status::kInvalidPlan,
-                   "op %u: weight prefetch slot does not match the next op's weight buffer", o);
+                   "op %" PRIu32 ": weight prefetch slot does not match the next op's weight buffer", o);
     }
   }
   sched_ = sched;

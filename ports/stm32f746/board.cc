@@ -1,0 +1,123 @@
+// STM32F746G-DISCO: Cortex-M7 at 216 MHz (25 MHz HSE), 4 KB I- and D-cache,
+// MT48LC4M32B2 SDRAM on a 16-bit FMC bus at 108 MHz (CAS 2, 8 MB) with the FMC
+// banks swapped so it appears (cacheable, Normal memory) at 0x60000000,
+// N25Q128A 16 MB QSPI NOR memory-mapped at 0x90000000 (108 MHz), console on
+// USART1 (PA9/PB7, the ST-LINK virtual COM port) at 115200 8N1.
+#include <cstdint>
+
+#include "stm32/dma2.h"
+#include "stm32/stm32_drivers.h"
+#include "stm32/stm32_regs.h"
+#include "tinyops_port/board.h"
+#include "tinyops_port/console.h"
+#include "tinyops_port/cortexm.h"
+
+namespace tinyops_port {
+
+namespace {
+
+using namespace stm32;
+
+constexpr uint32_t kCoreHz = 216000000;
+constexpr uint32_t kApb2Hz = kCoreHz / 2;
+
+// f = 25 MHz / 25 * 432 / 2 = 216 MHz; Q = 9 (48 MHz). 7 wait states.
+constexpr ClockConfig kClockCfg = {Family::kF7, false, 25, 432, 2, 9, 0, 7};
+
+// FMC SDRAM pins (AF12): SDCKE0 PC3, SDNE0 PH3, SDNWE PH5, D0..D15, A0..A11,
+// BA0/BA1, NBL0/NBL1, SDCLK, SDNCAS, SDNRAS.
+constexpr PinGroup kSdramPins[] = {
+    {gpio::C, 1u << 3, 12},
+    {gpio::D, 0xC703, 12},  // 0 1 8 9 10 14 15
+    {gpio::E, 0xFF83, 12},  // 0 1 7..15
+    {gpio::F, 0xF83F, 12},  // 0..5 11..15
+    {gpio::G, 0x8133, 12},  // 0 1 4 5 8 15
+    {gpio::H, (1u << 3) | (1u << 5), 12},
+};
+
+// SDCR1: 8 column bits, 12 row bits, 16-bit (MWID=1), 4 banks, CAS 2,
+// SDCLK = HCLK/2 (108 MHz), read burst, no read pipe delay.
+constexpr uint32_t kSdcr = (0u << 0) | (1u << 2) | (1u << 4) | (1u << 6) | (2u << 7) | (2u << 10) |
+                           (1u << 12) | (0u << 13);
+// SDTR1 at 108 MHz (9.26 ns): TMRD 2, TXSR 7, TRAS 4, TRC 7, TWR 2, TRP 2, TRCD 2.
+constexpr uint32_t kSdtr = (1u << 0) | (6u << 4) | (3u << 8) | (6u << 12) | (1u << 16) |
+                           (1u << 20) | (1u << 24);
+// Mode register: burst length 1, sequential, CAS 2, standard, single write burst.
+constexpr uint32_t kSdramMode = 0x0220;
+// 64 ms / 4096 rows = 15.625 us * 108 MHz = 1687 cycles, minus 20 of margin.
+constexpr uint32_t kSdramRefresh = 1667;
+
+constexpr SdramConfig kSdramCfg = {kSdramPins, sizeof(kSdramPins) / sizeof(kSdramPins[0]),
+                                kSdcr,      kSdtr,
+                                kSdramMode, kSdramRefresh,
+                                8,          true,
+                                0x60000000, 8u << 20,
+                                kCoreHz};
+
+// QUADSPI bank 1 pins: CLK PB2 (AF9), NCS PB6 (AF10), IO0 PD11, IO1 PD12,
+// IO3 PD13 (AF9), IO2 PE2 (AF9).
+constexpr PinGroup kQspiPins[] = {
+    {gpio::B, 1u << 2, 9},
+    {gpio::B, 1u << 6, 10},
+    {gpio::D, (1u << 11) | (1u << 12) | (1u << 13), 9},
+    {gpio::E, 1u << 2, 9},
+};
+// 216 MHz / 2 = 108 MHz, 16 MB, CS high 6 cycles, half-cycle sample shift,
+// 10 dummy cycles for 0x6B.
+constexpr QspiConfig kQspiCfg = {kQspiPins, sizeof(kQspiPins) / sizeof(kQspiPins[0]), 1, 24, 6,
+                              true,      10,  kCoreHz};
+
+// ST-LINK VCP: USART1 TX PA9 / RX PB7, AF7.
+constexpr PinGroup kUartPins[] = {{gpio::A, 1u << 9, 7}, {gpio::B, 1u << 7, 7}};
+constexpr UsartConfig kUartCfg = {kUsart1, true, kApb2Hz, 115200};
+
+Dma2Engine g_dma;
+bool g_console_ready = false;
+
+}  // namespace
+
+void board_init() {
+  const bool clock_ok = clock_init(kClockCfg);
+  reg(rcc::kApb2enr) |= rcc::kApb2Usart1;
+  read_back(rcc::kApb2enr);
+  gpio_alternate(kUartPins, 2);
+  usart_init(clock_ok ? kUartCfg : UsartConfig{kUsart1, true, 16000000, 115200});
+  g_console_ready = true;
+  if (!clock_ok) console_puts("\nFATAL: HSE/PLL did not start (216 MHz)\n");
+  cm::dwt_enable();
+  // External memories with the D-cache still off (the SDRAM self-test must
+  // reach the chip, not the cache).
+  if (!sdram_init(kSdramCfg)) {
+    console_puts("\nFATAL: SDRAM init/test failed\n");
+    board_exit(10);
+  }
+  if (!qspi_memory_mapped_init(kQspiCfg)) {
+    console_puts("\nFATAL: QSPI memory-mapped init failed\n");
+    board_exit(11);
+  }
+  cm::icache_enable();
+  cm::dcache_enable();
+  // DMA2 streams 0 and 1, cache maintenance around every transfer; every
+  // memory is DMA-reachable (DTCM through the AHBS port).
+  g_dma.init(Dma2Engine::Config{{0, 1}, true, true, 0, 0, 5});
+}
+
+const BoardInfo& board_info() {
+  static const BoardInfo info{TINYOPS_BOARD_NAME, TINYOPS_CORE_NAME, kCoreHz, false};
+  return info;
+}
+
+void console_write(const char* data, uint32_t bytes) {
+  if (g_console_ready) usart_write(kUartCfg, data, bytes);
+}
+
+uint32_t cycle_count() { return cm::dwt_cycles(); }
+
+tinyops::DmaEngine& dma_engine() { return g_dma; }
+
+void board_exit(int code) {
+  console_printf("\n[exit %d] halted\n", code);
+  for (;;) cm::wfi();
+}
+
+}  // namespace tinyops_port

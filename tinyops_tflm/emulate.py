@@ -1,0 +1,412 @@
+"""Run an exported model on the emulated board (QEMU) and read its outputs back.
+
+``tinyops emulate MODEL.tflite --board stm32f746`` exports the model (the same
+plan the host :class:`~tinyops_tflm.Interpreter` runs with ``board=...``),
+builds the port's emulated firmware (QEMU ``mps2-an500`` for the Cortex-M7
+port, ``mps2-an386`` for the Cortex-M4F port: same core and compile flags,
+same internal SRAM budget enforced by the linker script, PSRAM standing in for
+SDRAM and QSPI, CPU-copy DMA, semihosting console), runs it and returns the
+output arrays and per-op guest instruction counts.
+
+Instruction counts come from the project's QEMU TCG plugin
+(ports/common/qemu_plugin/tinyops_insn.c, built here with the host C
+compiler): it counts every executed guest instruction and records the count
+each time the firmware calls ``tinyops_op_marker`` at an op boundary.
+
+Builds are cached per board under ``$TINYOPS_FW_CACHE`` (default
+``~/.cache/tinyops_tflm/firmware``): the engine is compiled once per board,
+later runs only compile the exported model and link. A file lock serialises
+concurrent runs on the same board.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .boards import Board, get_board
+from .errors import TinyOpsError
+from .export import ExportResult, export_model, port_for, source_root
+
+__all__ = ["ToolchainMissing", "EmulationError", "EmulationResult", "find_tools", "emulate",
+           "build_firmware", "build_plugin", "run_firmware", "cache_dir"]
+
+APT_PACKAGES = ("gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib "
+                "qemu-system-arm")
+MARKER_SYMBOL = "tinyops_op_marker"
+LOAD_BEGIN, LOAD_END = 0xFFFF0000, 0xFFFF0001
+_KEEP_MODELS = 12  # exported models kept in a board's emulation cache
+
+
+class ToolchainMissing(TinyOpsError):
+    """The Arm cross toolchain, CMake or QEMU is not installed."""
+
+
+class EmulationError(TinyOpsError):
+    """The emulated firmware failed to build or run, or gave malformed output."""
+
+
+@dataclass
+class Tools:
+    gcc: str
+    gxx: str
+    nm: str
+    size: str
+    cmake: str
+    ninja: str | None
+    qemu: str
+    host_cc: str | None
+
+
+def find_tools() -> Tools:
+    """Locate the tools; raise ToolchainMissing naming every missing one."""
+    which = shutil.which
+    found = {
+        "arm-none-eabi-gcc": which("arm-none-eabi-gcc"),
+        "arm-none-eabi-g++": which("arm-none-eabi-g++"),
+        "arm-none-eabi-nm": which("arm-none-eabi-nm"),
+        "arm-none-eabi-size": which("arm-none-eabi-size"),
+        "cmake": which("cmake"),
+        "qemu-system-arm": which("qemu-system-arm"),
+    }
+    missing = [k for k, v in found.items() if v is None]
+    if missing:
+        hints = []
+        if any(m.startswith("arm-none-eabi") for m in missing) or "qemu-system-arm" in missing:
+            hints.append(f"on Debian/Ubuntu: apt-get install --no-install-recommends {APT_PACKAGES}")
+        if "cmake" in missing:
+            hints.append("CMake >= 3.20: pip install cmake (or apt-get install cmake)")
+        raise ToolchainMissing(f"emulation needs {', '.join(missing)}, not found on PATH"
+                               + ("; " + "; ".join(hints) if hints else ""))
+    # The newlib C++ runtime is a separate Debian package; check it is there.
+    probe = subprocess.run([found["arm-none-eabi-g++"], "-mcpu=cortex-m4", "-mthumb",
+                            "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "--specs=nano.specs",
+                            "-print-file-name=libstdc++_nano.a"],
+                           capture_output=True, text=True)
+    lib = probe.stdout.strip()
+    if probe.returncode != 0 or not os.path.isabs(lib):
+        raise ToolchainMissing("arm-none-eabi-g++ has no newlib C++ library (libstdc++_nano.a); "
+                               "install libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib")
+    return Tools(found["arm-none-eabi-gcc"], found["arm-none-eabi-g++"], found["arm-none-eabi-nm"],
+                 found["arm-none-eabi-size"], found["cmake"], which("ninja"),
+                 found["qemu-system-arm"], which("cc") or which("gcc") or which("clang"))
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("TINYOPS_FW_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "tinyops_tflm" / "firmware"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _run(cmd: Sequence[str], what: str, timeout: float | None = None, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
+        raise EmulationError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+    return proc
+
+
+def build_plugin(tools: Tools | None = None, out_dir: Path | None = None) -> Path | None:
+    """Build the instruction-counting TCG plugin (once per source version);
+    None when there is no host C compiler."""
+    tools = tools or find_tools()
+    if tools.host_cc is None:
+        return None
+    src = source_root() / "ports" / "common" / "qemu_plugin" / "tinyops_insn.c"
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    out_dir = out_dir or cache_dir() / "plugin"
+    so = out_dir / f"libtinyops_insn-{digest}.so"
+    if so.is_file():
+        return so
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = so.with_suffix(f".{os.getpid()}.tmp")
+    _run([tools.host_cc, "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)],
+         "building the QEMU plugin")
+    os.replace(tmp, so)
+    return so
+
+
+def build_firmware(board: str | Board, models_dir: Path, build_dir: Path, target: str,
+                   tools: Tools | None = None, jobs: int = 2, qemu_only: bool = True) -> Path:
+    """Configure (once) and build `target` of the board's port; returns the ELF."""
+    tools = tools or find_tools()
+    port = port_for(board)
+    src = source_root() / "ports" / port.port
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.is_file():
+        cmd = [tools.cmake, "-S", str(src), "-B", str(build_dir),
+               f"-DTINYOPS_MODELS_DIR={models_dir}",
+               f"-DTINYOPS_BUILD_BOARD={'OFF' if qemu_only else 'ON'}"]
+        # Extra configure options, e.g. -DTINYOPS_FW_OPT=-O3.
+        cmd += shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
+        if tools.ninja:
+            cmd += ["-G", "Ninja"]
+        _run(cmd, "configuring the firmware build")
+    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)],
+         f"building {target}")
+    elf = build_dir / f"{target}.elf"
+    if not elf.is_file():
+        raise EmulationError(f"build produced no {elf}")
+    return elf
+
+
+def _symbol_address(tools: Tools, elf: Path, symbol: str) -> int:
+    out = _run([tools.nm, str(elf)], "reading firmware symbols").stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == symbol:
+            return int(parts[0], 16) & ~1
+    raise EmulationError(f"{elf.name} has no symbol {symbol}")
+
+
+@dataclass
+class FirmwareRun:
+    exit_code: int
+    log: str
+    marks: list[int]
+    total_instructions: int | None
+    seconds: float
+
+
+def run_firmware(elf: Path, machine: str, tools: Tools | None = None, plugin: Path | None = None,
+                 timeout: float = 600.0) -> FirmwareRun:
+    """Run an emulated firmware under QEMU (semihosting console, exit code)."""
+    tools = tools or find_tools()
+    cmd = [tools.qemu, "-M", machine, "-display", "none", "-monitor", "none", "-serial", "none",
+           "-semihosting", "-kernel", str(elf)]
+    marks_file = None
+    if plugin is not None:
+        marker = _symbol_address(tools, elf, MARKER_SYMBOL)
+        marks_file = elf.with_suffix(f".marks.{os.getpid()}")
+        cmd += ["-plugin", f"{plugin},marker={marker:#x},out={marks_file}"]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        raise EmulationError(f"{elf.name} did not finish within {timeout:.0f} s under QEMU "
+                             f"(hang?); last output:\n" + "\n".join(out.splitlines()[-20:])) from None
+    seconds = time.perf_counter() - t0
+    marks: list[int] = []
+    total = None
+    if marks_file is not None:
+        try:
+            for line in marks_file.read_text().splitlines():
+                kind, _, value = line.partition(" ")
+                if kind == "mark":
+                    marks.append(int(value))
+                elif kind == "total":
+                    total = int(value)
+        except FileNotFoundError:
+            pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                marks_file.unlink()
+    log = proc.stdout + (("\n" + proc.stderr) if proc.stderr.strip() else "")
+    return FirmwareRun(proc.returncode, log, marks, total, seconds)
+
+
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class OpCount:
+    index: int
+    name: str
+    instructions: int | None
+    tiles: int | None = None
+    transfers: int | None = None
+    dma_bytes: int | None = None
+
+
+@dataclass
+class EmulationResult:
+    board: str
+    machine: str
+    model_name: str
+    outputs: list[np.ndarray]
+    ops: list[OpCount]
+    invoke_instructions: int | None   # all ops
+    load_instructions: int | None     # plan validation + prepare
+    program_instructions: int | None  # everything QEMU ran, boot to exit
+    export: ExportResult
+    elf: Path
+    log: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def report(self) -> str:
+        kind = "partitioned" if self.export.partitioned else "unpartitioned"
+        lines = [f"tinyops emulate: {self.model_name} on {self.board} (QEMU {self.machine}, "
+                 f"{kind} plan, SRAM budget {self.export.sram_budget:,} B)"]
+        if self.invoke_instructions:
+            lines.append(f"  {'op':>4}  {'name':<20}{'instructions':>15}{'share':>8}")
+            for o in self.ops:
+                share = 100.0 * (o.instructions or 0) / self.invoke_instructions
+                extra = ""
+                if o.tiles is not None:
+                    extra = f"  tiles {o.tiles}, dma {o.dma_bytes:,} B"
+                lines.append(f"  {o.index:>4}  {o.name:<20}{o.instructions or 0:>15,}{share:>7.1f}%{extra}")
+            lines.append(f"  total (invoke): {self.invoke_instructions:,} instructions; "
+                         f"load/prepare {self.load_instructions or 0:,}; "
+                         f"whole program {self.program_instructions or 0:,}")
+        else:
+            lines.append("  (no instruction counts: the QEMU plugin could not be built)")
+        for i, y in enumerate(self.outputs):
+            lines.append(f"  output {i}: {list(y.shape)} {y.dtype.name}")
+        lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()))
+        return "\n".join(lines)
+
+
+_OP_RE = re.compile(r"^op (\d+) (\S+) cycles=(\d+)(?: tiles=(\d+) transfers=(\d+) dma_bytes=(\d+))?$")
+
+
+def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[OpCount]]:
+    """Outputs and per-op lines of the runner's console protocol
+    (ports/common/src/runner.cc)."""
+    hexes: dict[int, list[str]] = {}
+    declared: dict[int, tuple[int, str]] = {}
+    ops: list[OpCount] = []
+    done = None
+    for line in log.splitlines():
+        line = line.strip()
+        if line.startswith("out") and " " in line and line[3:line.index(" ")].isdigit():
+            k = int(line[3:line.index(" ")])
+            hexes.setdefault(k, []).append(line[line.index(" ") + 1:])
+        elif line.startswith("output "):
+            m = re.match(r"output (\d+) bytes=(\d+) fnv1a32=([0-9a-f]+)", line)
+            if m:
+                declared[int(m.group(1))] = (int(m.group(2)), m.group(3))
+        elif line.startswith("op "):
+            m = _OP_RE.match(line)
+            if m:
+                tiles = int(m.group(4)) if m.group(4) else None
+                ops.append(OpCount(int(m.group(1)), m.group(2), None, tiles,
+                                   int(m.group(5)) if m.group(5) else None,
+                                   int(m.group(6)) if m.group(6) else None))
+        elif line.startswith("DONE"):
+            done = line
+    if done != "DONE status=0":
+        raise EmulationError("the firmware did not finish cleanly:\n"
+                             + "\n".join(log.strip().splitlines()[-25:]))
+    outputs = []
+    for i, (shape, dtype) in enumerate(zip(export.output_shapes, export.output_dtypes)):
+        if i not in hexes or i not in declared:
+            raise EmulationError(f"the firmware printed no output {i}")
+        raw = bytes.fromhex("".join(hexes[i]))
+        nbytes, fnv = declared[i]
+        h = 2166136261
+        for byte in raw:
+            h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+        if len(raw) != nbytes or f"{h:08x}" != fnv:
+            raise EmulationError(f"output {i}: console bytes do not match the firmware's "
+                                 f"checksum ({len(raw)} of {nbytes} bytes)")
+        arr = np.frombuffer(raw, dtype=np.dtype(dtype))
+        if arr.size != int(np.prod(shape)):
+            raise EmulationError(f"output {i}: {arr.size} values, shape {list(shape)} expected")
+        outputs.append(arr.reshape(shape).copy())
+    return outputs, ops
+
+
+def _model_key(data: bytes, board: str, budget: int | None, partitioned: bool,
+               inputs: Sequence[np.ndarray] | None) -> str:
+    h = hashlib.sha256()
+    h.update(data)
+    h.update(f"|{board}|{budget}|{partitioned}|".encode())
+    for x in inputs or ():
+        x = np.ascontiguousarray(x)
+        h.update(f"{x.dtype.str}{x.shape}".encode())
+        h.update(x.tobytes())
+    return h.hexdigest()[:12]
+
+
+def _prune(models_dir: Path, keep: str) -> None:
+    """Keep the most recently used exported models only (the registry and
+    every configure grow with them)."""
+    dirs = sorted((d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("emu-")),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+    stale = [d for d in dirs[_KEEP_MODELS:] if d.name != keep]
+    if not stale:
+        return
+    for d in stale:
+        shutil.rmtree(d, ignore_errors=True)
+    reg = models_dir / "models.cmake"
+    if reg.is_file():
+        names = {d.name for d in stale}
+        lines = [ln for ln in reg.read_text().splitlines()
+                 if not any(f'NAME "{n}"' in ln for n in names)]
+        reg.write_text("\n".join(lines) + "\n")
+
+
+def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", *,
+            inputs: Sequence[np.ndarray] | None = None, sram_budget: int | str | None = None,
+            partitioned: bool = True, count_instructions: bool = True,
+            timeout: float = 900.0, jobs: int = 2) -> EmulationResult:
+    """Export `model` for `board`, build the emulated firmware, run it under
+    QEMU and return its outputs (and per-op instruction counts).
+
+    Without `inputs`, the firmware runs the host demo's deterministic input
+    (``make_inputs(graph, 1, seed=0)[0]``)."""
+    from .boards import parse_size
+
+    tools = find_tools()
+    b = get_board(board)
+    port = port_for(b)
+    data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else Path(model).read_bytes()
+    budget = None if sram_budget is None else parse_size(sram_budget)
+    key = _model_key(data, b.name, budget, partitioned, inputs)
+    name = f"emu-{key}"
+    root = cache_dir() / port.port
+    models_dir = root / "models"
+    build_dir = root / "build"
+    seconds: dict[str, float] = {}
+    with _locked(root / ".lock"):
+        t0 = time.perf_counter()
+        exported = export_model(data, b, name, models_dir, sram_budget=budget, inputs=inputs,
+                                partitioned=partitioned, qspi_capacity=port.qemu_qspi_capacity)
+        os.utime(exported.model_dir)
+        _prune(models_dir, name)
+        seconds["export"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        elf = build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs)
+        plugin = build_plugin(tools) if count_instructions else None
+        seconds["build"] = time.perf_counter() - t0
+        run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout)
+        seconds["run"] = run.seconds
+    if run.exit_code != 0:
+        raise EmulationError(f"the emulated firmware exited with code {run.exit_code}:\n"
+                             + "\n".join(run.log.strip().splitlines()[-25:]))
+    outputs, ops = parse_log(run.log, exported)
+    load = invoke = None
+    if plugin is not None:
+        # Marks: load begin, load end, one per op, end of invoke.
+        n = len(ops)
+        if len(run.marks) != n + 3:
+            raise EmulationError(f"instruction marks: expected {n + 3}, got {len(run.marks)}")
+        load = run.marks[1] - run.marks[0]
+        for i, o in enumerate(ops):
+            o.instructions = run.marks[3 + i] - run.marks[2 + i]
+        invoke = run.marks[n + 2] - run.marks[2]
+    return EmulationResult(b.name, port.qemu_machine, name, outputs, ops, invoke, load,
+                           run.total_instructions, exported, elf, run.log, seconds)
