@@ -38,10 +38,12 @@ CHILD = textwrap.dedent(r"""
 
 
 @pytest.mark.parametrize("board,seed", [("none", 1), ("none", 2), ("stm32f746", 3)])
-def test_corrupted_models_never_crash(board, seed):
+def test_corrupted_models_never_crash(board, seed, tmp_path):
     count = 150
+    # cwd elsewhere: `python -c` puts the cwd first on sys.path, and the
+    # package must come from where the test session imported it.
     proc = subprocess.run([sys.executable, "-c", CHILD, demo_model_path(), str(seed), str(count), board],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     last = proc.stdout.strip().splitlines()[-3:] if proc.stdout.strip() else []
     assert proc.returncode == 0, (
         f"engine crashed (exit {proc.returncode}) on seed {seed}, after: {last}\n{proc.stderr[-2000:]}")

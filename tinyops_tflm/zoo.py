@@ -38,6 +38,30 @@ name (alias)                model                                        build  
 
 MobileNetV3's built-in input rescaling is disabled (include_preprocessing=False)
 and EfficientNet's is made a no-op, since inputs are already in [-1, 1].
+
+The TinyOps paper's own models (see :func:`paper_models`; kept out of
+:func:`list_models` so the whole-model tests that iterate it stay as fast)
+are built from its published OFA/ProxylessNAS net config
+(``data/net_configs/mbv3-w1.00-r224.json``, read by :func:`net_config`) by
+:func:`_ofa_net`, with a width multiplier (OFA ``make_divisible`` to 8) and a
+resolution; int8 MACs/params from :func:`macs`/:func:`params` vs the paper's
+model-zoo CSV:
+
+====================  ==========  ================  ================  =====  ======
+name                  width, res  MACs (CSV)        params (CSV)      build  TFLM
+====================  ==========  ================  ================  =====  ======
+``mbv3-w1.00-r160``   1.00, 160   111.6 M (111 M)   3.95 M (3.96 M)   12 s   150 ms
+``mbv3-w0.75-r128``   0.75, 128    51.1 M  (44 M)   2.51 M (2.49 M)    9 s    55 ms
+``mbv3-w0.55-r128``   0.55, 128    25.9 M  (28 M)   1.55 M (1.55 M)    7 s    30 ms
+``mbv3-w0.50-r112``   0.50, 112    18.2 M  (16 M)   1.33 M (1.33 M)    7 s    20 ms
+====================  ==========  ================  ================  =====  ======
+
+(params = conv/FC weights + biases, i.e. folded BN; a third of them is the
+1280x1000 classifier.)  Only w1.00 is the published architecture; the
+narrower rows apply a uniform width multiplier to it, last 1280 channels
+included (that matches the CSV's params within 1 %; keeping 1280 would not).
+The paper's narrower subnets are not published, so their MACs differ from
+the CSV by -7 % to +16 %, in both directions: no uniform width rule fits.
 """
 from __future__ import annotations
 
@@ -51,7 +75,10 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["build", "cached", "list_models", "op_counts", "default_cache_dir", "ALIASES", "RECIPE_VERSION"]
+__all__ = [
+    "build", "cached", "list_models", "paper_models", "net_config", "macs", "params",
+    "op_counts", "default_cache_dir", "ALIASES", "RECIPE_VERSION",
+]
 
 #: Bumped whenever a recipe changes, so caches built by an older one are ignored.
 RECIPE_VERSION = 1
@@ -160,6 +187,168 @@ def _efficientnet_b0_r128(tf):
     return m
 
 
+# ----------------------------------------------------------------------------
+# OFA / ProxylessNAS net configs (the TinyOps paper's published architecture)
+# ----------------------------------------------------------------------------
+
+
+def net_config(name: str = "mbv3-w1.00-r224") -> dict:
+    """The OFA/ProxylessNAS JSON net config ``name`` bundled as package data
+    (``tinyops_tflm/data/net_configs/<name>.json``)."""
+    import json
+    from importlib import resources
+
+    f = resources.files("tinyops_tflm") / "data" / "net_configs" / f"{name}.json"
+    if not f.is_file():
+        raise ValueError(f"unknown net config {name!r}")
+    return json.loads(f.read_text(encoding="utf-8"))
+
+
+def _make_divisible(v: float, divisor: int = 8) -> int:
+    """OFA's make_divisible: nearest multiple of ``divisor`` (at least
+    ``divisor``), never more than 10 % below ``v``."""
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+def _ofa_net(tf, config: dict, width_mult: float = 1.0, resolution: int | None = None,
+             name: str = "ofa_net"):
+    """Keras model of an OFA/ProxylessNAS net config, following the JSON:
+    ``first_conv`` (ConvLayer), ``blocks`` (MobileInvertedResidualBlock of an
+    MBInvertedConvLayer = [expand 1x1 + BN + act] + depthwise kxk/s + BN + act
+    + [SE] + project 1x1 + BN, plus the input when ``shortcut`` is an
+    IdentityLayer), the pre-pool 1x1 ConvLayer (``feature_mix_layer``, or
+    ``final_expand_layer`` in OFA-MobileNetV3 configs), global average pool,
+    the post-pool 1x1 ConvLayer (``final_conv``, or ``feature_mix_layer`` in
+    OFA-MobileNetV3 configs) and the ``classifier`` LinearLayer as a 1x1 conv
+    + reshape (as the paper's TF export), without softmax.  Padding is TF
+    'SAME' (no PAD ops in the int8 graph).
+
+    ``width_mult`` scales every channel count except the 3 input channels and
+    the classifier's outputs, rounded by OFA's make_divisible(., 8); expanded
+    channels are make_divisible(round(in * expand_ratio)) (exactly
+    round(in * expand_ratio), as the JSON says, at width 1).  ``resolution``
+    overrides the config's."""
+    layers = tf.keras.layers
+    eps = float(config.get("bn", {}).get("eps", 1e-3))
+    res = int(resolution if resolution is not None else config.get("resolution", 224))
+    scaled = width_mult != 1.0
+
+    def ch(c: int) -> int:
+        return _make_divisible(c * width_mult) if scaled else int(c)
+
+    def act(x, kind):
+        if kind is None:
+            return x
+        if kind == "relu6":
+            return layers.ReLU(6.0)(x)
+        if kind == "relu":
+            return layers.ReLU()(x)
+        if kind == "h_swish":
+            return _hard_swish(layers, x)
+        raise ValueError(f"unsupported act_func {kind!r}")
+
+    def bn(x):
+        return layers.BatchNormalization(epsilon=eps, momentum=0.99)(x)
+
+    def conv_layer(x, c: dict, out_ch: int):
+        if c.get("name") != "ConvLayer":
+            raise ValueError(f"expected a ConvLayer, got {c.get('name')!r}")
+        if c.get("ops_order", "weight_bn_act") != "weight_bn_act" or c.get("dilation", 1) != 1:
+            raise ValueError(f"unsupported ConvLayer {c}")
+        k, s, groups = int(c["kernel_size"]), int(c.get("stride", 1)), int(c.get("groups", 1))
+        in_ch = int(x.shape[-1])
+        if groups == 1:
+            x = layers.Conv2D(out_ch, k, strides=s, padding="same", use_bias=bool(c.get("bias")))(x)
+        elif groups == in_ch == out_ch:
+            x = layers.DepthwiseConv2D(k, strides=s, padding="same", use_bias=bool(c.get("bias")))(x)
+        else:
+            raise ValueError(f"unsupported grouped ConvLayer {c}")
+        if c.get("use_bn"):
+            x = bn(x)
+        return act(x, c.get("act_func"))
+
+    def se(x, channels: int):
+        mid = _make_divisible(channels // 4)  # OFA SEModule, reduction 4
+        s = layers.GlobalAveragePooling2D(keepdims=True)(x)
+        s = layers.ReLU()(layers.Conv2D(mid, 1, padding="same")(s))
+        s = _hard_sigmoid(layers, layers.Conv2D(channels, 1, padding="same")(s))
+        return layers.Multiply()([x, s])
+
+    def mb_block(x, b: dict):
+        conv = b.get("mobile_inverted_conv")
+        if conv is None or conv.get("name") == "ZeroLayer":
+            return x  # a skipped block
+        if conv.get("name") != "MBInvertedConvLayer":
+            raise ValueError(f"unsupported block layer {conv.get('name')!r}")
+        inp, in_ch = x, int(x.shape[-1])
+        out_ch, k, s = ch(conv["out_channels"]), int(conv["kernel_size"]), int(conv["stride"])
+        kind = conv.get("act_func", "relu6")
+        e = conv.get("expand_ratio", 1)
+        if conv.get("mid_channels") is not None:
+            mid = ch(conv["mid_channels"])
+        else:
+            mid = round(in_ch * e)
+            mid = _make_divisible(mid) if scaled else mid
+        if e != 1 or conv.get("mid_channels") is not None:
+            x = act(bn(layers.Conv2D(mid, 1, padding="same", use_bias=False)(x)), kind)
+        else:
+            mid = in_ch
+        x = act(bn(layers.DepthwiseConv2D(k, strides=s, padding="same", use_bias=False)(x)), kind)
+        if conv.get("use_se"):
+            x = se(x, mid)
+        x = bn(layers.Conv2D(out_ch, 1, padding="same", use_bias=False)(x))
+        shortcut = b.get("shortcut")
+        if shortcut is not None and shortcut.get("name") != "ZeroLayer":
+            if shortcut.get("name") != "IdentityLayer" or s != 1 or in_ch != out_ch:
+                raise ValueError(f"unsupported shortcut {shortcut} (stride {s}, {in_ch}->{out_ch})")
+            x = layers.Add()([inp, x])
+        return x
+
+    inp = _input(tf, res)
+    first = config["first_conv"]
+    x = conv_layer(inp, first, ch(first["out_channels"]))
+    for b in config["blocks"]:
+        x = mb_block(x, b)
+    if "final_expand_layer" in config:  # OFA MobileNetV3 layout
+        pre, post = config["final_expand_layer"], config.get("feature_mix_layer")
+    else:  # ProxylessNAS layout (the paper's config adds a post-pool final_conv)
+        pre, post = config.get("feature_mix_layer"), config.get("final_conv")
+    if pre is not None:
+        x = conv_layer(x, pre, ch(pre["out_channels"]))
+    x = layers.GlobalAveragePooling2D(keepdims=True)(x)
+    if post is not None:
+        x = conv_layer(x, post, ch(post["out_channels"]))
+    cls = config["classifier"]
+    if cls.get("name") != "LinearLayer" or cls.get("use_bn") or cls.get("act_func"):
+        raise ValueError(f"unsupported classifier {cls}")
+    n = int(cls["out_features"])
+    x = layers.Conv2D(n, 1, padding="same", use_bias=bool(cls.get("bias", True)))(x)
+    x = layers.Reshape((n,))(x)
+    return tf.keras.Model(inp, x, name=name)
+
+
+def _paper_model(config_name: str, width_mult: float, resolution: int, name: str) -> Callable:
+    def make(tf):
+        return _ofa_net(tf, net_config(config_name), width_mult, resolution, name=name.replace("-", "_"))
+
+    make.__doc__ = f"{config_name} at width {width_mult}, resolution {resolution}"
+    return make
+
+
+#: The TinyOps paper's MbV3 rows (tinyops_model_zoo.csv): name -> (config, width, resolution).
+_PAPER_SPECS = {
+    "mbv3-w1.00-r160": ("mbv3-w1.00-r224", 1.00, 160),
+    "mbv3-w0.75-r128": ("mbv3-w1.00-r224", 0.75, 128),
+    "mbv3-w0.55-r128": ("mbv3-w1.00-r224", 0.55, 128),
+    "mbv3-w0.50-r112": ("mbv3-w1.00-r224", 0.50, 112),
+}
+
+_PAPER_MODELS: dict[str, Callable] = {n: _paper_model(*spec, n) for n, spec in _PAPER_SPECS.items()}
+
+
 _MODELS: dict[str, Callable] = {
     "demo_tiny": _demo_tiny,
     "mobilenet_v2_a035_r96": _mobilenet_v2_a035_r96,
@@ -179,14 +368,22 @@ ALIASES = {
 
 
 def list_models() -> list[str]:
-    """Canonical names accepted by :func:`build` and :func:`cached`."""
+    """Canonical names accepted by :func:`build` and :func:`cached` (the
+    general zoo; the paper's models are in :func:`paper_models`)."""
     return list(_MODELS)
+
+
+def paper_models() -> list[str]:
+    """The TinyOps paper's MbV3 models (from its published net config), also
+    accepted by :func:`build` and :func:`cached`; headline first."""
+    return list(_PAPER_MODELS)
 
 
 def _canonical(name: str) -> str:
     name = ALIASES.get(name, name)
-    if name not in _MODELS:
-        raise ValueError(f"unknown zoo model {name!r}; known: {', '.join(_MODELS)}")
+    if name not in _MODELS and name not in _PAPER_MODELS:
+        known = ", ".join([*_MODELS, *_PAPER_MODELS])
+        raise ValueError(f"unknown zoo model {name!r}; known: {known}")
     return name
 
 
@@ -259,7 +456,7 @@ def build(name: str, seed: int = 0) -> bytes:
         warnings.simplefilter("ignore")
         tf.keras.utils.set_random_seed(seed)
         tf.keras.backend.clear_session()
-        model = _MODELS[name](tf)
+        model = (_MODELS.get(name) or _PAPER_MODELS[name])(tf)
         rng = np.random.default_rng([seed, 0x7A11])
         _calibrate_batchnorm(tf, model, rng)
         data = _convert(tf, model, rng)
@@ -352,3 +549,40 @@ def op_counts(model: bytes) -> dict[str, int]:
         n = names.get(codes[sg.Operators(i).OpcodeIndex()], "CUSTOM")
         counts[n] = counts.get(n, 0) + 1
     return dict(sorted(counts.items()))
+
+
+_WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
+
+
+def macs(model: bytes) -> int:
+    """Multiply-accumulates of one inference of ``model``
+    (:func:`tinyops_tflm.metrics.graph_macs`: convolutions, fully connected,
+    pools, element-wise ADD/MUL and MEAN)."""
+    from .metrics import graph_macs
+    from .reader import read_model
+
+    return graph_macs(read_model(model))
+
+
+def params(model: bytes, biases: bool = True) -> int:
+    """Number of trainable parameters of ``model``: the elements of the
+    constant weight (and, if ``biases``, bias = folded BatchNorm) tensors of
+    its CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED/TRANSPOSE_CONV ops; each
+    shared tensor counted once."""
+    from .reader import read_model
+
+    graph = read_model(model)
+    seen: set[int] = set()
+    for op in graph.operators:
+        if op.name not in _WEIGHT_OPS:
+            continue
+        for slot, i in enumerate(op.inputs):
+            if i < 0:
+                continue
+            if op.name == "TRANSPOSE_CONV":
+                take = slot == 1 or (biases and slot == 3)
+            else:
+                take = slot == 1 or (biases and slot == 2)
+            if take and graph.tensors[i].is_constant:
+                seen.add(i)
+    return sum(graph.tensors[i].size for i in seen)
