@@ -107,3 +107,16 @@ def test_invoke_repeats_without_set_input(demo_bytes):
 def test_budget_needs_board(demo_bytes):
     with pytest.raises(ValueError, match="board"):
         Interpreter.from_bytes(demo_bytes, sram_budget="64K")
+
+
+def test_cli_demo_and_plan(capsys):
+    assert main(["demo", "--inputs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "BIT-EXACT" in out and "SRAM high-water" in out and "estimated latency" in out
+    import json
+    assert main(["plan", demo_model_path(), "--board", "stm32f469", "--sram-budget", "20K", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["board"] == "stm32f469" and plan["sram_peak"] <= 20 * 1024
+    assert len(plan["ops"]) == 34 and plan["estimated_ms"] > 0
+    assert main(["plan", demo_model_path(), "--sram-budget", "1K"]) == 2
+    assert "needs at least" in capsys.readouterr().err
