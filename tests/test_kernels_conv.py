@@ -25,7 +25,6 @@ import hashlib
 import math
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 import pytest
 
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+from tinyops_tflm.oracle import OracleError, run_tflm_batch
 from tinyops_tflm.testing.single_op import TensorSpec, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -392,50 +392,10 @@ def fc_case(rng, *, batches=None, depth=None, units=None, rank=None, keep_num_di
 # Oracle: many models per child process
 # ----------------------------------------------------------------------------
 
-_ORACLE_CHILD = r"""
-import os, sys
-import numpy as np
-from tflite_micro import runtime
-d = sys.argv[1]
-n = int(open(os.path.join(d, "count")).read())
-start = int(sys.argv[2])
-for i in range(start, n):
-    with open(os.path.join(d, "progress"), "w") as f:
-        f.write(str(i))
-    model = open(os.path.join(d, f"{i}.tflite"), "rb").read()
-    x = np.load(os.path.join(d, f"{i}.in.npy"))
-    try:
-        it = runtime.Interpreter.from_bytes(model, arena_size=max(1 << 20, 8 * len(model) + 4 * x.size * 64))
-        it.set_input(x, 0)
-        it.invoke()
-        np.save(os.path.join(d, f"{i}.out.npy"), np.array(it.get_output(0), copy=True))
-    except Exception as e:
-        open(os.path.join(d, f"{i}.err"), "w").write(repr(e))
-"""
-
-
 def oracle_batch(cases: list[Case]) -> list[np.ndarray | str]:
     """Run every case in one tflite-micro child; an entry is the output or an error string."""
-    with tempfile.TemporaryDirectory(prefix="tinyops_conv_oracle_") as d:
-        for i, c in enumerate(cases):
-            Path(d, f"{i}.tflite").write_bytes(c.model())
-            np.save(os.path.join(d, f"{i}.in.npy"), c.x)
-        Path(d, "count").write_text(str(len(cases)))
-        start = 0
-        while start < len(cases):
-            res = subprocess.run([sys.executable, "-c", _ORACLE_CHILD, d, str(start)], capture_output=True,
-                                 text=True, timeout=600)
-            if res.returncode == 0:
-                break
-            # The interpreter died (signal) on one model: record it, go on after it.
-            crashed = int(Path(d, "progress").read_text())
-            Path(d, f"{crashed}.err").write_text(f"oracle process died ({res.returncode}): {res.stderr[-500:]}")
-            start = crashed + 1
-        out = []
-        for i in range(len(cases)):
-            p = Path(d, f"{i}.out.npy")
-            out.append(np.load(p) if p.exists() else Path(d, f"{i}.err").read_text())
-        return out
+    results = run_tflm_batch([c.model() for c in cases], [[c.x] for c in cases])
+    return [str(r) if isinstance(r, OracleError) else r[0] for r in results]
 
 
 def _interpreter_module():

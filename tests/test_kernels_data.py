@@ -14,12 +14,9 @@ model (a TFLM abort there fails the tests and names the case).
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +24,7 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
-from tinyops_tflm.oracle import OracleError, run_tflm
+from tinyops_tflm.oracle import OracleError, run_tflm, run_tflm_batch
 from tinyops_tflm.testing import single_op as so
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
 
@@ -305,50 +302,19 @@ CASES = _all_cases()
 # Batched oracle: one child process runs TFLM on every case
 # ----------------------------------------------------------------------------
 
-_CHILD = textwrap.dedent("""
-    import json, os, sys
-    import numpy as np
-    from tflite_micro import runtime
-    d = sys.argv[1]
-    req = json.load(open(os.path.join(d, "request.json")))
-    z = np.load(os.path.join(d, "inputs.npz"))
-    out, errors = {}, {}
-    for k, (n_in, n_out) in enumerate(req["io"]):
-        with open(os.path.join(d, "progress"), "w") as f:
-            f.write(str(k))
-        model = open(os.path.join(d, f"m{k}.tflite"), "rb").read()
-        try:
-            it = runtime.Interpreter.from_bytes(model, arena_size=8 << 20)
-            for j in range(n_in):
-                it.set_input(z[f"c{k}_i{j}"], j)
-            it.invoke()
-            for j in range(n_out):
-                out[f"c{k}_o{j}"] = np.array(it.get_output(j), copy=True)
-        except Exception as e:
-            errors[str(k)] = str(e)
-    np.savez(os.path.join(d, "outputs.npz"), **out)
-    json.dump(errors, open(os.path.join(d, "errors.json"), "w"))
-""")
 
 
 @pytest.fixture(scope="module")
-def oracle(tmp_path_factory):
-    d = tmp_path_factory.mktemp("oracle_batch")
-    arrays = {}
-    for k, c in enumerate(CASES):
-        (d / f"m{k}.tflite").write_bytes(c.model)
-        for j, x in enumerate(c.inputs):
-            arrays[f"c{k}_i{j}"] = x
-    np.savez(d / "inputs.npz", **arrays)
-    (d / "request.json").write_text(json.dumps({"io": [[len(c.inputs), c.num_outputs] for c in CASES]}))
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(d)], capture_output=True, cwd=d, timeout=600)
-    if proc.returncode != 0:
-        k = int((d / "progress").read_text()) if (d / "progress").exists() else -1
-        raise OracleError(f"TFLM child failed (rc {proc.returncode}) at case "
-                          f"{CASES[k].id if k >= 0 else '?'}: {proc.stderr.decode()[-2000:]}")
-    errors = json.loads((d / "errors.json").read_text())
-    with np.load(d / "outputs.npz") as z:
-        outs = {k: np.array(z[k]) for k in z.files}
+def oracle():
+    """TFLM's outputs for every case, from one child process (tinyops_tflm.oracle)."""
+    results = run_tflm_batch([c.model for c in CASES], [c.inputs for c in CASES])
+    outs, errors = {}, {}
+    for k, r in enumerate(results):
+        if isinstance(r, OracleError):
+            errors[str(k)] = str(r)
+        else:
+            for j, a in enumerate(r):
+                outs[f"c{k}_o{j}"] = a
     return outs, errors
 
 

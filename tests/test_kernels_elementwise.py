@@ -17,13 +17,9 @@ process run separately through ``run_tflm``.
 """
 from __future__ import annotations
 
-import json
-import math
 import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +27,7 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
-from tinyops_tflm.oracle import OracleError, run_tflm
+from tinyops_tflm.oracle import OracleError, run_tflm, run_tflm_batch
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, build_model, schema
 
 REPO = Path(__file__).resolve().parents[1]
@@ -298,56 +294,18 @@ CASES = all_cases()
 # Batched oracle
 # ----------------------------------------------------------------------------
 
-_CHILD = textwrap.dedent("""
-    import json, os, sys
-    import numpy as np
-    from tflite_micro import runtime
-    d = sys.argv[1]
-    req = json.load(open(os.path.join(d, "request.json")))
-    z = np.load(os.path.join(d, "inputs.npz"))
-    out, errors, last = {}, {}, None
-    for k, (mi, n_in) in enumerate(req["cases"]):
-        with open(os.path.join(d, "progress"), "w") as f:
-            f.write(str(k))
-        try:
-            if mi != last:
-                model = open(os.path.join(d, f"m{mi}.tflite"), "rb").read()
-                it = runtime.Interpreter.from_bytes(model, arena_size=8 << 20)
-                last = mi
-            for j in range(n_in):
-                it.set_input(z[f"c{k}_i{j}"], j)
-            it.invoke()
-            out[f"c{k}"] = np.array(it.get_output(0), copy=True)
-        except Exception as e:
-            errors[str(k)] = str(e)
-            last = None
-    np.savez(os.path.join(d, "outputs.npz"), **out)
-    json.dump(errors, open(os.path.join(d, "errors.json"), "w"))
-""")
 
 
 @pytest.fixture(scope="module")
-def oracle(tmp_path_factory):
-    d = tmp_path_factory.mktemp("oracle_elementwise")
-    models: dict[bytes, int] = {}
-    arrays, req = {}, []
-    for k, c in enumerate(CASES):
-        if c.model not in models:
-            models[c.model] = len(models)
-            (d / f"m{models[c.model]}.tflite").write_bytes(c.model)
-        for j, x in enumerate(c.inputs):
-            arrays[f"c{k}_i{j}"] = x
-        req.append([models[c.model], len(c.inputs)])
-    np.savez(d / "inputs.npz", **arrays)
-    (d / "request.json").write_text(json.dumps({"cases": req}))
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(d)], capture_output=True, cwd=d, timeout=600)
-    if proc.returncode != 0:
-        k = int((d / "progress").read_text()) if (d / "progress").exists() else -1
-        raise OracleError(f"TFLM child failed (rc {proc.returncode}) at case "
-                          f"{CASES[k].id if k >= 0 else '?'}: {proc.stderr.decode()[-2000:]}")
-    errors = json.loads((d / "errors.json").read_text())
-    with np.load(d / "outputs.npz") as z:
-        outs = {k: np.array(z[k]) for k in z.files}
+def oracle():
+    """TFLM's outputs for every case, from one child process (tinyops_tflm.oracle)."""
+    results = run_tflm_batch([c.model for c in CASES], [c.inputs for c in CASES])
+    outs, errors = {}, {}
+    for k, r in enumerate(results):
+        if isinstance(r, OracleError):
+            errors[str(k)] = str(r)
+        else:
+            outs[f"c{k}"] = r[0]
     return outs, errors
 
 

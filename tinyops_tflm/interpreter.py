@@ -10,7 +10,7 @@ from .boards import Board
 from .engine import core, translate_core_error
 from .ir import Graph, Tensor
 from .metrics import op_macs
-from .plan_writer import WrittenPlan, write_plan
+from .plan_writer import write_plan
 from .reader import read_model
 
 

@@ -162,6 +162,91 @@ def run_tflm(
         return outs
 
 
+_BATCH_CHILD = r"""
+import json, os, sys
+import numpy as np
+from tflite_micro import runtime
+d, start = sys.argv[1], int(sys.argv[2])
+req = json.load(open(os.path.join(d, "request.json")))
+for k in range(start, len(req["cases"])):
+    with open(os.path.join(d, "progress"), "w") as f:
+        f.write(str(k))
+    model_index, n_in, n_out = req["cases"][k]
+    model = open(os.path.join(d, f"m{model_index}.tflite"), "rb").read()
+    try:
+        z = np.load(os.path.join(d, f"c{k}.npz"))
+        it = runtime.Interpreter.from_bytes(model, arena_size=max(req["arena"], 8 * len(model)))
+        for j in range(n_in):
+            it.set_input(z[f"i{j}"], j)
+        it.invoke()
+        outs = {f"o{j}": np.array(it.get_output(j), copy=True) for j in range(n_out)}
+        np.savez(os.path.join(d, f"c{k}.out.npz"), **outs)
+    except Exception as e:
+        open(os.path.join(d, f"c{k}.err"), "w").write(f"{type(e).__name__}: {e}")
+"""
+
+
+def run_tflm_batch(
+    models: Sequence[bytes],
+    inputs: Sequence[Sequence[np.ndarray]],
+    arena_size: int = 8 << 20,
+    timeout: float = 900,
+) -> list[list[np.ndarray] | OracleError]:
+    """Run many (model, input set) cases through tflite-micro in one child process.
+
+    ``models[k]`` runs on ``inputs[k]`` (identical model bytes are written
+    once). Each entry of the result is that case's outputs, or an
+    :class:`OracleError` when TFLM rejected the model or died on it (the
+    child is restarted after a crash, so one abort costs one case).
+    """
+    if len(models) != len(inputs):
+        raise ValueError(f"{len(models)} models but {len(inputs)} input sets")
+    with tempfile.TemporaryDirectory(prefix="tinyops_oracle_batch_") as tmp:
+        index: dict[bytes, int] = {}
+        cases = []
+        for k, (m, xs) in enumerate(zip(models, inputs)):
+            m = bytes(m)
+            if m not in index:
+                index[m] = len(index)
+                with open(os.path.join(tmp, f"m{index[m]}.tflite"), "wb") as f:
+                    f.write(m)
+            xs = [xs] if isinstance(xs, np.ndarray) else list(xs)
+            np.savez(os.path.join(tmp, f"c{k}.npz"), **{f"i{j}": np.asarray(x) for j, x in enumerate(xs)})
+            try:
+                n_out = _model_io_counts(m)[1]
+            except Exception:  # malformed flatbuffer: let TFLM say what it makes of it
+                n_out = 0
+            cases.append([index[m], len(xs), n_out])
+        with open(os.path.join(tmp, "request.json"), "w") as f:
+            json.dump({"cases": cases, "arena": int(arena_size)}, f)
+        start = 0
+        while start < len(cases):
+            proc = subprocess.run([sys.executable, "-c", _BATCH_CHILD, tmp, str(start)],
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                                  cwd=tmp)
+            if proc.returncode == 0:
+                break
+            progress = os.path.join(tmp, "progress")
+            crashed = int(open(progress).read()) if os.path.exists(progress) else start
+            why = (f"tflite-micro interpreter died ({_signal_name(-proc.returncode)})"
+                   if proc.returncode < 0 else f"oracle child exited with status {proc.returncode}")
+            with open(os.path.join(tmp, f"c{crashed}.err"), "w") as f:
+                f.write(why + (f"; stderr: {_tail(proc.stderr.decode('utf-8', 'replace'))}"
+                               if proc.stderr.strip() else ""))
+            start = crashed + 1
+        results: list[list[np.ndarray] | OracleError] = []
+        for k in range(len(cases)):
+            out = os.path.join(tmp, f"c{k}.out.npz")
+            if os.path.exists(out):
+                with np.load(out) as z:
+                    results.append([np.array(z[f"o{j}"]) for j in range(cases[k][2])])
+            else:
+                err = os.path.join(tmp, f"c{k}.err")
+                text = open(err).read() if os.path.exists(err) else "no result"
+                results.append(OracleError(f"case {k}: {text}"))
+        return results
+
+
 # ----------------------------------------------------------------------------
 # Child side
 # ----------------------------------------------------------------------------
