@@ -113,3 +113,18 @@ def test_version_and_light_import():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tflite_micro')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batch_survives_an_abort():
+    """run_tflm_batch: an aborting model costs its own case only; the rest match run_tflm."""
+    from tinyops_tflm.oracle import run_tflm_batch
+
+    rng = np.random.default_rng(5)
+    bad, meta_bad = so.softmax(rng, shape=(1, 10), in_scale=1e-9)
+    good, meta = so.softmax(rng, shape=(1, 10), in_scale=0.1)
+    xs = [so.random_inputs(meta, rng) for _ in range(3)]
+    results = run_tflm_batch([good, bad, good, good], [xs[0], so.random_inputs(meta_bad, rng), xs[1], xs[2]])
+    assert isinstance(results[1], OracleError) and "SIGABRT" in str(results[1])
+    single = run_tflm(good, [xs[0], xs[1], xs[2]])
+    for got, want in zip([results[0], results[2], results[3]], single):
+        np.testing.assert_array_equal(got[0], want[0])
