@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "dma_partition/op_tiler.h"
 #include "dma_partition/planner.h"
 
 namespace tinyops {
@@ -12,10 +13,6 @@ namespace {
 // Cache-line alignment: the M7's D-cache maintenance around DMA works on
 // 32-byte lines, so no two buffers may share one.
 constexpr uint32_t kAlign = 32;
-// Cost model, in byte-equivalents of external traffic: a DMA transfer's
-// set-up and a kernel call's fixed overhead.
-constexpr uint64_t kTransferCost = 48;
-constexpr uint64_t kStepCost = 160;
 
 uint32_t align_up(uint64_t n) { return static_cast<uint32_t>((n + kAlign - 1) / kAlign * kAlign); }
 
@@ -53,22 +50,6 @@ uint64_t pack(std::vector<Block*>& blocks) {
     peak = std::max<uint64_t>(peak, offset + b->size);
   }
   return peak;
-}
-
-// Candidate sizes: ceil(extent / k) for k = 1.. (each distinct value once),
-// which is every distinct tile count.
-std::vector<int32_t> split_sizes(int64_t extent, int32_t max_count) {
-  std::vector<int32_t> out;
-  int32_t prev = -1;
-  for (int64_t k = 1; k <= extent && k <= max_count; ++k) {
-    const int32_t size = static_cast<int32_t>((extent + k - 1) / k);
-    if (size != prev) out.push_back(size);
-    prev = size;
-  }
-  if (out.empty() || out.back() != 1) {
-    if (extent > max_count) out.push_back(1);
-  }
-  return out;
 }
 
 class Planner {
@@ -126,79 +107,12 @@ OpView Planner::view(uint32_t o) const {
 
 bool Planner::choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const {
   const OpView v = view(o);
-  if (ops_[o].ids.size() > static_cast<size_t>(kMaxScheduledOperands)) return false;
-  const OpFamily family = op_family(v);
-  std::vector<TileRequest> candidates;
-  candidates.push_back({Strategy::kInPlace, TileOrder::kChannelsOuter, 1, 1, 0});
-  candidates.push_back({Strategy::kStaged, TileOrder::kChannelsOuter, 1, 1, 0});
-  const int64_t rows = tile_rows_extent(v);
-  const int32_t channels = tile_channels_extent(v);
-  switch (family) {
-    case OpFamily::kCopy:
-      candidates.push_back({Strategy::kCopy, TileOrder::kChannelsOuter, 1, 1, 0});
-      break;
-    case OpFamily::kConv:
-      for (int32_t r : split_sizes(rows, 1 << 30)) {
-        for (int32_t c : split_sizes(channels, 64)) {
-          candidates.push_back({Strategy::kRows, TileOrder::kChannelsOuter, r, c, 0});
-          candidates.push_back({Strategy::kRows, TileOrder::kRowsOuter, r, c, 0});
-        }
-      }
-      break;
-    case OpFamily::kDepthwise:
-    case OpFamily::kPool:
-    case OpFamily::kMeanRows:
-    case OpFamily::kBinaryRows:
-      for (int32_t r : split_sizes(rows, 1 << 30)) {
-        candidates.push_back({Strategy::kRows, TileOrder::kChannelsOuter, r, channels, 0});
-      }
-      break;
-    case OpFamily::kUnary:
-    case OpFamily::kBinaryFlat:
-      for (int64_t chunk = rows; chunk >= 16; chunk = (chunk + 1) / 2) {
-        candidates.push_back({Strategy::kFlat, TileOrder::kChannelsOuter,
-                              static_cast<int32_t>(chunk), 1, 0});
-        if (chunk == 16) break;
-      }
-      break;
-    case OpFamily::kFullyConnected:
-      for (int32_t c : split_sizes(channels, 256)) {
-        candidates.push_back({Strategy::kChannels, TileOrder::kChannelsOuter, 1, c, 0});
-      }
-      break;
-    case OpFamily::kOther:
-      break;
-  }
-  // Every tiling also with single buffers: slower (no overlap) but half the
-  // working set, for budgets nothing else fits.
-  const size_t n_double = candidates.size();
-  for (size_t i = 0; i < n_double; ++i) {
-    TileRequest single = candidates[i];
-    single.flags |= kSingleBuffer;
-    candidates.push_back(single);
-  }
-  bool found = false;
-  uint64_t best = 0;
-  *min_needed = UINT64_MAX;
-  for (const TileRequest& req : candidates) {
-    TileNeeds n;
-    if (tile_needs(v, req, &n) != Status::kOk) continue;
-    // Each of up to 16 buffers may be padded to the alignment.
-    const uint64_t total = n.sram_total + 16ull * kAlign;
-    *min_needed = std::min(*min_needed, total);
-    if (total > avail) continue;
-    uint64_t cost = n.dma_bytes + kTransferCost * n.transfers + kStepCost * n.steps;
-    // Transfers no longer hide behind compute.
-    if (req.flags & kSingleBuffer) cost += n.dma_bytes + kTransferCost * n.transfers;
-    if (!found || cost < best) {
-      found = true;
-      best = cost;
-      plan->request = req;
-      plan->needs = n;
-      plan->cost = cost;
-    }
-  }
-  return found;
+  TileChoice choice;
+  if (choose_tiling(v, avail, kAlign, &choice, min_needed) != Status::kOk) return false;
+  plan->request = choice.request;
+  plan->needs = choice.needs;
+  plan->cost = choice.cost;
+  return true;
 }
 
 uint64_t Planner::live_resident_bytes(uint32_t o, const std::vector<char>& resident) const {
