@@ -129,10 +129,17 @@ void for_each_tile_candidate(const OpView& op, TileCandidateFn fn, void* user) {
 }
 
 uint64_t tile_cost(const TileRequest& req, const TileNeeds& n) {
-  uint64_t cost = n.dma_bytes + kTileTransferCost * n.transfers + kTileStepCost * n.steps;
-  // Single buffers: transfers no longer hide behind compute.
-  if (req.flags & kSingleBuffer) cost += n.dma_bytes + kTileTransferCost * n.transfers;
-  return cost;
+  // Time in byte-equivalents: compute at kTileBytesPerMac per MAC, DMA per
+  // byte, fixed costs per transfer and per kernel call. Double-buffered
+  // tilings with several steps overlap DMA with compute, paying only the
+  // first step's fetch on top of the slower of the two.
+  const uint64_t compute = n.work * kTileBytesPerMac;
+  const uint64_t fixed = kTileTransferCost * n.transfers + kTileStepCost * n.steps;
+  const bool overlapped = !(req.flags & kSingleBuffer) && n.steps > 1 &&
+                          (n.double_in || n.double_in2 || n.double_weights || n.double_out);
+  if (!overlapped) return compute + n.dma_bytes + fixed;
+  const uint64_t slower = compute > n.dma_bytes ? compute : n.dma_bytes;
+  return slower + n.dma_bytes / n.steps + fixed;
 }
 
 uint64_t tile_footprint(const TileNeeds& n, uint32_t align) {

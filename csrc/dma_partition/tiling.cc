@@ -246,6 +246,32 @@ Status needs_fully_connected(const OpView& op, const TileRequest& req, TileNeeds
   return Status::kOk;
 }
 
+// Multiply-accumulates (element operations for the others) of one inference.
+uint64_t op_work(const OpView& op, OpFamily family) {
+  switch (family) {
+    case OpFamily::kConv: {
+      const auto& p = *static_cast<const Conv2DParams*>(op.params);
+      return uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_volume);
+    }
+    case OpFamily::kDepthwise: {
+      const auto& p = *static_cast<const DepthwiseConv2DParams*>(op.params);
+      return uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_h) * p.filter_w;
+    }
+    case OpFamily::kPool: {
+      const auto& p = *static_cast<const PoolParams*>(op.params);
+      return uint64_t(p.batches) * p.out_h * p.out_w * p.channels * uint64_t(p.filter_h) * p.filter_w;
+    }
+    case OpFamily::kFullyConnected: {
+      const auto& p = *static_cast<const FullyConnectedParams*>(op.params);
+      return uint64_t(p.batches) * p.units * uint64_t(p.accum_depth);
+    }
+    case OpFamily::kMeanRows:
+      return static_cast<uint64_t>(op.inputs[0]->shape.num_elements());
+    default:
+      return op.num_outputs ? static_cast<uint64_t>(op.outputs[0]->shape.num_elements()) : 0;
+  }
+}
+
 }  // namespace
 
 bool binary_operand_streamed(const BinaryLayout& l, int which) {
@@ -358,6 +384,7 @@ Status tile_needs(const OpView& op, const TileRequest& req, TileNeeds* n) {
       return Status::kUnsupported;
   }
   if (s != Status::kOk) return s;
+  n->work = op_work(op, family);
   if (req.flags & kSingleBuffer) {
     n->double_in = n->double_in2 = n->double_weights = n->double_out = false;
   }

@@ -57,6 +57,7 @@ struct TileNeeds {
   uint32_t scratch;
   uint32_t operand[kMaxScheduledOperands];  // whole-tensor staging per operand
   bool double_in, double_in2, double_weights, double_out;
+  uint64_t work;          // MACs (or elements) of the op: the same for every tiling
   uint32_t steps;         // kernel calls (tiles) per inference
   uint32_t transfers;     // DMA transfers started per inference
   uint64_t dma_bytes;     // bytes moved by DMA per inference
