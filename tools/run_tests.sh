@@ -27,4 +27,4 @@ PY=${PYTHON:-python3}
 echo "run_tests: pip install .[test]"
 "$PY" -m pip install -q --disable-pip-version-check ".[test]"
 echo "run_tests: pytest"
-exec "$PY" -P -m pytest -q -p no:cacheprovider "$@"
+exec "$PY" -P -m pytest -q -rs -p no:cacheprovider "$@"
