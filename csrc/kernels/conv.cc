@@ -162,23 +162,27 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
       be[c - cs] = wrap_add(bias ? bias[c] : 0, wrap_mul(off, wsum));
     }
     if (p.path == kConvPathPointwise) {
+      // Pixels of consecutive rows are batched into one GEMM call (narrow
+      // late layers would otherwise hand over a few pixels at a time).
       const int8_t* xs[kPointwisePixels];
       int8_t* outs[kPointwisePixels];
+      int32_t np = 0;
       for (int32_t y = out.row_begin; y < out.row_end; ++y) {
         const int8_t* src = in.data +
                             static_cast<ptrdiff_t>(y * p.stride_h - in.row_begin) * row_bytes +
                             static_cast<ptrdiff_t>(g) * p.filter_c;
         int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
                       (cs - c0);
-        for (int32_t x0 = 0; x0 < p.out_w; x0 += kPointwisePixels) {
-          const int32_t np = p.out_w - x0 < kPointwisePixels ? p.out_w - x0 : kPointwisePixels;
-          for (int32_t i = 0; i < np; ++i) {
-            xs[i] = src + static_cast<ptrdiff_t>(x0 + i) * p.stride_w * p.in_c;
-            outs[i] = dst + static_cast<ptrdiff_t>(x0 + i) * out.pixel_stride;
+        for (int32_t x = 0; x < p.out_w; ++x) {
+          xs[np] = src + static_cast<ptrdiff_t>(x) * p.stride_w * p.in_c;
+          outs[np] = dst + static_cast<ptrdiff_t>(x) * out.pixel_stride;
+          if (++np == kPointwisePixels) {
+            gemm_requant(xs, np, gw, be, rq, cs, outs, gs.acc);
+            np = 0;
           }
-          gemm_requant(xs, np, gw, be, rq, cs, outs, gs.acc);
         }
       }
+      if (np > 0) gemm_requant(xs, np, gw, be, rq, cs, outs, gs.acc);
     } else {
       const int8_t* xs[kIm2colPixels];
       int8_t* outs[kIm2colPixels];
