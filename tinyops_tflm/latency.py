@@ -24,19 +24,32 @@ class CoreCosts:
     conv_1x1: float  # cycles per MAC, pointwise convolution / GEMM
     conv: float  # cycles per MAC, other convolutions (im2col + GEMM)
     depthwise: float  # cycles per MAC
-    fully_connected: float  # cycles per MAC (GEMV: weight-bandwidth bound)
-    elementwise: float  # cycles per output element (ADD, MUL, LUT activations, pooling)
+    fully_connected: float  # cycles per MAC
+    add: float  # cycles per output element (two requantized inputs)
+    mul: float  # cycles per output element
+    lut: float  # cycles per element of a table activation (HARD_SWISH, LOGISTIC, RELU...)
+    mean: float  # cycles per input element
+    pool: float  # cycles per window tap
+    other: float  # cycles per output element of anything else
     tile: int  # fixed cycles per kernel call
     transfer: int  # CPU cycles to start and retire one DMA transfer
 
 
+# Instructions per unit of work measured with `tinyops emulate` (the project's
+# QEMU TCG plugin) on this build's Arm DSP kernels, MobileNetV3 models:
+# 1x1 conv 1.7 instr/MAC, kxk conv 3.0, depthwise 4.3-4.7, ADD 66 per
+# element, MUL 35, table activations 5, MEAN 7 per input element. Cycles
+# assume a CPI of 0.9 on the dual-issue Cortex-M7 and 1.25 on the Cortex-M4
+# (wait states on flash and SDRAM reads); calibrate against a board run.
+def _costs(cpi: float, tile: int, transfer: int) -> CoreCosts:
+    return CoreCosts(conv_1x1=1.7 * cpi, conv=3.0 * cpi, depthwise=4.5 * cpi,
+                     fully_connected=1.7 * cpi, add=66 * cpi, mul=35 * cpi, lut=5 * cpi,
+                     mean=7 * cpi, pool=3 * cpi, other=4 * cpi, tile=tile, transfer=transfer)
+
+
 CORE_COSTS: dict[str, CoreCosts] = {
-    # Cortex-M7: dual-issue, SMLAD-class 16-bit MACs, 4 KB D-cache.
-    "cortex-m7": CoreCosts(conv_1x1=1.1, conv=1.5, depthwise=2.2, fully_connected=1.4,
-                           elementwise=3.0, tile=600, transfer=120),
-    # Cortex-M4F: single issue, slower loads from SDRAM/flash.
-    "cortex-m4": CoreCosts(conv_1x1=1.9, conv=2.5, depthwise=3.6, fully_connected=2.2,
-                           elementwise=5.0, tile=800, transfer=150),
+    "cortex-m7": _costs(0.9, tile=600, transfer=120),
+    "cortex-m4": _costs(1.25, tile=800, transfer=150),
 }
 
 
@@ -73,20 +86,20 @@ class LatencyEstimate:
 def _compute_cycles(graph: Graph, op_index: int, macs: int, costs: CoreCosts) -> float:
     op = graph.operators[op_index]
     out = graph.tensors[op.outputs[0]] if op.outputs else None
+    elements = out.size if out is not None else 0
     if op.name == "CONV_2D":
         w = graph.tensors[op.inputs[1]].shape
-        per_mac = costs.conv_1x1 if w[1] == 1 and w[2] == 1 else costs.conv
-        return macs * per_mac
-    if op.name == "DEPTHWISE_CONV_2D":
-        return macs * costs.depthwise
-    if op.name == "FULLY_CONNECTED":
-        return macs * costs.fully_connected
-    elements = out.size if out is not None else 0
+        return macs * (costs.conv_1x1 if w[1] == 1 and w[2] == 1 else costs.conv)
+    per_mac = {"DEPTHWISE_CONV_2D": costs.depthwise, "FULLY_CONNECTED": costs.fully_connected,
+               "AVERAGE_POOL_2D": costs.pool, "MAX_POOL_2D": costs.pool}
+    if op.name in per_mac:
+        return macs * per_mac[op.name]
     if op.name == "MEAN":
-        elements = graph.tensors[op.inputs[0]].size
-    if op.name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        return macs * costs.elementwise / 2
-    return elements * costs.elementwise
+        return graph.tensors[op.inputs[0]].size * costs.mean
+    per_element = {"ADD": costs.add, "MUL": costs.mul, "HARD_SWISH": costs.lut,
+                   "LOGISTIC": costs.lut, "RELU": costs.lut, "RELU6": costs.lut,
+                   "LEAKY_RELU": costs.lut}
+    return elements * per_element.get(op.name, costs.other)
 
 
 def estimate_latency(plan: Plan, graph: Graph, stats: dict) -> LatencyEstimate:
