@@ -368,20 +368,7 @@ Status conv2d_prepare(PrepareContext& ctx) {
 }
 
 Status conv2d_eval(const EvalContext& ctx) {
-  const Conv2DParams& p = *static_cast<const Conv2DParams*>(ctx.params);
-  const int8_t* input = static_cast<const int8_t*>(ctx.inputs[0]);
-  const int8_t* filter = static_cast<const int8_t*>(ctx.inputs[1]);
-  const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(ctx.inputs[2]) : nullptr;
-  int8_t* output = static_cast<int8_t*>(ctx.outputs[0]);
-  const ptrdiff_t in_image = static_cast<ptrdiff_t>(p.in_h) * p.in_w * p.in_c;
-  const ptrdiff_t out_image = static_cast<ptrdiff_t>(p.out_h) * p.out_w * p.out_c;
-  for (int32_t b = 0; b < p.batches; ++b) {
-    const InputBand in{input + b * in_image, 0, p.in_h};
-    const OutputTile out{output + b * out_image, 0, p.out_h, 0, p.out_c, p.out_w * p.out_c,
-                         p.out_c};
-    conv2d_tile(p, in, filter, bias, out, ctx.scratch);
-  }
-  return Status::kOk;
+  return conv_detail::eval_per_image<Conv2DParams>(ctx, conv2d_tile);
 }
 
 }  // namespace tinyops

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "quant.h"
+#include "kernels/tile.h"
 #include "tinyops/op_api.h"
 
 // Host SIMD paths, chosen at build time from the compiler's target flags
@@ -842,6 +843,26 @@ inline const char* dtype_label(DType t) {
     case DType::kInt8: return "int8";
   }
   return "unknown";
+}
+
+// Whole-tensor eval of a window op (CONV_2D, DEPTHWISE_CONV_2D): one tile
+// per image covering every row and channel. `tile` is the op's tile function.
+template <typename Params, typename TileFn>
+Status eval_per_image(const EvalContext& ctx, TileFn tile) {
+  const Params& p = *static_cast<const Params*>(ctx.params);
+  const int8_t* input = static_cast<const int8_t*>(ctx.inputs[0]);
+  const int8_t* filter = static_cast<const int8_t*>(ctx.inputs[1]);
+  const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(ctx.inputs[2]) : nullptr;
+  int8_t* output = static_cast<int8_t*>(ctx.outputs[0]);
+  const ptrdiff_t in_image = static_cast<ptrdiff_t>(p.in_h) * p.in_w * p.in_c;
+  const ptrdiff_t out_image = static_cast<ptrdiff_t>(p.out_h) * p.out_w * p.out_c;
+  for (int32_t b = 0; b < p.batches; ++b) {
+    const InputBand in{input + b * in_image, 0, p.in_h};
+    const OutputTile out{output + b * out_image, 0, p.out_h, 0, p.out_c, p.out_w * p.out_c,
+                         p.out_c};
+    tile(p, in, filter, bias, out, ctx.scratch);
+  }
+  return Status::kOk;
 }
 
 }  // namespace conv_detail
