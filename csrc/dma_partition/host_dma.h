@@ -5,6 +5,7 @@
 //             schedule that reads a buffer before waiting for it gets stale
 //             bytes, so tests run on this engine.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -52,7 +53,8 @@ class AsyncDma final : public DmaEngine {
   std::condition_variable queued_, done_;
   std::deque<Job> jobs_;
   uint32_t issued_ = 0;
-  uint32_t completed_ = 0;
+  std::atomic<uint32_t> completed_{0};
+  std::atomic<uint32_t> pending_{0};  // jobs queued and not yet taken
   bool stop_ = false;
   std::thread thread_;
 };
