@@ -2,6 +2,7 @@
 // broadcast-layout helpers declared in elementwise.h (used by mul.cc too).
 #include <cstring>
 
+#include "kernels/arm_dsp.h"
 #include "kernels/elementwise.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
@@ -191,17 +192,47 @@ struct AddOp {
   int32_t o1, o2, m1, m2, mo;
   ew::Rdbpot r1, r2, ro;
   int32_t zo, lo, hi;
+#if TINYOPS_ARM_DSP
+  bool dsp_ok;
+  ew_dsp::AddDsp dsp;
+#endif
   explicit AddOp(const AddParams& p)
       : o1(p.input1_offset), o2(p.input2_offset), m1(p.input1_multiplier),
         m2(p.input2_multiplier), mo(p.output_multiplier), r1(-p.input1_shift),
         r2(-p.input2_shift), ro(-p.output_shift), zo(p.output_offset), lo(p.act_min),
-        hi(p.act_max) {}
+        hi(p.act_max) {
+#if TINYOPS_ARM_DSP
+    dsp_ok = ew_dsp::add_dsp_setup(p, &dsp);
+#endif
+  }
   int32_t pa(int32_t x) const { return r1(ew::srdhm_pos((x + o1) * (1 << 20), m1)); }
   int32_t pb(int32_t y) const { return r2(ew::srdhm_pos((y + o2) * (1 << 20), m2)); }
   int8_t out(int32_t sa, int32_t sb) const {
     const int32_t v = ro(ew::srdhm_pos(sa + sb, mo)) + zo;
     return static_cast<int8_t>(ew::clamp(v, lo, hi));
   }
+  // Arm DSP loops (elementwise.h, ew_dsp); false: use the generic loops.
+#if TINYOPS_ARM_DSP
+  bool dsp_vv(const int8_t* a, const int8_t* b, int8_t* out, int64_t n) const {
+    if (!dsp_ok || n > INT32_MAX) return false;
+    ew_dsp::add_vv_dispatch<arm_dsp::Prims>(dsp, a, b, out, static_cast<int32_t>(n));
+    return true;
+  }
+  bool dsp_sv(int8_t a, const int8_t* b, int8_t* out, int64_t n) const {
+    if (!dsp_ok || n > INT32_MAX) return false;
+    ew_dsp::add_sv_dispatch<arm_dsp::Prims>(dsp, pa(a), dsp.in2, b, out, static_cast<int32_t>(n));
+    return true;
+  }
+  bool dsp_vs(const int8_t* a, int8_t b, int8_t* out, int64_t n) const {
+    if (!dsp_ok || n > INT32_MAX) return false;
+    ew_dsp::add_sv_dispatch<arm_dsp::Prims>(dsp, pb(b), dsp.in1, a, out, static_cast<int32_t>(n));
+    return true;
+  }
+#else
+  bool dsp_vv(const int8_t*, const int8_t*, int8_t*, int64_t) const { return false; }
+  bool dsp_sv(int8_t, const int8_t*, int8_t*, int64_t) const { return false; }
+  bool dsp_vs(const int8_t*, int8_t, int8_t*, int64_t) const { return false; }
+#endif
 };
 
 }  // namespace

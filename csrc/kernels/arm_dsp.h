@@ -140,6 +140,38 @@ TINYOPS_DSP_INLINE int32_t clamp_act(int32_t v, int32_t lo, int32_t hi) {
   return v;
 }
 
+// ---------------------------------------------------------------------------
+// The instruction set the ADD / MUL loops of kernels/elementwise.h (ew_dsp)
+// are written over (tests/test_elementwise_dsp.py emulates the same set).
+TINYOPS_DSP_INLINE int32_t sxtab16_ror8(int32_t a, int32_t x) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+  return r;
+}
+TINYOPS_DSP_INLINE int32_t smulbb(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smulbb %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+TINYOPS_DSP_INLINE int32_t smultt(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smultt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+struct Prims {
+  static TINYOPS_DSP_INLINE int32_t smmlar(int32_t a, int32_t b, int32_t c) {
+    return arm_dsp::smmlar(a, b, c);
+  }
+  static TINYOPS_DSP_INLINE int32_t qadd(int32_t a, int32_t b) { return __qadd(a, b); }
+  static TINYOPS_DSP_INLINE int32_t ssat8(int32_t x) { return __ssat(x, 8); }
+  static TINYOPS_DSP_INLINE int32_t sxtab16(int32_t a, int32_t x) { return __sxtab16(a, x); }
+  static TINYOPS_DSP_INLINE int32_t sxtab16_r8(int32_t a, int32_t x) {
+    return sxtab16_ror8(a, x);
+  }
+  static TINYOPS_DSP_INLINE int32_t smulbb(int32_t a, int32_t b) { return arm_dsp::smulbb(a, b); }
+  static TINYOPS_DSP_INLINE int32_t smultt(int32_t a, int32_t b) { return arm_dsp::smultt(a, b); }
+};
+
 #undef TINYOPS_DSP_INLINE
 
 }  // namespace arm_dsp

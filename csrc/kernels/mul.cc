@@ -1,6 +1,7 @@
 // MUL (int8), bit-exact with TFLM's reference integer MUL (see elementwise.h).
 #include <cstring>
 
+#include "kernels/arm_dsp.h"
 #include "kernels/elementwise.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
@@ -22,11 +23,19 @@ struct MulOp {
   int32_t o1, o2, m, left;
   ew::Rdbpot right;
   int32_t zo, lo, hi;
+#if TINYOPS_ARM_DSP
+  bool dsp_ok;
+  ew_dsp::MulDsp dsp;
+#endif
   explicit MulOp(const MulParams& p)
       : o1(p.input1_offset), o2(p.input2_offset), m(p.output_multiplier),
         left(p.output_shift > 0 ? p.output_shift : 0),
         right(p.output_shift > 0 ? 0 : -p.output_shift), zo(p.output_offset), lo(p.act_min),
-        hi(p.act_max) {}
+        hi(p.act_max) {
+#if TINYOPS_ARM_DSP
+    dsp_ok = ew_dsp::mul_dsp_setup(p, &dsp);
+#endif
+  }
   int32_t pa(int32_t x) const { return x + o1; }
   int32_t pb(int32_t y) const { return y + o2; }
   int8_t out(int32_t va, int32_t vb) const {
@@ -36,6 +45,28 @@ struct MulOp {
     const int32_t v = zo + right(ew::srdhm_pos(prod, m));
     return static_cast<int8_t>(ew::clamp(v, lo, hi));
   }
+  // Arm DSP loops (elementwise.h, ew_dsp); false: use the generic loops.
+#if TINYOPS_ARM_DSP
+  bool dsp_vv(const int8_t* a, const int8_t* b, int8_t* out, int64_t n) const {
+    if (!dsp_ok || n > INT32_MAX) return false;
+    ew_dsp::mul_vv_dispatch<arm_dsp::Prims>(dsp, a, b, out, static_cast<int32_t>(n));
+    return true;
+  }
+  bool dsp_sv(int8_t a, const int8_t* b, int8_t* out, int64_t n) const {
+    if (!dsp_ok || n > INT32_MAX) return false;
+    ew_dsp::mul_sv_dispatch<arm_dsp::Prims>(dsp, a + o1, o2, b, out, static_cast<int32_t>(n));
+    return true;
+  }
+  bool dsp_vs(const int8_t* a, int8_t b, int8_t* out, int64_t n) const {
+    if (!dsp_ok || n > INT32_MAX) return false;
+    ew_dsp::mul_sv_dispatch<arm_dsp::Prims>(dsp, b + o2, o1, a, out, static_cast<int32_t>(n));
+    return true;
+  }
+#else
+  bool dsp_vv(const int8_t*, const int8_t*, int8_t*, int64_t) const { return false; }
+  bool dsp_sv(int8_t, const int8_t*, int8_t*, int64_t) const { return false; }
+  bool dsp_vs(const int8_t*, int8_t, int8_t*, int64_t) const { return false; }
+#endif
 };
 
 }  // namespace

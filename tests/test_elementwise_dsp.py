@@ -1,0 +1,229 @@
+"""Arm DSP-extension loops of ADD and MUL (csrc/kernels/elementwise.h,
+namespace ew_dsp; selected in add.cc / mul.cc when TINYOPS_ARM_DSP).
+
+* Host, always: tests/cpp/elementwise_dsp_harness.cc instantiates the very
+  loop templates over portable emulations of the instructions they use
+  (SMMLAR = (c * 2^32 + a * b + 2^31) >> 32 with the 64-bit wrap, QADD and
+  SSAT saturation, SXTAB16, SMULBB / SMULTT) and compares them with
+  add_reference / mul_reference on all 65536 int8 input pairs (vector x
+  vector -- aligned, misaligned with a tail, in place --, scalar x vector,
+  vector x scalar) for many parameter sets: multipliers derived from random
+  scales as ADD / MUL prepare does, and raw random multipliers in
+  [2^30, 2^31) with every input shift 0..31 and output shifts 0..24 (the out
+  of range ones must be refused so the generic loops run), random zero
+  points and fused activation ranges. Built with g++ (plus an UBSan build).
+* Emulated, with the Arm toolchain and QEMU: the demo model built with the
+  DSP paths and with -DTINYOPS_NO_ARM_DSP must both give the host's bytes,
+  and the DSP build must need at most a fixed fraction of the portable
+  build's guest instructions for ADD and MUL; single-op ADD / MUL models
+  aimed at the loops' edges (odd lengths, scalar and per-channel broadcast
+  operands, clamped activations, scales that need the generic loops) must
+  match the host byte for byte. Skips, saying why, without the tools.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT / "tests" / "cpp" / "elementwise_dsp_harness.cc"
+SOURCES = [ROOT / "csrc" / "kernels" / n for n in ("add.cc", "mul.cc", "quant.cc", "op_common.cc")]
+DEMO = ROOT / "tinyops_tflm" / "data" / "demo_tiny.tflite"
+BOARDS = ["stm32f469", "stm32f746"]
+
+# DSP build / portable build guest instructions (all ops of the type) on the
+# demo model. Measured on MobileNetV3-large r160 (stm32f746): ADD 0.32, MUL 0.27.
+MAX_RATIO = {"ADD": 0.55, "MUL": 0.55}
+
+
+def _compile(extra: list[str], tag: str) -> Path:
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ not found (needed to build the elementwise DSP harness)")
+    h = hashlib.sha256()
+    for p in [HARNESS, *SOURCES, *(ROOT / "csrc" / "kernels").glob("*.h"),
+              *(ROOT / "csrc" / "include" / "tinyops").glob("*.h")]:
+        h.update(p.read_bytes())
+    h.update(" ".join(extra).encode())
+    out = Path(tempfile.gettempdir()) / f"tinyops-ew-dsp-{tag}-{h.hexdigest()[:16]}"
+    if not out.exists():
+        tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+        cmd = [gxx, "-std=c++17", "-Wall", "-Wextra", *extra,
+               f"-I{ROOT / 'csrc' / 'include'}", f"-I{ROOT / 'csrc'}", str(HARNESS),
+               *map(str, SOURCES), "-o", str(tmp)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, f"harness build failed:\n{' '.join(cmd)}\n{r.stderr}"
+        os.replace(tmp, out)
+    return out
+
+
+def _run(exe: Path, iters: int) -> str:
+    r = subprocess.run([str(exe), str(iters)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{exe.name}: {r.stdout}{r.stderr}"
+    line = r.stdout.strip().splitlines()[-1]
+    assert line.startswith("OK"), r.stdout
+    return line
+
+
+def test_dsp_math_exhaustive_vs_reference():
+    line = _run(_compile(["-O2"], "o2"), 600)
+    print("\n" + line)
+    fields = dict(kv.split("=") for kv in line.split()[1:])
+    # Both the fast loops and the refusals (generic fallback) were exercised.
+    for k in ("add_fast", "mul_fast", "add_generic", "mul_generic"):
+        assert int(fields[k]) > 0, line
+
+
+def test_dsp_math_ubsan():
+    try:
+        exe = _compile(["-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all"], "ubsan")
+    except AssertionError as e:
+        if "sanitize" in str(e) and ("cannot find" in str(e) or "libubsan" in str(e)):
+            pytest.skip("no UBSan runtime")
+        raise
+    _run(exe, 60)
+
+
+# ---------------------------------------------------------------------------
+# Emulated (QEMU) checks.
+
+
+def _tools_missing() -> str | None:
+    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm", "cmake")
+               if shutil.which(t) is None]
+    return ", ".join(missing) if missing else None
+
+
+_MISSING = _tools_missing()
+if _MISSING is not None:
+    print(f"\ntests/test_elementwise_dsp.py: skipping the emulated ADD/MUL DSP checks: {_MISSING} not found")
+needs_arm = pytest.mark.skipif(
+    _MISSING is not None,
+    reason=f"emulated checks need the Arm toolchain and QEMU ({_MISSING} not found)")
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory):
+    return {"dsp": tmp_path_factory.mktemp("fw-ew-dsp"),
+            "portable": tmp_path_factory.mktemp("fw-ew-portable")}
+
+
+@contextlib.contextmanager
+def _variant(caches, name: str):
+    saved = {k: os.environ.get(k) for k in ("TINYOPS_FW_CACHE", "TINYOPS_FW_CMAKE_ARGS")}
+    os.environ["TINYOPS_FW_CACHE"] = str(caches[name])
+    if name == "portable":
+        args = saved["TINYOPS_FW_CMAKE_ARGS"] or ""
+        os.environ["TINYOPS_FW_CMAKE_ARGS"] = (
+            args + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _host(data: bytes, board: str) -> list[np.ndarray]:
+    from tinyops_tflm.interpreter import Interpreter
+    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import make_inputs
+
+    graph = read_model(data)
+    return Interpreter(graph, board=board).run(*make_inputs(graph, 1, seed=0)[0])
+
+
+def _assert_same(result, host, what: str) -> None:
+    assert len(result.outputs) == len(host), what
+    for i, (a, b) in enumerate(zip(result.outputs, host)):
+        assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: output {i}"
+        if a.tobytes() != b.tobytes():
+            diff = int(np.count_nonzero(a != b))
+            pytest.fail(f"{what}: output {i} differs from the host in {diff} of {a.size} values")
+
+
+def _by_type(result) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in result.ops:
+        counts[o.name] = counts.get(o.name, 0) + (o.instructions or 0)
+    return counts
+
+
+@needs_arm
+@pytest.mark.parametrize("board", BOARDS)
+def test_demo_add_mul_dsp_beats_portable(board, caches):
+    from tinyops_tflm.emulate import emulate
+
+    data = DEMO.read_bytes()
+    host = _host(data, board)
+    runs = {}
+    for name in ("dsp", "portable"):
+        with _variant(caches, name):
+            runs[name] = emulate(data, board)
+        _assert_same(runs[name], host, f"{board} {name} build")
+    dsp, port = runs["dsp"], runs["portable"]
+    if dsp.invoke_instructions is None or port.invoke_instructions is None:
+        pytest.skip("no instruction counts (the QEMU plugin needs a host C compiler)")
+    cd, cp = _by_type(dsp), _by_type(port)
+    lines = [f"{board}: guest instructions, DSP build / portable build"]
+    for op in MAX_RATIO:
+        assert op in cp, f"the demo model has no {op}"
+        lines.append(f"  {op:<6}{cd.get(op, 0):>12,} /{cp[op]:>12,}  {cd.get(op, 0) / cp[op]:.2f}")
+    print("\n" + "\n".join(lines))
+    for op, bound in MAX_RATIO.items():
+        assert cd[op] <= bound * cp[op], f"{board} {op}: {cd[op]:,} > {bound} x {cp[op]:,}"
+
+
+def _edge_models() -> list[tuple[str, bytes]]:
+    from tinyops_tflm.testing import single_op as so
+
+    rng = np.random.default_rng(31)
+    models = []
+
+    def add(name, builder, **kw):
+        models.append((name, builder(rng, **kw)[0]))
+
+    for op, b in (("ADD", so.add), ("MUL", so.mul)):
+        add(f"{op} same shape odd length", b, shape1=(1, 5, 7, 13), shape2=(1, 5, 7, 13),
+            activation="NONE")
+        add(f"{op} same shape relu6", b, shape1=(1, 4, 6, 10), shape2=(1, 4, 6, 10),
+            activation="RELU6")
+        add(f"{op} scalar input 1", b, shape1=(1, 1, 1, 1), shape2=(1, 3, 5, 11),
+            activation="RELU")
+        add(f"{op} scalar input 2", b, shape1=(1, 3, 5, 11), shape2=(1,), activation="NONE")
+        add(f"{op} per-channel input 2", b, shape1=(1, 4, 5, 19), shape2=(1, 1, 1, 19),
+            activation="NONE")
+        add(f"{op} per-channel input 1 n1to1", b, shape1=(19,), shape2=(1, 3, 5, 19),
+            activation="RELU_N1_TO_1")
+        add(f"{op} row broadcast", b, shape1=(1, 4, 1, 9), shape2=(1, 4, 6, 9),
+            activation="NONE")
+        add(f"{op} equal input scales", b, shape1=(1, 3, 3, 7), shape2=(1, 3, 3, 7),
+            in1_scale=0.05, in2_scale=0.05, activation="NONE")
+    # Scales that the DSP loops refuse (MUL left shift; tiny MUL multiplier).
+    add("MUL large multiplier", so.mul, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
+        in1_scale=1.0, in2_scale=1.0, out_scale=0.05, activation="NONE")
+    add("MUL tiny multiplier", so.mul, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
+        in1_scale=1e-4, in2_scale=1e-4, out_scale=1.0, activation="NONE")
+    add("ADD huge output scale", so.add, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
+        in1_scale=0.01, in2_scale=0.02, out_scale=5.0, activation="NONE")
+    return models
+
+
+@needs_arm
+@pytest.mark.parametrize("board", BOARDS)
+def test_add_mul_edge_cases_match_host(board, caches):
+    from tinyops_tflm.emulate import emulate
+
+    with _variant(caches, "dsp"):
+        for name, data in _edge_models():
+            _assert_same(emulate(data, board), _host(data, board), f"{board} {name}")
