@@ -23,13 +23,15 @@ temporary caches.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fw_support import assert_same_as_host as _assert_same
+from fw_support import firmware_variant as _variant
+from fw_support import host_outputs as _host
+from fw_support import instructions_by_type as _by_type
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -62,50 +64,6 @@ def caches(tmp_path_factory):
     """Firmware caches: DSP paths on (the default build) and off."""
     return {"dsp": tmp_path_factory.mktemp("fw-dsp"),
             "portable": tmp_path_factory.mktemp("fw-portable")}
-
-
-@contextlib.contextmanager
-def _variant(caches, name: str):
-    """Emulate with the given build variant (cache dir + configure options)."""
-    saved = {k: os.environ.get(k) for k in ("TINYOPS_FW_CACHE", "TINYOPS_FW_CMAKE_ARGS")}
-    os.environ["TINYOPS_FW_CACHE"] = str(caches[name])
-    if name == "portable":
-        args = saved["TINYOPS_FW_CMAKE_ARGS"] or ""
-        os.environ["TINYOPS_FW_CMAKE_ARGS"] = (
-            args + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _host(data: bytes, board: str) -> list[np.ndarray]:
-    from tinyops_tflm.interpreter import Interpreter
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
-
-    graph = read_model(data)
-    return Interpreter(graph, board=board).run(*make_inputs(graph, 1, seed=0)[0])
-
-
-def _assert_same(result, host, what: str) -> None:
-    assert len(result.outputs) == len(host), what
-    for i, (a, b) in enumerate(zip(result.outputs, host)):
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: output {i}"
-        if a.tobytes() != b.tobytes():
-            diff = int(np.count_nonzero(a != b))
-            pytest.fail(f"{what}: output {i} differs from the host in {diff} of {a.size} values")
-
-
-def _by_type(result) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for o in result.ops:
-        counts[o.name] = counts.get(o.name, 0) + (o.instructions or 0)
-    return counts
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -1,0 +1,54 @@
+"""Shared helpers of the emulated-firmware tests (DSP vs portable builds)."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy as np
+import pytest
+
+
+@contextlib.contextmanager
+def firmware_variant(caches: dict, name: str):
+    """Emulate with build variant `name`: "dsp" (the default build) or
+    "portable" (-DTINYOPS_NO_ARM_DSP), each with its own firmware cache."""
+    saved = {k: os.environ.get(k) for k in ("TINYOPS_FW_CACHE", "TINYOPS_FW_CMAKE_ARGS")}
+    os.environ["TINYOPS_FW_CACHE"] = str(caches[name])
+    if name == "portable":
+        args = saved["TINYOPS_FW_CMAKE_ARGS"] or ""
+        os.environ["TINYOPS_FW_CMAKE_ARGS"] = (
+            args + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def host_outputs(data: bytes, board: str) -> list[np.ndarray]:
+    """The host Interpreter's outputs for the emulator's default input and plan."""
+    from tinyops_tflm.interpreter import Interpreter
+    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import make_inputs
+
+    graph = read_model(data)
+    return Interpreter(graph, board=board).run(*make_inputs(graph, 1, seed=0)[0])
+
+
+def assert_same_as_host(result, host, what: str) -> None:
+    assert len(result.outputs) == len(host), what
+    for i, (a, b) in enumerate(zip(result.outputs, host)):
+        assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: output {i}"
+        if a.tobytes() != b.tobytes():
+            diff = int(np.count_nonzero(a != b))
+            pytest.fail(f"{what}: output {i} differs from the host in {diff} of {a.size} values")
+
+
+def instructions_by_type(result) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in result.ops:
+        counts[o.name] = counts.get(o.name, 0) + (o.instructions or 0)
+    return counts
