@@ -735,6 +735,29 @@ inline Status check_activation_quant(PrepareContext& ctx, const TensorDesc* t, c
   return Status::kOk;
 }
 
+// Checks a conv/depthwise filter's quantization: one scale, or one per output
+// channel along quantized_dimension. Sets *per_channel.
+inline Status check_filter_quant(PrepareContext& ctx, const TensorDesc* filter, int32_t out_c,
+                                 const char* op, bool* per_channel) {
+  const QuantInfo& fq = filter->quant;
+  if (fq.num_scales < 1) {
+    return ctx.fail(Status::kInvalidModel, "%s: filter must be quantized", op);
+  }
+  *per_channel = fq.num_scales > 1;
+  if (!*per_channel) return Status::kOk;
+  if (fq.num_scales != out_c) {
+    return ctx.fail(Status::kInvalidModel,
+                    "%s: filter has %d scales, expected 1 or %d (output channels)", op,
+                    static_cast<int>(fq.num_scales), static_cast<int>(out_c));
+  }
+  if (fq.quantized_dimension < 0 || fq.quantized_dimension >= 4 ||
+      filter->shape.dims[fq.quantized_dimension] != fq.num_scales) {
+    return ctx.fail(Status::kInvalidModel, "%s: filter quantized_dimension %d does not have %d entries",
+                    op, static_cast<int>(fq.quantized_dimension), static_cast<int>(fq.num_scales));
+  }
+  return Status::kOk;
+}
+
 // Computes the per-channel multiplier/shift arrays (size n) the way TFLM's
 // PopulateConvolutionQuantizationParams does: effective scale =
 // double(input_scale) * double(filter_scale[c]) / double(output_scale).

@@ -770,23 +770,8 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
   if ((s = check_activation_quant(ctx, output, "DEPTHWISE_CONV_2D output")) != Status::kOk)
     return s;
   const QuantInfo& fq = filter->quant;
-  if (fq.num_scales < 1) {
-    return ctx.fail(Status::kInvalidModel, "DEPTHWISE_CONV_2D: filter must be quantized");
-  }
-  const bool per_channel = fq.num_scales > 1;
-  if (per_channel) {
-    if (fq.num_scales != out_c) {
-      return ctx.fail(Status::kInvalidModel,
-                      "DEPTHWISE_CONV_2D: filter has %d scales, expected 1 or %d",
-                      static_cast<int>(fq.num_scales), static_cast<int>(out_c));
-    }
-    if (fq.quantized_dimension < 0 || fq.quantized_dimension >= 4 ||
-        filter->shape.dims[fq.quantized_dimension] != fq.num_scales) {
-      return ctx.fail(Status::kInvalidModel,
-                      "DEPTHWISE_CONV_2D: filter quantized_dimension %d does not have %d entries",
-                      static_cast<int>(fq.quantized_dimension), static_cast<int>(fq.num_scales));
-    }
-  }
+  bool per_channel = false;
+  if ((s = check_filter_quant(ctx, filter, out_c, "DEPTHWISE_CONV_2D", &per_channel)) != Status::kOk) return s;
   const int64_t taps = static_cast<int64_t>(kh) * kw;
   if (taps > (int64_t{1} << 24)) {
     return ctx.fail(Status::kUnsupported, "DEPTHWISE_CONV_2D: filter window too large");
