@@ -117,6 +117,43 @@ class HostEngine {
     if (s != Status::kOk) raise_core_error(s, "invoke failed");
   }
 
+  // One invoke on the tracing DMA engine: the schedule's timeline as an int64
+  // array of rows (kind, id, work, src_region, dst_region); kinds and fields
+  // as TracingDma::Event, regions = plan region index of the copy's source /
+  // destination (-1: none).
+  py::array_t<int64_t> trace_invoke() {
+    if (!exec_.partitioned()) throw py::value_error("trace_invoke needs a partitioned plan");
+    TracingDma tracer;
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = exec_.invoke(&tracer);
+    }
+    if (s != Status::kOk) raise_core_error(s, "invoke failed");
+    const auto& ev = tracer.events();
+    py::array_t<int64_t> out({static_cast<py::ssize_t>(ev.size()), py::ssize_t{5}});
+    auto a = out.mutable_unchecked<2>();
+    for (size_t i = 0; i < ev.size(); ++i) {
+      a(i, 0) = ev[i].kind;
+      a(i, 1) = ev[i].id;
+      a(i, 2) = static_cast<int64_t>(ev[i].work);
+      a(i, 3) = region_of(ev[i].src);
+      a(i, 4) = region_of(ev[i].dst);
+    }
+    return out;
+  }
+
+  int64_t region_of(const void* p) const {
+    if (p == nullptr) return -1;
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    for (size_t r = 0; r < regions_.size(); ++r) {
+      if (b >= regions_[r]->data && b < regions_[r]->data + regions_[r]->bytes) {
+        return static_cast<int64_t>(r);
+      }
+    }
+    return -1;
+  }
+
   uint32_t check_tensor(int64_t t) const {
     if (t < 0 || t >= exec_.num_tensors()) throw py::index_error("tensor index out of range");
     return static_cast<uint32_t>(t);
@@ -269,6 +306,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("partitioned", [](const HostEngine& e) { return e.exec().partitioned(); })
       .def_property_readonly("sram_high_water", [](const HostEngine& e) { return e.exec().sram_high_water(); })
       .def("invoke", &HostEngine::invoke)
+      .def("trace_invoke", &HostEngine::trace_invoke)
       .def("set_tensor", &HostEngine::set_tensor)
       .def("get_tensor", &HostEngine::get_tensor)
       .def_property_readonly("num_tensors", [](const HostEngine& e) { return e.exec().num_tensors(); })

@@ -112,7 +112,7 @@ def test_budget_needs_board(demo_bytes):
 def test_cli_demo_and_plan(capsys):
     assert main(["demo", "--inputs", "2"]) == 0
     out = capsys.readouterr().out
-    assert "BIT-EXACT" in out and "SRAM high-water" in out and "estimated latency" in out
+    assert "BIT-EXACT" in out and "SRAM high-water" in out and "modelled latency" in out
     import json
     assert main(["plan", demo_model_path(), "--board", "stm32f469", "--sram-budget", "20K", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)

@@ -37,8 +37,6 @@ def cmd_plan(args) -> int:
     budget = parse_size(args.sram_budget) if args.sram_budget else None
     interp = Interpreter(graph, board=args.board, sram_budget=budget)
     plan = interp.plan
-    # One host run of the plan gives the traffic the latency estimate needs.
-    interp.run(*make_inputs(graph, 1, seed=0)[0])
     latency = interp.estimate_latency()
     if args.json:
         out = plan.to_dict()
@@ -119,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Firmware commands (export, emulate) live beside the exporter.
     from . import cli_firmware
     cli_firmware.register(sub)
+    from . import cli_estimate
+    cli_estimate.register(sub)
     return p
 
 

@@ -59,6 +59,7 @@ class Interpreter:
         self.board = board
         self.plan = None
         self.stats: dict[str, Any] | None = None
+        self._trace: np.ndarray | None = None
         _core = core()
         if board is None:
             if sram_budget is not None:
@@ -156,13 +157,29 @@ class Interpreter:
         t = self._io_tensor(index, self.graph.outputs, "output")
         return self._engine.get_tensor(t.index)
 
-    def estimate_latency(self):
-        """Estimated on-board latency of the last invoke() of a partitioned
-        plan (see tinyops_tflm.latency)."""
+    def schedule_trace(self) -> np.ndarray:
+        """The plan's timeline (op boundaries, DMA copies and waits, kernel
+        calls) from one run of it on the engine's tracing DMA. The schedule is
+        fixed, so it is traced once; the run leaves activations as an invoke()
+        would."""
+        if self.plan is None:
+            raise ValueError("a schedule trace needs a board plan (Interpreter(..., board=...))")
+        if self._trace is None:
+            _core = core()
+            try:
+                self._trace = self._engine.trace_invoke()
+            except _core.CoreError as err:
+                raise translate_core_error(err) from None
+        return self._trace
+
+    def estimate_latency(self, tables: dict | None = None):
+        """Modelled on-board latency of this plan (tinyops_tflm.latency: cost
+        tables fitted to the QEMU cycle model + the schedule's DMA timeline).
+        Needs a board plan; no prior invoke()."""
         from .latency import estimate_latency
-        if self.plan is None or self.stats is None:
-            raise ValueError("estimate_latency() needs a board plan and a prior invoke()")
-        return estimate_latency(self.plan, self.graph, self.stats)
+        if self.plan is None:
+            raise ValueError("estimate_latency() needs a board plan (Interpreter(..., board=...))")
+        return estimate_latency(self.plan, self.graph, self.schedule_trace(), tables)
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """set_input for each input, invoke, and return every output."""

@@ -22,6 +22,13 @@ class DmaEngine {
   virtual void wait(DmaTicket ticket) = 0;
   virtual void wait_all() = 0;
 
+  // Where compute sits between copies: the executor announces each op and the
+  // scheduler each kernel call (`work` = output elements of the tile). Engines
+  // that move data ignore them; a tracing engine records them so a timing
+  // model can replay the schedule (host: TracingDma).
+  virtual void note_op(uint32_t op) { (void)op; }
+  virtual void note_kernel(uint64_t work) { (void)work; }
+
  protected:
   // Engines live in caller-owned storage; never deleted through this type.
   ~DmaEngine() = default;

@@ -51,6 +51,14 @@ struct Runner {
   uint32_t region(int k) const { return op.region[k]; }
   uint32_t sram() const { return op.sram_region; }
 
+  // One kernel call done, `work` output elements (input elements for MEAN):
+  // counted, and told to the DMA engine so a tracing engine sees where
+  // compute sits between copies and waits.
+  void kernel_done(uint64_t work) {
+    st->tiles += 1;
+    dma.note_kernel(work);
+  }
+
   void finish() {
     if (any) dma.wait(last);
     st->sram_high_water = high_water;
@@ -135,7 +143,7 @@ Status run_staged(Runner& r) {
   void* scratch = r.s.scratch.bytes ? r.slot(r.s.scratch) : nullptr;
   EvalContext ctx{v.params, ins, outs, scratch};
   const Status st = r.op.eval(ctx);
-  r.st->tiles += 1;
+  r.kernel_done(static_cast<uint64_t>(v.outputs[0]->shape.num_elements()));
   for (int k = 0; k < v.num_outputs; ++k) {
     const int idx = v.num_inputs + k;
     const BufferSlot& b = r.op.operand_slots[idx];
@@ -150,7 +158,7 @@ Status run_copy(Runner& r) {
   void* dst = r.op.data[v.num_inputs];
   const void* src = r.op.data[0];
   if (dst != src && bytes) r.copy(dst, r.region(v.num_inputs), src, r.region(0), bytes);
-  r.st->tiles += 1;
+  r.kernel_done(0);
   return Status::kOk;
 }
 
@@ -231,7 +239,7 @@ Status run_flat(Runner& r, OpFamily family) {
     } else {
       mul_range(*static_cast<const MulParams*>(v.params), a, b, dst, 0, len);
     }
-    r.st->tiles += 1;
+    r.kernel_done(static_cast<uint64_t>(len));
     if (!out_direct) {
       out_ticket[q] = r.copy(static_cast<int8_t*>(r.op.data[out]) + begin, r.region(out), dst,
                              r.sram(), static_cast<uint32_t>(len));
@@ -406,7 +414,7 @@ Status run_window_rows(Runner& r, OpFamily f) {
     } else {
       max_pool2d_tile(*static_cast<const PoolParams*>(v.params), in_band, tile_out);
     }
-    r.st->tiles += 1;
+    r.kernel_done(static_cast<uint64_t>(r1 - r0) * g.out_w * (c1 - c0));
     if (!out_direct) {
       int8_t* dst = output + batch * out_image;
       const int8_t* src = tile_out.data;
@@ -501,7 +509,7 @@ Status run_binary_rows(Runner& r) {
     } else {
       mul_rows(*static_cast<const MulParams*>(v.params), bands_in[0], bands_in[1], dst, r0, r1);
     }
-    r.st->tiles += 1;
+    r.kernel_done(static_cast<uint64_t>((r1 - r0) * row_elems));
     if (!v.direct[2]) {
       out_ticket[q] = r.copy(output + r0 * row_elems, r.region(2), dst, r.sram(),
                              static_cast<uint32_t>((r1 - r0) * row_elems));
@@ -550,7 +558,7 @@ Status run_mean_rows(Runner& r) {
       rows = input + (batch * p.height + r0) * row_bytes;
     }
     mean_hw_accumulate(p, rows, static_cast<int32_t>(r1 - r0), acc);
-    r.st->tiles += 1;
+    r.kernel_done(static_cast<uint64_t>((r1 - r0) * row_bytes));
     if (stream_in && s + 1 < steps && !r.s.in_band[1].bytes) load(s + 1, 0);
     if (band == bands - 1) {
       if (v.direct[out]) {
@@ -624,7 +632,7 @@ Status run_fully_connected(Runner& r) {
       }
       out_pending[q] = true;
     }
-    r.st->tiles += 1;
+    r.kernel_done(static_cast<uint64_t>(c1 - c0) * p.batches);
   }
   return Status::kOk;
 }
@@ -674,7 +682,7 @@ Status run_scheduled_op(ScheduledOp& op, ScheduledOp* next, DmaEngine& dma, OpSt
       void* scratch = op.schedule->scratch.bytes ? r.slot(op.schedule->scratch) : nullptr;
       EvalContext ctx{op.view.params, const_cast<const void* const*>(op.data), op.data + op.view.num_inputs, scratch};
       s = op.eval(ctx);
-      stats->tiles += 1;
+      r.kernel_done(static_cast<uint64_t>(op.view.outputs[0]->shape.num_elements()));
       break;
     }
     case Strategy::kStaged: s = run_staged(r); break;

@@ -477,6 +477,7 @@ Status Executor::invoke(DmaEngine* dma) {
     }
     for (uint32_t o = 0; o < num_ops_; ++o) {
       ScheduledOp* next = o + 1 < num_ops_ ? &sched_[o + 1] : nullptr;
+      dma->note_op(o);
       const Status s = run_scheduled_op(sched_[o], next, *dma, &stats_[o]);
       if (s != Status::kOk) return s;
     }

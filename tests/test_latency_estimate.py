@@ -1,0 +1,130 @@
+"""The analytic latency estimator: schedule traces and their replay on the
+timing model (tinyops_tflm.latency), with hand-computed timelines."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinyops_tflm import Interpreter, zoo
+from tinyops_tflm.boards import KIB
+from tinyops_tflm.latency import (EV_KERNEL, EV_OP, EV_START, EV_WAIT, OpTrace, load_tables,
+                                  replay, split_trace)
+from tinyops_tflm.reader import read_model
+from tinyops_tflm.validation import make_inputs
+
+
+def _flat_table(per_out_elem: float, per_call: float = 0.0) -> dict:
+    coef = {"core": {"out_elems": per_out_elem, "calls": per_call}, "stall": {}}
+    entry = {"core": "cortex-m7", "classes": {"default": coef}}
+    return {"boards": {"stm32f746": entry}}
+
+
+def test_replay_hand_timeline(monkeypatch):
+    """Two copies of 100 and 50 DMA cycles, one kernel of 64 elements at 2
+    cycles each between start and wait: the CPU waits only for what compute
+    did not cover."""
+    from tinyops_tflm import latency
+
+    graph = read_model(zoo.cached("demo_tiny"))
+    monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: (lambda s, d, n: float(n)))
+    op0 = graph.operators[0]
+    out = graph.tensors[op0.outputs[0]].size
+    per = 3.0
+    compute = per * out
+    # start(100 B) at t=0 -> done 100; start(50 B) -> done 150; kernel; wait(2)
+    tr = OpTrace(0, [(EV_START, 1, 100, 0, 1), (EV_START, 2, 50, 0, 1), (EV_KERNEL, 0, out, -1, -1),
+                     (EV_WAIT, 2, 0, -1, -1)])
+    est = replay(graph, ["sram", "sdram"], None, [tr], "stm32f746", _flat_table(per))
+    o = est.ops[0]
+    assert o.compute_cycles == pytest.approx(compute)
+    assert o.dma_busy_cycles == pytest.approx(150)
+    assert o.dma_cycles == pytest.approx(max(0.0, 150 - compute))
+    assert o.cycles == pytest.approx(max(compute, 150))
+    # Wait before compute: the whole copy is exposed, then compute follows.
+    tr = OpTrace(0, [(EV_START, 1, 100, 0, 1), (EV_WAIT, 1, 0, -1, -1), (EV_KERNEL, 0, out, -1, -1)])
+    o = replay(graph, ["sram", "sdram"], None, [tr], "stm32f746", _flat_table(per)).ops[0]
+    assert o.dma_cycles == pytest.approx(100)
+    assert o.cycles == pytest.approx(100 + compute)
+
+
+def test_replay_serial_engine_and_cross_op_wait(monkeypatch):
+    """Copies run one at a time in start order; a copy started by op 0 and
+    waited for by op 1 stalls op 1 (as the prefetch of next weights does)."""
+    from tinyops_tflm import latency
+
+    graph = read_model(zoo.cached("demo_tiny"))
+    monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: (lambda s, d, n: float(n)))
+    t0 = OpTrace(0, [(EV_START, 1, 1000, 0, 1), (EV_KERNEL, 0, 1, -1, -1)])
+    t1 = OpTrace(1, [(EV_WAIT, 1, 0, -1, -1), (EV_KERNEL, 0, 1, -1, -1)])
+    table = _flat_table(0.0, per_call=10.0)
+    est = replay(graph, ["sram", "sdram"], None, [t0, t1], "stm32f746", table)
+    assert est.ops[0].cycles == pytest.approx(10)
+    assert est.ops[1].dma_cycles == pytest.approx(1000 - 10)
+    assert est.ops[1].cycles == pytest.approx(990 + 10)
+    assert est.cycles == pytest.approx(1010)
+
+
+def test_trace_matches_engine_stats():
+    """The traced run's calls and copies are the ones the executor counts."""
+    graph = read_model(zoo.cached("mobilenet_v2_a035_r96"))
+    interp = Interpreter(graph, board="stm32f746", sram_budget=64 * KIB)
+    x = make_inputs(graph, 1, seed=0)[0]
+    y = interp.run(*x)
+    traces = split_trace(interp.schedule_trace(), len(graph.operators))
+    for st, tr in zip(interp.stats["ops"], traces):
+        assert tr.calls == st["tiles"], st
+        assert tr.transfers == st["dma_transfers"], st
+        moved = sum(e[2] for e in tr.events if e[0] == EV_START)
+        assert moved == sum(st["dma_read_bytes"].values())
+    # The traced run computes the same bytes as invoke().
+    for a, b in zip(y, [interp.get_output(i) for i in range(interp.num_outputs)]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_estimate_without_prior_invoke_and_consistency():
+    graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
+    ms = {}
+    for board in ("stm32f746", "stm32f469"):
+        e = Interpreter(graph, board=board, sram_budget=128 * KIB).estimate_latency()
+        assert len(e.ops) == len(graph.operators)
+        for o in e.ops:
+            assert o.compute_cycles > 0 and o.dma_cycles >= 0
+            assert o.cycles == pytest.approx(o.compute_cycles + o.dma_cycles)
+        d = e.to_dict()
+        assert d["total_cycles"] == pytest.approx(sum(o["cycles"] for o in d["ops"]), abs=len(d["ops"]))
+        ms[board] = e.ms
+    assert 0 < ms["stm32f746"] < ms["stm32f469"]
+
+
+def test_tables_cover_both_ports():
+    t = load_tables()
+    for board in ("stm32f746", "stm32f469"):
+        entry = t["boards"][board]
+        assert "default" in entry["classes"]
+        for coef in entry["classes"].values():
+            assert all(v >= 0 for v in coef["core"].values())
+            assert all(v >= 0 for v in coef["stall"].values())
+
+
+def test_cli_estimate_json_and_plot(tmp_path):
+    from tinyops_tflm.cli import demo_model_path
+    demo = demo_model_path()
+    png = tmp_path / "lat.png"
+    out = subprocess.run([sys.executable, "-m", "tinyops_tflm.cli", "estimate", demo, "--board",
+                          "stm32f469", "--sram-budget", "16K", "--json", "--plot", str(png)],
+                         capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout)
+    assert d["board"] == "stm32f469" and d["clock_hz"] == 180_000_000
+    assert d["ms"] == pytest.approx(d["total_cycles"] / d["clock_hz"] * 1e3)
+    assert {"op", "name", "cycles", "compute_cycles", "dma_cycles"} <= set(d["ops"][0])
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_events_before_first_op_are_rejected():
+    from tinyops_tflm.errors import TinyOpsError
+    with pytest.raises(TinyOpsError, match="before the first op"):
+        split_trace(np.array([[EV_KERNEL, 0, 1, -1, -1], [EV_OP, 0, 0, -1, -1]]), 1)
