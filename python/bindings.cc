@@ -202,8 +202,20 @@ class HostEngine {
     return out;
   }
 
-  py::dict partition(py::list memories, uint32_t sram_budget, bool resident, bool prefetch) const {
+  py::dict partition(py::list memories, uint32_t sram_budget, bool resident, bool prefetch,
+                     py::object cost) const {
     PlannerConfig cfg;
+    if (!cost.is_none()) {
+      auto d = cost.cast<py::dict>();
+      auto work = d["work_cycles_milli"].cast<std::vector<uint32_t>>();
+      if (work.size() != static_cast<size_t>(kNumOpFamilies)) {
+        throw py::value_error("cost model: work_cycles_milli needs one rate per op family");
+      }
+      for (int f = 0; f < kNumOpFamilies; ++f) cfg.cost.work_cycles_milli[f] = work[f];
+      cfg.cost.dma_cycles_per_kib = d["dma_cycles_per_kib"].cast<uint32_t>();
+      cfg.cost.transfer_cycles = d["transfer_cycles"].cast<uint32_t>();
+      cfg.cost.step_cycles = d["step_cycles"].cast<uint32_t>();
+    }
     for (py::handle m : memories) {
       auto d = m.cast<py::dict>();
       MemorySpec spec;
@@ -301,7 +313,8 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<py::bytes, py::list, const std::string&, uint32_t>(), py::arg("plan"),
            py::arg("regions"), py::arg("dma") = "sync", py::arg("dma_delay_us") = 0)
       .def("partition", &HostEngine::partition, py::arg("memories"), py::arg("sram_budget"),
-           py::arg("resident") = true, py::arg("prefetch") = true)
+           py::arg("resident") = true, py::arg("prefetch") = true,
+           py::arg("cost") = py::none())
       .def("op_stats", &HostEngine::op_stats)
       .def_property_readonly("partitioned", [](const HostEngine& e) { return e.exec().partitioned(); })
       .def_property_readonly("sram_high_water", [](const HostEngine& e) { return e.exec().sram_high_water(); })

@@ -182,6 +182,46 @@ def compute_cycles(entry: dict[str, Any], cls: str, features: dict[str, float]) 
     return core, stall
 
 
+def _rate(entry: dict[str, Any], cls: str, feature: str) -> float:
+    coef = entry["classes"].get(cls) or entry["classes"]["default"]
+    return coef["core"].get(feature, 0.0) + coef["stall"].get(feature, 0.0)
+
+
+def tile_cost_model(board: str | Board, tables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The planner's per-op tiling cost (csrc/dma_partition/op_tiler.h
+    TileCostModel) from the same cost tables and DMA timing the estimator uses:
+    compute cycles per unit of work by op family, DMA cycles per KiB of an
+    SDRAM -> SRAM copy, per-transfer and per-kernel-call cycles."""
+    b = get_board(board)
+    entry = board_table(tables or load_tables(), b)
+    # OpFamily order: other, copy, conv, depthwise, pool, mean rows, unary,
+    # binary flat, binary rows, fully connected; work = MACs for conv,
+    # depthwise, pool, FC; input elements for MEAN; output elements otherwise.
+    per_family = [
+        _rate(entry, "default", "out_elems"), 0.0,
+        _rate(entry, "conv_1x1", "macs"), _rate(entry, "depthwise_3x3", "macs"),
+        _rate(entry, "average_pool_2d", "macs") or _rate(entry, "default", "out_elems"),
+        _rate(entry, "mean", "in_elems"), _rate(entry, "hard_swish", "out_elems"),
+        _rate(entry, "add", "out_elems"), _rate(entry, "add", "out_elems"),
+        _rate(entry, "fully_connected", "macs"),
+    ]
+    classes = entry["classes"].values()
+    step = sum(c["core"].get("calls", 0.0) + c["stall"].get("calls", 0.0) for c in classes) / len(entry["classes"])
+    transfer = sum(c["core"].get("transfers", 0.0) + c["stall"].get("transfers", 0.0)
+                   for c in classes) / len(entry["classes"])
+    dma = _dma_cycles_fn(b)
+    has_sdram = b.has("sdram")
+    src = "sdram" if has_sdram else FLASH
+    kib32 = dma(src, SRAM, 32 * 1024)
+    setup = dma(src, SRAM, 0)
+    return {
+        "work_cycles_milli": [int(round(1000 * max(r, 0.0))) for r in per_family],
+        "dma_cycles_per_kib": int(round((kib32 - setup) / 32)),
+        "transfer_cycles": int(round(transfer + setup)),
+        "step_cycles": int(round(step)),
+    }
+
+
 # -- the estimate -----------------------------------------------------------------
 
 

@@ -128,7 +128,8 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
     except _core.CoreError as err:
         raise translate_core_error(err) from None
     memories = _memories(board, budget)
-    result = engine.partition([spec for _, spec in memories], budget)
+    from .latency import tile_cost_model
+    result = engine.partition([spec for _, spec in memories], budget, cost=tile_cost_model(board))
     if not result["ok"]:
         failed = result["failed_op"]
         if failed >= 0:

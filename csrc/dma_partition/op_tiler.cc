@@ -102,6 +102,8 @@ struct ChooseState {
   TileChoice* best;
   bool found;
   uint64_t min_needed;
+  OpFamily family;
+  const TileCostModel* model;
 };
 
 bool consider(void* user, const TileRequest& req) {
@@ -111,7 +113,7 @@ bool consider(void* user, const TileRequest& req) {
   const uint64_t footprint = tile_footprint(n, st->align);
   if (footprint < st->min_needed) st->min_needed = footprint;
   if (footprint > st->avail) return true;
-  const uint64_t cost = tile_cost(req, n);
+  const uint64_t cost = tile_cost(req, n, st->family, *st->model);
   if (!st->found || cost < st->best->cost) {
     st->found = true;
     *st->best = TileChoice{req, n, cost, footprint};
@@ -128,18 +130,24 @@ void for_each_tile_candidate(const OpView& op, TileCandidateFn fn, void* user) {
   emit_family(op, kSingleBuffer, fn, user);
 }
 
-uint64_t tile_cost(const TileRequest& req, const TileNeeds& n) {
-  // Time in byte-equivalents: compute at kTileBytesPerMac per MAC, DMA per
-  // byte, fixed costs per transfer and per kernel call. Double-buffered
-  // tilings with several steps overlap DMA with compute, paying only the
-  // first step's fetch on top of the slower of the two.
-  const uint64_t compute = n.work * kTileBytesPerMac;
-  const uint64_t fixed = kTileTransferCost * n.transfers + kTileStepCost * n.steps;
+const TileCostModel kDefaultTileCostModel = {
+    {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000}, 1024, 48, 160};
+
+uint64_t tile_cost(const TileRequest& req, const TileNeeds& n, OpFamily family,
+                   const TileCostModel& m) {
+  // Cycles: compute, DMA, fixed costs per transfer and per kernel call.
+  // Double-buffered tilings with several steps overlap DMA with compute,
+  // paying only the first step's fetch on top of the slower of the two.
+  const uint32_t f = static_cast<uint32_t>(family);
+  const uint64_t rate = f < static_cast<uint32_t>(kNumOpFamilies) ? m.work_cycles_milli[f] : 1000;
+  const uint64_t compute = n.work * rate / 1000;
+  const uint64_t dma = n.dma_bytes * m.dma_cycles_per_kib / 1024;
+  const uint64_t fixed = uint64_t{m.transfer_cycles} * n.transfers + uint64_t{m.step_cycles} * n.steps;
   const bool overlapped = !(req.flags & kSingleBuffer) && n.steps > 1 &&
                           (n.double_in || n.double_in2 || n.double_weights || n.double_out);
-  if (!overlapped) return compute + n.dma_bytes + fixed;
-  const uint64_t slower = compute > n.dma_bytes ? compute : n.dma_bytes;
-  return slower + n.dma_bytes / n.steps + fixed;
+  if (!overlapped) return compute + dma + fixed;
+  const uint64_t slower = compute > dma ? compute : dma;
+  return slower + dma / n.steps + fixed;
 }
 
 uint64_t tile_footprint(const TileNeeds& n, uint32_t align) {
@@ -154,8 +162,8 @@ uint64_t tile_footprint(const TileNeeds& n, uint32_t align) {
 }
 
 Status choose_tiling(const OpView& op, uint64_t avail, uint32_t align, TileChoice* choice,
-                     uint64_t* min_needed) {
-  ChooseState st{&op, avail, align, choice, false, UINT64_MAX};
+                     uint64_t* min_needed, const TileCostModel& model) {
+  ChooseState st{&op, avail, align, choice, false, UINT64_MAX, op_family(op), &model};
   if (op.num_inputs + op.num_outputs <= kMaxScheduledOperands) {
     for_each_tile_candidate(op, consider, &st);
   }

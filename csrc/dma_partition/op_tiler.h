@@ -12,13 +12,21 @@
 
 namespace tinyops {
 
-// Cost model, in byte-equivalents of external DMA time: a DMA transfer's
-// set-up and a kernel call's fixed overhead.
-constexpr uint64_t kTileTransferCost = 48;
-constexpr uint64_t kTileStepCost = 160;
-// One MAC takes about as long as one byte of external DMA (Cortex-M7: ~1
-// cycle per MAC, SDRAM ~1 cycle per byte at 216 MHz).
-constexpr uint64_t kTileBytesPerMac = 1;
+// Cost model of a tiling, in cycles: compute per unit of op work (MAC, or
+// element for element-wise ops) by op family, DMA per KiB moved, set-up per
+// transfer and fixed cost per kernel call. The host planner fills it from the
+// latency estimator's cost tables and the board's DMA timing
+// (tinyops_tflm.latency.tile_cost_model); the defaults (about one cycle per
+// MAC and per external byte on a Cortex-M7) serve where no board is known,
+// e.g. the TFLM adapter.
+constexpr int kNumOpFamilies = 10;
+struct TileCostModel {
+  uint32_t work_cycles_milli[kNumOpFamilies];  // cycles per 1000 units of work, by OpFamily
+  uint32_t dma_cycles_per_kib;
+  uint32_t transfer_cycles;
+  uint32_t step_cycles;
+};
+extern const TileCostModel kDefaultTileCostModel;
 
 // Called once per candidate; returning false stops the enumeration.
 using TileCandidateFn = bool (*)(void* user, const TileRequest& request);
@@ -30,7 +38,8 @@ using TileCandidateFn = bool (*)(void* user, const TileRequest& request);
 void for_each_tile_candidate(const OpView& op, TileCandidateFn fn, void* user);
 
 // Estimated cost of running `op` with a tiling that needs `needs`.
-uint64_t tile_cost(const TileRequest& request, const TileNeeds& needs);
+uint64_t tile_cost(const TileRequest& request, const TileNeeds& needs, OpFamily family,
+                   const TileCostModel& model = kDefaultTileCostModel);
 
 // SRAM bytes layout_tiling() uses for `needs`: every buffer rounded up to
 // `align` (a power of two), doubled buffers twice.
@@ -48,7 +57,7 @@ struct TileChoice {
 // *min_needed = the smallest footprint of any applicable tiling (UINT64_MAX
 // when no tiling applies at all).
 Status choose_tiling(const OpView& op, uint64_t avail, uint32_t align, TileChoice* choice,
-                     uint64_t* min_needed);
+                     uint64_t* min_needed, const TileCostModel& model = kDefaultTileCostModel);
 
 // Lays the buffers of `choice` out contiguously from byte `base` (aligned to
 // `align`) of the SRAM region: fills `schedule` (next_weights left empty) and

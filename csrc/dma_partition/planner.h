@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dma_partition/op_tiler.h"
 #include "dma_partition/schedule.h"
 #include "dma_partition/tiling.h"
 #include "runtime/executor.h"
@@ -31,6 +32,7 @@ struct PlannerConfig {
   uint32_t sram_budget = 0;
   bool resident_activations = true;  // let the allocator keep activations in SRAM
   bool prefetch_weights = true;      // prefetch next op's first weight tile
+  TileCostModel cost = kDefaultTileCostModel;  // the board's, from the estimator's tables
 };
 
 struct TensorPlacement {

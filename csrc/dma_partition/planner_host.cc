@@ -108,7 +108,7 @@ OpView Planner::view(uint32_t o) const {
 bool Planner::choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const {
   const OpView v = view(o);
   TileChoice choice;
-  if (choose_tiling(v, avail, kAlign, &choice, min_needed) != Status::kOk) return false;
+  if (choose_tiling(v, avail, kAlign, &choice, min_needed, cfg_.cost) != Status::kOk) return false;
   plan->request = choice.request;
   plan->needs = choice.needs;
   plan->cost = choice.cost;

@@ -1,0 +1,205 @@
+"""Regenerate the estimator's cost tables from the cycle model.
+
+    python tools/fit_cost_tables.py measure [--boards ...] [--models ...] [--budgets ...]
+    python tools/fit_cost_tables.py fit
+
+`measure` runs every (model, board, SRAM budget) of the corpus through the
+cycle-approximate emulation (`tinyops_tflm.emulate(..., cycles=True)`: the
+port's QEMU variant under the QEMU cycle model) and records, per op, the
+measured cycles, memory wait states and DMA stalls beside the op's features
+from a traced host run of the same plan (tinyops_tflm.latency.op_features).
+Rows go to tools/data/cycle_measurements.csv (committed, so `fit` needs no
+QEMU).
+
+`fit` fits, per board and op cost class, non-negative coefficients for the
+features (core cycles and memory wait-state cycles separately, rows weighted
+by 1/sqrt(cycles) so small ops count) and writes
+tinyops_tflm/data/cost_tables.json. Classes with too few measured ops fall
+back to the board's 'default' class (fitted on all ops).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MEASUREMENTS = ROOT / "tools" / "data" / "cycle_measurements.csv"
+TABLES = ROOT / "tinyops_tflm" / "data" / "cost_tables.json"
+
+ZOO = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224", "mobilenet_v3_large_r160",
+       "efficientnet_b0_r128"]
+BOARDS = ["stm32f746", "stm32f469"]
+BUDGETS = ["default", "96K"]
+MIN_CLASS_ROWS = 6
+
+
+def _git_rev() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def measure_one(model: str, board: str, budget: str | None) -> list[dict]:
+    """Per-op rows of one emulated run and its traced host plan."""
+    from tinyops_tflm import Interpreter, zoo
+    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.latency import cost_class, op_features, split_trace
+    from tinyops_tflm.reader import read_model
+
+    data = zoo.cached(model)
+    graph = read_model(data)
+    interp = Interpreter(graph, board=board, sram_budget=budget)
+    traces = split_trace(interp.schedule_trace(), len(graph.operators))
+    run = emulate(data, board, sram_budget=budget, cycles=True)
+    if len(run.ops) != len(graph.operators):
+        raise RuntimeError(f"{model} on {board}: {len(run.ops)} emulated ops, "
+                           f"{len(graph.operators)} in the graph")
+    rows = []
+    for op, tr, em in zip(graph.operators, traces, run.ops):
+        feats = op_features(graph, op, interp.plan.memories, interp.plan.placements, tr)
+        stalls = em.stalls or {}
+        rows.append({
+            "model": model, "board": board, "budget": budget or "default", "op": op.index,
+            "name": op.name, "class": cost_class(graph, op),
+            "cycles": em.cycles, "instructions": em.instructions,
+            "stall_dma": stalls.get("dma", 0), "stall_mem": stalls.get("mem", 0),
+            **{f"f_{k}": v for k, v in feats.items()},
+        })
+    return rows
+
+
+def cmd_measure(args) -> int:
+    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    if MEASUREMENTS.is_file() and not args.fresh:
+        with open(MEASUREMENTS) as f:
+            rows = list(csv.DictReader(f))
+    done = {(r["model"], r["board"], r["budget"]) for r in rows}
+    for board in args.boards:
+        for model in args.models:
+            for budget in args.budgets:
+                key = (model, board, budget)
+                if key in done:
+                    continue
+                print(f"measuring {model} on {board}, SRAM budget {budget} ...", flush=True)
+                try:
+                    new = measure_one(model, board, None if budget == "default" else budget)
+                except Exception as err:  # noqa: BLE001 - recorded, the corpus goes on
+                    print(f"  failed: {err}", file=sys.stderr)
+                    continue
+                rows.extend({k: str(v) for k, v in r.items()} for r in new)
+                total = sum(int(r["cycles"]) for r in new)
+                print(f"  {len(new)} ops, {total:,} cycles", flush=True)
+                _write_rows(rows)
+    return 0
+
+
+def _write_rows(rows: list[dict]) -> None:
+    keys: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in keys:
+                keys.append(k)
+    tmp = MEASUREMENTS.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(MEASUREMENTS)
+
+
+def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Non-negative least squares (Lawson-Hanson)."""
+    m, n = a.shape
+    x = np.zeros(n)
+    passive = np.zeros(n, bool)
+    w = a.T @ (b - a @ x)
+    for _ in range(3 * n + 10):
+        if passive.all() or w[~passive].max(initial=-np.inf) <= 1e-10 * max(1.0, np.abs(w).max()):
+            break
+        j = np.argmax(np.where(passive, -np.inf, w))
+        passive[j] = True
+        while True:
+            z = np.zeros(n)
+            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            neg = passive & (z <= 0)
+            alpha = np.min(x[neg] / (x[neg] - z[neg]))
+            x = x + alpha * (z - x)
+            passive &= x > 1e-12
+            x[~passive] = 0.0
+        w = a.T @ (b - a @ x)
+    return x
+
+
+def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
+    x = np.array([[float(r[f"f_{k}"]) for k in features] for r in rows])
+    cycles = np.array([float(r["cycles"]) for r in rows])
+    stall_dma = np.array([float(r["stall_dma"]) for r in rows])
+    stall_mem = np.array([float(r["stall_mem"]) for r in rows])
+    compute = cycles - stall_dma
+    weight = 1.0 / np.sqrt(np.maximum(compute, 1.0))
+    scale = np.maximum(np.abs(x).max(axis=0), 1e-9)
+    out = {}
+    for part, y in (("core", compute - stall_mem), ("stall", stall_mem)):
+        coef = nnls(x / scale * weight[:, None], y * weight) / scale
+        out[part] = {k: float(c) for k, c in zip(features, coef) if c > 0}
+    return out
+
+
+def cmd_fit(args) -> int:
+    from tinyops_tflm.latency import FEATURES
+
+    with open(MEASUREMENTS) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        print(f"no measurements in {MEASUREMENTS}; run `measure` first", file=sys.stderr)
+        return 2
+    from tinyops_tflm.boards import get_board
+    tables = {"version": 1, "generated_by": "tools/fit_cost_tables.py",
+              "generated": datetime.date.today().isoformat(), "source_commit": _git_rev(),
+              "measurements": str(MEASUREMENTS.relative_to(ROOT)),
+              "features": list(FEATURES), "boards": {}}
+    for board in sorted({r["board"] for r in rows}):
+        brows = [r for r in rows if r["board"] == board]
+        classes = {"default": fit_rows(brows, FEATURES)}
+        for cls in sorted({r["class"] for r in brows}):
+            crows = [r for r in brows if r["class"] == cls]
+            if len(crows) >= MIN_CLASS_ROWS:
+                classes[cls] = fit_rows(crows, FEATURES)
+        tables["boards"][board] = {"core": get_board(board).core, "classes": classes,
+                                   "ops_measured": len(brows)}
+        print(f"{board}: {len(brows)} ops, classes {', '.join(classes)}")
+    TABLES.write_text(json.dumps(tables, indent=1) + "\n")
+    print(f"wrote {TABLES}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("measure")
+    m.add_argument("--boards", nargs="+", default=BOARDS)
+    m.add_argument("--models", nargs="+", default=ZOO)
+    m.add_argument("--budgets", nargs="+", default=BUDGETS)
+    m.add_argument("--fresh", action="store_true", help="discard earlier measurements")
+    m.set_defaults(func=cmd_measure)
+    f = sub.add_parser("fit")
+    f.set_defaults(func=cmd_fit)
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
