@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_firmware.register(sub)
     from . import cli_estimate
     cli_estimate.register(sub)
+    from . import cli_paper
+    cli_paper.register(sub)
     return p
 
 

@@ -36,12 +36,15 @@ def plot_breakdown(est: LatencyEstimate, path: str, title: str = "") -> None:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from .interpreter import Interpreter
     from .reader import read_model_file
 
+    from .boards import get_board, parse_size
+    from .schedules import schedule_cost
+
     graph = read_model_file(args.model)
-    interp = Interpreter(graph, board=args.board, sram_budget=args.sram_budget)
-    est = interp.estimate_latency()
+    board = get_board(args.board)
+    budget = parse_size(args.sram_budget) if args.sram_budget else board.default_sram_budget
+    est = schedule_cost(graph, board, args.schedule, budget).estimate
     if args.plot:
         plot_breakdown(est, args.plot, f"{args.model.split('/')[-1]} on {est.board}: "
                                        f"{est.ms:.1f} ms (modelled)")
@@ -49,15 +52,17 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         print(json.dumps(est.to_dict(), indent=1))
         return 0
     ms = 1e3 / est.clock_hz
-    print(f"tinyops estimate: {args.model} on {est.board} "
-          f"(SRAM budget {interp.plan.sram_budget // 1024} KiB)")
+    print(f"tinyops estimate: {args.model} on {est.board}, {args.schedule} schedule "
+          f"(SRAM budget {budget // 1024} KiB)")
     print(f"  {'op':>4}  {'name':<20}{'cycles':>13}{'compute':>13}{'exposed DMA':>13}{'ms':>9}")
     for o in est.ops:
         print(f"  {o.op:>4}  {o.name:<20}{o.cycles:>13,.0f}{o.compute_cycles:>13,.0f}"
               f"{o.dma_cycles:>13,.0f}{o.cycles * ms:>9.2f}")
     print(f"  total: {est.total_cycles:,} cycles = {est.ms:.1f} ms at {est.clock_hz / 1e6:.0f} MHz")
-    print(f"  modelled by {est.model}; validated against the cycle emulation by "
-          f"benchmarks/cycle_model.py; not a board measurement")
+    check = ("validated against the cycle emulation by benchmarks/cycle_model.py"
+             if args.schedule == "tinyops" else "calibrated on the paper's table by "
+             "`tinyops reproduce-paper`")
+    print(f"  modelled by {est.model}; {check}; not a board measurement")
     if args.plot:
         print(f"  wrote {args.plot}")
     return 0
@@ -68,6 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help=".tflite file")
     p.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
     p.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
+    p.add_argument("--schedule", default="tinyops", choices=("tinyops", "original", "internal"),
+                   help="tinyops: this engine's plan and kernels (default); original: the paper's "
+                        "TinyOps firmware; internal: TFLM + CMSIS-NN in internal memory")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--plot", default=None, metavar="OUT.png",
                    help="per-op stacked bars: compute, memory wait states, exposed DMA")

@@ -278,25 +278,29 @@ class LatencyEstimate:
                 f"{self.model}; not a board measurement)")
 
 
-def _dma_cycles_fn(board: Board):
+def _dma_cycles_fn(board: Board, **dma_kwargs):
     try:
         from .board_timing import dma_transfer_cycles
     except ImportError:  # TODO(lead): remove once board_timing lands
-        def dma_transfer_cycles(b, src, dst, n):
+        def dma_transfer_cycles(b, src, dst, n, **kw):
             bw = min(b.memory(src).bandwidth_mb_s, b.memory(dst).bandwidth_mb_s)
             return 120 + n * b.clock_hz / (bw * 1e6)
 
     def cycles(src: str, dst: str, nbytes: int) -> float:
-        return dma_transfer_cycles(board, src, dst, nbytes)
+        return dma_transfer_cycles(board, src, dst, nbytes, **dma_kwargs)
     return cycles
 
 
 def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTrace],
-           board: str | Board, tables: dict[str, Any] | None = None) -> LatencyEstimate:
-    """Replay a traced schedule on the board's timing model (see module doc)."""
+           board: str | Board, tables: dict[str, Any] | None = None, *,
+           dma_kwargs: dict[str, Any] | None = None,
+           extra_stall: list[float] | None = None) -> LatencyEstimate:
+    """Replay a traced schedule on the board's timing model (see module doc).
+    `dma_kwargs` go to dma_transfer_cycles (e.g. byte-wide, no burst);
+    `extra_stall[i]` adds memory cycles to op i's compute."""
     b = get_board(board)
     entry = board_table(tables or load_tables(), b)
-    dma_cycles = _dma_cycles_fn(b)
+    dma_cycles = _dma_cycles_fn(b, **(dma_kwargs or {}))
     result = LatencyEstimate(b.name, b.clock_hz)
     cpu = 0.0
     dma_free = 0.0
@@ -306,6 +310,8 @@ def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTra
         op = graph.operators[tr.op]
         feats = op_features(graph, op, memories, placements, tr)
         core, stall = compute_cycles(entry, cost_class(graph, op), feats)
+        if extra_stall is not None:
+            stall += extra_stall[tr.op]
         compute = core + stall
         work = [e[2] for e in tr.events if e[0] == EV_KERNEL]
         total_work = float(sum(work))

@@ -117,32 +117,6 @@ def _write_rows(rows: list[dict]) -> None:
     tmp.replace(MEASUREMENTS)
 
 
-def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Non-negative least squares (Lawson-Hanson)."""
-    m, n = a.shape
-    x = np.zeros(n)
-    passive = np.zeros(n, bool)
-    w = a.T @ (b - a @ x)
-    for _ in range(3 * n + 10):
-        if passive.all() or w[~passive].max(initial=-np.inf) <= 1e-10 * max(1.0, np.abs(w).max()):
-            break
-        j = np.argmax(np.where(passive, -np.inf, w))
-        passive[j] = True
-        while True:
-            z = np.zeros(n)
-            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
-            if (z[passive] > 0).all():
-                x = z
-                break
-            neg = passive & (z <= 0)
-            alpha = np.min(x[neg] / (x[neg] - z[neg]))
-            x = x + alpha * (z - x)
-            passive &= x > 1e-12
-            x[~passive] = 0.0
-        w = a.T @ (b - a @ x)
-    return x
-
-
 def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
     x = np.array([[float(r[f"f_{k}"]) for k in features] for r in rows])
     cycles = np.array([float(r["cycles"]) for r in rows])
@@ -152,6 +126,8 @@ def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
     weight = 1.0 / np.sqrt(np.maximum(compute, 1.0))
     scale = np.maximum(np.abs(x).max(axis=0), 1e-9)
     out = {}
+    from tinyops_tflm.fitting import nnls
+
     for part, y in (("core", compute - stall_mem), ("stall", stall_mem)):
         coef = nnls(x / scale * weight[:, None], y * weight) / scale
         out[part] = {k: float(c) for k, c in zip(features, coef) if c > 0}
