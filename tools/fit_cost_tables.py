@@ -50,31 +50,14 @@ def _git_rev() -> str:
 
 def measure_one(model: str, board: str, budget: str | None) -> list[dict]:
     """Per-op rows of one emulated run and its traced host plan."""
-    from tinyops_tflm import Interpreter, zoo
-    from tinyops_tflm.emulate import emulate
-    from tinyops_tflm.latency import cost_class, op_features, split_trace
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm import zoo
+    from tinyops_tflm.cycle_check import compare
 
-    data = zoo.cached(model)
-    graph = read_model(data)
-    interp = Interpreter(graph, board=board, sram_budget=budget)
-    traces = split_trace(interp.schedule_trace(), len(graph.operators))
-    run = emulate(data, board, sram_budget=budget, cycles=True)
-    if len(run.ops) != len(graph.operators):
-        raise RuntimeError(f"{model} on {board}: {len(run.ops)} emulated ops, "
-                           f"{len(graph.operators)} in the graph")
-    rows = []
-    for op, tr, em in zip(graph.operators, traces, run.ops):
-        feats = op_features(graph, op, interp.plan.memories, interp.plan.placements, tr)
-        stalls = em.stalls or {}
-        rows.append({
-            "model": model, "board": board, "budget": budget or "default", "op": op.index,
-            "name": op.name, "class": cost_class(graph, op),
-            "cycles": em.cycles, "instructions": em.instructions,
-            "stall_dma": stalls.get("dma", 0), "stall_mem": stalls.get("mem", 0),
-            **{f"f_{k}": v for k, v in feats.items()},
-        })
-    return rows
+    cmp = compare(model, zoo.cached(model), board, budget)
+    return [{"model": model, "board": board, "budget": budget or "default", "op": o.op,
+             "name": o.name, "class": o.cls, "cycles": o.emulated, "instructions": o.instructions,
+             "stall_dma": o.stall_dma, "stall_mem": o.stall_mem,
+             **{f"f_{k}": v for k, v in o.features.items()}} for o in cmp.ops]
 
 
 def cmd_measure(args) -> int:
