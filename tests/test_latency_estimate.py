@@ -128,3 +128,45 @@ def test_events_before_first_op_are_rejected():
     from tinyops_tflm.errors import TinyOpsError
     with pytest.raises(TinyOpsError, match="before the first op"):
         split_trace(np.array([[EV_KERNEL, 0, 1, -1, -1], [EV_OP, 0, 0, -1, -1]]), 1)
+
+
+def test_nnls_matches_exhaustive_active_sets():
+    """Lawson-Hanson against the brute-force optimum over every support set."""
+    import itertools
+
+    from tinyops_tflm.fitting import nnls
+
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        a = rng.normal(size=(12, 4))
+        b = rng.normal(size=12)
+        best, best_r = None, np.inf
+        for k in range(5):
+            for support in itertools.combinations(range(4), k):
+                x = np.zeros(4)
+                if support:
+                    sol = np.linalg.lstsq(a[:, support], b, rcond=None)[0]
+                    if (sol < 0).any():
+                        continue
+                    x[list(support)] = sol
+                r = np.linalg.norm(a @ x - b)
+                if r < best_r - 1e-12:
+                    best, best_r = x, r
+        got = nnls(a, b)
+        assert (got >= 0).all()
+        assert np.linalg.norm(a @ got - b) == pytest.approx(best_r, rel=1e-9, abs=1e-9)
+
+
+def test_paper_fit_recovers_parameters_and_leave_one_out():
+    """Rows generated from known parameters: the fit finds them and every
+    leave-one-out prediction is exact."""
+    from tinyops_tflm.paper import _fit
+
+    rng = np.random.default_rng(3)
+    parts = np.column_stack([rng.uniform(1e7, 5e8, 6), rng.uniform(0, 2e8, 6), rng.integers(40, 120, 6)])
+    true = np.array([1.7, 2.3, 9000.0])
+    paper = parts @ true
+    np.testing.assert_allclose(_fit(parts, paper), true, rtol=1e-6)
+    for j in range(6):
+        keep = [k for k in range(6) if k != j]
+        assert parts[j] @ _fit(parts[keep], paper[keep]) == pytest.approx(paper[j], rel=1e-6)
