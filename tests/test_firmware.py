@@ -191,7 +191,7 @@ def test_emulated_unpartitioned_and_cli(fw_cache, tmp_path, capsys):
 
 
 def _port_regions(port: str) -> dict[str, tuple[int, int]]:
-    text = (source_root() / "ports" / port / "CMakeLists.txt").read_text()
+    text = (source_root() / "ports" / port / "port.cmake").read_text()
     regions = {}
     for r in ("FLASH", "FAST", "SRAM", "SDRAM", "QSPI"):
         origin = int(re.search(rf"TINYOPS_BOARD_{r}_ORIGIN (\S+)\)", text).group(1), 0)

@@ -1,5 +1,5 @@
-# Shared build logic of the ports (included by ports/<board>/CMakeLists.txt
-# after it has set the board's parameters, see ports/stm32f746/CMakeLists.txt).
+# Shared build logic of the ports (included by ports/<board>/port.cmake after
+# it has set the board's parameters, see ports/stm32f746/port.cmake).
 #
 # Builds, for one board:
 #   tinyops_engine_fw     the engine (csrc) cross-compiled, freestanding
