@@ -9,7 +9,29 @@ from __future__ import annotations
 from .errors import (BudgetError, InvocationError, ModelError, PlanError, TinyOpsError,
                      UnsupportedOpError)
 
-__version__ = "0.1.0"
+
+
+def _version() -> str:
+    """The version in pyproject.toml, the one place it is written: read from
+    the file in a checkout (which may be ahead of any installed metadata),
+    from the installed distribution's metadata otherwise."""
+    import re
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        text = pyproject.read_text()
+        m = re.search(r'(?m)^version\s*=\s*"([^"]+)"', text)
+        if m and re.search(r'(?m)^name\s*=\s*"tinyops-tflm"', text):
+            return m.group(1)
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("tinyops-tflm")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "Interpreter", "validate", "read_model", "TinyOpsError", "ModelError",

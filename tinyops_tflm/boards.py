@@ -98,8 +98,8 @@ STM32F469 = Board(
     ),
     sram_reserve=_SRAM_RESERVE,
     flash_reserve=_FLASH_RESERVE,
-    description="STM32F469I-DISCO: Cortex-M4F 180 MHz, 320 KB SRAM + 64 KB CCM, 2 MB flash, "
-                "8 MB SDRAM, 16 MB QSPI NOR",
+    description="STM32F469I-DISCO: Cortex-M4F 180 MHz, 320 KiB SRAM + 64 KiB CCM, 2 MiB flash, "
+                "8 MiB SDRAM, 16 MiB QSPI NOR",
 )
 
 STM32F746 = Board(
@@ -124,8 +124,8 @@ STM32F746 = Board(
     ),
     sram_reserve=_SRAM_RESERVE,
     flash_reserve=_FLASH_RESERVE,
-    description="STM32F746G-DISCO: Cortex-M7 216 MHz (4 KB I/D caches), 320 KB SRAM, "
-                "1 MB flash, 8 MB SDRAM, 16 MB QSPI NOR",
+    description="STM32F746G-DISCO: Cortex-M7 216 MHz (4 KiB I/D caches), 320 KiB SRAM, "
+                "1 MiB flash, 8 MiB SDRAM, 16 MiB QSPI NOR",
 )
 
 # The paper's F469 setting: 256 KB SRAM and 1 MB flash, standing in for an
@@ -135,7 +135,7 @@ STM32F469_PAPER = replace(
     name="stm32f469-paper",
     sram_budget_override=256 * KIB,
     flash_reserve=1 * MIB,
-    description="STM32F469 restricted to the paper's budgets: 256 KB SRAM, 1 MB flash",
+    description="STM32F469 restricted to the paper's budgets: 256 KiB SRAM, 1 MiB flash",
 )
 
 BOARDS: dict[str, Board] = {b.name: b for b in (STM32F469, STM32F746, STM32F469_PAPER)}

@@ -155,6 +155,11 @@ class Interpreter:
 
     def get_output(self, index: int = 0) -> np.ndarray:
         t = self._io_tensor(index, self.graph.outputs, "output")
+        if self.stats is None:  # set only by a successful invoke()
+            from .errors import InvocationError
+            raise InvocationError(f"get_output({index}) before invoke(): the output "
+                                  f"'{t.name}' holds no result yet; call set_input() and "
+                                  "invoke() first")
         return self._engine.get_tensor(t.index)
 
     def schedule_trace(self) -> np.ndarray:

@@ -881,7 +881,38 @@ def read_model(data: bytes | bytearray | memoryview, *, check_supported: bool = 
             data = memoryview(data).tobytes()
         except TypeError:
             raise TypeError(f"read_model expects bytes-like data, got {type(data).__name__}") from None
-    return _Parser(data, check_supported).parse()
+    graph = _Parser(data, check_supported).parse()
+    if check_supported:
+        _check_quantized(graph)
+    return graph
+
+
+# Ops that legitimately touch float32 in an int8 model (its float interface).
+_FLOAT_INTERFACE_OPS = {"QUANTIZE", "DEQUANTIZE", "SHAPE"}
+
+
+def _check_quantized(graph: Graph) -> None:
+    """A float (or dynamic-range) model would otherwise fail deep in a kernel
+    with a dtype message; say what it is and how to convert it."""
+    floats = []
+    for op in graph.operators:
+        if op.name in _FLOAT_INTERFACE_OPS:
+            continue
+        ts = [graph.tensors[i] for i in (*op.inputs, *op.outputs) if i >= 0]
+        if any(t.dtype == np.float32 for t in ts):
+            floats.append(f"{op.name} (op {op.index})")
+    if not floats:
+        return
+    shown = ", ".join(floats[:5]) + (f" and {len(floats) - 5} more" if len(floats) > 5 else "")
+    raise UnsupportedOpError(
+        f"the model is not quantized to int8: {len(floats)} of {len(graph.operators)} ops compute "
+        f"in float32 ({shown}). tinyops runs full-integer int8 models; convert with TensorFlow: "
+        "converter = tf.lite.TFLiteConverter.from_keras_model(model); "
+        "converter.optimizations = [tf.lite.Optimize.DEFAULT]; "
+        "converter.representative_dataset = <function yielding [input_batch] lists>; "
+        "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; "
+        "converter.inference_input_type = converter.inference_output_type = tf.int8; "
+        "open('model_int8.tflite', 'wb').write(converter.convert())")
 
 
 def read_model_file(path: str | os.PathLike[str], *, check_supported: bool = True) -> Graph:
