@@ -35,9 +35,11 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from . import progress
 from .boards import Board, get_board
 from .errors import TinyOpsError
 from .export import ExportResult, export_model, port_for, source_root
+from .metrics import human_bytes
 
 __all__ = ["ToolchainMissing", "EmulationError", "EmulationResult", "find_tools", "emulate",
            "build_firmware", "build_plugin", "run_firmware", "cache_dir"]
@@ -119,8 +121,12 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _run(cmd: Sequence[str], what: str, timeout: float | None = None, **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
+def _run(cmd: Sequence[str], what: str, timeout: float | None = None, *, bar: bool = False,
+         **kw) -> subprocess.CompletedProcess:
+    if bar and progress.enabled():  # a terminal: show the build's steps
+        proc = progress.run_streamed(cmd, what, timeout, **kw)
+    else:
+        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
         raise EmulationError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
@@ -148,11 +154,13 @@ def build_plugin(tools: Tools | None = None, out_dir: Path | None = None) -> Pat
 
 
 def build_firmware(board: str | Board, models_dir: Path, build_dir: Path, target: str,
-                   tools: Tools | None = None, jobs: int = 2, qemu_only: bool = True) -> Path:
-    """Configure (once) and build `target` of the board's port; returns the ELF."""
+                   tools: Tools | None = None, jobs: int = 2, qemu_only: bool = True,
+                   source_dir: Path | None = None) -> Path:
+    """Configure (once) and build `target` of the board's port (or of the
+    firmware project at `source_dir`); returns the ELF."""
     tools = tools or find_tools()
     port = port_for(board)
-    src = source_root() / "ports" / port.port
+    src = source_dir or source_root() / "ports" / port.port
     cache = build_dir / "CMakeCache.txt"
     if not cache.is_file():
         cmd = [tools.cmake, "-S", str(src), "-B", str(build_dir),
@@ -164,7 +172,7 @@ def build_firmware(board: str | Board, models_dir: Path, build_dir: Path, target
             cmd += ["-G", "Ninja"]
         _run(cmd, "configuring the firmware build")
     _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)],
-         f"building {target}")
+         f"building {target}", bar=True)
     elf = build_dir / f"{target}.elf"
     if not elf.is_file():
         raise EmulationError(f"build produced no {elf}")
@@ -259,14 +267,14 @@ class EmulationResult:
     def report(self) -> str:
         kind = "partitioned" if self.export.partitioned else "unpartitioned"
         lines = [f"tinyops emulate: {self.model_name} on {self.board} (QEMU {self.machine}, "
-                 f"{kind} plan, SRAM budget {self.export.sram_budget:,} B)"]
+                 f"{kind} plan, SRAM budget {human_bytes(self.export.sram_budget)})"]
         if self.invoke_instructions:
             lines.append(f"  {'op':>4}  {'name':<20}{'instructions':>15}{'share':>8}")
             for o in self.ops:
                 share = 100.0 * (o.instructions or 0) / self.invoke_instructions
                 extra = ""
                 if o.tiles is not None:
-                    extra = f"  tiles {o.tiles}, dma {o.dma_bytes:,} B"
+                    extra = f"  tiles {o.tiles}, dma {human_bytes(o.dma_bytes)}"
                 lines.append(f"  {o.index:>4}  {o.name:<20}{o.instructions or 0:>15,}{share:>7.1f}%{extra}")
             lines.append(f"  total (invoke): {self.invoke_instructions:,} instructions; "
                          f"load/prepare {self.load_instructions or 0:,}; "
@@ -392,8 +400,19 @@ def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", 
         elf = build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs)
         plugin = build_plugin(tools) if count_instructions else None
         seconds["build"] = time.perf_counter() - t0
-        run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout)
+        with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
+            run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout)
         seconds["run"] = run.seconds
+    return finish_emulation(run, exported, b, elf, plugin, seconds)
+
+
+def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Board, elf: Path,
+                     plugin: Path | None, seconds: dict[str, float]) -> EmulationResult:
+    """Outputs and per-op instruction counts of a finished QEMU run of
+    `exported`'s firmware (`plugin`: the counting plugin it ran with, if any).
+    Shared by `emulate` and firmware projects (tinyops_tflm.project)."""
+    b = get_board(board)
+    port, name = port_for(b), exported.name
     if run.exit_code != 0:
         raise EmulationError(f"the emulated firmware exited with code {run.exit_code}:\n"
                              + "\n".join(run.log.strip().splitlines()[-25:]))

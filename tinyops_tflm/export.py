@@ -10,7 +10,10 @@ by default), then writes, named after the model (``<name>_int8_1``)::
     <out>/<name>/<name>_int8_1.json         what was exported (for tools and tests)
     <out>/models.cmake                      the port's model list (registration)
 
-``<out>`` defaults to ``ports/<board>/models`` of the source tree. Every array
+``<out>`` is required: a firmware project's ``models/`` folder (``tinyops
+new-project``, see :mod:`tinyops_tflm.project`) or any directory given to a
+port's CMake as ``-DTINYOPS_MODELS_DIR``; nothing is ever written into the
+installed package. Every array
 is 32-byte aligned and lives in the linker section of the memory its plan
 region was placed in (see ports/common/ld/sections.ld). The bytes used per
 memory are printed against the board's capacities, and a model that does not
@@ -43,6 +46,7 @@ from .ir import Graph
 __all__ = [
     "PortInfo", "PORTS", "RegionExport", "ExportResult", "export_model", "map_regions",
     "port_for", "source_root", "model_symbol", "plan_regions", "FirmwareSourceMissing",
+    "load_export",
 ]
 
 # Memory codes of the plan format (csrc/dma_partition/schedule.h MemoryKind).
@@ -79,7 +83,7 @@ class PortInfo:
 
 
 # Capacities and budgets come from tinyops_tflm.boards (the planner's view);
-# the linker scripts in ports/<port>/CMakeLists.txt hold the same numbers.
+# the linker scripts in ports/<port>/port.cmake hold the same numbers.
 PORTS: dict[str, PortInfo] = {
     "stm32f469": PortInfo("stm32f469", "stm32f469", "cortex-m4", "mps2-an386", 8 << 20),
     "stm32f746": PortInfo("stm32f746", "stm32f746", "cortex-m7", "mps2-an500", 8 << 20),
@@ -210,10 +214,12 @@ class ExportResult:
     plan_sha256: str = ""
 
     def report(self) -> str:
+        from .metrics import human_bytes
+
         lines = [f"tinyops export: {self.name} for {self.board} "
                  f"({'partitioned' if self.partitioned else 'unpartitioned'} plan, "
-                 f"SRAM budget {self.sram_budget:,} B)",
-                 f"  {'memory':<8}{'used (B)':>14}{'capacity (B)':>15}  contents"]
+                 f"SRAM budget {human_bytes(self.sram_budget)})",
+                 f"  {'memory':<8}{'used':>12}{'capacity':>12}{'':>7}  contents"]
         for mem in (SRAM, CCM, FLASH, SDRAM, QSPI):
             if mem not in self.capacity:
                 continue
@@ -223,10 +229,55 @@ class ExportResult:
                 what.append("plan")
             if self.input_section == section and self.input_bytes:
                 what.append("input")
-            lines.append(f"  {mem:<8}{self.usage.get(mem, 0):>14,}{self.capacity[mem]:>15,}  "
+            used, cap = self.usage.get(mem, 0), self.capacity[mem]
+            share = f"{100.0 * used / cap:5.1f}%" if cap else ""
+            lines.append(f"  {mem:<8}{human_bytes(used):>12}{human_bytes(cap):>12}{share:>7}  "
                          f"{', '.join(what) if what else '-'}")
         lines.append(f"  sources: {self.model_dir}")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description (what `tinyops export --json` prints)."""
+        return {
+            "name": self.name, "base": self.base, "symbol": self.symbol, "board": self.board,
+            "port": self.port, "partitioned": self.partitioned, "sram_budget": self.sram_budget,
+            "out_dir": str(self.out_dir), "model_dir": str(self.model_dir),
+            "files": [str(f) for f in self.files], "regions": [asdict(r) for r in self.regions],
+            "plan_bytes": self.plan_bytes, "plan_sha256": self.plan_sha256,
+            "plan_section": self.plan_section, "input_section": self.input_section,
+            "input_bytes": self.input_bytes, "usage": dict(self.usage),
+            "capacity": dict(self.capacity),
+            "inputs": [{"shape": list(x.shape), "dtype": x.dtype.name} for x in self.inputs],
+            "outputs": [{"shape": list(s), "dtype": d}
+                        for s, d in zip(self.output_shapes, self.output_dtypes)],
+        }
+
+
+def load_export(model_dir: str | os.PathLike) -> ExportResult:
+    """The ExportResult of an earlier export, from the ``<base>.json`` it wrote
+    into `model_dir` (plus the ``<base>_input.npz`` of the fixed input when
+    present: `tinyops export --project` keeps one for emulator checks)."""
+    model_dir = Path(model_dir)
+    metas = sorted(model_dir.glob("*_int8_1.json"))
+    if len(metas) != 1:
+        raise TinyOpsError(f"{model_dir}: expected one exported model description "
+                           f"(<name>_int8_1.json), found {len(metas)}")
+    meta = json.loads(metas[0].read_text())
+    inputs: list[np.ndarray] = []
+    npz = model_dir / f"{meta['base']}_input.npz"
+    if npz.is_file():
+        with np.load(npz, allow_pickle=False) as z:
+            inputs = [z[f"arr_{i}"] for i in range(len(z.files))]
+    return ExportResult(
+        name=meta["name"], base=meta["base"], symbol=meta["symbol"], board=meta["board"],
+        port=meta["port"], partitioned=meta["partitioned"], sram_budget=meta["sram_budget"],
+        out_dir=model_dir.parent, model_dir=model_dir, files=[],
+        regions=[RegionExport(**r) for r in meta["regions"]], plan_bytes=meta["plan_bytes"],
+        plan_section=meta["plan_section"], input_section=meta["input_section"],
+        input_bytes=sum(x.nbytes for x in inputs), usage=meta["usage"],
+        capacity=meta["capacity"], inputs=inputs,
+        output_shapes=[tuple(o["shape"]) for o in meta["outputs"]],
+        output_dtypes=[o["dtype"] for o in meta["outputs"]], plan_sha256=meta["plan_sha256"])
 
 
 def _load_graph(model: str | os.PathLike | bytes | Graph) -> tuple[Graph, bytes | None]:
@@ -307,7 +358,7 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, name: str,
-                 out_dir: str | os.PathLike | None = None, *,
+                 out_dir: str | os.PathLike, *,
                  sram_budget: int | str | None = None,
                  inputs: Sequence[np.ndarray] | None = None,
                  partitioned: bool = True,
@@ -320,6 +371,11 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
     less). Raises BudgetError, with the numbers, when the model does not fit."""
     from .plan_writer import write_plan
 
+    if out_dir is None:
+        # The old default (the source tree's ports/<board>/models) wrote into
+        # the installed package; a destination is now always explicit.
+        raise ValueError("export_model needs out_dir: a firmware project's models/ folder "
+                         "(tinyops new-project) or a directory for -DTINYOPS_MODELS_DIR")
     b = get_board(board)
     port = port_for(b)
     base, symbol = model_symbol(name)
@@ -382,10 +438,7 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
         raise BudgetError(f"{name} does not fit {b.name}: {detail}\n{result.report()}")
 
     # ---- write -------------------------------------------------------------
-    if out_dir is None:
-        out = source_root() / "ports" / port.port / "models"
-    else:
-        out = Path(out_dir)
+    out = Path(out_dir)
     model_dir = out / name
     model_dir.mkdir(parents=True, exist_ok=True)
     result.out_dir, result.model_dir = out, model_dir
