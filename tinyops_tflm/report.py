@@ -19,6 +19,17 @@ def model_summary(graph: Graph) -> str:
             f"inputs {ins}; outputs {outs}")
 
 
+def tile_text(o) -> str:
+    """One op's tile geometry in a few characters (an OpTiling of the plan)."""
+    if o.strategy == "rows":
+        return f"{o.rows}r x {o.channels}c" if o.name == "CONV_2D" else f"{o.rows} rows"
+    if o.strategy == "channels":
+        return f"{o.channels} ch"
+    if o.strategy == "flat":
+        return f"{o.rows} elems"
+    return "-"
+
+
 def plan_table(plan: Plan, graph: Graph, max_rows: int | None = None) -> str:
     lines = [f"plan for {plan.board.name} ({plan.board.description})",
              f"  SRAM budget {human_bytes(plan.sram_budget)}, peak {human_bytes(plan.sram_peak)}"]
@@ -36,14 +47,7 @@ def plan_table(plan: Plan, graph: Graph, max_rows: int | None = None) -> str:
     for o in rows:
         op = graph.operators[o.op]
         shape = "x".join(str(d) for d in graph.tensors[op.outputs[0]].shape) if op.outputs else ""
-        if o.strategy == "rows":
-            tile = f"{o.rows}r x {o.channels}c" if o.name == "CONV_2D" else f"{o.rows} rows"
-        elif o.strategy == "channels":
-            tile = f"{o.channels} ch"
-        elif o.strategy == "flat":
-            tile = f"{o.rows} elems"
-        else:
-            tile = "-"
+        tile = tile_text(o)
         lines.append(f"  {o.op:>3} {o.name:<18} {shape:<18} {o.strategy:<9} {tile:<12} {o.tiles:>5} "
                      f"{human_bytes(o.dma_bytes):>10} {human_bytes(o.sram_bytes):>10} "
                      f"{human_count(op_macs(graph, op)):>8}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs, then runs it.
-#   - Debian packages for the firmware ports (Arm GCC, newlib, QEMU) when absent
-#     (needs root or sudo; skipped with a message otherwise);
+#   - Debian packages for the firmware ports (Arm GCC, newlib, QEMU) and for
+#     rendering reports (chromium) when absent (needs root or sudo; skipped
+#     with a message otherwise);
 #   - this package with its [test] extras (builds the C++ engine);
 #   - then pytest over tests/.
 # Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k conv -x`.
@@ -11,11 +12,15 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib)
 command -v qemu-system-arm >/dev/null 2>&1 || need_pkgs+=(qemu-system-arm)
+command -v cmake >/dev/null 2>&1 || need_pkgs+=(cmake)
+command -v ninja >/dev/null 2>&1 || need_pkgs+=(ninja-build)
+# Headless Chromium renders `tinyops report`'s HTML in tests/test_report_html.py.
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
-    echo "run_tests: cannot install ${need_pkgs[*]} (not root, no sudo); firmware tests will say so" >&2
+    echo "run_tests: cannot install ${need_pkgs[*]} (not root, no sudo); the tests needing them will say so" >&2
   else
     echo "run_tests: installing ${need_pkgs[*]} (apt)"
     $SUDO apt-get update -qq
