@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_paper.register(sub)
     from . import cli_report
     cli_report.register(sub)
+    from . import cli_explore, cli_zoo
+    cli_zoo.register(sub)
+    cli_explore.register(sub)
     return p
 
 

@@ -53,6 +53,9 @@ def exit_code_for(err: BaseException) -> int:
     from .emulate import EmulationError, ToolchainMissing
     from .export import FirmwareSourceMissing
 
-    if isinstance(err, (ToolchainMissing, EmulationError, FirmwareSourceMissing)):
+    from .errors import MissingDependencyError
+
+    if isinstance(err, (ToolchainMissing, EmulationError, FirmwareSourceMissing,
+                        MissingDependencyError)):
         return EXIT_TOOL
     return EXIT_USAGE

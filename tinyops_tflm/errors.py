@@ -29,3 +29,7 @@ class BudgetError(PlanError):
 
 class InvocationError(TinyOpsError, RuntimeError):
     """The engine reported a failure while running a plan."""
+
+
+class MissingDependencyError(TinyOpsError, ImportError):
+    """An optional dependency (an extra such as [distributed]) is not installed."""

@@ -40,28 +40,41 @@ MobileNetV3's built-in input rescaling is disabled (include_preprocessing=False)
 and EfficientNet's is made a no-op, since inputs are already in [-1, 1].
 
 The TinyOps paper's own models (see :func:`paper_models`; kept out of
-:func:`list_models` so the whole-model tests that iterate it stay as fast)
-are built from its published OFA/ProxylessNAS net config
-(``data/net_configs/mbv3-w1.00-r224.json``, read by :func:`net_config`) by
-:func:`_ofa_net`, with a width multiplier (OFA ``make_divisible`` to 8) and a
-resolution; int8 MACs/params from :func:`macs`/:func:`params` vs the paper's
-model-zoo CSV:
+:func:`list_models` so the whole-model tests that iterate it stay as fast) are
+the 11 rows (10 models) of its model-zoo table, built by :func:`_ofa_net` from
+published OFA/ProxylessNAS-format net configs (``data/net_configs/*.json``, each
+naming its source; read by :func:`net_config`) with a width multiplier (OFA
+``make_divisible`` to 8) and a resolution.  int8 MACs/params (:func:`macs`,
+:func:`params`) vs the table (see :mod:`tinyops_tflm.zoo_table` and ``tinyops
+zoo list``):
 
-====================  ==========  ================  ================  =====  ======
-name                  width, res  MACs (CSV)        params (CSV)      build  TFLM
-====================  ==========  ================  ================  =====  ======
-``mbv3-w1.00-r160``   1.00, 160   111.6 M (111 M)   3.95 M (3.96 M)   12 s   150 ms
-``mbv3-w0.75-r128``   0.75, 128    51.1 M  (44 M)   2.51 M (2.49 M)    9 s    55 ms
-``mbv3-w0.55-r128``   0.55, 128    25.9 M  (28 M)   1.55 M (1.55 M)    7 s    30 ms
-``mbv3-w0.50-r112``   0.50, 112    18.2 M  (16 M)   1.33 M (1.33 M)    7 s    20 ms
-====================  ==========  ================  ================  =====  ======
+========================  ============================  ===============  ===============
+name                      net config                    MACs (table)     params (table)
+========================  ============================  ===============  ===============
+``mbv3-w1.00-r160``       mbv3-w1.00-r224 (paper)       111.6 M (111 M)  3.95 M (3.96 M)
+``mbv3-w0.75-r128``       same, width 0.75              51.1 M (44 M)    2.51 M (2.49 M)
+``mbv3-w0.55-r128``       same, width 0.55              25.9 M (28 M)    1.55 M (1.55 M)
+``mbv3-w0.50-r112``       same, width 0.50              18.2 M (16 M)    1.33 M (1.33 M)
+``mcunet-in2-r160``       mcunet-256kb-1mb_imagenet     67.4 M (67 M)    0.72 M (0.73 M)
+``mcunet-in3-r176``       mcunet-320kb-1mb_imagenet     81.9 M (82 M)    0.73 M (0.74 M)
+``proxyless-w0.30-r144``  proxyless-w0.3-r176_imagenet  26.1 M (21 M)    0.75 M (0.72 M)
+``proxyless-w0.30-r176``  same                          38.4 M (32 M)    0.75 M (0.72 M)
+``mnasnet-w1.00-r80``     mnasnet-b1-w1.00-r224         48.3 M (48 M)    4.36 M (4.38 M)
+``mnasnet-w1.00-r128``    same                          103.6 M (104 M)  4.36 M (4.38 M)
+========================  ============================  ===============  ===============
 
-(params = conv/FC weights + biases, i.e. folded BN; a third of them is the
-1280x1000 classifier.)  Only w1.00 is the published architecture; the
-narrower rows apply a uniform width multiplier to it, last 1280 channels
-included (that matches the CSV's params within 1 %; keeping 1280 would not).
-The paper's narrower subnets are not published, so their MACs differ from
-the CSV by -7 % to +16 %, in both directions: no uniform width rule fits.
+Each takes 10-25 s to build (TensorFlow, 2 shared cores) and 20-250 ms per
+TFLM inference.  (params = conv/FC weights + biases, i.e. folded BN; a third
+of MbV3's is the 1280x1000 classifier.)  Only MbV3 w1.00 is the paper's
+published architecture; the narrower MbV3 rows apply a uniform width
+multiplier to it, last 1280 channels included (that matches the table's
+params within 1 %; keeping 1280 would not).  The paper's narrower subnets are
+not published, so their MACs differ from the table by -7 % to +16 %, in both
+directions: no uniform width rule fits.  The Proxyless config is MCUNet's
+proxyless-w0.3, whose MACs MCUNet's own README gives as 38.3 M at r176, as
+counted here.  Any config of this format builds with :func:`build_from_config`
+(cached by :func:`cached_from_config`); :mod:`tinyops_tflm.design_space`
+derives the sweep's configs.
 """
 from __future__ import annotations
 
@@ -76,8 +89,9 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
-    "build", "cached", "list_models", "paper_models", "net_config", "macs", "params",
-    "op_counts", "default_cache_dir", "ALIASES", "RECIPE_VERSION",
+    "build", "cached", "build_from_config", "cached_from_config", "list_models", "paper_models",
+    "paper_spec", "net_config", "net_configs", "macs", "params", "op_counts", "default_cache_dir",
+    "ALIASES", "RECIPE_VERSION",
 ]
 
 #: Bumped whenever a recipe changes, so caches built by an older one are ignored.
@@ -204,6 +218,14 @@ def net_config(name: str = "mbv3-w1.00-r224") -> dict:
     return json.loads(f.read_text(encoding="utf-8"))
 
 
+def net_configs() -> list[str]:
+    """Names of the bundled net configs (for :func:`net_config`)."""
+    from importlib import resources
+
+    d = resources.files("tinyops_tflm") / "data" / "net_configs"
+    return sorted(f.name[:-5] for f in d.iterdir() if f.name.endswith(".json"))
+
+
 def _make_divisible(v: float, divisor: int = 8) -> int:
     """OFA's make_divisible: nearest multiple of ``divisor`` (at least
     ``divisor``), never more than 10 % below ``v``."""
@@ -285,7 +307,9 @@ def _ofa_net(tf, config: dict, width_mult: float = 1.0, resolution: int | None =
             raise ValueError(f"unsupported block layer {conv.get('name')!r}")
         inp, in_ch = x, int(x.shape[-1])
         out_ch, k, s = ch(conv["out_channels"]), int(conv["kernel_size"]), int(conv["stride"])
-        kind = conv.get("act_func", "relu6")
+        # ProxylessNAS-era configs give act_func null: their MBInvertedConvLayer
+        # always used ReLU6.
+        kind = conv.get("act_func") or "relu6"
         e = conv.get("expand_ratio", 1)
         if conv.get("mid_channels") is not None:
             mid = ch(conv["mid_channels"])
@@ -338,12 +362,20 @@ def _paper_model(config_name: str, width_mult: float, resolution: int, name: str
     return make
 
 
-#: The TinyOps paper's MbV3 rows (tinyops_model_zoo.csv): name -> (config, width, resolution).
+#: The TinyOps paper's model-zoo rows (tinyops_model_zoo.csv, see
+#: tinyops_tflm.zoo_table): name -> (net config, width, resolution).  MbV3
+#: w1.00-r160 is on both boards' rows, so 11 rows are 10 models.
 _PAPER_SPECS = {
     "mbv3-w1.00-r160": ("mbv3-w1.00-r224", 1.00, 160),
     "mbv3-w0.75-r128": ("mbv3-w1.00-r224", 0.75, 128),
     "mbv3-w0.55-r128": ("mbv3-w1.00-r224", 0.55, 128),
     "mbv3-w0.50-r112": ("mbv3-w1.00-r224", 0.50, 112),
+    "mcunet-in2-r160": ("mcunet-256kb-1mb_imagenet", 1.00, 160),
+    "mcunet-in3-r176": ("mcunet-320kb-1mb_imagenet", 1.00, 176),
+    "proxyless-w0.30-r144": ("proxyless-w0.3-r176_imagenet", 1.00, 144),
+    "proxyless-w0.30-r176": ("proxyless-w0.3-r176_imagenet", 1.00, 176),
+    "mnasnet-w1.00-r80": ("mnasnet-b1-w1.00-r224", 1.00, 80),
+    "mnasnet-w1.00-r128": ("mnasnet-b1-w1.00-r224", 1.00, 128),
 }
 
 _PAPER_MODELS: dict[str, Callable] = {n: _paper_model(*spec, n) for n, spec in _PAPER_SPECS.items()}
@@ -374,9 +406,17 @@ def list_models() -> list[str]:
 
 
 def paper_models() -> list[str]:
-    """The TinyOps paper's MbV3 models (from its published net config), also
-    accepted by :func:`build` and :func:`cached`; headline first."""
+    """The TinyOps paper's models (its model-zoo table's rows, from published
+    net configs), also accepted by :func:`build` and :func:`cached`; the MbV3
+    rows first, headline first."""
     return list(_PAPER_MODELS)
+
+
+def paper_spec(name: str) -> tuple[str, float, int]:
+    """(net config name, width multiplier, resolution) of paper model ``name``."""
+    if name not in _PAPER_SPECS:
+        raise ValueError(f"unknown paper model {name!r}; known: {', '.join(_PAPER_SPECS)}")
+    return _PAPER_SPECS[name]
 
 
 def _canonical(name: str) -> str:
@@ -447,6 +487,25 @@ def build(name: str, seed: int = 0) -> bytes:
     full-int8 ``.tflite`` bytes (int8 input in [-1, 1], int8 logits).  Takes
     seconds to a minute (TensorFlow); see :func:`cached`."""
     name = _canonical(name)
+    return _build_int8(_MODELS.get(name) or _PAPER_MODELS[name], seed, name)
+
+
+def build_from_config(config: dict, resolution: int | None = None, width_mult: float = 1.0,
+                      seed: int = 0, name: str = "net") -> bytes:
+    """Build an OFA/ProxylessNAS/MCUNet-style net config (a dict in the JSON
+    format of ``data/net_configs``) at ``width_mult`` and ``resolution``
+    (default: the config's) like the paper models: TF 'SAME' padding, random
+    seeded weights, calibrated BN, full-int8 conversion."""
+    if not isinstance(config, dict) or "first_conv" not in config or "blocks" not in config:
+        raise ValueError("a net config is a dict with 'first_conv', 'blocks' and 'classifier'")
+
+    def make(tf):
+        return _ofa_net(tf, config, width_mult, resolution, name=name.replace("-", "_"))
+
+    return _build_int8(make, seed, name)
+
+
+def _build_int8(make: Callable, seed: int, name: str) -> bytes:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -456,7 +515,7 @@ def build(name: str, seed: int = 0) -> bytes:
         warnings.simplefilter("ignore")
         tf.keras.utils.set_random_seed(seed)
         tf.keras.backend.clear_session()
-        model = (_MODELS.get(name) or _PAPER_MODELS[name])(tf)
+        model = make(tf)
         rng = np.random.default_rng([seed, 0x7A11])
         _calibrate_batchnorm(tf, model, rng)
         data = _convert(tf, model, rng)
@@ -505,15 +564,34 @@ def cached(name: str, seed: int = 0, cache_dir: str | os.PathLike | None = None)
     when present.  Written atomically (temp file + rename), so parallel test
     workers may race safely."""
     name = _canonical(name)
+    return _cached_file(f"{name}-s{int(seed)}", cache_dir, lambda: build(name, seed))
+
+
+def cached_from_config(config: dict, resolution: int | None = None, width_mult: float = 1.0,
+                       seed: int = 0, cache_dir: str | os.PathLike | None = None,
+                       name: str = "net") -> bytes:
+    """Like :func:`build_from_config`, cached under a digest of the config,
+    width, resolution and seed (the config's ``_source`` note excluded)."""
+    import hashlib
+    import json
+
+    arch = {k: v for k, v in config.items() if not k.startswith("_")}
+    key = json.dumps([arch, float(width_mult), resolution, int(seed)], sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return _cached_file(f"config-{digest}", cache_dir,
+                        lambda: build_from_config(config, resolution, width_mult, seed, name))
+
+
+def _cached_file(stem: str, cache_dir: str | os.PathLike | None, make: Callable[[], bytes]) -> bytes:
     d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = d / f"{name}-s{int(seed)}-tf{_tf_version()}-r{RECIPE_VERSION}.tflite"
+    path = d / f"{stem}-tf{_tf_version()}-r{RECIPE_VERSION}.tflite"
     if path.is_file():
         data = path.read_bytes()
         if len(data) > 8 and data[4:8] == b"TFL3":
             return data
-    data = build(name, seed)
+    data = make()
     d.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".tmp", dir=d)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=d)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
