@@ -45,7 +45,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from .cli_util import print_json
 
     boards = args.boards or list(ex.DEFAULT_BOARDS)
-    schedules = args.schedules or list(ex.SCHEDULES)
+    schedules = args.schedules or list(ex.DEFAULT_SCHEDULES)
     grid_args = (args.families, args.widths, args.resolutions, args.depths)
     if args.preset:
         if any(a is not None for a in grid_args):
@@ -78,12 +78,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def _summary(res, plot: str | None) -> None:
-    from .explore import LATENCY_MODEL
+    from .explore import VALIDATION
 
     recs = res.records
     print(f"{len(recs)} candidates: {res.computed} evaluated, {res.cached} from the cache, "
           f"{len(res.failed)} failed")
-    print(f"latency: {LATENCY_MODEL}")
+    print(f"latency: {VALIDATION}; each record's latency_source names the model")
     for board in sorted({r["board"] for r in recs}):
         sel = [r for r in recs if r["board"] == board]
         metric = sel[0].get("pareto_metric") or "-"
@@ -102,7 +102,7 @@ def _summary(res, plot: str | None) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from .explore import PRESETS, SCHEDULES
+    from .explore import DEFAULT_SCHEDULES, PRESETS, SCHEDULES
 
     e = sub.add_parser(
         "explore", help="sweep families x width x resolution (x depth) x boards x schedules",
@@ -120,7 +120,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--boards", type=_names, default=None,
                    help="comma-separated boards (stm32f469-paper,stm32f746)")
     e.add_argument("--schedules", type=_names, default=None,
-                   help=f"comma-separated, of {', '.join(SCHEDULES)} (both)")
+                   help=f"comma-separated, of {', '.join(SCHEDULES)} "
+                        f"({','.join(DEFAULT_SCHEDULES)})")
     e.add_argument("--workers", type=int, default=1, help="local worker processes / Ray CPUs (1)")
     e.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local processes, or Ray tasks (pip install 'tinyops-tflm[distributed]')")

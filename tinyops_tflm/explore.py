@@ -6,10 +6,14 @@ A *candidate* is one model on one board under one schedule:
 - ``tinyops``: this engine's partitioned plan (tensors in external memory,
   DMA tiling) at the board's SRAM budget;
 - ``internal``: everything in internal SRAM and flash, the way the paper's
-  "Internal" models run.  It is feasible when the model's peak activation
-  memory fits the board's SRAM budget and its weights fit the flash budget
-  (:func:`fits_internal`); its latency then comes from the same estimator on
-  an internal-only plan (the board without external memories).
+  "Internal" models run (TFLM + CMSIS-NN).  It is feasible when the model's
+  peak activation memory fits the board's SRAM budget and its weights fit the
+  flash budget (:func:`fits_internal`); its latency then comes from the
+  estimator's ``internal`` schedule (tinyops_tflm.schedules), or - while that
+  schedule's cost data is missing - from the tinyops plan at the board's SRAM
+  budget, which the record's ``latency_source`` then says;
+- ``original`` (opt-in): the original TinyOps firmware's deployment
+  (tinyops_tflm.schedules), feasible when weights and activations fit SDRAM.
 
 All latencies come from one call, :func:`estimate_latency_ms`, so the cost
 model can be swapped in one place; each record names its latency source.
@@ -17,7 +21,8 @@ model can be swapped in one place; each record names its latency source.
 Work is grouped per model (one build serves every board and schedule) and runs
 in local worker processes or as Ray tasks; every finished candidate is written
 to ``<out>/candidates/<key>.json`` so an interrupted sweep resumes, and a
-failing candidate is recorded with its error.
+failing candidate is recorded with its error (in the outputs, not the cache:
+the next run retries it).
 """
 from __future__ import annotations
 
@@ -38,18 +43,18 @@ from .errors import MissingDependencyError
 __all__ = ["ModelSpec", "Candidate", "PRESETS", "SCHEDULES", "grid", "preset_candidates",
            "candidates_for", "evaluate_model", "estimate_latency_ms", "fits_internal",
            "peak_activation_bytes", "pareto_front", "run_sweep", "SweepResult", "write_outputs",
-           "plot_pareto", "LATENCY_MODEL"]
+           "plot_pareto", "VALIDATION"]
 
-SCHEDULES = ("internal", "tinyops")
+SCHEDULES = ("internal", "tinyops", "original")
+DEFAULT_SCHEDULES = ("internal", "tinyops")
 DEFAULT_BOARDS = ("stm32f469-paper", "stm32f746")
 
-#: What every latency of the sweep is (printed with it).
-LATENCY_MODEL = ("modelled by tinyops_tflm.latency (per-op costs from QEMU instruction counts "
-                 "x an assumed CPI, DMA at the boards' datasheet bandwidths; not validated "
-                 "on a board)")
+#: How the estimates are checked (printed with every latency).
+VALIDATION = ("modelled, checked against the QEMU cycle model (benchmarks/cycle_model.py), "
+              "not measured on a board")
 
 #: Bumped when a record's meaning changes, so cached candidates are recomputed.
-EXPLORE_VERSION = 1
+EXPLORE_VERSION = 2
 
 
 # ----------------------------------------------------------------------------
@@ -133,7 +138,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def candidates_for(models: Iterable[ModelSpec], boards: Iterable[str] = DEFAULT_BOARDS,
-                   schedules: Iterable[str] = SCHEDULES) -> list[Candidate]:
+                   schedules: Iterable[str] = DEFAULT_SCHEDULES) -> list[Candidate]:
     from .boards import get_board
 
     boards = [get_board(b).name for b in boards]
@@ -145,7 +150,7 @@ def candidates_for(models: Iterable[ModelSpec], boards: Iterable[str] = DEFAULT_
 
 
 def preset_candidates(name: str, boards: Iterable[str] = DEFAULT_BOARDS,
-                      schedules: Iterable[str] = SCHEDULES) -> list[Candidate]:
+                      schedules: Iterable[str] = DEFAULT_SCHEDULES) -> list[Candidate]:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     p = PRESETS[name]
@@ -158,19 +163,22 @@ def preset_candidates(name: str, boards: Iterable[str] = DEFAULT_BOARDS,
 # ----------------------------------------------------------------------------
 
 
-def estimate_latency_ms(graph, board, sram_budget: int | None = None) -> tuple[float, Any]:
-    """The sweep's one latency call: (estimated ms, plan) of ``graph``
-    planned for ``board`` (a name or a Board) at ``sram_budget``."""
-    from .interpreter import Interpreter
-    from .validation import make_inputs
+def estimate_latency_ms(graph, board, schedule: str = "tinyops",
+                        sram_budget: int | None = None) -> tuple[float, Any, str]:
+    """The sweep's one latency call: (estimated ms, plan or None, what
+    estimated it) of ``graph`` on ``board`` under ``schedule``.  ``tinyops``
+    is this engine's plan (returned, for its memory use); the others are the
+    estimator's models of the paper's deployments."""
+    if schedule == "tinyops":
+        from .interpreter import Interpreter
 
-    interp = Interpreter(graph, board=board, sram_budget=sram_budget)
-    try:
+        interp = Interpreter(graph, board=board, sram_budget=sram_budget)
         est = interp.estimate_latency()
-    except ValueError:  # the estimator needs the traffic of one host run
-        interp.run(*make_inputs(graph, 1, seed=0)[0])
-        est = interp.estimate_latency()
-    return float(est.ms), interp.plan
+        return float(est.ms), interp.plan, est.model
+    from .schedules import schedule_cost
+
+    est = schedule_cost(graph, board, schedule, sram_budget).estimate
+    return float(est.ms), None, est.model
 
 
 def peak_activation_bytes(graph) -> int:
@@ -205,23 +213,6 @@ def fits_internal(activations: int, weights: int, board) -> bool:
     return activations <= board.default_sram_budget and weights <= board.flash_budget
 
 
-def _internal_board(board, sram_bytes: int):
-    """``board`` without its external memories and with enough SRAM for an
-    unpartitioned plan of ``sram_bytes``: only where a model already fits
-    (fits_internal), to cost it without DMA to external memory."""
-    from .boards import SRAM
-
-    mems = []
-    for m in board.memories:
-        if m.external:
-            continue
-        if m.name == SRAM:
-            m = dataclasses.replace(m, capacity=max(m.capacity, sram_bytes))
-        mems.append(m)
-    return dataclasses.replace(board, memories=tuple(mems),
-                               sram_budget_override=max(sram_bytes, board.default_sram_budget))
-
-
 def _build(spec: ModelSpec, cache_dir) -> bytes:
     from . import zoo
     from .design_space import derive_config
@@ -240,10 +231,11 @@ def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
     rec = dict(model, board=board.name, schedule=schedule, feasible=False, latency_ms=None,
                latency_source=None, peak_sram=None, flash_bytes=None, external_bytes=None,
                note="", error=None)
-    rec["fits_internal"] = fits_internal(model["activation_bytes"], model["weight_bytes"], board)
+    acts, weights = model["activation_bytes"], model["weight_bytes"]
+    rec["fits_internal"] = fits_internal(acts, weights, board)
     if schedule == "tinyops":
         try:
-            ms, plan = estimate_latency_ms(graph, board)
+            ms, plan, how = estimate_latency_ms(graph, board)
         except BudgetError as err:
             rec["note"] = f"no plan: {err}"
             return rec
@@ -251,28 +243,37 @@ def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
         rec.update(feasible=True, latency_ms=round(ms, 3), peak_sram=int(plan.sram_peak),
                    flash_bytes=int(used.get(FLASH, 0)),
                    external_bytes=int(used.get(SDRAM, 0) + used.get(QSPI, 0)),
-                   latency_source=f"tinyops plan at {plan.sram_budget} B SRAM; {LATENCY_MODEL}")
+                   latency_source=f"tinyops plan at {plan.sram_budget} B SRAM: {how}; {VALIDATION}")
+        return rec
+    if schedule == "original":
+        # the model copied to SDRAM at boot, the whole arena in SDRAM
+        rec.update(peak_sram=board.default_sram_budget, flash_bytes=0,
+                   external_bytes=weights + acts)
+        sdram = board.memory(SDRAM).capacity if board.has(SDRAM) else 0
+        if weights + acts > sdram:
+            rec["note"] = f"weights + activations ({weights + acts} B) exceed SDRAM ({sdram} B)"
+            return rec
+        ms, _, how = estimate_latency_ms(graph, board, "original")
+        rec.update(feasible=True, latency_ms=round(ms, 3), latency_source=f"{how}; {VALIDATION}")
         return rec
     # internal
-    rec.update(peak_sram=model["activation_bytes"], flash_bytes=model["weight_bytes"],
-               external_bytes=0)
+    rec.update(peak_sram=acts, flash_bytes=weights, external_bytes=0)
     if not rec["fits_internal"]:
-        rec["note"] = (f"does not fit internal memory: activations {model['activation_bytes']} B "
-                       f"(SRAM budget {board.default_sram_budget} B), weights "
-                       f"{model['weight_bytes']} B (flash budget {board.flash_budget} B)")
+        rec["note"] = (f"does not fit internal memory: activations {acts} B (SRAM budget "
+                       f"{board.default_sram_budget} B), weights {weights} B (flash budget "
+                       f"{board.flash_budget} B)")
         return rec
     rec["feasible"] = True
-    # Our unpartitioned allocator keeps the input alive all run, so give the
-    # internal-only plan room for that arena on top of the tile buffers.
-    sram = model["arena_bytes"] + board.default_sram_budget
+    from .schedules import ScheduleError
+
     try:
-        ms, plan = estimate_latency_ms(graph, _internal_board(board, sram))
-        rec["latency_source"] = (f"internal-only plan (no external memory, weights in flash, "
-                                 f"SRAM for all activations); {LATENCY_MODEL}")
-    except BudgetError as err:  # not expressible: cost the tinyops plan instead
-        ms, plan = estimate_latency_ms(graph, board)
-        rec["latency_source"] = (f"tinyops plan at the board's SRAM budget (internal-only plan "
-                                 f"failed: {err}); {LATENCY_MODEL}")
+        ms, _, how = estimate_latency_ms(graph, board, "internal")
+        rec["latency_source"] = f"{how}; {VALIDATION}"
+    except (ScheduleError, ImportError) as err:  # its cost data has not landed
+        ms, plan, how = estimate_latency_ms(graph, board)
+        rec["latency_source"] = (f"tinyops plan at the board's SRAM budget ({plan.sram_budget} B) "
+                                 f"standing in for the internal schedule ({err}): {how}; "
+                                 f"{VALIDATION}")
     rec["latency_ms"] = round(ms, 3)
     return rec
 
@@ -285,15 +286,13 @@ def evaluate_model(model: dict, jobs: list[tuple[str, str]], cache_dir: str | No
     base = dict(spec.to_dict(), model=spec.name)
     try:
         from . import zoo
-        from .plan_writer import write_plan
         from .reader import read_model
 
         data = _build(spec, cache_dir)
         graph = read_model(data)
         base.update(macs=int(zoo.macs(data)), params=int(zoo.params(data)),
                     activation_bytes=int(peak_activation_bytes(graph)),
-                    weight_bytes=int(weight_bytes(graph)),
-                    arena_bytes=int(write_plan(graph).arena_bytes))
+                    weight_bytes=int(weight_bytes(graph)))
     except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
         return [_error_record(base, b, s, err) for b, s in jobs]
     out = []
@@ -308,8 +307,12 @@ def evaluate_model(model: dict, jobs: list[tuple[str, str]], cache_dir: str | No
 def _error_record(base: dict, board: str, schedule: str, err: BaseException) -> dict:
     tb = traceback.extract_tb(err.__traceback__)
     where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
-    return dict(base, board=board, schedule=schedule, feasible=False, latency_ms=None,
-                error=f"{type(err).__name__}: {err}{where}")
+    rec = dict(base, board=board, schedule=schedule, feasible=False, fits_internal=None,
+               latency_ms=None, latency_source=None, peak_sram=None, flash_bytes=None,
+               external_bytes=None, note="", error=f"{type(err).__name__}: {err}{where}")
+    for k in ("macs", "params", "activation_bytes", "weight_bytes"):
+        rec.setdefault(k, None)
+    return rec
 
 
 def _task(payload: dict) -> list[dict]:
@@ -364,16 +367,19 @@ def _mark_pareto(records: list[dict]) -> None:
 
 def fingerprint() -> str:
     """Digest of what a cached candidate depends on: this module's record
-    version, the model recipe, and the sources of the cost model, the boards,
-    the planner front end and the design space."""
+    version, the model recipe, the sources of the cost models, the boards,
+    the planner front end and the design space, and the cost-table data."""
     from . import zoo
 
     h = hashlib.sha256(f"{EXPLORE_VERSION}/{zoo.RECIPE_VERSION}".encode())
     here = Path(__file__).parent
-    for name in ("latency.py", "boards.py", "partition.py", "design_space.py", "zoo.py"):
+    for name in ("latency.py", "schedules.py", "board_timing.py", "boards.py", "partition.py",
+                 "design_space.py", "zoo.py"):
         p = here / name
         if p.is_file():
             h.update(p.read_bytes())
+    for p in sorted((here / "data").glob("*cost*.json")):
+        h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -473,7 +479,8 @@ def run_sweep(candidates: list[Candidate], out_dir: str | os.PathLike, workers: 
         for rec in records:
             c = by_job[(spec, rec["board"], rec["schedule"])]
             results[c] = rec
-            _atomic_write(cand_dir / f"{keys[c]}.json", json.dumps(rec, sort_keys=True))
+            if not rec.get("error"):  # failures are retried by the next run
+                _atomic_write(cand_dir / f"{keys[c]}.json", json.dumps(rec, sort_keys=True))
         bar.update(len(records))
 
     try:
@@ -614,7 +621,8 @@ def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
     boards = sorted({r["board"] for r in records})
     fig, axes = plt.subplots(1, max(1, len(boards)), figsize=(6 * max(1, len(boards)), 4.5),
                              squeeze=False)
-    styles = {"internal": ("s", "tab:blue"), "tinyops": ("o", "tab:red")}
+    styles = {"internal": ("s", "tab:blue"), "tinyops": ("o", "tab:red"),
+              "original": ("^", "tab:green")}
     for ax, board in zip(axes[0], boards):
         pts = [r for r in records if r["board"] == board and r.get("latency_ms") is not None
                and r.get("feasible") and not r.get("error")]
@@ -635,7 +643,7 @@ def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
             ax.annotate(r["model"], (r["latency_ms"], r[key] * scale), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
         ax.set_title(board)
-        ax.set_xlabel("latency, ms (modelled: tinyops_tflm.latency)")
+        ax.set_xlabel("latency, ms (modelled: tinyops_tflm.latency / schedules)")
         ax.set_ylabel("ImageNet top-1, %" if key == "top1_pct" else "MACs, M (accuracy proxy)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
