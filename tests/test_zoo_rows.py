@@ -8,8 +8,9 @@ mcunet-320kB 81.8 M / 0.74 M, proxyless-320kB = proxyless-w0.3-r176 38.3 M /
 0.75 M) and torchvision's MNASNet1_0 = MNASNet-B1 (4,383,312 parameters
 counting BN's gamma and beta; folded BN leaves one bias per channel).
 
-Building the 8 rows not built by other tests takes about 1.5-2.5 minutes of
-TensorFlow on a fresh machine; the .tflite files are cached like zoo.cached.
+Building the rows not built by other tests (6 of 10 in a full run) takes
+about a minute of TensorFlow on a fresh 2-core machine, two at a time; the
+.tflite files are cached like zoo.cached.
 """
 from __future__ import annotations
 
@@ -154,10 +155,23 @@ def test_zoo_list_cli():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", zoo.paper_models())
-def test_row_builds_with_the_architectures_counts(name):
+@pytest.fixture(scope="module")
+def built_rows():
+    """Every row's .tflite, built (or loaded from the cache) two at a time:
+    a TensorFlow conversion mostly keeps one core busy."""
     pytest.importorskip("tensorflow")
-    data = zoo.cached(name)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    names = zoo.paper_models()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return dict(zip(names, pool.map(zoo.cached, names)))
+
+
+@pytest.mark.parametrize("name", zoo.paper_models())
+def test_row_builds_with_the_architectures_counts(name, built_rows):
+    data = built_rows[name]
+    assert data == zoo.cached(name)  # what the cache now serves
     assert set(zoo.op_counts(data)) == OPS, zoo.op_counts(data)
     graph = read_model(data)
     res = zoo.paper_spec(name)[2]
@@ -170,13 +184,12 @@ def test_row_builds_with_the_architectures_counts(name):
 
 
 @pytest.mark.parametrize("name", ["mcunet-in2-r160", "proxyless-w0.30-r144", "mnasnet-w1.00-r80"])
-def test_new_families_run_bit_exact_and_informative(name):
+def test_new_families_run_bit_exact_and_informative(name, built_rows):
     """One model per new family: the engine's bytes equal tflite-micro's, and
     the random-weight logits are not degenerate (BN calibration worked)."""
-    pytest.importorskip("tensorflow")
     from tinyops_tflm.oracle import run_tflm
 
-    data = zoo.cached(name)
+    data = built_rows[name]
     graph = read_model(data)
     inputs = make_inputs(graph, 2, seed=3)
     theirs = run_tflm(data, inputs)
