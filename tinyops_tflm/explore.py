@@ -317,9 +317,37 @@ def _error_record(base: dict, board: str, schedule: str, err: BaseException) -> 
 
 def _task(payload: dict) -> list[dict]:
     """One unit of work (a model and its pending candidates); module level so
-    worker processes and Ray can import it."""
-    return evaluate_model(payload["model"], [tuple(j) for j in payload["jobs"]],
-                          payload.get("cache_dir"))
+    worker processes and Ray can import it.  TensorFlow's converter writes
+    notes straight to the process's stdout/stderr; a worker's are discarded
+    (failures come back as records)."""
+    import contextlib
+
+    quiet = _silenced_fds() if payload.get("quiet") else contextlib.nullcontext()
+    with quiet:
+        return evaluate_model(payload["model"], [tuple(j) for j in payload["jobs"]],
+                              payload.get("cache_dir"))
+
+
+class _silenced_fds:
+    """File descriptors 1 and 2 sent to /dev/null, restored on exit."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.saved = [os.dup(1), os.dup(2)]
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+        return self
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, saved in zip((1, 2), self.saved):
+            os.dup2(saved, fd)
+            os.close(saved)
+        return False
 
 
 # ----------------------------------------------------------------------------
@@ -469,7 +497,7 @@ def run_sweep(candidates: list[Candidate], out_dir: str | os.PathLike, workers: 
         if c not in results:
             pending.setdefault(c.model, []).append(c)
     tasks = [{"model": m.to_dict(), "jobs": [(c.board, c.schedule) for c in cs],
-              "cache_dir": cache_dir} for m, cs in pending.items()]
+              "cache_dir": cache_dir, "quiet": True} for m, cs in pending.items()]
     by_job = {(m, c.board, c.schedule): c for m, cs in pending.items() for c in cs}
 
     bar = _Progress(len(candidates), cached, progress)
