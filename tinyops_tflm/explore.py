@@ -659,6 +659,8 @@ def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
         scale = 1.0 if key == "top1_pct" else 1e-6
         for sched, (marker, color) in styles.items():
             sel = [r for r in pts if r["schedule"] == sched]
+            if not sel:
+                continue
             # internal hollow and larger: where it is costed like tinyops the two coincide
             ax.scatter([r["latency_ms"] for r in sel], [r[key] * scale for r in sel],
                        marker=marker, s=90 if sched == "internal" else 30,
