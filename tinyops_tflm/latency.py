@@ -46,7 +46,8 @@ MODEL_NAME = "tinyops cost tables (fitted to the QEMU cycle model) + DMA timelin
 # Event kinds of the engine's tracing DMA (csrc/dma_partition/host_dma.h).
 EV_OP, EV_KERNEL, EV_START, EV_WAIT, EV_WAIT_ALL = 0, 1, 2, 3, 4
 
-FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes", "op")
+FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes",
+            "flash_macs", "op")
 
 
 class CostTableError(TinyOpsError):
@@ -124,13 +125,17 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
         if p.memory == FLASH:
             flash_direct += p.nbytes
     flash_direct = max(0, flash_direct - sum(trace.dma_read(r) for r in flash_regions))
+    macs = float(op_macs(graph, op))
     return {
         "calls": float(trace.calls),
         "transfers": float(trace.transfers),
-        "macs": float(op_macs(graph, op)),
+        "macs": macs,
         "out_elems": float(out_elems),
         "in_elems": float(in_elems),
         "flash_direct_bytes": float(flash_direct),
+        # MACs whose weights the kernel reads in place from flash: each weight
+        # is re-read per block of output pixels, through the ART / D-cache.
+        "flash_macs": macs if flash_direct > 0 else 0.0,
         "op": 1.0,
     }
 
