@@ -887,8 +887,10 @@ def read_model(data: bytes | bytearray | memoryview, *, check_supported: bool = 
     return graph
 
 
-# Ops that legitimately touch float32 in an int8 model (its float interface).
-_FLOAT_INTERFACE_OPS = {"QUANTIZE", "DEQUANTIZE", "SHAPE"}
+# Ops that legitimately touch float32 in an int8 model (its float interface),
+# and the pure data-movement ops the engine runs for any element type.
+_FLOAT_INTERFACE_OPS = {"QUANTIZE", "DEQUANTIZE", "SHAPE", "PAD", "PADV2", "RESHAPE", "SQUEEZE",
+                        "CONCATENATION", "STRIDED_SLICE", "PACK"}
 
 
 def _check_quantized(graph: Graph) -> None:
