@@ -31,7 +31,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
               f"{r.speedup:>8.2f}x")
     worst = max(abs(r.loo_error_pct) for r in results)
     print(f"  worst |leave-one-out error|: {worst:.1f} %")
-    print("  parameters per board (latency = (k_compute*C + k_memory*X + c_op*N) / f_clock):")
+    print("  parameters per board (latency = (k_depthwise*D + k_kernels*K + k_memory*M) / f_clock):")
     for board, p in params.items():
         print(f"    {board}: " + ", ".join(f"{k} = {v:.3g}" for k, v in p.items()))
     for k, meaning in PARAM_MEANING.items():

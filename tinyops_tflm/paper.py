@@ -3,19 +3,25 @@
 For each row of the paper's model zoo (data/tinyops_model_zoo.csv) the row's
 model is built from its published architecture and costed under the row's
 own deployment (tinyops_tflm.schedules: ``original`` for the TinyOps rows,
-``internal`` for the Internal rows). Each cost has three parts -- kernel
-compute C (CMSIS-NN's measured costs), CPU external/flash memory cycles plus
-exposed DMA X, and the number of ops N -- and per board three non-negative
-parameters map them to the board:
+``internal`` for the Internal rows). Each cost has three parts -- depthwise
+kernel compute D (CMSIS-NN's measured costs), the other kernels' compute plus
+the exposed DMA K, and the CPU's cycles on external SDRAM / flash accesses M
+-- and per board three non-negative parameters map them to the board:
 
-    latency = (k_compute * C + k_memory * X + c_op * N) / f_clock
+    latency = (k_depthwise * D + k_kernels * K + k_memory * M) / f_clock
 
-``k_compute`` is how much slower the paper's build of the kernels ran than
-CMSIS-NN under our cycle model (compiler, flags, caches); ``k_memory`` scales
-our external-memory timing (byte-wide DMA rate, SDRAM access cost) to the
-board's; ``c_op`` is a fixed per-op cost (TFLM interpreter, HAL calls). They
-are fitted by non-negative least squares on relative error over the board's
-rows; the leave-one-out estimate of a row refits them without that row.
+``k_depthwise`` is how much slower the paper's depthwise kernels ran than
+CMSIS-NN's under our cycle model (CMSIS-NN picks one of three depthwise
+variants by shape and scratch space; the deployments' choices are not
+published); ``k_kernels`` the same for everything else, with the DMA timing;
+``k_memory`` scales our external-memory access cost to the board's. They are
+fitted by non-negative least squares on relative error over the board's rows;
+the leave-one-out estimate of a row refits them without that row.
+
+Where the architecture we build differs from the paper's row (unpublished
+MbV3 subnets, the Proxyless row's MAC count), compute parts are scaled by the
+table's MACs / ours and memory parts by its params / ours, first order, and
+the row says so (``macs_ratio``).
 ``tinyops_ms`` is this project's plan and kernels under the cycle-model cost
 tables, uncalibrated.
 """
@@ -29,11 +35,11 @@ from typing import Any
 import numpy as np
 
 BOARDS = {"F469": "stm32f469-paper", "F746": "stm32f746"}
-PARAMS = ("k_compute", "k_memory", "c_op")
+PARAMS = ("k_depthwise", "k_kernels", "k_memory")
 PARAM_MEANING = {
-    "k_compute": "paper's kernel cycles / CMSIS-NN cycles under the cycle model",
-    "k_memory": "board's external-memory + DMA time / modelled",
-    "c_op": "fixed cycles per op (interpreter, HAL)",
+    "k_depthwise": "paper's depthwise kernel cycles / CMSIS-NN's under the cycle model",
+    "k_kernels": "paper's other kernels + exposed DMA / modelled",
+    "k_memory": "board's CPU external-memory access time / modelled",
 }
 
 
@@ -99,16 +105,30 @@ class RowResult:
     tinyops_ms: float
     speedup: float
     parts: dict[str, float]
+    macs_ratio: float  # table MACs / built model's (1.0: the published architecture)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _fit(parts: np.ndarray, paper_cycles: np.ndarray) -> np.ndarray:
+# Weight of the prior that every parameter is 1 (the model as it is), against
+# the rows' squared relative errors: keeps the parameters physical (a scale
+# near 1 per part) when a handful of rows could be fitted by trading one part
+# off against another.
+PRIOR_WEIGHT = 0.002
+
+
+def _fit(parts: np.ndarray, paper_cycles: np.ndarray, prior: float = PRIOR_WEIGHT) -> np.ndarray:
+    """Non-negative parameters minimising sum(relative error^2) +
+    prior * sum((k - 1)^2)."""
     from .fitting import nnls
-    w = 1.0 / paper_cycles
-    scale = np.maximum(parts.max(axis=0), 1e-9)
-    return nnls(parts / scale * w[:, None], np.ones_like(paper_cycles)) / scale
+    a = parts / paper_cycles[:, None]
+    b = np.ones_like(paper_cycles)
+    if prior > 0:
+        n = parts.shape[1]
+        a = np.vstack([a, np.sqrt(prior) * np.eye(n)])
+        b = np.concatenate([b, np.sqrt(prior) * np.ones(n)])
+    return nnls(a, b)
 
 
 def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float]]]:
@@ -116,6 +136,7 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
     this engine's latency. Returns the rows and the per-board parameters."""
     from . import zoo
     from .boards import get_board
+    from .metrics import graph_macs
     from .reader import read_model
     from .schedules import schedule_cost
 
@@ -128,7 +149,13 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
         b = get_board(row.board)
         own = schedule_cost(graph, b, row.schedule)
         ours = schedule_cost(graph, b, "tinyops")
-        measured.append((row, b, own, ours))
+        macs_ratio = row.macs_m * 1e6 / graph_macs(graph)
+        params_ratio = row.params_m * 1e6 / sum(t.size for t in graph.tensors if t.is_constant)
+        dw = sum(o.compute_cycles - o.stall_cycles for o in own.estimate.ops
+                 if o.name == "DEPTHWISE_CONV_2D")
+        parts = np.array([dw * macs_ratio, (own.compute - dw) * macs_ratio + own.dma,
+                          own.memory * params_ratio])
+        measured.append((row, b, own, ours, parts, macs_ratio))
     results: list[RowResult] = []
     params: dict[str, dict[str, float]] = {}
     for platform in BOARDS:
@@ -136,11 +163,11 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
         if not group:
             continue
         clock = group[0][1].clock_hz
-        parts = np.array([[m[2].compute, m[2].memory + m[2].dma, m[2].ops] for m in group])
+        parts = np.array([m[4] for m in group])
         paper = np.array([m[0].latency_ms * 1e-3 * clock for m in group])
         coef = _fit(parts, paper)
         params[group[0][1].name] = dict(zip(PARAMS, map(float, coef)))
-        for j, (row, b, own, ours) in enumerate(group):
+        for j, (row, b, own, ours, _, macs_ratio) in enumerate(group):
             keep = [k for k in range(len(group)) if k != j]
             loo = _fit(parts[keep], paper[keep])
             est_ms = float(parts[j] @ coef) / clock * 1e3
@@ -151,7 +178,7 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
                 100.0 * (loo_ms - row.latency_ms) / row.latency_ms, ours.estimate.ms,
                 row.latency_ms / ours.estimate.ms,
                 {"compute_cycles": own.compute, "memory_cycles": own.memory, "dma_cycles": own.dma,
-                 "ops": own.ops}))
+                 "ops": own.ops}, macs_ratio))
     return results, params
 
 

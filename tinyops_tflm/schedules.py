@@ -70,10 +70,18 @@ def _core_entry(board: Board) -> dict[str, Any]:
     return {"boards": {board.name: t["boards"][board.core]}}
 
 
-def cpu_bytes_cycles(board: Board, memory: str, nbytes: float, write: bool = False) -> float:
-    """CPU cycles to read (or write) `nbytes` sequentially in `memory`, beyond
-    the same accesses in SRAM (board_timing's per-access costs)."""
-    from .board_timing import cpu_access_cycles_per_byte
+def cpu_bytes_cycles(board: Board, memory: str, nbytes: float, write: bool = False,
+                     interleaved: bool = False) -> float:
+    """CPU cycles to read (or write) `nbytes` in `memory`, beyond the same
+    accesses in SRAM (board_timing's per-access costs). Sequential streams
+    use the streaming cost; `interleaved` word reads (a GEMM walking two
+    weight rows at once) defeat the FMC's read-ahead on an uncached bus, so
+    each word is an isolated SDRAM read there (Cortex-M4 boards); the M7's
+    D-cache turns them back into line fills."""
+    from .board_timing import cpu_access_cycles_per_byte, get_timing
+    t = get_timing(board)
+    if interleaved and memory == SDRAM and not write and t.dcache is None:
+        return nbytes * t.sdram.word_read_cycles() / 4
     return nbytes * cpu_access_cycles_per_byte(board, memory, write=write)
 
 
@@ -136,7 +144,7 @@ def original_traces(graph: Graph, board: Board, sram_budget: int) -> tuple[list[
                 # Read in place by the kernel: once per pair of output pixels
                 # (CMSIS-NN's 2-column GEMM) for convolutions.
                 passes = max(1, y.size // out_c // 2) if op.name == "CONV_2D" else 1
-                extra += cpu_bytes_cycles(board, SDRAM, w_bytes * passes)
+                extra += cpu_bytes_cycles(board, SDRAM, w_bytes * passes, interleaved=True)
             band_budget = (sram_budget - (w_bytes if in_sram else 0)) // 2
             row_bytes = in_w * in_c
             halo = max(0, kh - stride)
