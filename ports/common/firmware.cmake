@@ -72,6 +72,14 @@ _tinyops_fw_objects(tinyops_fw_common)
 
 add_library(tinyops_fw_board OBJECT ${TINYOPS_BOARD_SOURCES})
 _tinyops_fw_objects(tinyops_fw_board)
+# Test-only: builds the board drivers with one deliberately broken variant
+# (ports/common/stm32: NO_DCACHE_CLEAN, NO_DCACHE_INVALIDATE, DMA_WORD_WIDTH,
+# NO_SDRAM_AUTO_REFRESH, QSPI_DUMMY_CYCLES, LATENCY_AFTER_SWITCH) for the board-model mutation tests
+# (tests/test_boardmodel.py). Only the driver objects are rebuilt.
+set(TINYOPS_DRIVER_MUTATION "" CACHE STRING "Test only: one deliberately broken driver variant")
+if(TINYOPS_DRIVER_MUTATION)
+  target_compile_definitions(tinyops_fw_board PRIVATE TINYOPS_MUTATE_${TINYOPS_DRIVER_MUTATION}=1)
+endif()
 target_compile_definitions(tinyops_fw_board PRIVATE
   TINYOPS_BOARD_NAME="${TINYOPS_BOARD}" TINYOPS_CORE_NAME="${TINYOPS_CORE_NAME}"
   TINYOPS_CORE_HZ=${TINYOPS_CORE_HZ}u)

@@ -24,6 +24,13 @@ MIN_AUTO_REFRESH = 2   # MT48LC4M32B2 data sheet: at least two AUTO REFRESH cycl
 ROWS, ROW_BITS, COL_BITS, BANKS = 4096, 12, 8, 4
 REFRESH_MS = 64.0      # MT48LC4M32B2: 4096 rows every 64 ms
 MIN_COUNT = 41         # RM FMC_SDRTR: COUNT must be at least 41 SDRAM clock cycles
+# MT48LC4M32B2-6A (both boards' part) AC characteristics, data sheet table
+# "Electrical Characteristics and Recommended AC Operating Conditions":
+# minimum clock period per CAS latency, and the command timings FMC_SDTR1
+# must cover (ns; tMRD in clocks).
+TCK_MIN_NS = {2: 10.0, 3: 6.0}
+T_MIN_NS = {"TRAS": 42.0, "TRC": 60.0, "TRCD": 18.0, "TRP": 18.0, "TWR": 12.0, "TXSR": 70.0}
+SDTR_FIELDS = {"TMRD": 0, "TXSR": 4, "TRAS": 8, "TRC": 12, "TWR": 16, "TRP": 20, "TRCD": 24}
 
 
 class FmcSdram(Peripheral):
@@ -147,6 +154,26 @@ class FmcSdram(Peripheral):
             self.mode_register = mrd
         self._maybe_open()
 
+    def _timing_problems(self) -> list[str]:
+        """FMC_SDCR1.CAS and FMC_SDTR1 against the chip at the programmed SDCLK."""
+        sdclk = self.sdclk_hz()
+        period = 1e9 / sdclk
+        out = []
+        cas = (self.sdcr[0] >> 7) & 3
+        if cas in TCK_MIN_NS and period < TCK_MIN_NS[cas]:
+            out.append(f"CAS latency {cas} at SDCLK {sdclk / 1e6:.0f} MHz ({period:.2f} ns): the "
+                       f"MT48LC4M32B2-6A needs a clock period of at least {TCK_MIN_NS[cas]} ns "
+                       f"with CL = {cas}")
+        tr = self.sdtr[0]
+        cycles = {k: ((tr >> sh) & 0xF) + 1 for k, sh in SDTR_FIELDS.items()}
+        if cycles["TMRD"] < 2:
+            out.append(f"FMC_SDTR1.TMRD = {cycles['TMRD']} cycle(s): tMRD is 2 clocks")
+        for name, ns in T_MIN_NS.items():
+            if cycles[name] * period < ns:
+                out.append(f"FMC_SDTR1.{name} = {cycles[name]} cycles = "
+                           f"{cycles[name] * period:.1f} ns < {ns:g} ns")
+        return out
+
     def _refresh_rate(self, value: int) -> None:
         count = (value >> 1) & 0x1FFF
         self.sdrtr = value & 0x7FFF
@@ -177,6 +204,7 @@ class FmcSdram(Peripheral):
             problems.append(f"FMC_SDCR1 geometry {nc + 8} column / {nr + 11} row bits, "
                             f"{4 if nb else 2} banks; the MT48LC4M32B2 has {COL_BITS} / "
                             f"{ROW_BITS}, {BANKS} banks")
+        problems += self._timing_problems()
         if problems:
             self.problem = "; ".join(problems)
             raise SdramError(self.problem)

@@ -24,7 +24,7 @@ from ..emulate import (EmulationError, _locked, _model_key, _run, cache_dir, fin
 from ..export import ExportResult, export_model, port_for, source_root
 from .machine import Machine, RunResult
 
-MUTATIONS = ("NO_DCACHE_CLEAN", "DMA_WORD_WIDTH", "NO_SDRAM_AUTO_REFRESH", "QSPI_DUMMY_CYCLES",
+MUTATIONS = ("NO_DCACHE_CLEAN", "NO_DCACHE_INVALIDATE", "DMA_WORD_WIDTH", "NO_SDRAM_AUTO_REFRESH", "QSPI_DUMMY_CYCLES",
              "LATENCY_AFTER_SWITCH")
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 from unicorn import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MEM_WRITE
+from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 
 from .errors import BoardModelError, CacheCoherencyError
 from .nvic import Nvic
@@ -185,6 +186,9 @@ class DCache:
             self._hook = self.m.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._on_access,
                                             begin=want[0], end=want[1])
         self._hook_range = want
+        # Unicorn decides at TLB fill whether an access goes through the memory
+        # hooks: pages already in the TLB would bypass a new hook.
+        self.m.uc._Uc__ctl_w(UC_CTL_TLB_FLUSH)
 
     def _on_access(self, uc, access, addr, size, value, user_data):
         try:

@@ -84,7 +84,9 @@ void Dma2Engine::program_chunk(int s) {
 
 void Dma2Engine::finish(int s) {
   Slot& slot = slots_[s];
+#if !TINYOPS_MUTATE_NO_DCACHE_INVALIDATE  // mutation (tests only): no invalidate after the copy
   if (cfg_.cache_maintenance) cm::dcache_invalidate(slot.dst_start, slot.dst_bytes);
+#endif
   slot.id = 0;
 }
 
@@ -160,7 +162,12 @@ tinyops::DmaTicket Dma2Engine::start(void* dst_p, const void* src_p, uint32_t by
   const uint32_t a = reinterpret_cast<uint32_t>(dst) | reinterpret_cast<uint32_t>(src);
   Slot& slot = slots_[s];
   slot.burst = (a & 15u) == 0;
+#if TINYOPS_MUTATE_DMA_WORD_WIDTH
+  // Mutation (tests only): word items whatever the alignment.
+  slot.unit_log2 = 2;
+#else
   slot.unit_log2 = (a & 3u) == 0 ? 2 : 0;
+#endif
   const uint32_t dma_bytes = slot.burst ? (bytes & ~15u) : (bytes & ~((1u << slot.unit_log2) - 1));
   // The CPU copies the tail now; it is cleaned below with the rest.
   if (dma_bytes < bytes) {
@@ -168,7 +175,9 @@ tinyops::DmaTicket Dma2Engine::start(void* dst_p, const void* src_p, uint32_t by
     cpu_bytes_ += bytes - dma_bytes;
   }
   if (cfg_.cache_maintenance) {
+#if !TINYOPS_MUTATE_NO_DCACHE_CLEAN  // mutation (tests only): the source is not cleaned
     cm::dcache_clean(src, dma_bytes);
+#endif
     // Clean+invalidate: writes back the CPU tail and any dirty line, then no
     // stale line of the destination remains.
     const uint32_t start_line = reinterpret_cast<uint32_t>(dst) & ~(cm::kCacheLine - 1);

@@ -78,8 +78,10 @@ bool clock_init(const ClockConfig& cfg) {
   // Flash wait states before the clock goes up; read back to be sure.
   uint32_t acr = cfg.flash_latency | flash::kAcrPrften;
   acr |= cfg.family == Family::kF4 ? (flash::kAcrF4Icen | flash::kAcrF4Dcen) : flash::kAcrF7Arten;
+#if !TINYOPS_MUTATE_LATENCY_AFTER_SWITCH
   reg(flash::kAcr) = acr;
   if ((reg(flash::kAcr) & 0xFu) != cfg.flash_latency) return false;
+#endif
 
   // AHB /1, APB1 /4, APB2 /2, then switch SYSCLK to the PLL.
   uint32_t cfgr = reg(rcc::kCfgr);
@@ -88,7 +90,12 @@ bool clock_init(const ClockConfig& cfg) {
   reg(rcc::kCfgr) = cfgr;
   reg(rcc::kCfgr) = (reg(rcc::kCfgr) & ~3u) | rcc::kCfgrSwPll;
   for (uint32_t i = 0; i < kTimeout; ++i) {
-    if ((reg(rcc::kCfgr) & (3u << 2)) == rcc::kCfgrSwsPll) return true;
+    if ((reg(rcc::kCfgr) & (3u << 2)) == rcc::kCfgrSwsPll) {
+#if TINYOPS_MUTATE_LATENCY_AFTER_SWITCH
+      reg(flash::kAcr) = acr;  // mutation (tests only): wait states after the switch
+#endif
+      return true;
+    }
   }
   return false;
 }
@@ -132,7 +139,9 @@ bool sdram_init(const SdramConfig& cfg) {
   if (!sdram_command(fmc::kModeClockEnable, 0, 0)) return false;
   delay_us(200, cfg.core_hz);
   if (!sdram_command(fmc::kModePall, 0, 0)) return false;
+#if !TINYOPS_MUTATE_NO_SDRAM_AUTO_REFRESH  // mutation (tests only): no auto-refresh
   if (!sdram_command(fmc::kModeAutoRefresh, cfg.auto_refresh, 0)) return false;
+#endif
   if (!sdram_command(fmc::kModeLoadMode, 0, cfg.mode_register)) return false;
   reg(fmc::kSdrtr) = (reg(fmc::kSdrtr) & ~(0x1FFFu << 1)) | (cfg.refresh_count << 1);
   if (!wait_clear(fmc::kSdsr, fmc::kSdsrBusy)) return false;
@@ -234,8 +243,13 @@ bool qspi_memory_mapped_init(const QspiConfig& cfg) {
 
   // Memory-mapped: instruction and 24-bit address on one line, data on four.
   if (!wait_clear(qspi::kSr, qspi::kSrBusy)) return false;
+#if TINYOPS_MUTATE_QSPI_DUMMY_CYCLES  // mutation (tests only): 2 dummy cycles short
+  const uint32_t mapped_dummy = cfg.dummy_cycles - 2;
+#else
+  const uint32_t mapped_dummy = cfg.dummy_cycles;
+#endif
   reg(qspi::kCcr) = qspi::ccr_instruction(kQuadOutputFastRead) | qspi::kImodeSingle |
-                    qspi::kAdmodeSingle | qspi::kAdsize24 | qspi::ccr_dummy(cfg.dummy_cycles) |
+                    qspi::kAdmodeSingle | qspi::kAdsize24 | qspi::ccr_dummy(mapped_dummy) |
                     qspi::kDmodeQuad | qspi::kFmodeMemoryMapped;
   return true;
 }
