@@ -197,6 +197,8 @@ def _result_dict(result, checks: dict) -> dict:
 def cmd_emulate(args: argparse.Namespace) -> int:
     from .emulate import emulate
 
+    if args.board_model:
+        return _cmd_board_model(args)
     runs = []  # (result, label, model bytes or None)
     if args.project is not None:
         from .project import ProjectError, emulate_project, load_project
@@ -249,6 +251,24 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+
+
+def _cmd_board_model(args: argparse.Namespace) -> int:
+    """`--board-model`: the board firmware on the register-level board model,
+    outputs compared with the host engine byte for byte."""
+    from .boardmodel.run import emulate_board
+
+    if args.model is None or args.project is not None:
+        raise ValueError("--board-model needs a MODEL.tflite (not --project)")
+    result = emulate_board(args.model, args.board, inputs=_load_inputs(args.input),
+                           sram_budget=args.sram_budget, partitioned=not args.unpartitioned,
+                           timeout=args.timeout, jobs=args.jobs)
+    print(result.report().replace(result.model_name, os.path.basename(args.model), 1))
+    if args.output:
+        np.save(args.output, result.outputs[0])
+    if args.log:
+        Path(args.log).write_text(result.run.console)
+    return EXIT_OK if result.matches_host else EXIT_MISMATCH
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -304,4 +324,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--jobs", type=int, default=2, help="parallel compile jobs (2)")
     m.add_argument("--log", default=None, help="save the firmware's console output here")
     m.add_argument("--json", action="store_true", help="machine-readable output")
+    m.add_argument("--board-model", action="store_true",
+                   help="run the board firmware (not the QEMU variant) on the register-level "
+                        "STM32 board model and compare with the host engine")
     m.set_defaults(func=cmd_emulate)
