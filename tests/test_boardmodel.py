@@ -209,6 +209,7 @@ def test_dma_copies_per_size_and_increment(selftest_elf):
     ("misaligned", DmaError, "not aligned"),
     ("sdram_closed", DmaBusError, "no memory answers"),
     ("write_while_enabled", DmaError, "read-only while EN = 1"),
+    ("dma1", DmaError, "DMA2 only"),
 ])
 def test_dma_refuses_illegal_setups(case, error, message, selftest_elf):
     board = "stm32f469"
@@ -228,6 +229,8 @@ def test_dma_refuses_illegal_setups(case, error, message, selftest_elf):
             src += 2
         elif case == "sdram_closed":
             dst = 0xC0000000
+        elif case == "dma1":
+            m.dma1.write32(0x10, cr)  # DMA1 stream 0 asked for memory-to-memory
         elif case == "flags":
             _program(m, src, dst, 4)
             m.dma.read32(0x00)     # completes: TCIF0 stays set

@@ -69,7 +69,6 @@ class Dma2(Peripheral):
                 self._complete(s)
 
     def _complete(self, s: Stream) -> None:
-        psize = 1 << ((s.cr >> 11) & 3)
         msize = 1 << ((s.cr >> 13) & 3)
         data, s.data = s.data, None
         if s.cr & (1 << 10):  # MINC
@@ -81,7 +80,6 @@ class Dma2(Peripheral):
         s.ndtr = 0
         s.cr &= ~1
         s.flags |= (1 << 5) | (1 << 4)  # TCIF, HTIF
-        del psize
         self._update_irq(s)
 
     def _update_irq(self, s: Stream) -> None:
@@ -90,6 +88,8 @@ class Dma2(Peripheral):
             ((s.flags >> 3 & 1) and cr >> 2 & 1) or ((s.flags >> 2 & 1) and cr >> 1 & 1) or \
             ((s.flags & 1) and s.fcr >> 7 & 1)
         self.m.nvic.set_level(IRQS[s.index], bool(level))
+        if level:
+            self.m.interrupts_changed()  # taken as soon as PRIMASK and priorities allow
 
     # ---- registers -------------------------------------------------------------------
     def read32(self, off: int) -> int:
@@ -222,3 +222,19 @@ class Dma2(Peripheral):
         # The destination must be reachable too (checked before anything lands).
         self.m.dma_region(s.m0ar, total if cr & (1 << 10) else msize, tag)
         s.data = src
+
+
+class Dma1(Peripheral):
+    """DMA1: not modelled beyond refusing what it cannot do. Its streams have
+    no memory-to-memory mode (RM "DMA controller": only DMA2 can do
+    memory-to-memory transfers); other uses need peripheral requests, which
+    this board model does not have."""
+
+    name = "DMA1"
+    base = 0x40026000
+
+    def write32(self, off: int, value: int) -> None:
+        if 0x10 <= off < 0xD0 and (off - 0x10) % 0x18 == 0 and (value >> 6) & 3 == 2:
+            raise DmaError(f"DMA1 stream {(off - 0x10) // 0x18}: memory-to-memory direction "
+                           "(DIR = 10) exists on DMA2 only")
+        super().write32(off, value)

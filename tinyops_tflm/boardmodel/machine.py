@@ -27,15 +27,17 @@ from pathlib import Path
 
 import numpy as np
 from unicorn import (UC_ARCH_ARM, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
-                     UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE_PROT, UC_MODE_MCLASS,
+                     UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED,
+                     UC_MODE_MCLASS,
                      UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc,
                      UcError)
 from unicorn import arm_const as A
 
 from .boards import BoardSpec, MemRegion, board_spec
-from .dma2 import Dma2
+from .dma2 import Dma1, Dma2
 from .elf import read_elf
-from .errors import BoardModelError, BusFaultError, DmaBusError, FirmwareHang
+from .errors import (BoardModelError, BusFaultError, DmaBusError, FirmwareHang, QspiError,
+                     SdramError)
 from .fmc_sdram import FmcSdram
 from .gpio_syscfg import Gpio, Syscfg
 from .quadspi import Quadspi
@@ -117,13 +119,14 @@ class Machine:
         self.fmc = FmcSdram(self)
         self.qspi = Quadspi(self, memoryview(self.qspi_image.buf).cast("B"))
         self.dma = Dma2(self)
+        self.dma1 = Dma1(self)
         self.usart = Usart(self)
         self.dwt = Dwt(self)
         self.scs = Scs(self)
         self.nvic = self.scs.nvic
         self._callbacks = []
         for p in (self.rcc, self.pwr, self.flash_if, self.gpio, self.syscfg, self.fmc, self.qspi,
-                  self.dma, self.usart, self.dwt, self.scs):
+                  self.dma, self.dma1, self.usart, self.dwt, self.scs):
             self._mmio(p)
 
         # ---- hooks ----------------------------------------------------------------------
@@ -302,18 +305,19 @@ class Machine:
     # ---- hooks -------------------------------------------------------------------------------
     def _on_unmapped(self, uc, access, addr, size, value, _):
         if 0xC0000000 <= addr < 0xE0000000 or 0x60000000 <= addr < 0x80000000:
-            reason = self.fmc.closed_reason(addr) if self.sdram is None else (
-                f"{addr:#010x} is outside the {self.spec.sdram_bytes >> 20} MB SDRAM at "
-                f"{self.sdram.base:#010x}")
-            self.fail(BusFaultError(reason) if not self.fmc.problem else
-                      __import__("tinyops_tflm.boardmodel.errors", fromlist=["SdramError"]).SdramError(reason))
+            if self.sdram is None:
+                err_type = SdramError if self.fmc.problem else BusFaultError
+                self.fail(err_type(self.fmc.closed_reason(addr)))
+            else:
+                self.fail(BusFaultError(f"{addr:#010x} is outside the "
+                                        f"{self.spec.sdram_bytes >> 20} MB SDRAM at "
+                                        f"{self.sdram.base:#010x}"))
         elif QSPI_BASE <= addr < QSPI_BASE + 0x10000000:
-            from .errors import QspiError
-            self.fail(QspiError(f"QSPI window read at {addr:#010x} before QUADSPI memory-mapped "
-                                "mode was configured"))
+            self.fail(QspiError(f"QSPI window accessed at {addr:#010x} while QUADSPI is not in "
+                                "memory-mapped mode"))
         else:
-            self.fail(BusFaultError(f"{'write to' if access in (20, 23) else 'access to'} "
-                                    f"{addr:#010x} ({size} B): nothing is mapped there"))
+            what = "write to" if access == UC_MEM_WRITE_UNMAPPED else "access to"
+            self.fail(BusFaultError(f"{what} {addr:#010x} ({size} B): nothing is mapped there"))
         return False
 
     def _on_prot(self, uc, access, addr, size, value, _):
