@@ -1,6 +1,6 @@
 # STM32F746G-DISCO: Cortex-M7, hard-float ABI, *single-precision* FPU.
 # The STM32F74x/F75x implement the Cortex-M7 FPU in its single-precision
-# variant (FPv5-SP-D16; STM32F746xx datasheet section 3.1 "Arm Cortex-M7
+# variant (FPv5-SP-D16; STM32F746xx datasheet, "Arm Cortex-M7
 # with FPU"; only the F76x/F77x have the double-precision one). With
 # -mfpu=fpv5-d16 the compiler emitted double-precision VFP instructions
 # (e.g. vcvt.f64.f32 in the convolution prepare), which are UNDEFINED on

@@ -70,12 +70,12 @@ STM32F469 = BoardSpec(
                               "(RM0386 section 2.1: no bus-matrix master but the CPU reaches it)"),
         MemRegion("sram", 0x20000000, 320 * KB),
     ),
-    # RM0386 section 5.1.4 / datasheet: 168 MHz in scale 1, 180 MHz with over-drive;
-    # APB1 <= 45 MHz, APB2 <= 90 MHz (RM0386 section 6.2 "Clocks").
+    # RM0386 PWR chapter ("Voltage regulator", over-drive): 168 MHz in scale 1,
+    # 180 MHz with over-drive; RCC chapter ("Clocks"): APB1 <= 45, APB2 <= 90 MHz.
     max_sysclk=180_000_000, max_sysclk_no_od=168_000_000,
     max_pclk1=45_000_000, max_pclk2=90_000_000,
-    # RM0386 section 3.4.1, table "Number of wait states according to CPU clock
-    # (HCLK) frequency": 2.7-3.6 V, one wait state per 30 MHz, 5 WS up to 180 MHz.
+    # RM0386 embedded-flash chapter, table "Number of wait states according to
+    # CPU clock (HCLK) frequency": 2.7-3.6 V, one wait state per 30 MHz, 5 WS up to 180 MHz.
     hz_per_wait_state=30_000_000, max_latency=15,
     sdram_bus_bits=32,
     console_usart=0x40004800, console_v2=False, console_tx_pin=(1, 10, 7),
@@ -103,12 +103,12 @@ STM32F746 = BoardSpec(
         MemRegion("dtcm", 0x20000000, 64 * KB),
         MemRegion("sram", 0x20010000, 256 * KB, cacheable=True),  # SRAM1 240 KB + SRAM2 16 KB
     ),
-    # RM0385 section 4.1.4: 180 MHz in scale 1 without over-drive, 216 MHz with it;
-    # APB1 <= 54 MHz, APB2 <= 108 MHz (RM0385 section 5.2).
+    # RM0385 PWR chapter ("Voltage regulator", over-drive): 180 MHz in scale 1
+    # without over-drive, 216 MHz with it; RCC chapter: APB1 <= 54, APB2 <= 108 MHz.
     max_sysclk=216_000_000, max_sysclk_no_od=180_000_000,
     max_pclk1=54_000_000, max_pclk2=108_000_000,
-    # RM0385 section 3.3.2, table 5 "Number of wait states according to CPU
-    # clock (HCLK) frequency": 2.7-3.6 V, one per 30 MHz, 7 WS up to 216 MHz.
+    # RM0385 embedded-flash chapter, table "Number of wait states according to
+    # CPU clock (HCLK) frequency": 2.7-3.6 V, one per 30 MHz, 7 WS up to 216 MHz.
     hz_per_wait_state=30_000_000, max_latency=15,
     sdram_bus_bits=16,
     console_usart=0x40011000, console_v2=True, console_tx_pin=(0, 9, 7),

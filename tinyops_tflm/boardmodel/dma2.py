@@ -1,6 +1,6 @@
 """DMA2 controller, memory-to-memory streams.
 
-RM0386 section 10 / RM0385 section 8 "DMA controller (DMA)": registers
+RM0386 / RM0385 chapter "DMA controller (DMA)": registers
 LISR/HISR (flags), LIFCR/HIFCR (clears), and per stream SxCR, SxNDTR, SxPAR,
 SxM0AR, SxM1AR, SxFCR. Memory-to-memory (DIR = 10) exists on DMA2 only;
 there the peripheral port is the source, NDTR counts PSIZE items, circular

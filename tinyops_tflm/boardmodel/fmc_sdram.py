@@ -1,8 +1,8 @@
 """FMC SDRAM controller (bank 1, SDNE0/SDCKE0) and the board's MT48LC4M32B2.
 
-F469: RM0386 section 37 "Flexible memory controller (FMC)", subsection
+F469: RM0386 chapter "Flexible memory controller (FMC)", section
 "SDRAM controller" (registers FMC_SDCR1/2, SDTR1/2, SDCMR, SDRTR, SDSR);
-F746: RM0385 section 13 (same controller, same register layout).
+F746: RM0385, same chapter (same controller, same register layout).
 
 The SDRAM window (0xC000 0000, or 0x6000 0000 after SYSCFG_MEMRMP.SWP_FMC = 01)
 answers only after the initialization sequence of the RM ("SDRAM

@@ -1,9 +1,9 @@
 """GPIO ports A..K and SYSCFG.
 
-GPIO (RM0386 section 8 / RM0385 section 6): MODER, OTYPER, OSPEEDR, PUPDR,
+GPIO (RM0386 / RM0385 chapter "General-purpose I/Os"): MODER, OTYPER, OSPEEDR, PUPDR,
 IDR, ODR, BSRR, LCKR, AFRL, AFRH per port; the model keeps them so the
 console check can see whether the TX pin is in its alternate function.
-SYSCFG (RM0386 section 9 / RM0385 section 7): MEMRMP.SWP_FMC [11:10] moves
+SYSCFG (chapter "System configuration controller"): MEMRMP.SWP_FMC [11:10] moves
 the SDRAM banks to 0x6000 0000 (01).
 """
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """QUADSPI controller and the boards' Micron N25Q128A (16 MB NOR flash).
 
-Controller: RM0386 section 12 / RM0385 section 14 "Quad-SPI interface
-(QUADSPI)": indirect mode (a command starts when its last needed piece is
+Controller: RM0386 / RM0385 chapter "Quad-SPI interface (QUADSPI)": indirect mode (a command starts when its last needed piece is
 written: CCR when no address and no data from software, AR when an address
 is needed and no data is written, DR for indirect writes with data), status
 flags TCF / FTF / BUSY, FCR clears, ABORT, and memory-mapped mode

@@ -1,8 +1,8 @@
 """RCC, PWR and the embedded-flash interface (FLASH_ACR).
 
-F469: RM0386 section 6 "Reset and clock control (RCC)", section 5 "Power
-controller (PWR)", section 3 "Embedded flash memory interface".
-F746: RM0385 section 5 (RCC), section 4 (PWR), section 3 (flash).
+F469: RM0386 chapters "Reset and clock control (RCC)", "Power controller
+(PWR)" and "Embedded flash memory interface"; F746: the same chapters of
+RM0385.
 
 What is checked, with the rule it comes from:
 - HSE/PLL ready bits follow their enables; PLLCFGR is written only while the

@@ -4,7 +4,7 @@ FPU's CPACR, and a coarse model of the Cortex-M7 L1 D-cache.
 SCB: ARMv7-M ARM section B3.2 (CPUID, ICSR, VTOR, AIRCR, SCR, CCR, SHPR,
 SHCSR, CFSR, HFSR, MMFAR, BFAR, CPACR), cache identification and maintenance
 registers (CLIDR, CTR, CCSIDR, CSSELR; ICIALLU .. DCCISW, section B2.2.7),
-present on the Cortex-M7 only (Cortex-M7 TRM section 4.1: 4 KB D-cache on the
+present on the Cortex-M7 only (Cortex-M7 TRM, "Identification of the caches"; 4 KB D-cache on the
 STM32F746 = 32 sets x 4 ways x 32-byte lines, CCSIDR 0xF003E019).
 
 D-cache model (why coarse): Unicorn has no cache, so the model keeps two

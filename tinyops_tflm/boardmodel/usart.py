@@ -1,8 +1,9 @@
 """USART console, transmit side.
 
-F469 USART3, "v1" register layout (RM0386 section 30: SR 0x00 with TXE bit 7
+F469 USART3, "v1" register layout (RM0386 chapter "Universal synchronous asynchronous receiver
+transmitter (USART)": SR 0x00 with TXE bit 7
 and TC bit 6, DR 0x04, BRR 0x08, CR1 0x0C with UE bit 13, TE bit 3);
-F746 USART1, "v2" layout (RM0385 section 31: CR1 0x00 with UE bit 0, BRR
+F746 USART1, "v2" layout (RM0385 USART chapter: CR1 0x00 with UE bit 0, BRR
 0x0C, ISR 0x1C, TDR 0x28). Characters go out at once (TXE and TC stay set).
 A byte sent while the baud rate, computed from the modelled PCLK and BRR
 (oversampling by 16), is more than 3 % off 115200, or while the TX pin is
