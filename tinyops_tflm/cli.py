@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_explore, cli_zoo
     cli_zoo.register(sub)
     cli_explore.register(sub)
+    from . import cli_pipeline  # build-net, train, quantize, evaluate
+    cli_pipeline.register(sub)
     return p
 
 

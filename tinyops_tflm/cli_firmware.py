@@ -11,10 +11,18 @@ import numpy as np
 from .cli_util import EXIT_MISMATCH, EXIT_OK, print_json
 
 
-def _load_inputs(path: str | None) -> list[np.ndarray] | None:
-    """One .npy per single-input model; a .npz (arr_0, arr_1, ... in order) otherwise."""
+def _load_inputs(path: str | None, model: str | None = None) -> list[np.ndarray] | None:
+    """One .npy per single-input model; a .npz (arr_0, arr_1, ... in order)
+    otherwise; or an image file, preprocessed as recorded for ``model``
+    (its sidecar, see `tinyops quantize`) and quantized to its int8 input."""
     if path is None:
         return None
+    from .imagedata import IMAGE_EXTENSIONS
+
+    if model is not None and path.lower().endswith(IMAGE_EXTENSIONS):
+        from .evaluate import prepare_input
+
+        return [prepare_input(model, path)]
     loaded = np.load(path, allow_pickle=False)
     if isinstance(loaded, np.lib.npyio.NpzFile):
         with loaded:
@@ -59,7 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ValueError("tinyops export needs exactly one destination: --project DIR (a "
                          "firmware project, see `tinyops new-project DIR --board B`) or --out "
                          "DIR (a models directory for a port's -DTINYOPS_MODELS_DIR)")
-    inputs = _load_inputs(args.input)
+    inputs = _load_inputs(args.input, args.model)
     if args.project is not None:
         project = load_project(args.project)
         result = add_model(project, args.model, args.name, board=args.board,
@@ -221,7 +229,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         if args.model is None:
             raise ValueError("tinyops emulate needs a MODEL.tflite or --project DIR")
         data = Path(args.model).read_bytes()
-        r = emulate(data, args.board, inputs=_load_inputs(args.input),
+        r = emulate(data, args.board, inputs=_load_inputs(args.input, args.model),
                     sram_budget=args.sram_budget, partitioned=not args.unpartitioned,
                     count_instructions=not args.no_count, timeout=args.timeout, jobs=args.jobs)
         runs.append((r, os.path.basename(args.model), data))
@@ -294,7 +302,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="registered name, e.g. mbv3-w1.00-r160 (default: the file name)")
     e.add_argument("--sram-budget", default=None, help="internal SRAM for the plan (e.g. 256K)")
     e.add_argument("--input", default=None, help=".npy (or .npz for several inputs) the firmware "
-                                                 "runs (default: the demo's deterministic input)")
+                                                 "runs, or an image (preprocessed as recorded at "
+                                                 "quantize time) (default: the demo's deterministic input)")
     e.add_argument("--unpartitioned", action="store_true",
                    help="one arena + one constant blob, run in place (TFLM-style)")
     e.add_argument("--no-register", action="store_true",
@@ -313,7 +322,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--build-dir", default=None,
                    help="with --project: build directory (default: DIR/build)")
     m.add_argument("--board", default="stm32f746", help=boards)
-    m.add_argument("--input", default=None, help=".npy input (default: the demo's input)")
+    m.add_argument("--input", default=None, help=".npy input or an image (preprocessed as recorded at "
+                                                 "quantize time) (default: the demo's input)")
     m.add_argument("--output", default=None, help="write the output array to this .npy")
     m.add_argument("--sram-budget", default=None, help="internal SRAM for the plan (e.g. 128K)")
     m.add_argument("--unpartitioned", action="store_true", help="run the unpartitioned plan")

@@ -33,3 +33,28 @@ class InvocationError(TinyOpsError, RuntimeError):
 
 class MissingDependencyError(TinyOpsError, ImportError):
     """An optional dependency (an extra such as [distributed]) is not installed."""
+
+
+class NetConfigError(TinyOpsError, ValueError):
+    """A net config (OFA/ProxylessNAS JSON) or zoo row cannot be built."""
+
+
+class DataFolderError(TinyOpsError, ValueError):
+    """An image-folder dataset is missing, empty or malformed (it must hold one
+    sub-folder of images per class)."""
+
+
+class EmptyClassError(DataFolderError):
+    """A class sub-folder of an image-folder dataset holds no images."""
+
+
+class UnreadableImageError(TinyOpsError, ValueError):
+    """An image file cannot be read or decoded (evaluate skips and counts these)."""
+
+
+class PreprocessingError(TinyOpsError, ValueError):
+    """A model's input does not match its recorded (or requested) preprocessing."""
+
+
+class TflmMismatchError(TinyOpsError, RuntimeError):
+    """The engine's int8 output differs from tflite-micro's for an image."""

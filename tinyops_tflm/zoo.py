@@ -41,7 +41,7 @@ and EfficientNet's is made a no-op, since inputs are already in [-1, 1].
 
 The TinyOps paper's own models (see :func:`paper_models`; kept out of
 :func:`list_models` so the whole-model tests that iterate it stay as fast) are
-the 11 rows (10 models) of its model-zoo table, built by :func:`_ofa_net` from
+the 11 rows (10 models) of its model-zoo table, built by :func:`tinyops_tflm.netbuild.ofa_net` from
 published OFA/ProxylessNAS-format net configs (``data/net_configs/*.json``, each
 naming its source; read by :func:`net_config`) with a width multiplier (OFA
 ``make_divisible`` to 8) and a resolution.  int8 MACs/params (:func:`macs`,
@@ -88,10 +88,12 @@ from typing import Callable
 
 import numpy as np
 
+from . import netbuild
+
 __all__ = [
     "build", "cached", "build_from_config", "cached_from_config", "list_models", "paper_models",
     "paper_spec", "net_config", "net_configs", "macs", "params", "op_counts", "default_cache_dir",
-    "ALIASES", "RECIPE_VERSION",
+    "keras_model", "ALIASES", "RECIPE_VERSION",
 ]
 
 #: Bumped whenever a recipe changes, so caches built by an older one are ignored.
@@ -102,120 +104,36 @@ _NUM_CALIBRATION = 16
 
 
 # ----------------------------------------------------------------------------
-# Keras model constructors (tf is passed in; imported lazily by build())
+# Zoo rows: Keras constructors from tinyops_tflm.netbuild at batch 1
+# (each takes tf, which build() imports, and an optional batch size, which
+# keras_model() sets to None for training)
 # ----------------------------------------------------------------------------
 
 
-def _input(tf, res: int):
-    # A static batch of 1 keeps every shape static, so Reshape/Flatten convert
-    # to a plain RESHAPE instead of SHAPE/STRIDED_SLICE/PACK/RESHAPE chains.
-    return tf.keras.Input(shape=(res, res, 3), batch_size=1)
+def _demo_tiny(tf, batch_size: int | None = 1):
+    return netbuild.demo_tiny(64, batch_size)
 
 
-def _hard_sigmoid(layers, x):
-    return layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
+def _keras_app(arch: str, resolution: int, alpha: float = 1.0) -> Callable:
+    def make(tf, batch_size: int | None = 1):
+        return netbuild.keras_application(arch, resolution, alpha, batch_size)
+
+    make.__doc__ = f"keras {arch} alpha {alpha}, {resolution}x{resolution}"
+    make.spec = ("keras", arch, alpha, resolution)
+    return make
 
 
-def _hard_swish(layers, x):
-    return layers.Multiply()([x, _hard_sigmoid(layers, x)])
-
-
-def _demo_tiny(tf):
-    """MobileNetV3 block grammar at 64x64x3 (about 3.3 M MACs): conv 3x3 s2
-    + hard-swish; a stride-2 depthwise block without expansion (ReLU, SE);
-    two inverted residual blocks (expand 1x1, depthwise 3x3/5x5, hard-swish,
-    SE = mean + 1x1 convs + hard-sigmoid + mul, project 1x1), the last one
-    with a residual add; feature-mix 1x1, global average pool, dense 10."""
-    layers = tf.keras.layers
-
-    def bn(x):
-        return layers.BatchNormalization(epsilon=1e-3, momentum=0.99)(x)
-
-    def act(x, kind):
-        return layers.ReLU()(x) if kind == "relu" else _hard_swish(layers, x)
-
-    def se(x, ch, reduced):
-        s = layers.GlobalAveragePooling2D(keepdims=True)(x)
-        s = layers.Conv2D(reduced, 1, padding="same")(s)
-        s = layers.ReLU()(s)
-        s = layers.Conv2D(ch, 1, padding="same")(s)
-        s = _hard_sigmoid(layers, s)
-        return layers.Multiply()([x, s])
-
-    def block(x, expand, out, kernel, stride, kind):
-        inp = x
-        in_ch = x.shape[-1]
-        if expand != in_ch:
-            x = act(bn(layers.Conv2D(expand, 1, padding="same", use_bias=False)(x)), kind)
-        x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False)(x)
-        x = act(bn(x), kind)
-        x = se(x, expand, max(8, expand // 4))
-        x = bn(layers.Conv2D(out, 1, padding="same", use_bias=False)(x))
-        if stride == 1 and in_ch == out:
-            x = layers.Add()([inp, x])
-        return x
-
-    inp = _input(tf, 64)
-    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False)(inp)
-    x = _hard_swish(layers, bn(x))
-    x = block(x, 16, 16, 3, 2, "relu")
-    x = block(x, 64, 24, 3, 1, "hswish")
-    x = block(x, 72, 24, 5, 1, "hswish")
-    x = layers.Conv2D(96, 1, padding="same", use_bias=False)(x)
-    x = _hard_swish(layers, bn(x))
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dense(10)(x)
-    return tf.keras.Model(inp, x, name="demo_tiny")
-
-
-def _mobilenet_v2_a035_r96(tf):
-    return tf.keras.applications.MobileNetV2(
-        input_tensor=_input(tf, 96), alpha=0.35, weights=None, classifier_activation=None
-    )
-
-
-def _mobilenet_v3_small_r224(tf):
-    return tf.keras.applications.MobileNetV3Small(
-        input_tensor=_input(tf, 224), alpha=1.0, weights=None, classifier_activation=None,
-        include_preprocessing=False,
-    )
-
-
-def _mobilenet_v3_large_r160(tf):
-    return tf.keras.applications.MobileNetV3Large(
-        input_tensor=_input(tf, 160), alpha=1.0, weights=None, classifier_activation=None,
-        include_preprocessing=False,
-    )
-
-
-def _efficientnet_b0_r128(tf):
-    m = tf.keras.applications.EfficientNetB0(
-        input_tensor=_input(tf, 128), weights=None, classifier_activation=None
-    )
-    # The built-in preprocessing (x/255, then an un-adapted Normalization = identity)
-    # expects [0, 255] pixels; our inputs are [-1, 1], so make the rescale a no-op.
-    for layer in m.layers:
-        if isinstance(layer, tf.keras.layers.Rescaling):
-            layer.scale = 1.0
-            layer.offset = 0.0
-    return m
+_mobilenet_v2_a035_r96 = _keras_app("MobileNetV2", 96, 0.35)
+_mobilenet_v3_small_r224 = _keras_app("MobileNetV3Small", 224)
+_mobilenet_v3_large_r160 = _keras_app("MobileNetV3Large", 160)
+_efficientnet_b0_r128 = _keras_app("EfficientNetB0", 128)
 
 
 # ----------------------------------------------------------------------------
 # OFA / ProxylessNAS net configs (the TinyOps paper's published architecture)
 # ----------------------------------------------------------------------------
 
-
-def net_config(name: str = "mbv3-w1.00-r224") -> dict:
-    """The OFA/ProxylessNAS JSON net config ``name`` bundled as package data
-    (``tinyops_tflm/data/net_configs/<name>.json``)."""
-    import json
-    from importlib import resources
-
-    f = resources.files("tinyops_tflm") / "data" / "net_configs" / f"{name}.json"
-    if not f.is_file():
-        raise ValueError(f"unknown net config {name!r}")
-    return json.loads(f.read_text(encoding="utf-8"))
+net_config = netbuild.net_config
 
 
 def net_configs() -> list[str]:
@@ -226,139 +144,22 @@ def net_configs() -> list[str]:
     return sorted(f.name[:-5] for f in d.iterdir() if f.name.endswith(".json"))
 
 
-def _make_divisible(v: float, divisor: int = 8) -> int:
-    """OFA's make_divisible: nearest multiple of ``divisor`` (at least
-    ``divisor``), never more than 10 % below ``v``."""
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
+_make_divisible = netbuild.make_divisible
 
 
 def _ofa_net(tf, config: dict, width_mult: float = 1.0, resolution: int | None = None,
-             name: str = "ofa_net"):
-    """Keras model of an OFA/ProxylessNAS net config, following the JSON:
-    ``first_conv`` (ConvLayer), ``blocks`` (MobileInvertedResidualBlock of an
-    MBInvertedConvLayer = [expand 1x1 + BN + act] + depthwise kxk/s + BN + act
-    + [SE] + project 1x1 + BN, plus the input when ``shortcut`` is an
-    IdentityLayer), the pre-pool 1x1 ConvLayer (``feature_mix_layer``, or
-    ``final_expand_layer`` in OFA-MobileNetV3 configs), global average pool,
-    the post-pool 1x1 ConvLayer (``final_conv``, or ``feature_mix_layer`` in
-    OFA-MobileNetV3 configs) and the ``classifier`` LinearLayer as a 1x1 conv
-    + reshape (as the paper's TF export), without softmax.  Padding is TF
-    'SAME' (no PAD ops in the int8 graph).
-
-    ``width_mult`` scales every channel count except the 3 input channels and
-    the classifier's outputs, rounded by OFA's make_divisible(., 8); expanded
-    channels are make_divisible(round(in * expand_ratio)) (exactly
-    round(in * expand_ratio), as the JSON says, at width 1).  ``resolution``
-    overrides the config's."""
-    layers = tf.keras.layers
-    eps = float(config.get("bn", {}).get("eps", 1e-3))
-    res = int(resolution if resolution is not None else config.get("resolution", 224))
-    scaled = width_mult != 1.0
-
-    def ch(c: int) -> int:
-        return _make_divisible(c * width_mult) if scaled else int(c)
-
-    def act(x, kind):
-        if kind is None:
-            return x
-        if kind == "relu6":
-            return layers.ReLU(6.0)(x)
-        if kind == "relu":
-            return layers.ReLU()(x)
-        if kind == "h_swish":
-            return _hard_swish(layers, x)
-        raise ValueError(f"unsupported act_func {kind!r}")
-
-    def bn(x):
-        return layers.BatchNormalization(epsilon=eps, momentum=0.99)(x)
-
-    def conv_layer(x, c: dict, out_ch: int):
-        if c.get("name") != "ConvLayer":
-            raise ValueError(f"expected a ConvLayer, got {c.get('name')!r}")
-        if c.get("ops_order", "weight_bn_act") != "weight_bn_act" or c.get("dilation", 1) != 1:
-            raise ValueError(f"unsupported ConvLayer {c}")
-        k, s, groups = int(c["kernel_size"]), int(c.get("stride", 1)), int(c.get("groups", 1))
-        in_ch = int(x.shape[-1])
-        if groups == 1:
-            x = layers.Conv2D(out_ch, k, strides=s, padding="same", use_bias=bool(c.get("bias")))(x)
-        elif groups == in_ch == out_ch:
-            x = layers.DepthwiseConv2D(k, strides=s, padding="same", use_bias=bool(c.get("bias")))(x)
-        else:
-            raise ValueError(f"unsupported grouped ConvLayer {c}")
-        if c.get("use_bn"):
-            x = bn(x)
-        return act(x, c.get("act_func"))
-
-    def se(x, channels: int):
-        mid = _make_divisible(channels // 4)  # OFA SEModule, reduction 4
-        s = layers.GlobalAveragePooling2D(keepdims=True)(x)
-        s = layers.ReLU()(layers.Conv2D(mid, 1, padding="same")(s))
-        s = _hard_sigmoid(layers, layers.Conv2D(channels, 1, padding="same")(s))
-        return layers.Multiply()([x, s])
-
-    def mb_block(x, b: dict):
-        conv = b.get("mobile_inverted_conv")
-        if conv is None or conv.get("name") == "ZeroLayer":
-            return x  # a skipped block
-        if conv.get("name") != "MBInvertedConvLayer":
-            raise ValueError(f"unsupported block layer {conv.get('name')!r}")
-        inp, in_ch = x, int(x.shape[-1])
-        out_ch, k, s = ch(conv["out_channels"]), int(conv["kernel_size"]), int(conv["stride"])
-        # ProxylessNAS-era configs give act_func null: their MBInvertedConvLayer
-        # always used ReLU6.
-        kind = conv.get("act_func") or "relu6"
-        e = conv.get("expand_ratio", 1)
-        if conv.get("mid_channels") is not None:
-            mid = ch(conv["mid_channels"])
-        else:
-            mid = round(in_ch * e)
-            mid = _make_divisible(mid) if scaled else mid
-        if e != 1 or conv.get("mid_channels") is not None:
-            x = act(bn(layers.Conv2D(mid, 1, padding="same", use_bias=False)(x)), kind)
-        else:
-            mid = in_ch
-        x = act(bn(layers.DepthwiseConv2D(k, strides=s, padding="same", use_bias=False)(x)), kind)
-        if conv.get("use_se"):
-            x = se(x, mid)
-        x = bn(layers.Conv2D(out_ch, 1, padding="same", use_bias=False)(x))
-        shortcut = b.get("shortcut")
-        if shortcut is not None and shortcut.get("name") != "ZeroLayer":
-            if shortcut.get("name") != "IdentityLayer" or s != 1 or in_ch != out_ch:
-                raise ValueError(f"unsupported shortcut {shortcut} (stride {s}, {in_ch}->{out_ch})")
-            x = layers.Add()([inp, x])
-        return x
-
-    inp = _input(tf, res)
-    first = config["first_conv"]
-    x = conv_layer(inp, first, ch(first["out_channels"]))
-    for b in config["blocks"]:
-        x = mb_block(x, b)
-    if "final_expand_layer" in config:  # OFA MobileNetV3 layout
-        pre, post = config["final_expand_layer"], config.get("feature_mix_layer")
-    else:  # ProxylessNAS layout (the paper's config adds a post-pool final_conv)
-        pre, post = config.get("feature_mix_layer"), config.get("final_conv")
-    if pre is not None:
-        x = conv_layer(x, pre, ch(pre["out_channels"]))
-    x = layers.GlobalAveragePooling2D(keepdims=True)(x)
-    if post is not None:
-        x = conv_layer(x, post, ch(post["out_channels"]))
-    cls = config["classifier"]
-    if cls.get("name") != "LinearLayer" or cls.get("use_bn") or cls.get("act_func"):
-        raise ValueError(f"unsupported classifier {cls}")
-    n = int(cls["out_features"])
-    x = layers.Conv2D(n, 1, padding="same", use_bias=bool(cls.get("bias", True)))(x)
-    x = layers.Reshape((n,))(x)
-    return tf.keras.Model(inp, x, name=name)
+             name: str = "ofa_net", batch_size: int | None = 1):
+    """:func:`tinyops_tflm.netbuild.ofa_net` at batch 1."""
+    return netbuild.ofa_net(config, width_mult, resolution, batch_size=batch_size, name=name)
 
 
 def _paper_model(config_name: str, width_mult: float, resolution: int, name: str) -> Callable:
-    def make(tf):
-        return _ofa_net(tf, net_config(config_name), width_mult, resolution, name=name.replace("-", "_"))
+    def make(tf, batch_size: int | None = 1):
+        return _ofa_net(tf, net_config(config_name), width_mult, resolution,
+                        name=name.replace("-", "_"), batch_size=batch_size)
 
     make.__doc__ = f"{config_name} at width {width_mult}, resolution {resolution}"
+    make.spec = ("ofa", config_name, width_mult, resolution)
     return make
 
 
@@ -425,6 +226,37 @@ def _canonical(name: str) -> str:
         known = ", ".join([*_MODELS, *_PAPER_MODELS])
         raise ValueError(f"unknown zoo model {name!r}; known: {known}")
     return name
+
+
+def keras_model(name: str, width: float | None = None, resolution: int | None = None,
+                batch_size: int | None = None, num_classes: int | None = None):
+    """The Keras model of zoo row ``name`` (Keras' random initialisation, BN
+    not calibrated: a starting point for training), optionally at another
+    ``width`` multiplier (OFA configs; ``alpha`` of MobileNets), ``resolution``
+    or number of classes.  ``batch_size=None`` gives a dynamic batch."""
+    from .errors import NetConfigError
+
+    name = _canonical(name)
+    make = _MODELS.get(name) or _PAPER_MODELS[name]
+    spec = getattr(make, "spec", None)
+    if name == "demo_tiny":
+        if width is not None:
+            raise NetConfigError(f"zoo model {name!r} has no width multiplier")
+        res = 64 if resolution is None else int(resolution)
+        return netbuild.demo_tiny(res, batch_size, 10 if num_classes is None else int(num_classes))
+    if spec is None:  # a row without (kind, arch, width, resolution): as registered
+        if (width, resolution, num_classes) != (None, None, None):
+            raise NetConfigError(f"zoo model {name!r} takes no width/resolution/classes overrides")
+        import tensorflow as tf
+
+        return make(tf, batch_size=batch_size)
+    kind, arch, w, res = spec
+    w = w if width is None else float(width)
+    res = res if resolution is None else int(resolution)
+    if kind == "keras":
+        return netbuild.keras_application(arch, res, w, batch_size, num_classes)
+    return netbuild.ofa_net(net_config(arch), w, res, batch_size=batch_size,
+                            name=name.replace("-", "_").replace(".", "_"), num_classes=num_classes)
 
 
 # ----------------------------------------------------------------------------
