@@ -132,6 +132,21 @@ def test_build_net_follows_the_config(pipeline):
     assert prep.resolution == 32 and classes is None
 
 
+def test_build_net_scales_a_zoo_row(tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["build-net", "mbv3-w0.50-r112", "--resolution", "64", "--classes", "4",
+                 "--out", str(tmp_path / "m.keras"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] and out["input_shape"] == [None, 64, 64, 3] and out["classes"] == 4
+    from tinyops_tflm.train import load_keras_model
+
+    convs = [la for la in load_keras_model(tmp_path / "m.keras").layers
+             if type(la).__name__ == "Conv2D"]
+    # width 0.5 scales the 1280-channel final conv to 640; the classifier has 4 outputs
+    assert tuple(convs[-1].kernel.shape) == (1, 1, 640, 4)
+    assert tuple(convs[-2].kernel.shape)[-1] == 640
+
+
 def test_training_resumed_from_its_checkpoint(pipeline):
     ckpt = pipeline["ckpt"]
     state = json.loads((ckpt / "state.json").read_text())

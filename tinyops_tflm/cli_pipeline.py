@@ -3,10 +3,11 @@ quantize, evaluate (architecture -> trained -> int8 -> accuracy)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
+
+from .cli_util import EXIT_MISMATCH, EXIT_OK, print_json
 
 
 def _quiet_tf() -> None:
@@ -52,12 +53,23 @@ def build_net(arch: str, out: str | os.PathLike, width: float | None = None,
     return model
 
 
+def _say(args):
+    """Progress lines: stdout, or stderr under --json (stdout is the JSON)."""
+    stream = sys.stderr if getattr(args, "json", False) else sys.stdout
+    return lambda line: print(line, file=stream, flush=True)
+
+
 def cmd_build_net(args) -> int:
     model = build_net(args.arch, args.out, args.width, args.resolution, args.classes, args.seed)
-    print(f"wrote {args.out}: {model.name}, input {list(model.input_shape)}, "
-          f"{int(model.output_shape[-1])} classes, {model.count_params()} parameters "
-          f"(random initialisation, seed {args.seed})")
-    return 0
+    info = {"out": str(args.out), "name": model.name, "input_shape": list(model.input_shape),
+            "classes": int(model.output_shape[-1]), "parameters": int(model.count_params()),
+            "seed": args.seed}
+    if args.json:
+        print_json({"ok": True, **info})
+    else:
+        print(f"wrote {args.out}: {model.name}, input {info['input_shape']}, {info['classes']} "
+              f"classes, {info['parameters']} parameters (random initialisation, seed {args.seed})")
+    return EXIT_OK
 
 
 def cmd_train(args) -> int:
@@ -68,33 +80,49 @@ def cmd_train(args) -> int:
                       batch=args.batch, nesterov=args.nesterov, label_smoothing=args.label_smoothing,
                       warmup_epochs=args.warmup_epochs, min_scale=args.min_scale,
                       bn_images=args.bn_images, seed=args.seed)
-    train(args.model, args.data, args.out, val=args.val, checkpoint=args.checkpoint, config=cfg,
-          log=lambda s: print(s, flush=True))
-    return 0
+    r = train(args.model, args.data, args.out, val=args.val, checkpoint=args.checkpoint, config=cfg,
+              log=_say(args))
+    if args.json:
+        print_json({"ok": True, "out": str(r.out), "classes": r.classes, "history": r.history,
+                    "best_epoch": r.best_epoch, "best_top1": r.best_top1,
+                    "final_val_top1": r.final_val_top1})
+    return EXIT_OK
 
 
 def cmd_quantize(args) -> int:
     _quiet_tf()
     from .quantize import quantize
 
-    quantize(args.model, args.calibration, args.out, num_samples=args.num_samples, seed=args.seed)
-    return 0
+    r = quantize(args.model, args.calibration, args.out, num_samples=args.num_samples,
+                 seed=args.seed, log=_say(args))
+    if args.json:
+        print_json({"ok": True, "out": str(r.out), "bytes": r.size,
+                    "calibration_images": r.calibration_images, "unreadable": r.unreadable})
+    return EXIT_OK
 
 
 def cmd_evaluate(args) -> int:
     _quiet_tf()
+    from .errors import TflmMismatchError
     from .evaluate import evaluate
 
     if args.address is not None and args.backend != "ray":
         raise ValueError("--address needs --backend ray")
-    result = evaluate(args.model, args.data, workers=args.workers, backend=args.backend,
-                      address=args.address, cache_dir=False if args.no_cache else args.cache,
-                      check_tflm=args.check_tflm, chunk=args.chunk, resolution=args.resolution)
+    try:
+        result = evaluate(args.model, args.data, workers=args.workers, backend=args.backend,
+                          address=args.address, cache_dir=False if args.no_cache else args.cache,
+                          check_tflm=args.check_tflm, chunk=args.chunk, resolution=args.resolution)
+    except TflmMismatchError as err:  # results differ: exit 1, like validate
+        print(f"tinyops: error: {err}", file=sys.stderr)
+        if args.json:
+            print_json({"ok": False, "error": str(err), "error_type": type(err).__name__,
+                        "hint": None, "exit_code": EXIT_MISMATCH})
+        return EXIT_MISMATCH
     if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
+        print_json({"ok": True, **result.to_dict()})
     else:
         print(result.summary())
-    return 0
+    return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -107,6 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--classes", type=int, default=None, help="classifier outputs (default: the config's)")
     b.add_argument("--seed", type=int, default=0, help="initialisation seed (0)")
     b.add_argument("--out", required=True, help="output .keras file")
+    b.add_argument("--json", action="store_true", help="machine-readable output")
     b.set_defaults(func=cmd_build_net)
 
     t = sub.add_parser("train", help="train a .keras model on an image folder (one sub-folder per class)")
@@ -129,6 +158,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                       "(default: OUT.ckpt)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, help="trained .keras file")
+    t.add_argument("--json", action="store_true",
+                   help="JSON summary on stdout (per-epoch lines go to stderr)")
     t.set_defaults(func=cmd_train)
 
     q = sub.add_parser("quantize", help="full-int8 post-training quantization of a .keras model")
@@ -137,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--num-samples", type=int, default=500, help="calibration images (500)")
     q.add_argument("--seed", type=int, default=0, help="calibration image draw (0)")
     q.add_argument("--out", required=True, help="output .tflite (+ .tflite.json sidecar)")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
     q.set_defaults(func=cmd_quantize)
 
     e = sub.add_parser("evaluate", help="top-1/top-5 of an int8 .tflite (on this engine) or a .keras model")
@@ -154,5 +186,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     e.add_argument("--chunk", type=int, default=16, help="images per task (16)")
     e.add_argument("--json", action="store_true",
-                   help='print JSON: {"top1": %%, "top5": %%, "images": n, ...}')
+                   help='print JSON: {"ok", "top1": %%, "top5": %%, "images": n, "unreadable", ...}')
     e.set_defaults(func=cmd_evaluate)

@@ -21,9 +21,9 @@ requires byte-equal outputs, and equal top-5 to the backend's results.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -177,38 +177,17 @@ def _chunks(paths: list[str], size: int) -> Iterator[list]:
         yield [_read(p) for p in paths[i:i + size]]
 
 
-def _progress(total: int, enabled: bool | None):
-    """tqdm on a terminal only (silent in pipes and CI); a no-op otherwise."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if enabled:
-        try:
-            from tqdm import tqdm
-
-            return tqdm(total=total, unit="img", desc="evaluate", file=sys.stderr, smoothing=0.1)
-        except ImportError:
-            pass
-
-    class _Null:
-        def update(self, n):
-            pass
-
-        def close(self):
-            pass
-
-    return _Null()
-
-
 def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | None = None,
              backend: str = "local", address: str | None = None,
              cache_dir: str | os.PathLike | None | bool = None, check_tflm: int = 0,
-             chunk: int = DEFAULT_CHUNK, progress: bool | None = None,
+             chunk: int = DEFAULT_CHUNK, progress: bool = True,
              resolution: int | None = None) -> EvalResult:
     """Top-1/top-5 (percent) of ``model`` on the image folder ``data``.
 
     ``backend``: "local" (``workers`` processes, default all CPUs; 1 runs in
     this process) or "ray" (``address`` of a cluster, else a local Ray).
-    ``cache_dir``: None for the default cache, False for none."""
+    ``cache_dir``: None for the default cache, False for none.  A progress
+    bar is drawn on a terminal only (``progress=False``: never)."""
     if backend not in ("local", "ray"):
         raise ValueError(f"unknown backend {backend!r} (local or ray)")
     if workers is not None and workers < 1:
@@ -239,9 +218,15 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
     from_cache = len(paths) - len(pending)
 
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    from . import progress as bars
+
     t0 = time.perf_counter()
-    bar = _progress(len(pending), progress)
-    try:
+    # bars on a terminal only (see tinyops_tflm.progress); progress=False: never
+    with contextlib.ExitStack() as stack:
+        if progress is False:
+            stack.enter_context(bars.disabled())
+        bar = stack.enter_context(bars.bar(len(pending), "evaluate", unit="img"))
+        stack.callback(cache.close)
         if pending:
             from . import eval_backends as eb
 
@@ -255,9 +240,6 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
             for results in stream:
                 cache.add(results, stats)
                 bar.update(len(results))
-    finally:
-        bar.close()
-        cache.close()
     seconds = time.perf_counter() - t0
 
     top1 = top5 = seen = 0
