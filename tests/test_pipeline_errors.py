@@ -1,9 +1,9 @@
 """Bad input to build-net / train / quantize / evaluate gets a named error,
 never a crash; unreadable images are skipped and counted.
 
-Uses the bundled demo model (64x64 int8, 10 classes, no sidecar) and tiny
-drawn datasets; no training.  About 20 s (TensorFlow import, one tiny Keras
-model)."""
+Uses the bundled demo model (64x64 int8, 10 classes, no sidecar), tiny
+drawn datasets and the demo architecture at 32x32 (one 1-epoch training on
+8 images).  About 30 s, mostly TensorFlow."""
 from __future__ import annotations
 
 import json
@@ -146,3 +146,20 @@ def test_train_and_quantize_reject_bad_input(tmp_path):
     (junk / "1.png").write_bytes(b"junk")
     with pytest.raises(DataFolderError, match="no readable image"):
         quantize(net, tmp_path / "junk", tmp_path / "q.tflite", log=lambda s: None)
+
+
+def test_unreadable_training_and_calibration_images_are_skipped(tmp_path):
+    from tinyops_tflm.cli_pipeline import build_net
+    from tinyops_tflm.quantize import quantize
+    from tinyops_tflm.train import TrainConfig, train
+
+    net = tmp_path / "net.keras"
+    build_net("demo_tiny", net, resolution=32)
+    data = write_dataset(tmp_path / "train", per_class=4, seed=0, size=40, classes=2)
+    (data / "circle" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    (data / "cross" / "empty.jpg").write_bytes(b"")
+    r = train(net, data, tmp_path / "t.keras", config=TrainConfig(epochs=1, batch=4, bn_images=8),
+              log=lambda s: None)
+    assert r.epochs_run == 1 and r.classes == ["circle", "cross"]
+    q = quantize(r.out, data, tmp_path / "q.tflite", num_samples=100, log=lambda s: None)
+    assert (q.calibration_images, q.unreadable) == (8, 2)
