@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_explore.register(sub)
     from . import cli_pipeline  # build-net, train, quantize, evaluate
     cli_pipeline.register(sub)
+    from . import cli_cycles
+    cli_cycles.register(sub)
     return p
 
 

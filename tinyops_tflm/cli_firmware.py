@@ -193,10 +193,14 @@ def _result_dict(result, checks: dict) -> dict:
         "elf": str(result.elf),
         "outputs": [{"shape": list(y.shape), "dtype": y.dtype.name,
                      "sha256": hashlib.sha256(y.tobytes()).hexdigest()} for y in result.outputs],
-        "ops": [vars(o) for o in result.ops],
+        "ops": [{**vars(o), **o.to_dict()} for o in result.ops],
         "instructions": {"invoke": result.invoke_instructions, "load": result.load_instructions,
                          "program": result.program_instructions,
                          "kind": "measured: guest instructions counted by the QEMU plugin"},
+        **({} if result.invoke_cycles is None else {
+            "total_cycles": result.invoke_cycles, "ms": result.invoke_cycles / result.clock_hz * 1e3,
+            "clock_hz": result.clock_hz, "load_cycles": result.load_cycles,
+            "cycles_kind": "modelled: tinyops cycle model (ports/README.md), not a board measurement"}),
         "seconds": result.seconds, "checks": checks,
         "ok": all(c["verdict"] == "BIT-EXACT" for c in checks.values()),
     }
@@ -221,7 +225,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
                                f"`tinyops export MODEL.tflite --project {project.root}`")
         for name in names:
             r = emulate_project(project, name, count_instructions=not args.no_count,
-                                timeout=args.timeout, jobs=args.jobs,
+                                timeout=args.timeout, jobs=args.jobs, cycles=args.cycles,
                                 build_dir=Path(args.build_dir) if args.build_dir else None)
             tfl = project.models_dir / name / f"{name}.tflite"
             runs.append((r, name, tfl.read_bytes() if tfl.is_file() else None))
@@ -231,7 +235,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         data = Path(args.model).read_bytes()
         r = emulate(data, args.board, inputs=_load_inputs(args.input, args.model),
                     sram_budget=args.sram_budget, partitioned=not args.unpartitioned,
-                    count_instructions=not args.no_count, timeout=args.timeout, jobs=args.jobs)
+                    count_instructions=not args.no_count, timeout=args.timeout, jobs=args.jobs,
+                    cycles=args.cycles)
         runs.append((r, os.path.basename(args.model), data))
     if args.output and len(runs) != 1:
         raise ValueError("--output needs a single model (use --name with --project)")
@@ -254,7 +259,10 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             Path(args.log).write_text(r.log)
     ok = all(res["ok"] for res in results)
     if args.json:
-        print_json({"ok": ok, "results": results})
+        out = {"ok": ok, "results": results}
+        if len(results) == 1 and "total_cycles" in results[0]:
+            out.update(total_cycles=results[0]["total_cycles"], ops=results[0]["ops"])
+        print_json(out)
     return EXIT_OK if ok else EXIT_MISMATCH
 
 
@@ -330,6 +338,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--validate", action="store_true",
                    help="also compare with the pinned tflite-micro interpreter")
     m.add_argument("--no-count", action="store_true", help="skip the instruction-count plugin")
+    m.add_argument("--cycles", action="store_true",
+                   help="run under the board's cycle model: per-op modelled cycles and stalls")
     m.add_argument("--timeout", type=float, default=900.0, help="seconds before QEMU is stopped")
     m.add_argument("--jobs", type=int, default=2, help="parallel compile jobs (2)")
     m.add_argument("--log", default=None, help="save the firmware's console output here")

@@ -9,9 +9,14 @@ SDRAM and QSPI, CPU-copy DMA, semihosting console), runs it and returns the
 output arrays and per-op guest instruction counts.
 
 Instruction counts come from the project's QEMU TCG plugin
-(ports/common/qemu_plugin/tinyops_insn.c, built here with the host C
+(ports/common/qemu_plugin/tinyops_cycles.c, built here with the host C
 compiler): it counts every executed guest instruction and records the count
-each time the firmware calls ``tinyops_op_marker`` at an op boundary.
+each time the firmware calls ``tinyops_op_marker`` at an op boundary. With
+``cycles=True`` the same plugin runs the board's cycle model
+(:mod:`tinyops_tflm.board_timing`): per-op modelled cycles and stalls by
+cause, the DMA costed as the board's DMA engine (its CPU stand-in copies are
+then counted neither as instructions nor as cycles).
+
 
 Builds are cached per board under ``$TINYOPS_FW_CACHE`` (default
 ``~/.cache/tinyops_tflm/firmware``): the engine is compiled once per board,
@@ -47,6 +52,11 @@ __all__ = ["ToolchainMissing", "EmulationError", "EmulationResult", "find_tools"
 APT_PACKAGES = ("gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib "
                 "qemu-system-arm")
 MARKER_SYMBOL = "tinyops_op_marker"
+EVENT_SYMBOL = "tinyops_dma_event"       # ports/common/src/dma_events.cc
+MAILBOX_SYMBOL = "tinyops_dma_mailbox"
+PLUGIN_SOURCE = ("ports", "common", "qemu_plugin", "tinyops_cycles.c")
+# Counter keys of the plugin's records that are stalls, by cause.
+STALL_KEYS = ("stall_mem", "stall_fetch", "stall_branch", "stall_dma")
 LOAD_BEGIN, LOAD_END = 0xFFFF0000, 0xFFFF0001
 _KEEP_MODELS = 12  # exported models kept in a board's emulation cache
 
@@ -134,15 +144,15 @@ def _run(cmd: Sequence[str], what: str, timeout: float | None = None, *, bar: bo
 
 
 def build_plugin(tools: Tools | None = None, out_dir: Path | None = None) -> Path | None:
-    """Build the instruction-counting TCG plugin (once per source version);
-    None when there is no host C compiler."""
+    """Build the TCG plugin (instruction counts and the cycle model; once per
+    source version); None when there is no host C compiler."""
     tools = tools or find_tools()
     if tools.host_cc is None:
         return None
-    src = source_root() / "ports" / "common" / "qemu_plugin" / "tinyops_insn.c"
+    src = source_root().joinpath(*PLUGIN_SOURCE)
     digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
     out_dir = out_dir or cache_dir() / "plugin"
-    so = out_dir / f"libtinyops_insn-{digest}.so"
+    so = out_dir / f"libtinyops_cycles-{digest}.so"
     if so.is_file():
         return so
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,35 +189,82 @@ def build_firmware(board: str | Board, models_dir: Path, build_dir: Path, target
     return elf
 
 
-def _symbol_address(tools: Tools, elf: Path, symbol: str) -> int:
-    out = _run([tools.nm, str(elf)], "reading firmware symbols").stdout
+def _symbols(tools: Tools, elf: Path) -> dict[str, tuple[int, int]]:
+    """name -> (address without the Thumb bit, size) of the ELF's symbols."""
+    out = _run([tools.nm, "-S", str(elf)], "reading firmware symbols").stdout
+    syms: dict[str, tuple[int, int]] = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[2] == symbol:
-            return int(parts[0], 16) & ~1
-    raise EmulationError(f"{elf.name} has no symbol {symbol}")
+        if len(parts) == 4:
+            syms[parts[3]] = (int(parts[0], 16) & ~1, int(parts[1], 16))
+        elif len(parts) == 3:
+            syms.setdefault(parts[2], (int(parts[0], 16) & ~1, 0))
+    return syms
+
+
+def _symbol_address(tools: Tools, elf: Path, symbol: str) -> int:
+    syms = _symbols(tools, elf)
+    if symbol not in syms:
+        raise EmulationError(f"{elf.name} has no symbol {symbol}")
+    return syms[symbol][0]
+
+
+def parse_record(line: str) -> tuple[str, dict[str, int]] | None:
+    """One plugin record ("mark insns=1 cycles=2 ..." / "total ...")."""
+    kind, _, rest = line.strip().partition(" ")
+    if kind not in ("mark", "total"):
+        return None
+    values: dict[str, int] = {}
+    for field_ in rest.split():
+        key, eq, value = field_.partition("=")
+        if eq and value.lstrip("-").isdigit():
+            values[key] = int(value)
+    return kind, values
 
 
 @dataclass
 class FirmwareRun:
     exit_code: int
     log: str
-    marks: list[int]
-    total_instructions: int | None
+    marks: list[dict[str, int]]          # counters at each tinyops_op_marker call
+    total: dict[str, int] | None         # counters at exit
     seconds: float
+    cycle_model: bool = False            # counters include cycles and stalls
+
+    @property
+    def total_instructions(self) -> int | None:
+        return None if self.total is None else self.total.get("insns")
 
 
 def run_firmware(elf: Path, machine: str, tools: Tools | None = None, plugin: Path | None = None,
-                 timeout: float = 600.0) -> FirmwareRun:
-    """Run an emulated firmware under QEMU (semihosting console, exit code)."""
+                 timeout: float = 600.0, timing=None, require_marker: bool = True) -> FirmwareRun:
+    """Run an emulated firmware under QEMU (semihosting console, exit code).
+
+    With `plugin`, records the plugin's counters at every tinyops_op_marker
+    call and at exit; with `timing` (a board_timing.BoardTiming) too, the
+    plugin runs that board's cycle model."""
     tools = tools or find_tools()
     cmd = [tools.qemu, "-M", machine, "-display", "none", "-monitor", "none", "-serial", "none",
            "-semihosting", "-kernel", str(elf)]
-    marks_file = None
+    marks_file = config_file = None
     if plugin is not None:
-        marker = _symbol_address(tools, elf, MARKER_SYMBOL)
+        syms = _symbols(tools, elf)
+        args = []
+        if MARKER_SYMBOL in syms:
+            args.append(f"marker={syms[MARKER_SYMBOL][0]:#x}")
+        elif require_marker:
+            raise EmulationError(f"{elf.name} has no symbol {MARKER_SYMBOL}")
         marks_file = elf.with_suffix(f".marks.{os.getpid()}")
-        cmd += ["-plugin", f"{plugin},marker={marker:#x},out={marks_file}"]
+        args.append(f"out={marks_file}")
+        if timing is not None:
+            config_file = elf.with_suffix(f".timing.{os.getpid()}")
+            config_file.write_text(timing.config_text())
+            args.append(f"config={config_file}")
+            if EVENT_SYMBOL in syms and MAILBOX_SYMBOL in syms:
+                addr, size = syms[EVENT_SYMBOL]
+                args += [f"event={addr:#x}", f"event_end={addr + max(size, 2):#x}",
+                         f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}"]
+        cmd += ["-plugin", ",".join([str(plugin)] + args)]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -216,24 +273,30 @@ def run_firmware(elf: Path, machine: str, tools: Tools | None = None, plugin: Pa
         out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
         raise EmulationError(f"{elf.name} did not finish within {timeout:.0f} s under QEMU "
                              f"(hang?); last output:\n" + "\n".join(out.splitlines()[-20:])) from None
+    finally:
+        if config_file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                config_file.unlink()
     seconds = time.perf_counter() - t0
-    marks: list[int] = []
+    marks: list[dict[str, int]] = []
     total = None
     if marks_file is not None:
         try:
             for line in marks_file.read_text().splitlines():
-                kind, _, value = line.partition(" ")
-                if kind == "mark":
-                    marks.append(int(value))
-                elif kind == "total":
-                    total = int(value)
+                rec = parse_record(line)
+                if rec is None:
+                    continue
+                if rec[0] == "mark":
+                    marks.append(rec[1])
+                else:
+                    total = rec[1]
         except FileNotFoundError:
             pass
         finally:
             with contextlib.suppress(FileNotFoundError):
                 marks_file.unlink()
     log = proc.stdout + (("\n" + proc.stderr) if proc.stderr.strip() else "")
-    return FirmwareRun(proc.returncode, log, marks, total, seconds)
+    return FirmwareRun(proc.returncode, log, marks, total, seconds, timing is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -247,6 +310,27 @@ class OpCount:
     tiles: int | None = None
     transfers: int | None = None
     dma_bytes: int | None = None
+    # With the cycle model (emulate(..., cycles=True)): modelled cycles of the
+    # op and its stalls by cause ("mem", "fetch", "branch", "dma").
+    cycles: int | None = None
+    stalls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stall_dma(self) -> int:
+        return self.stalls.get("dma", 0)
+
+    @property
+    def stall_mem(self) -> int:
+        return self.stalls.get("mem", 0)
+
+    def to_dict(self) -> dict:
+        d = {"op": self.index, "name": self.name, "instructions": self.instructions}
+        if self.cycles is not None:
+            d["cycles"] = self.cycles
+            d.update({f"stall_{k}": v for k, v in self.stalls.items()})
+        if self.tiles is not None:
+            d.update(tiles=self.tiles, transfers=self.transfers, dma_bytes=self.dma_bytes)
+        return d
 
 
 @dataclass
@@ -263,12 +347,50 @@ class EmulationResult:
     elf: Path
     log: str
     seconds: dict[str, float] = field(default_factory=dict)
+    # With the cycle model: modelled cycles (invoke = all ops), clock
+    invoke_cycles: int | None = None
+    load_cycles: int | None = None
+    program_cycles: int | None = None
+    clock_hz: int | None = None
+
+    @property
+    def total_cycles(self) -> int | None:
+        return self.invoke_cycles
+
+    def to_dict(self) -> dict:
+        """The run as JSON-friendly data (`tinyops emulate --json`)."""
+        d = {"board": self.board, "machine": self.machine,
+             "partitioned": self.export.partitioned, "sram_budget": self.export.sram_budget,
+             "invoke_instructions": self.invoke_instructions,
+             "load_instructions": self.load_instructions,
+             "program_instructions": self.program_instructions,
+             "ops": [o.to_dict() for o in self.ops],
+             "outputs": [{"shape": list(y.shape), "dtype": y.dtype.name} for y in self.outputs],
+             "seconds": self.seconds}
+        if self.invoke_cycles is not None:
+            d.update(total_cycles=self.invoke_cycles, load_cycles=self.load_cycles,
+                     program_cycles=self.program_cycles, clock_hz=self.clock_hz,
+                     ms=self.invoke_cycles / self.clock_hz * 1e3,
+                     latency_kind="modelled (tinyops cycle model, ports/README.md)")
+        return d
 
     def report(self) -> str:
         kind = "partitioned" if self.export.partitioned else "unpartitioned"
         lines = [f"tinyops emulate: {self.model_name} on {self.board} (QEMU {self.machine}, "
                  f"{kind} plan, SRAM budget {human_bytes(self.export.sram_budget)})"]
-        if self.invoke_instructions:
+        if self.invoke_cycles is not None:
+            lines.append(f"  {'op':>4}  {'name':<20}{'cycles':>13}{'instructions':>14}{'DMA stall':>11}"
+                         f"{'mem stall':>11}{'share':>8}")
+            for o in self.ops:
+                share = 100.0 * (o.cycles or 0) / max(1, self.invoke_cycles)
+                lines.append(f"  {o.index:>4}  {o.name:<20}{o.cycles or 0:>13,}{o.instructions or 0:>14,}"
+                             f"{o.stall_dma:>11,}{o.stall_mem:>11,}{share:>7.1f}%")
+            ms = self.invoke_cycles / self.clock_hz * 1e3
+            lines.append(f"  total (invoke): {self.invoke_cycles:,} cycles = {ms:.2f} ms at "
+                         f"{self.clock_hz / 1e6:.0f} MHz, modelled by the tinyops cycle model "
+                         f"(QEMU run costed as the board; not a board measurement); "
+                         f"{self.invoke_instructions:,} instructions")
+        elif self.invoke_instructions:
             lines.append(f"  {'op':>4}  {'name':<20}{'instructions':>15}{'share':>8}")
             for o in self.ops:
                 share = 100.0 * (o.instructions or 0) / self.invoke_instructions
@@ -370,12 +492,18 @@ def _prune(models_dir: Path, keep: str) -> None:
 def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", *,
             inputs: Sequence[np.ndarray] | None = None, sram_budget: int | str | None = None,
             partitioned: bool = True, count_instructions: bool = True,
-            timeout: float = 900.0, jobs: int = 2) -> EmulationResult:
+            timeout: float = 900.0, jobs: int = 2, cycles: bool = False) -> EmulationResult:
     """Export `model` for `board`, build the emulated firmware, run it under
     QEMU and return its outputs (and per-op instruction counts).
 
+    With `cycles`, the plugin runs the board's cycle model
+    (:mod:`tinyops_tflm.board_timing`): per-op modelled cycles and stalls;
+    DMA copies are then the DMA model's, counted neither as instructions nor
+    as CPU cycles (the CPU's waits for them are, as ``stall_dma``).
+
     Without `inputs`, the firmware runs the host demo's deterministic input
     (``make_inputs(graph, 1, seed=0)[0]``)."""
+
     from .boards import parse_size
 
     tools = find_tools()
@@ -398,19 +526,29 @@ def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", 
         seconds["export"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         elf = build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs)
-        plugin = build_plugin(tools) if count_instructions else None
+        plugin = build_plugin(tools) if (count_instructions or cycles) else None
+        if cycles and plugin is None:
+            raise ToolchainMissing("the cycle model needs a host C compiler (cc) to build its "
+                                   "QEMU plugin")
         seconds["build"] = time.perf_counter() - t0
+        timing = None
+        if cycles:
+            from .board_timing import get_timing
+            timing = get_timing(b)
         with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
-            run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout)
+            run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout, timing=timing)
         seconds["run"] = run.seconds
-    return finish_emulation(run, exported, b, elf, plugin, seconds)
+    return finish_emulation(run, exported, b, elf, plugin, seconds, timing=timing)
 
 
 def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Board, elf: Path,
-                     plugin: Path | None, seconds: dict[str, float]) -> EmulationResult:
+                     plugin: Path | None, seconds: dict[str, float], *,
+                     timing=None) -> EmulationResult:
     """Outputs and per-op instruction counts of a finished QEMU run of
-    `exported`'s firmware (`plugin`: the counting plugin it ran with, if any).
+    `exported`'s firmware (`plugin`: the counting plugin it ran with, if any;
+    `timing`: the board_timing.BoardTiming of its cycle model, if it ran one).
     Shared by `emulate` and firmware projects (tinyops_tflm.project)."""
+    cycles = timing is not None
     b = get_board(board)
     port, name = port_for(b), exported.name
     if run.exit_code != 0:
@@ -418,14 +556,29 @@ def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Boar
                              + "\n".join(run.log.strip().splitlines()[-25:]))
     outputs, ops = parse_log(run.log, exported)
     load = invoke = None
+    load_cyc = invoke_cyc = None
     if plugin is not None:
         # Marks: load begin, load end, one per op, end of invoke.
         n = len(ops)
-        if len(run.marks) != n + 3:
-            raise EmulationError(f"instruction marks: expected {n + 3}, got {len(run.marks)}")
-        load = run.marks[1] - run.marks[0]
+        marks = run.marks
+        if len(marks) != n + 3:
+            raise EmulationError(f"instruction marks: expected {n + 3}, got {len(marks)}")
+
+        def diff(a: int, b_: int, key: str) -> int:
+            return marks[b_].get(key, 0) - marks[a].get(key, 0)
+
+        load = diff(0, 1, "insns")
         for i, o in enumerate(ops):
-            o.instructions = run.marks[3 + i] - run.marks[2 + i]
-        invoke = run.marks[n + 2] - run.marks[2]
+            o.instructions = diff(2 + i, 3 + i, "insns")
+            if cycles:
+                o.cycles = diff(2 + i, 3 + i, "cycles")
+                o.stalls = {k[len("stall_"):]: diff(2 + i, 3 + i, k) for k in STALL_KEYS}
+        invoke = diff(2, n + 2, "insns")
+        if cycles:
+            load_cyc = diff(0, 1, "cycles")
+            invoke_cyc = diff(2, n + 2, "cycles")
     return EmulationResult(b.name, port.qemu_machine, name, outputs, ops, invoke, load,
-                           run.total_instructions, exported, elf, run.log, seconds)
+                           run.total_instructions, exported, elf, run.log, seconds,
+                           invoke_cyc, load_cyc,
+                           (run.total or {}).get("cycles") if cycles else None,
+                           timing.clock_hz if timing is not None else None)

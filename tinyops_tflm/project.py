@@ -309,9 +309,11 @@ def add_model(project: Project, model: str | os.PathLike, name: str | None = Non
 
 
 def emulate_project(project: Project, name: str, *, build_dir: Path | None = None,
-                    count_instructions: bool = True, timeout: float = 900.0, jobs: int = 2):
+                    count_instructions: bool = True, timeout: float = 900.0, jobs: int = 2,
+                    cycles: bool = False):
     """Build the project's QEMU firmware of model `name` and run it; returns an
-    EmulationResult (tinyops_tflm.emulate)."""
+    EmulationResult (tinyops_tflm.emulate). `cycles`: under the board's cycle
+    model (tinyops_tflm.board_timing)."""
     from . import progress
     from .emulate import build_firmware, build_plugin, find_tools, finish_emulation, run_firmware
 
@@ -327,9 +329,14 @@ def emulate_project(project: Project, name: str, *, build_dir: Path | None = Non
     elf = build_firmware(project.board, project.models_dir.resolve(), build,
                          f"{exported.symbol}_qemu", tools, jobs, qemu_only=False,
                          source_dir=project.root.resolve())
-    plugin = build_plugin(tools) if count_instructions else None
+    plugin = build_plugin(tools) if (count_instructions or cycles) else None
     seconds["build"] = time.perf_counter() - t0
+    timing = None
+    if cycles:
+        from .board_timing import get_timing
+        timing = get_timing(project.board)
     with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
-        run = run_firmware(elf, port_for(project.board).qemu_machine, tools, plugin, timeout)
+        run = run_firmware(elf, port_for(project.board).qemu_machine, tools, plugin, timeout,
+                           timing=timing)
     seconds["run"] = run.seconds
-    return finish_emulation(run, exported, exported.board, elf, plugin, seconds)
+    return finish_emulation(run, exported, exported.board, elf, plugin, seconds, timing=timing)

@@ -21,6 +21,8 @@ option(TINYOPS_BUILD_QEMU "Build the QEMU (emulated) firmware" ON)
 set(TINYOPS_STACK_SIZE 16384 CACHE STRING "Main stack bytes (in CCM/DTCM)")
 option(TINYOPS_QEMU_DMA_DEFERRED
   "QEMU variant: copies happen at wait() (ON, exposes missing waits) or at start() (OFF)" ON)
+option(TINYOPS_DMA_BYTE_WIDE
+  "DMA moves bytes without bursts (as the TinyOps paper's firmware) instead of words + INCR4 bursts" OFF)
 
 # Flags every firmware object shares. No -ffast-math and no FP contraction:
 # the engine must compute the host's bytes.
@@ -82,15 +84,26 @@ if(TINYOPS_DRIVER_MUTATION)
 endif()
 target_compile_definitions(tinyops_fw_board PRIVATE
   TINYOPS_BOARD_NAME="${TINYOPS_BOARD}" TINYOPS_CORE_NAME="${TINYOPS_CORE_NAME}"
-  TINYOPS_CORE_HZ=${TINYOPS_CORE_HZ}u)
+  TINYOPS_CORE_HZ=${TINYOPS_CORE_HZ}u
+  TINYOPS_DMA_BYTE_WIDE=$<BOOL:${TINYOPS_DMA_BYTE_WIDE}>)
 
+# The emulated DMA reports its transfers to the QEMU cycle model
+# (src/dma_events.cc, qemu_plugin/tinyops_cycles.c).
 add_library(tinyops_fw_qemu OBJECT
-  ${TINYOPS_PORTS_COMMON}/src/qemu_board.cc ${TINYOPS_PORTS_COMMON}/src/cpu_dma.cc)
+  ${TINYOPS_PORTS_COMMON}/src/qemu_board.cc ${TINYOPS_PORTS_COMMON}/src/cpu_dma.cc
+  ${TINYOPS_PORTS_COMMON}/src/dma_events.cc)
 _tinyops_fw_objects(tinyops_fw_qemu)
 target_compile_definitions(tinyops_fw_qemu PRIVATE
   TINYOPS_BOARD_NAME="${TINYOPS_BOARD}-qemu" TINYOPS_CORE_NAME="${TINYOPS_CORE_NAME}"
   TINYOPS_CORE_HZ=${TINYOPS_CORE_HZ}u
-  TINYOPS_QEMU_DMA_DEFERRED=$<BOOL:${TINYOPS_QEMU_DMA_DEFERRED}>)
+  TINYOPS_QEMU_DMA_DEFERRED=$<BOOL:${TINYOPS_QEMU_DMA_DEFERRED}>
+  TINYOPS_DMA_BYTE_WIDE=$<BOOL:${TINYOPS_DMA_BYTE_WIDE}>)
+if(NOT TINYOPS_FAST_DMA_REACHABLE)
+  # FASTRAM stands in for a CPU-only memory (the F469's CCM): CPU copies.
+  math(EXPR _fast_end "${TINYOPS_QEMU_FAST_ORIGIN} + ${TINYOPS_QEMU_FAST_LENGTH}" OUTPUT_FORMAT HEXADECIMAL)
+  target_compile_definitions(tinyops_fw_qemu PRIVATE
+    TINYOPS_QEMU_CPU_ONLY_START=${TINYOPS_QEMU_FAST_ORIGIN}u TINYOPS_QEMU_CPU_ONLY_END=${_fast_end}u)
+endif()
 
 # ---------------------------------------------------------------------------
 # Linker scripts: one MEMORY per (variant, SRAM budget).

@@ -1,7 +1,8 @@
 // The emulated boards (QEMU mps2-an386 for the Cortex-M4F port, mps2-an500 for
 // the Cortex-M7 port): console and exit through Arm semihosting, the CPU-copy
-// DMA engine, no cycle counter (the TCG plugin counts instructions between
-// op markers instead). Memory budgets come from the linker script.
+// DMA engine (reporting its transfers to the QEMU cycle model), no cycle
+// counter (the TCG plugin counts instructions and models cycles between op
+// markers instead). Memory budgets come from the linker script.
 #include <cstdint>
 
 #include "tinyops_port/board.h"
@@ -40,7 +41,13 @@ int g_stdout = -1;
 #ifndef TINYOPS_QEMU_DMA_DEFERRED
 #define TINYOPS_QEMU_DMA_DEFERRED 1
 #endif
-CpuCopyDma g_dma(TINYOPS_QEMU_DMA_DEFERRED != 0);
+#ifndef TINYOPS_QEMU_CPU_ONLY_START
+#define TINYOPS_QEMU_CPU_ONLY_START 0u
+#define TINYOPS_QEMU_CPU_ONLY_END 0u
+#endif
+// The CPU-only range is the stand-in of the F469's CCM (none on the F746).
+CpuCopyDma g_dma(TINYOPS_QEMU_DMA_DEFERRED != 0, TINYOPS_QEMU_CPU_ONLY_START,
+                 TINYOPS_QEMU_CPU_ONLY_END);
 
 }  // namespace
 

@@ -5,6 +5,10 @@
 #include "stm32/stm32_regs.h"
 #include "tinyops_port/cortexm.h"
 
+#ifndef TINYOPS_DMA_BYTE_WIDE
+#define TINYOPS_DMA_BYTE_WIDE 0
+#endif
+
 namespace tinyops_port {
 namespace stm32 {
 
@@ -167,6 +171,11 @@ tinyops::DmaTicket Dma2Engine::start(void* dst_p, const void* src_p, uint32_t by
   slot.unit_log2 = 2;
 #else
   slot.unit_log2 = (a & 3u) == 0 ? 2 : 0;
+#endif
+#if TINYOPS_DMA_BYTE_WIDE
+  // Byte items, no bursts: the TinyOps paper's firmware setting.
+  slot.burst = false;
+  slot.unit_log2 = 0;
 #endif
   const uint32_t dma_bytes = slot.burst ? (bytes & ~15u) : (bytes & ~((1u << slot.unit_log2) - 1));
   // The CPU copies the tail now; it is cleaned below with the rest.

@@ -4,7 +4,8 @@
 // Each transfer is split into chunks of at most 65535 items: word items with
 // 4-beat bursts (INCR4, FIFO threshold full) when source and destination are
 // both 16-byte aligned, single words when both are word aligned, bytes
-// otherwise; the tail the chunking leaves (< 16 bytes) is copied by the CPU
+// otherwise (always bytes, no bursts, with TINYOPS_DMA_BYTE_WIDE: the TinyOps
+// paper's setting); the tail the chunking leaves (< 16 bytes) is copied by the CPU
 // before the stream starts. Completion is signalled by the transfer-complete
 // interrupt (which also chains the next chunk) or found by polling in wait().
 // wait(t) returns when t and every transfer started before it are complete.
