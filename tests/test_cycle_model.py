@@ -338,7 +338,8 @@ def test_cli_json_and_errors(tmp_path, capsys):
     assert isinstance(out["cycles"], int) and isinstance(out["instructions"], int)
     assert out["cycles"] > 0 and out["instructions"] > 0 and out["exit_code"] == 0
     assert len(out["marks"]) == 4 and set(out["stalls"]) == {"mem", "fetch", "branch", "dma"}
-    # errors: missing file, not an ELF, wrong board, non-zero exit
+    # errors: missing file, not an ELF, wrong board (usage: 2); non-zero
+    # exit of the program (a failed run: 3)
     assert main(["cycles", str(tmp_path / "nope.elf"), "--board", "stm32f746"]) == 2
     assert "no such file" in capsys.readouterr().err
     (tmp_path / "text.elf").write_text("hello")
@@ -348,7 +349,69 @@ def test_cli_json_and_errors(tmp_path, capsys):
     assert "esp32" in capsys.readouterr().err
     (tmp_path / "fail.c").write_text("int main(void) { return 3; }\n")
     bad = build_program([tmp_path / "fail.c"], "stm32f469", tmp_path / "fail.elf")
-    assert main(["cycles", str(bad), "--board", "stm32f469"]) == 2
+    assert main(["cycles", str(bad), "--board", "stm32f469"]) == 3
     assert "exited with code 3" in capsys.readouterr().err
     assert main(["cycles", str(bad), "--board", "stm32f469", "--allow-exit-code", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["exit_code"] == 3
+
+
+# ---------------------------------------------------------------------------
+# Per-op cycles of an emulated model include the DMA model's stalls
+
+
+@pytest.fixture(scope="module")
+def fw_cache(tmp_path_factory):
+    import os
+
+    path = tmp_path_factory.mktemp("fw-cycles")
+    old = os.environ.get("TINYOPS_FW_CACHE")
+    os.environ["TINYOPS_FW_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("TINYOPS_FW_CACHE", None)
+    else:
+        os.environ["TINYOPS_FW_CACHE"] = old
+
+
+@needs_tools
+def test_qspi_weights_op_slower_by_modelled_dma(fw_cache):
+    """A FULLY_CONNECTED whose 64 KB of weights sit in internal flash runs
+    them in place; on the same board with a 4 KB flash budget they sit in
+    QSPI and the plan streams them into SRAM by DMA. The QSPI op's DMA jobs
+    last exactly the modelled transfer time (board_timing), its cycles
+    include the part of it compute does not hide, and it is slower than the
+    flash op by that much."""
+    import numpy as np
+    from dataclasses import replace
+
+    from tinyops_tflm.boards import KIB, get_board
+    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.testing import single_op
+
+    if shutil.which("cmake") is None:
+        pytest.skip("needs cmake to build the firmware (pip install cmake)")
+    data, _ = single_op.fully_connected(np.random.default_rng(3), input_shape=(1, 512), units=128,
+                                        bias=True, per_channel=True, activation="NONE")
+    board = get_board("stm32f469")
+    small = replace(board, name="stm32f469-smallflash",
+                    flash_reserve=board.memory("flash").capacity - 4 * KIB)
+    flash = emulate(data, board, cycles=True)
+    qspi = emulate(data, small, cycles=True)
+    weights = 512 * 128
+    assert any(r.memory == "flash" and r.nbytes >= weights for r in flash.export.regions)
+    assert any(r.memory == "qspi" and r.nbytes >= weights for r in qspi.export.regions)
+    (f,), (q,) = flash.ops, qspi.ops
+    assert f.dma_model["jobs"] == 0 and f.stall_dma == 0
+    # every job of the QSPI op: QSPI -> SRAM, 16-byte aligned (INCR4 bursts)
+    assert q.dma_model["bytes"] == q.dma_bytes == weights
+    # (jobs under 65532 words: one setup each)
+    want = (dma_transfer_cycles("stm32f469", "qspi", "sram", weights)
+            + (q.dma_model["jobs"] - 1) * get_timing("stm32f469").dma.setup_cycles)
+    assert q.dma_model["busy"] == pytest.approx(want, abs=1.0)
+    # the CPU waits for the DMA time compute does not hide: at most all of
+    # it, at least what is left after the whole flash op's compute
+    slower = q.cycles - f.cycles
+    assert q.dma_model["busy"] - f.cycles <= slower <= q.dma_model["busy"]
+    assert q.stall_dma == pytest.approx(slower, rel=0.1)
+    # outputs are bit-exact either way
+    assert flash.outputs[0].tobytes() == qspi.outputs[0].tobytes()

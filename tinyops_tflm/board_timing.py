@@ -53,7 +53,8 @@ from typing import Iterable
 from .boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board
 
 __all__ = ["CacheGeometry", "SdramTiming", "QspiTiming", "Region", "DmaModel", "BoardTiming",
-           "get_timing", "dma_transfer_cycles", "TIMINGS", "MEMORY_KINDS"]
+           "get_timing", "dma_transfer_cycles", "cpu_access_cycles_per_byte", "TIMINGS",
+           "MEMORY_KINDS"]
 
 MEMORY_KINDS = (SRAM, CCM, FLASH, SDRAM, QSPI)  # order of the plugin's DMA table
 
@@ -488,3 +489,40 @@ def dma_transfer_cycles(board: str | Board | BoardTiming, src: str, dst: str, nb
     "qspi"), including its per-transfer setup. The cycle model costs the
     emulated firmware's DMA jobs with exactly this formula."""
     return get_timing(board).dma_transfer_cycles(src, dst, nbytes, width, burst)
+
+
+def cpu_access_cycles_per_byte(board: str | Board | BoardTiming, memory: str, *,
+                               write: bool = False) -> float:
+    """CPU stall cycles per byte when the CPU streams through `memory`
+    sequentially (word accesses), beyond the same accesses in zero-wait SRAM:
+    the cycle model's steady state for that pattern, for analytic estimates.
+
+    Reads: flash -- one ART line (F469) or L1 line (F746) fill per line;
+    SDRAM -- the bus rate of the read FIFO stream plus one row opening per
+    row (uncached M4) / one burst per L1 line (M7); QSPI -- the measured
+    sustained rate. Writes go to SDRAM at the bus rate (no write-allocate);
+    flash and QSPI are read-only (ValueError)."""
+    t = get_timing(board)
+    if memory in (SRAM, CCM):
+        return 0.0
+    sd = t.sdram
+    row = (sd.trp + sd.trcd + sd.cas) * sd.hclk_per_sdclk / sd.row_bytes
+    if write:
+        if memory == SDRAM:
+            return sd.write_cycles(4) / 4 + (sd.trp + sd.trcd) * sd.hclk_per_sdclk / sd.row_bytes
+        raise ValueError(f"{memory} is read-only for the CPU")
+    if memory == FLASH:
+        if t.dcache is not None:
+            return t.region("flash").fill / t.dcache.line
+        return t.flash_wait_states / (t.art_dcache.line if t.art_dcache else 16)
+    if memory == SDRAM:
+        if t.dcache is not None:
+            line = t.dcache.line
+            return (sd.burst_read_cycles(line) + (sd.trp + sd.trcd) * sd.hclk_per_sdclk
+                    * line / sd.row_bytes) / line
+        # the read FIFO streams at the bus rate; the CPU's own 1-2 cycles per
+        # word overlap it only partly (first order: bus rate + row opening)
+        return sd.hclk_per_sdclk / sd.bus_bytes + row
+    if memory == QSPI:
+        return t.qspi.cycles_per_byte
+    raise ValueError(f"unknown memory kind {memory!r}; known: {', '.join(MEMORY_KINDS)}")

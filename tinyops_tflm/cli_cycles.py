@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def cmd_cycles(args: argparse.Namespace) -> int:
@@ -11,7 +10,8 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     run = run_cycles(args.elf, args.board, timeout=args.timeout,
                      allow_nonzero_exit=args.allow_exit_code)
     if args.json:
-        print(json.dumps(run.to_dict(), indent=1))
+        from .cli_util import print_json
+        print_json({"ok": True, **run.to_dict()})
     else:
         print(run.report())
     return 0

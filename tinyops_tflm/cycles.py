@@ -22,11 +22,15 @@ from pathlib import Path
 from .emulate import EmulationError, STALL_KEYS, build_plugin, find_tools, run_firmware
 from .errors import TinyOpsError
 
-__all__ = ["CycleRun", "CycleError", "run_cycles"]
+__all__ = ["CycleRun", "CycleError", "CycleRunError", "run_cycles"]
 
 
 class CycleError(TinyOpsError):
-    """A program could not be run under the cycle model."""
+    """A program could not be run under the cycle model (bad file or board)."""
+
+
+class CycleRunError(CycleError, EmulationError):
+    """The program failed under QEMU: non-zero exit code, timeout, no records."""
 
 
 @dataclass
@@ -115,14 +119,14 @@ def run_cycles(elf: str | os.PathLike, board: str = "stm32f746", *, timeout: flo
         run = run_firmware(path, machine.qemu_machine, tools, plugin, timeout, timing=timing,
                            require_marker=False)
     except EmulationError as err:
-        raise CycleError(str(err)) from None
+        raise CycleRunError(str(err)) from None
     if run.exit_code != 0 and not allow_nonzero_exit:
         tail = "\n".join(run.log.strip().splitlines()[-20:])
-        raise CycleError(f"{path.name} exited with code {run.exit_code} under QEMU "
-                         f"{machine.qemu_machine}" + (f":\n{tail}" if tail else ""))
+        raise CycleRunError(f"{path.name} exited with code {run.exit_code} under QEMU "
+                            f"{machine.qemu_machine}" + (f":\n{tail}" if tail else ""))
     if run.total is None:
-        raise CycleError(f"{path.name}: the cycle model wrote no totals (did QEMU start? "
-                         f"exit code {run.exit_code})\n{run.log[-2000:]}")
+        raise CycleRunError(f"{path.name}: the cycle model wrote no totals (did QEMU start? "
+                            f"exit code {run.exit_code})\n{run.log[-2000:]}")
     total = run.total
     stalls = {k[len("stall_"):]: total.get(k, 0) for k in STALL_KEYS}
     dma = {"jobs": total.get("dma_jobs", 0), "bytes": total.get("dma_bytes", 0),

@@ -314,6 +314,8 @@ class OpCount:
     # op and its stalls by cause ("mem", "fetch", "branch", "dma").
     cycles: int | None = None
     stalls: dict[str, int] = field(default_factory=dict)
+    # DMA model during the op: engine cycles of the jobs started, jobs, bytes
+    dma_model: dict[str, int] = field(default_factory=dict)
 
     @property
     def stall_dma(self) -> int:
@@ -328,6 +330,7 @@ class OpCount:
         if self.cycles is not None:
             d["cycles"] = self.cycles
             d.update({f"stall_{k}": v for k, v in self.stalls.items()})
+            d.update({f"dma_model_{k}": v for k, v in self.dma_model.items()})
         if self.tiles is not None:
             d.update(tiles=self.tiles, transfers=self.transfers, dma_bytes=self.dma_bytes)
         return d
@@ -573,6 +576,8 @@ def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Boar
             if cycles:
                 o.cycles = diff(2 + i, 3 + i, "cycles")
                 o.stalls = {k[len("stall_"):]: diff(2 + i, 3 + i, k) for k in STALL_KEYS}
+                o.dma_model = {k[len("dma_"):]: diff(2 + i, 3 + i, k)
+                               for k in ("dma_busy", "dma_jobs", "dma_bytes")}
         invoke = diff(2, n + 2, "insns")
         if cycles:
             load_cyc = diff(0, 1, "cycles")
