@@ -288,7 +288,7 @@ static const uint8_t src_qspi[%(n)d] __attribute__((section(".qspi"), aligned(32
 int main(void) {
   const uint8_t *src = %(src)s;
   tinyops_op_marker(0);
-  tinyops_dma_event(TINYOPS_DMA_EV_START | (2u << 8) | (1u << 10), 1, (uint32_t)dst, (uint32_t)src, %(n)d);
+  tinyops_dma_event(TINYOPS_DMA_EV_START | %(flags)s, 1, (uint32_t)dst, (uint32_t)src, %(n)d);
   tinyops_dma_event(TINYOPS_DMA_EV_WAIT, 1, 0, 0, 0);
   tinyops_op_marker(1);
   return dst[0];
@@ -307,9 +307,15 @@ def test_dma_stall_is_the_modelled_transfer(tmp_path, board):
     inc = [ROOT / "ports" / "common" / "include"]
     ev = [ROOT / "ports" / "common" / "src" / "dma_events.cc"]
     runs = {}
+    words = "(2u << 8) | (1u << 10)"   # 4-byte items, INCR4 bursts
     for src in ("flash", "qspi"):
         runs[src] = _build_and_run(tmp_path, f"dma_{src}", board,
-                                   DMA_TEMPLATE % {"n": n, "src": f"src_{src}"}, ev, inc)
+                                   DMA_TEMPLATE % {"n": n, "src": f"src_{src}", "flags": words}, ev, inc)
+    # byte items without bursts (TINYOPS_DMA_BYTE_WIDE, the TinyOps paper's setting)
+    byte = _build_and_run(tmp_path, "dma_bytes", board,
+                          DMA_TEMPLATE % {"n": n, "src": "src_flash", "flags": "0u"}, ev, inc)
+    assert byte.dma["busy"] == round(dma_transfer_cycles(board, "flash", "sram", n, width=1, burst=False))
+    assert byte.stalls["dma"] > runs["flash"].stalls["dma"]
     for src, run in runs.items():
         want = dma_transfer_cycles(board, src, "sram", n)
         assert run.dma == {"jobs": 1, "bytes": n, "busy": round(want)}
