@@ -54,7 +54,7 @@ MACHINES = {
                          ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
                          2 << 20, 384 << 10, 0x2100_0000, 8 << 20, 0x2180_0000, 8 << 20),
     "stm32f746": Machine("stm32f746", "mps2-an500",
-                         ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard"),
+                         ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
                          1 << 20, 320 << 10, 0x6000_0000, 8 << 20, 0x6080_0000, 8 << 20),
 }
 

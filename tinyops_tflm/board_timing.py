@@ -420,7 +420,7 @@ STM32F469_TIMING = BoardTiming(
 
 _F746_CLOCK = 216_000_000
 _F746_SDRAM = SdramTiming(
-    hclk_per_sdclk=2, cas=2, trp=2, trcd=2,      # [BOARD] SDCR1/SDTR1 at 108 MHz
+    hclk_per_sdclk=2, cas=3, trp=2, trcd=2,      # [BOARD] SDCR1/SDTR1 at 108 MHz (CAS 3: the -6A part's CL2 needs tCK >= 10 ns)
     bus_bytes=2, row_bytes=256 * 2, banks=4,     # 16-bit bus, 8 column bits
     bank_bytes=2 << 20,                          # 8 MB / 4 banks
     rd_overhead=4.0, wr_overhead=1.0, fifo_bytes=24)
