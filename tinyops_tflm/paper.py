@@ -123,12 +123,14 @@ def _fit(parts: np.ndarray, paper_cycles: np.ndarray, prior: float = PRIOR_WEIGH
     prior * sum((k - 1)^2)."""
     from .fitting import nnls
     a = parts / paper_cycles[:, None]
+    scale = np.maximum(np.abs(a).max(axis=0), 1e-12)  # columns of comparable size
+    a = a / scale
     b = np.ones_like(paper_cycles)
     if prior > 0:
         n = parts.shape[1]
-        a = np.vstack([a, np.sqrt(prior) * np.eye(n)])
+        a = np.vstack([a, np.sqrt(prior) * np.diag(1.0 / scale)])
         b = np.concatenate([b, np.sqrt(prior) * np.ones(n)])
-    return nnls(a, b)
+    return nnls(a, b) / scale
 
 
 def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float]]]:
