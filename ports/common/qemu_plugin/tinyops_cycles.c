@@ -49,8 +49,9 @@
  *   https://www.quinapalus.com/cm7cycles.html.
  * - Taken branches are found at run time from TB-to-TB flow (a TB ending in
  *   a branch whose successor does not start at its fall-through address).
- *   M4: pipeline refill P per the TRM. M7: a BTAC-style predictor (direct
- *   mapped, 2-bit counters, last target) with the config's mispredict penalty.
+ *   M4: pipeline refill P per the TRM. M7: a BTAC-style predictor (set
+ *   associative, LRU, 2-bit counters, last target) with the config's
+ *   mispredict penalty.
  * - Instruction fetch: each TB's cache lines go through the ART accelerator
  *   model (F469 flash: I-cache lines + sequential prefetch) or the Cortex-M7
  *   L1 I-cache (F746).
