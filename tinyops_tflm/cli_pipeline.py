@@ -175,7 +175,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("model", help="int8 .tflite or .keras")
     e.add_argument("--data", required=True, help="image folder (one sub-folder per class)")
     e.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default: all CPUs; 1 = in this process)")
+                   help="local worker processes (default: one per 256 images, at most one per "
+                        "CPU; 1 = in this process)")
     e.add_argument("--backend", choices=("local", "ray"), default="local")
     e.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
     e.add_argument("--check-tflm", type=int, default=0, metavar="N",

@@ -39,6 +39,9 @@ from .imagedata import ImageFolder, Preprocessing, list_image_folder, read_sidec
 __all__ = ["EvalResult", "evaluate", "load_model_for_eval", "prepare_input", "ModelInfo"]
 
 DEFAULT_CHUNK = 16
+# Images one process evaluates in about the time a new worker process takes
+# to start (TensorFlow import), on the 2-core development machine.
+_IMAGES_PER_WORKER_START = 256
 _MAX_LISTED_UNREADABLE = 20
 
 
@@ -69,6 +72,8 @@ class EvalResult:
     tflm_checked: int = 0
     tflm_equal: int = 0
     preprocessing: dict = field(default_factory=dict)
+    first_result_seconds: float | None = None  # start-up: until the first chunk's results
+    steady_images_per_second: float | None = None  # after the first chunk (measured)
 
     @property
     def images_per_second(self) -> float:
@@ -184,8 +189,8 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
              resolution: int | None = None) -> EvalResult:
     """Top-1/top-5 (percent) of ``model`` on the image folder ``data``.
 
-    ``backend``: "local" (``workers`` processes, default all CPUs; 1 runs in
-    this process) or "ray" (``address`` of a cluster, else a local Ray).
+    ``backend``: "local" (``workers`` processes, default one per 256 images
+    up to the CPU count; 1 runs in this process) or "ray" (``address`` of a cluster, else a local Ray).
     ``cache_dir``: None for the default cache, False for none.  A progress
     bar is drawn on a terminal only (``progress=False``: never)."""
     if backend not in ("local", "ray"):
@@ -217,9 +222,13 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
     pending = [p for p in paths if cache.lookup(p, stats[p]) is None]
     from_cache = len(paths) - len(pending)
 
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers is not None:
+        n_workers = workers
+    else:  # a worker process costs a TensorFlow start (seconds): worth it for large sets only
+        n_workers = max(1, min(os.cpu_count() or 1, len(pending) // _IMAGES_PER_WORKER_START))
     from . import progress as bars
 
+    t_first = None
     t0 = time.perf_counter()
     # bars on a terminal only (see tinyops_tflm.progress); progress=False: never
     with contextlib.ExitStack() as stack:
@@ -237,7 +246,11 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
                 stream = eb.run_inprocess(chunks, key, info.kind, info.data, prep)
             else:
                 stream = eb.run_local(chunks, n_workers, key, info.kind, info.data, prep)
+            done = first = 0
             for results in stream:
+                if t_first is None:
+                    t_first, first = time.perf_counter() - t0, len(results)
+                done += len(results)
                 cache.add(results, stats)
                 bar.update(len(results))
     seconds = time.perf_counter() - t0
@@ -260,7 +273,9 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
         unreadable=len(unreadable), unreadable_files=unreadable[:_MAX_LISTED_UNREADABLE],
         model=info.path.name, kind=info.kind, backend=backend,
         workers=(workers if backend == "ray" else n_workers), seconds=seconds,
-        from_cache=from_cache, preprocessing=prep)
+        from_cache=from_cache, preprocessing=prep, first_result_seconds=t_first)
+    if t_first is not None and done > first and seconds > t_first:
+        result.steady_images_per_second = (done - first) / (seconds - t_first)
     if check_tflm:
         readable = [p for p in paths if "top5" in cache.entries[p]]
         result.tflm_checked, result.tflm_equal = _check_tflm(info, readable, check_tflm, cache)
