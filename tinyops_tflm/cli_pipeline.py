@@ -142,11 +142,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("model", help=".keras model (e.g. from build-net)")
     t.add_argument("--data", required=True, help="training image folder")
     t.add_argument("--val", default=None, help="validation image folder (per-epoch top-1, best checkpoint)")
-    t.add_argument("--epochs", type=int, default=150)
+    t.add_argument("--epochs", type=int, default=150, help="(150)")
     t.add_argument("--lr", type=float, default=0.05, help="initial learning rate (0.05)")
     t.add_argument("--lr-decay", choices=("cos", "none"), default="cos", help="cosine to 0 (cos)")
     t.add_argument("--wd", type=float, default=4e-5, help="weight decay, not on BN/bias (4e-5)")
-    t.add_argument("--batch", type=int, default=256)
+    t.add_argument("--batch", type=int, default=256, help="(256)")
     t.add_argument("--nesterov", action="store_true", help="Nesterov momentum (OFA's choice; off)")
     t.add_argument("--label-smoothing", type=float, default=0.0, help="e.g. 0.1 (0)")
     t.add_argument("--warmup-epochs", type=int, default=0, help="linear warm-up epochs (0)")
@@ -156,7 +156,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="training images for the final BN re-estimation (2000; 0 skips it)")
     t.add_argument("--checkpoint", default=None, help="checkpoint folder, resumed if it exists "
                                                       "(default: OUT.ckpt)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="(0)")
     t.add_argument("--out", required=True, help="trained .keras file")
     t.add_argument("--json", action="store_true",
                    help="JSON summary on stdout (per-epoch lines go to stderr)")

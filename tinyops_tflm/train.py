@@ -336,6 +336,7 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
         if best_top1 is None or metric > best_top1:
             best_epoch, best_top1 = epoch + 1, metric
             _save_clean(tf, model, ckpt / "best.keras")
+            write_sidecar(ckpt / "best.keras", prep, classes, best_epoch=best_epoch, top1=best_top1)
         previous = state_store.load()
         state_store.save({"recipe": key, "epoch": epoch + 1, "model": f"{name}.keras",
                           "optimizer": f"{name}.opt.npz", "best_epoch": best_epoch,
@@ -363,7 +364,6 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
     _save_clean(tf, model, out)
     write_sidecar(out, prep, classes, trained={"data": str(Path(data).resolve()), "epochs": cfg.epochs,
                                                "val_top1": final_val, "best_epoch": best_epoch})
-    write_sidecar(ckpt / "best.keras", prep, classes)
     log(f"wrote {out}")
     return TrainResult(out, classes, len(history), history, best_epoch, best_top1, final_val)
 
