@@ -12,6 +12,7 @@
 
 #include "dma_partition/host_dma.h"
 #include "dma_partition/planner.h"
+#include "kernels/x86/dispatch.h"
 #include "runtime/executor.h"
 #include "runtime/op_registry.h"
 
@@ -75,6 +76,7 @@ class HostEngine {
  public:
   // regions: list of (kind, bytes, contents or None) in plan region order.
   HostEngine(py::bytes plan, py::list regions, const std::string& dma, uint32_t dma_delay_us) {
+    if (const char* e = x86::isa_error()) raise_core_error(Status::kBadArgument, e);
     if (dma == "async") {
       async_ = std::make_unique<AsyncDma>(dma_delay_us);
     } else if (dma != "sync") {
@@ -293,6 +295,21 @@ PYBIND11_MODULE(_core, m) {
     return out;
   });
   m.attr("PLAN_VERSION") = kPlanVersion;
+  // The x86 kernel level (csrc/kernels/x86/dispatch.h), chosen on first use
+  // from CPUID and TINYOPS_ISA.
+  m.def("isa", []() { return x86::isa_name(x86::kernels().isa); });
+  m.def("isa_error", []() -> py::object {
+    const char* e = x86::isa_error();
+    return e ? py::object(py::str(e)) : py::object(py::none());
+  });
+  m.def("supported_isas", []() {
+    py::list out;
+    const uint32_t mask = x86::supported_isas();
+    for (int32_t i = 0; i < x86::kNumIsas; ++i) {
+      if (mask & (1u << i)) out.append(x86::isa_name(static_cast<x86::Isa>(i)));
+    }
+    return out;
+  });
   // Test aid: shows the asynchronous DMA engine copies late. Returns the
   // destination before and after wait().
   m.def("async_dma_probe", [](uint32_t delay_us) {

@@ -39,6 +39,7 @@ from fw_support import instructions_by_type as _by_type
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "tests" / "cpp" / "elementwise_dsp_harness.cc"
 SOURCES = [ROOT / "csrc" / "kernels" / n for n in ("add.cc", "mul.cc", "quant.cc", "op_common.cc")]
+SOURCES += sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))  # add.cc's x86 dispatch
 DEMO = ROOT / "tinyops_tflm" / "data" / "demo_tiny.tflite"
 BOARDS = ["stm32f469", "stm32f746"]
 
@@ -52,7 +53,7 @@ def _compile(extra: list[str], tag: str) -> Path:
     if gxx is None:
         pytest.skip("g++ not found (needed to build the elementwise DSP harness)")
     h = hashlib.sha256()
-    for p in [HARNESS, *SOURCES, *(ROOT / "csrc" / "kernels").glob("*.h"),
+    for p in [HARNESS, *SOURCES, *(ROOT / "csrc" / "kernels").glob("**/*.h"),
               *(ROOT / "csrc" / "include" / "tinyops").glob("*.h")]:
         h.update(p.read_bytes())
     h.update(" ".join(extra).encode())

@@ -37,15 +37,18 @@ from tinyops_tflm.testing.single_op import TensorSpec, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "tests" / "cpp" / "conv_harness.cc"
+# The x86 SIMD kernels (csrc/kernels/x86) come along: like the engine, the
+# harness is built for baseline x86-64 and picks its kernels at run time
+# (TINYOPS_ISA forces a level).
 KERNEL_SOURCES = [
     ROOT / "csrc" / "kernels" / n
     for n in ("conv.cc", "depthwise_conv.cc", "fully_connected.cc", "quant.cc", "op_common.cc")
-]
+] + sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))
 KERNEL_HEADERS = [
     ROOT / "csrc" / "kernels" / n
     for n in ("conv.h", "depthwise_conv.h", "fully_connected.h", "conv_common.h", "quant.h", "tile.h",
               "kernels.h")
-]
+] + sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.h"))
 
 OPCODES = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 4, "FULLY_CONNECTED": 9}
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
@@ -67,13 +70,10 @@ def _compile(kind: str) -> Path:
            "-fno-omit-frame-pointer", "-DCONV_HARNESS_MAIN"]
     if kind == "lib":
         out = cache / f"libconvharness_{h.hexdigest()[:16]}.so"
-        flags = ["-O3", "-march=native", "-shared", "-fPIC"]
-    elif kind == "selftest_native":  # host SIMD paths (e.g. AVX-512 VNNI GEMM)
-        out = cache / f"convselftest_native_{h.hexdigest()[:16]}"
-        flags = san + ["-march=native"]
-    else:  # portable C++ paths only
-        out = cache / f"convselftest_portable_{h.hexdigest()[:16]}"
-        flags = san + ["-DTINYOPS_PORTABLE_ONLY"]
+        flags = ["-O3", "-shared", "-fPIC"]
+    else:  # sanitized self-test executable
+        out = cache / f"convselftest_{h.hexdigest()[:16]}"
+        flags = san
     if not out.exists():
         tmp = out.with_suffix(f".tmp{os.getpid()}")
         cmd = ["g++", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti", *flags,
@@ -516,15 +516,22 @@ def test_mobilenet_layer_shapes_vs_oracle(harness):
     check_cases(harness, cases, ntiles=6, seed=5)
 
 
-@pytest.mark.parametrize("kind", ["selftest_portable", "selftest_native"])
-def test_sanitized_selftest(kind):
-    """Fast paths vs reference loops vs random tiles under ASan/UBSan, for the
-    portable C++ build and the -march=native build (host SIMD paths)."""
-    exe = _compile(kind)
-    res = subprocess.run([str(exe), "1000", "17" if kind == "selftest_portable" else "23"],
-                         capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0"})
+@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512"])
+def test_sanitized_selftest(isa):
+    """Fast paths vs reference loops vs random tiles under ASan/UBSan, on each
+    kernel level (TINYOPS_ISA). A level this CPU lacks must be refused with a
+    message, not crash."""
+    from tinyops_tflm.engine import supported_isas
+
+    exe = _compile("selftest")
+    seed = {"portable": "17", "avx2": "29", "avx512": "23"}[isa]
+    res = subprocess.run([str(exe), "1000", seed], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0", "TINYOPS_ISA": isa})
+    if isa not in supported_isas():
+        assert res.returncode == 2 and f"TINYOPS_ISA={isa}, but this CPU" in res.stdout, res.stdout
+        return
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert f"kernels: {isa}" in res.stdout
     assert "0 failures" in res.stdout and "0 rejected" in res.stdout
 
 

@@ -697,14 +697,21 @@ def test_entry_points_equal_definitions(tmp_path):
     src.write_text(_CC)
     exe = tmp_path / "elementwise_test"
     k = REPO / "csrc" / "kernels"
-    cmd = [cxx, "-std=c++17", "-O2", "-march=native", "-g", "-fsanitize=address,undefined",
+    # Built like the engine (baseline x86-64 plus the run-time selected x86
+    # SIMD kernels of csrc/kernels/x86), then run on every kernel level this
+    # CPU has.
+    cmd = [cxx, "-std=c++17", "-O2", "-g", "-fsanitize=address,undefined",
            "-fno-sanitize-recover=undefined", f"-I{REPO / 'csrc' / 'include'}", f"-I{REPO / 'csrc'}", str(src)]
     cmd += [str(k / f) for f in ("add.cc", "mul.cc", "activations.cc", "softmax.cc", "quantize.cc",
                                  "quant.cc", "op_common.cc")]
+    cmd += [str(p) for p in sorted((k / "x86").glob("*.cc"))]
     cmd += ["-o", str(exe)]
     comp = subprocess.run(cmd, capture_output=True, text=True)
     assert comp.returncode == 0, comp.stderr[-4000:]
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
-    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    assert "failures: 0" in run.stdout
+    from tinyops_tflm.engine import supported_isas
+
+    for isa in supported_isas():
+        run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0", TINYOPS_ISA=isa))
+        assert run.returncode == 0, f"TINYOPS_ISA={isa}: " + (run.stdout + run.stderr)[-4000:]
+        assert "failures: 0" in run.stdout, f"TINYOPS_ISA={isa}: {run.stdout[-2000:]}"

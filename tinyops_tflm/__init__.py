@@ -6,8 +6,8 @@ Public API: :class:`Interpreter` (run a .tflite model bit-exactly like TFLM),
 """
 from __future__ import annotations
 
-from .errors import (BudgetError, InvocationError, ModelError, PlanError, TinyOpsError,
-                     UnsupportedOpError)
+from .errors import (BudgetError, InvocationError, IsaError, ModelError, PlanError,
+                     TinyOpsError, UnsupportedOpError)
 
 
 
@@ -35,7 +35,8 @@ __version__ = _version()
 
 __all__ = [
     "Interpreter", "validate", "read_model", "TinyOpsError", "ModelError",
-    "UnsupportedOpError", "PlanError", "BudgetError", "InvocationError", "__version__",
+    "UnsupportedOpError", "PlanError", "BudgetError", "InvocationError", "IsaError",
+    "__version__",
 ]
 
 

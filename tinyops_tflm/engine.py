@@ -7,7 +7,8 @@ import os
 import sys
 from types import ModuleType
 
-from .errors import InvocationError, ModelError, PlanError, TinyOpsError, UnsupportedOpError
+from .errors import (InvocationError, IsaError, ModelError, PlanError, TinyOpsError,
+                     UnsupportedOpError)
 
 _core: ModuleType | None = None
 
@@ -18,8 +19,37 @@ STATUS_UNSUPPORTED = 3
 STATUS_OUT_OF_MEMORY = 4
 
 
+# The x86 kernel levels, slowest first (csrc/kernels/x86/dispatch.h).
+ISAS = ("portable", "avx2", "avx512")
+
+
 def core() -> ModuleType:
-    """The extension module; TINYOPS_CORE may point at a development build of it."""
+    """The extension module; TINYOPS_CORE may point at a development build of it.
+
+    Raises IsaError when TINYOPS_ISA names no kernel level or one this CPU
+    lacks (the engine refuses to run rather than die on an illegal
+    instruction)."""
+    module = _load()
+    error = module.isa_error()
+    if error is not None:
+        raise IsaError(error)
+    return module
+
+
+def isa() -> str:
+    """The x86 kernel level the engine runs: "portable", "avx2" or "avx512".
+
+    Chosen once per process, at first use: the best level this CPU supports,
+    or the one TINYOPS_ISA names ("auto" or unset: the best)."""
+    return core().isa()
+
+
+def supported_isas() -> tuple[str, ...]:
+    """The kernel levels this CPU (and OS) can run, slowest first."""
+    return tuple(_load().supported_isas())
+
+
+def _load() -> ModuleType:
     global _core
     if _core is None:
         override = os.environ.get("TINYOPS_CORE")

@@ -58,3 +58,7 @@ class PreprocessingError(TinyOpsError, ValueError):
 
 class TflmMismatchError(TinyOpsError, RuntimeError):
     """The engine's int8 output differs from tflite-micro's for an image."""
+
+
+class IsaError(TinyOpsError, RuntimeError):
+    """TINYOPS_ISA names no kernel level, or one this CPU cannot run."""

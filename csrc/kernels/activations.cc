@@ -9,10 +9,7 @@
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 
-#if defined(__AVX512VBMI__) && defined(__AVX512BW__) && defined(__AVX512F__)
-#include <immintrin.h>
-#define TINYOPS_LUT_AVX512VBMI 1
-#endif
+#include "kernels/x86/dispatch.h"
 
 namespace tinyops {
 
@@ -25,23 +22,11 @@ void activation_range(const ActivationParams& p, const int8_t* in, int8_t* out, 
 }
 
 void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end) {
-  int64_t i = begin;
-#if defined(TINYOPS_LUT_AVX512VBMI)
-  // 256-entry byte table = two 128-entry two-register permutes, selected by
-  // the index's top bit.
-  const __m512i t0 = _mm512_loadu_si512(lut);
-  const __m512i t1 = _mm512_loadu_si512(lut + 64);
-  const __m512i t2 = _mm512_loadu_si512(lut + 128);
-  const __m512i t3 = _mm512_loadu_si512(lut + 192);
-  for (; i + 64 <= end; i += 64) {
-    const __m512i idx = _mm512_loadu_si512(in + i);
-    const __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1);
-    const __m512i hi = _mm512_permutex2var_epi8(t2, idx, t3);
-    const __mmask64 top = _mm512_movepi8_mask(idx);
-    _mm512_storeu_si512(out + i, _mm512_mask_blend_epi8(top, lo, hi));
+  if (const auto simd = x86::kernels().lut8) {
+    simd(lut, in, out, begin, end);
+    return;
   }
-#endif
-  for (; i < end; ++i) out[i] = lut[static_cast<uint8_t>(in[i])];
+  for (int64_t i = begin; i < end; ++i) out[i] = lut[static_cast<uint8_t>(in[i])];
 }
 
 // ---------------------------------------------------------------------------

@@ -39,7 +39,7 @@ struct ActivationParams {
 void activation_range(const ActivationParams& p, const int8_t* in, int8_t* out, int64_t begin,
                       int64_t end);
 // The same lookup for any 256-entry int8 table (used by QUANTIZE's int8
-// requantization too); AVX-512 VBMI path when built for it.
+// requantization too); AVX-512 VBMI path when the x86 dispatch picks it.
 void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);
 inline uint32_t activation_scratch_size(const ActivationParams&) { return 0; }
 

@@ -6,6 +6,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/x86/dispatch.h"
 
 namespace tinyops {
 
@@ -186,30 +187,17 @@ int8_t add_reference(const AddParams& p, int8_t a, int8_t b) {
 
 namespace {
 
-// Branch-free form of add_reference (see elementwise_ops.h for why the fast
-// primitives are identical to TFLM's).
-struct AddOp {
-  int32_t o1, o2, m1, m2, mo;
-  ew::Rdbpot r1, r2, ro;
-  int32_t zo, lo, hi;
+// Branch-free form of add_reference (ew::AddMath in elementwise.h says why
+// the fast primitives are identical to TFLM's).
+struct AddOp : ew::AddMath {
 #if TINYOPS_ARM_DSP
   bool dsp_ok;
   ew_dsp::AddDsp dsp;
 #endif
-  explicit AddOp(const AddParams& p)
-      : o1(p.input1_offset), o2(p.input2_offset), m1(p.input1_multiplier),
-        m2(p.input2_multiplier), mo(p.output_multiplier), r1(-p.input1_shift),
-        r2(-p.input2_shift), ro(-p.output_shift), zo(p.output_offset), lo(p.act_min),
-        hi(p.act_max) {
+  explicit AddOp(const AddParams& p) : ew::AddMath(p) {
 #if TINYOPS_ARM_DSP
     dsp_ok = ew_dsp::add_dsp_setup(p, &dsp);
 #endif
-  }
-  int32_t pa(int32_t x) const { return r1(ew::srdhm_pos((x + o1) * (1 << 20), m1)); }
-  int32_t pb(int32_t y) const { return r2(ew::srdhm_pos((y + o2) * (1 << 20), m2)); }
-  int8_t out(int32_t sa, int32_t sb) const {
-    const int32_t v = ro(ew::srdhm_pos(sa + sb, mo)) + zo;
-    return static_cast<int8_t>(ew::clamp(v, lo, hi));
   }
   // Arm DSP loops (elementwise.h, ew_dsp); false: use the generic loops.
 #if TINYOPS_ARM_DSP
@@ -229,9 +217,21 @@ struct AddOp {
     return true;
   }
 #else
-  bool dsp_vv(const int8_t*, const int8_t*, int8_t*, int64_t) const { return false; }
-  bool dsp_sv(int8_t, const int8_t*, int8_t*, int64_t) const { return false; }
-  bool dsp_vs(const int8_t*, int8_t, int8_t*, int64_t) const { return false; }
+  // x86 SIMD loops when the dispatch selected some (off x86: never).
+  bool dsp_vv(const int8_t* a, const int8_t* b, int8_t* out, int64_t n) const {
+    return simd(a, b, out, n, x86::kVectorVector);
+  }
+  bool dsp_sv(int8_t a, const int8_t* b, int8_t* out, int64_t n) const {
+    return simd(&a, b, out, n, x86::kScalarVector);
+  }
+  bool dsp_vs(const int8_t* a, int8_t b, int8_t* out, int64_t n) const {
+    return simd(a, &b, out, n, x86::kVectorScalar);
+  }
+  bool simd(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, x86::BinaryForm f) const {
+    const auto loop = x86::kernels().add;
+    if (loop != nullptr) loop(*this, a, b, out, n, f);
+    return loop != nullptr;
+  }
 #endif
 };
 

@@ -20,25 +20,10 @@
 #include "kernels/tile.h"
 #include "tinyops/op_api.h"
 
-// Host SIMD paths, chosen at build time from the compiler's target flags
-// (e.g. -march=native on an AVX-512 machine). TINYOPS_PORTABLE_ONLY forces the
-// portable C++ paths (tests build both).
-#if defined(__AVX512F__) && defined(__AVX512BW__) && !defined(TINYOPS_PORTABLE_ONLY)
-#define TINYOPS_AVX512 1
-// GCC 12 reports spurious -Wmaybe-uninitialized inside the AVX-512 intrinsic
-// headers (their _mm512_undefined_* placeholders) wherever they are inlined.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#else
-#define TINYOPS_AVX512 0
-#endif
-#if TINYOPS_AVX512 && defined(__AVX512VNNI__)
-#define TINYOPS_GEMM_VNNI 1
-#else
-#define TINYOPS_GEMM_VNNI 0
-#endif
+// Host x86 SIMD kernels (AVX2, AVX-512 VNNI), chosen at run time from CPUID
+// and TINYOPS_ISA through x86::kernels(); a null entry (always, off x86-64
+// hosts) means the portable C++ path below.
+#include "kernels/x86/dispatch.h"
 // Arm DSP-extension paths (Cortex-M4/M7: SMLAD, SXTB16), see arm_dsp.h.
 #include "arm_dsp.h"
 
@@ -93,64 +78,15 @@ struct Requant {
   int32_t act_max;
 };
 
-#if TINYOPS_AVX512
-// The output stage for 16 int32 lanes (per-lane multiplier and shifts), the
-// same arithmetic as requant_clamp: 64-bit products of even and odd lanes,
-// nudge, truncating division by 2^31, gemmlowp rounding right shift, offset,
-// max then min.
-struct RequantLanes {
-  __m512i m, ls, rs, mask, half_mask;
-};
-inline RequantLanes requant_lanes(const Requant& rq, int32_t c, __mmask16 k) {
-  RequantLanes r;
-  r.m = _mm512_maskz_loadu_epi32(k, rq.multiplier + c);
-  r.ls = _mm512_maskz_loadu_epi32(k, rq.left_shift + c);
-  r.rs = _mm512_maskz_loadu_epi32(k, rq.right_shift + c);
-  const __m512i one = _mm512_set1_epi32(1);
-  r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, r.rs), one);
-  r.half_mask = _mm512_srli_epi32(r.mask, 1);
-  return r;
-}
-inline __m512i srdhm_high_epi64(__m512i ab) {  // see requant_value
-  return _mm512_srai_epi64(_mm512_add_epi64(ab, _mm512_set1_epi64(int64_t{1} << 30)), 31);
-}
-inline __m512i requant16(__m512i acc, const RequantLanes& r, __m512i off, __m512i lo, __m512i hi) {
-  const __m512i a = _mm512_sllv_epi32(acc, r.ls);
-  const __m512i even = srdhm_high_epi64(_mm512_mul_epi32(a, r.m));
-  const __m512i odd = srdhm_high_epi64(
-      _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(r.m, 32)));
-  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  const __m512i rem = _mm512_and_si512(high, r.mask);
-  const __m512i thr = _mm512_sub_epi32(r.half_mask, _mm512_srai_epi32(high, 31));
-  __m512i v = _mm512_srav_epi32(high, r.rs);
-  v = _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
-  v = _mm512_add_epi32(v, off);
-  v = _mm512_max_epi32(v, lo);
-  return _mm512_min_epi32(v, hi);
-}
-#endif
-
 // outs[r][out_off + i] = requant(acc[r * acc_stride + i] + bias[i]) (wrapping
 // add; bias may be nullptr) for rows r < rows and channels c0 + i, i < n.
 inline void requant_rows(const int32_t* __restrict acc, int32_t acc_stride, int32_t rows,
                          int32_t n, const int32_t* __restrict bias, const Requant& rq, int32_t c0,
                          int8_t* const* outs, int32_t out_off) {
-#if TINYOPS_AVX512
-  const __m512i off = _mm512_set1_epi32(rq.output_offset);
-  const __m512i lo = _mm512_set1_epi32(rq.act_min);
-  const __m512i hi = _mm512_set1_epi32(rq.act_max);
-  for (int32_t i = 0; i < n; i += 16) {
-    const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1u);
-    const RequantLanes r = requant_lanes(rq, c0 + i, k);
-    const __m512i b = bias ? _mm512_maskz_loadu_epi32(k, bias + i) : _mm512_setzero_si512();
-    for (int32_t row = 0; row < rows; ++row) {
-      const __m512i a =
-          _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + row * acc_stride + i), b);
-      const __m512i v = requant16(a, r, off, lo, hi);
-      _mm_mask_storeu_epi8(outs[row] + out_off + i, k, _mm512_cvtepi32_epi8(v));
-    }
+  if (const auto simd = x86::kernels().requant_rows) {
+    simd(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
+    return;
   }
-#else
   const int32_t* __restrict m = rq.multiplier + c0;
   const int32_t* __restrict ls = rq.left_shift + c0;
   const int32_t* __restrict rs = rq.right_shift + c0;
@@ -166,7 +102,6 @@ inline void requant_rows(const int32_t* __restrict acc, int32_t acc_stride, int3
       for (int32_t i = 0; i < n; ++i) out[i] = requant_clamp(a[i], m[i], ls[i], rs[i], off, lo, hi);
     }
   }
-#endif
 }
 
 inline void requant_row(const int32_t* acc, int32_t n, const int32_t* bias, const Requant& rq,
@@ -182,11 +117,11 @@ inline void requant_row(const int32_t* acc, int32_t n, const int32_t* bias, cons
 //  * portable C++ written for auto-vectorization: an outer-product form over
 //    weights transposed into scratch for small K, register-blocked dot
 //    products otherwise;
-//  * x86 AVX-512 VNNI (built when the compiler targets it) for constant
-//    weights: prepare packs them once (persistent memory) in blocks of 16
-//    channels x 4 depths; inputs are fed as unsigned bytes u = x + 128 to
-//    vpdpbusd, and sum w*x == sum w*u - 128 * sum w is folded into bias_eff
-//    (see gemm_input_shift; exact, as explained at the top of this file);
+//  * x86 SIMD (x86/, chosen at run time) for constant weights: prepare packs
+//    them once (persistent memory) in the layout of the selected level
+//    (AVX-512 VNNI: blocks of 16 channels x 4 depths, inputs fed as unsigned
+//    bytes u = x + 128 with -128 * sum w folded into bias_eff, see
+//    gemm_input_shift; AVX2: int16 pairs for vpmaddwd);
 //  * Arm DSP extension (Cortex-M4/M7, built when the compiler targets it):
 //    2 pixels x 2 channels per micro-kernel, SMLAD on int8 words split with
 //    SXTB16 (arm_dsp.h), accumulators seeded with bias_eff, and the output
@@ -217,30 +152,27 @@ struct ScratchCursor {
 };
 
 // Bytes of the prepare-time packed copy of a whole [nch, K] constant weight
-// matrix; 0 when the build has no SIMD backend that wants one.
+// matrix; 0 when the selected kernels have no SIMD backend that wants one.
 inline uint32_t gemm_prepack_bytes(int32_t K, int32_t nch) {
-#if TINYOPS_GEMM_VNNI
-  return static_cast<uint32_t>(round_up16(nch)) * static_cast<uint32_t>((K + 3) / 4) * 4u;
-#else
-  (void)K;
-  (void)nch;
-  return 0;
-#endif
+  const auto bytes = x86::kernels().gemm_pack_bytes;
+  return bytes ? bytes(K, nch) : 0u;
 }
 
 // Per-tile weight view handed to gemm_requant.
 struct GemmWeights {
   const int8_t* w;       // the tile's rows: tile channel i at w + i * K
   const int8_t* wt;      // portable: transposed [K][nch] (small K), or nullptr
-  const int8_t* packed;  // SIMD: packed block holding the tile's first channel, or nullptr
-  int32_t lane0;         // that channel's lane in its block
+  const int8_t* packed;  // SIMD: the packed copy of the whole matrix, or nullptr
+  int32_t row0;          // the matrix row of tile channel 0
   int32_t K;
   int32_t nch;
 };
 
 // What to add to input_offset when computing bias_eff = bias + (input_offset +
 // shift) * sum(w) for these weights.
-inline int32_t gemm_input_shift(const GemmWeights& g) { return g.packed ? -128 : 0; }
+inline int32_t gemm_input_shift(const GemmWeights& g) {
+  return g.packed ? x86::kernels().gemm_input_shift : 0;
+}
 
 // Scratch for the accumulator block, a bias_eff of nch channels and the
 // portable transposed weights (each piece rounded as ScratchCursor does).
@@ -263,40 +195,10 @@ inline GemmScratch take_gemm_scratch(ScratchCursor& sc, int32_t K, int32_t nch) 
   return g;
 }
 
-#if TINYOPS_GEMM_VNNI
-// Packed layout: block b (channels 16b..16b+15) occupies K4 * 64 bytes; within
-// it, depth group g holds w[16b + lane][4g + j] at (g * 16 + lane) * 4 + j,
-// zero beyond nch / K.
-inline void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
-  const int32_t k4 = (K + 3) / 4;
-  const int32_t nblocks = round_up16(nch) / 16;
-  for (int32_t b = 0; b < nblocks; ++b) {
-    int8_t* blk = dst + static_cast<ptrdiff_t>(b) * k4 * 64;
-    for (int32_t lane = 0; lane < 16; ++lane) {
-      const int32_t c = b * 16 + lane;
-      for (int32_t g = 0; g < k4; ++g) {
-        for (int32_t j = 0; j < 4; ++j) {
-          const int32_t k = g * 4 + j;
-          blk[(g * 16 + lane) * 4 + j] =
-              (c < nch && k < K) ? w[static_cast<ptrdiff_t>(c) * K + k] : int8_t{0};
-        }
-      }
-    }
-  }
-}
-#endif
-
 // Packs a whole constant weight matrix at prepare time into dst
-// (gemm_prepack_bytes), when the build has a backend for it.
+// (gemm_prepack_bytes), when the selected kernels have a backend for it.
 inline void gemm_prepack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
-#if TINYOPS_GEMM_VNNI
-  gemm_pack(w, K, nch, dst);
-#else
-  (void)w;
-  (void)K;
-  (void)nch;
-  (void)dst;
-#endif
+  if (const auto pack = x86::kernels().gemm_pack) pack(w, K, nch, dst);
 }
 
 // Prepares the weights of tile channels [c0, c0 + nch) (rows at w) for
@@ -306,16 +208,11 @@ inline void gemm_prepack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
 inline GemmWeights gemm_weights(const int8_t* w, int32_t K, int32_t c0, int32_t nch,
                                 int8_t* buf, const int8_t* prepacked) {
   GemmWeights g{w, nullptr, nullptr, 0, K, nch};
-#if TINYOPS_GEMM_VNNI
-  if (prepacked) {
-    g.packed = prepacked + static_cast<ptrdiff_t>(c0 / 16) * ((K + 3) / 4) * 64;
-    g.lane0 = c0 % 16;
+  if (prepacked) {  // exists only when the selected kernels packed it
+    g.packed = prepacked;
+    g.row0 = c0;
     return g;
   }
-#else
-  (void)c0;
-  (void)prepacked;
-#endif
   // The Arm DSP GEMM reads the rows as they are (the scratch stays reserved,
   // so plans do not depend on the build).
   if (K <= kOuterMaxDepth && !TINYOPS_ARM_DSP) {
@@ -327,63 +224,6 @@ inline GemmWeights gemm_weights(const int8_t* w, int32_t K, int32_t c0, int32_t 
   }
   return g;
 }
-
-#if TINYOPS_GEMM_VNNI
-inline uint32_t load_u32(const int8_t* p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return v;
-}
-
-// acc[p][16 j + lane] = sum_k u_p[k] * w[16 j + lane][k] for NP pixels and NB
-// packed blocks of 16 channels starting at `blk` (block stride k4 * 64).
-template <int NP, int NB>
-inline void vnni_block(const int8_t* const* xs, const int8_t* blk, int32_t K, int32_t k4,
-                       int32_t* acc) {
-  __m512i a[NP][NB];
-  for (int p = 0; p < NP; ++p)
-    for (int j = 0; j < NB; ++j) a[p][j] = _mm512_setzero_si512();
-  const int32_t full = K / 4;
-  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
-  for (int32_t g = 0; g < full; ++g) {
-    __m512i wv[NB];
-    for (int j = 0; j < NB; ++j) {
-      wv[j] = _mm512_loadu_si512(blk + (static_cast<ptrdiff_t>(j) * k4 + g) * 64);
-    }
-    for (int p = 0; p < NP; ++p) {
-      const __m512i xv =
-          _mm512_xor_si512(_mm512_set1_epi32(static_cast<int32_t>(load_u32(xs[p] + 4 * g))), flip);
-      for (int j = 0; j < NB; ++j) a[p][j] = _mm512_dpbusd_epi32(a[p][j], xv, wv[j]);
-    }
-  }
-  const int32_t rem = K - full * 4;
-  if (rem) {
-    __m512i wv[NB];
-    for (int j = 0; j < NB; ++j) {
-      wv[j] = _mm512_loadu_si512(blk + (static_cast<ptrdiff_t>(j) * k4 + full) * 64);
-    }
-    for (int p = 0; p < NP; ++p) {
-      uint32_t t = 0;
-      __builtin_memcpy(&t, xs[p] + 4 * full, static_cast<size_t>(rem));
-      const __m512i xv = _mm512_xor_si512(_mm512_set1_epi32(static_cast<int32_t>(t)), flip);
-      for (int j = 0; j < NB; ++j) a[p][j] = _mm512_dpbusd_epi32(a[p][j], xv, wv[j]);
-    }
-  }
-  for (int p = 0; p < NP; ++p)
-    for (int j = 0; j < NB; ++j) _mm512_storeu_si512(acc + p * kChannelBlock + 16 * j, a[p][j]);
-}
-
-template <int NP>
-inline void vnni_blocks(const int8_t* const* xs, const int8_t* blk, int32_t K, int32_t k4,
-                        int32_t nb, int32_t* acc) {
-  switch (nb) {
-    case 4: vnni_block<NP, 4>(xs, blk, K, k4, acc); break;
-    case 3: vnni_block<NP, 3>(xs, blk, K, k4, acc); break;
-    case 2: vnni_block<NP, 2>(xs, blk, K, k4, acc); break;
-    default: vnni_block<NP, 1>(xs, blk, K, k4, acc); break;
-  }
-}
-#endif  // TINYOPS_GEMM_VNNI
 
 // Reduction form (portable): each output a dot product along K.
 template <int NP, int NC>
@@ -671,32 +511,14 @@ inline void gemm_requant(const int8_t* const* xs, int32_t npix, const GemmWeight
   return;
 #endif
   const int32_t K = gw.K, nch = gw.nch;
+  if (gw.packed) {
+    x86::kernels().gemm_packed(xs, npix, gw.packed, K, gw.row0, nch, bias_eff, rq, c0, outs, acc);
+    return;
+  }
   for (int32_t p = 0; p < npix; p += kPixelBlock) {
     const int32_t np = npix - p < kPixelBlock ? npix - p : kPixelBlock;
     const int8_t* x4[kPixelBlock];
     for (int32_t i = 0; i < kPixelBlock; ++i) x4[i] = xs[p + (i < np ? i : 0)];
-#if TINYOPS_GEMM_VNNI
-    if (gw.packed) {
-      // Windows of 64 channels aligned to the packed blocks; window-relative
-      // lane L holds tile channel L - lane0 + wb.
-      const int32_t k4 = (K + 3) / 4;
-      const int32_t span = gw.lane0 + nch;  // lanes covering the tile
-      for (int32_t wb = 0; wb < span; wb += kChannelBlock) {
-        const int32_t lanes = span - wb < kChannelBlock ? span - wb : kChannelBlock;
-        const int8_t* blk = gw.packed + static_cast<ptrdiff_t>(wb / 16) * k4 * 64;
-        if (np == 1) {
-          vnni_blocks<1>(x4, blk, K, k4, (lanes + 15) / 16, acc);
-        } else {
-          vnni_blocks<4>(x4, blk, K, k4, (lanes + 15) / 16, acc);
-        }
-        const int32_t first = wb < gw.lane0 ? gw.lane0 - wb : 0;  // first lane in the tile
-        const int32_t i0 = wb + first - gw.lane0;                 // its tile channel
-        requant_rows(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
-                     outs + p, i0);
-      }
-      continue;
-    }
-#endif
     for (int32_t cb = 0; cb < nch; cb += kChannelBlock) {
       const int32_t nc = nch - cb < kChannelBlock ? nch - cb : kChannelBlock;
       if (gw.wt) {

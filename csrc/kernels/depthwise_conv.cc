@@ -97,74 +97,6 @@ void dw_pixel_multiplier(const int8_t* const* xp, const int8_t* const* wp, int32
   requant_row(acc, n, init, rq, c0, out);
 }
 
-#if TINYOPS_AVX512
-constexpr int32_t kMaxRowTaps = 49;
-
-// One output row, channels [c0, c0 + n), depth_multiplier 1. rows[ky] is input
-// row iy's start, or nullptr when iy is outside the image (those taps are
-// dropped). Interior pixels [xa, xb) (every kx tap inside) use
-// init = bias + input_offset * (weights of the rows inside) and pure int8
-// products; border pixels accumulate bias + w * (x + input_offset) over the
-// taps inside, exactly TFLM's sum.
-void dw_row_avx512(const DepthwiseConv2DParams& p, const int8_t* const* rows,
-                   const int8_t* filter, const int32_t* bias, int32_t c0, int32_t n,
-                   const int32_t* init, int32_t xa, int32_t xb, const Requant& rq,
-                   int8_t* dst_row, int32_t pixel_stride) {
-  const int8_t* tap_in[kMaxRowTaps];
-  int32_t tap_index[kMaxRowTaps];
-  int32_t tap_dx[kMaxRowTaps];  // kx * dilation_w
-  int32_t T = 0;
-  for (int32_t ky = 0; ky < p.filter_h; ++ky) {
-    if (rows[ky] == nullptr) continue;
-    for (int32_t kx = 0; kx < p.filter_w; ++kx) {
-      tap_dx[T] = kx * p.dilation_w;
-      tap_in[T] = rows[ky] + static_cast<ptrdiff_t>(tap_dx[T]) * p.in_c;
-      tap_index[T] = ky * p.filter_w + kx;
-      ++T;
-    }
-  }
-  const __m512i off = _mm512_set1_epi32(rq.output_offset);
-  const __m512i lo = _mm512_set1_epi32(rq.act_min);
-  const __m512i hi = _mm512_set1_epi32(rq.act_max);
-  const __m512i in_off = _mm512_set1_epi32(p.input_offset);
-  __m512i wv[kMaxRowTaps];
-  for (int32_t cg = 0; cg < n; cg += 16) {
-    const __mmask16 k = n - cg >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - cg)) - 1u);
-    for (int32_t t = 0; t < T; ++t) {
-      wv[t] = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(
-          k, filter + static_cast<ptrdiff_t>(tap_index[t]) * p.out_c + c0 + cg));
-    }
-    const RequantLanes r = requant_lanes(rq, c0 + cg, k);
-    const __m512i iv = _mm512_maskz_loadu_epi32(k, init + cg);
-    const __m512i bv = bias ? _mm512_maskz_loadu_epi32(k, bias + c0 + cg) : _mm512_setzero_si512();
-    for (int32_t x = 0; x < p.out_w; ++x) {
-      const int32_t ix0 = x * p.stride_w - p.pad_left;
-      const ptrdiff_t o = static_cast<ptrdiff_t>(ix0) * p.in_c + c0 + cg;
-      __m512i acc;
-      if (x >= xa && x < xb) {
-        acc = iv;
-        for (int32_t t = 0; t < T; ++t) {
-          const __m512i xv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, tap_in[t] + o));
-          acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(xv, wv[t]));
-        }
-      } else {
-        acc = bv;
-        for (int32_t t = 0; t < T; ++t) {
-          const int32_t ix = ix0 + tap_dx[t];
-          if (ix < 0 || ix >= p.in_w) continue;
-          const __m512i xv = _mm512_add_epi32(
-              _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, tap_in[t] + o)), in_off);
-          acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(xv, wv[t]));
-        }
-      }
-      const __m512i v = requant16(acc, r, off, lo, hi);
-      _mm_mask_storeu_epi8(dst_row + static_cast<ptrdiff_t>(x) * pixel_stride + cg, k,
-                           _mm512_cvtepi32_epi8(v));
-    }
-  }
-}
-#endif
-
 #if TINYOPS_ARM_DSP
 // Arm DSP path (depth multiplier 1, filters 3 or 5 wide, at most kDspMaxRows
 // tall): groups of 4 channels. Two taps (kx, kx + 1) of a filter row are
@@ -617,6 +549,7 @@ void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
     }
   };
 
+  const auto simd_row = x86::kernels().dw_row;
   for (int32_t y = out.row_begin; y < out.row_end; ++y) {
     const int32_t iy0 = y * p.stride_h - p.pad_top;
     int8_t* dst_row = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride;
@@ -632,19 +565,19 @@ void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
     }
     finish_init(corr);
 
-    // Interior pixels.
-#if TINYOPS_AVX512
-    if (M == 1 && T <= kMaxRowTaps) {
+    // A whole row, borders included, in x86 SIMD (x86/dispatch.h).
+    if (simd_row != nullptr && M == 1 && T <= x86::kDwMaxRowTaps) {
       for (int32_t ky = 0; ky < KH; ++ky) {
         const int32_t iy = iy0 + ky * p.dilation_h;
         xp[ky] = (iy >= 0 && iy < p.in_h)
                      ? in.data + static_cast<ptrdiff_t>(iy - in.row_begin) * row_bytes
                      : nullptr;
       }
-      dw_row_avx512(p, xp, filter, bias, c0, n, corr, xa, xb, rq, dst_row, out.pixel_stride);
-      continue;  // the row is done, borders included
+      simd_row(p, xp, filter, bias, c0, n, corr, xa, xb, rq, dst_row, out.pixel_stride);
+      continue;
     }
-#endif
+
+    // Interior pixels.
     if (xa < xb) {
       for (int32_t x = xa; x < xb; ++x) {
         const int32_t ix0 = x * p.stride_w - p.pad_left;

@@ -170,6 +170,46 @@ inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+// The per-element math of ADD and MUL in branch-free form, equal to
+// add_reference / mul_reference: pa / pb prepare an element of input 1 / 2,
+// out combines two prepared values. The loops of add.cc / mul.cc and the x86
+// SIMD loops (x86/elementwise_x86.h) all compile these same lines.
+struct AddMath {
+  int32_t o1, o2, m1, m2, mo;
+  Rdbpot r1, r2, ro;
+  int32_t zo, lo, hi;
+  explicit AddMath(const AddParams& p)
+      : o1(p.input1_offset), o2(p.input2_offset), m1(p.input1_multiplier),
+        m2(p.input2_multiplier), mo(p.output_multiplier), r1(-p.input1_shift),
+        r2(-p.input2_shift), ro(-p.output_shift), zo(p.output_offset), lo(p.act_min),
+        hi(p.act_max) {}
+  int32_t pa(int32_t x) const { return r1(srdhm_pos((x + o1) * (1 << 20), m1)); }
+  int32_t pb(int32_t y) const { return r2(srdhm_pos((y + o2) * (1 << 20), m2)); }
+  int8_t out(int32_t sa, int32_t sb) const {
+    const int32_t v = ro(srdhm_pos(sa + sb, mo)) + zo;
+    return static_cast<int8_t>(clamp(v, lo, hi));
+  }
+};
+
+struct MulMath {
+  int32_t o1, o2, m, left;
+  Rdbpot right;
+  int32_t zo, lo, hi;
+  explicit MulMath(const MulParams& p)
+      : o1(p.input1_offset), o2(p.input2_offset), m(p.output_multiplier),
+        left(p.output_shift > 0 ? p.output_shift : 0),
+        right(p.output_shift > 0 ? 0 : -p.output_shift), zo(p.output_offset), lo(p.act_min),
+        hi(p.act_max) {}
+  int32_t pa(int32_t x) const { return x + o1; }
+  int32_t pb(int32_t y) const { return y + o2; }
+  int8_t out(int32_t va, int32_t vb) const {
+    // The left shift wraps exactly like TFLM's int multiply by 2^left.
+    const int32_t prod = static_cast<int32_t>(static_cast<uint32_t>(va * vb) << left);
+    const int32_t v = zo + right(srdhm_pos(prod, m));
+    return static_cast<int8_t>(clamp(v, lo, hi));
+  }
+};
+
 }  // namespace ew
 
 // ---------------------------------------------------------------------------
@@ -432,8 +472,9 @@ void mul_sv_dispatch(const MulDsp& d, int32_t sx, int32_t oy, const int8_t* y, i
 //   int8_t  out(int32_t pa, int32_t pb) const         : combine + requantize
 // all branch-free so the loops below vectorize, and
 //   bool dsp_vv(a, b, out, n), dsp_sv(a, b, out, n), dsp_vs(a, b, out, n) const
-// which run a whole vector loop on an Arm DSP path (ew_dsp) and return true,
-// or return false (always, off Arm) to keep the loops below.
+// which run a whole vector loop on an Arm DSP path (ew_dsp) or an x86 SIMD
+// path (x86/dispatch.h) and return true, or return false to keep the loops
+// below.
 namespace binary_detail {
 
 template <class Op>

@@ -5,6 +5,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/x86/dispatch.h"
 
 namespace tinyops {
 
@@ -19,31 +20,15 @@ int8_t mul_reference(const MulParams& p, int8_t a, int8_t b) {
 
 namespace {
 
-struct MulOp {
-  int32_t o1, o2, m, left;
-  ew::Rdbpot right;
-  int32_t zo, lo, hi;
+struct MulOp : ew::MulMath {
 #if TINYOPS_ARM_DSP
   bool dsp_ok;
   ew_dsp::MulDsp dsp;
 #endif
-  explicit MulOp(const MulParams& p)
-      : o1(p.input1_offset), o2(p.input2_offset), m(p.output_multiplier),
-        left(p.output_shift > 0 ? p.output_shift : 0),
-        right(p.output_shift > 0 ? 0 : -p.output_shift), zo(p.output_offset), lo(p.act_min),
-        hi(p.act_max) {
+  explicit MulOp(const MulParams& p) : ew::MulMath(p) {
 #if TINYOPS_ARM_DSP
     dsp_ok = ew_dsp::mul_dsp_setup(p, &dsp);
 #endif
-  }
-  int32_t pa(int32_t x) const { return x + o1; }
-  int32_t pb(int32_t y) const { return y + o2; }
-  int8_t out(int32_t va, int32_t vb) const {
-    // The left shift wraps exactly like TFLM's int multiply by 2^left.
-    const int32_t prod =
-        static_cast<int32_t>(static_cast<uint32_t>(va * vb) << left);
-    const int32_t v = zo + right(ew::srdhm_pos(prod, m));
-    return static_cast<int8_t>(ew::clamp(v, lo, hi));
   }
   // Arm DSP loops (elementwise.h, ew_dsp); false: use the generic loops.
 #if TINYOPS_ARM_DSP
@@ -63,9 +48,21 @@ struct MulOp {
     return true;
   }
 #else
-  bool dsp_vv(const int8_t*, const int8_t*, int8_t*, int64_t) const { return false; }
-  bool dsp_sv(int8_t, const int8_t*, int8_t*, int64_t) const { return false; }
-  bool dsp_vs(const int8_t*, int8_t, int8_t*, int64_t) const { return false; }
+  // x86 SIMD loops when the dispatch selected some (off x86: never).
+  bool dsp_vv(const int8_t* a, const int8_t* b, int8_t* out, int64_t n) const {
+    return simd(a, b, out, n, x86::kVectorVector);
+  }
+  bool dsp_sv(int8_t a, const int8_t* b, int8_t* out, int64_t n) const {
+    return simd(&a, b, out, n, x86::kScalarVector);
+  }
+  bool dsp_vs(const int8_t* a, int8_t b, int8_t* out, int64_t n) const {
+    return simd(a, &b, out, n, x86::kVectorScalar);
+  }
+  bool simd(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, x86::BinaryForm f) const {
+    const auto loop = x86::kernels().mul;
+    if (loop != nullptr) loop(*this, a, b, out, n, f);
+    return loop != nullptr;
+  }
 #endif
 };
 

@@ -11,6 +11,7 @@
 #include "dma_partition/schedule_check.h"
 #include "dma_partition/scheduler.h"
 #include "kernels/kernels.h"
+#include "kernels/x86/dispatch.h"
 
 namespace tinyops {
 namespace tflm {
@@ -272,6 +273,9 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
   if (d == nullptr) return kTflmError;  // init failed and said why
   const ServedOp& op = kServed[d->slot];
   Binding* b = binding_of(context);
+  if (const char* e = x86::isa_error()) {  // always nullptr in firmware
+    return fail(context, b, Status::kBadArgument, "%s: %s", op.name, e);
+  }
   if (b == nullptr) {
     return fail(context, nullptr, Status::kBadArgument,
                 "%s: TinyOps kernels need a tinyops::tflm::Binding (tile arena + DMA engine) "

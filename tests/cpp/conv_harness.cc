@@ -27,6 +27,7 @@
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 #include "kernels/tile.h"
+#include "kernels/x86/dispatch.h"
 
 using namespace tinyops;
 
@@ -289,6 +290,13 @@ int check_tiles(int op, const Prepared& pr, const void* const* data, const int8_
 
 extern "C" {
 
+// The kernel level in use ("portable", "avx2", "avx512"), or why TINYOPS_ISA
+// cannot be honoured.
+const char* h_isa() {
+  if (const char* e = x86::isa_error()) return e;
+  return x86::isa_name(x86::kernels().isa);
+}
+
 // Mirrors the ctypes structure in tests/test_kernels_conv.py.
 struct HTensor {
   int32_t type;
@@ -379,13 +387,19 @@ int main(int argc, char** argv) {
   auto unif = [&](double lo, double hi) {
     return lo + (hi - lo) * (static_cast<double>(rng()) / 4294967296.0);
   };
+  if (const char* e = x86::isa_error()) {
+    std::printf("%s\n", e);
+    return 2;
+  }
+  std::printf("kernels: %s\n", x86::isa_name(x86::kernels().isa));
   int failures = 0, rejected = 0;
   // The fast output stage (scalar and SIMD) against quant.h's TFLM-style
   // MultiplyByQuantizedMultiplier, including extreme accumulators and shifts.
   {
     const int32_t specials[] = {0, 1, -1, 2, -2, 1 << 30, -(1 << 30), INT32_MAX, INT32_MIN,
                                 INT32_MAX - 1, INT32_MIN + 1, 12345, -12345};
-    std::vector<int32_t> acc(4096), mult(4096), ls(4096), rs(4096), shift(4096);
+    // 4096 + 13 values: the SIMD paths' partial last vectors too.
+    std::vector<int32_t> acc(4109), mult(4109), ls(4109), rs(4109), shift(4109);
     for (size_t i = 0; i < acc.size(); ++i) {
       acc[i] = i < 13 * 8 ? specials[i % 13] : static_cast<int32_t>(rng()) >> uni(0, 31);
       mult[i] = uni(0, 7) == 0 ? (1 << 30) + uni(0, 3) : static_cast<int32_t>((rng() >> 1) | (1u << 30));
