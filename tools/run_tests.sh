@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs, then runs it.
-#   - Debian packages for the firmware ports (Arm GCC, newlib, QEMU) and for
-#     rendering reports (chromium) when absent (needs root or sudo; skipped
-#     with a message otherwise);
+#   - Debian packages for the firmware ports (Arm GCC, newlib, QEMU), for
+#     rendering reports (chromium) and for running the portable wheel on an
+#     emulated CPU without AVX (qemu-user) when absent (needs root or sudo;
+#     skipped with a message otherwise);
 #   - this package with its [test] extras (builds the C++ engine);
 #   - then pytest over tests/.
 # Extra arguments go to pytest, e.g. `bash tools/run_tests.sh -k conv -x`.
@@ -16,6 +17,8 @@ command -v cmake >/dev/null 2>&1 || need_pkgs+=(cmake)
 command -v ninja >/dev/null 2>&1 || need_pkgs+=(ninja-build)
 # Headless Chromium renders `tinyops report`'s HTML in tests/test_report_html.py.
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+# qemu-x86_64 runs the portable wheel on an emulated CPU without AVX (tests/test_wheel.py).
+command -v qemu-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-user)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
