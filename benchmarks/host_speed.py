@@ -7,7 +7,13 @@ Times, in the same run and on the same input, single-threaded:
   median of several runs after warm-up and the ratios. Also checks that the
   tinyops output equals tflite-micro's byte for byte.
 
-    python benchmarks/host_speed.py [--model M.tflite] [--runs 15]
+  --compare-native also builds this checkout with -march=native
+  (TINYOPS_NATIVE=ON, into --native-build) and times that engine against the
+  one in use (the portable build: x86 kernels chosen at run time, see
+  engine.isa()), alternating child processes for --rounds rounds; the
+  target is portable within 10 % of native.
+
+    python benchmarks/host_speed.py [--model M.tflite] [--runs 15] [--compare-native]
 """
 from __future__ import annotations
 
@@ -25,6 +31,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help=".tflite (default: zoo mobilenet_v3_large_r160)")
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--compare-native", action="store_true",
+                    help="also time a -march=native build of this checkout against this engine")
+    ap.add_argument("--native-build", default=None,
+                    help="build directory for --compare-native (default: <cache>/native-build)")
+    ap.add_argument("--rounds", type=int, default=7, help="alternating rounds for --compare-native")
     args = ap.parse_args()
 
     from tinyops_tflm import Interpreter
@@ -82,7 +93,36 @@ def main() -> int:
               else f"  {name:<32} {ms:8.2f} ms")
     print(f"  speed-up over tflite-micro: {results['tflite-micro'] / base:.2f}x (target >= 8x); "
           f"output {'bit-exact' if exact else 'DIFFERENT'} vs tflite-micro")
+    if args.compare_native:
+        exact = _compare_native(args, data) and exact
     return 0 if exact else 1
+
+
+def _compare_native(args, data: bytes) -> bool:
+    import tempfile
+    from pathlib import Path
+
+    import native_compare
+    from tinyops_tflm import engine, zoo
+
+    build = Path(args.native_build) if args.native_build else zoo.default_cache_dir().parent / "native-build"
+    print(f"building the -march=native engine in {build} ...", flush=True)
+    core = native_compare.build_native(build)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "model.tflite"
+        model.write_bytes(data)
+        r = native_compare.compare(model, core, args.runs, args.rounds)
+    ratio = r["portable_ms"] / r["native_ms"]
+    print(f"portable vs -march=native (measured, this host, alternating child processes, "
+          f"{args.rounds} rounds x {args.runs} inferences):")
+    print(f"  portable engine (kernels: {r['isa']}, of {', '.join(engine.supported_isas())})"
+          f" {r['portable_ms']:8.2f} ms median of round medians, {r['portable_min_ms']:.2f} ms best round")
+    print(f"  -march=native build of this checkout {r['native_ms']:8.2f} ms median of round medians, "
+          f"{r['native_min_ms']:.2f} ms best round")
+    print(f"  portable / native: {ratio:.3f} (target <= 1.10); best rounds: "
+          f"{r['portable_min_ms'] / r['native_min_ms']:.3f}; outputs "
+          f"{'identical' if r['same_output'] else 'DIFFERENT'}")
+    return r["same_output"]
 
 
 if __name__ == "__main__":
