@@ -97,7 +97,8 @@ class Core:
     stack: tuple[int, int]  # (origin, length)
 
 
-# Memory as the boards' internal SRAM (and the ports' QEMU variants,
+# Flags as the ports (ports/*/toolchain.cmake: the STM32F746's FPU is single
+# precision). Memory as the boards' internal SRAM (and the ports' QEMU variants,
 # ports/README.md): F469 SRAM1-3 at 0x20000000, zero wait; F746 SRAM1+2 at
 # 0x20010000 (behind the D-cache) with the stack in DTCM, as TFLM's arena and
 # stack would be on the board. Code at 0 = the internal flash.
@@ -106,7 +107,7 @@ CORES = {
                       ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
                       (0x2000_0000, 304 << 10), (0x2004_C000, 16 << 10)),
     "cortex-m7": Core("cortex-m7", "mps2-an500", "stm32f746",
-                      ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard"),
+                      ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
                       (0x2001_0000, 256 << 10), (0x2000_0000, 16 << 10)),
 }
 
@@ -632,6 +633,15 @@ def _git_commit(path: Path) -> str:
     return p.stdout.strip() if p.returncode == 0 else "unknown"
 
 
+def _model_commit() -> str:
+    """The last commit of this checkout that changed the cycle model (its version)."""
+    p = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--",
+                        "ports/common/qemu_plugin", "tinyops_tflm/board_timing.py",
+                        "tinyops_tflm/cycles.py", "tinyops_tflm/emulate.py"],
+                       capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
+
+
 def _write_rows(path: Path, rows: list[dict]) -> None:
     keys: list[str] = []
     for r in rows:
@@ -653,6 +663,7 @@ def measure(args) -> int:
                        Path(args.cmsis_dsp).resolve() if args.cmsis_dsp else None)
     tc = toolchain()
     commit = args.commit or _git_commit(cmsis_nn)
+    project = _model_commit()
     label = args.label or f"cmsis-nn-{commit[:8]}"
     build_root = Path(args.build_dir or tempfile.mkdtemp(prefix="cmsis-nn-costs-"))
     shape_list = shapes()
@@ -673,6 +684,7 @@ def measure(args) -> int:
         for s, c, ks, ex in zip(shape_list, m.counts, m.kernels, m.extra or [{}] * len(shape_list)):
             new.append({"variant": label, "cmsis_nn_commit": commit, "cmsis_nn_date": args.date or "",
                         "core": name, "opt": args.opt, "compiler": tc.version, "counter": m.counter,
+                        "cycle_model_commit": project,
                         "class": s.cls, "kernel": "+".join(ks), "shape": s.label(), "kind": s.kind,
                         "ih": s.ih, "iw": s.iw, "ic": s.ic, "oc": s.oc, "kh": s.kh, "kw": s.kw,
                         "stride": s.stride, "ph": s.ph, "pw": s.pw, "oh": s.oh, "ow": s.ow,
@@ -683,7 +695,8 @@ def measure(args) -> int:
     out = Path(args.out)
     done = {(r["variant"], r["core"]) for r in new}
     old = [r for r in read_rows(out) if (r["variant"], r["core"]) not in done] if out.is_file() else []
-    _write_rows(out, old + new)
+    # Grouped by variant and core (stable: shapes stay in catalogue order).
+    _write_rows(out, sorted(old + new, key=lambda r: (r["variant"], r["core"])))
     print(f"wrote {len(new)} rows ({len(old)} kept) to {out}")
     return 0
 
@@ -698,6 +711,7 @@ def _variant_table(rows: list[dict]) -> tuple[dict, dict, dict]:
         "compiler": first["compiler"],
         "flags": {c: " ".join([*CORES[c].flags, first["opt"]]) for c in cores},
         "counter": first["counter"],
+        "cycle_model_commit": first.get("cycle_model_commit", ""),
         "counter_meaning": ("CPU cycles of the project's QEMU cycle model (tinyops cycles; "
                             "modelled, not measured on a board)"
                             if first["counter"] == "cycles" else
