@@ -3,7 +3,11 @@ against the same source built with -march=native (TINYOPS_NATIVE=ON).
 
 Both are timed in child processes, alternating engine after engine for
 several rounds so load from other processes hits both alike; each child runs
-one interpreter for `runs` inferences after warm-up and reports its median.
+one interpreter for `runs` inferences after warm-up and reports its median
+and its fastest inference. The ratio is taken per round (the two children of
+a round ran back to back, under about the same load) and its median over the
+rounds reported, for the medians and for the fastest inferences (the
+latter is the least disturbed by other processes on a shared machine).
 Used by host_speed.py --compare-native.
 """
 from __future__ import annotations
@@ -18,9 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from timing import median_ms
+import json, sys, time
 from tinyops_tflm import Interpreter, engine
 from tinyops_tflm.reader import read_model
 from tinyops_tflm.validation import make_inputs
@@ -29,9 +31,16 @@ graph = read_model(data)
 x = make_inputs(graph, 1, seed=0)[0]
 interp = Interpreter(graph)
 interp.set_input(x[0], 0)
-ms = median_ms(interp.invoke, int(sys.argv[3]))
-interp.invoke()
-print(json.dumps({"ms": ms, "isa": engine.isa(), "out": interp.get_output(0).tobytes().hex()}))
+for _ in range(3):
+    interp.invoke()
+times = []
+for _ in range(int(sys.argv[3])):
+    t0 = time.perf_counter()
+    interp.invoke()
+    times.append((time.perf_counter() - t0) * 1e3)
+times.sort()
+print(json.dumps({"ms": times[len(times) // 2], "min_ms": times[0], "isa": engine.isa(),
+                  "out": interp.get_output(0).tobytes().hex()}))
 """
 
 
@@ -53,9 +62,8 @@ def _time_once(model: Path, runs: int, core: Path | None) -> dict:
     env = dict(os.environ)
     if core is not None:
         env["TINYOPS_CORE"] = str(core)
-    res = subprocess.run([sys.executable, "-P", "-c", _CHILD, str(Path(__file__).parent),
-                          str(model), str(runs)], capture_output=True, text=True, env=env,
-                         check=False)
+    res = subprocess.run([sys.executable, "-P", "-c", _CHILD, "", str(model), str(runs)],
+                         capture_output=True, text=True, env=env, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"timing child failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -71,8 +79,10 @@ def compare(model: Path, native_core: Path, runs: int, rounds: int) -> dict:
     return {
         "portable_ms": statistics.median(r["ms"] for r in ours),
         "native_ms": statistics.median(r["ms"] for r in native),
-        "portable_min_ms": min(r["ms"] for r in ours),
-        "native_min_ms": min(r["ms"] for r in native),
+        "portable_min_ms": min(r["min_ms"] for r in ours),
+        "native_min_ms": min(r["min_ms"] for r in native),
+        "ratio_median": statistics.median(o["ms"] / n["ms"] for o, n in zip(ours, native)),
+        "ratio_min": statistics.median(o["min_ms"] / n["min_ms"] for o, n in zip(ours, native)),
         "isa": ours[0]["isa"],
         "same_output": all(r["out"] == ours[0]["out"] for r in ours + native),
     }
