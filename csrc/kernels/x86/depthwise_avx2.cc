@@ -62,7 +62,8 @@ TINYOPS_TARGET_AVX2 void dw_row(const DepthwiseConv2DParams& p, const int8_t* co
           acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(xv, wv[t]));
         }
       }
-      store8(dst_row + static_cast<ptrdiff_t>(x) * pixel_stride + cg, requant8(acc, r, off, lo, hi));
+      store8(dst_row + static_cast<ptrdiff_t>(x) * pixel_stride + cg,
+             requant8(acc, r, off, lo, hi));
     }
   }
   for (; cg < n; ++cg) {  // channels past the last full vector

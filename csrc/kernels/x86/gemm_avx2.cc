@@ -98,9 +98,10 @@ TINYOPS_TARGET_AVX2 void madd_blocks(const int8_t* const* xs, const int8_t* blk,
 
 }  // namespace
 
-TINYOPS_TARGET_AVX2 void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows,
-                                      int32_t n, const int32_t* bias, const Requant& rq,
-                                      int32_t c0, int8_t* const* outs, int32_t out_off) {
+// The output stage (inlined into gemm_packed, and behind requant_rows).
+inline __attribute__((always_inline)) TINYOPS_TARGET_AVX2 void requant_rows_inline(
+    const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n, const int32_t* bias,
+    const Requant& rq, int32_t c0, int8_t* const* outs, int32_t out_off) {
   const __m256i off = _mm256_set1_epi32(rq.output_offset);
   const __m256i lo = _mm256_set1_epi32(rq.act_min);
   const __m256i hi = _mm256_set1_epi32(rq.act_max);
@@ -124,6 +125,12 @@ TINYOPS_TARGET_AVX2 void requant_rows(const int32_t* acc, int32_t acc_stride, in
           rq.right_shift[c], rq.output_offset, rq.act_min, rq.act_max);
     }
   }
+}
+
+TINYOPS_TARGET_AVX2 void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows,
+                                      int32_t n, const int32_t* bias, const Requant& rq,
+                                      int32_t c0, int8_t* const* outs, int32_t out_off) {
+  requant_rows_inline(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
 }
 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch) {
@@ -176,7 +183,7 @@ TINYOPS_TARGET_AVX2 void gemm_packed(const int8_t* const* xs, int32_t npix, cons
       }
       const int32_t first = wb < lane0 ? lane0 - wb : 0;  // first lane in the tile
       const int32_t i0 = wb + first - lane0;              // its tile channel
-      avx2::requant_rows(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
+      requant_rows_inline(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
                    outs + p, i0);
     }
   }

@@ -77,9 +77,10 @@ TINYOPS_TARGET_AVX512 void vnni_blocks(const int8_t* const* xs, const int8_t* bl
 
 }  // namespace
 
-TINYOPS_TARGET_AVX512 void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows,
-                                        int32_t n, const int32_t* bias, const Requant& rq,
-                                        int32_t c0, int8_t* const* outs, int32_t out_off) {
+// The output stage (inlined into gemm_packed, and behind requant_rows).
+inline __attribute__((always_inline)) TINYOPS_TARGET_AVX512 void requant_rows_inline(
+    const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n, const int32_t* bias,
+    const Requant& rq, int32_t c0, int8_t* const* outs, int32_t out_off) {
   const __m512i off = _mm512_set1_epi32(rq.output_offset);
   const __m512i lo = _mm512_set1_epi32(rq.act_min);
   const __m512i hi = _mm512_set1_epi32(rq.act_max);
@@ -94,6 +95,12 @@ TINYOPS_TARGET_AVX512 void requant_rows(const int32_t* acc, int32_t acc_stride, 
       _mm_mask_storeu_epi8(outs[row] + out_off + i, k, _mm512_cvtepi32_epi8(v));
     }
   }
+}
+
+TINYOPS_TARGET_AVX512 void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows,
+                                        int32_t n, const int32_t* bias, const Requant& rq,
+                                        int32_t c0, int8_t* const* outs, int32_t out_off) {
+  requant_rows_inline(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
 }
 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch) {
@@ -144,7 +151,7 @@ TINYOPS_TARGET_AVX512 void gemm_packed(const int8_t* const* xs, int32_t npix,
       }
       const int32_t first = wb < lane0 ? lane0 - wb : 0;  // first lane in the tile
       const int32_t i0 = wb + first - lane0;              // its tile channel
-      avx512::requant_rows(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
+      requant_rows_inline(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
                    outs + p, i0);
     }
   }
