@@ -67,7 +67,7 @@ def compare(model: str, data: bytes, board: str, sram_budget: int | str | None =
     from .boards import get_board, parse_size
     from .emulate import emulate
     from .interpreter import Interpreter
-    from .latency import cost_class, op_features, split_trace
+    from .latency import FAST_SRAM_BYTES, cost_class, op_features, split_trace
     from .reader import read_model
 
     b = get_board(board)
@@ -82,8 +82,9 @@ def compare(model: str, data: bytes, board: str, sram_budget: int | str | None =
                            f"{len(graph.operators)} in the graph")
     ops = []
     for op, tr, em, e in zip(graph.operators, traces, run.ops, est.ops):
-        feats = op_features(graph, op, interp.plan.memories, interp.plan.placements, tr)
+        feats = op_features(graph, op, interp.plan.memories, interp.plan.placements, tr,
+                            interp.plan.ops[op.index], FAST_SRAM_BYTES.get(b.core))
         ops.append(OpComparison(op.index, op.name, cost_class(graph, op), int(em.cycles),
                                 e.cycles, int(em.instructions or 0), _stall(em, "dma"),
-                                _stall(em, "mem"), feats))
+                                _stall(em, "mem") + _stall(em, "fetch"), feats))
     return Comparison(model, b.name, budget, ops)

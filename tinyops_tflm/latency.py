@@ -29,6 +29,7 @@ Neither is a board measurement.
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -47,7 +48,15 @@ MODEL_NAME = "tinyops cost tables (fitted to the QEMU cycle model) + DMA timelin
 EV_OP, EV_KERNEL, EV_START, EV_WAIT, EV_WAIT_ALL = 0, 1, 2, 3, 4
 
 FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes",
-            "flash_macs", "op")
+            "flash_macs", "macs_direct_in", "far_in_elems", "far_out_elems", "in_elems_x_ctiles",
+            "op")
+
+# Cortex-M7 boards: the first bytes of the plan's SRAM region sit in the
+# DTCM (zero wait, not cached); the rest is SRAM1/SRAM2 behind the AXI bus and
+# the 4 KB D-cache. The STM32F746 port links the plan's SRAM array right after
+# 16 KiB of DTCM kept for the stack (ports/README.md, memory maps), so 48 KiB
+# of it are DTCM.
+FAST_SRAM_BYTES = {"cortex-m7": 48 * 1024}
 
 
 class CostTableError(TinyOpsError):
@@ -110,8 +119,10 @@ def split_trace(trace: np.ndarray, num_ops: int) -> list[OpTrace]:
 
 
 def op_features(graph: Graph, op: Operator, memories: list[str], placements,
-                trace: OpTrace) -> dict[str, float]:
-    """The work counts the compute cost is linear in."""
+                trace: OpTrace, tiling=None, fast_sram: int | None = None) -> dict[str, float]:
+    """The work counts the compute cost is linear in. `tiling` (the op's
+    partition.OpTiling) and `fast_sram` (bytes of the SRAM region in
+    zero-wait tightly coupled memory) locate the SRAM the kernel works in."""
     t = graph.tensors
     out_elems = sum(t[i].size for i in op.outputs if i >= 0)
     in_elems = sum(t[i].size for i in op.inputs if i >= 0 and not t[i].is_constant)
@@ -126,6 +137,27 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
             flash_direct += p.nbytes
     flash_direct = max(0, flash_direct - sum(trace.dma_read(r) for r in flash_regions))
     macs = float(op_macs(graph, op))
+    buffers = tiling.buffers if tiling is not None else {}
+    # The activation input read whole, in place (no input bands).
+    act_in = [i for i in op.inputs if i >= 0 and not t[i].is_constant]
+    direct_in = bool(act_in) and placements is not None and "in_band0" not in buffers and \
+        placements[act_in[0]].memory == SRAM
+    far_in = far_out = 0.0
+    if fast_sram is not None and placements is not None:
+        def far(tensor: int, band: str) -> bool:
+            if band in buffers:
+                return buffers[band][0] >= fast_sram
+            p = placements[tensor]
+            return p.memory == SRAM and p.offset >= fast_sram
+        far_in = float(sum(t[i].size for k, i in enumerate(act_in) if far(i, ("in_band0", "in2_band0")[min(k, 1)])))
+        far_out = float(sum(t[i].size for i in op.outputs if i >= 0 and far(i, "out_band0")))
+    # Channel-tiled window / FC ops re-read (and re-unpack, re-im2col) their
+    # input once per output-channel tile.
+    ctiles = 1
+    if tiling is not None and tiling.strategy in ("rows", "channels") and tiling.channels > 0 \
+            and op.outputs:
+        out_c = t[op.outputs[0]].shape[-1]
+        ctiles = max(1, -(-out_c // tiling.channels))
     return {
         "calls": float(trace.calls),
         "transfers": float(trace.transfers),
@@ -136,6 +168,11 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
         # MACs whose weights the kernel reads in place from flash: each weight
         # is re-read per block of output pixels, through the ART / D-cache.
         "flash_macs": macs if flash_direct > 0 else 0.0,
+        "macs_direct_in": macs if direct_in else 0.0,
+        # Elements the kernel reads / writes in cached SRAM rather than DTCM.
+        "far_in_elems": far_in,
+        "far_out_elems": far_out,
+        "in_elems_x_ctiles": float(in_elems * ctiles),
         "op": 1.0,
     }
 
@@ -284,36 +321,40 @@ class LatencyEstimate:
 
 
 def _dma_cycles_fn(board: Board, **dma_kwargs):
-    try:
-        from .board_timing import dma_transfer_cycles
-    except ImportError:  # TODO(lead): remove once board_timing lands
-        def dma_transfer_cycles(b, src, dst, n, **kw):
-            bw = min(b.memory(src).bandwidth_mb_s, b.memory(dst).bandwidth_mb_s)
-            return 120 + n * b.clock_hz / (bw * 1e6)
+    from .board_timing import dma_transfer_cycles
 
     def cycles(src: str, dst: str, nbytes: int) -> float:
         return dma_transfer_cycles(board, src, dst, nbytes, **dma_kwargs)
     return cycles
 
 
+def _dma_streams(board: Board) -> int:
+    from .board_timing import get_timing
+    return max(1, int(get_timing(board).dma.streams))
+
+
 def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTrace],
            board: str | Board, tables: dict[str, Any] | None = None, *,
            dma_kwargs: dict[str, Any] | None = None,
-           extra_stall: list[float] | None = None) -> LatencyEstimate:
+           extra_stall: list[float] | None = None, tilings=None) -> LatencyEstimate:
     """Replay a traced schedule on the board's timing model (see module doc).
     `dma_kwargs` go to dma_transfer_cycles (e.g. byte-wide, no burst);
     `extra_stall[i]` adds memory cycles to op i's compute."""
     b = get_board(board)
     entry = board_table(tables or load_tables(), b)
     dma_cycles = _dma_cycles_fn(b, **(dma_kwargs or {}))
+    streams = _dma_streams(b)
     result = LatencyEstimate(b.name, b.clock_hz)
     cpu = 0.0
     dma_free = 0.0
     done: dict[int, float] = {}  # ticket -> completion time
+    inflight: deque[float] = deque()  # completion times of copies maybe still running
     last_ticket = 0
     for tr in traces:
         op = graph.operators[tr.op]
-        feats = op_features(graph, op, memories, placements, tr)
+        feats = op_features(graph, op, memories, placements, tr,
+                            tilings[tr.op] if tilings is not None else None,
+                            FAST_SRAM_BYTES.get(b.core))
         core, stall = compute_cycles(entry, cost_class(graph, op), feats)
         if extra_stall is not None:
             stall += extra_stall[tr.op]
@@ -334,12 +375,22 @@ def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTra
                 cpu += share
                 spent += share
             elif kind == EV_START:
+                # The driver has `streams` DMA streams: a start with all of
+                # them busy waits for the oldest pending copy (as the cycle
+                # model does).
+                while inflight and inflight[0] <= cpu:
+                    inflight.popleft()
+                if len(inflight) >= streams:
+                    until = inflight[len(inflight) - streams]
+                    waited += until - cpu
+                    cpu = until
                 src_mem = memories[src] if 0 <= src < len(memories) else SRAM
                 dst_mem = memories[dst] if 0 <= dst < len(memories) else SRAM
                 d = dma_cycles(src_mem, dst_mem, amount)
                 begin = max(cpu, dma_free)
                 dma_free = begin + d
                 done[ident] = dma_free
+                inflight.append(dma_free)
                 last_ticket = max(last_ticket, ident)
                 busy += d
             elif kind in (EV_WAIT, EV_WAIT_ALL):
@@ -358,4 +409,5 @@ def estimate_latency(plan, graph: Graph, trace: np.ndarray,
     """Estimate a plan's on-board latency from one traced host run of it
     (`HostEngine.trace_invoke()`)."""
     traces = split_trace(trace, len(graph.operators))
-    return replay(graph, plan.memories, plan.placements, traces, plan.board, tables)
+    return replay(graph, plan.memories, plan.placements, traces, plan.board, tables,
+                  tilings=plan.ops)

@@ -11,6 +11,11 @@ from a traced host run of the same plan (tinyops_tflm.latency.op_features).
 Rows go to tools/data/cycle_measurements.csv (committed, so `fit` needs no
 QEMU).
 
+Plans depend on the tables (the planner prices tilings with them), so a
+refit changes some tilings; `measure` keeps rows per round (the hash of the
+tables it ran with) and `fit` uses every round: run measure + fit two or
+three times after a kernel change.
+
 `fit` fits, per board and op cost class, non-negative coefficients for the
 features (core cycles and memory wait-state cycles separately, rows weighted
 by 1/sqrt(cycles) so small ops count) and writes
@@ -66,11 +71,16 @@ def cmd_measure(args) -> int:
     if MEASUREMENTS.is_file() and not args.fresh:
         with open(MEASUREMENTS) as f:
             rows = list(csv.DictReader(f))
-    done = {(r["model"], r["board"], r["budget"]) for r in rows}
+    # Plans depend on the tables (the planner's tiling cost), so each round of
+    # measure + fit sees other tilings: rows are kept per round (the tables'
+    # hash) and `fit` uses them all.
+    import hashlib
+    rnd = hashlib.sha256(TABLES.read_bytes()).hexdigest()[:10] if TABLES.is_file() else "none"
+    done = {(r["model"], r["board"], r["budget"], r.get("round", "")) for r in rows}
     for board in args.boards:
         for model in args.models:
             for budget in args.budgets:
-                key = (model, board, budget)
+                key = (model, board, budget, rnd)
                 if key in done:
                     continue
                 print(f"measuring {model} on {board}, SRAM budget {budget} ...", flush=True)
@@ -79,7 +89,7 @@ def cmd_measure(args) -> int:
                 except Exception as err:  # noqa: BLE001 - recorded, the corpus goes on
                     print(f"  failed: {err}", file=sys.stderr)
                     continue
-                rows.extend({k: str(v) for k, v in r.items()} for r in new)
+                rows.extend({"round": rnd, **{k: str(v) for k, v in r.items()}} for r in new)
                 total = sum(int(r["cycles"]) for r in new)
                 print(f"  {len(new)} ops, {total:,} cycles", flush=True)
                 _write_rows(rows)
