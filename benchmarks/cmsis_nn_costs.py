@@ -63,13 +63,20 @@ TABLE = ROOT / "tinyops_tflm" / "data" / "cmsis_nn_costs.json"
 
 CLASSES = ("conv_1x1", "conv_kxk", "conv_stem", "depthwise_3x3", "depthwise_large",
            "fully_connected", "add", "mul", "average_pool_2d")
-FEATURES = ("macs", "out_elems", "in_elems", "calls")
+FEATURES = ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights")
 # Features fitted per class where some are proportional to others (the split
 # between them would be arbitrary): elementwise ops have MACs = outputs =
 # inputs / 2; 3x3 depthwise and the 3x3 RGB stems have MACs = 9 (27) x
 # outputs, so their per-output cost is folded into the per-MAC one; pools
 # have no per-input term beside their window taps (MACs).
+# The GEMMs behind 1x1 conv and FC take output pixels two at a time; an odd
+# pixel count sends one pixel down a slower leftover loop over every weight:
+# odd_pixel_weights = weight elements when the call's pixel count is odd
+# (tinyops_tflm.latency.op_features computes the same).
 CLASS_FEATURES = {
+    "conv_1x1": ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights"),
+    "fully_connected": ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights"),
+    "default": ("macs", "out_elems", "in_elems", "calls"),
     "add": ("out_elems", "calls"),
     "mul": ("out_elems", "calls"),
     "depthwise_3x3": ("macs", "in_elems", "calls"),
@@ -583,7 +590,7 @@ def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def fit_class(rows: list[dict], feats: tuple[str, ...]) -> tuple[dict[str, float], list[float]]:
     """Coefficients of `feats` (relative NNLS) and each row's error in percent."""
-    a = np.array([[float(r[f]) for f in feats] for r in rows])
+    a = np.array([[float(r.get(f) or 0.0) for f in feats] for r in rows])
     y = np.array([float(r["count"]) for r in rows])
     wgt = 1.0 / np.maximum(y, 1.0)
     # Columns scaled to unit norm for conditioning; unscaled afterwards.
@@ -600,7 +607,18 @@ def fit_class(rows: list[dict], feats: tuple[str, ...]) -> tuple[dict[str, float
 
 def read_rows(path: Path = MEASUREMENTS) -> list[dict]:
     with open(path) as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["odd_pixel_weights"] = odd_pixel_weights(r)
+    return rows
+
+
+def odd_pixel_weights(r: dict) -> float:
+    """Weight elements of a 1x1 conv / FC call with an odd output pixel count."""
+    if r["class"] not in ("conv_1x1", "fully_connected"):
+        return 0.0
+    pixels = int(r["oh"] or 1) * int(r["ow"] or 1) if r["class"] == "conv_1x1" else 1
+    return float(int(r["ic"]) * int(r["oc"])) if pixels % 2 else 0.0
 
 
 def fit_table(rows: list[dict], classes=CLASSES) -> tuple[dict, dict]:

@@ -49,7 +49,7 @@ EV_OP, EV_KERNEL, EV_START, EV_WAIT, EV_WAIT_ALL = 0, 1, 2, 3, 4
 
 FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes",
             "flash_macs", "macs_direct_in", "far_in_elems", "far_out_elems", "in_elems_x_ctiles",
-            "op")
+            "odd_pixel_weights", "op")
 
 # Cortex-M7 boards: the first bytes of the plan's SRAM region sit in the
 # DTCM (zero wait, not cached); the rest is SRAM1/SRAM2 behind the AXI bus and
@@ -158,6 +158,18 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
             and op.outputs:
         out_c = t[op.outputs[0]].shape[-1]
         ctiles = max(1, -(-out_c // tiling.channels))
+    # 1x1 conv / FC GEMMs take output pixels in pairs: a call with an odd
+    # pixel count runs a leftover loop over all its weights.
+    odd = 0.0
+    if cost_class(graph, op) in ("conv_1x1", "fully_connected") and op.outputs:
+        out_c = t[op.outputs[0]].shape[-1]
+        per = min(out_c, tiling.channels) if tiling is not None and tiling.strategy in (
+            "rows", "channels") and tiling.channels > 0 else out_c
+        w = t[op.inputs[1]]
+        weights = w.size * per / out_c
+        for e in trace.events:
+            if e[0] == EV_KERNEL and per and (e[2] // per) % 2 == 1:
+                odd += weights
     return {
         "calls": float(trace.calls),
         "transfers": float(trace.transfers),
@@ -173,6 +185,7 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
         "far_in_elems": far_in,
         "far_out_elems": far_out,
         "in_elems_x_ctiles": float(in_elems * ctiles),
+        "odd_pixel_weights": odd,
         "op": 1.0,
     }
 

@@ -32,6 +32,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from .boards import FLASH, SDRAM, SRAM, Board, get_board
 from .errors import TinyOpsError
 from .ir import Graph
@@ -71,17 +73,27 @@ def _core_entry(board: Board) -> dict[str, Any]:
 
 
 def cpu_bytes_cycles(board: Board, memory: str, nbytes: float, write: bool = False,
-                     interleaved: bool = False) -> float:
+                     interleaved: bool = False, stride: int = 0) -> float:
     """CPU cycles to read (or write) `nbytes` in `memory`, beyond the same
     accesses in SRAM (board_timing's per-access costs). Sequential streams
     use the streaming cost; `interleaved` word reads (a GEMM walking two
     weight rows at once) defeat the FMC's read-ahead on an uncached bus, so
     each word is an isolated SDRAM read there (Cortex-M4 boards); the M7's
-    D-cache turns them back into line fills."""
+    D-cache turns them back into line fills. Two rows `stride` bytes apart
+    lie in different SDRAM rows of the same bank once the stride reaches the
+    SDRAM row size (the bank bits are above the row bits), so every switch
+    between them reopens a row; below that, a fraction stride / row size of
+    the word pairs straddles a row boundary."""
     from .board_timing import cpu_access_cycles_per_byte, get_timing
     t = get_timing(board)
+    if write and memory == SDRAM and t.dcache is None:
+        # The kernels' output stages store one int8 at a time; uncached, each
+        # is its own FMC write.
+        return nbytes * t.sdram.write_cycles(1)
     if interleaved and memory == SDRAM and not write and t.dcache is None:
-        return nbytes * t.sdram.word_read_cycles() / 4
+        miss = min(1.0, stride / t.sdram.row_bytes)
+        hit_cost, miss_cost = t.sdram.word_read_cycles(True), t.sdram.word_read_cycles(False)
+        return nbytes * (hit_cost + miss * (miss_cost - hit_cost)) / 4
     return nbytes * cpu_access_cycles_per_byte(board, memory, write=write)
 
 
@@ -143,8 +155,12 @@ def original_traces(graph: Graph, board: Board, sram_budget: int) -> tuple[list[
             else:
                 # Read in place by the kernel: once per pair of output pixels
                 # (CMSIS-NN's 2-column GEMM) for convolutions.
-                passes = max(1, y.size // out_c // 2) if op.name == "CONV_2D" else 1
-                extra += cpu_bytes_cycles(board, SDRAM, w_bytes * passes, interleaved=True)
+                # CMSIS-NN's GEMM walks two weight rows (output channels)
+                # per pair of output pixels; an odd pixel goes alone.
+                passes = max(1, -(-(y.size // out_c) // 2)) if op.name == "CONV_2D" else 1
+                row = int(np.prod(w[1:]))
+                extra += cpu_bytes_cycles(board, SDRAM, w_bytes * passes, interleaved=True,
+                                          stride=row)
             band_budget = (sram_budget - (w_bytes if in_sram else 0)) // 2
             row_bytes = in_w * in_c
             halo = max(0, kh - stride)

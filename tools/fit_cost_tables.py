@@ -111,7 +111,7 @@ def _write_rows(rows: list[dict]) -> None:
 
 
 def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
-    x = np.array([[float(r[f"f_{k}"]) for k in features] for r in rows])
+    x = np.array([[float(r.get(f"f_{k}") or 0.0) for k in features] for r in rows])
     cycles = np.array([float(r["cycles"]) for r in rows])
     stall_dma = np.array([float(r["stall_dma"]) for r in rows])
     stall_mem = np.array([float(r["stall_mem"]) for r in rows])
