@@ -78,14 +78,16 @@ def pipeline(tmp_path_factory):
         if line.startswith(f"epoch {INTERRUPT_AFTER}/"):
             raise _Interrupt
 
-    cfg = TrainConfig(epochs=EPOCHS, batch=32, min_scale=0.35, bn_images=640)
+    # Deterministic input pipeline: the run (and the float/int8 comparison
+    # below) repeats exactly instead of varying with thread timing.
+    cfg = TrainConfig(epochs=EPOCHS, batch=32, min_scale=0.35, bn_images=640, deterministic=True)
     with pytest.raises(_Interrupt):
         train(net, train_dir, trained, val=val_dir, checkpoint=ckpt, config=cfg, log=stop_early)
     assert not trained.exists()
     assert json.loads((ckpt / "state.json").read_text())["epoch"] == INTERRUPT_AFTER
     assert main(["train", str(net), "--data", str(train_dir), "--val", str(val_dir),
                  "--epochs", str(EPOCHS), "--batch", "32", "--min-scale", "0.35", "--bn-images", "640",
-                 "--checkpoint", str(ckpt), "--out", str(trained)]) == 0
+                 "--checkpoint", str(ckpt), "--deterministic", "--out", str(trained)]) == 0
     assert main(["quantize", str(trained), "--calibration", str(train_dir), "--num-samples", "200",
                  "--out", str(tflite)]) == 0
     return {"dir": d, "train": train_dir, "val": val_dir, "net": net, "trained": trained,

@@ -79,7 +79,8 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, lr_decay=args.lr_decay, wd=args.wd,
                       batch=args.batch, nesterov=args.nesterov, label_smoothing=args.label_smoothing,
                       warmup_epochs=args.warmup_epochs, min_scale=args.min_scale,
-                      bn_images=args.bn_images, seed=args.seed)
+                      bn_images=args.bn_images, seed=args.seed,
+                      deterministic=args.deterministic)
     r = train(args.model, args.data, args.out, val=args.val, checkpoint=args.checkpoint, config=cfg,
               log=_say(args))
     if args.json:
@@ -157,6 +158,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--checkpoint", default=None, help="checkpoint folder, resumed if it exists "
                                                       "(default: OUT.ckpt)")
     t.add_argument("--seed", type=int, default=0, help="(0)")
+    t.add_argument("--deterministic", action="store_true",
+                   help="one input-pipeline thread so a run repeats exactly (slower)")
     t.add_argument("--out", required=True, help="trained .keras file")
     t.add_argument("--json", action="store_true",
                    help="JSON summary on stdout (per-epoch lines go to stderr)")

@@ -63,6 +63,10 @@ class TrainConfig:
     min_scale: float | None = None  # random-resized-crop minimum area (default: the preprocessing's)
     bn_images: int = 2000           # images for the final BN re-estimation (0: skip)
     seed: int = 0
+    # One input-pipeline thread, elements in order: the random augmentation of
+    # each image no longer depends on thread timing, so a run repeats exactly
+    # (slower; for tests and comparisons).
+    deterministic: bool = False
 
     def check(self) -> None:
         if self.epochs < 1 or self.batch < 1:
@@ -131,7 +135,8 @@ def _labels_for(data: ImageFolder, classes: list[str], what: str) -> list[int]:
     return [index[data.classes[label]] for _, label in data.files]
 
 
-def _dataset(tf, paths, labels, num_classes, prep, batch, training, shuffle_seed=None):
+def _dataset(tf, paths, labels, num_classes, prep, batch, training, shuffle_seed=None,
+             deterministic=False):
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(paths), np.asarray(labels, np.int32)))
     if training:
         ds = ds.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -141,7 +146,10 @@ def _dataset(tf, paths, labels, num_classes, prep, batch, training, shuffle_seed
         x = transform(decode_image(tf.io.read_file(path)), prep)
         return x, tf.one_hot(label, num_classes)
 
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    if deterministic:
+        ds = ds.map(load, num_parallel_calls=None, deterministic=True)
+    else:
+        ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     ds = ds.ignore_errors(log_warning=True)
     # Full batches only when there are enough images (a tiny last batch has
     # meaningless BN statistics); a set smaller than a batch is one batch.
@@ -311,7 +319,8 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
             v.assign(s)
 
     train_ds = _dataset(tf, [p for p, _ in train_set.files], [l for _, l in train_set.files],
-                        len(classes), prep, cfg.batch, training=True, shuffle_seed=cfg.seed)
+                        len(classes), prep, cfg.batch, training=True, shuffle_seed=cfg.seed,
+                        deterministic=cfg.deterministic)
     val_ds = (_dataset(tf, [p for p, _ in val_set.files], val_labels, len(classes), prep,
                        cfg.batch, training=False) if val_set is not None else None)
     log(f"training {model_path.name}: {n} images, {len(classes)} classes, "
@@ -353,7 +362,7 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
     if cfg.bn_images > 0:
         bn_ds = _dataset(tf, [p for p, _ in train_set.files], [l for _, l in train_set.files],
                          len(classes), prep, min(cfg.batch, 200), training=True,
-                         shuffle_seed=cfg.seed + 1)
+                         shuffle_seed=cfg.seed + 1, deterministic=cfg.deterministic)
         seen = reestimate_batchnorm(model, bn_ds, cfg.bn_images)
         log(f"batch-norm statistics re-estimated over {seen} training images")
     if val_ds is not None:
