@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-ZOO = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224", "mobilenet_v3_large_r160",
-       "efficientnet_b0_r128"]
+def _zoo() -> list[str]:
+    """Every zoo model: the general ones and the paper's rows."""
+    from tinyops_tflm import zoo
+    return [*zoo.list_models(), *zoo.paper_models()]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=ZOO)
+    ap.add_argument("--models", nargs="+", default=None)
     ap.add_argument("--boards", nargs="+", default=["stm32f746", "stm32f469"])
     ap.add_argument("--budgets", nargs="+", default=["default"])
     ap.add_argument("--ops", action="store_true", help="also print every op over 1 %%")
@@ -35,7 +37,7 @@ def main() -> int:
           f"{'error':>7} {'worst op >1%':>13} {'ops >25%':>9}")
     failures = 0
     for board in args.boards:
-        for model in args.models:
+        for model in args.models or _zoo():
             for budget in args.budgets:
                 cmp = compare(model, zoo.cached(model), board, None if budget == "default" else budget)
                 big = cmp.big_ops()

@@ -38,8 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MEASUREMENTS = ROOT / "tools" / "data" / "cycle_measurements.csv"
 TABLES = ROOT / "tinyops_tflm" / "data" / "cost_tables.json"
 
-ZOO = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224", "mobilenet_v3_large_r160",
-       "efficientnet_b0_r128"]
+def _zoo() -> list[str]:
+    """Every zoo model: the general ones and the paper's rows."""
+    from tinyops_tflm import zoo
+    return [*zoo.list_models(), *zoo.paper_models()]
 BOARDS = ["stm32f746", "stm32f469"]
 BUDGETS = ["default", "96K"]
 MIN_CLASS_ROWS = 6
@@ -78,7 +80,7 @@ def cmd_measure(args) -> int:
     rnd = hashlib.sha256(TABLES.read_bytes()).hexdigest()[:10] if TABLES.is_file() else "none"
     done = {(r["model"], r["board"], r["budget"], r.get("round", "")) for r in rows}
     for board in args.boards:
-        for model in args.models:
+        for model in args.models or _zoo():
             for budget in args.budgets:
                 key = (model, board, budget, rnd)
                 if key in done:
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("measure")
     m.add_argument("--boards", nargs="+", default=BOARDS)
-    m.add_argument("--models", nargs="+", default=ZOO)
+    m.add_argument("--models", nargs="+", default=None)
     m.add_argument("--budgets", nargs="+", default=BUDGETS)
     m.add_argument("--fresh", action="store_true", help="discard earlier measurements")
     m.set_defaults(func=cmd_measure)
