@@ -177,12 +177,12 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
           xs[np] = src + static_cast<ptrdiff_t>(x) * p.stride_w * p.in_c;
           outs[np] = dst + static_cast<ptrdiff_t>(x) * out.pixel_stride;
           if (++np == kPointwisePixels) {
-            gemm_requant(xs, np, gw, be, rq, cs, outs, gs.acc);
+            gemm_requant(xs, np, gw, be, rq, cs, outs, gs);
             np = 0;
           }
         }
       }
-      if (np > 0) gemm_requant(xs, np, gw, be, rq, cs, outs, gs.acc);
+      if (np > 0) gemm_requant(xs, np, gw, be, rq, cs, outs, gs);
     } else {
       const int8_t* xs[kIm2colPixels];
       int8_t* outs[kIm2colPixels];
@@ -196,7 +196,7 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
             im2col_pixel(p, in, g, y, x0 + i, col + static_cast<ptrdiff_t>(i) * K);
             outs[i] = dst + static_cast<ptrdiff_t>(x0 + i) * out.pixel_stride;
           }
-          gemm_requant(xs, np, gw, be, rq, cs, outs, gs.acc);
+          gemm_requant(xs, np, gw, be, rq, cs, outs, gs);
         }
       }
     }

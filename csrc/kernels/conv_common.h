@@ -26,6 +26,7 @@
 #include "kernels/x86/dispatch.h"
 // Arm DSP-extension paths (Cortex-M4/M7: SMLAD, SXTB16), see arm_dsp.h.
 #include "arm_dsp.h"
+#include "arm/gemm_dsp.h"
 
 namespace tinyops {
 namespace conv_detail {
@@ -123,10 +124,11 @@ inline void requant_row(const int32_t* acc, int32_t n, const int32_t* bias, cons
 //    bytes u = x + 128 with -128 * sum w folded into bias_eff, see
 //    gemm_input_shift; AVX2: int16 pairs for vpmaddwd);
 //  * Arm DSP extension (Cortex-M4/M7, built when the compiler targets it):
-//    2 pixels x 2 channels per micro-kernel, SMLAD on int8 words split with
-//    SXTB16 (arm_dsp.h), accumulators seeded with bias_eff, and the output
-//    stage of arm_dsp::fast_requant from per-channel constants that each call
-//    prepares in the `acc` scratch (3 words a channel, 64 channels a block).
+//    arm/gemm_dsp.h -- activations unpacked once per pixel into int16 pairs
+//    (the `xbuf` scratch), P pixels x 1 channel or 1 pixel x 2 channels
+//    SMLAD micro-kernels, and the output stage of arm/output_stage.h from
+//    per-channel constants prepared in the `acc` scratch (4 words a channel,
+//    64 channels a block).
 // Scratch needs are the same for every backend, so a plan's scratch sizes do
 // not depend on the machine that computed them.
 // ---------------------------------------------------------------------------
@@ -174,24 +176,41 @@ inline int32_t gemm_input_shift(const GemmWeights& g) {
   return g.packed ? x86::kernels().gemm_input_shift : 0;
 }
 
-// Scratch for the accumulator block, a bias_eff of nch channels and the
-// portable transposed weights (each piece rounded as ScratchCursor does).
+// Bytes for activations unpacked to int16 pairs (the Arm DSP backend): up to
+// 6 pixels of 8 * ceil(K / 4) bytes within 6 KiB, at least one pixel; 0 for
+// K > 3072 (that backend then reads the int8 activations directly).
+constexpr uint32_t kUnpackedBytes = 6144;
+inline uint32_t gemm_xbuf_bytes(int32_t K) {
+  const uint32_t per_pixel = static_cast<uint32_t>((K + 3) / 4) * 8u;
+  uint32_t pixels = kUnpackedBytes / per_pixel;
+  pixels = pixels > 6u ? 6u : pixels;
+  return pixels * per_pixel;
+}
+
+// Scratch for the accumulator block, a bias_eff of nch channels, the
+// portable transposed weights and the unpacked activations (each piece
+// rounded as ScratchCursor does).
 inline uint32_t gemm_scratch_bytes(int32_t K, int32_t nch) {
   return align16(static_cast<uint32_t>(kPixelBlock * kChannelBlock) * 4u) +
          align16(static_cast<uint32_t>(nch) * 4u) +
-         align16(K <= kOuterMaxDepth ? static_cast<uint32_t>(K) * static_cast<uint32_t>(nch) : 0u);
+         align16(K <= kOuterMaxDepth ? static_cast<uint32_t>(K) * static_cast<uint32_t>(nch) : 0u) +
+         align16(gemm_xbuf_bytes(K));
 }
 
 struct GemmScratch {
   int32_t* acc;
   int32_t* bias_eff;  // nch entries
   int8_t* wbuf;
+  int32_t* xbuf;      // gemm_xbuf_bytes(K) bytes
+  uint32_t xbuf_bytes;
 };
 inline GemmScratch take_gemm_scratch(ScratchCursor& sc, int32_t K, int32_t nch) {
   GemmScratch g;
   g.acc = sc.take<int32_t>(static_cast<size_t>(kPixelBlock * kChannelBlock));
   g.bias_eff = sc.take<int32_t>(static_cast<size_t>(nch));
   g.wbuf = sc.take<int8_t>(K <= kOuterMaxDepth ? static_cast<size_t>(K) * nch : 0);
+  g.xbuf_bytes = gemm_xbuf_bytes(K);
+  g.xbuf = reinterpret_cast<int32_t*>(sc.take<uint8_t>(g.xbuf_bytes));
   return g;
 }
 
@@ -281,235 +300,24 @@ inline void outer_block(const int8_t* const* x4, const int8_t* wt, int32_t K, in
   }
 }
 
-#if TINYOPS_ARM_DSP
-// a[p][c] += x_p . w_c for NP <= 2 pixels (x0, x1 = x0 + dx) and NC <= 2
-// channels (rows w0, w0 + K): pure int8 dot products on top of the
-// accumulators' start values, wrapping like TFLM's int32 sums. kSameStride
-// says dx == K (im2col blocks, FC batches, stride-1 pointwise rows), which
-// frees a register in the inner loop.
-template <int NP, int NC, bool kSameStride>
-inline __attribute__((always_inline)) void dsp_dot(const int8_t* x0, int32_t dx,
-                                                   const int8_t* w0, int32_t K,
-                                                   int32_t (&a)[2][2]) {
-  using namespace arm_dsp;
-  if (kSameStride) dx = K;
-  int32_t a00 = a[0][0], a01 = a[0][1], a10 = a[1][0], a11 = a[1][1];
-  for (int32_t n = K >> 2; n > 0; --n) {
-    // Second row / pixel first, so the first one's load can post-increment;
-    // each pixel's word is consumed before the next is loaded (6 temporaries:
-    // with 4 accumulators and 4 pointers/bounds that is all 14 registers).
-    const uint32_t wb = NC > 1 ? load4(w0 + K) : 0u;
-    const uint32_t wa = load4(w0);
-    w0 += 4;
-    const int32_t wae = even16(wa), wao = odd16(wa);
-    const int32_t wbe = NC > 1 ? even16(wb) : 0, wbo = NC > 1 ? odd16(wb) : 0;
-    if (NP > 1) {
-      const uint32_t xb = load4(x0 + dx);
-      const int32_t xe = even16(xb), xo = odd16(xb);
-      a10 = __smlad(xe, wae, a10);
-      a10 = __smlad(xo, wao, a10);
-      if (NC > 1) {
-        a11 = __smlad(xe, wbe, a11);
-        a11 = __smlad(xo, wbo, a11);
-      }
-    }
-    const uint32_t xa = load4(x0);
-    x0 += 4;
-    const int32_t xe = even16(xa), xo = odd16(xa);
-    a00 = __smlad(xe, wae, a00);
-    a00 = __smlad(xo, wao, a00);
-    if (NC > 1) {
-      a01 = __smlad(xe, wbe, a01);
-      a01 = __smlad(xo, wbo, a01);
-    }
-  }
-  for (int32_t r = 0; r < (K & 3); ++r) {
-    const int32_t xa = x0[r], wa = w0[r];
-    a00 = wrap_add(a00, xa * wa);
-    if (NC > 1) a01 = wrap_add(a01, xa * w0[K + r]);
-    if (NP > 1) {
-      const int32_t xb = x0[dx + r];
-      a10 = wrap_add(a10, xb * wa);
-      if (NC > 1) a11 = wrap_add(a11, xb * w0[K + r]);
-    }
-  }
-  a[0][0] = a00;
-  a[0][1] = a01;
-  a[1][0] = a10;
-  a[1][1] = a11;
-}
-
-// a[j] += x . w_j for one pixel and 4 channels (rows w0 + j * K).
-inline __attribute__((always_inline)) void dsp_dot_1x4(const int8_t* x0, const int8_t* w0,
-                                                       int32_t K, int32_t (&a)[4]) {
-  using namespace arm_dsp;
-  const int8_t* w2 = w0 + 2 * K;
-  int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-  for (int32_t n = K >> 2; n > 0; --n) {
-    const uint32_t xa = load4(x0);
-    x0 += 4;
-    const int32_t xe = even16(xa), xo = odd16(xa);
-    uint32_t wv = load4(w0 + K);
-    a1 = __smlad(xe, even16(wv), a1);
-    a1 = __smlad(xo, odd16(wv), a1);
-    wv = load4(w0);
-    w0 += 4;
-    a0 = __smlad(xe, even16(wv), a0);
-    a0 = __smlad(xo, odd16(wv), a0);
-    wv = load4(w2 + K);
-    a3 = __smlad(xe, even16(wv), a3);
-    a3 = __smlad(xo, odd16(wv), a3);
-    wv = load4(w2);
-    w2 += 4;
-    a2 = __smlad(xe, even16(wv), a2);
-    a2 = __smlad(xo, odd16(wv), a2);
-  }
-  for (int32_t r = 0; r < (K & 3); ++r) {
-    const int32_t xv = x0[r];
-    a0 = wrap_add(a0, xv * w0[r]);
-    a1 = wrap_add(a1, xv * w0[K + r]);
-    a2 = wrap_add(a2, xv * w2[r]);
-    a3 = wrap_add(a3, xv * w2[K + r]);
-  }
-  a[0] = a0;
-  a[1] = a1;
-  a[2] = a2;
-  a[3] = a3;
-}
-
-// Output stage of the accumulators a[i][j] (pixel i < NP, channel j < NC) of
-// block channels c + j: the fast form from the block's constants, or the
-// generic one. Everything is read before the first store (int8 stores may
-// alias anything, which would force reloads).
-template <int NP, int NC, bool kFast, bool kClamp>
-inline __attribute__((always_inline)) void dsp_out(const int32_t (&a)[2][2],
-                                                   const arm_dsp::FastRequant* fr, int32_t c,
-                                                   const Requant& rq, int32_t ch, int32_t lo,
-                                                   int32_t hi, int8_t* o0, int8_t* o1) {
-  int32_t v[2][2];
-#pragma GCC unroll 2
-  for (int j = 0; j < NC; ++j) {
-    if (kFast) {
-      const int32_t m2 = fr[c + j].m2, rd = fr[c + j].round, sh = fr[c + j].shift;
-#pragma GCC unroll 2
-      for (int i = 0; i < NP; ++i) {
-        v[i][j] = arm_dsp::clamp_act<kClamp>(arm_dsp::fast_requant(a[i][j], m2, rd, sh), lo, hi);
-      }
-    } else {
-      const int32_t m = rq.multiplier[ch + j], ls = rq.left_shift[ch + j],
-                    rs = rq.right_shift[ch + j], off = rq.output_offset;
-#pragma GCC unroll 2
-      for (int i = 0; i < NP; ++i) v[i][j] = requant_clamp(a[i][j], m, ls, rs, off, lo, hi);
-    }
-  }
-#pragma GCC unroll 2
-  for (int j = 0; j < NC; ++j) {
-    o0[c + j] = static_cast<int8_t>(v[0][j]);
-    if (NP > 1) o1[c + j] = static_cast<int8_t>(v[1][j]);
-  }
-}
-
-// One or two pixels (x0, x0 + dx; outputs o0, o1) x the nc channels of a
-// block (rows w + c * K, bias be[c], absolute channels ch0 + c).
-template <int NP, bool kSameStride, bool kFast, bool kClamp>
-TINYOPS_DSP_NO_PRESCHED void dsp_gemm_pixels(const int8_t* x0, int32_t dx, const int8_t* w,
-                                             int32_t K, int32_t nc, const int32_t* be,
-                                             const arm_dsp::FastRequant* fr, const Requant& rq,
-                                             int32_t ch0, int8_t* o0, int8_t* o1) {
-  const int32_t lo = rq.act_min, hi = rq.act_max;
-  int32_t c = 0;
-  if (NP == 1) {  // a single pixel: 4 channels at a time
-    for (; c + 4 <= nc; c += 4) {
-      int32_t a4[4] = {be[c], be[c + 1], be[c + 2], be[c + 3]};
-      dsp_dot_1x4(x0, w + static_cast<ptrdiff_t>(c) * K, K, a4);
-      int32_t a[2][2] = {{a4[0], a4[1]}, {0, 0}};
-      dsp_out<1, 2, kFast, kClamp>(a, fr, c, rq, ch0 + c, lo, hi, o0, o1);
-      a[0][0] = a4[2];
-      a[0][1] = a4[3];
-      dsp_out<1, 2, kFast, kClamp>(a, fr, c + 2, rq, ch0 + c + 2, lo, hi, o0, o1);
-    }
-  }
-  for (; c + 2 <= nc; c += 2) {
-    int32_t a[2][2] = {{be[c], be[c + 1]}, {be[c], be[c + 1]}};
-    dsp_dot<NP, 2, kSameStride>(x0, dx, w + static_cast<ptrdiff_t>(c) * K, K, a);
-    dsp_out<NP, 2, kFast, kClamp>(a, fr, c, rq, ch0 + c, lo, hi, o0, o1);
-  }
-  if (c < nc) {
-    int32_t a[2][2] = {{be[c], 0}, {be[c], 0}};
-    dsp_dot<NP, 1, kSameStride>(x0, dx, w + static_cast<ptrdiff_t>(c) * K, K, a);
-    dsp_out<NP, 1, kFast, kClamp>(a, fr, c, rq, ch0 + c, lo, hi, o0, o1);
-  }
-}
-
-// GEMM + output stage of `np` pixels x `nc` channels (tile channels
-// [cb, cb + nc), absolute c0 + cb, ...). fr: the channels' fast output-stage
-// constants (kFast).
-template <bool kFast, bool kClamp>
-void dsp_gemm_block(const int8_t* const* xs, int32_t np, const int8_t* w, int32_t K, int32_t cb,
-                    int32_t nc, const int32_t* bias_eff, const arm_dsp::FastRequant* fr,
-                    const Requant& rq, int32_t c0, int8_t* const* outs) {
-  const int32_t* be = bias_eff + cb;
-  const int32_t ch0 = c0 + cb;
-  int32_t p = 0;
-  for (; p + 2 <= np; p += 2) {
-    const int8_t* x0 = xs[p];
-    const int32_t dx = static_cast<int32_t>(xs[p + 1] - x0);
-    if (dx == K) {
-      dsp_gemm_pixels<2, true, kFast, kClamp>(x0, dx, w, K, nc, be, fr, rq, ch0, outs[p] + cb,
-                                              outs[p + 1] + cb);
-    } else {
-      dsp_gemm_pixels<2, false, kFast, kClamp>(x0, dx, w, K, nc, be, fr, rq, ch0, outs[p] + cb,
-                                               outs[p + 1] + cb);
-    }
-  }
-  if (p < np) {
-    dsp_gemm_pixels<1, false, kFast, kClamp>(xs[p], 0, w, K, nc, be, fr, rq, ch0, outs[p] + cb,
-                                             nullptr);
-  }
-}
-
-// The DSP backend of gemm_requant; `acc` (kPixelBlock * kChannelBlock int32)
-// holds the output-stage constants of one block of kChannelBlock channels.
-inline void dsp_gemm_requant(const int8_t* const* xs, int32_t npix, const GemmWeights& gw,
-                             const int32_t* bias_eff, const Requant& rq, int32_t c0,
-                             int8_t* const* outs, int32_t* acc) {
-  static_assert(sizeof(arm_dsp::FastRequant) * kChannelBlock <=
-                    sizeof(int32_t) * kPixelBlock * kChannelBlock,
-                "output-stage constants must fit the accumulator scratch");
-  const int32_t K = gw.K, nch = gw.nch;
-  arm_dsp::FastRequant* fr = reinterpret_cast<arm_dsp::FastRequant*>(acc);
-  const bool clamp = rq.act_min > -128 || rq.act_max < 127;
-  for (int32_t cb = 0; cb < nch; cb += kChannelBlock) {
-    const int32_t nc = nch - cb < kChannelBlock ? nch - cb : kChannelBlock;
-    bool fast = true;
-    for (int32_t i = 0; i < nc && fast; ++i) {
-      const int32_t ch = c0 + cb + i;
-      fast = arm_dsp::fast_requant_setup(rq.multiplier[ch], rq.left_shift[ch],
-                                         rq.right_shift[ch], rq.output_offset, &fr[i]);
-    }
-    const int8_t* w = gw.w + static_cast<ptrdiff_t>(cb) * K;
-    if (!fast) {
-      dsp_gemm_block<false, true>(xs, npix, w, K, cb, nc, bias_eff, fr, rq, c0, outs);
-    } else if (clamp) {
-      dsp_gemm_block<true, true>(xs, npix, w, K, cb, nc, bias_eff, fr, rq, c0, outs);
-    } else {
-      dsp_gemm_block<true, false>(xs, npix, w, K, cb, nc, bias_eff, fr, rq, c0, outs);
-    }
-  }
-}
-#endif  // TINYOPS_ARM_DSP
 
 // The whole GEMM + output stage for `npix` pixels and the nch tile channels
 // of gw, absolute channels [c0, c0 + nch):
-// outs[p][i] = requant(bias_eff[i] + x_p . w_i). `acc` holds
-// kPixelBlock * kChannelBlock int32.
+// outs[p][i] = requant(bias_eff[i] + x_p . w_i), in the scratch `gs`.
 inline void gemm_requant(const int8_t* const* xs, int32_t npix, const GemmWeights& gw,
                          const int32_t* bias_eff, const Requant& rq, int32_t c0,
-                         int8_t* const* outs, int32_t* acc) {
+                         int8_t* const* outs, const GemmScratch& gs) {
 #if TINYOPS_ARM_DSP
-  dsp_gemm_requant(xs, npix, gw, bias_eff, rq, c0, outs, acc);
+  static_assert(sizeof(arm_kernels::OutConst) * arm_kernels::kGemmChannelBlock <=
+                    sizeof(int32_t) * kPixelBlock * kChannelBlock,
+                "output-stage constants must fit the accumulator scratch");
+  const arm_kernels::GemmOut o{rq.multiplier + c0, rq.left_shift + c0, rq.right_shift + c0,
+                               rq.output_offset, rq.act_min, rq.act_max};
+  arm_kernels::gemm(xs, npix, gw.w, gw.K, gw.nch, bias_eff, o, outs,
+                    reinterpret_cast<arm_kernels::OutConst*>(gs.acc), gs.xbuf, gs.xbuf_bytes);
   return;
 #endif
+  int32_t* acc = gs.acc;
   const int32_t K = gw.K, nch = gw.nch;
   if (gw.packed) {
     x86::kernels().gemm_packed(xs, npix, gw.packed, K, gw.row0, nch, bias_eff, rq, c0, outs, acc);

@@ -106,7 +106,7 @@ void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input,
         xs[i] = input + static_cast<ptrdiff_t>(b0 + i - batch_begin) * K;
         outs[i] = output + static_cast<ptrdiff_t>(b0 + i - batch_begin) * output_row_stride;
       }
-      gemm_requant(xs, nb, gw, bias_eff, rq, ch_begin, outs, gs.acc);
+      gemm_requant(xs, nb, gw, bias_eff, rq, ch_begin, outs, gs);
     }
     return;
   }
@@ -118,7 +118,7 @@ void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input,
     const int32_t term = wrap_mul(p.filter_offset, xsum);
     for (int32_t i = 0; i < n; ++i) bias_b[i] = wrap_add(bias_eff[i], term);
     int8_t* o = output + static_cast<ptrdiff_t>(b - batch_begin) * output_row_stride;
-    gemm_requant(&x, 1, gw, bias_b, rq, ch_begin, &o, gs.acc);
+    gemm_requant(&x, 1, gw, bias_b, rq, ch_begin, &o, gs);
   }
 }
 

@@ -1,0 +1,503 @@
+// Arm DSP-extension GEMM + output stage (Cortex-M4 / Cortex-M7), the backend
+// of conv_detail::gemm_requant when TINYOPS_ARM_DSP: 1x1 convolutions, im2col
+// convolutions and FULLY_CONNECTED. Private to csrc/kernels.
+//
+// outs[p][i] = requant(bias_eff[i] + x_p . w_i) for pixels p < npix and tile
+// channels i < nch (weight rows w + i * K), as the portable backend computes.
+//
+// Why it is fast (guest instructions per multiply-accumulate, see
+// benchmarks/cortex_m_kernels.py): SMLAD does two 16x16 MACs, and an int8
+// word needs two SXTB16 to become its two SMLAD operands (arm_dsp.h). Here
+// the activations are unpacked ONCE per pixel into a scratch buffer
+// (expand_pixels: int16 pairs, zero past K), so they cost loads only, and are
+// reused across every output channel; each weight word is unpacked once per
+// block of P pixels:
+//  * P pixels x 1 channel (P = 2..6, px_dot): per 4 depths one LDR + two
+//    SXTB16 of the weight word, then per pixel one LDRD of its two unpacked
+//    words and two SMLAD -- 21 instructions per 24 MACs at P = 6;
+//  * 1 pixel x 2 channels (fc_dot, FULLY_CONNECTED and single-pixel 1x1
+//    convolutions): per 8 depths one LDM of the pixel's four unpacked words
+//    and per channel one LDRD + four SXTB16 + four SMLAD, unrolled 4 times.
+// The accumulators start at the channel's bias_eff (the first SMLAD adds it),
+// and the output stage is arm_dsp::fast_requant from per-channel constants
+// prepared once per block of 64 channels.
+//
+// Exactness: the products are pure int8 dot products accumulated in wrapping
+// int32 exactly like the portable backend (see conv_common.h: fewer than 2^17
+// terms of |x * w| <= 2^14 cannot overflow; bias_eff is added first, which
+// changes nothing mod 2^32). Depths past K are zero in the unpacked
+// activations, so the weight bytes they meet (the next row's, or a partial
+// word built from the row's last bytes) contribute nothing. The output stage
+// is arm_dsp.h's exact form, or TFLM's generic one for channels it refuses.
+//
+// The inner loops are inline assembly: GCC spills the 13-14 live registers
+// they need and never forms LDRD/LDM from the unpacked-activation loads.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/arm/output_stage.h"
+#include "kernels/arm_dsp.h"
+#include "kernels/quant.h"
+
+#if TINYOPS_ARM_DSP
+namespace tinyops {
+namespace arm_kernels {
+
+#define TINYOPS_ARM_INLINE inline __attribute__((always_inline))
+
+// Output stage of the tile's channels (arrays start at tile channel 0).
+struct GemmOut {
+  const int32_t* multiplier;
+  const int32_t* left_shift;
+  const int32_t* right_shift;
+  int32_t output_offset;
+  int32_t act_min;
+  int32_t act_max;
+};
+
+// Channels whose fast output-stage constants are prepared together.
+constexpr int32_t kGemmChannelBlock = 64;
+// Pixels unpacked together at most.
+constexpr int32_t kGemmMaxPixels = 6;
+
+// Bytes of one pixel's unpacked activations: ceil(K / 4) groups of two words.
+TINYOPS_ARM_INLINE int32_t unpacked_pixel_bytes(int32_t K) { return ((K + 3) / 4) * 8; }
+
+// Unpacks P pixels of K int8 activations into int16 pairs, interleaved by
+// depth group: buf[(g * P + p) * 2] = even16(x_p[4g .. 4g + 3]) (depths 4g and
+// 4g + 2), buf[(g * P + p) * 2 + 1] = odd16(...) (4g + 1, 4g + 3); depths at or
+// past K are zero.
+inline void expand_pixels(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf) {
+  using namespace arm_dsp;
+  const int32_t full = K >> 2, rem = K & 3;
+  const int32_t step = 2 * P;
+  for (int32_t p = 0; p < P; ++p) {
+    const int8_t* x = xs[p];
+    int32_t* d = buf + 2 * p;
+    for (int32_t g = 0; g < full; ++g, x += 4, d += step) {
+      const uint32_t v = load4(x);
+      d[0] = even16(v);
+      d[1] = odd16(v);
+    }
+    if (rem) {
+      uint32_t v = static_cast<uint8_t>(x[0]);
+      if (rem > 1) v |= static_cast<uint32_t>(static_cast<uint8_t>(x[1])) << 8;
+      if (rem > 2) v |= static_cast<uint32_t>(static_cast<uint8_t>(x[2])) << 16;
+      d[0] = even16(v);
+      d[1] = odd16(v);
+    }
+  }
+}
+
+// The weight word of a row's last, partial depth group (K % 4 bytes at w,
+// the rest zero), read without touching bytes past the row.
+TINYOPS_ARM_INLINE uint32_t partial_word(const int8_t* w, int32_t rem) {
+  uint32_t v = static_cast<uint8_t>(w[0]);
+  if (rem > 1) v |= static_cast<uint32_t>(static_cast<uint8_t>(w[1])) << 8;
+  if (rem > 2) v |= static_cast<uint32_t>(static_cast<uint8_t>(w[2])) << 16;
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// P pixels x 1 channel. One depth group (4 depths): the weight word is loaded
+// and unpacked (we, wo), then each pixel's two unpacked words are loaded with
+// one LDRD and multiplied in. The first group starts every accumulator from
+// a0's value (the bias): pixels 1.. first, pixel 0 last.
+#define TINYOPS_PX_WEIGHT                  \
+  "ldr    %[wo], [%[wp]], #4\n\t"          \
+  "sxtb16 %[we], %[wo]\n\t"                \
+  "sxtb16 %[wo], %[wo], ror #8\n\t"
+#define TINYOPS_PX_MAC(i, from)                        \
+  "ldrd   %[x0], %[x1], [%[xp]], #8\n\t"               \
+  "smlad  %[a" #i "], %[x0], %[we], %[" from "]\n\t"   \
+  "smlad  %[a" #i "], %[x1], %[wo], %[a" #i "]\n\t"
+#define TINYOPS_PX_PIXEL(i) TINYOPS_PX_MAC(i, "a" #i)
+#define TINYOPS_PX_GROUP(P) TINYOPS_PX_WEIGHT TINYOPS_PX_LIST##P(TINYOPS_PX_PIXEL)
+// First group: pixels 1.. (offset loads) start from a0 = bias, pixel 0 comes
+// last and steps xp to the next group.
+#define TINYOPS_PX_FIRST_PIXEL(i)                      \
+  "ldrd   %[x0], %[x1], [%[xp], #" #i "*8]\n\t"        \
+  "smlad  %[a" #i "], %[x0], %[we], %[a0]\n\t"         \
+  "smlad  %[a" #i "], %[x1], %[wo], %[a" #i "]\n\t"
+#define TINYOPS_PX_FIRST(P)                          \
+  TINYOPS_PX_WEIGHT                                  \
+  TINYOPS_PX_TAIL##P(TINYOPS_PX_FIRST_PIXEL)         \
+  "ldrd   %[x0], %[x1], [%[xp]], #" #P "*8\n\t"      \
+  "smlad  %[a0], %[x0], %[we], %[a0]\n\t"            \
+  "smlad  %[a0], %[x1], %[wo], %[a0]\n\t"
+
+#define TINYOPS_PX_LIST2(M) M(0) M(1)
+#define TINYOPS_PX_LIST3(M) TINYOPS_PX_LIST2(M) M(2)
+#define TINYOPS_PX_LIST4(M) TINYOPS_PX_LIST3(M) M(3)
+#define TINYOPS_PX_LIST5(M) TINYOPS_PX_LIST4(M) M(4)
+#define TINYOPS_PX_LIST6(M) TINYOPS_PX_LIST5(M) M(5)
+#define TINYOPS_PX_TAIL2(M) M(1)
+#define TINYOPS_PX_TAIL3(M) TINYOPS_PX_TAIL2(M) M(2)
+#define TINYOPS_PX_TAIL4(M) TINYOPS_PX_TAIL3(M) M(3)
+#define TINYOPS_PX_TAIL5(M) TINYOPS_PX_TAIL4(M) M(4)
+#define TINYOPS_PX_TAIL6(M) TINYOPS_PX_TAIL5(M) M(5)
+#define TINYOPS_PX_OPS2 [a0] "+r"(a0), [a1] "=&r"(a1)
+#define TINYOPS_PX_OPS3 TINYOPS_PX_OPS2, [a2] "=&r"(a2)
+#define TINYOPS_PX_OPS4 TINYOPS_PX_OPS3, [a3] "=&r"(a3)
+#define TINYOPS_PX_OPS5 TINYOPS_PX_OPS4, [a4] "=&r"(a4)
+#define TINYOPS_PX_OPS6 TINYOPS_PX_OPS5, [a5] "=&r"(a5)
+#define TINYOPS_PX_VARS2 int32_t a0 = bias, a1;
+#define TINYOPS_PX_VARS3 TINYOPS_PX_VARS2 int32_t a2;
+#define TINYOPS_PX_VARS4 TINYOPS_PX_VARS3 int32_t a3;
+#define TINYOPS_PX_VARS5 TINYOPS_PX_VARS4 int32_t a4;
+#define TINYOPS_PX_VARS6 TINYOPS_PX_VARS5 int32_t a5;
+#define TINYOPS_PX_COPY(i) a[i] = a##i;
+
+template <int P>
+struct PxDot;
+
+// a[p] = bias + x_p . w over the `full` complete depth groups (full >= 1):
+// the first group (two when full is even), then pairs of groups.
+#define TINYOPS_PX_ASM(P, FIRST)                                                               \
+  __asm__ volatile(FIRST                                                                       \
+                   "cmp    %[wp], %[wend]\n\t"                                                 \
+                   "beq    2f\n\t"                                                             \
+                   "1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P)                            \
+                   "cmp    %[wp], %[wend]\n\t"                                                 \
+                   "bne    1b\n\t"                                                             \
+                   "2:\n\t"                                                                    \
+                   : TINYOPS_PX_OPS##P, [xp] "+r"(xp), [wp] "+r"(wp), [we] "=&r"(we),          \
+                     [wo] "=&r"(wo), [x0] "=&r"(x0), [x1] "=&r"(x1)                            \
+                   : [wend] "r"(wend)                                                          \
+                   : "cc", "memory")
+#define TINYOPS_PX_DEFINE(P)                                                                   \
+  template <>                                                                                  \
+  struct PxDot<P> {                                                                            \
+    static TINYOPS_ARM_INLINE void run(const int32_t* xp, const int8_t* wp, int32_t full,      \
+                                       int32_t bias, int32_t (&a)[P]) {                        \
+      TINYOPS_PX_VARS##P                                                                       \
+      int32_t we, wo, x0, x1;                                                                  \
+      const int8_t* wend = wp + 4 * full;                                                      \
+      if (full & 1) {                                                                          \
+        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P));                                                \
+      } else {                                                                                 \
+        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P) TINYOPS_PX_GROUP(P));                            \
+      }                                                                                        \
+      TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
+    }                                                                                          \
+  };
+TINYOPS_PX_DEFINE(2)
+TINYOPS_PX_DEFINE(3)
+TINYOPS_PX_DEFINE(4)
+TINYOPS_PX_DEFINE(5)
+TINYOPS_PX_DEFINE(6)
+
+// ---------------------------------------------------------------------------
+// 1 pixel x 2 channels (rows w0, w1), 8 depths a step: the pixel's four
+// unpacked words with one LDM (fixed registers r0-r3, as LDM needs ascending
+// registers), each row's two weight words with one LDRD (kAligned: rows
+// word-aligned) or two LDR.
+#define TINYOPS_FC_ROW_LD_A(w) "ldrd   %[wa], %[wb], [%[" #w "]], #8\n\t"
+#define TINYOPS_FC_ROW_LD_U(w) \
+  "ldr    %[wb], [%[" #w "], #4]\n\t" \
+  "ldr    %[wa], [%[" #w "]], #8\n\t"
+#define TINYOPS_FC_ROW_MAC(acc)                      \
+  "sxtb16 %[t], %[wa]\n\t"                           \
+  "smlad  %[" #acc "], %[x0], %[t], %[" #acc "]\n\t" \
+  "sxtb16 %[wa], %[wa], ror #8\n\t"                  \
+  "smlad  %[" #acc "], %[x1], %[wa], %[" #acc "]\n\t" \
+  "sxtb16 %[t], %[wb]\n\t"                           \
+  "smlad  %[" #acc "], %[x2], %[t], %[" #acc "]\n\t" \
+  "sxtb16 %[wb], %[wb], ror #8\n\t"                  \
+  "smlad  %[" #acc "], %[x3], %[wb], %[" #acc "]\n\t"
+#define TINYOPS_FC_STEP(LD)                      \
+  "ldmia  %[xp]!, {%[x0], %[x1], %[x2], %[x3]}\n\t" \
+  LD(w0) TINYOPS_FC_ROW_MAC(a0) LD(w1) TINYOPS_FC_ROW_MAC(a1)
+
+#define TINYOPS_FC_OPERANDS                                                                   \
+  [a0] "+r"(a0), [a1] "+r"(a1), [xp] "+r"(xp), [w0] "+r"(w0), [w1] "+r"(w1), [x0] "=&r"(x0), \
+      [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [wa] "=&r"(wa), [wb] "=&r"(wb),       \
+      [t] "=&r"(t)
+
+// a0 += x . w0, a1 += x . w1 over `pairs` pairs of depth groups (8 depths).
+// Out of line: its 13 live registers (4 of them fixed) leave the allocator no
+// room inside a caller.
+template <bool kAligned>
+__attribute__((noinline)) void fc_dot_pairs(const int32_t*& xp_ref, const int8_t*& w0_ref,
+                                     const int8_t*& w1_ref, int32_t pairs, int32_t& a0_ref,
+                                     int32_t& a1_ref) {
+  register int32_t x0 __asm__("r0");
+  register int32_t x1 __asm__("r1");
+  register int32_t x2 __asm__("r2");
+  register int32_t x3 __asm__("r3");
+  int32_t wa, wb, t;
+  const int32_t* xp = xp_ref;
+  const int8_t* w0 = w0_ref;
+  const int8_t* w1 = w1_ref;
+  int32_t a0 = a0_ref, a1 = a1_ref;
+  const int32_t* xend4 = xp + 16 * (pairs >> 2);
+  if (xp != xend4) {
+    if (kAligned) {
+      __asm__ volatile("1:\n\t" TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A)
+                           TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A) TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A)
+                               TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A)
+                       "cmp    %[xp], %[xend]\n\t"
+                       "bne    1b\n\t"
+                       : TINYOPS_FC_OPERANDS
+                       : [xend] "r"(xend4)
+                       : "cc", "memory");
+    } else {
+      __asm__ volatile("1:\n\t" TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U)
+                           TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U) TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U)
+                               TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U)
+                       "cmp    %[xp], %[xend]\n\t"
+                       "bne    1b\n\t"
+                       : TINYOPS_FC_OPERANDS
+                       : [xend] "r"(xend4)
+                       : "cc", "memory");
+    }
+  }
+  for (int32_t i = pairs & 3; i > 0; --i) {
+    if (kAligned) {
+      __asm__ volatile(TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A) : TINYOPS_FC_OPERANDS : : "memory");
+    } else {
+      __asm__ volatile(TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U) : TINYOPS_FC_OPERANDS : : "memory");
+    }
+  }
+  xp_ref = xp;
+  w0_ref = w0;
+  w1_ref = w1;
+  a0_ref = a0;
+  a1_ref = a1;
+}
+
+// One depth group of unpacked activations (xp[0], xp[1]) against weight word
+// v: acc + the four products.
+TINYOPS_ARM_INLINE int32_t group_mac(const int32_t* xp, uint32_t v, int32_t acc) {
+  using namespace arm_dsp;
+  acc = __smlad(xp[0], even16(v), acc);
+  return __smlad(xp[1], odd16(v), acc);
+}
+
+// ---------------------------------------------------------------------------
+// Output stage (arm/output_stage.h): constants of the block's channels, or
+// TFLM's generic stage (kKind < 0).
+
+struct OutStage {
+  const OutConst* oc;  // block constants (kKind >= 0)
+  const GemmOut* o;
+  int32_t c0;          // tile channel of oc[0]
+  int32_t add;         // act_min + 128
+};
+
+template <int kKind>
+TINYOPS_ARM_INLINE int8_t out_value(int32_t acc, const OutStage& s, int32_t i) {
+  if (kKind >= 0) {
+    const OutConst& c = s.oc[i];
+    return static_cast<int8_t>(
+        out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, s.add));
+  }
+  // TFLM's output stage (multiplier, shift = left - right, one is zero).
+  const GemmOut& o = *s.o;
+  const int32_t c = s.c0 + i;
+  int32_t v = multiply_by_quantized_multiplier(acc, o.multiplier[c],
+                                               o.left_shift[c] - o.right_shift[c]) +
+              o.output_offset;
+  v = v > o.act_min ? v : o.act_min;
+  v = v < o.act_max ? v : o.act_max;
+  return static_cast<int8_t>(v);
+}
+
+// ---------------------------------------------------------------------------
+// Block drivers.
+
+// P (2..6) unpacked pixels at xb x the block's nc channels (rows w + i * K,
+// bias be[i]); outputs ob[p][i].
+template <int P, bool kTail, int kKind>
+void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
+                 const OutStage& s, int8_t* const* obp) {
+  int8_t* ob[P];  // in this frame: one load per store
+  for (int p = 0; p < P; ++p) ob[p] = obp[p];
+  const int32_t full = K >> 2, rem = K & 3;
+  const int32_t* xtail = xb + 2 * P * full;
+  for (int32_t i = 0; i < nc; ++i) {
+    const int8_t* row = w + static_cast<ptrdiff_t>(i) * K;
+    int32_t a[P];
+    if (full > 0) {
+      PxDot<P>::run(xb, row, full, be[i], a);
+    } else {
+      for (int p = 0; p < P; ++p) a[p] = be[i];
+    }
+    if (kTail) {
+      const uint32_t v = partial_word(row + 4 * full, rem);
+      for (int p = 0; p < P; ++p) a[p] = group_mac(xtail + 2 * p, v, a[p]);
+    }
+    int8_t v[P];
+#pragma GCC unroll 6
+    for (int p = 0; p < P; ++p) v[p] = out_value<kKind>(a[p], s, i);
+#pragma GCC unroll 6
+    for (int p = 0; p < P; ++p) ob[p][i] = v[p];
+  }
+}
+
+template <int P, int kKind>
+void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
+              const OutStage& s, int8_t* const* ob) {
+  if (K & 3) {
+    px_channels<P, true, kKind>(xb, w, K, nc, be, s, ob);
+  } else {
+    px_channels<P, false, kKind>(xb, w, K, nc, be, s, ob);
+  }
+}
+
+// One unpacked pixel at xb x the block's nc channels, two channels at a time.
+template <bool kAligned, int kKind>
+void fc_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
+              const OutStage& s, int8_t* o) {
+  const int32_t full = K >> 2, rem = K & 3;
+  for (int32_t i = 0; i < nc; i += 2) {
+    const bool pair = i + 1 < nc;
+    const int8_t* w0 = w + static_cast<ptrdiff_t>(i) * K;
+    const int8_t* w1 = pair ? w0 + K : w0;  // a lone last channel runs twice
+    const int32_t* xp = xb;
+    int32_t a0 = be[i], a1 = pair ? be[i + 1] : 0;
+    fc_dot_pairs<kAligned>(xp, w0, w1, full >> 1, a0, a1);
+    if (full & 1) {
+      a0 = group_mac(xp, arm_dsp::load4(w0), a0);
+      a1 = group_mac(xp, arm_dsp::load4(w1), a1);
+      xp += 2;
+      w0 += 4;
+      w1 += 4;
+    }
+    if (rem) {
+      a0 = group_mac(xp, partial_word(w0, rem), a0);
+      a1 = group_mac(xp, partial_word(w1, rem), a1);
+    }
+    const int8_t v0 = out_value<kKind>(a0, s, i);
+    if (pair) {
+      const int8_t v1 = out_value<kKind>(a1, s, i + 1);
+      o[i + 1] = v1;
+    }
+    o[i] = v0;
+  }
+}
+
+// The block's nc channels for the P unpacked pixels at xbuf (P = 1 reads
+// the rows 2 at a time), outputs ob[p][i].
+template <int kKind>
+void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, int32_t nc,
+                    const int32_t* be, const OutStage& s, int8_t* const* ob) {
+  switch (P) {
+    case 1:
+      if (((reinterpret_cast<uintptr_t>(w) | static_cast<uintptr_t>(K)) & 3u) == 0) {
+        fc_block<true, kKind>(xbuf, w, K, nc, be, s, ob[0]);
+      } else {
+        fc_block<false, kKind>(xbuf, w, K, nc, be, s, ob[0]);
+      }
+      break;
+    case 2: px_block<2, kKind>(xbuf, w, K, nc, be, s, ob); break;
+    case 3: px_block<3, kKind>(xbuf, w, K, nc, be, s, ob); break;
+    case 4: px_block<4, kKind>(xbuf, w, K, nc, be, s, ob); break;
+    case 5: px_block<5, kKind>(xbuf, w, K, nc, be, s, ob); break;
+    default: px_block<6, kKind>(xbuf, w, K, nc, be, s, ob); break;
+  }
+}
+
+// Prepares the output-stage constants of tile channels [cb, cb + nc); returns
+// the kind to run them with (-1: TFLM's generic stage).
+inline int32_t block_constants(const GemmOut& o, OutKind kind, int32_t cb, int32_t nc,
+                               OutConst* oc) {
+  for (int32_t i = 0; i < nc; ++i) {
+    const int32_t c = cb + i;
+    if (!out_const_setup(o.multiplier[c], o.left_shift[c], o.right_shift[c], o.output_offset,
+                         o.act_min, o.act_max, kind, &oc[i])) {
+      return -1;
+    }
+  }
+  return kind;
+}
+
+inline void dispatch_block(int32_t kind, const int32_t* xbuf, int32_t P, const int8_t* w,
+                           int32_t K, int32_t nc, const int32_t* be, const OutStage& s,
+                           int8_t* const* ob) {
+  switch (kind) {
+    case kOutPlain: block_channels<kOutPlain>(xbuf, P, w, K, nc, be, s, ob); break;
+    case kOutHigh: block_channels<kOutHigh>(xbuf, P, w, K, nc, be, s, ob); break;
+    case kOutRange: block_channels<kOutRange>(xbuf, P, w, K, nc, be, s, ob); break;
+    default: block_channels<-1>(xbuf, P, w, K, nc, be, s, ob); break;
+  }
+}
+
+// Neither operand unpacked (a pixel too deep for the unpacking scratch).
+inline void raw_gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t K,
+                     int32_t nch, const int32_t* be, const GemmOut& o, int8_t* const* outs) {
+  using namespace arm_dsp;
+  const OutStage s{nullptr, &o, 0, 0};
+  for (int32_t p = 0; p < npix; ++p) {
+    const int8_t* x = xs[p];
+    for (int32_t i = 0; i < nch; ++i) {
+      const int8_t* row = w + static_cast<ptrdiff_t>(i) * K;
+      int32_t a = be[i];
+      int32_t k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const uint32_t xv = load4(x + k), wv = load4(row + k);
+        a = __smlad(even16(xv), even16(wv), a);
+        a = __smlad(odd16(xv), odd16(wv), a);
+      }
+      for (; k < K; ++k) {
+        a = static_cast<int32_t>(static_cast<uint32_t>(a) +
+                                 static_cast<uint32_t>(static_cast<int32_t>(x[k]) * row[k]));
+      }
+      outs[p][i] = out_value<-1>(a, s, i);
+    }
+  }
+}
+
+// The whole GEMM + output stage: npix pixels xs[p] (K int8 each), the nch
+// weight rows at w, bias_eff[nch], outputs outs[p][0 .. nch). oc: scratch for
+// kGemmChannelBlock OutConst; xbuf / xbuf_bytes: scratch for the unpacked
+// pixels (16-byte aligned).
+inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t K, int32_t nch,
+                 const int32_t* bias_eff, const GemmOut& o, int8_t* const* outs, OutConst* oc,
+                 int32_t* xbuf, uint32_t xbuf_bytes) {
+  const uint32_t fit = xbuf_bytes / static_cast<uint32_t>(unpacked_pixel_bytes(K));
+  const int32_t max_pixels = fit > kGemmMaxPixels ? kGemmMaxPixels : static_cast<int32_t>(fit);
+  if (max_pixels < 1) {
+    raw_gemm(xs, npix, w, K, nch, bias_eff, o, outs);
+    return;
+  }
+  const OutKind kind = out_kind(o.act_min, o.act_max);
+  // Blocks of nearly equal size, so no block is left with a single pixel.
+  const int32_t nblocks = (npix + max_pixels - 1) / max_pixels;
+  const int32_t base = npix / nblocks, extra = npix % nblocks;
+  int8_t* ob[kGemmMaxPixels];
+  if (nblocks == 1) {
+    // One pixel block: unpack it once for all channel blocks.
+    expand_pixels(xs, npix, K, xbuf);
+    for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
+      const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
+      const int32_t k = block_constants(o, kind, cb, nc, oc);
+      const OutStage s{oc, &o, cb, o.act_min + 128};
+      for (int32_t p = 0; p < npix; ++p) ob[p] = outs[p] + cb;
+      dispatch_block(k, xbuf, npix, w + static_cast<ptrdiff_t>(cb) * K, K, nc, bias_eff + cb,
+                     s, ob);
+    }
+    return;
+  }
+  for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
+    const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
+    const int32_t k = block_constants(o, kind, cb, nc, oc);
+    const OutStage s{oc, &o, cb, o.act_min + 128};
+    int32_t p0 = 0;
+    for (int32_t b = 0; b < nblocks; ++b) {
+      const int32_t P = base + (b < extra ? 1 : 0);
+      expand_pixels(xs + p0, P, K, xbuf);
+      for (int32_t p = 0; p < P; ++p) ob[p] = outs[p0 + p] + cb;
+      dispatch_block(k, xbuf, P, w + static_cast<ptrdiff_t>(cb) * K, K, nc, bias_eff + cb, s,
+                     ob);
+      p0 += P;
+    }
+  }
+}
+
+#undef TINYOPS_ARM_INLINE
+
+}  // namespace arm_kernels
+}  // namespace tinyops
+#endif  // TINYOPS_ARM_DSP

@@ -1,0 +1,95 @@
+// Output stage of the Arm DSP convolution kernels (arm/gemm_dsp.h,
+// arm/depthwise_dsp.h): TFLM's requantization + output offset + fused
+// activation clamp in 5 to 7 instructions per value, from 4 per-channel
+// constants. Written over an instruction set P (as kernels/elementwise.h's
+// ew_dsp) so tests/cpp/output_stage_harness.cc checks the very formulas on the
+// host with portable emulations of SMMLAR / QADD / SSAT; the firmware uses
+// arm_dsp::Prims.
+//
+// TFLM computes, for multiplier m in [2^30, 2^31), left shift 0 and right
+// shift e in [1, 23] (other channels use TFLM's generic stage):
+//   h = SaturatingRoundingDoublingHighMul(acc, m) = floor((acc * 2m + 2^31) / 2^32)
+//   v = RoundingDivideByPOT(h, e) + off = floor((h' + 2^(e-1) + off * 2^e) / 2^e),
+//       h' = h - [h < 0]   (round half away from zero)
+//   out = min(max(v, lo), hi)          (lo = act_min <= hi = act_max, int8)
+// Instructions:
+//   h  = SMMLAR(acc, m2, acc)   with m2 = 2m - 2^32 (exact: acc * 2m = acc * 2^32 + acc * m2)
+//   h' = h + (h >> 31)
+//   z  = QADD(h', R) >> e
+// Kind kPlain (lo = -128, hi = 127): R = 2^(e-1) + off * 2^e and out = SSAT8(z).
+// QADD saturates only when |T| >= 2^31 (T = h' + R, the exact sum); then the
+// true and the saturated quotient are both >= 255 or both <= -256 (e <= 23),
+// which SSAT8 maps to the same byte.
+// Kinds kHigh (lo = -128, hi < 127) and kRange (lo > -128): the upper clamp
+// is QADD's own saturation. With M = 2^(31-e) - 1 and D = M - hi,
+// R = 2^(e-1) + (off + D) * 2^e, i.e. T' = T + D * 2^e, and
+//   * no saturation: z = v + D <= M, so v <= hi and z - D = v = min(v, hi);
+//   * T' >= 2^31: z = M, z - D = hi, and v >= hi + 1, so min(v, hi) = hi;
+//   * T' < -2^31: z - D = hi + 1 - 2^(32-e) <= -384, and v is as low, so both
+//     clamp to lo below.
+// Then out = SSAT8(z - S) + A with A = lo + 128, S = D + A: SSAT8 only ever
+// binds from below (min(v, hi) - A <= hi - lo - 128 <= 127), where it gives
+// lo; so out = max(min(v, hi), lo) = min(max(v, lo), hi) as lo <= hi. A = 0
+// for kHigh (no final add). R fits int32 iff hi >= off (checked).
+#pragma once
+#include <cstdint>
+
+namespace tinyops {
+namespace arm_kernels {
+
+// The per-channel constants (16 bytes, loaded with one LDM / two LDRD).
+struct OutConst {
+  int32_t m2;     // 2 * multiplier - 2^32
+  int32_t round;  // R above
+  int32_t shift;  // e
+  int32_t sub;    // S above (0 for kPlain)
+};
+
+enum OutKind : int32_t {
+  kOutPlain = 0,  // act range is the whole int8 range
+  kOutHigh = 1,   // act_min == -128, act_max < 127
+  kOutRange = 2,  // act_min > -128
+};
+
+inline OutKind out_kind(int32_t act_min, int32_t act_max) {
+  if (act_min > -128) return kOutRange;
+  return act_max < 127 ? kOutHigh : kOutPlain;
+}
+
+// Fills c for one channel; false when the channel needs TFLM's generic stage.
+// (32-bit wrapping arithmetic: R's true value fits int32 whenever it returns
+// true, see above, so the wrapped bit pattern is R.)
+inline bool out_const_setup(int32_t multiplier, int32_t left_shift, int32_t right_shift,
+                            int32_t output_offset, int32_t act_min, int32_t act_max, OutKind kind,
+                            OutConst* c) {
+  const int32_t e = right_shift;
+  if (left_shift != 0 || e < 1 || e > 23 || multiplier < (1 << 30)) return false;
+  uint32_t round = (1u << (e - 1)) + (static_cast<uint32_t>(output_offset) << e);
+  uint32_t sub = 0;
+  if (kind != kOutPlain) {
+    if (act_max < output_offset || act_min > act_max) return false;  // R would not fit
+    const uint32_t d = ((1u << (31 - e)) - 1u) - static_cast<uint32_t>(act_max);
+    round += d << e;
+    sub = d + static_cast<uint32_t>(act_min + 128);
+  }
+  c->m2 = static_cast<int32_t>(static_cast<uint32_t>(multiplier) << 1);
+  c->round = static_cast<int32_t>(round);
+  c->shift = e;
+  c->sub = static_cast<int32_t>(sub);
+  return true;
+}
+
+// The output byte (as int32) of accumulator acc. add = act_min + 128 (kRange).
+template <class P, int kKind>
+inline __attribute__((always_inline)) int32_t out_apply(int32_t acc, int32_t m2, int32_t round,
+                                                        int32_t shift, int32_t sub, int32_t add) {
+  int32_t h = P::smmlar(acc, m2, acc);
+  h += h >> 31;
+  h = P::qadd(h, round) >> shift;
+  if (kKind == kOutPlain) return P::ssat8(h);
+  h = P::ssat8(h - sub);
+  return kKind == kOutRange ? h + add : h;
+}
+
+}  // namespace arm_kernels
+}  // namespace tinyops
