@@ -52,3 +52,70 @@ def instructions_by_type(result) -> dict[str, int]:
     for o in result.ops:
         counts[o.name] = counts.get(o.name, 0) + (o.instructions or 0)
     return counts
+
+
+def merge_models(models: list[bytes]) -> bytes:
+    """One model holding the operators of several single-subgraph models side
+    by side (each keeps its own inputs and outputs, in order): one firmware
+    build and one emulated run check them all, and each op's instruction
+    count stays its own."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    out = schema.ModelT()
+    out.version = 3
+    out.description = b"merged single-op models"
+    out.buffers = [schema.BufferT()]
+    out.operatorCodes = []
+    sg = schema.SubGraphT()
+    sg.tensors, sg.operators, sg.inputs, sg.outputs, sg.name = [], [], [], [], b"main"
+    keys: list[tuple[int, int]] = []
+    for k, data in enumerate(models):
+        m = schema.ModelT.InitFromPackedBuf(data, 0)
+        s = m.subgraphs[0]
+        base = len(sg.tensors)
+        for t in s.tensors:
+            if t.buffer:
+                out.buffers.append(m.buffers[t.buffer])
+                t.buffer = len(out.buffers) - 1
+            t.name = (t.name or b"t") + f"_{k}".encode()
+            sg.tensors.append(t)
+        for op in s.operators:
+            code = m.operatorCodes[op.opcodeIndex]
+            key = (max(code.builtinCode, code.deprecatedBuiltinCode), code.version)
+            if key not in keys:
+                keys.append(key)
+                out.operatorCodes.append(code)
+            op.opcodeIndex = keys.index(key)
+            op.inputs = [i + base if i >= 0 else i for i in op.inputs]
+            op.outputs = [i + base for i in op.outputs]
+            sg.operators.append(op)
+        sg.inputs += [i + base for i in s.inputs]
+        sg.outputs += [i + base for i in s.outputs]
+    out.subgraphs = [sg]
+    b = flatbuffers.Builder(1024)
+    b.Finish(out.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def oracle_outputs(data: bytes) -> list[np.ndarray]:
+    """The pinned tflite-micro interpreter's outputs for the emulator's
+    default input (``make_inputs(graph, 1, seed=0)[0]``)."""
+    from tinyops_tflm.oracle import run_tflm
+    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import make_inputs
+
+    return run_tflm(data, [make_inputs(read_model(data), 1, seed=0)[0]])[0]
+
+
+def assert_same_per_op(result, reference, names: list[str], what: str) -> None:
+    """Byte equality of every output of a merged model, naming the op that differs."""
+    assert len(result.outputs) == len(reference) == len(names), what
+    bad = []
+    for name, a, b in zip(names, result.outputs, reference):
+        b = np.asarray(b)
+        if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+            n = int(np.count_nonzero(a != b)) if a.shape == b.shape else -1
+            bad.append(f"{name} ({n} of {a.size} bytes)")
+    if bad:
+        pytest.fail(f"{what}: outputs differ for " + "; ".join(bad))

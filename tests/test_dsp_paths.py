@@ -10,12 +10,17 @@ host kernel tests never run them; these tests do, under QEMU:
   most a fixed fraction of the portable build's guest instructions for
   CONV_2D and DEPTHWISE_CONV_2D (measured in the same run, so the bound does
   not depend on the machine);
-* single-op models aimed at the DSP paths' edge cases (channel counts that
-  are not multiples of 4, odd pixel counts, K % 4 != 0, 3x3 / 5x5 / 3x5
-  depthwise windows with strides, dilations and padding, clamped
-  activations, output scales that need the generic output stage, and
-  accumulators near the int32 limits where the fast output stage saturates)
-  must match the host byte for byte.
+* single-op models aimed at every variant of the DSP kernels
+  (csrc/kernels/arm/: the GEMM's P-pixel and 1-pixel x 2-channel blocks,
+  aligned and unaligned rows, K % 4 != 0, K deeper than the unpacking
+  scratch; depthwise 3x3 / 5x5 / 7x7 at strides 1 and 2, channel counts that
+  leave partial groups, depth multipliers, rows wider than the unpacking
+  ring, a single output column; the paths kept for dilated and 5x3 windows;
+  every kind of output stage, scales that need TFLM's generic stage and
+  accumulators near the int32 limits), merged into one model, must match
+  the host Interpreter and the pinned tflite-micro interpreter byte for
+  byte, op by op -- with the default SRAM budget and with a small one whose
+  plan runs every op in row bands / channel ranges.
 
 Needs arm-none-eabi-gcc (+ newlib, libstdc++), CMake and qemu-system-arm;
 skips, saying so, without them. Firmware builds go to this session's
@@ -31,7 +36,10 @@ import pytest
 from fw_support import assert_same_as_host as _assert_same
 from fw_support import firmware_variant as _variant
 from fw_support import host_outputs as _host
+from fw_support import assert_same_per_op as _same_per_op
 from fw_support import instructions_by_type as _by_type
+from fw_support import merge_models as _merge
+from fw_support import oracle_outputs as _oracle
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -124,6 +132,9 @@ def _extreme_accumulator_conv(sign: int) -> bytes:
 
 
 def _edge_models() -> list[tuple[str, bytes]]:
+    """Single-op models aimed at every variant of the DSP kernels
+    (csrc/kernels/arm/*.h) and at their edges; parameters not pinned here are
+    drawn at random (zero points, scales, per-channel or not, bias or not)."""
     from tinyops_tflm.testing import single_op as so
 
     rng = np.random.default_rng(2024)
@@ -132,42 +143,94 @@ def _edge_models() -> list[tuple[str, bytes]]:
     def add(name, builder, **kw):
         models.append((name, builder(rng, **kw)[0]))
 
-    add("dw3x3 c=13 s1 same relu6", so.depthwise_conv2d, input_shape=(1, 9, 7, 13),
-        depth_multiplier=1, kernel=3, stride=1, dilation=1, padding="SAME", activation="RELU6")
-    add("dw3x3 c=24 s2 same", so.depthwise_conv2d, input_shape=(1, 11, 10, 24),
-        depth_multiplier=1, kernel=3, stride=2, dilation=1, padding="SAME", activation="NONE")
-    add("dw5x5 c=18 s1 same relu", so.depthwise_conv2d, input_shape=(1, 8, 9, 18),
-        depth_multiplier=1, kernel=5, stride=1, dilation=1, padding="SAME", activation="RELU")
-    add("dw5x5 c=8 s2 valid dil", so.depthwise_conv2d, input_shape=(1, 13, 12, 8),
-        depth_multiplier=1, kernel=5, stride=(2, 1), dilation=(1, 2), padding="VALID",
-        activation="NONE")
-    add("dw5x3 c=10 dil2 same", so.depthwise_conv2d, input_shape=(1, 7, 9, 10),
-        depth_multiplier=1, kernel=(5, 3), stride=1, dilation=2, padding="SAME",
-        activation="RELU_N1_TO_1")
-    add("dw3x3 tiny out scale", so.depthwise_conv2d, input_shape=(1, 6, 6, 12),
-        depth_multiplier=1, kernel=3, stride=1, padding="SAME", activation="NONE",
-        out_scale=1e-6)
-    add("dw3x3 huge out scale", so.depthwise_conv2d, input_shape=(1, 6, 6, 12),
-        depth_multiplier=1, kernel=3, stride=1, padding="SAME", activation="NONE",
-        out_scale=500.0)
-    add("pw c=13->11 odd pixels", so.conv2d, input_shape=(1, 3, 5, 13), out_channels=11,
-        kernel=1, stride=1, padding="VALID", activation="NONE")
-    add("pw c=40->24 stride 2", so.conv2d, input_shape=(1, 7, 7, 40), out_channels=24,
-        kernel=1, stride=2, padding="VALID", activation="RELU")
-    add("conv3x3 K=27 s2 relu6", so.conv2d, input_shape=(1, 15, 15, 3), out_channels=9,
-        kernel=3, stride=2, padding="SAME", activation="RELU6")
-    add("conv tiny out scale", so.conv2d, input_shape=(1, 4, 4, 8), out_channels=6,
-        kernel=1, stride=1, padding="VALID", activation="NONE", out_scale=1e-6)
+    def dw(name, shape, k, s=1, m=1, pad="SAME", act="NONE", dil=1, **kw):
+        add(name, so.depthwise_conv2d, input_shape=shape, depth_multiplier=m, kernel=k, stride=s,
+            dilation=dil, padding=pad, activation=act, **kw)
+
+    def conv(name, shape, oc, k=1, s=1, pad="VALID", act="NONE", **kw):
+        add(name, so.conv2d, input_shape=shape, out_channels=oc, kernel=k, stride=s, padding=pad,
+            activation=act, **kw)
+
+    # Depthwise: 3x3 / 5x5 / 7x7 at both strides, channel counts that leave
+    # partial groups (16 / 8 / 4 channels) and partial 4-channel words, depth
+    # multipliers, rows wider than the unpacking ring (column chunks), a
+    # single output column, every kind of output stage.
+    dw("dw3x3 c=13 s1 same relu6", (1, 9, 7, 13), 3, act="RELU6")
+    dw("dw3x3 c=24 s2 same", (1, 11, 10, 24), 3, s=2)
+    dw("dw3x3 c=37 s1 relu", (1, 6, 9, 37), 3, act="RELU")
+    dw("dw3x3 c=16 s2 valid n1to1", (1, 9, 13, 16), 3, s=2, pad="VALID", act="RELU_N1_TO_1")
+    dw("dw3x3 c=8 wide rows", (1, 4, 203, 8), 3)
+    dw("dw3x3 c=20 s2 wide rows", (1, 5, 190, 20), 3, s=2, act="RELU6")
+    dw("dw3x3 c=6 one column", (1, 5, 1, 6), 3, act="RELU6")
+    dw("dw3x3 c=9 stride (2, 1)", (1, 9, 9, 9), 3, s=(2, 1))
+    dw("dw3x3 c=12 stride (1, 2) m=2", (1, 7, 10, 12), 3, s=(1, 2), m=2)
+    dw("dw3x3 c=3 m=2 s2 valid", (1, 9, 8, 3), 3, s=2, pad="VALID")
+    dw("dw3x3 c=5 m=5 s1", (1, 6, 6, 5), 3, m=5, act="RELU")
+    dw("dw5x5 c=18 s1 same relu", (1, 8, 9, 18), 5, act="RELU")
+    dw("dw5x5 c=40 s2 relu6", (1, 12, 12, 40), 5, s=2, act="RELU6")
+    dw("dw5x5 c=5 m=3 s1", (1, 7, 9, 5), 5, m=3)
+    dw("dw5x5 c=11 wide rows s2", (1, 6, 140, 11), 5, s=2)
+    dw("dw7x7 c=20 s1 same", (1, 10, 10, 20), 7, act="RELU6")
+    dw("dw7x7 c=6 s2", (1, 11, 12, 6), 7, s=2, act="RELU_N1_TO_1")
+    dw("dw7x7 c=4 m=2 s1 valid", (1, 9, 11, 4), 7, m=2, pad="VALID")
+    dw("dw3x3 tiny out scale", (1, 6, 6, 12), 3, out_scale=1e-6)
+    dw("dw3x3 huge out scale", (1, 6, 6, 12), 3, out_scale=500.0)
+    # Paths that keep the previous DSP / portable loops: dilation, 5x3.
+    dw("dw5x5 c=8 s2 valid dil", (1, 13, 12, 8), 5, s=(2, 1), dil=(1, 2), pad="VALID")
+    dw("dw5x3 c=10 dil2 same", (1, 7, 9, 10), (5, 3), dil=2, act="RELU_N1_TO_1")
+    # GEMM: P-pixel blocks (2..6 and balanced splits), 1 pixel x 2 channels
+    # (aligned and unaligned rows, a lone last channel), K % 4 != 0, K deeper
+    # than the unpacking scratch, every kind of output stage.
+    conv("pw c=13->11 odd pixels", (1, 3, 5, 13), 11)
+    conv("pw c=40->24 stride 2 relu", (1, 7, 7, 40), 24, s=2, act="RELU")
+    conv("pw c=16->64 relu6", (1, 5, 5, 16), 64, act="RELU6")
+    conv("pw c=24->70 relu6", (1, 4, 4, 24), 70, act="RELU6")
+    conv("pw c=112->13 7 pixels", (1, 1, 7, 112), 13)
+    conv("pw 1 pixel c=64->13", (1, 1, 1, 64), 13, act="RELU")
+    conv("pw 1 pixel c=70->9 unaligned", (1, 1, 1, 70), 9)
+    conv("pw 1 pixel c=960->66", (1, 1, 1, 960), 66, act="RELU6")
+    conv("pw c=640->20 3 pixels", (1, 1, 3, 640), 20)
+    conv("conv3x3 K=27 s2 relu6", (1, 15, 15, 3), 9, k=3, s=2, pad="SAME", act="RELU6")
+    conv("conv3x3 c=16 K=27 s2 n1to1", (1, 12, 13, 3), 16, k=3, s=2, pad="SAME",
+         act="RELU_N1_TO_1")
+    conv("conv3x3 c=5 K=45 s1", (1, 6, 7, 5), 7, k=3, s=1, pad="SAME")
+    conv("conv2x2 K=2", (1, 4, 4, 2), 5, k=1)
+    conv("conv tiny out scale", (1, 4, 4, 8), 6, out_scale=1e-6)
     add("fc 3x70->13", so.fully_connected, input_shape=(3, 70), units=13, activation="NONE")
+    add("fc 1x1280->40", so.fully_connected, input_shape=(1, 1280), units=40, activation="NONE")
+    add("fc 1x3100->5 raw", so.fully_connected, input_shape=(1, 3100), units=5,
+        activation="RELU")
+    add("fc 7x96->33", so.fully_connected, input_shape=(7, 96), units=33, activation="RELU6")
     models.append(("conv accumulators near +2^31", _extreme_accumulator_conv(1)))
     models.append(("conv accumulators near -2^31", _extreme_accumulator_conv(-1)))
     return models
 
 
+@pytest.fixture(scope="module")
+def edge_model():
+    """All edge models merged into one (one build and run per board), with
+    the oracle's outputs."""
+    cases = _edge_models()
+    data = _merge([m for _, m in cases])
+    return [n for n, _ in cases], data, _oracle(data)
+
+
 @pytest.mark.parametrize("board", BOARDS)
-def test_dsp_edge_cases_match_host(board, caches):
+def test_dsp_edge_cases_match_host_and_oracle(board, caches, edge_model):
     from tinyops_tflm.emulate import emulate
 
+    names, data, oracle = edge_model
+    host = _host(data, board)
+    _same_per_op(_FakeResult(host), oracle, names, "host vs tflite-micro")
     with _variant(caches, "dsp"):
-        for name, data in _edge_models():
-            _assert_same(emulate(data, board), _host(data, board), f"{board} {name}")
+        # Default budget, and a small one: row bands and channel ranges of
+        # every op go through the tile entry points.
+        for budget in (None, "20K"):
+            r = emulate(data, board, sram_budget=budget)
+            _same_per_op(r, host, names, f"{board} budget {budget or 'default'} vs host")
+            _same_per_op(r, oracle, names, f"{board} budget {budget or 'default'} vs tflite-micro")
+
+
+class _FakeResult:
+    def __init__(self, outputs):
+        self.outputs = outputs

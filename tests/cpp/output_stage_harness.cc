@@ -86,9 +86,10 @@ void act_range(int32_t off, int32_t* lo, int32_t* hi) {
 
 void run_params(int32_t m, int e, int32_t off, int32_t lo, int32_t hi) {
   ++param_sets;
-  const OutKind kind = out_kind(lo, hi);
+  const OutOp op = out_op(off, lo, hi);
+  const OutKind kind = op.kind;
   OutConst c{};
-  if (!out_const_setup(m, 0, e, off, lo, hi, kind, &c)) {
+  if (!out_const_setup(op, m, 0, e, &c)) {
     ++refused;
     // Refusals are only allowed where the fast form is not proven.
     if (e >= 1 && e <= 23 && m >= (1 << 30) && (kind == kOutPlain || hi >= off)) {

@@ -46,15 +46,7 @@ namespace arm_kernels {
 
 #define TINYOPS_ARM_INLINE inline __attribute__((always_inline))
 
-// Output stage of the tile's channels (arrays start at tile channel 0).
-struct GemmOut {
-  const int32_t* multiplier;
-  const int32_t* left_shift;
-  const int32_t* right_shift;
-  int32_t output_offset;
-  int32_t act_min;
-  int32_t act_max;
-};
+using GemmOut = OutParams;
 
 // Channels whose fast output-stage constants are prepared together.
 constexpr int32_t kGemmChannelBlock = 64;
@@ -293,15 +285,7 @@ TINYOPS_ARM_INLINE int8_t out_value(int32_t acc, const OutStage& s, int32_t i) {
     return static_cast<int8_t>(
         out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, s.add));
   }
-  // TFLM's output stage (multiplier, shift = left - right, one is zero).
-  const GemmOut& o = *s.o;
-  const int32_t c = s.c0 + i;
-  int32_t v = multiply_by_quantized_multiplier(acc, o.multiplier[c],
-                                               o.left_shift[c] - o.right_shift[c]) +
-              o.output_offset;
-  v = v > o.act_min ? v : o.act_min;
-  v = v < o.act_max ? v : o.act_max;
-  return static_cast<int8_t>(v);
+  return static_cast<int8_t>(out_generic(acc, *s.o, s.c0 + i));
 }
 
 // ---------------------------------------------------------------------------
@@ -401,16 +385,15 @@ void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, 
 
 // Prepares the output-stage constants of tile channels [cb, cb + nc); returns
 // the kind to run them with (-1: TFLM's generic stage).
-inline int32_t block_constants(const GemmOut& o, OutKind kind, int32_t cb, int32_t nc,
+inline int32_t block_constants(const GemmOut& o, const OutOp& op, int32_t cb, int32_t nc,
                                OutConst* oc) {
   for (int32_t i = 0; i < nc; ++i) {
     const int32_t c = cb + i;
-    if (!out_const_setup(o.multiplier[c], o.left_shift[c], o.right_shift[c], o.output_offset,
-                         o.act_min, o.act_max, kind, &oc[i])) {
+    if (!out_const_setup(op, o.multiplier[c], o.left_shift[c], o.right_shift[c], &oc[i])) {
       return -1;
     }
   }
-  return kind;
+  return op.kind;
 }
 
 inline void dispatch_block(int32_t kind, const int32_t* xbuf, int32_t P, const int8_t* w,
@@ -462,7 +445,7 @@ inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t
     raw_gemm(xs, npix, w, K, nch, bias_eff, o, outs);
     return;
   }
-  const OutKind kind = out_kind(o.act_min, o.act_max);
+  const OutOp op = out_op(o.output_offset, o.act_min, o.act_max);
   // Blocks of nearly equal size, so no block is left with a single pixel.
   const int32_t nblocks = (npix + max_pixels - 1) / max_pixels;
   const int32_t base = npix / nblocks, extra = npix % nblocks;
@@ -472,7 +455,7 @@ inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t
     expand_pixels(xs, npix, K, xbuf);
     for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
       const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
-      const int32_t k = block_constants(o, kind, cb, nc, oc);
+      const int32_t k = block_constants(o, op, cb, nc, oc);
       const OutStage s{oc, &o, cb, o.act_min + 128};
       for (int32_t p = 0; p < npix; ++p) ob[p] = outs[p] + cb;
       dispatch_block(k, xbuf, npix, w + static_cast<ptrdiff_t>(cb) * K, K, nc, bias_eff + cb,
@@ -482,7 +465,7 @@ inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t
   }
   for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
     const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
-    const int32_t k = block_constants(o, kind, cb, nc, oc);
+    const int32_t k = block_constants(o, op, cb, nc, oc);
     const OutStage s{oc, &o, cb, o.act_min + 128};
     int32_t p0 = 0;
     for (int32_t b = 0; b < nblocks; ++b) {

@@ -34,6 +34,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/quant.h"
+
 namespace tinyops {
 namespace arm_kernels {
 
@@ -56,27 +58,65 @@ inline OutKind out_kind(int32_t act_min, int32_t act_max) {
   return act_max < 127 ? kOutHigh : kOutPlain;
 }
 
+// The op-wide part of the constants. With D = 2^(31-e) - 1 - hi:
+//   R = 2^(e-1) + (off + D) * 2^e = 2^(e-1) + (off - hi - 1) * 2^e + 2^31
+//   S = D + lo + 128 = 2^(31-e) + (lo + 128 - 1 - hi)
+struct OutOp {
+  OutKind kind;
+  bool ok;        // false: no channel can use the fast stage (act_max < offset)
+  int32_t off_term;  // off (kPlain) or off - hi - 1
+  int32_t sub_term;  // lo + 128 - 1 - hi (S = 2^(31-e) + sub_term)
+};
+
+inline OutOp out_op(int32_t output_offset, int32_t act_min, int32_t act_max) {
+  OutOp op{};
+  op.kind = out_kind(act_min, act_max);
+  op.ok = op.kind == kOutPlain || (act_max >= output_offset && act_min <= act_max);
+  op.off_term = op.kind == kOutPlain ? output_offset : output_offset - act_max - 1;
+  op.sub_term = act_min + 128 - 1 - act_max;
+  return op;
+}
+
 // Fills c for one channel; false when the channel needs TFLM's generic stage.
 // (32-bit wrapping arithmetic: R's true value fits int32 whenever it returns
 // true, see above, so the wrapped bit pattern is R.)
-inline bool out_const_setup(int32_t multiplier, int32_t left_shift, int32_t right_shift,
-                            int32_t output_offset, int32_t act_min, int32_t act_max, OutKind kind,
-                            OutConst* c) {
+inline bool out_const_setup(const OutOp& op, int32_t multiplier, int32_t left_shift,
+                            int32_t right_shift, OutConst* c) {
   const int32_t e = right_shift;
-  if (left_shift != 0 || e < 1 || e > 23 || multiplier < (1 << 30)) return false;
-  uint32_t round = (1u << (e - 1)) + (static_cast<uint32_t>(output_offset) << e);
+  if (!op.ok || left_shift != 0 || static_cast<uint32_t>(e - 1) > 22u ||
+      multiplier < (1 << 30)) {
+    return false;
+  }
+  uint32_t round = (1u << (e - 1)) + (static_cast<uint32_t>(op.off_term) << e);
   uint32_t sub = 0;
-  if (kind != kOutPlain) {
-    if (act_max < output_offset || act_min > act_max) return false;  // R would not fit
-    const uint32_t d = ((1u << (31 - e)) - 1u) - static_cast<uint32_t>(act_max);
-    round += d << e;
-    sub = d + static_cast<uint32_t>(act_min + 128);
+  if (op.kind != kOutPlain) {
+    round += 0x80000000u;  // (2^(31-e)) * 2^e
+    sub = (1u << (31 - e)) + static_cast<uint32_t>(op.sub_term);
   }
   c->m2 = static_cast<int32_t>(static_cast<uint32_t>(multiplier) << 1);
   c->round = static_cast<int32_t>(round);
   c->shift = e;
   c->sub = static_cast<int32_t>(sub);
   return true;
+}
+
+// What TFLM's generic stage needs; arrays start at the tile's first channel.
+struct OutParams {
+  const int32_t* multiplier;
+  const int32_t* left_shift;
+  const int32_t* right_shift;
+  int32_t output_offset;
+  int32_t act_min;
+  int32_t act_max;
+};
+
+// TFLM's output stage for channel c (shift = left - right, one is zero).
+inline int32_t out_generic(int32_t acc, const OutParams& o, int32_t c) {
+  int32_t v = multiply_by_quantized_multiplier(acc, o.multiplier[c],
+                                               o.left_shift[c] - o.right_shift[c]) +
+              o.output_offset;
+  v = v > o.act_min ? v : o.act_min;
+  return v < o.act_max ? v : o.act_max;
 }
 
 // The output byte (as int32) of accumulator acc. add = act_min + 128 (kRange).
