@@ -55,47 +55,11 @@ def instructions_by_type(result) -> dict[str, int]:
 
 
 def merge_models(models: list[bytes]) -> bytes:
-    """One model holding the operators of several single-subgraph models side
-    by side (each keeps its own inputs and outputs, in order): one firmware
-    build and one emulated run check them all, and each op's instruction
-    count stays its own."""
-    import flatbuffers
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    """One model holding the operators of several models side by side
+    (tinyops_tflm.testing.merge): one build and one emulated run check them all."""
+    from tinyops_tflm.testing.merge import merge_models as merge
 
-    out = schema.ModelT()
-    out.version = 3
-    out.description = b"merged single-op models"
-    out.buffers = [schema.BufferT()]
-    out.operatorCodes = []
-    sg = schema.SubGraphT()
-    sg.tensors, sg.operators, sg.inputs, sg.outputs, sg.name = [], [], [], [], b"main"
-    keys: list[tuple[int, int]] = []
-    for k, data in enumerate(models):
-        m = schema.ModelT.InitFromPackedBuf(data, 0)
-        s = m.subgraphs[0]
-        base = len(sg.tensors)
-        for t in s.tensors:
-            if t.buffer:
-                out.buffers.append(m.buffers[t.buffer])
-                t.buffer = len(out.buffers) - 1
-            t.name = (t.name or b"t") + f"_{k}".encode()
-            sg.tensors.append(t)
-        for op in s.operators:
-            code = m.operatorCodes[op.opcodeIndex]
-            key = (max(code.builtinCode, code.deprecatedBuiltinCode), code.version)
-            if key not in keys:
-                keys.append(key)
-                out.operatorCodes.append(code)
-            op.opcodeIndex = keys.index(key)
-            op.inputs = [i + base if i >= 0 else i for i in op.inputs]
-            op.outputs = [i + base for i in op.outputs]
-            sg.operators.append(op)
-        sg.inputs += [i + base for i in s.inputs]
-        sg.outputs += [i + base for i in s.outputs]
-    out.subgraphs = [sg]
-    b = flatbuffers.Builder(1024)
-    b.Finish(out.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    return merge(models)
 
 
 def oracle_outputs(data: bytes) -> list[np.ndarray]:

@@ -1,0 +1,266 @@
+"""Cortex-M4 / Cortex-M7 int8 kernels: guest instructions per MAC, before and after.
+
+For each kernel class of issue 11 this prints the guest instructions per
+multiply-accumulate of the ops alone on both emulated cores (stm32f469 =
+Cortex-M4F, stm32f746 = Cortex-M7), measured with `tinyops emulate`'s
+instruction counts (the project's QEMU TCG plugin counts every executed guest
+instruction), for two builds of the firmware in the same run:
+
+  before  the kernels of a base commit (--base, default below): a detached
+          git worktree of that commit is the firmware source tree
+          (TINYOPS_SOURCE_DIR) with its own firmware cache;
+  after   this checkout.
+
+Both builds run the plans this checkout's host engine makes; ops run alone
+from an unpartitioned plan (no DMA in their counts). The classes:
+
+  * from the paper model mbv3-w1.00-r160 (tinyops_tflm.zoo, the TinyOps
+    paper's MbV3 at width 1.0, 160x160): every 1x1 convolution over more
+    than one pixel (all have >= 16 input channels), depthwise 3x3 at stride
+    1 and 2, and the 3x3 stride-2 stem on 3 input channels;
+  * single-op models with the quantization of such layers (input zero point
+    -128, per-channel weights, ReLU6): FULLY_CONNECTED 1280 -> 1000 and
+    960 -> 1280, depthwise 5x5 and 7x7 at strides 1 and 2;
+  * the whole paper model, once with each op alone (unpartitioned plan) and
+    once with the default plan of the board (partitioned: its emulated DMA
+    copies are CPU copies, counted as instructions, unless the emulator
+    leaves them out).
+
+With a cycle model in the emulator (emulate(..., cycles=True) and per-op
+cycles), modelled cycles per MAC are printed as well. Targets are those of
+issue 11. Needs the Arm toolchain and QEMU (see README); takes a few minutes.
+
+    python benchmarks/cortex_m_kernels.py [--base REF] [--detail]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+# The main commit the issue-11 kernels started from.
+DEFAULT_BASE = "72aa0dc"
+BOARDS = [("stm32f469", "cortex-m4"), ("stm32f746", "cortex-m7")]
+PAPER_MODEL = "mbv3-w1.00-r160"
+TARGETS = {
+    "1x1 conv, K >= 16": 1.15,
+    "FULLY_CONNECTED": 1.25,
+    "depthwise 3x3 s1": 3.0,
+    "depthwise 3x3 s2": 3.0,
+    "depthwise 5x5 / 7x7": 3.0,
+    "3x3 s2 conv, 3 input channels": 2.2,
+    f"whole {PAPER_MODEL}, ops alone": 1.5,
+    f"whole {PAPER_MODEL}, default plan": 1.5,
+}
+
+
+@dataclass
+class Count:
+    instructions: int = 0
+    cycles: int | None = None
+    macs: int = 0
+    layers: list = field(default_factory=list)  # (name, instructions, cycles, macs)
+
+    def add(self, name, instructions, cycles, macs):
+        self.instructions += instructions
+        if cycles is not None:
+            self.cycles = (self.cycles or 0) + cycles
+        self.macs += macs
+        self.layers.append((name, instructions, cycles, macs))
+
+
+def _class_of(graph, op) -> str | None:
+    t = graph.tensors
+    if op.name == "CONV_2D":
+        w = t[op.inputs[1]].shape
+        x = t[op.inputs[0]].shape
+        if w[1] == 1 and w[2] == 1:
+            return "1x1 conv, K >= 16" if x[1] * x[2] > 1 and w[3] >= 16 else "1x1 conv, 1 pixel"
+        if w[3] == 3 and w[1] == 3 and op.options.get("stride_w") == 2:
+            return "3x3 s2 conv, 3 input channels"
+        return "other conv"
+    if op.name == "DEPTHWISE_CONV_2D":
+        w = t[op.inputs[1]].shape
+        s = op.options.get("stride_w")
+        if w[1] == 3:
+            return f"depthwise 3x3 s{s}"
+        return "depthwise 5x5 / 7x7"
+    if op.name == "FULLY_CONNECTED":
+        return "FULLY_CONNECTED"
+    return None
+
+
+def _synthetic_ops() -> list[bytes]:
+    from tinyops_tflm.testing import single_op as so
+
+    rng = np.random.default_rng(11)
+    q = dict(per_channel=True, bias=True, in_scale=0.05, in_zp=-128)
+    models = [
+        so.fully_connected(rng, input_shape=(1, 1280), units=1000, activation="NONE",
+                           out_zp=0, **q)[0],
+        so.fully_connected(rng, input_shape=(1, 960), units=1280, activation="RELU6",
+                           out_zp=-128, **q)[0],
+    ]
+    for k, s, shape in [(5, 1, (1, 20, 20, 120)), (5, 2, (1, 40, 40, 72)),
+                        (7, 1, (1, 20, 20, 96)), (7, 2, (1, 40, 40, 48))]:
+        models.append(so.depthwise_conv2d(rng, input_shape=shape, depth_multiplier=1, kernel=k,
+                                          stride=s, dilation=1, padding="SAME",
+                                          activation="RELU6", out_zp=-128, **q)[0])
+    return models
+
+
+def _emulate(data: bytes, board: str, partitioned: bool, cycles: bool):
+    from tinyops_tflm.emulate import emulate
+
+    kw = {"cycles": True} if cycles else {}
+    return emulate(data, board, partitioned=partitioned, **kw)
+
+
+def _op_cycles(o):
+    return getattr(o, "cycles", None)
+
+
+def measure(board: str, cycles: bool) -> dict[str, Count]:
+    """Counts per class on `board` with the firmware sources in effect."""
+    from tinyops_tflm import zoo
+    from tinyops_tflm.metrics import op_macs
+    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.testing.merge import merge_models
+
+    counts: dict[str, Count] = {}
+    model = zoo.cached(PAPER_MODEL)
+    for data, whole in ((model, True), (merge_models(_synthetic_ops()), False)):
+        graph = read_model(data)
+        r = _emulate(data, board, partitioned=False, cycles=cycles)
+        if r.invoke_instructions is None:
+            raise SystemExit("no instruction counts: the QEMU plugin needs a host C compiler")
+        for i, (o, op) in enumerate(zip(r.ops, graph.operators)):
+            cls = _class_of(graph, op)
+            if cls is not None:
+                counts.setdefault(cls, Count()).add(f"op {i} {op.name}", o.instructions,
+                                                    _op_cycles(o), op_macs(graph, op))
+        if whole:
+            macs = sum(op_macs(graph, op) for op in graph.operators)
+            c = counts.setdefault(f"whole {PAPER_MODEL}, ops alone", Count())
+            c.add("invoke", r.invoke_instructions, getattr(r, "invoke_cycles", None), macs)
+    graph = read_model(model)
+    r = _emulate(model, board, partitioned=True, cycles=cycles)
+    macs = sum(op_macs(graph, op) for op in graph.operators)
+    counts.setdefault(f"whole {PAPER_MODEL}, default plan", Count()).add(
+        "invoke", r.invoke_instructions, getattr(r, "invoke_cycles", None), macs)
+    return counts
+
+
+@contextlib.contextmanager
+def _env(**values):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _base_tree(ref: str):
+    """A detached worktree of `ref` (removed afterwards)."""
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+                         capture_output=True, text=True)
+    if sha.returncode != 0:
+        raise SystemExit(f"--base {ref}: not a commit of {ROOT} ({sha.stderr.strip()})")
+    tmp = Path(tempfile.mkdtemp(prefix="tinyops-base-"))
+    path = tmp / "src"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), ref],
+                   check=True)
+    try:
+        yield path, sha.stdout.strip()
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+                       capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fmt(c: Count | None, cycles: bool) -> str:
+    if c is None or not c.macs:
+        return f"{'-':>7}" + (f" {'-':>7}" if cycles else "")
+    s = f"{c.instructions / c.macs:7.3f}"
+    if cycles:
+        s += f" {c.cycles / c.macs:7.3f}" if c.cycles is not None else f" {'-':>7}"
+    return s
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", default=DEFAULT_BASE, help="commit of the 'before' kernels")
+    ap.add_argument("--detail", action="store_true", help="also print every layer")
+    args = ap.parse_args()
+
+    from tinyops_tflm.emulate import cache_dir, emulate
+
+    cycles = "cycles" in inspect.signature(emulate).parameters
+    after_cache = cache_dir()
+    results: dict[str, dict[str, dict[str, Count]]] = {"before": {}, "after": {}}
+    with _base_tree(args.base) as (base_src, base_sha):
+        for board, core in BOARDS:
+            with _env(TINYOPS_SOURCE_DIR=str(base_src),
+                      TINYOPS_FW_CACHE=str(Path(tempfile.gettempdir()) / f"tinyops-fw-base-{base_sha}")):
+                results["before"][board] = measure(board, cycles)
+            with _env(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
+                results["after"][board] = measure(board, cycles)
+
+    unit = "instructions/MAC" + (" and modelled cycles/MAC" if cycles else "")
+    print(f"Cortex-M int8 kernels, {unit} of each op alone (`tinyops emulate`, QEMU"
+          f" instruction counts{', cycle model' if cycles else ''});"
+          f" before = {args.base} ({base_sha}), after = this checkout")
+    head = "instr" + ("  cycles" if cycles else "")
+    cols = "".join(f" | {board} ({core}) before / after / ratio".ljust(0) for board, core in BOARDS)
+    print(f"{'class':<40}{'MACs':>10}{cols} | target")
+    classes = list(TARGETS) + sorted({k for b in results["after"].values() for k in b} - set(TARGETS))
+    for cls in classes:
+        macs = next((b[cls].macs for b in results["after"].values() if cls in b), 0)
+        line = f"{cls:<40}{macs / 1e6:>9.2f}M"
+        for board, _ in BOARDS:
+            before = results["before"][board].get(cls)
+            after = results["after"][board].get(cls)
+            ratio = (after.instructions / before.instructions
+                     if before and after and before.instructions else float("nan"))
+            line += f" | {_fmt(before, cycles)} / {_fmt(after, cycles)} / {ratio:5.2f}"
+        target = TARGETS.get(cls)
+        if target is not None:
+            ok = all(results["after"][b].get(cls) and
+                     results["after"][b][cls].instructions / results["after"][b][cls].macs <= target
+                     for b, _ in BOARDS)
+            line += f" | <= {target} {'met' if ok else 'NOT met'}"
+        print(line)
+    print(f"(columns: {head} per MAC; ratio = after / before instructions)")
+    if args.detail:
+        for board, core in BOARDS:
+            print(f"\n{board} ({core}), per layer: instructions/MAC before -> after")
+            for cls in classes:
+                after = results["after"][board].get(cls)
+                before = results["before"][board].get(cls)
+                if not after:
+                    continue
+                for k, (name, ins, _cyc, macs) in enumerate(after.layers):
+                    b = before.layers[k][1] / macs if before and macs else float("nan")
+                    print(f"  {cls:<34} {name:<24} {macs:>11,} MACs  {b:6.3f} -> {ins / macs:6.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
