@@ -13,8 +13,9 @@ using namespace conv_detail;
 
 namespace {
 
-// Pixels gathered per im2col block (scratch: kIm2colPixels * filter_volume bytes).
-constexpr int32_t kIm2colPixels = 8;
+// Pixels gathered per im2col block (scratch: kIm2colPixels * filter_volume
+// bytes); two blocks of the Arm DSP GEMM's 6 pixels.
+constexpr int32_t kIm2colPixels = 12;
 // Pixels handed to one gemm_requant call in the pointwise path.
 constexpr int32_t kPointwisePixels = 64;
 
@@ -27,6 +28,22 @@ int32_t weight_sum(const int8_t* w, int32_t n) {
   int32_t s = 0;
   for (int32_t i = 0; i < n; ++i) s += w[i];  // |s| <= 128 * n < 2^31 for fast paths
   return s;
+}
+
+// memcpy for the short runs of im2col (a 3x3 window row of 3 channels is 9
+// bytes): word copies inline, where a library call would cost more than the copy.
+inline void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
+  if (n > 32) {
+    std::memcpy(dst, src, static_cast<size_t>(n));
+    return;
+  }
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, src + i, 4);
+    std::memcpy(dst + i, &w, 4);
+  }
+  for (; i < n; ++i) dst[i] = src[i];
 }
 
 // Gathers the receptive field of output pixel (y, x) for group g into col
@@ -53,8 +70,7 @@ void im2col_pixel(const Conv2DParams& p, const InputBand& in, int32_t g, int32_t
                             static_cast<ptrdiff_t>(g) * fc;
     if (x_inside && p.dilation_w == 1 && p.groups == 1) {
       // The row's taps are contiguous in the input.
-      std::memcpy(dst, src_row + static_cast<ptrdiff_t>(ix0) * p.in_c,
-                  static_cast<size_t>(tap_bytes));
+      copy_bytes(dst, src_row + static_cast<ptrdiff_t>(ix0) * p.in_c, tap_bytes);
       continue;
     }
     for (int32_t kx = 0; kx < p.filter_w; ++kx) {
@@ -68,6 +84,88 @@ void im2col_pixel(const Conv2DParams& p, const InputBand& in, int32_t g, int32_t
     }
   }
 }
+
+#if TINYOPS_ARM_DSP
+// im2col fed straight to the Arm DSP GEMM (arm_kernels::GemmSource): the
+// pixels of one output row segment, unpacked into the GEMM's int16 pairs as
+// they are gathered. The 3-channel 3x3 stem's interior pixels are read as 7
+// words (27 window bytes, 3 rows of 9, and a zero: K rounded up to a multiple
+// of 4 by a zero activation, which meets the next weight row's first byte or,
+// for the tile's last row, nothing: see arm/gemm_dsp.h); every other pixel is
+// gathered by im2col_pixel into `col` first.
+struct Im2colSource {
+  const Conv2DParams* p;
+  const InputBand* in;
+  int32_t g, y, x0;  // output row y, pixels x0 + i
+  int8_t* col;       // kIm2colPixels * K bytes
+};
+
+void im2col_unpack(const void* ctx, int32_t p0, int32_t P, int32_t K, int32_t* buf) {
+  using namespace arm_dsp;
+  const Im2colSource& s = *static_cast<const Im2colSource*>(ctx);
+  const Conv2DParams& p = *s.p;
+  const int32_t step = 2 * P;  // words between a pixel's depth groups
+  const int32_t x_first = s.x0 + p0;
+  // The stem's interior pixels [xa, xb) of this run: all 9 taps in the image.
+  int32_t xa = x_first, xb = x_first;
+  const int32_t iy0 = s.y * p.stride_h - p.pad_top;
+  if (p.filter_c == 3 && p.in_c == 3 && p.filter_h == 3 && p.filter_w == 3 &&
+      p.dilation_w == 1 && p.groups == 1 && iy0 >= 0 && iy0 + 2 * p.dilation_h < p.in_h) {
+    // ix0 = x * sw - pad_left >= 0 and ix0 + 2 < in_w.
+    const int32_t lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+    const int32_t hi = p.in_w - 3 + p.pad_left >= 0 ? (p.in_w - 3 + p.pad_left) / p.stride_w + 1 : 0;
+    xa = lo > x_first ? lo : x_first;
+    xb = hi < x_first + P ? hi : x_first + P;
+    if (xb < xa) xa = xb = x_first;
+  }
+  int32_t* d = buf;
+  int32_t x = x_first;
+  auto gathered = [&](int32_t xx) {  // any pixel: im2col_pixel, then unpack
+    im2col_pixel(p, *s.in, s.g, s.y, xx, s.col);
+    const int8_t* one = s.col;
+    arm_kernels::expand_pixels_strided(&one, 1, K, d, step);
+  };
+  for (; x < xa; ++x, d += 2) gathered(x);
+  if (x < xb) {
+    const int32_t row_bytes = p.in_w * 3;
+    const int8_t* r0 = s.in->data + static_cast<ptrdiff_t>(iy0 - s.in->row_begin) * row_bytes +
+                       static_cast<ptrdiff_t>(x * p.stride_w - p.pad_left) * 3;
+    const int8_t* r1 = r0 + static_cast<ptrdiff_t>(p.dilation_h) * row_bytes;
+    const int8_t* r2 = r1 + static_cast<ptrdiff_t>(p.dilation_h) * row_bytes;
+    const int32_t adv = 3 * p.stride_w;
+    for (; x < xb; ++x, d += 2, r0 += adv, r1 += adv, r2 += adv) {
+      // 3 rows of 9 bytes and a zero, as 7 words.
+      uint16_t h1, h2;
+      __builtin_memcpy(&h1, r1 + 7, 2);
+      __builtin_memcpy(&h2, r2 + 6, 2);
+      const uint32_t word[7] = {
+          load4(r0), load4(r0 + 4),
+          static_cast<uint8_t>(r0[8]) | (load4(r1) << 8),
+          load4(r1 + 3),
+          h1 | (load4(r2) << 16),
+          load4(r2 + 2),
+          h2 | (static_cast<uint32_t>(static_cast<uint8_t>(r2[8])) << 16)};
+      int32_t* dd = d;
+#pragma GCC unroll 7
+      for (int32_t k = 0; k < 7; ++k, dd += step) {
+        dd[0] = even16(word[k]);
+        dd[1] = odd16(word[k]);
+      }
+    }
+  }
+  for (; x < x_first + P; ++x, d += 2) gathered(x);
+}
+
+void im2col_raw(const void* ctx, int32_t p0, int32_t P, const int8_t** xs) {
+  const Im2colSource& s = *static_cast<const Im2colSource*>(ctx);
+  const int32_t K = s.p->filter_volume;
+  for (int32_t i = 0; i < P; ++i) {
+    int8_t* c = s.col + static_cast<ptrdiff_t>(i) * K;
+    im2col_pixel(*s.p, *s.in, s.g, s.y, s.x0 + p0 + i, c);
+    xs[i] = c;
+  }
+}
+#endif  // TINYOPS_ARM_DSP
 
 }  // namespace
 
@@ -184,6 +282,25 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
       }
       if (np > 0) gemm_requant(xs, np, gw, be, rq, cs, outs, gs);
     } else {
+#if TINYOPS_ARM_DSP
+      // Row segments of up to kPointwisePixels pixels, gathered by the GEMM.
+      static_assert(arm_kernels::kGemmRawPixels <= kIm2colPixels, "raw pixels fit col");
+      int8_t* row_outs[kPointwisePixels];
+      for (int32_t y = out.row_begin; y < out.row_end; ++y) {
+        int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
+                      (cs - c0);
+        for (int32_t x0 = 0; x0 < p.out_w; x0 += kPointwisePixels) {
+          const int32_t np = p.out_w - x0 < kPointwisePixels ? p.out_w - x0 : kPointwisePixels;
+          for (int32_t i = 0; i < np; ++i) {
+            row_outs[i] = dst + static_cast<ptrdiff_t>(x0 + i) * out.pixel_stride;
+          }
+          const Im2colSource ctx{&p, &in, g, y, x0, col};
+          const arm_kernels::GemmSource src{im2col_unpack, im2col_raw, &ctx};
+          gemm_requant_source(src, np, gw, be, rq, cs, row_outs, gs);
+        }
+      }
+      continue;
+#endif
       const int8_t* xs[kIm2colPixels];
       int8_t* outs[kIm2colPixels];
       for (int32_t i = 0; i < kIm2colPixels; ++i) xs[i] = col + static_cast<ptrdiff_t>(i) * K;

@@ -301,6 +301,19 @@ inline void outer_block(const int8_t* const* x4, const int8_t* wt, int32_t K, in
 }
 
 
+#if TINYOPS_ARM_DSP
+// gemm_requant with the pixels from an Arm DSP GEMM source (gathered on the
+// fly, e.g. by im2col).
+inline void gemm_requant_source(const arm_kernels::GemmSource& src, int32_t npix,
+                                const GemmWeights& gw, const int32_t* bias_eff, const Requant& rq,
+                                int32_t c0, int8_t* const* outs, const GemmScratch& gs) {
+  const arm_kernels::GemmOut o{rq.multiplier + c0, rq.left_shift + c0, rq.right_shift + c0,
+                               rq.output_offset, rq.act_min, rq.act_max};
+  arm_kernels::gemm(src, npix, gw.w, gw.K, gw.nch, bias_eff, o, outs,
+                    reinterpret_cast<arm_kernels::OutConst*>(gs.acc), gs.xbuf, gs.xbuf_bytes);
+}
+#endif
+
 // The whole GEMM + output stage for `npix` pixels and the nch tile channels
 // of gw, absolute channels [c0, c0 + nch):
 // outs[p][i] = requant(bias_eff[i] + x_p . w_i), in the scratch `gs`.

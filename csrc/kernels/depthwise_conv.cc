@@ -98,318 +98,6 @@ void dw_pixel_multiplier(const int8_t* const* xp, const int8_t* const* wp, int32
   requant_row(acc, n, init, rq, c0, out);
 }
 
-#if TINYOPS_ARM_DSP
-// Arm DSP path (depth multiplier 1, filters 3 or 5 wide, at most kDspMaxRows
-// tall): groups of 4 channels. Two taps (kx, kx + 1) of a filter row are
-// combined per channel into one SMLAD: their input words [a0 a1 a2 a3] and
-// [b0 b1 b2 b3] (4 channels each) become [a0 a1 b0 b1] / [a2 a3 b2 b3] with
-// PKHBT / PKHTB, then (a0, b0), (a1, b1), (a2, b2), (a3, b3) with SXTB16; the
-// weights are packed the same way once per group. The last tap of an odd row
-// uses SMLABB / SMLATT on (a0, a2) and (a1, a3).
-//
-// Accumulators start at bias + input_offset * (sum of the weights of the taps
-// the window covers), so the taps contribute pure int8 products (see
-// conv_common.h). Interior pixels use the filter rows inside the image; the
-// others (left/right borders) gather their window, taps outside the image
-// filled with the input zero point (w * (zp + input_offset) == 0), and start
-// from the sum of all weights.
-constexpr int32_t kDspMaxRows = 8;
-
-template <int KW>
-struct DspRow {
-  static constexpr int kPairs = KW / 2;
-  static constexpr int kWords = kPairs * 4 + (KW & 1) * 2;  // packed weights per row
-};
-
-// Packs the weights of channels [c, c + 4) of all KH rows into wk.
-template <int KW>
-void dw_dsp_pack(const int8_t* filter, int32_t OC, int32_t KH, int32_t c, int32_t* wk) {
-  using namespace arm_dsp;
-  for (int32_t ky = 0; ky < KH; ++ky) {
-    const int8_t* f = filter + static_cast<ptrdiff_t>(ky) * KW * OC + c;
-    int32_t* w = wk + ky * DspRow<KW>::kWords;
-    for (int j = 0; j < DspRow<KW>::kPairs; ++j) {
-      const uint32_t w0 = load4(f + static_cast<ptrdiff_t>(2 * j) * OC);
-      const uint32_t w1 = load4(f + static_cast<ptrdiff_t>(2 * j + 1) * OC);
-      const uint32_t lo = pack_low_halves(w0, w1), hi = pack_high_halves(w0, w1);
-      w[4 * j] = even16(lo);
-      w[4 * j + 1] = odd16(lo);
-      w[4 * j + 2] = even16(hi);
-      w[4 * j + 3] = odd16(hi);
-    }
-    if (KW & 1) {
-      const uint32_t wl = load4(f + static_cast<ptrdiff_t>(KW - 1) * OC);
-      w[4 * DspRow<KW>::kPairs] = even16(wl);
-      w[4 * DspRow<KW>::kPairs + 1] = odd16(wl);
-    }
-  }
-}
-
-// a[i] += x * w over the KW taps of one filter row for channel i of the
-// group; tap kx reads q + kx * d, w holds the row's packed weights.
-template <int KW>
-inline __attribute__((always_inline)) void dw_dsp_row(const int8_t* q, int32_t d,
-                                                      const int32_t* w, int32_t& a0,
-                                                      int32_t& a1, int32_t& a2, int32_t& a3) {
-  using namespace arm_dsp;
-#pragma GCC unroll 4
-  for (int j = 0; j < DspRow<KW>::kPairs; ++j) {
-    const uint32_t x0 = load4(q + (2 * j) * d), x1 = load4(q + (2 * j + 1) * d);
-    const uint32_t lo = pack_low_halves(x0, x1), hi = pack_high_halves(x0, x1);
-    a0 = __smlad(even16(lo), w[4 * j], a0);
-    a1 = __smlad(odd16(lo), w[4 * j + 1], a1);
-    a2 = __smlad(even16(hi), w[4 * j + 2], a2);
-    a3 = __smlad(odd16(hi), w[4 * j + 3], a3);
-  }
-  if (KW & 1) {
-    const uint32_t xl = load4(q + (KW - 1) * d);
-    const int32_t e = even16(xl), o = odd16(xl);
-    const int32_t we = w[4 * DspRow<KW>::kPairs], wo = w[4 * DspRow<KW>::kPairs + 1];
-    a0 = __smlabb(e, we, a0);
-    a2 = __smlatt(e, we, a2);
-    a1 = __smlabb(o, wo, a1);
-    a3 = __smlatt(o, wo, a3);
-  }
-}
-
-// All KH filter rows, row r at q0 + r * R (unrolled).
-template <int KH, int KW>
-inline __attribute__((always_inline)) void dw_dsp_window(const int8_t* q0, int32_t R, int32_t d,
-                                                         const int32_t* wk, int32_t (&a)[4]) {
-  int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-#pragma GCC unroll 8
-  for (int r = 0; r < KH; ++r) {
-    dw_dsp_row<KW>(q0 + r * R, d, wk + r * DspRow<KW>::kWords, a0, a1, a2, a3);
-  }
-  a[0] = a0;
-  a[1] = a1;
-  a[2] = a2;
-  a[3] = a3;
-}
-
-// Filter rows [r0, r1) only, row r at q + (r - r0) * R.
-template <int KW>
-inline __attribute__((always_inline)) void dw_dsp_rows(const int8_t* q, int32_t R, int32_t r0,
-                                                       int32_t r1, int32_t d, const int32_t* wk,
-                                                       int32_t (&a)[4]) {
-  int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-  for (int32_t r = r0; r < r1; ++r) {
-    dw_dsp_row<KW>(q + (r - r0) * R, d, wk + r * DspRow<KW>::kWords, a0, a1, a2, a3);
-  }
-  a[0] = a0;
-  a[1] = a1;
-  a[2] = a2;
-  a[3] = a3;
-}
-
-struct DwDspTile {
-  const DepthwiseConv2DParams* p;
-  const InputBand* in;
-  const OutputTile* out;
-  const int8_t* filter;
-  const int32_t* bias;     // absolute channel index, or nullptr
-  const int32_t* row_sum;  // row ky, tile channel i at row_sum[ky * rs_stride + i]
-  int32_t rs_stride;
-  int32_t xa, xb;          // interior output columns
-  uint32_t zp4;            // input zero point in every byte
-};
-
-// Interior pixels are computed kDspChunk at a time into a small accumulator
-// block, then requantized channel by channel (constants in registers).
-constexpr int32_t kDspChunk = 16;
-
-// Output stage of acc[j][i] (pixel j < np, channel ch + i) into
-// dst[j * ps + i].
-template <bool kFast, bool kClamp>
-inline void dw_dsp_out(const int32_t (*acc)[4], int32_t np, const arm_dsp::FastRequant* fr,
-                       const DepthwiseConv2DParams& p, int32_t ch, int8_t* dst, int32_t ps) {
-  const int32_t lo = p.act_min, hi = p.act_max;
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    int8_t* o = dst + i;
-    if (kFast) {
-      const int32_t m2 = fr[i].m2, rd = fr[i].round, sh = fr[i].shift;
-#pragma GCC unroll 2
-      for (int32_t j = 0; j < np; ++j, o += ps) {
-        *o = static_cast<int8_t>(
-            arm_dsp::clamp_act<kClamp>(arm_dsp::fast_requant(acc[j][i], m2, rd, sh), lo, hi));
-      }
-    } else {
-      const int32_t m = p.multiplier[ch + i], ls = p.left_shift[ch + i],
-                    rs = p.right_shift[ch + i], off = p.output_offset;
-      for (int32_t j = 0; j < np; ++j, o += ps) {
-        *o = requant_clamp(acc[j][i], m, ls, rs, off, lo, hi);
-      }
-    }
-  }
-}
-
-// All output pixels of the tile for tile channels [c, c + 4); KH == 0: any
-// height (rows in a loop), else the filter height (rows unrolled).
-template <int KH, int KW, bool kFast, bool kClamp>
-TINYOPS_DSP_NO_PRESCHED void dw_dsp_group(const DwDspTile& t, int32_t c,
-                                          const arm_dsp::FastRequant* fr) {
-  using namespace arm_dsp;
-  const DepthwiseConv2DParams& p = *t.p;
-  const int32_t kh = KH ? KH : p.filter_h;
-  const int32_t ch = t.out->ch_begin + c;  // absolute channel
-  int32_t wk[kDspMaxRows * DspRow<KW>::kWords];
-  dw_dsp_pack<KW>(t.filter, p.out_c, kh, ch, wk);
-  // Start values: bias + input_offset * (weights of rows [r0, r1)).
-  auto init = [&](int32_t r0, int32_t r1, int32_t (&a)[4]) {
-    for (int i = 0; i < 4; ++i) {
-      uint32_t s = 0;
-      for (int32_t r = r0; r < r1; ++r) {
-        s += static_cast<uint32_t>(t.row_sum[r * t.rs_stride + c + i]);
-      }
-      a[i] = wrap_add(t.bias ? t.bias[ch + i] : 0,
-                      wrap_mul(p.input_offset, static_cast<int32_t>(s)));
-    }
-  };
-  int32_t full[4];
-  init(0, kh, full);
-  const int32_t in_w = p.in_w, in_h = p.in_h, in_c = p.in_c;
-  const int32_t row_bytes = in_w * in_c;
-  const int32_t R = p.dilation_h * row_bytes;  // between filter rows
-  const int32_t d = p.dilation_w * in_c;       // between taps of a row
-  const int32_t step = p.stride_w * in_c;      // between output pixels
-  const int32_t ps = t.out->pixel_stride, out_w = p.out_w, xa = t.xa, xb = t.xb;
-  const int32_t dil_w = p.dilation_w;
-  const uint32_t zp4 = t.zp4;
-  int32_t acc[kDspChunk][4];
-  uint32_t gather[kDspMaxRows * KW];  // border windows: kh rows x KW taps
-  const int8_t* g0 = reinterpret_cast<const int8_t*>(gather);
-  for (int32_t y = t.out->row_begin; y < t.out->row_end; ++y) {
-    const int32_t iy0 = y * p.stride_h - p.pad_top;
-    int32_t r0 = 0, r1 = 0;  // filter rows inside the image
-    for (int32_t r = 0; r < kh; ++r) {
-      const int32_t iy = iy0 + r * p.dilation_h;
-      if (iy < 0) r0 = r + 1;
-      if (iy >= 0 && iy < in_h) r1 = r + 1;
-    }
-    // Input row of filter row r0 (meaningful when r0 < r1).
-    const int32_t band_row = iy0 + r0 * p.dilation_h - t.in->row_begin;
-    const int8_t* rowv =
-        r0 < r1 ? t.in->data + static_cast<ptrdiff_t>(band_row) * row_bytes + ch : nullptr;
-    int8_t* dst =
-        t.out->data + static_cast<ptrdiff_t>(y - t.out->row_begin) * t.out->row_stride + c;
-    const bool all_rows = r0 == 0 && r1 == kh;
-    int32_t rows_init[4];
-    if (all_rows) {
-      for (int i = 0; i < 4; ++i) rows_init[i] = full[i];
-    } else {
-      init(r0, r1, rows_init);
-    }
-    // Interior pixels.
-    for (int32_t x0 = xa; x0 < xb; x0 += kDspChunk) {
-      const int32_t np = xb - x0 < kDspChunk ? xb - x0 : kDspChunk;
-      // Window address as an integer: stepping it past the last pixel of the
-      // band is then well defined.
-      uintptr_t q = reinterpret_cast<uintptr_t>(rowv) +
-                    static_cast<uintptr_t>((x0 * p.stride_w - p.pad_left) * in_c);
-      for (int32_t j = 0; j < np; ++j, q += static_cast<uintptr_t>(step)) {
-        int32_t a[4] = {rows_init[0], rows_init[1], rows_init[2], rows_init[3]};
-        if (KH && all_rows) {
-          dw_dsp_window<KH, KW>(reinterpret_cast<const int8_t*>(q), R, d, wk, a);
-        } else if (rowv) {
-          dw_dsp_rows<KW>(reinterpret_cast<const int8_t*>(q), R, r0, r1, d, wk, a);
-        }
-        acc[j][0] = a[0];
-        acc[j][1] = a[1];
-        acc[j][2] = a[2];
-        acc[j][3] = a[3];
-      }
-      dw_dsp_out<kFast, kClamp>(acc, np, fr, p, ch, dst + static_cast<ptrdiff_t>(x0) * ps, ps);
-    }
-    // Border pixels: the window gathered, taps outside the image = zero point.
-    for (int32_t x = 0; x < out_w; ++x) {
-      if (x == xa && xb > xa) {
-        x = xb - 1;
-        continue;
-      }
-      const int32_t ix0 = x * p.stride_w - p.pad_left;
-      int32_t kx0 = 0, kx1 = 0;  // taps inside the image: [kx0, kx1)
-      for (int kx = 0; kx < KW; ++kx) {
-        const int32_t ix = ix0 + kx * dil_w;
-        if (ix < 0) kx0 = kx + 1;
-        if (ix >= 0 && ix < in_w) kx1 = kx + 1;
-      }
-      for (int32_t r = 0; r < kh; ++r) {
-        uint32_t* g = gather + r * KW;
-        if (r < r0 || r >= r1) {
-          for (int kx = 0; kx < KW; ++kx) g[kx] = zp4;
-          continue;
-        }
-        const int8_t* src = rowv + static_cast<ptrdiff_t>(r - r0) * R;
-#pragma GCC unroll 8
-        for (int kx = 0; kx < KW; ++kx) {
-          g[kx] = kx >= kx0 && kx < kx1
-                      ? load4(src + static_cast<ptrdiff_t>(ix0 + kx * dil_w) * in_c)
-                      : zp4;
-        }
-      }
-      int32_t a[4] = {full[0], full[1], full[2], full[3]};
-      if (KH) {
-        dw_dsp_window<KH, KW>(g0, KW * 4, 4, wk, a);
-      } else {
-        dw_dsp_rows<KW>(g0, KW * 4, 0, kh, 4, wk, a);
-      }
-      acc[0][0] = a[0];
-      acc[0][1] = a[1];
-      acc[0][2] = a[2];
-      acc[0][3] = a[3];
-      dw_dsp_out<kFast, kClamp>(acc, 1, fr, p, ch, dst + static_cast<ptrdiff_t>(x) * ps, ps);
-    }
-  }
-}
-
-template <int KW>
-void dw_dsp_group_any(const DwDspTile& t, int32_t c, const Requant& rq) {
-  arm_dsp::FastRequant fr[4];
-  bool fast = true;
-  const int32_t ch = t.out->ch_begin + c;
-  for (int i = 0; i < 4 && fast; ++i) {
-    fast = arm_dsp::fast_requant_setup(rq.multiplier[ch + i], rq.left_shift[ch + i],
-                                       rq.right_shift[ch + i], rq.output_offset, &fr[i]);
-  }
-  constexpr int KH = KW;  // square filters get unrolled rows
-  if (t.p->filter_h != KH) {
-    if (!fast) {
-      dw_dsp_group<0, KW, false, true>(t, c, fr);
-    } else {
-      dw_dsp_group<0, KW, true, true>(t, c, fr);
-    }
-  } else if (!fast) {
-    dw_dsp_group<KH, KW, false, true>(t, c, fr);
-  } else if (rq.act_min > -128 || rq.act_max < 127) {
-    dw_dsp_group<KH, KW, true, true>(t, c, fr);
-  } else {
-    dw_dsp_group<KH, KW, true, false>(t, c, fr);
-  }
-}
-
-// The whole tile on the DSP path (at least 4 channels): groups of 4 channels,
-// then TFLM's loops for the last n % 4 channels.
-void dw_dsp_tile(const DwDspTile& t, const Requant& rq) {
-  const DepthwiseConv2DParams& p = *t.p;
-  const OutputTile& out = *t.out;
-  const int32_t n = out.ch_end - out.ch_begin;
-  int32_t c = 0;
-  for (; c + 4 <= n; c += 4) {
-    if (p.filter_w == 3) {
-      dw_dsp_group_any<3>(t, c, rq);
-    } else {
-      dw_dsp_group_any<5>(t, c, rq);
-    }
-  }
-  if (c < n) {
-    OutputTile rest = out;
-    rest.ch_begin = out.ch_begin + c;
-    rest.data = out.data + c;
-    depthwise_conv2d_tile_reference(p, *t.in, t.filter, t.bias, rest);
-  }
-}
-#endif  // TINYOPS_ARM_DSP
 
 // Extra scratch of the Arm DSP loops (arm/depthwise_dsp.h) beyond the
 // portable path's, counted on every build so plans do not depend on it.
@@ -427,7 +115,9 @@ uint32_t dw_dsp_extra_scratch(const DepthwiseConv2DParams& p, int32_t channels) 
 #if TINYOPS_ARM_DSP
 // The tile on the Arm DSP loops; scratch as dw_dsp_extra_scratch plus the
 // portable path's first 4 arrays (room for the output-stage constants).
-void dw_dsp_run(const DepthwiseConv2DParams& p, const InputBand& in, const int8_t* filter,
+// False (nothing written) when a channel's multiplier needs TFLM's generic
+// output stage: the other loops then run the tile.
+bool dw_dsp_run(const DepthwiseConv2DParams& p, const InputBand& in, const int8_t* filter,
                 const int32_t* bias, const OutputTile& out, void* scratch) {
   using namespace arm_kernels;
   const int32_t c0 = out.ch_begin, n = out.ch_end - c0;
@@ -443,12 +133,12 @@ void dw_dsp_run(const DepthwiseConv2DParams& p, const InputBand& in, const int8_
   int32_t* ring = reinterpret_cast<int32_t*>(sc.take<uint8_t>(ring_bytes));
 
   const OutOp op = out_op(p.output_offset, p.act_min, p.act_max);
-  int32_t kind = op.kind;
   const int32_t* rs = p.row_sum ? p.row_sum + c0 : nullptr;
   const int32_t* mult = p.multiplier + c0;
   const int32_t* lsh = p.left_shift + c0;
   const int32_t* rsh = p.right_shift + c0;
   for (int32_t i = 0; i < n; ++i) {
+    if (!out_const_setup(op, mult[i], lsh[i], rsh[i], &cst[i].out)) return false;
     // bias + input_offset * (all the channel's weights): every tap counts.
     uint32_t wsum = 0;
     if (rs) {
@@ -460,10 +150,7 @@ void dw_dsp_run(const DepthwiseConv2DParams& p, const InputBand& in, const int8_
     }
     cst[i].bias = wrap_add(bias ? bias[c0 + i] : 0,
                            wrap_mul(p.input_offset, static_cast<int32_t>(wsum)));
-    if (!out_const_setup(op, mult[i], lsh[i], rsh[i], &cst[i].out)) kind = -1;
   }
-  const OutParams gen{p.multiplier + c0, p.left_shift + c0, p.right_shift + c0,
-                      p.output_offset, p.act_min, p.act_max};
   DwTile t;
   t.in_h = p.in_h;
   t.in_w = p.in_w;
@@ -489,14 +176,14 @@ void dw_dsp_run(const DepthwiseConv2DParams& p, const InputBand& in, const int8_
   t.pixel_stride = out.pixel_stride;
   t.zp4 = static_cast<uint8_t>(-p.input_offset) * 0x01010101u;
   t.cst = cst;
-  t.gen = &gen;
   t.add = p.act_min + 128;
   t.wext = wext;
   t.ring = ring;
   t.ring_bytes = ring_bytes;
   uint32_t zpbuf[4] = {t.zp4, t.zp4, t.zp4, t.zp4};
   t.zpbuf = reinterpret_cast<const int8_t*>(zpbuf);
-  dw_tile(t, kind);
+  dw_tile(t, op.kind);
+  return true;
 }
 #endif  // TINYOPS_ARM_DSP
 
@@ -571,8 +258,7 @@ void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
 #if TINYOPS_ARM_DSP
   if (arm_kernels::dw_dsp_supported(p.filter_h, p.filter_w, p.stride_w, p.dilation_h,
                                     p.dilation_w, p.depth_multiplier)) {
-    dw_dsp_run(p, in, filter, bias, out, scratch);
-    return;
+    if (dw_dsp_run(p, in, filter, bias, out, scratch)) return;
   }
 #endif
   const int32_t c0 = out.ch_begin, c1 = out.ch_end, n = c1 - c0;
@@ -608,24 +294,6 @@ void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
   if (xa > p.out_w) xa = p.out_w;
   if (xb > p.out_w) xb = p.out_w;
   if (xb < xa) xb = xa;
-
-#if TINYOPS_ARM_DSP
-  if (M == 1 && (KW == 3 || KW == 5) && KH <= kDspMaxRows && n >= 4) {
-    DwDspTile t;
-    t.p = &p;
-    t.in = &in;
-    t.out = &out;
-    t.filter = filter;
-    t.bias = bias;
-    t.row_sum = p.row_sum ? p.row_sum + c0 : local_rs;
-    t.rs_stride = p.row_sum ? OC : n;
-    t.xa = xa;
-    t.xb = xb;
-    t.zp4 = static_cast<uint8_t>(-p.input_offset) * 0x01010101u;
-    dw_dsp_tile(t, rq);
-    return;
-  }
-#endif
 
   auto run_pixel = [&](const int32_t* init, int8_t* dst) {
     if (M != 1) {

@@ -7,7 +7,8 @@
 // For many parameter sets -- multipliers from random effective scales (as
 // prepare computes them) and raw multipliers in [2^30, 2^31) with every right
 // shift 0..31 (out-of-range ones must be refused), random output offsets and
-// every kind of fused activation range -- it checks accumulators at the
+// every kind of fused activation range (none, RELU, RELU6, RELU_N1_TO_1-like,
+// arbitrary) -- it checks accumulators at the
 // int32 extremes, random ones of every magnitude, and a sweep around each
 // output value's boundaries (where TFLM's two roundings tie). Exits 1 on the
 // first mismatch; prints "OK ..." with counts.
@@ -50,16 +51,18 @@ int32_t reference(int32_t acc, int32_t m, int shift, int32_t off, int32_t lo, in
   return v < hi ? v : hi;
 }
 
-long long checked = 0, refused = 0, param_sets = 0;
+long long checked = 0, refused = 0, param_sets = 0, full_range = 0;
 long long kinds[3] = {0, 0, 0};
 
 void check_one(int32_t acc, int32_t m, int e, int32_t off, int32_t lo, int32_t hi, OutKind kind,
                const OutConst& c) {
   int32_t got = 0;
-  switch (kind) {
-    case kOutPlain: got = out_apply<Emu, kOutPlain>(acc, c.m2, c.round, c.shift, c.sub, lo + 128); break;
-    case kOutHigh: got = out_apply<Emu, kOutHigh>(acc, c.m2, c.round, c.shift, c.sub, lo + 128); break;
-    case kOutRange: got = out_apply<Emu, kOutRange>(acc, c.m2, c.round, c.shift, c.sub, lo + 128); break;
+  if (kind == kOutHigh) {
+    got = out_apply<Emu, kOutHigh>(acc, c.m2, c.round, c.shift, c.sub, lo + 128);
+  } else if (kind == kOutRange) {
+    got = out_apply<Emu, kOutRange>(acc, c.m2, c.round, c.shift, c.sub, lo + 128);
+  } else {
+    got = out_apply<Emu, kOutPlain>(acc, c.m2, c.round, c.shift, c.sub, lo + 128);
   }
   const int32_t want = reference(acc, m, -e, off, lo, hi);
   ++checked;
@@ -84,9 +87,9 @@ void act_range(int32_t off, int32_t* lo, int32_t* hi) {
   }
 }
 
-void run_params(int32_t m, int e, int32_t off, int32_t lo, int32_t hi) {
+void run_params(int32_t m, int e, int32_t off, int32_t lo, int32_t hi, bool plain) {
   ++param_sets;
-  const OutOp op = out_op(off, lo, hi);
+  const OutOp op = out_op(off, lo, hi, plain);
   const OutKind kind = op.kind;
   OutConst c{};
   if (!out_const_setup(op, m, 0, e, &c)) {
@@ -100,6 +103,7 @@ void run_params(int32_t m, int e, int32_t off, int32_t lo, int32_t hi) {
     return;
   }
   ++kinds[kind];
+  if (kind == kOutHigh && lo == -128 && hi == 127) ++full_range;
   static const int32_t fixed[] = {INT32_MIN, INT32_MIN + 1, INT32_MIN + 2, -1, 0, 1,
                                   INT32_MAX - 1, INT32_MAX, 1 << 30, -(1 << 30)};
   for (int32_t a : fixed) check_one(a, m, e, off, lo, hi, kind, c);
@@ -133,13 +137,15 @@ int main(int argc, char** argv) {
       int32_t q = 0;
       int s = 0;
       if (!quantize_multiplier(eff, &q, &s) || s > 0) continue;
-      run_params(q, -s, off, lo, hi);
+      run_params(q, -s, off, lo, hi, it % 4 == 0);
     } else {
       const int32_t m = static_cast<int32_t>(irand(int64_t{1} << 30, (int64_t{1} << 31) - 1));
-      run_params(m, static_cast<int>(irand(0, 31)), off, lo, hi);
+      run_params(m, static_cast<int>(irand(0, 31)), off, lo, hi, it % 4 == 1);
     }
   }
-  std::printf("OK checked=%lld param_sets=%lld refused=%lld plain=%lld high=%lld range=%lld\n",
-              checked, param_sets, refused, kinds[0], kinds[1], kinds[2]);
+  std::printf("OK checked=%lld param_sets=%lld refused=%lld high=%lld range=%lld plain=%lld "
+              "high_full_range=%lld\n",
+              checked, param_sets, refused, kinds[kOutHigh], kinds[kOutRange], kinds[kOutPlain],
+              full_range);
   return 0;
 }

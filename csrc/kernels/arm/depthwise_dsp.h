@@ -104,7 +104,6 @@ struct DwTile {
   int32_t row_begin, row_end, row_stride, pixel_stride;
   uint32_t zp4;             // input zero point in every byte
   const DwConst* cst;       // [noc] per-channel start value and output-stage constants
-  const OutParams* gen;     // generic stage (arrays from oc0)
   int32_t add;              // act_min + 128
   int32_t* wext;            // dw_weight_bytes scratch
   int32_t* ring;            // dw_ring_bytes scratch
@@ -370,7 +369,7 @@ void dw_pack_weights(const DwTile& t, int32_t g0, int32_t ng) {
   for (; i + 4 <= ng; i += 4) {
     const int8_t* f = t.filter + t.oc0 + g0 + i;
     int32_t* w = t.wext + i * 2 * KH * NW;
-#pragma GCC unroll 7
+#pragma GCC unroll 1
     for (int r = 0; r < KH; ++r, f += KW * OC) {
       uint32_t tap[KW];
 #pragma GCC unroll 7
@@ -411,17 +410,15 @@ void dw_pack_weights(const DwTile& t, int32_t g0, int32_t ng) {
 }
 
 template <int kKind>
-TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, const DwTile& t, int32_t i) {
-  if (kKind >= 0) {
-    return static_cast<int8_t>(
-        out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, t.add));
-  }
-  return static_cast<int8_t>(out_generic(acc, *t.gen, i));
+TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
+  return static_cast<int8_t>(
+      out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, add));
 }
 
 // All output rows of the tile for output columns [xa, xb), input channels
 // [ci, ci + nc), tile channels [g0, g0 + ng); cidx[i]: tile channel g0 + i's
-// input channel - ci (nullptr when depth_multiplier is 1).
+// input channel - ci (kMult; without, depth_multiplier is 1 and it is i: the
+// table costs a load and a register, whose spills cost more, in the hot loop).
 template <int KH, int KW, int SW, bool kMult, int kKind>
 void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
               const int8_t* cidx, int32_t xa, int32_t xb) {
@@ -470,7 +467,7 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
         Ch::four(qrow + (kMult ? cidx[i] : i), w, k->bias, a);
         int8_t v[4];
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) v[j] = dw_out<kKind>(a[j], k->out, t, g0 + i);
+        for (int j = 0; j < 4; ++j) v[j] = dw_out<kKind>(a[j], k->out, t.add);
         int8_t* o2 = o0 + 2 * ps;
         o0[ps] = v[1];
         o0[0] = v[0];
@@ -486,8 +483,8 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
       for (int32_t i = 0; o0 != o_end; ++i, w += wstride, ++k, ++o0) {
         int32_t a0, a1;
         Ch::two(qrow + (kMult ? cidx[i] : i), w, k->bias, a0, a1);
-        const int8_t v0 = dw_out<kKind>(a0, k->out, t, g0 + i);
-        const int8_t v1 = dw_out<kKind>(a1, k->out, t, g0 + i);
+        const int8_t v0 = dw_out<kKind>(a0, k->out, t.add);
+        const int8_t v1 = dw_out<kKind>(a1, k->out, t.add);
         o0[ps] = v1;
         o0[0] = v0;
       }
@@ -496,7 +493,7 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
       const int32_t* w = wrow;
       for (int32_t i = 0; i < ng; ++i, w += wstride) {
         const int32_t a0 = Ch::one(qrow + (kMult ? cidx[i] : i), w, cst_g[i].bias);
-        orow[i] = dw_out<kKind>(a0, cst_g[i].out, t, g0 + i);
+        orow[i] = dw_out<kKind>(a0, cst_g[i].out, t.add);
       }
     }
   }
@@ -511,43 +508,40 @@ void dw_tile_t(const DwTile& t) {
   const int32_t max_pairs = static_cast<int32_t>(t.ring_bytes / (4u * KH * G));
   const int32_t chunk = SW == 1 ? 2 * (max_pairs - H) : max_pairs - H;
   const int32_t ic_first = t.oc0 / M, ic_last = (t.oc0 + t.noc - 1) / M;
-  int8_t cidx[G * 16];  // depth multipliers up to 16 use the table
+  int8_t cidx[G * 16];  // tile channel -> input channel of the group (multipliers <= 16)
   for (int32_t ci = ic_first; ci <= ic_last; ci += G) {
     const int32_t nc = ic_last + 1 - ci < G ? ic_last + 1 - ci : G;
     // Tile channels of these input channels: [g0, g1).
     int32_t g0 = ci * M - t.oc0, g1 = (ci + nc) * M - t.oc0;
     if (g0 < 0) g0 = 0;
     if (g1 > t.noc) g1 = t.noc;
-    const int8_t* idx = nullptr;
-    if (M > 1) {
-      for (int32_t i = g0; i < g1; ++i) cidx[i - g0] = static_cast<int8_t>((t.oc0 + i) / M - ci);
-      idx = cidx;
+    for (int32_t i = g0; i < g1 && M > 1; ++i) {
+      cidx[i - g0] = static_cast<int8_t>((t.oc0 + i) / M - ci);
     }
     dw_pack_weights<KH, KW, SW>(t, g0, g1 - g0);
     for (int32_t xa = 0; xa < t.out_w; xa += chunk) {
       const int32_t xb = t.out_w - xa < chunk ? t.out_w : xa + chunk;
       if (M > 1) {
-        dw_chunk<KH, KW, SW, true, kKind>(t, ci, nc, g0, g1 - g0, idx, xa, xb);
+        dw_chunk<KH, KW, SW, true, kKind>(t, ci, nc, g0, g1 - g0, cidx, xa, xb);
       } else {
-        dw_chunk<KH, KW, SW, false, kKind>(t, ci, nc, g0, g1 - g0, idx, xa, xb);
+        dw_chunk<KH, KW, SW, false, kKind>(t, ci, nc, g0, g1 - g0, cidx, xa, xb);
       }
     }
   }
 }
 
 template <int KH, int KW, int SW>
-void dw_tile_kind(const DwTile& t, int32_t kind) {
-  switch (kind) {
-    case kOutPlain: dw_tile_t<KH, KW, SW, kOutPlain>(t); break;
-    case kOutHigh: dw_tile_t<KH, KW, SW, kOutHigh>(t); break;
-    case kOutRange: dw_tile_t<KH, KW, SW, kOutRange>(t); break;
-    default: dw_tile_t<KH, KW, SW, -1>(t); break;
+void dw_tile_kind(const DwTile& t, OutKind kind) {
+  if (kind == kOutHigh) {
+    dw_tile_t<KH, KW, SW, kOutHigh>(t);
+  } else {
+    dw_tile_t<KH, KW, SW, kOutRange>(t);
   }
 }
 
-// Runs the tile (dw_dsp_supported geometry, ring_bytes = dw_ring_bytes); kind: out_kind, or -1 when a channel needs
-// TFLM's generic output stage.
-inline void dw_tile(const DwTile& t, int32_t kind) {
+// Runs the tile (dw_dsp_supported geometry, ring_bytes = dw_ring_bytes, every
+// channel's constants set up).
+inline void dw_tile(const DwTile& t, OutKind kind) {
   switch (t.kw * 2 + t.sw) {
     case 3 * 2 + 1: dw_tile_kind<3, 3, 1>(t, kind); break;
     case 3 * 2 + 2: dw_tile_kind<3, 3, 2>(t, kind); break;

@@ -60,10 +60,18 @@ TINYOPS_ARM_INLINE int32_t unpacked_pixel_bytes(int32_t K) { return ((K + 3) / 4
 // depth group: buf[(g * P + p) * 2] = even16(x_p[4g .. 4g + 3]) (depths 4g and
 // 4g + 2), buf[(g * P + p) * 2 + 1] = odd16(...) (4g + 1, 4g + 3); depths at or
 // past K are zero.
+inline void expand_pixels_strided(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf,
+                                  int32_t step);
 inline void expand_pixels(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf) {
+  expand_pixels_strided(xs, P, K, buf, 2 * P);
+}
+
+// The same with `step` words between a pixel's depth groups (pixel p's first
+// words at buf + 2p).
+inline void expand_pixels_strided(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf,
+                                  int32_t step) {
   using namespace arm_dsp;
   const int32_t full = K >> 2, rem = K & 3;
-  const int32_t step = 2 * P;
   for (int32_t p = 0; p < P; ++p) {
     const int8_t* x = xs[p];
     int32_t* d = buf + 2 * p;
@@ -140,6 +148,17 @@ TINYOPS_ARM_INLINE uint32_t partial_word(const int8_t* w, int32_t rem) {
 #define TINYOPS_PX_VARS5 TINYOPS_PX_VARS4 int32_t a4;
 #define TINYOPS_PX_VARS6 TINYOPS_PX_VARS5 int32_t a5;
 #define TINYOPS_PX_COPY(i) a[i] = a##i;
+#define TINYOPS_PX_TAILOPS2 [a0] "+r"(a0), [a1] "+r"(a1)
+#define TINYOPS_PX_TAILOPS3 TINYOPS_PX_TAILOPS2, [a2] "+r"(a2)
+#define TINYOPS_PX_TAILOPS4 TINYOPS_PX_TAILOPS3, [a3] "+r"(a3)
+#define TINYOPS_PX_TAILOPS5 TINYOPS_PX_TAILOPS4, [a4] "+r"(a4)
+#define TINYOPS_PX_TAILOPS6 TINYOPS_PX_TAILOPS5, [a5] "+r"(a5)
+#define TINYOPS_PX_TAILVAR(i) int32_t a##i = a[i];
+#define TINYOPS_PX_TAILVARS2 TINYOPS_PX_TAILVAR(0) TINYOPS_PX_TAILVAR(1)
+#define TINYOPS_PX_TAILVARS3 TINYOPS_PX_TAILVARS2 TINYOPS_PX_TAILVAR(2)
+#define TINYOPS_PX_TAILVARS4 TINYOPS_PX_TAILVARS3 TINYOPS_PX_TAILVAR(3)
+#define TINYOPS_PX_TAILVARS5 TINYOPS_PX_TAILVARS4 TINYOPS_PX_TAILVAR(4)
+#define TINYOPS_PX_TAILVARS6 TINYOPS_PX_TAILVARS5 TINYOPS_PX_TAILVAR(5)
 
 template <int P>
 struct PxDot;
@@ -171,6 +190,18 @@ struct PxDot;
       } else {                                                                                 \
         TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P) TINYOPS_PX_GROUP(P));                            \
       }                                                                                        \
+      TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
+    }                                                                                          \
+    /* a[p] += x_p . v for one more depth group at xp (weight word v). */                     \
+    static TINYOPS_ARM_INLINE void tail(const int32_t* xp, uint32_t v, int32_t (&a)[P]) {      \
+      TINYOPS_PX_TAILVARS##P                                                                   \
+      int32_t we, wo = static_cast<int32_t>(v), x0, x1;                                        \
+      __asm__ volatile("sxtb16 %[we], %[wo]\n\t"                                              \
+                       "sxtb16 %[wo], %[wo], ror #8\n\t" TINYOPS_PX_LIST##P(TINYOPS_PX_PIXEL) \
+                       : TINYOPS_PX_TAILOPS##P, [xp] "+r"(xp), [we] "=&r"(we), [wo] "+r"(wo),  \
+                         [x0] "=&r"(x0), [x1] "=&r"(x1)                                        \
+                       :                                                                       \
+                       : "memory");                                                            \
       TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
     }                                                                                          \
   };
@@ -268,24 +299,19 @@ TINYOPS_ARM_INLINE int32_t group_mac(const int32_t* xp, uint32_t v, int32_t acc)
 }
 
 // ---------------------------------------------------------------------------
-// Output stage (arm/output_stage.h): constants of the block's channels, or
-// TFLM's generic stage (kKind < 0).
+// Output stage (arm/output_stage.h): the block's channel constants.
 
 struct OutStage {
-  const OutConst* oc;  // block constants (kKind >= 0)
-  const GemmOut* o;
-  int32_t c0;          // tile channel of oc[0]
+  const OutConst* oc;  // block constants
   int32_t add;         // act_min + 128
+  const int8_t* wend;  // end of the weight rows (partial last words may read up to it)
 };
 
 template <int kKind>
 TINYOPS_ARM_INLINE int8_t out_value(int32_t acc, const OutStage& s, int32_t i) {
-  if (kKind >= 0) {
-    const OutConst& c = s.oc[i];
-    return static_cast<int8_t>(
-        out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, s.add));
-  }
-  return static_cast<int8_t>(out_generic(acc, *s.o, s.c0 + i));
+  const OutConst& c = s.oc[i];
+  return static_cast<int8_t>(
+      out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, s.add));
 }
 
 // ---------------------------------------------------------------------------
@@ -309,8 +335,11 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
       for (int p = 0; p < P; ++p) a[p] = be[i];
     }
     if (kTail) {
-      const uint32_t v = partial_word(row + 4 * full, rem);
-      for (int p = 0; p < P; ++p) a[p] = group_mac(xtail + 2 * p, v, a[p]);
+      // The row's last partial word: the bytes past the row are the next
+      // row's, met by zero activations; only the very last row reads bytes.
+      const int8_t* last = row + 4 * full;
+      const uint32_t v = last + 4 <= s.wend ? arm_dsp::load4(last) : partial_word(last, rem);
+      PxDot<P>::tail(xtail, v, a);
     }
     int8_t v[P];
 #pragma GCC unroll 6
@@ -320,6 +349,8 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
   }
 }
 
+// Separate loops with and without a partial last depth group: one shared
+// loop keeps the accumulators in memory around the branch.
 template <int P, int kKind>
 void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* const* ob) {
@@ -383,100 +414,133 @@ void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, 
   }
 }
 
-// Prepares the output-stage constants of tile channels [cb, cb + nc); returns
-// the kind to run them with (-1: TFLM's generic stage).
-inline int32_t block_constants(const GemmOut& o, const OutOp& op, int32_t cb, int32_t nc,
-                               OutConst* oc) {
+// Prepares the output-stage constants of tile channels [cb, cb + nc); false
+// when one of them needs TFLM's generic stage.
+inline bool block_constants(const GemmOut& o, const OutOp& op, int32_t cb, int32_t nc,
+                            OutConst* oc) {
   for (int32_t i = 0; i < nc; ++i) {
     const int32_t c = cb + i;
     if (!out_const_setup(op, o.multiplier[c], o.left_shift[c], o.right_shift[c], &oc[i])) {
-      return -1;
+      return false;
     }
   }
-  return op.kind;
+  return true;
 }
 
-inline void dispatch_block(int32_t kind, const int32_t* xbuf, int32_t P, const int8_t* w,
+inline void dispatch_block(OutKind kind, const int32_t* xbuf, int32_t P, const int8_t* w,
                            int32_t K, int32_t nc, const int32_t* be, const OutStage& s,
                            int8_t* const* ob) {
-  switch (kind) {
-    case kOutPlain: block_channels<kOutPlain>(xbuf, P, w, K, nc, be, s, ob); break;
-    case kOutHigh: block_channels<kOutHigh>(xbuf, P, w, K, nc, be, s, ob); break;
-    case kOutRange: block_channels<kOutRange>(xbuf, P, w, K, nc, be, s, ob); break;
-    default: block_channels<-1>(xbuf, P, w, K, nc, be, s, ob); break;
+  if (kind == kOutHigh) {
+    block_channels<kOutHigh>(xbuf, P, w, K, nc, be, s, ob);
+  } else if (kind == kOutRange) {
+    block_channels<kOutRange>(xbuf, P, w, K, nc, be, s, ob);
+  } else {
+    block_channels<kOutPlain>(xbuf, P, w, K, nc, be, s, ob);
   }
 }
 
-// Neither operand unpacked (a pixel too deep for the unpacking scratch).
-inline void raw_gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t K,
-                     int32_t nch, const int32_t* be, const GemmOut& o, int8_t* const* outs) {
+// Where the GEMM's pixels come from: pointers to K contiguous int8 each
+// (1x1 convolutions, FULLY_CONNECTED), or gathered on the fly (im2col).
+struct GemmSource {
+  // Unpacks pixels [p0, p0 + P) into buf (the expand_pixels layout).
+  void (*unpack)(const void* ctx, int32_t p0, int32_t P, int32_t K, int32_t* buf);
+  // Pointers to pixels [p0, p0 + P) as K contiguous int8, P <= kGemmRawPixels.
+  void (*raw)(const void* ctx, int32_t p0, int32_t P, const int8_t** xs);
+  const void* ctx;
+};
+constexpr int32_t kGemmRawPixels = 8;
+
+inline void pointer_unpack(const void* ctx, int32_t p0, int32_t P, int32_t K, int32_t* buf) {
+  expand_pixels(static_cast<const int8_t* const*>(ctx) + p0, P, K, buf);
+}
+inline void pointer_raw(const void* ctx, int32_t p0, int32_t P, const int8_t** xs) {
+  for (int32_t p = 0; p < P; ++p) xs[p] = static_cast<const int8_t* const*>(ctx)[p0 + p];
+}
+
+// Neither operand unpacked, TFLM's generic output stage where needed: channel
+// blocks with a multiplier out of the fast stage's range, and pixels too deep
+// for the unpacking scratch (K > 3072). Plain SMLAD loops; such layers are rare.
+inline void raw_block(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K,
+                      int32_t cb, int32_t nc, const int32_t* be, const GemmOut& o,
+                      const OutConst* oc, bool fast, OutKind kind, int32_t add,
+                      int8_t* const* outs) {
   using namespace arm_dsp;
-  const OutStage s{nullptr, &o, 0, 0};
-  for (int32_t p = 0; p < npix; ++p) {
-    const int8_t* x = xs[p];
-    for (int32_t i = 0; i < nch; ++i) {
-      const int8_t* row = w + static_cast<ptrdiff_t>(i) * K;
-      int32_t a = be[i];
-      int32_t k = 0;
-      for (; k + 4 <= K; k += 4) {
-        const uint32_t xv = load4(x + k), wv = load4(row + k);
-        a = __smlad(even16(xv), even16(wv), a);
-        a = __smlad(odd16(xv), odd16(wv), a);
+  const int8_t* xs[kGemmRawPixels];
+  for (int32_t p0 = 0; p0 < npix; p0 += kGemmRawPixels) {
+    const int32_t np = npix - p0 < kGemmRawPixels ? npix - p0 : kGemmRawPixels;
+    src.raw(src.ctx, p0, np, xs);
+    for (int32_t p = 0; p < np; ++p) {
+      const int8_t* x = xs[p];
+      for (int32_t i = 0; i < nc; ++i) {
+        const int8_t* row = w + static_cast<ptrdiff_t>(cb + i) * K;
+        int32_t a = be[cb + i];
+        int32_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+          const uint32_t xv = load4(x + k), wv = load4(row + k);
+          a = __smlad(even16(xv), even16(wv), a);
+          a = __smlad(odd16(xv), odd16(wv), a);
+        }
+        for (; k < K; ++k) {
+          a = static_cast<int32_t>(static_cast<uint32_t>(a) +
+                                   static_cast<uint32_t>(static_cast<int32_t>(x[k]) * row[k]));
+        }
+        int32_t v;
+        if (fast) {
+          const OutConst& c = oc[i];
+          v = kind == kOutRange  ? out_apply<Prims, kOutRange>(a, c.m2, c.round, c.shift, c.sub, add)
+              : kind == kOutHigh ? out_apply<Prims, kOutHigh>(a, c.m2, c.round, c.shift, c.sub, add)
+                                 : out_apply<Prims, kOutPlain>(a, c.m2, c.round, c.shift, c.sub, add);
+        } else {
+          v = out_generic(a, o, cb + i);
+        }
+        outs[p0 + p][cb + i] = static_cast<int8_t>(v);
       }
-      for (; k < K; ++k) {
-        a = static_cast<int32_t>(static_cast<uint32_t>(a) +
-                                 static_cast<uint32_t>(static_cast<int32_t>(x[k]) * row[k]));
-      }
-      outs[p][i] = out_value<-1>(a, s, i);
     }
   }
 }
 
-// The whole GEMM + output stage: npix pixels xs[p] (K int8 each), the nch
+// The whole GEMM + output stage: npix pixels from src (K int8 each), the nch
 // weight rows at w, bias_eff[nch], outputs outs[p][0 .. nch). oc: scratch for
 // kGemmChannelBlock OutConst; xbuf / xbuf_bytes: scratch for the unpacked
 // pixels (16-byte aligned).
-inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t K, int32_t nch,
+inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K, int32_t nch,
                  const int32_t* bias_eff, const GemmOut& o, int8_t* const* outs, OutConst* oc,
                  int32_t* xbuf, uint32_t xbuf_bytes) {
   const uint32_t fit = xbuf_bytes / static_cast<uint32_t>(unpacked_pixel_bytes(K));
   const int32_t max_pixels = fit > kGemmMaxPixels ? kGemmMaxPixels : static_cast<int32_t>(fit);
-  if (max_pixels < 1) {
-    raw_gemm(xs, npix, w, K, nch, bias_eff, o, outs);
-    return;
-  }
-  const OutOp op = out_op(o.output_offset, o.act_min, o.act_max);
+  const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
+  const int32_t add = o.act_min + 128;
   // Blocks of nearly equal size, so no block is left with a single pixel.
-  const int32_t nblocks = (npix + max_pixels - 1) / max_pixels;
-  const int32_t base = npix / nblocks, extra = npix % nblocks;
+  const int32_t nblocks = max_pixels > 0 ? (npix + max_pixels - 1) / max_pixels : 0;
+  const int32_t base = nblocks ? npix / nblocks : 0, extra = nblocks ? npix % nblocks : 0;
   int8_t* ob[kGemmMaxPixels];
-  if (nblocks == 1) {
-    // One pixel block: unpack it once for all channel blocks.
-    expand_pixels(xs, npix, K, xbuf);
-    for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
-      const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
-      const int32_t k = block_constants(o, op, cb, nc, oc);
-      const OutStage s{oc, &o, cb, o.act_min + 128};
-      for (int32_t p = 0; p < npix; ++p) ob[p] = outs[p] + cb;
-      dispatch_block(k, xbuf, npix, w + static_cast<ptrdiff_t>(cb) * K, K, nc, bias_eff + cb,
-                     s, ob);
-    }
-    return;
-  }
+  // One pixel block: unpack it once for all channel blocks.
+  if (nblocks == 1) src.unpack(src.ctx, 0, npix, K, xbuf);
   for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
     const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
-    const int32_t k = block_constants(o, op, cb, nc, oc);
-    const OutStage s{oc, &o, cb, o.act_min + 128};
+    const bool fast = block_constants(o, op, cb, nc, oc);
+    if (!fast || nblocks == 0) {
+      raw_block(src, npix, w, K, cb, nc, bias_eff, o, oc, fast, op.kind, add, outs);
+      continue;
+    }
+    const OutStage s{oc, add, w + static_cast<ptrdiff_t>(nch) * K};
+    const int8_t* wb = w + static_cast<ptrdiff_t>(cb) * K;
     int32_t p0 = 0;
     for (int32_t b = 0; b < nblocks; ++b) {
       const int32_t P = base + (b < extra ? 1 : 0);
-      expand_pixels(xs + p0, P, K, xbuf);
+      if (nblocks > 1) src.unpack(src.ctx, p0, P, K, xbuf);
       for (int32_t p = 0; p < P; ++p) ob[p] = outs[p0 + p] + cb;
-      dispatch_block(k, xbuf, P, w + static_cast<ptrdiff_t>(cb) * K, K, nc, bias_eff + cb, s,
-                     ob);
+      dispatch_block(op.kind, xbuf, P, wb, K, nc, bias_eff + cb, s, ob);
       p0 += P;
     }
   }
+}
+
+inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t K, int32_t nch,
+                 const int32_t* bias_eff, const GemmOut& o, int8_t* const* outs, OutConst* oc,
+                 int32_t* xbuf, uint32_t xbuf_bytes) {
+  const GemmSource src{pointer_unpack, pointer_raw, xs};
+  gemm(src, npix, w, K, nch, bias_eff, o, outs, oc, xbuf, xbuf_bytes);
 }
 
 #undef TINYOPS_ARM_INLINE

@@ -1,6 +1,6 @@
 // Output stage of the Arm DSP convolution kernels (arm/gemm_dsp.h,
 // arm/depthwise_dsp.h): TFLM's requantization + output offset + fused
-// activation clamp in 5 to 7 instructions per value, from 4 per-channel
+// activation clamp in 6 or 7 instructions per value, from 4 per-channel
 // constants. Written over an instruction set P (as kernels/elementwise.h's
 // ew_dsp) so tests/cpp/output_stage_harness.cc checks the very formulas on the
 // host with portable emulations of SMMLAR / QADD / SSAT; the firmware uses
@@ -16,21 +16,22 @@
 //   h  = SMMLAR(acc, m2, acc)   with m2 = 2m - 2^32 (exact: acc * 2m = acc * 2^32 + acc * m2)
 //   h' = h + (h >> 31)
 //   z  = QADD(h', R) >> e
-// Kind kPlain (lo = -128, hi = 127): R = 2^(e-1) + off * 2^e and out = SSAT8(z).
-// QADD saturates only when |T| >= 2^31 (T = h' + R, the exact sum); then the
-// true and the saturated quotient are both >= 255 or both <= -256 (e <= 23),
-// which SSAT8 maps to the same byte.
-// Kinds kHigh (lo = -128, hi < 127) and kRange (lo > -128): the upper clamp
-// is QADD's own saturation. With M = 2^(31-e) - 1 and D = M - hi,
-// R = 2^(e-1) + (off + D) * 2^e, i.e. T' = T + D * 2^e, and
+// The upper clamp (act_max, at most 127) is QADD's own saturation. With
+// M = 2^(31-e) - 1 and D = M - hi, R = 2^(e-1) + (off + D) * 2^e, i.e. the
+// exact sum T = h' + R is v's numerator plus D * 2^e, and z = QADD(h', R) >> e:
 //   * no saturation: z = v + D <= M, so v <= hi and z - D = v = min(v, hi);
-//   * T' >= 2^31: z = M, z - D = hi, and v >= hi + 1, so min(v, hi) = hi;
-//   * T' < -2^31: z - D = hi + 1 - 2^(32-e) <= -384, and v is as low, so both
-//     clamp to lo below.
-// Then out = SSAT8(z - S) + A with A = lo + 128, S = D + A: SSAT8 only ever
-// binds from below (min(v, hi) - A <= hi - lo - 128 <= 127), where it gives
-// lo; so out = max(min(v, hi), lo) = min(max(v, lo), hi) as lo <= hi. A = 0
-// for kHigh (no final add). R fits int32 iff hi >= off (checked).
+//   * T >= 2^31: z = M, z - D = hi, and v >= hi + 1, so min(v, hi) = hi;
+//   * T < -2^31: z - D = hi + 1 - 2^(32-e) <= -384 (e <= 23), and v is as
+//     low, so both clamp to lo below.
+// Then out = SSAT8(z - S) + A with A = lo + 128, S = D + A: SSAT8 binds only
+// from below (min(v, hi) - A <= hi - lo - 128 <= 127), where it gives lo; so
+// out = max(min(v, hi), lo) = min(max(v, lo), hi) as lo <= hi. Kind kHigh
+// (lo = -128, any hi, the whole int8 range included) has A = 0 and skips the
+// add: 6 instructions; kRange (lo > -128) 7. R fits int32 iff hi >= off.
+// Kind kPlain (lo = -128, hi = 127; only where instantiated, see out_op):
+// R = 2^(e-1) + off * 2^e and out = SSAT8(z): QADD saturates only when
+// |T| >= 2^31, and then the true and the saturated quotient are both >= 255
+// or both <= -256 (e <= 23), which SSAT8 maps to the same byte. 5 instructions.
 #pragma once
 #include <cstdint>
 
@@ -44,19 +45,14 @@ struct OutConst {
   int32_t m2;     // 2 * multiplier - 2^32
   int32_t round;  // R above
   int32_t shift;  // e
-  int32_t sub;    // S above (0 for kPlain)
+  int32_t sub;    // S above
 };
 
 enum OutKind : int32_t {
-  kOutPlain = 0,  // act range is the whole int8 range
-  kOutHigh = 1,   // act_min == -128, act_max < 127
-  kOutRange = 2,  // act_min > -128
+  kOutHigh = 0,   // act_min == -128 (act_max anything, 127 included)
+  kOutRange = 1,  // act_min > -128
+  kOutPlain = 2,  // act range = int8 range, R without D and no S: 5 instructions
 };
-
-inline OutKind out_kind(int32_t act_min, int32_t act_max) {
-  if (act_min > -128) return kOutRange;
-  return act_max < 127 ? kOutHigh : kOutPlain;
-}
 
 // The op-wide part of the constants. With D = 2^(31-e) - 1 - hi:
 //   R = 2^(e-1) + (off + D) * 2^e = 2^(e-1) + (off - hi - 1) * 2^e + 2^31
@@ -64,14 +60,17 @@ inline OutKind out_kind(int32_t act_min, int32_t act_max) {
 struct OutOp {
   OutKind kind;
   bool ok;        // false: no channel can use the fast stage (act_max < offset)
-  int32_t off_term;  // off (kPlain) or off - hi - 1
-  int32_t sub_term;  // lo + 128 - 1 - hi (S = 2^(31-e) + sub_term)
+  int32_t off_term;  // off - hi - 1
+  int32_t sub_term;  // lo + 128 - 1 - hi
 };
 
-inline OutOp out_op(int32_t output_offset, int32_t act_min, int32_t act_max) {
+// plain: use kOutPlain when the range is the whole int8 range (callers that
+// instantiate it).
+inline OutOp out_op(int32_t output_offset, int32_t act_min, int32_t act_max, bool plain = false) {
   OutOp op{};
-  op.kind = out_kind(act_min, act_max);
-  op.ok = op.kind == kOutPlain || (act_max >= output_offset && act_min <= act_max);
+  op.kind = act_min > -128 ? kOutRange : kOutHigh;
+  if (plain && act_min == -128 && act_max == 127) op.kind = kOutPlain;
+  op.ok = act_max >= output_offset && act_min <= act_max;
   op.off_term = op.kind == kOutPlain ? output_offset : output_offset - act_max - 1;
   op.sub_term = act_min + 128 - 1 - act_max;
   return op;
@@ -87,10 +86,12 @@ inline bool out_const_setup(const OutOp& op, int32_t multiplier, int32_t left_sh
       multiplier < (1 << 30)) {
     return false;
   }
+  // R = 2^(e-1) + (off - hi - 1) * 2^e + 2^31, S = 2^(31-e) + (lo + 127 - hi);
+  // kOutPlain: R = 2^(e-1) + off * 2^e, S unused.
   uint32_t round = (1u << (e - 1)) + (static_cast<uint32_t>(op.off_term) << e);
   uint32_t sub = 0;
   if (op.kind != kOutPlain) {
-    round += 0x80000000u;  // (2^(31-e)) * 2^e
+    round += 0x80000000u;
     sub = (1u << (31 - e)) + static_cast<uint32_t>(op.sub_term);
   }
   c->m2 = static_cast<int32_t>(static_cast<uint32_t>(multiplier) << 1);
