@@ -7,8 +7,10 @@ instruction counts (the project's QEMU TCG plugin counts every executed guest
 instruction), for two builds of the firmware in the same run:
 
   before  the kernels of a base commit (--base, default below): a detached
-          git worktree of that commit is the firmware source tree
-          (TINYOPS_SOURCE_DIR) with its own firmware cache;
+          git worktree of this checkout's HEAD with csrc/kernels checked out
+          from the base commit (so ports, runtime and the QEMU plugin are the
+          same in both builds) is the firmware source tree (TINYOPS_SOURCE_DIR),
+          with its own firmware cache;
   after   this checkout.
 
 Both builds run the plans this checkout's host engine makes; ops run alone
@@ -48,8 +50,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-# The main commit the issue-11 kernels started from.
-DEFAULT_BASE = "72aa0dc"
+# The main commit just before the issue-11 Arm kernels landed.
+DEFAULT_BASE = "30acd1b"
 BOARDS = [("stm32f469", "cortex-m4"), ("stm32f746", "cortex-m7")]
 PAPER_MODEL = "mbv3-w1.00-r160"
 TARGETS = {
@@ -177,16 +179,18 @@ def _env(**values):
 
 @contextlib.contextmanager
 def _base_tree(ref: str):
-    """A detached worktree of `ref` (removed afterwards)."""
+    """HEAD with csrc/kernels of `ref`, as a detached worktree (removed afterwards)."""
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
                          capture_output=True, text=True)
     if sha.returncode != 0:
         raise SystemExit(f"--base {ref}: not a commit of {ROOT} ({sha.stderr.strip()})")
     tmp = Path(tempfile.mkdtemp(prefix="tinyops-base-"))
     path = tmp / "src"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), ref],
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), "HEAD"],
                    check=True)
     try:
+        subprocess.run(["git", "-C", str(path), "checkout", "-q", ref, "--", "csrc/kernels"],
+                       check=True)
         yield path, sha.stdout.strip()
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
@@ -218,7 +222,7 @@ def main() -> int:
     with _base_tree(args.base) as (base_src, base_sha):
         for board, core in BOARDS:
             with _env(TINYOPS_SOURCE_DIR=str(base_src),
-                      TINYOPS_FW_CACHE=str(Path(tempfile.gettempdir()) / f"tinyops-fw-base-{base_sha}")):
+                      TINYOPS_FW_CACHE=str(base_src.parent / "fw-cache")):
                 results["before"][board] = measure(board, cycles)
             with _env(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
                 results["after"][board] = measure(board, cycles)
@@ -227,9 +231,9 @@ def main() -> int:
     print(f"Cortex-M int8 kernels, {unit} of each op alone (`tinyops emulate`, QEMU"
           f" instruction counts{', cycle model' if cycles else ''});"
           f" before = {args.base} ({base_sha}), after = this checkout")
-    head = "instr" + ("  cycles" if cycles else "")
-    cols = "".join(f" | {board} ({core}) before / after / ratio".ljust(0) for board, core in BOARDS)
-    print(f"{'class':<40}{'MACs':>10}{cols} | target")
+    head = "instructions" + (" cycles" if cycles else "")
+    cols = "".join(f" | {board} ({core}) before / after / ratio" for board, core in BOARDS)
+    print(f"{'class':<40}{'MACs':>10}{cols} | target (instructions/MAC)")
     classes = list(TARGETS) + sorted({k for b in results["after"].values() for k in b} - set(TARGETS))
     for cls in classes:
         macs = next((b[cls].macs for b in results["after"].values() if cls in b), 0)
@@ -247,7 +251,9 @@ def main() -> int:
                      for b, _ in BOARDS)
             line += f" | <= {target} {'met' if ok else 'NOT met'}"
         print(line)
-    print(f"(columns: {head} per MAC; ratio = after / before instructions)")
+    print(f"(columns: {head} per MAC; ratio = after / before instructions; cycles: the"
+          f" QEMU cycle model of the boards, tinyops_tflm.board_timing)" if cycles else
+          f"(columns: {head} per MAC; ratio = after / before instructions)")
     if args.detail:
         for board, core in BOARDS:
             print(f"\n{board} ({core}), per layer: instructions/MAC before -> after")
