@@ -51,7 +51,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 # The main commit just before the issue-11 Arm kernels landed.
-DEFAULT_BASE = "30acd1b"
+DEFAULT_BASE = "3ae4936"
 BOARDS = [("stm32f469", "cortex-m4"), ("stm32f746", "cortex-m7")]
 PAPER_MODEL = "mbv3-w1.00-r160"
 TARGETS = {
