@@ -140,7 +140,7 @@ def test_nnls_matches_exhaustive_active_sets():
     for _ in range(40):
         a = rng.normal(size=(12, 4))
         b = rng.normal(size=12)
-        best, best_r = None, np.inf
+        best, best_r = np.zeros(4), np.inf
         for k in range(5):
             for support in itertools.combinations(range(4), k):
                 x = np.zeros(4)
@@ -155,6 +155,7 @@ def test_nnls_matches_exhaustive_active_sets():
         got = nnls(a, b)
         assert (got >= 0).all()
         assert np.linalg.norm(a @ got - b) == pytest.approx(best_r, rel=1e-9, abs=1e-9)
+        np.testing.assert_allclose(got, best, atol=1e-7)
 
 
 def test_paper_fit_recovers_parameters_and_leave_one_out():
