@@ -116,7 +116,7 @@ def test_cli_estimate_json_and_plot(tmp_path):
     png = tmp_path / "lat.png"
     out = subprocess.run([sys.executable, "-m", "tinyops_tflm.cli", "estimate", demo, "--board",
                           "stm32f469", "--sram-budget", "16K", "--json", "--plot", str(png)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, cwd=tmp_path)
     d = json.loads(out.stdout)
     assert d["board"] == "stm32f469" and d["clock_hz"] == 180_000_000
     assert d["ms"] == pytest.approx(d["total_cycles"] / d["clock_hz"] * 1e3)
@@ -180,7 +180,8 @@ def test_reproduce_paper_json_and_leave_one_out(tmp_path):
     own row is left out of the calibration (issue acceptance), and the plot."""
     png = tmp_path / "paper.png"
     out = subprocess.run([sys.executable, "-m", "tinyops_tflm.cli", "reproduce-paper", "--json",
-                          "--plot", str(png)], capture_output=True, text=True, check=True)
+                          "--plot", str(png)], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)
     rows = json.loads(out.stdout)
     assert len(rows) == 11
     for r in rows:

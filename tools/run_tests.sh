@@ -35,4 +35,18 @@ PY=${PYTHON:-python3}
 echo "run_tests: pip install .[test]"
 "$PY" -m pip install -q --disable-pip-version-check ".[test]"
 echo "run_tests: pytest"
-exec "$PY" -P -m pytest -q -rs -p no:cacheprovider "$@"
+# Run from outside the checkout: child processes (`python -m tinyops_tflm ...`,
+# Ray workers) put their working directory first on sys.path, where the
+# source tree's tinyops_tflm (without the built extension) would shadow the
+# installed package. Paths among the arguments are taken relative to the
+# checkout, as before.
+ROOT=$PWD
+args=()
+paths=0
+for a in "$@"; do
+  if [[ "$a" != -* && -e "$ROOT/${a%%::*}" ]]; then args+=("$ROOT/$a"); paths=1; else args+=("$a"); fi
+done
+[ $paths -eq 1 ] || args+=("$ROOT/tests")
+RUN_DIR=$(mktemp -d)
+cd "$RUN_DIR"
+exec "$PY" -P -m pytest -q -rs -p no:cacheprovider --rootdir "$ROOT" -c "$ROOT/pyproject.toml" "${args[@]}"
