@@ -101,42 +101,52 @@ TINYOPS_ARM_INLINE uint32_t partial_word(const int8_t* w, int32_t rem) {
 
 // ---------------------------------------------------------------------------
 // P pixels x 1 channel. One depth group (4 depths): the weight word is loaded
-// and unpacked (we, wo), then each pixel's two unpacked words are loaded with
-// one LDRD and multiplied in. The first group starts every accumulator from
-// a0's value (the bias): pixels 1.. first, pixel 0 last.
+// and unpacked (we, wo), then two pixels' four unpacked words at a time are
+// loaded with one LDM into r0-r3 (LDM needs fixed ascending registers) and
+// multiplied in; an odd last pixel takes an LDRD. Per 4 depths at P = 6: one
+// LDR, two SXTB16, three LDM and 12 SMLAD -- 18 instructions for 24 MACs.
+// The first group starts every accumulator from the bias in a0.
 #define TINYOPS_PX_WEIGHT                  \
   "ldr    %[wo], [%[wp]], #4\n\t"          \
   "sxtb16 %[we], %[wo]\n\t"                \
   "sxtb16 %[wo], %[wo], ror #8\n\t"
-#define TINYOPS_PX_MAC(i, from)                        \
-  "ldrd   %[x0], %[x1], [%[xp]], #8\n\t"               \
-  "smlad  %[a" #i "], %[x0], %[we], %[" from "]\n\t"   \
-  "smlad  %[a" #i "], %[x1], %[wo], %[a" #i "]\n\t"
-#define TINYOPS_PX_PIXEL(i) TINYOPS_PX_MAC(i, "a" #i)
-#define TINYOPS_PX_GROUP(P) TINYOPS_PX_WEIGHT TINYOPS_PX_LIST##P(TINYOPS_PX_PIXEL)
-// First group: pixels 1.. (offset loads) start from a0 = bias, pixel 0 comes
-// last and steps xp to the next group.
-#define TINYOPS_PX_FIRST_PIXEL(i)                      \
-  "ldrd   %[x0], %[x1], [%[xp], #" #i "*8]\n\t"        \
-  "smlad  %[a" #i "], %[x0], %[we], %[a0]\n\t"         \
-  "smlad  %[a" #i "], %[x1], %[wo], %[a" #i "]\n\t"
-#define TINYOPS_PX_FIRST(P)                          \
-  TINYOPS_PX_WEIGHT                                  \
-  TINYOPS_PX_TAIL##P(TINYOPS_PX_FIRST_PIXEL)         \
-  "ldrd   %[x0], %[x1], [%[xp]], #" #P "*8\n\t"      \
-  "smlad  %[a0], %[x0], %[we], %[a0]\n\t"            \
-  "smlad  %[a0], %[x1], %[wo], %[a0]\n\t"
+#define TINYOPS_PX_PAIR(i, j)                          \
+  "ldmia  %[xp]!, {%[r0], %[r1], %[r2], %[r3]}\n\t"    \
+  "smlad  %[a" #i "], %[r0], %[we], %[a" #i "]\n\t"    \
+  "smlad  %[a" #i "], %[r1], %[wo], %[a" #i "]\n\t"    \
+  "smlad  %[a" #j "], %[r2], %[we], %[a" #j "]\n\t"    \
+  "smlad  %[a" #j "], %[r3], %[wo], %[a" #j "]\n\t"
+#define TINYOPS_PX_SINGLE(i)                           \
+  "ldrd   %[r0], %[r1], [%[xp]], #8\n\t"               \
+  "smlad  %[a" #i "], %[r0], %[we], %[a" #i "]\n\t"    \
+  "smlad  %[a" #i "], %[r1], %[wo], %[a" #i "]\n\t"
+// First pair: pixel 1 starts from a0 (the bias) before pixel 0 adds to it.
+#define TINYOPS_PX_PAIR_FIRST                          \
+  "ldmia  %[xp]!, {%[r0], %[r1], %[r2], %[r3]}\n\t"    \
+  "smlad  %[a1], %[r2], %[we], %[a0]\n\t"              \
+  "smlad  %[a1], %[r3], %[wo], %[a1]\n\t"              \
+  "smlad  %[a0], %[r0], %[we], %[a0]\n\t"              \
+  "smlad  %[a0], %[r1], %[wo], %[a0]\n\t"
+#define TINYOPS_PX_GROUP2 TINYOPS_PX_WEIGHT TINYOPS_PX_PAIR(0, 1)
+#define TINYOPS_PX_GROUP3 TINYOPS_PX_GROUP2 TINYOPS_PX_SINGLE(2)
+#define TINYOPS_PX_GROUP4 TINYOPS_PX_GROUP2 TINYOPS_PX_PAIR(2, 3)
+#define TINYOPS_PX_GROUP5 TINYOPS_PX_GROUP4 TINYOPS_PX_SINGLE(4)
+#define TINYOPS_PX_GROUP6 TINYOPS_PX_GROUP4 TINYOPS_PX_PAIR(4, 5)
+#define TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP##P
+#define TINYOPS_PX_FIRST2 TINYOPS_PX_WEIGHT TINYOPS_PX_PAIR_FIRST
+#define TINYOPS_PX_FIRST3 "mov %[a2], %[a0]\n\t" TINYOPS_PX_FIRST2 TINYOPS_PX_SINGLE(2)
+#define TINYOPS_PX_FIRST4 "mov %[a2], %[a0]\n\tmov %[a3], %[a0]\n\t" TINYOPS_PX_FIRST2 \
+  TINYOPS_PX_PAIR(2, 3)
+#define TINYOPS_PX_FIRST5 "mov %[a4], %[a0]\n\t" TINYOPS_PX_FIRST4 TINYOPS_PX_SINGLE(4)
+#define TINYOPS_PX_FIRST6 "mov %[a4], %[a0]\n\tmov %[a5], %[a0]\n\t" TINYOPS_PX_FIRST4 \
+  TINYOPS_PX_PAIR(4, 5)
+#define TINYOPS_PX_FIRST(P) TINYOPS_PX_FIRST##P
 
 #define TINYOPS_PX_LIST2(M) M(0) M(1)
 #define TINYOPS_PX_LIST3(M) TINYOPS_PX_LIST2(M) M(2)
 #define TINYOPS_PX_LIST4(M) TINYOPS_PX_LIST3(M) M(3)
 #define TINYOPS_PX_LIST5(M) TINYOPS_PX_LIST4(M) M(4)
 #define TINYOPS_PX_LIST6(M) TINYOPS_PX_LIST5(M) M(5)
-#define TINYOPS_PX_TAIL2(M) M(1)
-#define TINYOPS_PX_TAIL3(M) TINYOPS_PX_TAIL2(M) M(2)
-#define TINYOPS_PX_TAIL4(M) TINYOPS_PX_TAIL3(M) M(3)
-#define TINYOPS_PX_TAIL5(M) TINYOPS_PX_TAIL4(M) M(4)
-#define TINYOPS_PX_TAIL6(M) TINYOPS_PX_TAIL5(M) M(5)
 #define TINYOPS_PX_OPS2 [a0] "+r"(a0), [a1] "=&r"(a1)
 #define TINYOPS_PX_OPS3 TINYOPS_PX_OPS2, [a2] "=&r"(a2)
 #define TINYOPS_PX_OPS4 TINYOPS_PX_OPS3, [a3] "=&r"(a3)
@@ -159,57 +169,75 @@ TINYOPS_ARM_INLINE uint32_t partial_word(const int8_t* w, int32_t rem) {
 #define TINYOPS_PX_TAILVARS4 TINYOPS_PX_TAILVARS3 TINYOPS_PX_TAILVAR(3)
 #define TINYOPS_PX_TAILVARS5 TINYOPS_PX_TAILVARS4 TINYOPS_PX_TAILVAR(4)
 #define TINYOPS_PX_TAILVARS6 TINYOPS_PX_TAILVARS5 TINYOPS_PX_TAILVAR(5)
+#define TINYOPS_PX_FIXED                        \
+  register int32_t r0 __asm__("r0");            \
+  register int32_t r1 __asm__("r1");            \
+  register int32_t r2 __asm__("r2");            \
+  register int32_t r3 __asm__("r3");
+#define TINYOPS_PX_FIXED_OPS \
+  [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3)
 
 template <int P>
 struct PxDot;
 
 // a[p] = bias + x_p . w over the `full` complete depth groups (full >= 1):
-// the first group (two when full is even), then pairs of groups.
-#define TINYOPS_PX_ASM(P, FIRST)                                                               \
-  __asm__ volatile(FIRST                                                                       \
-                   "cmp    %[wp], %[wend]\n\t"                                                 \
+// the first group (two when full is even), then pairs of groups. With 6
+// pixels every register is taken (6 accumulators, r0-r3, 2 pointers, the
+// unpacked weight word), so the loop end is compared from memory.
+#define TINYOPS_PX_END_REG "cmp    %[wp], %[wend]\n\t"
+#define TINYOPS_PX_END_MEM "ldr    %[r0], %[wend]\n\tcmp    %[wp], %[r0]\n\t"
+#define TINYOPS_PX_ASM(P, FIRST, END, WEND)                                                    \
+  __asm__ volatile(FIRST END                                                                   \
                    "beq    2f\n\t"                                                             \
-                   "1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P)                            \
-                   "cmp    %[wp], %[wend]\n\t"                                                 \
+                   "1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P) END                        \
                    "bne    1b\n\t"                                                             \
                    "2:\n\t"                                                                    \
                    : TINYOPS_PX_OPS##P, [xp] "+r"(xp), [wp] "+r"(wp), [we] "=&r"(we),          \
-                     [wo] "=&r"(wo), [x0] "=&r"(x0), [x1] "=&r"(x1)                            \
-                   : [wend] "r"(wend)                                                          \
+                     [wo] "=&r"(wo), TINYOPS_PX_FIXED_OPS                                      \
+                   : [wend] WEND(wend)                                                         \
                    : "cc", "memory")
-#define TINYOPS_PX_DEFINE(P)                                                                   \
+#define TINYOPS_PX_DEFINE(P, END, WEND)                                                        \
   template <>                                                                                  \
   struct PxDot<P> {                                                                            \
     static TINYOPS_ARM_INLINE void run(const int32_t* xp, const int8_t* wp, int32_t full,      \
                                        int32_t bias, int32_t (&a)[P]) {                        \
       TINYOPS_PX_VARS##P                                                                       \
-      int32_t we, wo, x0, x1;                                                                  \
+      TINYOPS_PX_FIXED                                                                         \
+      int32_t we, wo;                                                                          \
       const int8_t* wend = wp + 4 * full;                                                      \
       if (full & 1) {                                                                          \
-        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P));                                                \
+        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P), END, WEND);                                     \
       } else {                                                                                 \
-        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P) TINYOPS_PX_GROUP(P));                            \
+        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P) TINYOPS_PX_GROUP(P), END, WEND);                 \
       }                                                                                        \
       TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
     }                                                                                          \
     /* a[p] += x_p . v for one more depth group at xp (weight word v). */                     \
     static TINYOPS_ARM_INLINE void tail(const int32_t* xp, uint32_t v, int32_t (&a)[P]) {      \
       TINYOPS_PX_TAILVARS##P                                                                   \
-      int32_t we, wo = static_cast<int32_t>(v), x0, x1;                                        \
+      TINYOPS_PX_FIXED                                                                         \
+      int32_t we, wo = static_cast<int32_t>(v);                                                \
       __asm__ volatile("sxtb16 %[we], %[wo]\n\t"                                              \
-                       "sxtb16 %[wo], %[wo], ror #8\n\t" TINYOPS_PX_LIST##P(TINYOPS_PX_PIXEL) \
+                       "sxtb16 %[wo], %[wo], ror #8\n\t" TINYOPS_PX_TAIL_BODY##P               \
                        : TINYOPS_PX_TAILOPS##P, [xp] "+r"(xp), [we] "=&r"(we), [wo] "+r"(wo),  \
-                         [x0] "=&r"(x0), [x1] "=&r"(x1)                                        \
+                         TINYOPS_PX_FIXED_OPS                                                  \
                        :                                                                       \
                        : "memory");                                                            \
       TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
     }                                                                                          \
   };
-TINYOPS_PX_DEFINE(2)
-TINYOPS_PX_DEFINE(3)
-TINYOPS_PX_DEFINE(4)
-TINYOPS_PX_DEFINE(5)
-TINYOPS_PX_DEFINE(6)
+#define TINYOPS_PX_TAIL_BODY2 TINYOPS_PX_PAIR(0, 1)
+#define TINYOPS_PX_TAIL_BODY3 TINYOPS_PX_TAIL_BODY2 TINYOPS_PX_SINGLE(2)
+#define TINYOPS_PX_TAIL_BODY4 TINYOPS_PX_TAIL_BODY2 TINYOPS_PX_PAIR(2, 3)
+#define TINYOPS_PX_TAIL_BODY5 TINYOPS_PX_TAIL_BODY4 TINYOPS_PX_SINGLE(4)
+#define TINYOPS_PX_TAIL_BODY6 TINYOPS_PX_TAIL_BODY4 TINYOPS_PX_PAIR(4, 5)
+#define TINYOPS_PX_IN_REG(x) "r"(x)
+#define TINYOPS_PX_IN_MEM(x) "m"(x)
+TINYOPS_PX_DEFINE(2, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(3, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(4, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(5, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
 
 // ---------------------------------------------------------------------------
 // 1 pixel x 2 channels (rows w0, w1), 8 depths a step: the pixel's four
