@@ -266,56 +266,44 @@ TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
       [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [wa] "=&r"(wa), [wb] "=&r"(wb),       \
       [t] "=&r"(t)
 
-// a0 += x . w0, a1 += x . w1 over `pairs` pairs of depth groups (8 depths).
-// Out of line: its 13 live registers (4 of them fixed) leave the allocator no
-// room inside a caller.
+// r[0] += x . w0, r[1] += x . w1 over `pairs` pairs of depth groups from xp,
+// 64 depths a loop iteration. Out of line: its 13 live registers (4 of them
+// fixed) leave the allocator no room inside a caller.
+#define TINYOPS_FC_LOOP(LD)                                                                    \
+  __asm__ volatile("1:\n\t" TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)        \
+                       TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)             \
+                           TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)                             \
+                   "cmp    %[xp], %[xend]\n\t"                                                \
+                   "bne    1b\n\t"                                                            \
+                   : TINYOPS_FC_OPERANDS                                                       \
+                   : [xend] "r"(xend8)                                                         \
+                   : "cc", "memory")
 template <bool kAligned>
-__attribute__((noinline)) void fc_dot_pairs(const int32_t*& xp_ref, const int8_t*& w0_ref,
-                                     const int8_t*& w1_ref, int32_t pairs, int32_t& a0_ref,
-                                     int32_t& a1_ref) {
+__attribute__((noinline)) void fc_pair(const int32_t* xp, const int8_t* w0, const int8_t* w1,
+                                       int32_t pairs, int32_t* r) {
   register int32_t x0 __asm__("r0");
   register int32_t x1 __asm__("r1");
   register int32_t x2 __asm__("r2");
   register int32_t x3 __asm__("r3");
+  int32_t a0 = r[0], a1 = r[1];
   int32_t wa, wb, t;
-  const int32_t* xp = xp_ref;
-  const int8_t* w0 = w0_ref;
-  const int8_t* w1 = w1_ref;
-  int32_t a0 = a0_ref, a1 = a1_ref;
-  const int32_t* xend4 = xp + 16 * (pairs >> 2);
-  if (xp != xend4) {
+  const int32_t* xend8 = xp + 32 * (pairs >> 3);
+  if (xp != xend8) {
     if (kAligned) {
-      __asm__ volatile("1:\n\t" TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A)
-                           TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A) TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A)
-                               TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A)
-                       "cmp    %[xp], %[xend]\n\t"
-                       "bne    1b\n\t"
-                       : TINYOPS_FC_OPERANDS
-                       : [xend] "r"(xend4)
-                       : "cc", "memory");
+      TINYOPS_FC_LOOP(TINYOPS_FC_ROW_LD_A);
     } else {
-      __asm__ volatile("1:\n\t" TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U)
-                           TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U) TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U)
-                               TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U)
-                       "cmp    %[xp], %[xend]\n\t"
-                       "bne    1b\n\t"
-                       : TINYOPS_FC_OPERANDS
-                       : [xend] "r"(xend4)
-                       : "cc", "memory");
+      TINYOPS_FC_LOOP(TINYOPS_FC_ROW_LD_U);
     }
   }
-  for (int32_t i = pairs & 3; i > 0; --i) {
+  for (int32_t k = pairs & 7; k > 0; --k) {
     if (kAligned) {
       __asm__ volatile(TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_A) : TINYOPS_FC_OPERANDS : : "memory");
     } else {
       __asm__ volatile(TINYOPS_FC_STEP(TINYOPS_FC_ROW_LD_U) : TINYOPS_FC_OPERANDS : : "memory");
     }
   }
-  xp_ref = xp;
-  w0_ref = w0;
-  w1_ref = w1;
-  a0_ref = a0;
-  a1_ref = a1;
+  r[0] = a0;
+  r[1] = a1;
 }
 
 // One depth group of unpacked activations (xp[0], xp[1]) against weight word
@@ -325,6 +313,40 @@ TINYOPS_ARM_INLINE int32_t group_mac(const int32_t* xp, uint32_t v, int32_t acc)
   acc = __smlad(xp[0], even16(v), acc);
   return __smlad(xp[1], odd16(v), acc);
 }
+
+// acc[i] = be[i] + x . w_i for the nc rows w_i = w + i * K, two rows at a
+// time (a lone last row is paired with itself).
+template <bool kAligned>
+void fc_rows(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
+             int32_t* acc) {
+  const int32_t full = K >> 2, rem = K & 3, pairs = full >> 1;
+  const int32_t* xt = xb + 4 * pairs;  // the odd group, then the partial one
+  for (int32_t i = 0; i < nc; i += 2) {
+    const bool pair = i + 1 < nc;
+    const int8_t* w0 = w + static_cast<ptrdiff_t>(i) * K;
+    const int8_t* w1 = pair ? w0 + K : w0;
+    int32_t r[2] = {be[i], pair ? be[i + 1] : 0};
+    fc_pair<kAligned>(xb, w0, w1, pairs, r);
+    int32_t a0 = r[0], a1 = r[1];
+    const int32_t* xp = xt;
+    const int8_t* t0 = w0 + 8 * pairs;
+    const int8_t* t1 = w1 + 8 * pairs;
+    if (full & 1) {
+      a0 = group_mac(xp, arm_dsp::load4(t0), a0);
+      a1 = group_mac(xp, arm_dsp::load4(t1), a1);
+      xp += 2;
+      t0 += 4;
+      t1 += 4;
+    }
+    if (rem) {
+      a0 = group_mac(xp, partial_word(t0, rem), a0);
+      a1 = group_mac(xp, partial_word(t1, rem), a1);
+    }
+    acc[i] = a0;
+    if (pair) acc[i + 1] = a1;
+  }
+}
+
 
 // ---------------------------------------------------------------------------
 // Output stage (arm/output_stage.h): the block's channel constants.
@@ -393,32 +415,9 @@ void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const i
 template <bool kAligned, int kKind>
 void fc_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* o) {
-  const int32_t full = K >> 2, rem = K & 3;
-  for (int32_t i = 0; i < nc; i += 2) {
-    const bool pair = i + 1 < nc;
-    const int8_t* w0 = w + static_cast<ptrdiff_t>(i) * K;
-    const int8_t* w1 = pair ? w0 + K : w0;  // a lone last channel runs twice
-    const int32_t* xp = xb;
-    int32_t a0 = be[i], a1 = pair ? be[i + 1] : 0;
-    fc_dot_pairs<kAligned>(xp, w0, w1, full >> 1, a0, a1);
-    if (full & 1) {
-      a0 = group_mac(xp, arm_dsp::load4(w0), a0);
-      a1 = group_mac(xp, arm_dsp::load4(w1), a1);
-      xp += 2;
-      w0 += 4;
-      w1 += 4;
-    }
-    if (rem) {
-      a0 = group_mac(xp, partial_word(w0, rem), a0);
-      a1 = group_mac(xp, partial_word(w1, rem), a1);
-    }
-    const int8_t v0 = out_value<kKind>(a0, s, i);
-    if (pair) {
-      const int8_t v1 = out_value<kKind>(a1, s, i + 1);
-      o[i + 1] = v1;
-    }
-    o[i] = v0;
-  }
+  int32_t acc[kGemmChannelBlock];
+  fc_rows<kAligned>(xb, w, K, nc, be, acc);
+  for (int32_t i = 0; i < nc; ++i) o[i] = out_value<kKind>(acc[i], s, i);
 }
 
 // The block's nc channels for the P unpacked pixels at xbuf (P = 1 reads
