@@ -28,9 +28,11 @@ from an unpartitioned plan (no DMA in their counts). The classes:
     copies are CPU copies, counted as instructions, unless the emulator
     leaves them out).
 
-With a cycle model in the emulator (emulate(..., cycles=True) and per-op
-cycles), modelled cycles per MAC are printed as well. Targets are those of
-issue 11. Needs the Arm toolchain and QEMU (see README); takes a few minutes.
+With the emulator's cycle model (emulate(..., cycles=True), the QEMU cycle
+model of tinyops_tflm.board_timing), modelled cycles per MAC of each op in the
+board's default plan are printed as well, and the whole model's modelled
+latency. Targets are those of issue 11. Needs the Arm toolchain and QEMU (see
+README); takes several minutes.
 
     python benchmarks/cortex_m_kernels.py [--base REF] [--detail]
 """
@@ -133,7 +135,11 @@ def _op_cycles(o):
 
 
 def measure(board: str, cycles: bool) -> dict[str, Count]:
-    """Counts per class on `board` with the firmware sources in effect."""
+    """Counts per class on `board` with the firmware sources in effect:
+    instructions of each op alone (the paper model's unpartitioned plan: no
+    DMA), and, with the cycle model, modelled cycles of each op in the
+    board's default plan (weights streamed as the board would; DMA the CPU
+    waits for included)."""
     from tinyops_tflm import zoo
     from tinyops_tflm.metrics import op_macs
     from tinyops_tflm.reader import read_model
@@ -141,25 +147,31 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
 
     counts: dict[str, Count] = {}
     model = zoo.cached(PAPER_MODEL)
-    for data, whole in ((model, True), (merge_models(_synthetic_ops()), False)):
+    synthetic = merge_models(_synthetic_ops())
+    whole_alone = f"whole {PAPER_MODEL}, ops alone"
+    whole_plan = f"whole {PAPER_MODEL}, default plan"
+    for data, whole in ((model, True), (synthetic, False)):
         graph = read_model(data)
-        r = _emulate(data, board, partitioned=False, cycles=cycles)
-        if r.invoke_instructions is None:
+        alone = _emulate(data, board, partitioned=False, cycles=False)
+        if alone.invoke_instructions is None:
             raise SystemExit("no instruction counts: the QEMU plugin needs a host C compiler")
-        for i, (o, op) in enumerate(zip(r.ops, graph.operators)):
+        planned = _emulate(data, board, partitioned=True, cycles=True) if cycles else None
+        for i, op in enumerate(graph.operators):
             cls = _class_of(graph, op)
-            if cls is not None:
-                counts.setdefault(cls, Count()).add(f"op {i} {op.name}", o.instructions,
-                                                    _op_cycles(o), op_macs(graph, op))
+            if cls is None:
+                continue
+            cyc = _op_cycles(planned.ops[i]) if planned is not None else None
+            counts.setdefault(cls, Count()).add(f"op {i} {op.name}", alone.ops[i].instructions,
+                                                cyc, op_macs(graph, op))
         if whole:
             macs = sum(op_macs(graph, op) for op in graph.operators)
-            c = counts.setdefault(f"whole {PAPER_MODEL}, ops alone", Count())
-            c.add("invoke", r.invoke_instructions, getattr(r, "invoke_cycles", None), macs)
-    graph = read_model(model)
-    r = _emulate(model, board, partitioned=True, cycles=cycles)
-    macs = sum(op_macs(graph, op) for op in graph.operators)
-    counts.setdefault(f"whole {PAPER_MODEL}, default plan", Count()).add(
-        "invoke", r.invoke_instructions, getattr(r, "invoke_cycles", None), macs)
+            counts.setdefault(whole_alone, Count()).add("invoke", alone.invoke_instructions,
+                                                        None, macs)
+            if planned is None:
+                planned = _emulate(data, board, partitioned=True, cycles=False)
+            counts.setdefault(whole_plan, Count()).add(
+                "invoke", planned.invoke_instructions, getattr(planned, "invoke_cycles", None),
+                macs)
     return counts
 
 
@@ -198,13 +210,13 @@ def _base_tree(ref: str):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _fmt(c: Count | None, cycles: bool) -> str:
-    if c is None or not c.macs:
-        return f"{'-':>7}" + (f" {'-':>7}" if cycles else "")
-    s = f"{c.instructions / c.macs:7.3f}"
-    if cycles:
-        s += f" {c.cycles / c.macs:7.3f}" if c.cycles is not None else f" {'-':>7}"
-    return s
+def _pair(before: Count | None, after: Count | None, value) -> str:
+    def one(c):
+        if c is None or not c.macs or value(c) is None:
+            return f"{'-':>6}"
+        return f"{value(c) / c.macs:6.3f}"
+
+    return f"{one(before)} -> {one(after)}"
 
 
 def main() -> int:
@@ -227,23 +239,24 @@ def main() -> int:
             with _env(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
                 results["after"][board] = measure(board, cycles)
 
-    unit = "instructions/MAC" + (" and modelled cycles/MAC" if cycles else "")
-    print(f"Cortex-M int8 kernels, {unit} of each op alone (`tinyops emulate`, QEMU"
-          f" instruction counts{', cycle model' if cycles else ''});"
-          f" before = {args.base} ({base_sha}), after = this checkout")
-    head = "instructions" + (" cycles" if cycles else "")
-    cols = "".join(f" | {board} ({core}) before / after / ratio" for board, core in BOARDS)
-    print(f"{'class':<40}{'MACs':>10}{cols} | target (instructions/MAC)")
+    print(f"Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
+          f" QEMU instruction counts, unpartitioned plan)"
+          + (", and modelled cycles per MAC of the op in the board's default plan (QEMU cycle"
+             " model, tinyops_tflm.board_timing)" if cycles else "")
+          + f"; before = {args.base} ({base_sha}), after = this checkout")
+    what = "instr/MAC" + (" | cycles/MAC" if cycles else "")
+    cols = "".join(f" | {board} ({core}): {what} before -> after" for board, core in BOARDS)
+    print(f"{'class':<40}{'MACs':>9}{cols} | target (instructions/MAC)")
     classes = list(TARGETS) + sorted({k for b in results["after"].values() for k in b} - set(TARGETS))
     for cls in classes:
         macs = next((b[cls].macs for b in results["after"].values() if cls in b), 0)
-        line = f"{cls:<40}{macs / 1e6:>9.2f}M"
+        line = f"{cls:<40}{macs / 1e6:>8.2f}M"
         for board, _ in BOARDS:
             before = results["before"][board].get(cls)
             after = results["after"][board].get(cls)
-            ratio = (after.instructions / before.instructions
-                     if before and after and before.instructions else float("nan"))
-            line += f" | {_fmt(before, cycles)} / {_fmt(after, cycles)} / {ratio:5.2f}"
+            line += " | " + _pair(before, after, lambda c: c.instructions)
+            if cycles:
+                line += " | " + _pair(before, after, lambda c: c.cycles)
         target = TARGETS.get(cls)
         if target is not None:
             ok = all(results["after"][b].get(cls) and
@@ -251,9 +264,18 @@ def main() -> int:
                      for b, _ in BOARDS)
             line += f" | <= {target} {'met' if ok else 'NOT met'}"
         print(line)
-    print(f"(columns: {head} per MAC; ratio = after / before instructions; cycles: the"
-          f" QEMU cycle model of the boards, tinyops_tflm.board_timing)" if cycles else
-          f"(columns: {head} per MAC; ratio = after / before instructions)")
+    if cycles:
+        plan = f"whole {PAPER_MODEL}, default plan"
+        for board, core in BOARDS:
+            from tinyops_tflm.boards import get_board
+
+            hz = get_board(board).clock_hz
+            for tag in ("before", "after"):
+                c = results[tag][board].get(plan)
+                if c is not None and c.cycles is not None and hz:
+                    print(f"{board} ({core}) {tag}: {PAPER_MODEL} default plan, modelled"
+                          f" {c.cycles:,} cycles = {1e3 * c.cycles / hz:.0f} ms at"
+                          f" {hz / 1e6:.0f} MHz")
     if args.detail:
         for board, core in BOARDS:
             print(f"\n{board} ({core}), per layer: instructions/MAC before -> after")
