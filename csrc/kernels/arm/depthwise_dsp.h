@@ -252,9 +252,10 @@ TINYOPS_ARM_INLINE void dw_store_pair(uint32_t a, uint32_t b, int32_t* d) {
   "sxtb16 %[r2], %[t]\n\t"                               \
   "sxtb16 %[r3], %[t], ror #8\n\t"                       \
   "stmia  %[d]!, {%[r0], %[r1], %[r2], %[r3]}\n\t"
-#define TINYOPS_DW_UNPACK_G4 TINYOPS_DW_UNPACK4(0)
-#define TINYOPS_DW_UNPACK_G8 TINYOPS_DW_UNPACK_G4 TINYOPS_DW_UNPACK4(1)
-#define TINYOPS_DW_UNPACK_G16 TINYOPS_DW_UNPACK_G8 TINYOPS_DW_UNPACK4(2) TINYOPS_DW_UNPACK4(3)
+#define TINYOPS_DW_UNPACK_N1 TINYOPS_DW_UNPACK4(0)
+#define TINYOPS_DW_UNPACK_N2 TINYOPS_DW_UNPACK_N1 TINYOPS_DW_UNPACK4(1)
+#define TINYOPS_DW_UNPACK_N3 TINYOPS_DW_UNPACK_N2 TINYOPS_DW_UNPACK4(2)
+#define TINYOPS_DW_UNPACK_N4 TINYOPS_DW_UNPACK_N3 TINYOPS_DW_UNPACK4(3)
 #define TINYOPS_DW_UNPACK_LOOP(BODY)                                                           \
   __asm__ volatile("1:\n\t" BODY                                                               \
                    "add    %[pa], %[pa], %[c2]\n\t"                                             \
@@ -267,7 +268,8 @@ TINYOPS_ARM_INLINE void dw_store_pair(uint32_t a, uint32_t b, int32_t* d) {
                      [r3] "=&r"(r3)                                                             \
                    : [c2] "r"(c2), [skip] "r"(skip), [dend] "r"(dend)                           \
                    : "cc", "memory")
-template <int KH, int G>
+// NSUB 4-channel words of each pair (a group's channels, a multiple of 4).
+template <int KH, int G, int NSUB>
 __attribute__((noinline)) void dw_unpack_pairs(const int8_t* pa, int32_t c, int32_t* d,
                                                int32_t n) {
   register int32_t r0 __asm__("r0");
@@ -277,14 +279,28 @@ __attribute__((noinline)) void dw_unpack_pairs(const int8_t* pa, int32_t c, int3
   int32_t a, b, t;
   const int8_t* pb = pa + c;
   const int32_t c2 = 2 * c;
-  const int32_t skip = (KH - 1) * G * 4;  // bytes from a pair's last word to the next pair
+  const int32_t skip = (KH * G - 4 * NSUB) * 4;  // bytes from the last word to the next pair
   int32_t* const dend = d + n * KH * G;
-  if (G == 16) {
-    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_G16);
-  } else if (G == 8) {
-    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_G8);
+  if (NSUB == 4) {
+    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_N4);
+  } else if (NSUB == 3) {
+    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_N3);
+  } else if (NSUB == 2) {
+    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_N2);
   } else {
-    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_G4);
+    TINYOPS_DW_UNPACK_LOOP(TINYOPS_DW_UNPACK_N1);
+  }
+}
+
+// The interior pairs for nc (a multiple of 4, <= G) channels.
+template <int KH, int G>
+TINYOPS_ARM_INLINE void dw_unpack_interior(const int8_t* pa, int32_t c, int32_t* d, int32_t n,
+                                           int32_t nc) {
+  switch (nc >> 2) {
+    case 1: dw_unpack_pairs<KH, G, 1>(pa, c, d, n); break;
+    case 2: dw_unpack_pairs<KH, G, (G >= 8 ? 2 : 1)>(pa, c, d, n); break;
+    case 3: dw_unpack_pairs<KH, G, (G >= 12 ? 3 : 1)>(pa, c, d, n); break;
+    default: dw_unpack_pairs<KH, G, G / 4>(pa, c, d, n); break;
   }
 }
 
@@ -305,7 +321,7 @@ void dw_unpack_row(const DwTile& t, int32_t iy, int32_t ci, int32_t nc, int32_t 
   auto pixel = [&](int32_t ix) -> const int8_t* {
     return row_in && ix >= 0 && ix < t.in_w ? src + static_cast<ptrdiff_t>(ix) * c : zpbuf;
   };
-  if (nc == G) {
+  if ((nc & 3) == 0) {
     // Pairs whose two columns are inside the image: [ja, jb).
     int32_t ja = 0, jb = 0;
     if (row_in) {
@@ -314,24 +330,20 @@ void dw_unpack_row(const DwTile& t, int32_t iy, int32_t ci, int32_t nc, int32_t 
       jb = jb < npairs ? jb : npairs;
       ja = ja < jb ? ja : jb;
     }
-    int32_t j = 0;
-    for (; j < ja; ++j, d += step) {
+    const int32_t nsub = nc >> 2;
+    auto edge = [&](int32_t j) {
       const int8_t* a = pixel(ix0 + 2 * j);
       const int8_t* b = pixel(ix0 + 2 * j + 1);
-#pragma GCC unroll 4
-      for (int k = 0; k < G / 4; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
-    }
+      for (int32_t k = 0; k < nsub; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
+    };
+    int32_t j = 0;
+    for (; j < ja; ++j, d += step) edge(j);
     if (j < jb) {
-      dw_unpack_pairs<KH, G>(src + static_cast<ptrdiff_t>(ix0 + 2 * j) * c, c, d, jb - j);
+      dw_unpack_interior<KH, G>(src + static_cast<ptrdiff_t>(ix0 + 2 * j) * c, c, d, jb - j, nc);
       d += (jb - j) * step;
       j = jb;
     }
-    for (; j < npairs; ++j, d += step) {
-      const int8_t* a = pixel(ix0 + 2 * j);
-      const int8_t* b = pixel(ix0 + 2 * j + 1);
-#pragma GCC unroll 4
-      for (int k = 0; k < G / 4; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
-    }
+    for (; j < npairs; ++j, d += step) edge(j);
     return;
   }
   // A partial group: whole 4-channel words, then bytes for the last nc % 4
@@ -415,6 +427,191 @@ TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
       out_apply<arm_dsp::Prims, kKind>(acc, c.m2, c.round, c.shift, c.sub, add));
 }
 
+// ---------------------------------------------------------------------------
+// 3x3 windows (the common case): the 4-pixel channel step in assembly, the
+// whole channel loop of one step in one call. Per channel at stride 1: the
+// bias, per kernel row three pair words, the row's two weight words (LDRD)
+// and 8 MACs, then the output stage of the 4 pixels and 4 byte stores -- 72
+// instructions for 36 MACs. Stride 2 streams the row's five pair words
+// through two registers. The compiler allocates the 14 registers only out of
+// line; a lone call per 4 pixels x up to 16 channels.
+#define TINYOPS_DW_OFF(j, s) "#((" #j "*3+" #s ")*64)"
+// Stride 1, kernel row s: pixels x (pairs 0, 1), x + 1, x + 2 (1, 2), x + 3.
+#define TINYOPS_DW3_S1_ROW(s, WLD, A1, A3, A2, A0)                               \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  "ldr    %[x2], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
+  WLD                                                                            \
+  "smlatb %[a1], %[x0], %[w0], %[" A1 "]\n\t"                                   \
+  "smlatb %[a3], %[x1], %[w0], %[" A3 "]\n\t"                                   \
+  "smlad  %[a2], %[x1], %[w0], %[" A2 "]\n\t"                                   \
+  "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
+  "smlad  %[a1], %[x1], %[w1], %[a1]\n\t"                                       \
+  "smlad  %[a3], %[x2], %[w1], %[a3]\n\t"                                       \
+  "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"                                       \
+  "smlabt %[a2], %[x2], %[w1], %[a2]\n\t"
+// Stride 2, kernel row s: pixel k reads pairs k (E) and k + 1 (bottom x O).
+#define TINYOPS_DW3_S2_ROW(s, WLD, A0, A1, A2, A3)                               \
+  WLD                                                                            \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
+  "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"                                       \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
+  "smlad  %[a1], %[x1], %[w0], %[" A1 "]\n\t"                                   \
+  "smlabt %[a1], %[x0], %[w1], %[a1]\n\t"                                       \
+  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(3, s) "]\n\t"                          \
+  "smlad  %[a2], %[x0], %[w0], %[" A2 "]\n\t"                                   \
+  "smlabt %[a2], %[x1], %[w1], %[a2]\n\t"                                       \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(4, s) "]\n\t"                          \
+  "smlad  %[a3], %[x1], %[w0], %[" A3 "]\n\t"                                   \
+  "smlabt %[a3], %[x0], %[w1], %[a3]\n\t"
+// Row 0 loads the channel's weights with post-increment to the next channel
+// (12 words on), rows 1 and 2 relative to that.
+#define TINYOPS_DW3_W0 "ldrd   %[w0], %[w1], [%[w]], #48\n\t"
+#define TINYOPS_DW3_W1 "ldrd   %[w0], %[w1], [%[w], #-40]\n\t"
+#define TINYOPS_DW3_W2 "ldrd   %[w0], %[w1], [%[w], #-32]\n\t"
+#define TINYOPS_DW3_BODY_S1                                                      \
+  TINYOPS_DW3_S1_ROW(0, TINYOPS_DW3_W0, "a0", "a0", "a0", "a0")                  \
+  TINYOPS_DW3_S1_ROW(1, TINYOPS_DW3_W1, "a1", "a3", "a2", "a0")                  \
+  TINYOPS_DW3_S1_ROW(2, TINYOPS_DW3_W2, "a1", "a3", "a2", "a0")
+// Stride 2: pixels 1-3 start from the bias before pixel 0 adds to it.
+#define TINYOPS_DW3_BODY_S2                                                      \
+  "mov    %[a1], %[a0]\n\t"                                                      \
+  "mov    %[a2], %[a0]\n\t"                                                      \
+  "mov    %[a3], %[a0]\n\t"                                                      \
+  TINYOPS_DW3_S2_ROW(0, TINYOPS_DW3_W0, "a0", "a1", "a2", "a3")                  \
+  TINYOPS_DW3_S2_ROW(1, TINYOPS_DW3_W1, "a0", "a1", "a2", "a3")                  \
+  TINYOPS_DW3_S2_ROW(2, TINYOPS_DW3_W2, "a0", "a1", "a2", "a3")
+// The output stage (arm/output_stage.h) of the 4 accumulators, stage by
+// stage so independent instructions follow each other, then the stores.
+#define TINYOPS_DW_REQ4(OP) OP("a0") OP("a1") OP("a2") OP("a3")
+#define TINYOPS_DW_SMMLAR(a) "smmlar %[" a "], %[" a "], %[x0], %[" a "]\n\t"
+#define TINYOPS_DW_SIGN(a) "add    %[" a "], %[" a "], %[" a "], asr #31\n\t"
+#define TINYOPS_DW_QADD(a) "qadd   %[" a "], %[" a "], %[x1]\n\t"
+#define TINYOPS_DW_SHIFT(a) "asr    %[" a "], %[" a "], %[x2]\n\t"
+#define TINYOPS_DW_SUB(a) "sub    %[" a "], %[" a "], %[w0]\n\t"
+#define TINYOPS_DW_SSAT(a) "ssat   %[" a "], #8, %[" a "]\n\t"
+#define TINYOPS_DW_ADDLO(a) "add    %[" a "], %[" a "], %[w1]\n\t"
+#define TINYOPS_DW3_OUT(RANGE)                                                   \
+  "ldrd   %[x0], %[x1], [%[k], #-16]\n\t"                                        \
+  "ldrd   %[x2], %[w0], [%[k], #-8]\n\t"                                         \
+  TINYOPS_DW_REQ4(TINYOPS_DW_SMMLAR) TINYOPS_DW_REQ4(TINYOPS_DW_SIGN)            \
+  TINYOPS_DW_REQ4(TINYOPS_DW_QADD) TINYOPS_DW_REQ4(TINYOPS_DW_SHIFT)             \
+  TINYOPS_DW_REQ4(TINYOPS_DW_SUB) TINYOPS_DW_REQ4(TINYOPS_DW_SSAT) RANGE         \
+  "add    %[w1], %[o], %[ps], lsl #1\n\t"                                        \
+  "strb   %[a2], [%[w1]]\n\t"                                                    \
+  "strb   %[a3], [%[w1], %[ps]]\n\t"                                             \
+  "strb   %[a1], [%[o], %[ps]]\n\t"                                              \
+  "strb   %[a0], [%[o]], #1\n\t"
+#define TINYOPS_DW3_RANGE "ldr    %[w1], %[addv]\n\t" TINYOPS_DW_REQ4(TINYOPS_DW_ADDLO)
+#define TINYOPS_DW3_ASM(BODY, RANGE)                                             \
+  __asm__ volatile("1:\n\t"                                                      \
+                   "ldr    %[a0], [%[k]], #20\n\t" BODY                          \
+                   "add    %[q], %[q], #4\n\t" TINYOPS_DW3_OUT(RANGE)            \
+                   "ldr    %[x0], %[oend]\n\t"                                   \
+                   "cmp    %[o], %[x0]\n\t"                                      \
+                   "bne    1b\n\t"                                               \
+                   : [q] "+r"(q), [w] "+r"(w), [k] "+r"(k), [o] "+r"(o), [a0] "=&r"(a0), \
+                     [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0),      \
+                     [x1] "=&r"(x1), [x2] "=&r"(x2), [w0] "=&r"(w0), [w1] "=&r"(w1)       \
+                   : [ps] "r"(ps), [oend] "m"(oend), [addv] "m"(add)                      \
+                   : "cc", "memory")
+
+// Two pixels (the step after the 4-pixel ones when 2 or 3 columns remain).
+#define TINYOPS_DW3_S1_ROW2(s, WLD, A1, A0)                                      \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  WLD                                                                            \
+  "smlatb %[a1], %[x0], %[w0], %[" A1 "]\n\t"                                   \
+  "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
+  "smlad  %[a1], %[x1], %[w1], %[a1]\n\t"                                       \
+  "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"
+#define TINYOPS_DW3_S2_ROW2(s, WLD, A0, A1)                                      \
+  WLD                                                                            \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
+  "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"                                       \
+  "smlad  %[a1], %[x1], %[w0], %[" A1 "]\n\t"                                   \
+  "smlabt %[a1], %[x0], %[w1], %[a1]\n\t"
+#define TINYOPS_DW3_BODY2_S1                                                     \
+  TINYOPS_DW3_S1_ROW2(0, TINYOPS_DW3_W0, "a0", "a0")                             \
+  TINYOPS_DW3_S1_ROW2(1, TINYOPS_DW3_W1, "a1", "a0")                             \
+  TINYOPS_DW3_S1_ROW2(2, TINYOPS_DW3_W2, "a1", "a0")
+#define TINYOPS_DW3_BODY2_S2                                                     \
+  "mov    %[a1], %[a0]\n\t"                                                      \
+  TINYOPS_DW3_S2_ROW2(0, TINYOPS_DW3_W0, "a0", "a1")                             \
+  TINYOPS_DW3_S2_ROW2(1, TINYOPS_DW3_W1, "a0", "a1")                             \
+  TINYOPS_DW3_S2_ROW2(2, TINYOPS_DW3_W2, "a0", "a1")
+#define TINYOPS_DW_REQ2(OP) OP("a0") OP("a1")
+#define TINYOPS_DW3_OUT2(RANGE)                                                  \
+  "ldrd   %[x0], %[x1], [%[k], #-16]\n\t"                                        \
+  "ldrd   %[x2], %[w0], [%[k], #-8]\n\t"                                         \
+  TINYOPS_DW_REQ2(TINYOPS_DW_SMMLAR) TINYOPS_DW_REQ2(TINYOPS_DW_SIGN)            \
+  TINYOPS_DW_REQ2(TINYOPS_DW_QADD) TINYOPS_DW_REQ2(TINYOPS_DW_SHIFT)             \
+  TINYOPS_DW_REQ2(TINYOPS_DW_SUB) TINYOPS_DW_REQ2(TINYOPS_DW_SSAT) RANGE         \
+  "strb   %[a1], [%[o], %[ps]]\n\t"                                              \
+  "strb   %[a0], [%[o]], #1\n\t"
+#define TINYOPS_DW3_RANGE2 "ldr    %[w1], %[addv]\n\t" TINYOPS_DW_REQ2(TINYOPS_DW_ADDLO)
+#define TINYOPS_DW3_ASM2(BODY, RANGE)                                            \
+  __asm__ volatile("1:\n\t"                                                      \
+                   "ldr    %[a0], [%[k]], #20\n\t" BODY                          \
+                   "add    %[q], %[q], #4\n\t" TINYOPS_DW3_OUT2(RANGE)           \
+                   "cmp    %[o], %[oend]\n\t"                                    \
+                   "bne    1b\n\t"                                               \
+                   : [q] "+r"(q), [w] "+r"(w), [k] "+r"(k), [o] "+r"(o), [a0] "=&r"(a0), \
+                     [a1] "=&r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2),      \
+                     [w0] "=&r"(w0), [w1] "=&r"(w1)                                       \
+                   : [ps] "r"(ps), [oend] "r"(oend), [addv] "m"(add)                      \
+                   : "cc", "memory")
+
+// Channels [0, ng) of a 2-pixel step; arguments as dw3_step4.
+template <int SW, int kKind>
+__attribute__((noinline)) void dw3_step2(const int32_t* q, const int32_t* w, const int32_t* k,
+                                         int8_t* o, int32_t ps, int32_t ng, int32_t add) {
+  int8_t* const oend = o + ng;
+  int32_t a0, a1, x0, x1, x2, w0, w1;
+  if (SW == 1) {
+    if (kKind == kOutRange) {
+      TINYOPS_DW3_ASM2(TINYOPS_DW3_BODY2_S1, TINYOPS_DW3_RANGE2);
+    } else {
+      TINYOPS_DW3_ASM2(TINYOPS_DW3_BODY2_S1, "");
+    }
+  } else {
+    if (kKind == kOutRange) {
+      TINYOPS_DW3_ASM2(TINYOPS_DW3_BODY2_S2, TINYOPS_DW3_RANGE2);
+    } else {
+      TINYOPS_DW3_ASM2(TINYOPS_DW3_BODY2_S2, "");
+    }
+  }
+}
+
+// Channels [0, ng) of one 4-pixel step (depth multiplier 1, ng >= 1): q the
+// ring word of channel 0 (pair 0, slot 0), w its slot-ordered weights
+// (channels 2 KH NW = 12 words apart), k its constants, o its pixel-0 output.
+template <int SW, int kKind>
+__attribute__((noinline)) void dw3_step4(const int32_t* q, const int32_t* w, const int32_t* k,
+                                         int8_t* o, int32_t ps, int32_t ng, int32_t add) {
+  static_assert(dw_group(3) == 16 && sizeof(DwConst) == 20, "offsets above");
+  int8_t* const oend = o + ng;
+  int32_t a0, a1, a2, a3, x0, x1, x2, w0, w1;
+  if (SW == 1) {
+    if (kKind == kOutRange) {
+      TINYOPS_DW3_ASM(TINYOPS_DW3_BODY_S1, TINYOPS_DW3_RANGE);
+    } else {
+      TINYOPS_DW3_ASM(TINYOPS_DW3_BODY_S1, "");
+    }
+  } else {
+    if (kKind == kOutRange) {
+      TINYOPS_DW3_ASM(TINYOPS_DW3_BODY_S2, TINYOPS_DW3_RANGE);
+    } else {
+      TINYOPS_DW3_ASM(TINYOPS_DW3_BODY_S2, "");
+    }
+  }
+}
+
 // All output rows of the tile for output columns [xa, xb), input channels
 // [ci, ci + nc), tile channels [g0, g0 + ng); cidx[i]: tile channel g0 + i's
 // input channel - ci (kMult; without, depth_multiplier is 1 and it is i: the
@@ -458,6 +655,11 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
     // Four pixels a step (2 pairs at stride 1, 4 at stride 2). Running
     // pointers let the compiler use immediate offsets throughout.
     for (; x + 4 <= nx; x += 4, qrow += 2 * pair_words, orow += 4 * ps) {
+      if (KH == 3 && !kMult) {
+        dw3_step4<SW, kKind>(qrow, wrow, reinterpret_cast<const int32_t*>(cst_g), orow, ps, ng,
+                             t.add);
+        continue;
+      }
       const int32_t* w = wrow;
       const DwConst* k = cst_g;
       int8_t* o0 = orow;
@@ -476,6 +678,11 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
       }
     }
     for (; x + 2 <= nx; x += 2, qrow += pair_words, orow += 2 * ps) {
+      if (KH == 3 && !kMult) {
+        dw3_step2<SW, kKind>(qrow, wrow, reinterpret_cast<const int32_t*>(cst_g), orow, ps, ng,
+                             t.add);
+        continue;
+      }
       const int32_t* w = wrow;
       const DwConst* k = cst_g;
       int8_t* o0 = orow;
