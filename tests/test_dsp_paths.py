@@ -190,6 +190,14 @@ def _edge_models() -> list[tuple[str, bytes]]:
     conv("pw 1 pixel c=70->9 unaligned", (1, 1, 1, 70), 9)
     conv("pw 1 pixel c=960->66", (1, 1, 1, 960), 66, act="RELU6")
     conv("pw c=640->20 3 pixels", (1, 1, 3, 640), 20)
+    # 6-pixel blocks with K % 4 == 0 (the px6_* assembly): odd and even
+    # depth-group counts (one group included) x each kind of output stage.
+    conv("pw c=20->9 6 px high", (1, 2, 3, 20), 9, act="RELU6", out_zp=-128, out_scale=0.1)
+    conv("pw c=8->70 6 px high", (1, 6, 1, 8), 70, act="RELU6", out_zp=-128, out_scale=0.1)
+    conv("pw c=4->5 6 px range", (1, 1, 6, 4), 5, act="RELU", out_zp=-30)
+    conv("pw c=32->7 12 px range", (1, 3, 4, 32), 7, act="RELU", out_zp=-20)
+    conv("pw c=12->10 12 px plain", (1, 3, 4, 12), 10)
+    conv("pw c=16->6 6 px plain", (1, 2, 3, 16), 6)
     conv("conv3x3 K=27 s2 relu6", (1, 15, 15, 3), 9, k=3, s=2, pad="SAME", act="RELU6")
     conv("conv3x3 c=16 K=27 s2 n1to1", (1, 12, 13, 3), 16, k=3, s=2, pad="SAME",
          act="RELU_N1_TO_1")

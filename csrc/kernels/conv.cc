@@ -16,8 +16,14 @@ namespace {
 // Pixels gathered per im2col block (scratch: kIm2colPixels * filter_volume
 // bytes); two blocks of the Arm DSP GEMM's 6 pixels.
 constexpr int32_t kIm2colPixels = 12;
-// Pixels handed to one gemm_requant call in the pointwise path.
+// Pixels handed to one gemm_requant call in the pointwise path: on Arm DSP
+// builds a multiple of the GEMM's 6-pixel blocks (11 of them), so full
+// batches take no 5-pixel blocks.
+#if TINYOPS_ARM_DSP
+constexpr int32_t kPointwisePixels = 66;
+#else
 constexpr int32_t kPointwisePixels = 64;
+#endif
 
 inline Requant requant_of(const Conv2DParams& p) {
   return Requant{p.multiplier, p.left_shift, p.right_shift, p.output_offset, p.act_min,

@@ -12,9 +12,10 @@
 // (expand_pixels: int16 pairs, zero past K), so they cost loads only, and are
 // reused across every output channel; each weight word is unpacked once per
 // block of P pixels:
-//  * P pixels x 1 channel (P = 2..6, px_dot): per 4 depths one LDR + two
-//    SXTB16 of the weight word, then per pixel one LDRD of its two unpacked
-//    words and two SMLAD -- 21 instructions per 24 MACs at P = 6;
+//  * P pixels x 1 channel (P = 2..6, PxDot): per 4 depths one LDR + two
+//    SXTB16 of the weight word, then per two pixels one LDM of their four
+//    unpacked words and four SMLAD -- 18 instructions per 24 MACs at P = 6
+//    (where K % 4 == 0, the whole channel loop is assembly: px6_*);
 //  * 1 pixel x 2 channels (fc_dot, FULLY_CONNECTED and single-pixel 1x1
 //    convolutions): per 8 depths one LDM of the pixel's four unpacked words
 //    and per channel one LDRD + four SXTB16 + four SMLAD, unrolled 4 times.
@@ -240,6 +241,114 @@ TINYOPS_PX_DEFINE(5, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
 TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
 
 // ---------------------------------------------------------------------------
+// 6 pixels x the block's channels, K a multiple of 4: the whole channel loop
+// in one assembly function, as PxDot<6> + the output stage leave GCC no
+// registers for the loop's own state (it spills and reloads about 25 words a
+// channel). Here the 14 registers are fixed -- r4-r9 the accumulators, r0-r3
+// the LDM targets, r10/r11 the unpacked weight word, ip the activations, lr
+// the weights -- and the rest lives in a stack copy of Px6Frame: a channel
+// costs its MACs, the 6 output stages, one LDM / STM of the output pointers
+// and 12 more instructions. Naked (the body is all assembly): the frame
+// pointer arrives in r0 (AAPCS).
+struct Px6Frame {
+  int8_t* ob[6];        // +0: the pixels' outputs at the block's channel 0
+  const int32_t* xend;  // +24: end of the unpacked pixels
+  const int32_t* xb;    // +28: the unpacked pixels (expand_pixels, P = 6)
+  const OutConst* oc;   // +32: channel 0's output-stage constants
+  const int32_t* be;    // +36: channel 0's bias
+  int32_t add;          // +40: act_min + 128 (kOutRange)
+  const int8_t* w;      // +44: channel 0's weight row (rows K bytes apart)
+  const int8_t* wend;   // +48: end of the block's rows
+};
+#define TINYOPS_PX6_W                \
+  "ldr    r11, [lr], #4\n\t"         \
+  "sxtb16 r10, r11\n\t"              \
+  "sxtb16 r11, r11, ror #8\n\t"
+#define TINYOPS_PX6_PAIR(a, b)        \
+  "ldmia  ip!, {r0-r3}\n\t"           \
+  "smlad  " a ", r0, r10, " a "\n\t"  \
+  "smlad  " a ", r1, r11, " a "\n\t"  \
+  "smlad  " b ", r2, r10, " b "\n\t"  \
+  "smlad  " b ", r3, r11, " b "\n\t"
+#define TINYOPS_PX6_GROUP \
+  TINYOPS_PX6_W TINYOPS_PX6_PAIR("r4", "r5") TINYOPS_PX6_PAIR("r6", "r7") TINYOPS_PX6_PAIR("r8", "r9")
+// The first group starts pixels 1-5 from the bias in r4 before pixel 0 adds to it.
+#define TINYOPS_PX6_FIRST                                                        \
+  "mov    r6, r4\n\t"                                                            \
+  "mov    r7, r4\n\t"                                                            \
+  "mov    r8, r4\n\t"                                                            \
+  "mov    r9, r4\n\t" TINYOPS_PX6_W                                              \
+  "ldmia  ip!, {r0-r3}\n\t"                                                      \
+  "smlad  r5, r2, r10, r4\n\t"                                                   \
+  "smlad  r5, r3, r11, r5\n\t"                                                   \
+  "smlad  r4, r0, r10, r4\n\t"                                                   \
+  "smlad  r4, r1, r11, r4\n\t" TINYOPS_PX6_PAIR("r6", "r7") TINYOPS_PX6_PAIR("r8", "r9")
+#define TINYOPS_PX6_EACH(OP) OP("r4") OP("r5") OP("r6") OP("r7") OP("r8") OP("r9")
+#define TINYOPS_PX6_SMMLAR(a) "smmlar " a ", " a ", r0, " a "\n\t"
+#define TINYOPS_PX6_SIGN(a) "add    " a ", " a ", " a ", asr #31\n\t"
+#define TINYOPS_PX6_QADD(a) "qadd   " a ", " a ", r1\n\t"
+#define TINYOPS_PX6_SHIFT(a) "asr    " a ", " a ", r2\n\t"
+#define TINYOPS_PX6_SUB(a) "sub    " a ", " a ", r3\n\t"
+#define TINYOPS_PX6_SSAT(a) "ssat   " a ", #8, " a "\n\t"
+#define TINYOPS_PX6_ADD(a) "add    " a ", " a ", r0\n\t"
+// Output stages (output_stage.h's out_apply) by kind.
+#define TINYOPS_PX6_OUT_HIGH TINYOPS_PX6_EACH(TINYOPS_PX6_SUB) TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
+#define TINYOPS_PX6_OUT_RANGE \
+  TINYOPS_PX6_OUT_HIGH "ldr    r0, [sp, #40]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_ADD)
+#define TINYOPS_PX6_OUT_PLAIN TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
+// EVEN: one more group before the loop of two groups (an even group count).
+#define TINYOPS_PX6_FN(NAME, EVEN, OUT)                                          \
+  __attribute__((naked, noinline)) inline void NAME(const Px6Frame*) {          \
+    __asm__ volatile(                                                            \
+        "push   {r4-r11, lr}\n\t"                                                \
+        "sub    sp, sp, #52\n\t"                                                 \
+        "ldmia  r0!, {r1-r7}\n\t"                                                \
+        "stmia  sp, {r1-r7}\n\t"                                                 \
+        "ldmia  r0, {r1-r6}\n\t"                                                 \
+        "add    r7, sp, #28\n\t"                                                 \
+        "stmia  r7, {r1-r6}\n\t"                                                 \
+        "mov    lr, r5\n\t"                                                      \
+        "3:\n\t"                                                                 \
+        "ldr    r0, [sp, #36]\n\t"                                               \
+        "ldr    r4, [r0], #4\n\t"                                                \
+        "str    r0, [sp, #36]\n\t"                                               \
+        "ldr    ip, [sp, #28]\n\t" TINYOPS_PX6_FIRST EVEN                        \
+        "ldr    r0, [sp, #24]\n\t"                                               \
+        "cmp    ip, r0\n\t"                                                      \
+        "beq    2f\n\t"                                                          \
+        "1:\n\t" TINYOPS_PX6_GROUP TINYOPS_PX6_GROUP                             \
+        "ldr    r0, [sp, #24]\n\t"                                               \
+        "cmp    ip, r0\n\t"                                                      \
+        "bne    1b\n\t"                                                          \
+        "2:\n\t"                                                                 \
+        "ldr    ip, [sp, #32]\n\t"                                               \
+        "ldmia  ip!, {r0-r3}\n\t"                                                \
+        "str    ip, [sp, #32]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_SMMLAR)          \
+        TINYOPS_PX6_EACH(TINYOPS_PX6_SIGN) TINYOPS_PX6_EACH(TINYOPS_PX6_QADD)    \
+        TINYOPS_PX6_EACH(TINYOPS_PX6_SHIFT) OUT                                  \
+        "ldmia  sp, {r0-r3, r10, r11}\n\t"                                       \
+        "strb   r4, [r0], #1\n\t"                                                \
+        "strb   r5, [r1], #1\n\t"                                                \
+        "strb   r6, [r2], #1\n\t"                                                \
+        "strb   r7, [r3], #1\n\t"                                                \
+        "strb   r8, [r10], #1\n\t"                                               \
+        "strb   r9, [r11], #1\n\t"                                               \
+        "stmia  sp, {r0-r3, r10, r11}\n\t"                                       \
+        "ldr    r0, [sp, #48]\n\t"                                               \
+        "cmp    lr, r0\n\t"                                                      \
+        "bne    3b\n\t"                                                          \
+        "add    sp, sp, #52\n\t"                                                 \
+        "pop    {r4-r11, pc}\n\t");                                              \
+  }
+TINYOPS_PX6_FN(px6_high_odd, "", TINYOPS_PX6_OUT_HIGH)
+TINYOPS_PX6_FN(px6_high_even, TINYOPS_PX6_GROUP, TINYOPS_PX6_OUT_HIGH)
+TINYOPS_PX6_FN(px6_range_odd, "", TINYOPS_PX6_OUT_RANGE)
+TINYOPS_PX6_FN(px6_range_even, TINYOPS_PX6_GROUP, TINYOPS_PX6_OUT_RANGE)
+TINYOPS_PX6_FN(px6_plain_odd, "", TINYOPS_PX6_OUT_PLAIN)
+TINYOPS_PX6_FN(px6_plain_even, TINYOPS_PX6_GROUP, TINYOPS_PX6_OUT_PLAIN)
+static_assert(sizeof(Px6Frame) == 52 && sizeof(OutConst) == 16, "offsets in TINYOPS_PX6_FN");
+
+// ---------------------------------------------------------------------------
 // 1 pixel x 2 channels (rows w0, w1), 8 depths a step: the pixel's four
 // unpacked words with one LDM (fixed registers r0-r3, as LDM needs ascending
 // registers), each row's two weight words with one LDRD (kAligned: rows
@@ -404,6 +513,21 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
 template <int P, int kKind>
 void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* const* ob) {
+  if (P == 6 && (K & 3) == 0) {
+    const int32_t full = K >> 2;
+    const Px6Frame f{{ob[0], ob[P > 1 ? 1 : 0], ob[P > 2 ? 2 : 0], ob[P > 3 ? 3 : 0],
+                      ob[P > 4 ? 4 : 0], ob[P > 5 ? 5 : 0]},
+                     xb + 12 * full, xb, s.oc, be, s.add, w, w + static_cast<ptrdiff_t>(nc) * K};
+    const bool even = (full & 1) == 0;
+    if (kKind == kOutHigh) {
+      even ? px6_high_even(&f) : px6_high_odd(&f);
+    } else if (kKind == kOutRange) {
+      even ? px6_range_even(&f) : px6_range_odd(&f);
+    } else {
+      even ? px6_plain_even(&f) : px6_plain_odd(&f);
+    }
+    return;
+  }
   if (K & 3) {
     px_channels<P, true, kKind>(xb, w, K, nc, be, s, ob);
   } else {
