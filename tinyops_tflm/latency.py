@@ -49,7 +49,7 @@ EV_OP, EV_KERNEL, EV_START, EV_WAIT, EV_WAIT_ALL = 0, 1, 2, 3, 4
 
 FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes",
             "flash_macs", "macs_direct_in", "far_in_elems", "far_out_elems", "in_elems_x_ctiles",
-            "odd_pixel_weights", "op")
+            "odd_pixel_weights", "edge_out_elems", "strided_macs", "far_weight_macs", "op")
 
 # Cortex-M7 boards: the first bytes of the plan's SRAM region sit in the
 # DTCM (zero wait, not cached); the rest is SRAM1/SRAM2 behind the AXI bus and
@@ -76,12 +76,47 @@ def cost_class(graph: Graph, op: Operator) -> str:
         return "conv_stem" if w[3] <= 4 else "conv_kxk"
     if op.name == "DEPTHWISE_CONV_2D":
         w = t[op.inputs[1]].shape  # [1, KH, KW, C]
-        return "depthwise_3x3" if w[1] == 3 and w[2] == 3 else "depthwise_large"
+        if w[1] == w[2] and w[1] in (3, 5, 7):
+            return f"depthwise_{w[1]}x{w[2]}"
+        return "depthwise_large"
     if op.name in ("RESHAPE", "SQUEEZE"):
         return "reshape"
     if op.name in ("RELU", "RELU6", "LEAKY_RELU"):
         return "relu"
     return op.name.lower()
+
+
+def edge_out_elems(graph: Graph, op: Operator) -> float:
+    """Output elements of a window op (conv, depthwise, pool) whose window
+    overlaps the padding: the kernels' bounds-checked border path."""
+    if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return 0.0
+    if op.options.get("padding", 0) not in (0, "SAME"):  # schema Padding: SAME = 0, VALID = 1
+        return 0.0
+    t = graph.tensors
+    x, y = t[op.inputs[0]].shape, t[op.outputs[0]].shape
+    if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w = t[op.inputs[1]].shape
+        kh, kw = w[1], w[2]
+    else:
+        kh, kw = int(op.options.get("filter_height", 1)), int(op.options.get("filter_width", 1))
+    sh, sw = int(op.options.get("stride_h", 1)), int(op.options.get("stride_w", 1))
+
+    def interior(n_in: int, n_out: int, k: int, s: int) -> int:
+        pad = max((n_out - 1) * s + k - n_in, 0) // 2
+        return sum(1 for o in range(n_out) if o * s - pad >= 0 and o * s - pad + k <= n_in)
+
+    inner = interior(x[1], y[1], kh, sh) * interior(x[2], y[2], kw, sw)
+    return float((y[1] * y[2] - inner) * y[3] * y[0])
+
+
+def strided_macs(graph: Graph, op: Operator) -> float:
+    """MACs of a window op with stride > 1: neighbouring outputs share fewer
+    input columns, so the kernels load more per MAC."""
+    if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        return 0.0
+    s = max(int(op.options.get("stride_h", 1)), int(op.options.get("stride_w", 1)))
+    return float(op_macs(graph, op)) if s > 1 else 0.0
 
 
 @dataclass
@@ -142,7 +177,7 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
     act_in = [i for i in op.inputs if i >= 0 and not t[i].is_constant]
     direct_in = bool(act_in) and placements is not None and "in_band0" not in buffers and \
         placements[act_in[0]].memory == SRAM
-    far_in = far_out = 0.0
+    far_in = far_out = far_weight_macs = 0.0
     if fast_sram is not None and placements is not None:
         def far(tensor: int, band: str) -> bool:
             if band in buffers:
@@ -151,6 +186,14 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
             return p.memory == SRAM and p.offset >= fast_sram
         far_in = float(sum(t[i].size for k, i in enumerate(act_in) if far(i, ("in_band0", "in2_band0")[min(k, 1)])))
         far_out = float(sum(t[i].size for i in op.outputs if i >= 0 and far(i, "out_band0")))
+        # Weights the kernel re-reads per block of pixels from cached SRAM
+        # (streamed weight tiles, or constants resident there).
+        if len(op.inputs) > 1 and op.inputs[1] >= 0 and t[op.inputs[1]].is_constant:
+            w = op.inputs[1]
+            if ("weights0" in buffers and buffers["weights0"][0] + buffers["weights0"][1] > fast_sram) \
+                    or ("weights0" not in buffers and placements[w].memory == SRAM
+                        and placements[w].offset + placements[w].nbytes > fast_sram):
+                far_weight_macs = macs
     # Channel-tiled window / FC ops re-read (and re-unpack, re-im2col) their
     # input once per output-channel tile.
     ctiles = 1
@@ -186,6 +229,9 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
         "far_out_elems": far_out,
         "in_elems_x_ctiles": float(in_elems * ctiles),
         "odd_pixel_weights": odd,
+        "edge_out_elems": edge_out_elems(graph, op),
+        "strided_macs": strided_macs(graph, op),
+        "far_weight_macs": far_weight_macs,
         "op": 1.0,
     }
 
@@ -227,18 +273,24 @@ def board_table(tables: dict[str, Any], board: Board) -> dict[str, Any]:
                          f"tabled: {', '.join(boards)}")
 
 
+# Where a table has no entry for a fine class, its coarser class (e.g. the
+# CMSIS-NN table's one class for every depthwise window but 3x3).
+_PARENT_CLASS = {"depthwise_5x5": "depthwise_large", "depthwise_7x7": "depthwise_large"}
+
+
 def compute_cycles(entry: dict[str, Any], cls: str, features: dict[str, float]) -> tuple[float, float]:
     """(core cycles, memory stall cycles) of one op from its class's coefficients
     (the board's 'default' class when the class was never measured)."""
     classes = entry["classes"]
-    coef = classes.get(cls) or classes["default"]
+    coef = classes.get(cls) or classes.get(_PARENT_CLASS.get(cls, "")) or classes["default"]
     core = sum(coef["core"].get(k, 0.0) * v for k, v in features.items())
     stall = sum(coef["stall"].get(k, 0.0) * v for k, v in features.items())
     return core, stall
 
 
 def _rate(entry: dict[str, Any], cls: str, feature: str) -> float:
-    coef = entry["classes"].get(cls) or entry["classes"]["default"]
+    classes = entry["classes"]
+    coef = classes.get(cls) or classes.get(_PARENT_CLASS.get(cls, "")) or classes["default"]
     return coef["core"].get(feature, 0.0) + coef["stall"].get(feature, 0.0)
 
 

@@ -129,11 +129,33 @@ def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
     return out
 
 
+def _reclassify(rows: list[dict]) -> None:
+    """Cost classes and the graph-only features from the models themselves
+    (they may have been refined since the rows were measured)."""
+    from tinyops_tflm import zoo
+    from tinyops_tflm.latency import cost_class, edge_out_elems, strided_macs
+    from tinyops_tflm.reader import read_model
+
+    graphs: dict[str, object] = {}
+    for r in rows:
+        g = graphs.get(r["model"])
+        if g is None:
+            g = graphs[r["model"]] = read_model(zoo.cached(r["model"]))
+        op = g.operators[int(r["op"])]
+        r["class"] = cost_class(g, op)
+        r["f_edge_out_elems"] = str(edge_out_elems(g, op))
+        r["f_strided_macs"] = str(strided_macs(g, op))
+
+
 def cmd_fit(args) -> int:
     from tinyops_tflm.latency import FEATURES
 
     with open(MEASUREMENTS) as f:
         rows = list(csv.DictReader(f))
+    _reclassify(rows)
+    from tinyops_tflm.latency import FEATURES as _F
+    # Rows measured before a plan-dependent feature existed cannot be used.
+    rows = [r for r in rows if all(r.get(f"f_{k}", "") != "" for k in _F)]
     if not rows:
         print(f"no measurements in {MEASUREMENTS}; run `measure` first", file=sys.stderr)
         return 2
