@@ -562,32 +562,6 @@ def _kernel_names(mask: int) -> list[str]:
 # -- fit -------------------------------------------------------------------------------
 
 
-def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Non-negative least squares (Lawson-Hanson active set)."""
-    m, n = a.shape
-    x = np.zeros(n)
-    passive = np.zeros(n, dtype=bool)
-    w = a.T @ (b - a @ x)
-    for _ in range(3 * n + 10):
-        if passive.all() or w[~passive].max(initial=-1) <= 1e-12 * max(1.0, np.abs(w).max()):
-            break
-        j = int(np.argmax(np.where(passive, -np.inf, w)))
-        passive[j] = True
-        while True:
-            z = np.zeros(n)
-            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
-            if (z[passive] > 0).all():
-                x = z
-                break
-            mask = passive & (z <= 0)
-            alpha = np.min(x[mask] / (x[mask] - z[mask]))
-            x = x + alpha * (z - x)
-            passive &= x > 1e-15
-            x[~passive] = 0.0
-        w = a.T @ (b - a @ x)
-    return x
-
-
 def fit_class(rows: list[dict], feats: tuple[str, ...]) -> tuple[dict[str, float], list[float]]:
     """Coefficients of `feats` (relative NNLS) and each row's error in percent."""
     a = np.array([[float(r.get(f) or 0.0) for f in feats] for r in rows])
@@ -597,6 +571,8 @@ def fit_class(rows: list[dict], feats: tuple[str, ...]) -> tuple[dict[str, float
     aw = a * wgt[:, None]
     scale = np.linalg.norm(aw, axis=0)
     scale[scale == 0] = 1.0
+    from tinyops_tflm.fitting import nnls
+
     x = nnls(aw / scale, y * wgt) / scale
     pred = a @ x
     err = list(100.0 * (pred - y) / y)
