@@ -147,7 +147,7 @@ def _dataset(tf, paths, labels, num_classes, prep, batch, training, shuffle_seed
         return x, tf.one_hot(label, num_classes)
 
     if deterministic:
-        ds = ds.map(load, num_parallel_calls=None, deterministic=True)
+        ds = ds.map(load)  # sequential, in order
     else:
         ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     ds = ds.ignore_errors(log_warning=True)
