@@ -209,3 +209,18 @@ def test_estimate_paper_schedules(schedule):
         assert theirs.dma > 0
     else:
         assert theirs.dma == 0
+
+
+def test_malformed_cost_tables_are_named(tmp_path):
+    from tinyops_tflm.latency import CostTableError, load_tables
+
+    bad = tmp_path / "t.json"
+    bad.write_text("{not json")
+    with pytest.raises(CostTableError, match="t.json"):
+        load_tables(str(bad))
+    graph = read_model(zoo.cached("demo_tiny"))
+    interp = Interpreter(graph, board="stm32f746", sram_budget=16 * KIB)
+    with pytest.raises(CostTableError, match="default"):
+        interp.estimate_latency({"boards": {"stm32f746": {"core": "cortex-m7", "classes": {}}}})
+    with pytest.raises(CostTableError, match="no entry"):
+        interp.estimate_latency({"boards": {}})

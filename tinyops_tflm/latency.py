@@ -264,11 +264,16 @@ def board_table(tables: dict[str, Any], board: Board) -> dict[str, Any]:
     """Coefficients for `board`: its own entry, else the entry of the port with
     the same core (custom boards, stm32f469-paper)."""
     boards = tables["boards"]
-    if board.name in boards:
-        return boards[board.name]
-    for name, entry in boards.items():
-        if entry.get("core") == board.core:
-            return entry
+    entry = boards.get(board.name) or next(
+        (e for e in boards.values() if isinstance(e, dict) and e.get("core") == board.core), None)
+    if entry is not None:
+        classes = entry.get("classes")
+        if not isinstance(classes, dict) or "default" not in classes or not all(
+                isinstance(c, dict) and isinstance(c.get("core"), dict)
+                and isinstance(c.get("stall"), dict) for c in classes.values()):
+            raise CostTableError(f"cost tables: the {board.name} entry needs 'classes' with a "
+                                 "'default' class, each with 'core' and 'stall' coefficients")
+        return entry
     raise CostTableError(f"cost tables have no entry for board {board.name} ({board.core}); "
                          f"tabled: {', '.join(boards)}")
 

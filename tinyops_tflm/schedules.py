@@ -3,7 +3,7 @@
 ``tinyops`` is this project's plan (tinyops_tflm.partition) and kernels. The
 two others are models of what the paper ran, replayed on the same timing
 model (tinyops_tflm.latency.replay) with CMSIS-NN's measured kernel costs
-(``data/cmsis_nn_costs.json``):
+(``data/refkernel_costs.json``):
 
 ``original`` -- the original TinyOps firmware (shared/reference/README.md):
   the model is copied from QSPI to SDRAM at boot and the whole tensor arena
@@ -52,11 +52,11 @@ class ScheduleError(TinyOpsError):
 @lru_cache(maxsize=1)
 def cmsis_nn_table() -> dict[str, Any]:
     """CMSIS-NN kernel costs per core and class, in the estimator's table form."""
-    path = resources.files("tinyops_tflm") / "data" / "cmsis_nn_costs.json"
+    path = resources.files("tinyops_tflm") / "data" / "refkernel_costs.json"
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ScheduleError("no CMSIS-NN cost table (tinyops_tflm/data/cmsis_nn_costs.json); "
+        raise ScheduleError("no CMSIS-NN cost table (tinyops_tflm/data/refkernel_costs.json); "
                             "see ports/README.md, 'CMSIS-NN reference costs'") from None
     boards = {}
     for core, classes in raw["cores"].items():

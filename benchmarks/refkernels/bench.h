@@ -1,4 +1,4 @@
-/* Kernel-cost harness (benchmarks/cmsis_nn_costs.py): what the generic driver
+/* Kernel-cost harness (benchmarks/refkernel_costs.py): what the generic driver
  * (bench_main.c) and a kernel layer (cmsis_calls.c against a user's CMSIS-NN
  * checkout, or stub_calls.c for the self-test) share. Our own code; no
  * CMSIS-NN source is part of this repository. */

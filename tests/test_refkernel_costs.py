@@ -1,13 +1,13 @@
 """The committed CMSIS-NN kernel cost table and the harness that measures it.
 
-* Always: tinyops_tflm/data/cmsis_nn_costs.json has, for both cores and every
+* Always: tinyops_tflm/data/refkernel_costs.json has, for both cores and every
   variant, every kernel class plus 'default' with finite non-negative
   coefficients and its provenance (CMSIS-NN commit, compiler, flags, what
   the counts are); refitting the committed measurements
-  (benchmarks/data/cmsis_nn_measurements.csv) gives the committed
+  (benchmarks/data/refkernel_measurements.csv) gives the committed
   coefficients, so neither was edited by hand or left stale; the schedules
   that consume it load it.
-* With the Arm toolchain and QEMU: benchmarks/cmsis_nn_costs.py builds and
+* With the Arm toolchain and QEMU: benchmarks/refkernel_costs.py builds and
   runs its driver with its own stub kernels (no CMSIS-NN: CI fetches
   nothing) on both cores; every call must report the kernel it reached
   through the link-time trampolines, counts must grow with the work, and the
@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE = ROOT / "tinyops_tflm" / "data" / "cmsis_nn_costs.json"
-CSV = ROOT / "benchmarks" / "data" / "cmsis_nn_measurements.csv"
-SCRIPT = ROOT / "benchmarks" / "cmsis_nn_costs.py"
+TABLE = ROOT / "tinyops_tflm" / "data" / "refkernel_costs.json"
+CSV = ROOT / "benchmarks" / "data" / "refkernel_measurements.csv"
+SCRIPT = ROOT / "benchmarks" / "refkernel_costs.py"
 CORES = ("cortex-m4", "cortex-m7")
 CLASSES = ("conv_1x1", "conv_kxk", "conv_stem", "depthwise_3x3", "depthwise_large",
            "fully_connected", "add", "mul", "average_pool_2d", "default")
@@ -39,10 +39,10 @@ COEFS = ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights")
 def _harness():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import cmsis_nn_costs
+        import refkernel_costs
     finally:
         sys.path.pop(0)
-    return cmsis_nn_costs
+    return refkernel_costs
 
 
 def _check_cores(cores: dict, where: str) -> None:
