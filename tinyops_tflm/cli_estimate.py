@@ -60,8 +60,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
               f"{o.dma_cycles:>13,.0f}{o.cycles * ms:>9.2f}")
     print(f"  total: {est.total_cycles:,} cycles = {est.ms:.1f} ms at {est.clock_hz / 1e6:.0f} MHz")
     check = ("validated against the cycle emulation by benchmarks/cycle_model.py"
-             if args.schedule == "tinyops" else "calibrated on the paper's table by "
-             "`tinyops reproduce-paper`")
+             if args.schedule == "tinyops" else "uncalibrated (`tinyops reproduce-paper` "
+             "calibrates it on the paper's table)")
     print(f"  modelled by {est.model}; {check}; not a board measurement")
     if args.plot:
         print(f"  wrote {args.plot}")
