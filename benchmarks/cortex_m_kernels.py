@@ -239,8 +239,8 @@ def main() -> int:
             with _env(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
                 results["after"][board] = measure(board, cycles)
 
-    print(f"Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
-          f" QEMU instruction counts, unpartitioned plan)"
+    print("Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
+          " QEMU instruction counts, unpartitioned plan)"
           + (", and modelled cycles per MAC of the op in the board's default plan (QEMU cycle"
              " model, tinyops_tflm.board_timing)" if cycles else "")
           + f"; before = {args.base} ({base_sha}), after = this checkout")

@@ -43,14 +43,12 @@ import argparse
 import csv
 import datetime
 import json
-import math
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np

@@ -14,7 +14,6 @@ tests skip, saying so, without them.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 

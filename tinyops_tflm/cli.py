@@ -37,7 +37,6 @@ def cmd_plan(args) -> int:
     from .report import plan_table
 
     from .interpreter import Interpreter
-    from .validation import make_inputs
 
     graph = read_model_file(args.model)
     budget = parse_size(args.sram_budget) if args.sram_budget else None

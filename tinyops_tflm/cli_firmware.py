@@ -109,7 +109,6 @@ def _check(result, data: bytes | None, validate: bool) -> dict:
     input) and, with `validate`, with the pinned tflite-micro interpreter."""
     from .interpreter import Interpreter
     from .reader import read_model
-    from .validation import first_difference
 
     checks: dict = {}
     exp = result.export

@@ -30,7 +30,6 @@ the weights.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings

@@ -2,7 +2,8 @@
 # Installs everything the test suite needs, then runs it.
 #   - Debian packages for the firmware ports (Arm GCC, newlib, QEMU), for
 #     rendering reports (chromium) and for running the portable wheel on an
-#     emulated CPU without AVX (qemu-user) when absent (needs root or sudo;
+#     emulated CPU without AVX (qemu-user) and for the style check
+#     (clang-format) when absent (needs root or sudo;
 #     skipped with a message otherwise);
 #   - this package with its [test] extras (builds the C++ engine);
 #   - then pytest over tests/.
@@ -19,6 +20,8 @@ command -v ninja >/dev/null 2>&1 || need_pkgs+=(ninja-build)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 # qemu-x86_64 runs the portable wheel on an emulated CPU without AVX (tests/test_wheel.py).
 command -v qemu-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-user)
+# tools/check_style.sh and tools/format.sh (ruff comes with the [test] extras).
+command -v clang-format >/dev/null 2>&1 || need_pkgs+=(clang-format)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
