@@ -149,7 +149,7 @@ int ee_printf(const char *fmt, ...) {
 
 
 def build(coremark: Path, board: str, out_dir: Path, iterations: int, opt: str) -> Path:
-    from tinyops_tflm.baremetal import build_program
+    from tinyops_tflm.firmware.baremetal import build_program
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "core_portme.h").write_text(PORTME_H)
@@ -163,7 +163,7 @@ def build(coremark: Path, board: str, out_dir: Path, iterations: int, opt: str) 
 
 
 def measure(coremark: Path, board: str, build_root: Path, iterations: int, opt: str) -> dict:
-    from tinyops_tflm.cycles import run_cycles
+    from tinyops_tflm.firmware.cycles import run_cycles
 
     elf = build(coremark, board, build_root / board, iterations, opt)
     run = run_cycles(elf, board, timeout=1800)

@@ -16,7 +16,7 @@ instruction), for two builds of the firmware in the same run:
 Both builds run the plans this checkout's host engine makes; ops run alone
 from an unpartitioned plan (no DMA in their counts). The classes:
 
-  * from the paper model mbv3-w1.00-r160 (tinyops_tflm.zoo, the TinyOps
+  * from the paper model mbv3-w1.00-r160 (tinyops_tflm.validation.zoo, the TinyOps
     paper's MbV3 at width 1.0, 160x160): every 1x1 convolution over more
     than one pixel (all have >= 16 input channels), depthwise 3x3 at stride
     1 and 2, and the 3x3 stride-2 stem on 3 input channels;
@@ -29,7 +29,7 @@ from an unpartitioned plan (no DMA in their counts). The classes:
     leaves them out).
 
 With the emulator's cycle model (emulate(..., cycles=True), the QEMU cycle
-model of tinyops_tflm.board_timing), modelled cycles per MAC of each op in the
+model of tinyops_tflm.planning.board_timing), modelled cycles per MAC of each op in the
 board's default plan are printed as well, and the whole model's modelled
 latency. Targets are those of issue 11. Needs the Arm toolchain and QEMU (see
 README); takes several minutes.
@@ -124,7 +124,7 @@ def _synthetic_ops() -> list[bytes]:
 
 
 def _emulate(data: bytes, board: str, partitioned: bool, cycles: bool):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     kw = {"cycles": True} if cycles else {}
     return emulate(data, board, partitioned=partitioned, **kw)
@@ -140,9 +140,9 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
     DMA), and, with the cycle model, modelled cycles of each op in the
     board's default plan (weights streamed as the board would; DMA the CPU
     waits for included)."""
-    from tinyops_tflm import zoo
-    from tinyops_tflm.metrics import op_macs
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.frontend.metrics import op_macs
+    from tinyops_tflm.frontend.reader import read_model
     from tinyops_tflm.testing.merge import merge_models
 
     counts: dict[str, Count] = {}
@@ -226,7 +226,7 @@ def main() -> int:
     ap.add_argument("--detail", action="store_true", help="also print every layer")
     args = ap.parse_args()
 
-    from tinyops_tflm.emulate import cache_dir, emulate
+    from tinyops_tflm.firmware.emulate import cache_dir, emulate
 
     cycles = "cycles" in inspect.signature(emulate).parameters
     after_cache = cache_dir()
@@ -242,7 +242,7 @@ def main() -> int:
     print("Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
           " QEMU instruction counts, unpartitioned plan)"
           + (", and modelled cycles per MAC of the op in the board's default plan (QEMU cycle"
-             " model, tinyops_tflm.board_timing)" if cycles else "")
+             " model, tinyops_tflm.planning.board_timing)" if cycles else "")
           + f"; before = {args.base} ({base_sha}), after = this checkout")
     what = "instr/MAC" + (" | cycles/MAC" if cycles else "")
     cols = "".join(f" | {board} ({core}): {what} before -> after" for board, core in BOARDS)
@@ -267,7 +267,7 @@ def main() -> int:
     if cycles:
         plan = f"whole {PAPER_MODEL}, default plan"
         for board, core in BOARDS:
-            from tinyops_tflm.boards import get_board
+            from tinyops_tflm.planning.boards import get_board
 
             hz = get_board(board).clock_hz
             for tag in ("before", "after"):

@@ -17,7 +17,7 @@ import sys
 
 def _zoo() -> list[str]:
     """Every zoo model: the general ones and the paper's rows."""
-    from tinyops_tflm import zoo
+    from tinyops_tflm.validation import zoo
     return [*zoo.list_models(), *zoo.paper_models()]
 
 
@@ -29,8 +29,8 @@ def main() -> int:
     ap.add_argument("--ops", action="store_true", help="also print every op over 1 %%")
     args = ap.parse_args()
 
-    from tinyops_tflm import zoo
-    from tinyops_tflm.cycle_check import compare
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.firmware.cycle_check import compare
 
     print("estimator (cost tables + DMA replay) vs cycle emulation (QEMU cycle model)")
     print(f"  {'board':<10} {'model':<26} {'budget':>7} {'emulated':>14} {'estimated':>14} "

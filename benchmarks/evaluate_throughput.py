@@ -39,11 +39,11 @@ def main() -> int:
 
     import numpy as np
 
-    from tinyops_tflm import zoo
-    from tinyops_tflm.eval_runner import Runner
-    from tinyops_tflm.evaluate import evaluate, load_model_for_eval
-    from tinyops_tflm.imagedata import load_eval_image
-    from tinyops_tflm.oracle import run_tflm_batch
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.workflow.eval_runner import Runner
+    from tinyops_tflm.workflow.evaluate import evaluate, load_model_for_eval
+    from tinyops_tflm.workflow.imagedata import load_eval_image
+    from tinyops_tflm.validation.oracle import run_tflm_batch
     from tinyops_tflm.testing.shapes import write_dataset
 
     with tempfile.TemporaryDirectory(prefix="tinyops_evalbench_") as tmp:
@@ -80,7 +80,7 @@ def main() -> int:
         k = max(2, min(args.tflm_sample, n))
         runner = Runner("int8", info.data, info.prep.to_dict(), worker=False)
         files = sorted(data.glob("*/*.jpg"))[:k]
-        from tinyops_tflm.eval_runner import quantize_input
+        from tinyops_tflm.workflow.eval_runner import quantize_input
 
         xs = [quantize_input(load_eval_image(f.read_bytes(), info.prep), runner.scale,
                              runner.zero_point)[None] for f in files]

@@ -26,7 +26,7 @@ def main() -> int:
     ap.add_argument("--skip-ray", action="store_true", help="local workers only")
     args = ap.parse_args()
 
-    from tinyops_tflm import explore as ex
+    from tinyops_tflm.workflow import explore as ex
 
     cands = ex.preset_candidates(args.preset)
     models = sorted({c.model for c in cands}, key=lambda m: m.name)

@@ -39,14 +39,14 @@ def main() -> int:
     args = ap.parse_args()
 
     from tinyops_tflm import Interpreter
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.compare import make_inputs
 
     if args.model:
         data = open(args.model, "rb").read()
         label = args.model
     else:
-        from tinyops_tflm import zoo
+        from tinyops_tflm.validation import zoo
         data = zoo.cached("mobilenet_v3_large_r160")
         label = "MobileNetV3-Large a1.0 r160 int8 (zoo, random weights)"
     graph = read_model(data)
@@ -103,7 +103,8 @@ def _compare_native(args, data: bytes) -> bool:
     from pathlib import Path
 
     import native_compare
-    from tinyops_tflm import engine, zoo
+    from tinyops_tflm.runtime import engine
+    from tinyops_tflm.validation import zoo
 
     build = Path(args.native_build) if args.native_build else zoo.default_cache_dir().parent / "native-build"
     print(f"building the -march=native engine in {build} ...", flush=True)

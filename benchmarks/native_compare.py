@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
 import json, sys, time
-from tinyops_tflm import Interpreter, engine
-from tinyops_tflm.reader import read_model
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm import Interpreter
+from tinyops_tflm.runtime import engine
+from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation.compare import make_inputs
 data = open(sys.argv[2], "rb").read()
 graph = read_model(data)
 x = make_inputs(graph, 1, seed=0)[0]

@@ -27,10 +27,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
 
-    from tinyops_tflm import Interpreter, zoo
-    from tinyops_tflm.boards import SDRAM, QSPI, parse_size
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm import Interpreter
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.planning.boards import SDRAM, QSPI, parse_size
+    from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.compare import make_inputs
 
     graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
     x = make_inputs(graph, 1, seed=0)[0]

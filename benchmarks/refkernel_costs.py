@@ -30,7 +30,7 @@ Rows go to benchmarks/data/refkernel_measurements.csv (committed).
 (relative least squares: each row weighted by 1 / count, so small layers
 count as much as large ones), prints each shape's fit error and writes
 tinyops_tflm/data/refkernel_costs.json. MACs, output and input elements are
-counted as tinyops_tflm.metrics.op_macs / tinyops_tflm.latency.op_features do
+counted as tinyops_tflm.frontend.metrics.op_macs / tinyops_tflm.planning.latency.op_features do
 (ADD / MUL: MACs = output elements; input elements = non-constant inputs).
 
 `selftest` builds and runs the driver with a stub kernel layer of our own
@@ -70,7 +70,7 @@ FEATURES = ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights")
 # The GEMMs behind 1x1 conv and FC take output pixels two at a time; an odd
 # pixel count sends one pixel down a slower leftover loop over every weight:
 # odd_pixel_weights = weight elements when the call's pixel count is odd
-# (tinyops_tflm.latency.op_features computes the same).
+# (tinyops_tflm.planning.latency.op_features computes the same).
 CLASS_FEATURES = {
     "conv_1x1": ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights"),
     "fully_connected": ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights"),
@@ -485,11 +485,11 @@ class Measured:
 
 
 def _cycle_model():
-    """tinyops_tflm.cycles.run_cycles of this checkout, or None before the
+    """tinyops_tflm.firmware.cycles.run_cycles of this checkout, or None before the
     cycle model exists there."""
     sys.path.insert(0, str(ROOT))
     try:
-        from tinyops_tflm.cycles import run_cycles
+        from tinyops_tflm.firmware.cycles import run_cycles
     except ImportError:
         return None
     return run_cycles
@@ -527,7 +527,7 @@ def run_program(elf: Path, core: Core, n: int, counter: str = "auto") -> Measure
     sys.path.insert(0, str(ROOT))
     run_cycles = _cycle_model() if counter in ("auto", "cycles") else None
     if counter == "cycles" and run_cycles is None:
-        raise HarnessError("this checkout has no cycle model (tinyops_tflm.cycles)")
+        raise HarnessError("this checkout has no cycle model (tinyops_tflm.firmware.cycles)")
     if run_cycles is not None:
         try:
             r = run_cycles(elf, core.board, timeout=3600)
@@ -540,7 +540,7 @@ def run_program(elf: Path, core: Core, n: int, counter: str = "auto") -> Measure
         extra = [{k: cols[k][i] for k in keys} for i in range(n)]
         return Measured(_deltas(r.marks, n, "cycles"), [_kernel_names(m) for m in masks], "cycles",
                         f"tinyops cycles --board {core.board} (QEMU cycle model, modelled)", extra)
-    from tinyops_tflm import emulate
+    from tinyops_tflm.firmware import emulate
 
     plugin = emulate.build_plugin()
     if plugin is None:
@@ -569,7 +569,7 @@ def fit_class(rows: list[dict], feats: tuple[str, ...]) -> tuple[dict[str, float
     aw = a * wgt[:, None]
     scale = np.linalg.norm(aw, axis=0)
     scale[scale == 0] = 1.0
-    from tinyops_tflm.fitting import nnls
+    from tinyops_tflm.planning.fitting import nnls
 
     x = nnls(aw / scale, y * wgt) / scale
     pred = a @ x
@@ -628,8 +628,8 @@ def _git_commit(path: Path) -> str:
 def _model_commit() -> str:
     """The last commit of this checkout that changed the cycle model (its version)."""
     p = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--",
-                        "ports/common/qemu_plugin", "tinyops_tflm/board_timing.py",
-                        "tinyops_tflm/cycles.py", "tinyops_tflm/emulate.py"],
+                        "ports/common/qemu_plugin", "tinyops_tflm/planning/board_timing.py",
+                        "tinyops_tflm/firmware/cycles.py", "tinyops_tflm/firmware/emulate.py"],
                        capture_output=True, text=True)
     return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
 
@@ -754,8 +754,8 @@ def fit(args) -> int:
         "version": 1,
         "description": "CMSIS-NN int8 kernel costs per kernel call: count = macs * MACs + "
                        "out_elems * output elements + in_elems * input elements + calls, per core "
-                       "and kernel class (class names as tinyops_tflm.latency.cost_class; MACs as "
-                       "tinyops_tflm.metrics.op_macs). Operands in internal SRAM: external-memory "
+                       "and kernel class (class names as tinyops_tflm.planning.latency.cost_class; MACs as "
+                       "tinyops_tflm.frontend.metrics.op_macs). Operands in internal SRAM: external-memory "
                        "wait states are not included. 'cores' is the primary variant; 'variants' "
                        "holds every measured CMSIS-NN version.",
         "primary": primary,

@@ -30,9 +30,9 @@ def firmware_variant(caches: dict, name: str):
 
 def host_outputs(data: bytes, board: str) -> list[np.ndarray]:
     """The host Interpreter's outputs for the emulator's default input and plan."""
-    from tinyops_tflm.interpreter import Interpreter
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm.runtime.interpreter import Interpreter
+    from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.compare import make_inputs
 
     graph = read_model(data)
     return Interpreter(graph, board=board).run(*make_inputs(graph, 1, seed=0)[0])
@@ -65,9 +65,9 @@ def merge_models(models: list[bytes]) -> bytes:
 def oracle_outputs(data: bytes) -> list[np.ndarray]:
     """The pinned tflite-micro interpreter's outputs for the emulator's
     default input (``make_inputs(graph, 1, seed=0)[0]``)."""
-    from tinyops_tflm.oracle import run_tflm
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm.validation.oracle import run_tflm
+    from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.compare import make_inputs
 
     return run_tflm(data, [make_inputs(read_model(data), 1, seed=0)[0]])[0]
 

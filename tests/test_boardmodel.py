@@ -1,5 +1,5 @@
 """The board firmware (ports/stm32f469, ports/stm32f746 hardware builds, not the
-QEMU variants) on the register-level board model (tinyops_tflm/boardmodel):
+QEMU variants) on the register-level board model (tinyops_tflm/firmware/boardmodel):
 from reset to the end of an inference, outputs byte-equal to the host engine;
 deliberately broken drivers caught with named errors; illegal DMA/clock
 setups refused.
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyops_tflm.boardmodel import (CacheCoherencyError, ClockError, DmaBusError, DmaError,
-                                     FlashLatencyError, QspiError, SdramError)
+from tinyops_tflm.firmware.boardmodel import (CacheCoherencyError, ClockError, DmaBusError,
+                                              DmaError, FlashLatencyError, QspiError, SdramError)
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -49,7 +49,7 @@ def fw_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def zoo_model() -> bytes:
-    from tinyops_tflm import zoo
+    from tinyops_tflm.validation import zoo
 
     try:
         return zoo.cached(ZOO)
@@ -75,7 +75,7 @@ def _assert_exact(result, what: str) -> None:
 @needs_tools
 @pytest.mark.parametrize("board", BOARDS)
 def test_demo_model_from_reset_matches_host(board, fw_cache):
-    from tinyops_tflm.boardmodel import emulate_board
+    from tinyops_tflm.firmware.boardmodel import emulate_board
 
     r = emulate_board(DEMO.read_bytes(), board)
     _assert_exact(r, f"demo on {board}")
@@ -91,7 +91,7 @@ def test_demo_model_from_reset_matches_host(board, fw_cache):
 @needs_tools
 @pytest.mark.parametrize("board", BOARDS)
 def test_zoo_model_external_memory_dma_tiles_matches_host(board, fw_cache, zoo_model):
-    from tinyops_tflm.boardmodel import emulate_board
+    from tinyops_tflm.firmware.boardmodel import emulate_board
 
     r = emulate_board(zoo_model, board)
     _assert_exact(r, f"{ZOO} on {board}")
@@ -124,7 +124,7 @@ MUTANTS = [
 @pytest.mark.parametrize("board,mutation,error,message", MUTANTS,
                          ids=[f"{b}-{m}" for b, m, _, _ in MUTANTS])
 def test_broken_driver_is_caught(board, mutation, error, message, fw_cache):
-    from tinyops_tflm.boardmodel.run import run_selftest
+    from tinyops_tflm.firmware.boardmodel.run import run_selftest
 
     with pytest.raises(error, match=message):
         run_selftest(board, mutation)
@@ -134,7 +134,7 @@ def test_broken_driver_is_caught(board, mutation, error, message, fw_cache):
 @pytest.mark.parametrize("board", BOARDS)
 def test_unmutated_selftest_passes(board, fw_cache):
     # The control of the mutation tests: the same firmware with intact drivers.
-    from tinyops_tflm.boardmodel.run import run_selftest
+    from tinyops_tflm.firmware.boardmodel.run import run_selftest
 
     r = run_selftest(board)
     assert r.exit_code == 0 and "dma-selftest ok" in r.console and "DONE status=0" in r.console
@@ -147,8 +147,8 @@ def test_unmutated_selftest_passes(board, fw_cache):
 
 @pytest.fixture(scope="module")
 def selftest_elf(fw_cache):
-    from tinyops_tflm.boardmodel.run import board_cache, build_board_firmware
-    from tinyops_tflm.emulate import _locked
+    from tinyops_tflm.firmware.boardmodel.run import board_cache, build_board_firmware
+    from tinyops_tflm.firmware.emulate import _locked
 
     if _MISSING:
         pytest.skip(f"needs {', '.join(_MISSING)}")
@@ -166,7 +166,7 @@ CR_M2M_INC_WORD = (2 << 6) | (1 << 9) | (1 << 10) | (2 << 11) | (2 << 13)
 
 
 def _dma_machine(board, elf):
-    from tinyops_tflm.boardmodel.machine import Machine
+    from tinyops_tflm.firmware.boardmodel.machine import Machine
 
     m = Machine(board, elf)
     m.rcc.write32(0x30, m.rcc.r[0x30] | (1 << 22))  # DMA2EN
@@ -264,7 +264,7 @@ def test_dcache_model_requires_clean_before_dma(selftest_elf):
 
 
 def test_clock_model_refuses(selftest_elf):
-    from tinyops_tflm.boardmodel.machine import Machine
+    from tinyops_tflm.firmware.boardmodel.machine import Machine
 
     m = Machine("stm32f469", selftest_elf["stm32f469"])
     m.rcc.write32(0x00, m.rcc.r[0] | (1 << 16))                 # HSE on
@@ -284,11 +284,11 @@ def test_clock_model_refuses(selftest_elf):
 
 @needs_tools
 def test_cli_board_model(fw_cache, tmp_path, capsys):
-    from tinyops_tflm.boardmodel.run import host_outputs
-    from tinyops_tflm.boards import get_board
-    from tinyops_tflm.cli import main
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm.firmware.boardmodel.run import host_outputs
+    from tinyops_tflm.planning.boards import get_board
+    from tinyops_tflm.cli.app import main
+    from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.compare import make_inputs
 
     out = tmp_path / "y.npy"
     assert main(["emulate", str(DEMO), "--board", "stm32f746", "--board-model",

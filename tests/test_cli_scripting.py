@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinyops_tflm
-from tinyops_tflm.cli import demo_model_path, main
+from tinyops_tflm.cli.app import demo_model_path, main
 
 DEMO = demo_model_path()
 
@@ -134,7 +134,7 @@ def test_progress_bars_only_when_asked_or_on_a_terminal(tmp_path):
 
 
 def test_build_progress_follows_ninja_steps(monkeypatch):
-    from tinyops_tflm import progress
+    from tinyops_tflm.cli import progress
 
     seen = []
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyops_tflm.board_timing import dma_transfer_cycles, get_timing
+from tinyops_tflm.planning.board_timing import dma_transfer_cycles, get_timing
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS = ["stm32f469", "stm32f746"]
@@ -69,7 +69,7 @@ def test_dma_transfer_cycles_formula():
     with pytest.raises(ValueError, match="width"):
         dma_transfer_cycles("stm32f469", "sram", "sram", 64, width=3)
     # paper board variant and Board objects resolve to the F469's timing
-    from tinyops_tflm.boards import get_board
+    from tinyops_tflm.planning.boards import get_board
     assert get_timing("stm32f469-paper") is f469
     assert get_timing(get_board("stm32f746")) is t
     assert t.clock_hz == 216_000_000 and f469.clock_hz == 180_000_000
@@ -127,8 +127,8 @@ int main(void) {
 
 def _build_and_run(tmp_path: Path, name: str, board: str, source: str, extra_sources=(),
                    include_dirs=()):
-    from tinyops_tflm.baremetal import build_program
-    from tinyops_tflm.cycles import run_cycles
+    from tinyops_tflm.firmware.baremetal import build_program
+    from tinyops_tflm.firmware.cycles import run_cycles
 
     src = tmp_path / f"{name}.c"
     src.write_text(source)
@@ -331,11 +331,11 @@ def test_dma_stall_is_the_modelled_transfer(tmp_path, board):
 
 @needs_tools
 def test_cli_json_and_errors(tmp_path, capsys):
-    from tinyops_tflm.cli import main
+    from tinyops_tflm.cli.app import main
 
     src = LOOP_TEMPLATE % {"data": "", "body": '"nop\\n"', "ptr": "0", "n0": 1, "n1": 1, "n2": 2,
                            "stride": 0}
-    from tinyops_tflm.baremetal import build_program
+    from tinyops_tflm.firmware.baremetal import build_program
     (tmp_path / "p.c").write_text(src)
     elf = build_program([tmp_path / "p.c"], "stm32f746", tmp_path / "p.elf")
     assert main(["cycles", str(elf), "--board", "stm32f746", "--json"]) == 0
@@ -389,8 +389,8 @@ def test_qspi_weights_op_slower_by_modelled_dma(fw_cache):
     import numpy as np
     from dataclasses import replace
 
-    from tinyops_tflm.boards import KIB, get_board
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.planning.boards import KIB, get_board
+    from tinyops_tflm.firmware.emulate import emulate
     from tinyops_tflm.testing import single_op
 
     if shutil.which("cmake") is None:

@@ -76,7 +76,7 @@ def caches(tmp_path_factory):
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_demo_dsp_matches_host_and_beats_portable(board, caches):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     data = DEMO.read_bytes()
     host = _host(data, board)
@@ -225,7 +225,7 @@ def edge_model():
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_dsp_edge_cases_match_host_and_oracle(board, caches, edge_model):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     names, data, oracle = edge_model
     host = _host(data, board)

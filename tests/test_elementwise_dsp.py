@@ -123,7 +123,7 @@ def caches(tmp_path_factory):
 @needs_arm
 @pytest.mark.parametrize("board", BOARDS)
 def test_demo_add_mul_dsp_beats_portable(board, caches):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     data = DEMO.read_bytes()
     host = _host(data, board)
@@ -183,7 +183,7 @@ def _edge_models() -> list[tuple[str, bytes]]:
 @needs_arm
 @pytest.mark.parametrize("board", BOARDS)
 def test_add_mul_edge_cases_match_host(board, caches):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     with _variant(caches, "dsp"):
         for name, data in _edge_models():

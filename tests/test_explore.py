@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyops_tflm import explore as ex
-from tinyops_tflm.boards import get_board
+from tinyops_tflm.workflow import explore as ex
+from tinyops_tflm.planning.boards import get_board
 
 REQUIRED = {"model", "board", "schedule", "macs", "params", "fits_internal", "latency_ms", "pareto"}
 
@@ -206,8 +206,8 @@ def test_pareto_uses_macs_as_proxy_when_an_accuracy_is_unknown():
 
 
 def test_peak_activation_bytes_by_hand():
-    from tinyops_tflm import zoo
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.frontend.reader import read_model
 
     graph = read_model(zoo.cached("proxyless-w0.30-r144"))
     # the first depthwise: its 72x72x16 input and output (the 144x144x3 image is
@@ -248,7 +248,7 @@ def test_grids_presets_and_bad_input():
 
 
 def test_cli_argument_errors(tmp_path):
-    from tinyops_tflm.cli import main
+    from tinyops_tflm.cli.app import main
 
     assert main(["explore", "--out", str(tmp_path)]) == 2
     assert main(["explore", "--preset", "smoke", "--families", "mbv3", "--out", str(tmp_path)]) == 2

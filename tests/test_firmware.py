@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tinyops_tflm.errors import BudgetError
-from tinyops_tflm.export import export_model, model_symbol, source_root
+from tinyops_tflm.firmware.export import export_model, model_symbol, source_root
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -57,7 +57,7 @@ def fw_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def big_model() -> bytes:
-    from tinyops_tflm import zoo
+    from tinyops_tflm.validation import zoo
 
     try:
         return zoo.cached(BIG)
@@ -66,9 +66,9 @@ def big_model() -> bytes:
 
 
 def _host_outputs(data: bytes, board: str | None, sram_budget=None) -> list[np.ndarray]:
-    from tinyops_tflm.interpreter import Interpreter
-    from tinyops_tflm.reader import read_model
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm.runtime.interpreter import Interpreter
+    from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.compare import make_inputs
 
     graph = read_model(data)
     x = make_inputs(graph, 1, seed=0)[0]
@@ -118,7 +118,7 @@ def test_export_refuses_with_numbers(tmp_path, capsys, big_model):
     # Planner refusal: an SRAM budget below an op's smallest tile.
     with pytest.raises(BudgetError, match=r"\d+ bytes"):
         export_model(DEMO, "stm32f746", "demo", tmp_path, sram_budget=256)
-    from tinyops_tflm.cli import main
+    from tinyops_tflm.cli.app import main
 
     assert main(["export", str(DEMO), "--board", "stm32f746", "--name", "demo",
                  "--out", str(tmp_path), "--sram-budget", "256"]) == 2
@@ -126,7 +126,7 @@ def test_export_refuses_with_numbers(tmp_path, capsys, big_model):
 
 
 def test_missing_toolchain_is_explained(monkeypatch):
-    from tinyops_tflm import emulate as emu
+    from tinyops_tflm.firmware import emulate as emu
 
     monkeypatch.setattr(emu.shutil, "which", lambda name: None)
     with pytest.raises(emu.ToolchainMissing, match="apt-get install .*gcc-arm-none-eabi"):
@@ -140,7 +140,7 @@ def test_missing_toolchain_is_explained(monkeypatch):
 @needs_tools
 @pytest.mark.parametrize("board", BOARDS)
 def test_emulated_small_model_matches_host(board, fw_cache):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     data = DEMO.read_bytes()
     r = emulate(data, board)
@@ -150,7 +150,7 @@ def test_emulated_small_model_matches_host(board, fw_cache):
         assert a.dtype == b.dtype and a.shape == b.shape
         assert a.tobytes() == b.tobytes()
     # Per-op instruction counts from the TCG plugin.
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.frontend.reader import read_model
     assert [o.name for o in r.ops] == [op.name for op in read_model(data).operators]
     assert all(o.instructions and o.instructions > 0 for o in r.ops)
     assert r.invoke_instructions == sum(o.instructions for o in r.ops)
@@ -161,7 +161,7 @@ def test_emulated_small_model_matches_host(board, fw_cache):
 @needs_tools
 @pytest.mark.parametrize("board", BOARDS)
 def test_emulated_external_memory_model_matches_host(board, fw_cache, big_model):
-    from tinyops_tflm.emulate import emulate
+    from tinyops_tflm.firmware.emulate import emulate
 
     r = emulate(big_model, board)
     used = {reg.memory for reg in r.export.regions if reg.nbytes}
@@ -174,7 +174,7 @@ def test_emulated_external_memory_model_matches_host(board, fw_cache, big_model)
 
 @needs_tools
 def test_emulated_unpartitioned_and_cli(fw_cache, tmp_path, capsys):
-    from tinyops_tflm.cli import main
+    from tinyops_tflm.cli.app import main
 
     out = tmp_path / "out.npy"
     assert main(["emulate", str(DEMO), "--board", "stm32f469", "--unpartitioned",

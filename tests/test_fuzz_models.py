@@ -9,12 +9,12 @@ import textwrap
 
 import pytest
 
-from tinyops_tflm.cli import demo_model_path
+from tinyops_tflm.cli.app import demo_model_path
 
 CHILD = textwrap.dedent(r"""
     import sys, numpy as np
     import tinyops_tflm as to
-    from tinyops_tflm.validation import make_inputs
+    from tinyops_tflm.validation.compare import make_inputs
     data = open(sys.argv[1], "rb").read()
     seed, count, board = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     rng = np.random.default_rng(seed)

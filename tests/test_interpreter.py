@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter, validate
-from tinyops_tflm.cli import demo_model_path, main
+from tinyops_tflm.cli.app import demo_model_path, main
 
 
 @pytest.fixture(scope="module")

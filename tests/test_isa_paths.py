@@ -20,17 +20,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyops_tflm import engine, zoo
-from tinyops_tflm.cli import demo_model_path
-from tinyops_tflm.oracle import OracleError, run_tflm_batch
+from tinyops_tflm.runtime import engine
+from tinyops_tflm.validation import zoo
+from tinyops_tflm.cli.app import demo_model_path
+from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
 from tinyops_tflm.testing import single_op
 
 
 # Runs in the child: every case through the Interpreter; prints the level.
 _CHILD = r"""
 import sys, numpy as np
-from tinyops_tflm import engine, IsaError
-from tinyops_tflm.interpreter import Interpreter
+from tinyops_tflm import IsaError
+from tinyops_tflm.runtime import engine
+from tinyops_tflm.runtime.interpreter import Interpreter
 src = sys.argv[1]
 try:
     level = engine.isa()
@@ -85,7 +87,7 @@ def _zoo_inputs(graph, seed: int, n: int):
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
     """The cases on disk for the children, and TFLM's outputs for them."""
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.frontend.reader import read_model
 
     rng = np.random.default_rng(20260712)
     cases = [(m, xs, "", 0) for m, xs in _single_op_cases(rng)]
@@ -145,7 +147,7 @@ def test_every_level_is_bit_exact(suite, tmp_path, isa):
 
 
 def test_auto_picks_the_best_level(tmp_path):
-    code = "from tinyops_tflm import engine; print(engine.isa(), ','.join(engine.supported_isas()))"
+    code = "from tinyops_tflm.runtime import engine; print(engine.isa(), ','.join(engine.supported_isas()))"
     for value in ("", "auto"):
         res = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                              env={**os.environ, "TINYOPS_ISA": value}, timeout=120)
@@ -158,7 +160,7 @@ def test_auto_picks_the_best_level(tmp_path):
 
 def test_unknown_level_is_refused():
     code = ("from tinyops_tflm import Interpreter, IsaError\n"
-            "from tinyops_tflm.cli import demo_model_path\n"
+            "from tinyops_tflm.cli.app import demo_model_path\n"
             "try:\n"
             "    Interpreter.from_file(demo_model_path())\n"
             "except IsaError as err:\n"

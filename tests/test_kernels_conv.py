@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-from tinyops_tflm.oracle import OracleError, run_tflm_batch
+from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
 from tinyops_tflm.testing.single_op import TensorSpec, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -402,12 +402,12 @@ def _interpreter_module():
     """The tinyops Interpreter (the engine extension must be built: installed,
     or TINYOPS_CORE pointing at a development build)."""
     try:
-        from tinyops_tflm.engine import core
+        from tinyops_tflm.runtime.engine import core
 
         core()
     except Exception as e:  # noqa: BLE001
         pytest.fail(f"the tinyops engine extension is not importable ({e}); build it and set TINYOPS_CORE")
-    from tinyops_tflm.interpreter import Interpreter
+    from tinyops_tflm.runtime.interpreter import Interpreter
 
     return Interpreter
 
@@ -521,7 +521,7 @@ def test_sanitized_selftest(isa):
     """Fast paths vs reference loops vs random tiles under ASan/UBSan, on each
     kernel level (TINYOPS_ISA). A level this CPU lacks must be refused with a
     message, not crash."""
-    from tinyops_tflm.engine import supported_isas
+    from tinyops_tflm.runtime.engine import supported_isas
 
     exe = _compile("selftest")
     seed = {"portable": "17", "avx2": "29", "avx512": "23"}[isa]

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
-from tinyops_tflm.oracle import OracleError, run_tflm, run_tflm_batch
+from tinyops_tflm.validation.oracle import OracleError, run_tflm, run_tflm_batch
 from tinyops_tflm.testing import single_op as so
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
 

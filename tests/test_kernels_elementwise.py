@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
-from tinyops_tflm.oracle import OracleError, run_tflm, run_tflm_batch
+from tinyops_tflm.validation.oracle import OracleError, run_tflm, run_tflm_batch
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, build_model, schema
 
 REPO = Path(__file__).resolve().parents[1]
@@ -708,7 +708,7 @@ def test_entry_points_equal_definitions(tmp_path):
     cmd += ["-o", str(exe)]
     comp = subprocess.run(cmd, capture_output=True, text=True)
     assert comp.returncode == 0, comp.stderr[-4000:]
-    from tinyops_tflm.engine import supported_isas
+    from tinyops_tflm.runtime.engine import supported_isas
 
     for isa in supported_isas():
         run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,

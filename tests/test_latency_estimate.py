@@ -1,5 +1,5 @@
 """The analytic latency estimator: schedule traces and their replay on the
-timing model (tinyops_tflm.latency), with hand-computed timelines."""
+timing model (tinyops_tflm.planning.latency), with hand-computed timelines."""
 from __future__ import annotations
 
 import json
@@ -9,12 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from tinyops_tflm import Interpreter, zoo
-from tinyops_tflm.boards import KIB
-from tinyops_tflm.latency import (EV_KERNEL, EV_OP, EV_START, EV_WAIT, OpTrace, load_tables,
-                                  replay, split_trace)
-from tinyops_tflm.reader import read_model
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm import Interpreter
+from tinyops_tflm.validation import zoo
+from tinyops_tflm.planning.boards import KIB
+from tinyops_tflm.planning.latency import (EV_KERNEL, EV_OP, EV_START, EV_WAIT, OpTrace,
+                                           load_tables, replay, split_trace)
+from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation.compare import make_inputs
 
 
 def _flat_table(per_out_elem: float, per_call: float = 0.0) -> dict:
@@ -27,7 +28,7 @@ def test_replay_hand_timeline(monkeypatch):
     """Two copies of 100 and 50 DMA cycles, one kernel of 64 elements at 2
     cycles each between start and wait: the CPU waits only for what compute
     did not cover."""
-    from tinyops_tflm import latency
+    from tinyops_tflm.planning import latency
 
     graph = read_model(zoo.cached("demo_tiny"))
     monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: (lambda s, d, n: float(n)))
@@ -54,7 +55,7 @@ def test_replay_hand_timeline(monkeypatch):
 def test_replay_serial_engine_and_cross_op_wait(monkeypatch):
     """Copies run one at a time in start order; a copy started by op 0 and
     waited for by op 1 stalls op 1 (as the prefetch of next weights does)."""
-    from tinyops_tflm import latency
+    from tinyops_tflm.planning import latency
 
     graph = read_model(zoo.cached("demo_tiny"))
     monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: (lambda s, d, n: float(n)))
@@ -111,7 +112,7 @@ def test_tables_cover_both_ports():
 
 
 def test_cli_estimate_json_and_plot(tmp_path):
-    from tinyops_tflm.cli import demo_model_path
+    from tinyops_tflm.cli.app import demo_model_path
     demo = demo_model_path()
     png = tmp_path / "lat.png"
     out = subprocess.run([sys.executable, "-m", "tinyops_tflm.cli", "estimate", demo, "--board",
@@ -134,7 +135,7 @@ def test_nnls_matches_exhaustive_active_sets():
     """Lawson-Hanson against the brute-force optimum over every support set."""
     import itertools
 
-    from tinyops_tflm.fitting import nnls
+    from tinyops_tflm.planning.fitting import nnls
 
     rng = np.random.default_rng(7)
     for _ in range(40):
@@ -161,7 +162,7 @@ def test_nnls_matches_exhaustive_active_sets():
 def test_paper_fit_recovers_parameters_and_leave_one_out():
     """Rows generated from known parameters: the fit finds them and every
     leave-one-out prediction is exact."""
-    from tinyops_tflm.paper import _fit
+    from tinyops_tflm.workflow.paper import _fit
 
     rng = np.random.default_rng(3)
     parts = np.column_stack([rng.uniform(1e7, 5e8, 6), rng.uniform(0, 2e8, 6), rng.integers(40, 120, 6)])
@@ -198,7 +199,7 @@ def test_reproduce_paper_json_and_leave_one_out(tmp_path):
 def test_estimate_paper_schedules(schedule):
     """The paper's deployments cost more than this engine's plan of the same
     model, and the original's weight copies are exposed DMA."""
-    from tinyops_tflm.schedules import schedule_cost
+    from tinyops_tflm.planning.schedules import schedule_cost
 
     graph = read_model(zoo.cached("mbv3-w0.50-r112"))
     theirs = schedule_cost(graph, "stm32f746", schedule)
@@ -212,7 +213,7 @@ def test_estimate_paper_schedules(schedule):
 
 
 def test_malformed_cost_tables_are_named(tmp_path):
-    from tinyops_tflm.latency import CostTableError, load_tables
+    from tinyops_tflm.planning.latency import CostTableError, load_tables
 
     bad = tmp_path / "t.json"
     bad.write_text("{not json")

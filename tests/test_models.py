@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter
-from tinyops_tflm.oracle import run_tflm
-from tinyops_tflm.reader import read_model
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm.validation.oracle import run_tflm
+from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation.compare import make_inputs
 
-zoo = pytest.importorskip("tinyops_tflm.zoo")
+zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 
 MODELS = [
     "demo_tiny",

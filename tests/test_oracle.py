@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from tflite_micro import runtime
 
-from tinyops_tflm import oracle
-from tinyops_tflm.oracle import OracleError, run_tflm
+from tinyops_tflm.validation import oracle
+from tinyops_tflm.validation.oracle import OracleError, run_tflm
 from tinyops_tflm.testing import single_op as so
 
 
@@ -109,7 +109,7 @@ def test_timeout_is_an_oracle_error():
 
 def test_version_and_light_import():
     assert oracle.oracle_version().startswith(oracle.PINNED_TFLM_VERSION)
-    code = ("import sys, tinyops_tflm.oracle; "
+    code = ("import sys, tinyops_tflm.validation.oracle; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tflite_micro')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -117,7 +117,7 @@ def test_version_and_light_import():
 
 def test_batch_survives_an_abort():
     """run_tflm_batch: an aborting model costs its own case only; the rest match run_tflm."""
-    from tinyops_tflm.oracle import run_tflm_batch
+    from tinyops_tflm.validation.oracle import run_tflm_batch
 
     rng = np.random.default_rng(5)
     bad, meta_bad = so.softmax(rng, shape=(1, 10), in_scale=1e-9)

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from tinyops_tflm.cli import main
-from tinyops_tflm.oracle import OracleError, run_tflm
-from tinyops_tflm.oracle_limits import cut_before, known_limits, locate_failing_op
-from tinyops_tflm.reader import read_model
+from tinyops_tflm.cli.app import main
+from tinyops_tflm.validation.oracle import OracleError, run_tflm
+from tinyops_tflm.validation.oracle_limits import cut_before, known_limits, locate_failing_op
+from tinyops_tflm.frontend.reader import read_model
 from tinyops_tflm.testing import single_op as so
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, build_model, schema
-from tinyops_tflm.validation import make_inputs, validate
+from tinyops_tflm.validation.compare import make_inputs, validate
 
 
 def fc_fc_softmax(softmax_in_scale: float) -> bytes:

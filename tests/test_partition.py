@@ -9,15 +9,15 @@ import pytest
 from tinyops_tflm import BudgetError, Interpreter
 from dataclasses import replace
 
-from tinyops_tflm.boards import BOARDS, FLASH, KIB, get_board
-from tinyops_tflm.engine import core
-from tinyops_tflm.oracle import run_tflm
-from tinyops_tflm.partition import check_plan, plan_model
-from tinyops_tflm.reader import read_model
+from tinyops_tflm.planning.boards import BOARDS, FLASH, KIB, get_board
+from tinyops_tflm.runtime.engine import core
+from tinyops_tflm.validation.oracle import run_tflm
+from tinyops_tflm.planning.partition import check_plan, plan_model
+from tinyops_tflm.frontend.reader import read_model
 from tinyops_tflm.testing import single_op
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm.validation.compare import make_inputs
 
-zoo = pytest.importorskip("tinyops_tflm.zoo")
+zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 
 MODELS = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224",
           "mobilenet_v3_large_r160", "efficientnet_b0_r128"]

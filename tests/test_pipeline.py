@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from tinyops_tflm.cli import main  # noqa: E402
+from tinyops_tflm.cli.app import main  # noqa: E402
 from tinyops_tflm.testing.shapes import CLASSES, write_dataset  # noqa: E402
 
 EPOCHS = 16
@@ -58,7 +58,7 @@ class _Interrupt(Exception):
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    from tinyops_tflm.train import TrainConfig, train
+    from tinyops_tflm.workflow.train import TrainConfig, train
 
     d = tmp_path_factory.mktemp("pipeline")
     train_dir = write_dataset(d / "train", per_class=80, seed=1)
@@ -97,7 +97,7 @@ def pipeline(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_eval(pipeline):
     """The int8 evaluation on 2 local worker processes: (result, per-image results)."""
-    from tinyops_tflm.evaluate import evaluate
+    from tinyops_tflm.workflow.evaluate import evaluate
 
     cache = pipeline["dir"] / "cache-local2"
     r = evaluate(pipeline["tflite"], pipeline["val"], workers=2, cache_dir=cache)
@@ -122,8 +122,8 @@ def _cache_entries(folder) -> dict:
 
 
 def test_build_net_follows_the_config(pipeline):
-    from tinyops_tflm.imagedata import read_sidecar
-    from tinyops_tflm.train import load_keras_model
+    from tinyops_tflm.workflow.imagedata import read_sidecar
+    from tinyops_tflm.workflow.train import load_keras_model
 
     m = load_keras_model(pipeline["net"])
     assert list(m.input_shape) == [None, 32, 32, 3] and m.output_shape[-1] == 1000
@@ -140,7 +140,7 @@ def test_build_net_scales_a_zoo_row(tmp_path, capsys):
                  "--out", str(tmp_path / "m.keras"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] and out["input_shape"] == [None, 64, 64, 3] and out["classes"] == 4
-    from tinyops_tflm.train import load_keras_model
+    from tinyops_tflm.workflow.train import load_keras_model
 
     convs = [la for la in load_keras_model(tmp_path / "m.keras").layers
              if type(la).__name__ == "Conv2D"]
@@ -162,7 +162,7 @@ def test_training_resumed_from_its_checkpoint(pipeline):
     # the learning rate followed one cosine schedule across the interruption
     lrs = [h["lr"] for h in state["history"]]
     assert all(a > b for a, b in zip(lrs, lrs[1:])) and lrs[-1] < 1e-6
-    from tinyops_tflm.imagedata import read_sidecar
+    from tinyops_tflm.workflow.imagedata import read_sidecar
 
     prep, classes, record = read_sidecar(pipeline["trained"])
     assert classes == list(CLASSES) and prep.min_scale == 0.35
@@ -186,9 +186,9 @@ def test_int8_accuracy_matches_float_and_tflm(pipeline, local_eval, capsys, tmp_
 
     # export/emulate feed an image exactly as the evaluation preprocessed it
     from tinyops_tflm import Interpreter
-    from tinyops_tflm.cli_firmware import _load_inputs
-    from tinyops_tflm.eval_runner import topk
-    from tinyops_tflm.export import export_model
+    from tinyops_tflm.cli.firmware import _load_inputs
+    from tinyops_tflm.workflow.eval_runner import topk
+    from tinyops_tflm.firmware.export import export_model
 
     image = sorted(val.glob("triangle/*.jpg"))[3]
     x = _load_inputs(str(image), str(pipeline["tflite"]))

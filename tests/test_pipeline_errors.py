@@ -15,11 +15,11 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from tinyops_tflm.cli import main  # noqa: E402
+from tinyops_tflm.cli.app import main  # noqa: E402
 from tinyops_tflm.errors import (DataFolderError, EmptyClassError, NetConfigError,  # noqa: E402
                                  PreprocessingError, TinyOpsError)
-from tinyops_tflm.evaluate import evaluate, prepare_input  # noqa: E402
-from tinyops_tflm.imagedata import list_image_folder  # noqa: E402
+from tinyops_tflm.workflow.evaluate import evaluate, prepare_input  # noqa: E402
+from tinyops_tflm.workflow.imagedata import list_image_folder  # noqa: E402
 from tinyops_tflm.testing.shapes import encode_png, write_dataset  # noqa: E402
 
 DEMO = str(resources.files("tinyops_tflm") / "data" / "demo_tiny.tflite")
@@ -104,7 +104,7 @@ def test_not_a_model(tmp_path):
 
 
 def test_bad_net_configs(tmp_path):
-    from tinyops_tflm.cli_pipeline import build_net
+    from tinyops_tflm.cli.pipeline import build_net
 
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
@@ -120,9 +120,9 @@ def test_bad_net_configs(tmp_path):
 
 
 def test_train_and_quantize_reject_bad_input(tmp_path):
-    from tinyops_tflm.cli_pipeline import build_net
-    from tinyops_tflm.quantize import quantize
-    from tinyops_tflm.train import TrainConfig, train
+    from tinyops_tflm.cli.pipeline import build_net
+    from tinyops_tflm.workflow.quantize import quantize
+    from tinyops_tflm.workflow.train import TrainConfig, train
 
     net = tmp_path / "net.keras"
     build_net("demo_tiny", net, resolution=32)
@@ -149,9 +149,9 @@ def test_train_and_quantize_reject_bad_input(tmp_path):
 
 
 def test_unreadable_training_and_calibration_images_are_skipped(tmp_path):
-    from tinyops_tflm.cli_pipeline import build_net
-    from tinyops_tflm.quantize import quantize
-    from tinyops_tflm.train import TrainConfig, train
+    from tinyops_tflm.cli.pipeline import build_net
+    from tinyops_tflm.workflow.quantize import quantize
+    from tinyops_tflm.workflow.train import TrainConfig, train
 
     net = tmp_path / "net.keras"
     build_net("demo_tiny", net, resolution=32)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import PlanError, TinyOpsError
-from tinyops_tflm.engine import core, translate_core_error
-from tinyops_tflm.ir import Graph, Operator, QuantParams, Tensor
-from tinyops_tflm.plan_writer import write_plan
+from tinyops_tflm.runtime.engine import core, translate_core_error
+from tinyops_tflm.frontend.ir import Graph, Operator, QuantParams, Tensor
+from tinyops_tflm.planning.plan_writer import write_plan
 
 
 def _q(scale: float, zp: int) -> QuantParams:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import tinyops_tflm
-from tinyops_tflm.cli import demo_model_path, main
-from tinyops_tflm.export import source_root
+from tinyops_tflm.cli.app import demo_model_path, main
+from tinyops_tflm.firmware.export import source_root
 
 TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm", "cmake", "ninja")
 
@@ -93,7 +93,7 @@ def test_emulate_project_checks_itself(built_project, capsys, monkeypatch):
     assert doc["results"][0]["checks"]["host"]["same_plan"] is True
 
     # A firmware that computed one wrong value: named, and exit code 1.
-    import tinyops_tflm.project as project
+    import tinyops_tflm.firmware.project as project
 
     real = project.emulate_project
 

@@ -1,4 +1,4 @@
-"""Tests of the .tflite reader (tinyops_tflm.reader).
+"""Tests of the .tflite reader (tinyops_tflm.frontend.reader).
 
 Models are built here with the schema object API; nothing is read from disk
 except files the tests write themselves. Random cases are seeded.
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
 
-from tinyops_tflm import reader
+from tinyops_tflm.frontend import reader
 from tinyops_tflm.errors import ModelError, UnsupportedOpError
-from tinyops_tflm.ir import Graph
-from tinyops_tflm.ops import SUPPORTED_OPS
-from tinyops_tflm.reader import read_model, read_model_file
+from tinyops_tflm.frontend.ir import Graph
+from tinyops_tflm.frontend.ops import SUPPORTED_OPS
+from tinyops_tflm.frontend.reader import read_model, read_model_file
 
 BO = schema_fb.BuiltinOperator
 TT = schema_fb.TensorType

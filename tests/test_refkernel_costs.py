@@ -96,7 +96,7 @@ def test_table_is_the_fit_of_the_committed_measurements():
 
 
 def test_schedules_load_the_table():
-    from tinyops_tflm import schedules
+    from tinyops_tflm.planning import schedules
 
     schedules.cmsis_nn_table.cache_clear()
     t = schedules.cmsis_nn_table()

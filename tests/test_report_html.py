@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from tinyops_tflm.cli import demo_model_path, main
+from tinyops_tflm.cli.app import demo_model_path, main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import BudgetError, ModelError, TinyOpsError
-from tinyops_tflm import tflm
-from tinyops_tflm.boards import KIB
-from tinyops_tflm.oracle import PINNED_TFLM_VERSION, run_tflm
-from tinyops_tflm.reader import read_model
+from tinyops_tflm.runtime import tflm
+from tinyops_tflm.planning.boards import KIB
+from tinyops_tflm.validation.oracle import PINNED_TFLM_VERSION, run_tflm
+from tinyops_tflm.frontend.reader import read_model
 from tinyops_tflm.testing import single_op
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm.validation.compare import make_inputs
 
-zoo = pytest.importorskip("tinyops_tflm.zoo")
+zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 
 MODELS = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224",
           "mobilenet_v3_large_r160", "efficientnet_b0_r128"]

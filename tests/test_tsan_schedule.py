@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tinyops_tflm import Interpreter
-from tinyops_tflm.export import source_root
-from tinyops_tflm.reader import read_model
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm.firmware.export import source_root
+from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation.compare import make_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,9 +52,9 @@ def driver(tmp_path_factory):
 
 def _model(name: str) -> bytes:
     if name == "demo":
-        from tinyops_tflm.cli import demo_model_path
+        from tinyops_tflm.cli.app import demo_model_path
         return Path(demo_model_path()).read_bytes()
-    from tinyops_tflm import zoo
+    from tinyops_tflm.validation import zoo
     return zoo.cached(name)
 
 

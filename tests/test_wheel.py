@@ -34,9 +34,10 @@ import sys
 from importlib import resources
 import numpy as np
 import tinyops_tflm
-from tinyops_tflm import IsaError, engine
-from tinyops_tflm.interpreter import Interpreter
-from tinyops_tflm.reader import read_model
+from tinyops_tflm import IsaError
+from tinyops_tflm.runtime import engine
+from tinyops_tflm.runtime.interpreter import Interpreter
+from tinyops_tflm.frontend.reader import read_model
 print("package", tinyops_tflm.__file__)
 try:
     print("isa", engine.isa(), ",".join(engine.supported_isas()))
@@ -179,8 +180,8 @@ def test_wheel_runs_demo_bit_exact_without_avx(installed):
     native = _outputs(_run(installed, "portable"), installed)
     assert native["isa"].split()[0] == "portable"
 
-    from tinyops_tflm.oracle import run_tflm
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation.oracle import run_tflm
+    from tinyops_tflm.frontend.reader import read_model
 
     data = (installed / "tinyops_tflm" / "data" / "demo_tiny.tflite").read_bytes()
     g = read_model(data)

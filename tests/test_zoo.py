@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from tinyops_tflm import zoo
-from tinyops_tflm.oracle import run_tflm
+from tinyops_tflm.validation import zoo
+from tinyops_tflm.validation.oracle import run_tflm
 
 # Ops the converter emits for these models (the engine's kernel set must cover them).
 EXPECTED_OPS = {
@@ -113,7 +113,7 @@ def test_unknown_model_and_light_import():
         zoo.build("resnet_1000")
     with pytest.raises(ValueError, match="unknown zoo model"):
         zoo.cached("resnet_1000")
-    code = ("import sys, tinyops_tflm.zoo; "
+    code = ("import sys, tinyops_tflm.validation.zoo; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from tinyops_tflm import zoo
-from tinyops_tflm.metrics import graph_macs, op_macs
-from tinyops_tflm.oracle import run_tflm
-from tinyops_tflm.reader import read_model
+from tinyops_tflm.validation import zoo
+from tinyops_tflm.frontend.metrics import graph_macs, op_macs
+from tinyops_tflm.validation.oracle import run_tflm
+from tinyops_tflm.frontend.reader import read_model
 
 pytest.importorskip("tensorflow")
 

@@ -21,10 +21,12 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-from tinyops_tflm import Interpreter, design_space, zoo, zoo_table
-from tinyops_tflm.cli import main as cli_main
-from tinyops_tflm.reader import read_model
-from tinyops_tflm.validation import make_inputs
+from tinyops_tflm import Interpreter
+from tinyops_tflm.workflow import design_space
+from tinyops_tflm.validation import zoo, zoo_table
+from tinyops_tflm.cli.app import main as cli_main
+from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation.compare import make_inputs
 
 OPS = {"ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "RESHAPE"}  # no PAD, no SOFTMAX
 
@@ -187,7 +189,7 @@ def test_row_builds_with_the_architectures_counts(name, built_rows):
 def test_new_families_run_bit_exact_and_informative(name, built_rows):
     """One model per new family: the engine's bytes equal tflite-micro's, and
     the random-weight logits are not degenerate (BN calibration worked)."""
-    from tinyops_tflm.oracle import run_tflm
+    from tinyops_tflm.validation.oracle import run_tflm
 
     data = built_rows[name]
     graph = read_model(data)

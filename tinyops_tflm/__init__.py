@@ -6,6 +6,7 @@ Public API: :class:`Interpreter` (run a .tflite model bit-exactly like TFLM),
 """
 from __future__ import annotations
 
+from . import _moved
 from .errors import (BudgetError, InvocationError, IsaError, ModelError, PlanError,
                      TinyOpsError, UnsupportedOpError)
 
@@ -32,6 +33,7 @@ def _version() -> str:
 
 
 __version__ = _version()
+_moved.install()
 
 __all__ = [
     "Interpreter", "validate", "read_model", "TinyOpsError", "ModelError",
@@ -44,12 +46,17 @@ def __getattr__(name: str):
     # Lazy, so `import tinyops_tflm` stays cheap and tools that only read
     # models do not load the extension.
     if name == "Interpreter":
-        from .interpreter import Interpreter
+        from .runtime.interpreter import Interpreter
         return Interpreter
     if name == "validate":
-        from .validation import validate
+        from .validation.compare import validate
         return validate
     if name == "read_model":
-        from .reader import read_model
+        from .frontend.reader import read_model
         return read_model
+    if name in _moved.MOVED:
+        # `import tinyops_tflm; tinyops_tflm.tflm` (and the pre-grouping
+        # module names) without importing them up front.
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'tinyops_tflm' has no attribute {name!r}")

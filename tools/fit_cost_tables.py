@@ -4,10 +4,10 @@
     python tools/fit_cost_tables.py fit
 
 `measure` runs every (model, board, SRAM budget) of the corpus through the
-cycle-approximate emulation (`tinyops_tflm.emulate(..., cycles=True)`: the
+cycle-approximate emulation (`tinyops_tflm.firmware.emulate(..., cycles=True)`: the
 port's QEMU variant under the QEMU cycle model) and records, per op, the
 measured cycles, memory wait states and DMA stalls beside the op's features
-from a traced host run of the same plan (tinyops_tflm.latency.op_features).
+from a traced host run of the same plan (tinyops_tflm.planning.latency.op_features).
 Rows go to tools/data/cycle_measurements.csv (committed, so `fit` needs no
 QEMU).
 
@@ -40,7 +40,7 @@ TABLES = ROOT / "tinyops_tflm" / "data" / "cost_tables.json"
 
 def _zoo() -> list[str]:
     """Every zoo model: the general ones and the paper's rows."""
-    from tinyops_tflm import zoo
+    from tinyops_tflm.validation import zoo
     return [*zoo.list_models(), *zoo.paper_models()]
 BOARDS = ["stm32f746", "stm32f469"]
 BUDGETS = ["default", "96K"]
@@ -57,8 +57,8 @@ def _git_rev() -> str:
 
 def measure_one(model: str, board: str, budget: str | None) -> list[dict]:
     """Per-op rows of one emulated run and its traced host plan."""
-    from tinyops_tflm import zoo
-    from tinyops_tflm.cycle_check import compare
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.firmware.cycle_check import compare
 
     cmp = compare(model, zoo.cached(model), board, budget)
     return [{"model": model, "board": board, "budget": budget or "default", "op": o.op,
@@ -121,7 +121,7 @@ def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
     weight = 1.0 / np.sqrt(np.maximum(compute, 1.0))
     scale = np.maximum(np.abs(x).max(axis=0), 1e-9)
     out = {}
-    from tinyops_tflm.fitting import nnls
+    from tinyops_tflm.planning.fitting import nnls
 
     for part, y in (("core", compute - stall_mem), ("stall", stall_mem)):
         coef = nnls(x / scale * weight[:, None], y * weight) / scale
@@ -132,9 +132,9 @@ def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
 def _reclassify(rows: list[dict]) -> None:
     """Cost classes and the graph-only features from the models themselves
     (they may have been refined since the rows were measured)."""
-    from tinyops_tflm import zoo
-    from tinyops_tflm.latency import cost_class, edge_out_elems, strided_macs
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.planning.latency import cost_class, edge_out_elems, strided_macs
+    from tinyops_tflm.frontend.reader import read_model
 
     graphs: dict[str, object] = {}
     for r in rows:
@@ -148,18 +148,18 @@ def _reclassify(rows: list[dict]) -> None:
 
 
 def cmd_fit(args) -> int:
-    from tinyops_tflm.latency import FEATURES
+    from tinyops_tflm.planning.latency import FEATURES
 
     with open(MEASUREMENTS) as f:
         rows = list(csv.DictReader(f))
     _reclassify(rows)
-    from tinyops_tflm.latency import FEATURES as _F
+    from tinyops_tflm.planning.latency import FEATURES as _F
     # Rows measured before a plan-dependent feature existed cannot be used.
     rows = [r for r in rows if all(r.get(f"f_{k}", "") != "" for k in _F)]
     if not rows:
         print(f"no measurements in {MEASUREMENTS}; run `measure` first", file=sys.stderr)
         return 2
-    from tinyops_tflm.boards import get_board
+    from tinyops_tflm.planning.boards import get_board
     tables = {"version": 1, "generated_by": "tools/fit_cost_tables.py",
               "generated": datetime.date.today().isoformat(), "source_commit": _git_rev(),
               "measurements": str(MEASUREMENTS.relative_to(ROOT)),

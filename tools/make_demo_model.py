@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate tinyops_tflm/data/demo_tiny.tflite, the project's bundled default model.
 
-It is ``tinyops_tflm.zoo.build("demo_tiny", seed=0)``: a 64x64x3 int8 CNN of the
+It is ``tinyops_tflm.validation.zoo.build("demo_tiny", seed=0)``: a 64x64x3 int8 CNN of the
 MobileNetV3 block grammar with random (seeded) weights and calibrated
 BatchNorm, converted by the TFLite converter (needs TensorFlow).  The bytes
 are deterministic for a given TensorFlow version.  After writing, the model
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from tinyops_tflm import zoo
-    from tinyops_tflm.oracle import run_tflm
+    from tinyops_tflm.validation import zoo
+    from tinyops_tflm.validation.oracle import run_tflm
 
     t0 = time.perf_counter()
     data = zoo.build("demo_tiny", seed=args.seed)

@@ -40,7 +40,7 @@ constexpr PinGroup kSdramPins[] = {
 // The board's MT48LC4M32B2B5-6A allows CAS latency 2 only down to a 10 ns
 // clock (100 MHz; data sheet AC table, tCK(2)); at 108 MHz (9.26 ns) it needs
 // CL = 3 (tCK(3) >= 6 ns). CAS 2 here was out of specification (found by the
-// board model, tinyops_tflm/boardmodel/fmc_sdram.py).
+// board model, tinyops_tflm/firmware/boardmodel/fmc_sdram.py).
 constexpr uint32_t kSdcr = (0u << 0) | (1u << 2) | (1u << 4) | (1u << 6) | (3u << 7) | (2u << 10) |
                            (1u << 12) | (0u << 13);
 // SDTR1 at 108 MHz (9.26 ns), each >= the -6A minimum: TMRD 2 (2 clocks),

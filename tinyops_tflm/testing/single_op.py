@@ -934,7 +934,7 @@ def leaky_relu(rng, *, shape=None, alpha=None, in_scale=None, in_zp=None, out_sc
 def softmax(rng, *, shape=None, beta=None, in_scale=None, in_zp=None) -> tuple[bytes, dict]:
     """SOFTMAX over the last axis; output fixed to scale 1/256, zp -128 (TFLM
     checks both).  Note: TFLM aborts the process for some input scales; run
-    such models through :func:`tinyops_tflm.oracle.run_tflm`."""
+    such models through :func:`tinyops_tflm.validation.oracle.run_tflm`."""
     shape = tuple(_pick(shape, lambda: _rand_shape_any(rng)))
     beta = _f32(_pick(beta, lambda: float(rng.choice([1.0, 1.0, 0.5, 2.0]))))
     in_scale = _f32(_pick(in_scale, lambda: _log_uniform(rng, 1e-2, 2e-1)))

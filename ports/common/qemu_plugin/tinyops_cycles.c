@@ -15,7 +15,7 @@
  * Arguments (qemu-system-arm -plugin ./libtinyops_cycles.so,arg=...,arg=...):
  *   out=FILE        records (default: QEMU's log / stderr)
  *   marker=ADDR     tinyops_op_marker (optional)
- *   config=FILE     board timing (written by tinyops_tflm/board_timing.py)
+ *   config=FILE     board timing (written by tinyops_tflm/planning/board_timing.py)
  *   event=ADDR      tinyops_dma_event (ports/common/src/dma_events.c), with
  *   event_end=ADDR  its end address, and
  *   mailbox=ADDR    tinyops_dma_mailbox (256-byte aligned)
@@ -29,7 +29,7 @@
  *
  * The timing numbers (clock, wait states, cache geometry, SDRAM/QSPI/DMA
  * parameters, branch penalties) all come from the config file: the one source
- * of truth is tinyops_tflm/board_timing.py, which also documents and cites
+ * of truth is tinyops_tflm/planning/board_timing.py, which also documents and cites
  * them. What is here is the structure of the model:
  *
  * - Instructions are decoded once per translation block (TB) from QEMU's
@@ -75,7 +75,7 @@
  * Not modelled: bus contention between CPU and DMA, interrupts, the write
  * buffer beyond a fixed store cost, cross-TB register dependencies.
  *
- * Built by tinyops_tflm/emulate.py with the host C compiler:
+ * Built by tinyops_tflm/firmware/emulate.py with the host C compiler:
  *   cc -shared -fPIC -O2 -o libtinyops_cycles.so tinyops_cycles.c
  *
  * Debian's QEMU 7.2 ships no qemu-plugin.h, so the plugin API v1 entry points
@@ -153,7 +153,7 @@ PLUGIN_EXPORT int qemu_plugin_version = 1;
 enum { CORE_M4, CORE_M7 };
 enum { MODEL_ZERO, MODEL_BUS, MODEL_FLASH, MODEL_SDRAM, MODEL_QSPI };
 #define MAX_REGIONS 24
-#define NKINDS 5 /* sram ccm flash sdram qspi (tinyops_tflm.boards.MEMORY_KIND_CODES) */
+#define NKINDS 5 /* sram ccm flash sdram qspi (tinyops_tflm.planning.boards.MEMORY_KIND_CODES) */
 
 struct region {
     uint64_t lo, hi; /* [lo, hi) */
@@ -1223,7 +1223,7 @@ static int ev_bytes;
 
 static double now_d(void) { return (double)cycles + cycle_frac; }
 
-/* Same formula as tinyops_tflm.board_timing.dma_transfer_cycles. */
+/* Same formula as tinyops_tflm.planning.board_timing.dma_transfer_cycles. */
 static double dma_duration(int src, int dst, unsigned width_log2, unsigned burst, uint64_t bytes)
 {
     const uint64_t items = bytes >> width_log2;

@@ -3,7 +3,7 @@
 // fixed input, runs it once and prints per-op cycles, the total (cycles and
 // milliseconds at the core clock) and the output bytes with a checksum.
 //
-// Output protocol (one record a line, parsed by tinyops_tflm/emulate.py):
+// Output protocol (one record a line, parsed by tinyops_tflm/firmware/emulate.py):
 //   tinyops-fw board=<b> core=<c> clock_hz=<hz>
 //   dma-selftest ok transfers=<n> bytes=<n>
 //   model name=<n> board=<b> plan_bytes=<n>
