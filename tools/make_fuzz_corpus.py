@@ -55,7 +55,7 @@ def _single(name: str, params: dict, seed: int) -> bytes:
 
 
 def _plan_case(graph, board: str | None = None, budget: str | None = None) -> bytes:
-    from tinyops_tflm.interpreter import Interpreter
+    from tinyops_tflm.runtime.interpreter import Interpreter
 
     interp = Interpreter(graph, board=board, sram_budget=budget)
     if interp.plan is None:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "fuzz_corpus")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tinyops_tflm.reader import read_model
+    from tinyops_tflm.frontend.reader import read_model
     from tinyops_tflm.testing.fuzz import run_input
     from tinyops_tflm.testing.merge import merge_models
 

@@ -67,9 +67,9 @@ class FuzzFinding(AssertionError):
 
 def run_model(data: bytes, board: str | None = None, budget: str = "24K") -> str:
     """Read, plan, load and run one model; returns "ran" or why it did not run."""
-    from ..interpreter import Interpreter
-    from ..metrics import op_macs
-    from ..reader import read_model
+    from ..frontend.metrics import op_macs
+    from ..frontend.reader import read_model
+    from ..runtime.interpreter import Interpreter
 
     graph = read_model(data)
     if sum(t.nbytes for t in graph.tensors if t.data is None) > MAX_RUN_BYTES:
@@ -114,7 +114,7 @@ def split_plan_case(data: bytes) -> tuple[bytes, list[tuple[int, bytes | None]]]
 
 def run_plan(data: bytes) -> str:
     """Load and run one plan case; returns "ran"."""
-    from ..engine import core, translate_core_error
+    from ..runtime.engine import core, translate_core_error
 
     plan, regions = split_plan_case(data)
     _core = core()
@@ -275,7 +275,7 @@ _HEADER_FIELDS = ("magic", "version", "total_bytes", "num_regions", "num_tensors
 def plan_fields(buf: bytes) -> list[Field]:
     """Located fields of a plan (csrc/runtime/plan_format.h); the pool (operand
     lists, scales, names and schedules) is covered word by word."""
-    from ..plan_writer import _OP  # the OpRecord layout the writer packs
+    from ..planning.plan_writer import _OP  # the OpRecord layout the writer packs
 
     n = len(buf)
     out: list[Field] = []
