@@ -195,3 +195,25 @@ def test_latency_estimate_is_consistent():
         assert abs(e.cycles - sum(o.cycles for o in e.ops)) < 1
         est[board] = e.ms
     assert 0 < est["stm32f746"] < est["stm32f469"]  # faster core, higher clock
+
+
+def test_flash_holds_weights_of_few_pixel_layers_first():
+    # Flash for 500 KiB of weights: a 1-pixel FULLY_CONNECTED's 400 KB (one MAC
+    # per byte: streamed from QSPI the CPU would wait for it) and a 1x1
+    # convolution's 192 KB over 100 pixels (its DMA hides behind compute).
+    f746 = get_board("stm32f746")
+    small_flash = replace(
+        f746, name="custom-smallflash", flash_reserve=0,
+        memories=tuple(replace(m, capacity=500 * KIB) if m.name == FLASH else m
+                       for m in f746.memories))
+    from tinyops_tflm.testing.merge import merge_models
+
+    rng = np.random.default_rng(5)
+    q = dict(per_channel=True, bias=True)
+    conv = single_op.conv2d(rng, input_shape=(1, 10, 10, 400), out_channels=480, kernel=1, stride=1,
+                            dilation=1, padding="SAME", **q)[0]
+    fc = single_op.fully_connected(rng, input_shape=(1, 400), units=1000, **q)[0]
+    graph = read_model(merge_models([conv, fc]))
+    plan = plan_model(graph, small_flash, 256 * KIB)
+    where = {op.name: plan.placements[op.inputs[1]].memory for op in graph.operators}
+    assert where == {"FULLY_CONNECTED": FLASH, "CONV_2D": "qspi"}, where

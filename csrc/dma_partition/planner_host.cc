@@ -1,5 +1,6 @@
 // Host-only (uses the standard library's containers): see planner.h.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <numeric>
 
@@ -72,6 +73,7 @@ class Planner {
   OpView view(uint32_t o) const;
   bool choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const;
   uint64_t live_resident_bytes(uint32_t o, const std::vector<char>& resident) const;
+  int64_t constant_reuse(uint32_t t) const;
   bool place_constants();
   bool plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans, int32_t* failed,
                 uint64_t* needed) const;
@@ -125,16 +127,50 @@ uint64_t Planner::live_resident_bytes(uint32_t o, const std::vector<char>& resid
   return total;
 }
 
+// Output pixels (output elements / channels) of the ops reading constant t,
+// the fewest: how many MACs each of its bytes feeds, so how long a DMA of it
+// can hide behind compute.
+int64_t Planner::constant_reuse(uint32_t t) const {
+  int64_t reuse = INT64_MAX;
+  for (const OpInfo& info : ops_) {
+    if (std::find(info.ids.begin(), info.ids.end(), static_cast<int32_t>(t)) == info.ids.end() ||
+        info.outputs.empty()) {
+      continue;
+    }
+    const Shape& s = info.outputs[0]->shape;
+    const int64_t ch = s.rank > 0 && s.dims[s.rank - 1] > 0 ? s.dims[s.rank - 1] : 1;
+    reuse = std::min(reuse, s.num_elements() / ch);
+  }
+  return reuse;
+}
+
 bool Planner::place_constants() {
   // Small constants first: each one in flash spares a staging buffer in SRAM
-  // and a DMA transfer; large weights stream by tile either way.
+  // and a DMA transfer. Then weights of layers over a few pixels: each of
+  // their bytes feeds only a few MACs, so a DMA from QSPI (several cycles a
+  // byte) stalls the CPU, while from flash the kernel reads each byte once.
+  // The rest by size: the DMA of a layer over many pixels hides behind its
+  // compute, and its weights, read again for every block of pixels, are
+  // faster from a staging tile in SRAM (on the M7, tightly coupled) than
+  // through the D-cache from flash.
+  constexpr uint32_t kSmallConstant = 4096;
+  constexpr int64_t kFewPixels = 4;
   std::vector<uint32_t> consts;
+  std::vector<int64_t> reuse(exec_.num_tensors(), 0);
   for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
     const TensorDesc& d = exec_.tensor(t);
-    if (d.is_constant() && d.bytes > 0) consts.push_back(t);
+    if (d.is_constant() && d.bytes > 0) {
+      consts.push_back(t);
+      reuse[t] = constant_reuse(t);
+    }
   }
   std::stable_sort(consts.begin(), consts.end(), [&](uint32_t a, uint32_t b) {
-    return exec_.tensor(a).bytes < exec_.tensor(b).bytes;
+    const uint32_t ba = exec_.tensor(a).bytes, bb = exec_.tensor(b).bytes;
+    const bool sa = ba <= kSmallConstant, sb = bb <= kSmallConstant;
+    if (sa != sb) return sa;
+    const bool fa = !sa && reuse[a] <= kFewPixels, fb = !sb && reuse[b] <= kFewPixels;
+    if (fa != fb) return fa;
+    return ba < bb;
   });
   uint64_t flash_used = 0, ext_used = 0;
   const int32_t ext = qspi_ >= 0 ? qspi_ : sdram_;
