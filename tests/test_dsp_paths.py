@@ -209,6 +209,18 @@ def _edge_models() -> list[tuple[str, bytes]]:
     add("fc 1x3100->5 raw", so.fully_connected, input_shape=(1, 3100), units=5,
         activation="RELU")
     add("fc 7x96->33", so.fully_connected, input_shape=(7, 96), units=33, activation="RELU6")
+    # 1 pixel x 3 channels with the output stage (the fc3_* assembly, K % 8 ==
+    # 0): one 8-depth step, whole 64-depth iterations plus steps, iterations
+    # only; channel counts leaving 1 or 2 channels to the 2-row loop and
+    # several channel blocks; each kind of output stage.
+    add("fc 1x8->14 high", so.fully_connected, input_shape=(1, 8), units=14, activation="RELU6",
+        out_zp=-128, out_scale=0.1)
+    add("fc 1x72->130 range", so.fully_connected, input_shape=(1, 72), units=130,
+        activation="RELU", out_zp=-30)
+    add("fc 1x960->200 plain", so.fully_connected, input_shape=(1, 960), units=200,
+        activation="NONE")
+    conv("pw 1 pixel c=136->65 high", (1, 1, 1, 136), 65, act="RELU6", out_zp=-128,
+         out_scale=0.1)
     models.append(("conv accumulators near +2^31", _extreme_accumulator_conv(1)))
     models.append(("conv accumulators near -2^31", _extreme_accumulator_conv(-1)))
     return models

@@ -74,7 +74,7 @@ class Planner {
   bool choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const;
   uint64_t live_resident_bytes(uint32_t o, const std::vector<char>& resident) const;
   int64_t constant_reuse(uint32_t t) const;
-  bool place_constants();
+  bool place_constants(bool few_pixels_first);
   bool plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans, int32_t* failed,
                 uint64_t* needed) const;
   bool layout_sram(const std::vector<char>& resident, std::vector<OpPlan>& plans, bool prefetch,
@@ -144,7 +144,7 @@ int64_t Planner::constant_reuse(uint32_t t) const {
   return reuse;
 }
 
-bool Planner::place_constants() {
+bool Planner::place_constants(bool few_pixels_first) {
   // Small constants first: each one in flash spares a staging buffer in SRAM
   // and a DMA transfer. Then weights of layers over a few pixels: each of
   // their bytes feeds only a few MACs, so a DMA from QSPI (several cycles a
@@ -152,7 +152,7 @@ bool Planner::place_constants() {
   // The rest by size: the DMA of a layer over many pixels hides behind its
   // compute, and its weights, read again for every block of pixels, are
   // faster from a staging tile in SRAM (on the M7, tightly coupled) than
-  // through the D-cache from flash.
+  // through the D-cache from flash. Without few_pixels_first, all by size.
   constexpr uint32_t kSmallConstant = 4096;
   constexpr int64_t kFewPixels = 4;
   std::vector<uint32_t> consts;
@@ -168,7 +168,8 @@ bool Planner::place_constants() {
     const uint32_t ba = exec_.tensor(a).bytes, bb = exec_.tensor(b).bytes;
     const bool sa = ba <= kSmallConstant, sb = bb <= kSmallConstant;
     if (sa != sb) return sa;
-    const bool fa = !sa && reuse[a] <= kFewPixels, fb = !sb && reuse[b] <= kFewPixels;
+    const bool fa = few_pixels_first && !sa && reuse[a] <= kFewPixels;
+    const bool fb = few_pixels_first && !sb && reuse[b] <= kFewPixels;
     if (fa != fb) return fa;
     return ba < bb;
   });
@@ -396,7 +397,7 @@ PlanResult Planner::run() {
       first_[t] = std::max(first_[t], -1);
     }
   }
-  if (!place_constants()) return result_;
+  if (!place_constants(true)) return result_;
 
   // 1. Everything external: every op must fit on its own.
   std::vector<char> resident(n_tensors, 0);
@@ -404,7 +405,15 @@ PlanResult Planner::run() {
   std::vector<OpPlan> plans(n_ops);
   int32_t failed = -1;
   uint64_t needed = 0;
-  if (!plan_ops(resident, &plans, &failed, &needed)) {
+  bool fits = plan_ops(resident, &plans, &failed, &needed);
+  if (!fits) {
+    // Weights the few-pixel ones pushed out of flash may need staging tiles
+    // larger than the budget: place by size alone.
+    if (!place_constants(false)) return result_;
+    apply_residency(resident);
+    fits = plan_ops(resident, &plans, &failed, &needed);
+  }
+  if (!fits) {
     char msg[300];
     std::snprintf(msg, sizeof(msg),
                   "op %d (%s) needs at least %llu bytes of SRAM for its tile buffers even at its "

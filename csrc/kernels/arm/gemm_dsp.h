@@ -16,12 +16,15 @@
 //    SXTB16 of the weight word, then per two pixels one LDM of their four
 //    unpacked words and four SMLAD -- 18 instructions per 24 MACs at P = 6
 //    (where K % 4 == 0, the whole channel loop is assembly: px6_*);
-//  * 1 pixel x 2 channels (fc_dot, FULLY_CONNECTED and single-pixel 1x1
-//    convolutions): per 8 depths one LDM of the pixel's four unpacked words
-//    and per channel one LDRD + four SXTB16 + four SMLAD, unrolled 4 times.
+//  * 1 pixel x 3 channels (FULLY_CONNECTED and single-pixel 1x1
+//    convolutions with K % 8 == 0 and aligned rows, fc3_*): per 8 depths one
+//    LDM of the pixel's four unpacked words and per channel one LDRD + four
+//    SXTB16 + four SMLAD, the output stage in the same assembly loop; other
+//    depths, and the last channel or two of a block, 1 pixel x 2 channels
+//    (fc_pair) the same way.
 // The accumulators start at the channel's bias_eff (the first SMLAD adds it),
-// and the output stage is arm_dsp::fast_requant from per-channel constants
-// prepared once per block of 64 channels.
+// and the output stage is output_stage.h's from per-channel constants
+// prepared once per block of 64 channels (63 for one pixel: whole triples).
 //
 // Exactness: the products are pure int8 dot products accumulated in wrapping
 // int32 exactly like the portable backend (see conv_common.h: fewer than 2^17
@@ -415,6 +418,123 @@ __attribute__((noinline)) void fc_pair(const int32_t* xp, const int8_t* w0, cons
   r[1] = a1;
 }
 
+// ---------------------------------------------------------------------------
+// 1 pixel x 3 channels with the output stage, K a multiple of 8 and rows
+// word-aligned: the whole channel loop of a block in one naked assembly
+// function (as px6_*). Per 8 depths one LDM of the pixel's four unpacked words
+// serves three rows (LDRD + 4 SXTB16 + 4 SMLAD each): 28 instructions for 24
+// MACs, against 19 for 16 with two rows; the three output stages, the bias
+// LDM and the pointer updates cost about 13 instructions a channel, where the
+// C++ loop around fc_pair took about 60. Registers: r0-r3 the LDM targets
+// (then a channel's 4 output-stage constants), r4-r6 the accumulators, r7-r9
+// the three rows, r10/r11 the row's two weight words, ip a temporary, lr the
+// activations; the rest lives in a stack copy of Fc3Frame.
+struct Fc3Frame {
+  const int32_t* xb;     // +0: the unpacked pixel
+  const int32_t* xend8;  // +4: end of its whole 64-depth iterations
+  const int32_t* xend;   // +8: end of the pixel (K / 8 steps of 4 words)
+  const int8_t* w;       // +12: channel 0's row
+  int32_t K;             // +16: bytes between rows
+  const int32_t* be;     // +20: channel 0's bias
+  const OutConst* oc;    // +24: channel 0's output-stage constants
+  int8_t* o;             // +28: channel 0's output
+  int8_t* oend;          // +32: o + the channels (a multiple of 3)
+  int32_t add;           // +36: act_min + 128 (kOutRange)
+};
+#define TINYOPS_FC3_ROW(W, A)        \
+  "ldrd   r10, r11, [" W "], #8\n\t" \
+  "sxtb16 ip, r10\n\t"               \
+  "smlad  " A ", r0, ip, " A "\n\t"  \
+  "sxtb16 r10, r10, ror #8\n\t"      \
+  "smlad  " A ", r1, r10, " A "\n\t" \
+  "sxtb16 ip, r11\n\t"               \
+  "smlad  " A ", r2, ip, " A "\n\t"  \
+  "sxtb16 r11, r11, ror #8\n\t"      \
+  "smlad  " A ", r3, r11, " A "\n\t"
+#define TINYOPS_FC3_STEP                                                        \
+  "ldmia  lr!, {r0-r3}\n\t" TINYOPS_FC3_ROW("r7", "r4") TINYOPS_FC3_ROW("r8", "r5") \
+      TINYOPS_FC3_ROW("r9", "r6")
+#define TINYOPS_FC3_STEP2 TINYOPS_FC3_STEP TINYOPS_FC3_STEP
+#define TINYOPS_FC3_STEP8 TINYOPS_FC3_STEP2 TINYOPS_FC3_STEP2 TINYOPS_FC3_STEP2 TINYOPS_FC3_STEP2
+// Output stage (output_stage.h's out_apply) of accumulator a from r0-r3.
+#define TINYOPS_FC3_REQ(a)          \
+  "smmlar " a ", " a ", r0, " a "\n\t" \
+  "add    " a ", " a ", " a ", asr #31\n\t" \
+  "qadd   " a ", " a ", r1\n\t"     \
+  "asr    " a ", " a ", r2\n\t"
+#define TINYOPS_FC3_HIGH(a) TINYOPS_FC3_REQ(a) "sub    " a ", " a ", r3\n\t" \
+  "ssat   " a ", #8, " a "\n\t"
+#define TINYOPS_FC3_PLAIN(a) TINYOPS_FC3_REQ(a) "ssat   " a ", #8, " a "\n\t"
+#define TINYOPS_FC3_OUT(OP)                                   \
+  "ldr    lr, [sp, #24]\n\t"                                  \
+  "ldmia  lr!, {r0-r3}\n\t" OP("r4")                          \
+  "ldmia  lr!, {r0-r3}\n\t" OP("r5")                          \
+  "ldmia  lr!, {r0-r3}\n\t" OP("r6")                          \
+  "str    lr, [sp, #24]\n\t"
+#define TINYOPS_FC3_OUT_HIGH TINYOPS_FC3_OUT(TINYOPS_FC3_HIGH)
+#define TINYOPS_FC3_OUT_PLAIN TINYOPS_FC3_OUT(TINYOPS_FC3_PLAIN)
+#define TINYOPS_FC3_OUT_RANGE                                                  \
+  TINYOPS_FC3_OUT(TINYOPS_FC3_HIGH)                                            \
+  "ldr    r0, [sp, #36]\n\t"                                                  \
+  "add    r4, r4, r0\n\t"                                                     \
+  "add    r5, r5, r0\n\t"                                                     \
+  "add    r6, r6, r0\n\t"
+#define TINYOPS_FC3_FN(NAME, OUT)                                               \
+  __attribute__((naked, noinline)) inline void NAME(const Fc3Frame*) {         \
+    __asm__ volatile(                                                           \
+        "push   {r4-r11, lr}\n\t"                                               \
+        "sub    sp, sp, #40\n\t"                                                \
+        "ldmia  r0!, {r1-r5}\n\t"                                               \
+        "stmia  sp, {r1-r5}\n\t"                                                \
+        "ldmia  r0, {r1-r5}\n\t"                                                \
+        "add    r6, sp, #20\n\t"                                                \
+        "stmia  r6, {r1-r5}\n\t"                                                \
+        "ldr    r7, [sp, #12]\n\t"                                              \
+        "ldr    ip, [sp, #16]\n\t"                                              \
+        "add    r8, r7, ip\n\t"                                                 \
+        "add    r9, r8, ip\n\t"                                                 \
+        "3:\n\t"                                                                \
+        "ldr    r10, [sp, #20]\n\t"                                             \
+        "ldmia  r10!, {r4-r6}\n\t"                                              \
+        "str    r10, [sp, #20]\n\t"                                             \
+        "ldr    lr, [sp, #0]\n\t"                                               \
+        "ldr    ip, [sp, #4]\n\t"                                               \
+        "cmp    lr, ip\n\t"                                                     \
+        "beq    2f\n\t"                                                         \
+        "1:\n\t" TINYOPS_FC3_STEP8                                              \
+        "ldr    ip, [sp, #4]\n\t"                                               \
+        "cmp    lr, ip\n\t"                                                     \
+        "bne    1b\n\t"                                                         \
+        "2:\n\t"                                                                \
+        "ldr    ip, [sp, #8]\n\t"                                               \
+        "cmp    lr, ip\n\t"                                                     \
+        "beq    4f\n\t"                                                         \
+        "5:\n\t" TINYOPS_FC3_STEP                                               \
+        "ldr    ip, [sp, #8]\n\t"                                               \
+        "cmp    lr, ip\n\t"                                                     \
+        "bne    5b\n\t"                                                         \
+        "4:\n\t" OUT                                                            \
+        "ldr    r10, [sp, #28]\n\t"                                             \
+        "strb   r4, [r10], #1\n\t"                                              \
+        "strb   r5, [r10], #1\n\t"                                              \
+        "strb   r6, [r10], #1\n\t"                                              \
+        "str    r10, [sp, #28]\n\t"                                             \
+        /* the rows advanced K bytes: r9 is the next triple's first */          \
+        "ldr    ip, [sp, #16]\n\t"                                              \
+        "mov    r7, r9\n\t"                                                     \
+        "add    r8, r9, ip\n\t"                                                 \
+        "add    r9, r8, ip\n\t"                                                 \
+        "ldr    ip, [sp, #32]\n\t"                                              \
+        "cmp    r10, ip\n\t"                                                    \
+        "bne    3b\n\t"                                                         \
+        "add    sp, sp, #40\n\t"                                                \
+        "pop    {r4-r11, pc}\n\t");                                             \
+  }
+TINYOPS_FC3_FN(fc3_high, TINYOPS_FC3_OUT_HIGH)
+TINYOPS_FC3_FN(fc3_range, TINYOPS_FC3_OUT_RANGE)
+TINYOPS_FC3_FN(fc3_plain, TINYOPS_FC3_OUT_PLAIN)
+static_assert(sizeof(Fc3Frame) == 40, "offsets in TINYOPS_FC3_FN");
+
 // One depth group of unpacked activations (xp[0], xp[1]) against weight word
 // v: acc + the four products.
 TINYOPS_ARM_INLINE int32_t group_mac(const int32_t* xp, uint32_t v, int32_t acc) {
@@ -539,9 +659,24 @@ void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const i
 template <bool kAligned, int kKind>
 void fc_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* o) {
+  int32_t done = 0;
+  if (kAligned && (K & 7) == 0 && nc >= 3) {
+    done = nc - nc % 3;
+    const int32_t steps = K >> 3;
+    const Fc3Frame f{xb, xb + 32 * (steps >> 3), xb + 4 * steps, w, K, be, s.oc, o, o + done,
+                     s.add};
+    if (kKind == kOutHigh) {
+      fc3_high(&f);
+    } else if (kKind == kOutRange) {
+      fc3_range(&f);
+    } else {
+      fc3_plain(&f);
+    }
+    if (done == nc) return;
+  }
   int32_t acc[kGemmChannelBlock];
-  fc_rows<kAligned>(xb, w, K, nc, be, acc);
-  for (int32_t i = 0; i < nc; ++i) o[i] = out_value<kKind>(acc[i], s, i);
+  fc_rows<kAligned>(xb, w + static_cast<ptrdiff_t>(done) * K, K, nc - done, be + done, acc);
+  for (int32_t i = done; i < nc; ++i) o[i] = out_value<kKind>(acc[i - done], s, i);
 }
 
 // The block's nc channels for the P unpacked pixels at xbuf (P = 1 reads
@@ -567,13 +702,27 @@ void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, 
 
 // Prepares the output-stage constants of tile channels [cb, cb + nc); false
 // when one of them needs TFLM's generic stage.
+// (out_const_setup with the op-wide parts hoisted: it runs for every channel
+// of every invoke, which a 1-pixel layer notices.)
 inline bool block_constants(const GemmOut& o, const OutOp& op, int32_t cb, int32_t nc,
                             OutConst* oc) {
+  if (!op.ok) return false;
+  const int32_t* mult = o.multiplier + cb;
+  const int32_t* lsh = o.left_shift + cb;
+  const int32_t* rsh = o.right_shift + cb;
+  const bool plain = op.kind == kOutPlain;
+  const uint32_t off = static_cast<uint32_t>(op.off_term);
+  const uint32_t top = plain ? 0u : 0x80000000u;
+  const uint32_t sub_term = static_cast<uint32_t>(op.sub_term);
+  const uint32_t sub_mask = plain ? 0u : ~0u;
   for (int32_t i = 0; i < nc; ++i) {
-    const int32_t c = cb + i;
-    if (!out_const_setup(op, o.multiplier[c], o.left_shift[c], o.right_shift[c], &oc[i])) {
-      return false;
-    }
+    const int32_t m = mult[i], e = rsh[i];
+    if (lsh[i] != 0 || static_cast<uint32_t>(e - 1) > 22u || m < (1 << 30)) return false;
+    // As out_const_setup: R = 2^(e-1) + off_term * 2^e (+ 2^31), S = 2^(31-e) + sub_term.
+    oc[i].m2 = static_cast<int32_t>(static_cast<uint32_t>(m) << 1);
+    oc[i].round = static_cast<int32_t>((1u << (e - 1)) + (off << e) + top);
+    oc[i].shift = e;
+    oc[i].sub = static_cast<int32_t>(((0x80000000u >> e) + sub_term) & sub_mask);
   }
   return true;
 }
@@ -667,8 +816,10 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
   int8_t* ob[kGemmMaxPixels];
   // One pixel block: unpack it once for all channel blocks.
   if (nblocks == 1) src.unpack(src.ctx, 0, npix, K, xbuf);
-  for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
-    const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
+  // One pixel: blocks of whole channel triples (fc3_*).
+  const int32_t cblock = npix == 1 ? kGemmChannelBlock - kGemmChannelBlock % 3 : kGemmChannelBlock;
+  for (int32_t cb = 0; cb < nch; cb += cblock) {
+    const int32_t nc = nch - cb < cblock ? nch - cb : cblock;
     const bool fast = block_constants(o, op, cb, nc, oc);
     if (!fast || nblocks == 0) {
       raw_block(src, npix, w, K, cb, nc, bias_eff, o, oc, fast, op.kind, add, outs);
