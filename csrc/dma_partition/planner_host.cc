@@ -21,17 +21,20 @@ struct Block {
   uint32_t size;
   int32_t first, last;  // lifetime in op indices (inclusive)
   uint32_t offset;
+  bool hot = false;  // packed first, so it lands at the lowest addresses
 };
 
 bool lifetimes_overlap(const Block& a, const Block& b) {
   return !(a.last < b.first || b.last < a.first);
 }
 
-// Greedy-by-size lifetime packing; returns the peak (end of the highest block).
+// Greedy-by-size lifetime packing (hot blocks first); returns the peak (end
+// of the highest block).
 uint64_t pack(std::vector<Block*>& blocks) {
   std::vector<Block*> order(blocks);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Block* a, const Block* b) { return a->size > b->size; });
+  std::stable_sort(order.begin(), order.end(), [](const Block* a, const Block* b) {
+    return a->hot != b->hot ? a->hot : a->size > b->size;
+  });
   std::vector<Block*> placed;
   uint64_t peak = 0;
   std::vector<std::pair<uint32_t, uint32_t>> busy;
@@ -78,8 +81,9 @@ class Planner {
   bool plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans, int32_t* failed,
                 uint64_t* needed) const;
   bool layout_sram(const std::vector<char>& resident, std::vector<OpPlan>& plans, bool prefetch,
-                   uint64_t* peak);
+                   bool hot_scratch, uint64_t* peak);
   bool place_external_activations(const std::vector<char>& resident);
+  bool hot_scratch_ = false;
   void apply_residency(const std::vector<char>& resident);
 
   const Executor& exec_;
@@ -230,11 +234,16 @@ bool Planner::plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* p
 // Lays out every op's buffers: a workspace block per op (lifetime [o, o]) and,
 // with prefetch, the next op's first weight tile as its own block over
 // [o, o + 1]; packs them with the resident tensors. Fills schedules.
+// With `hot_scratch` each op's kernel scratch is a block of its own packed
+// before all others, so it sits at the bottom of the SRAM region: on the
+// Cortex-M7 port that is DTCM (zero wait, uncached), and the GEMM's unpacked
+// activations, re-read once per output channel, would otherwise thrash the
+// 4 KB D-cache once they outgrow it (6 pixels x K x 2 bytes > 4 KB, K > 341).
 bool Planner::layout_sram(const std::vector<char>& resident, std::vector<OpPlan>& plans,
-                          bool prefetch, uint64_t* peak) {
+                          bool prefetch, bool hot_scratch, uint64_t* peak) {
   const uint32_t n_ops = static_cast<uint32_t>(plans.size());
   std::vector<Block> tensor_blocks(exec_.num_tensors());
-  std::vector<Block> work(n_ops), pre(n_ops);
+  std::vector<Block> work(n_ops), pre(n_ops), scratch(n_ops);
   std::vector<Block*> blocks;
   for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
     if (!resident[t]) continue;
@@ -260,7 +269,13 @@ bool Planner::layout_sram(const std::vector<char>& resident, std::vector<OpPlan>
       add(n.weights, n.double_weights);
     }
     add(n.out_band, n.double_out);
-    add(n.scratch, false);
+    if (hot_scratch && n.scratch) {
+      scratch[o] = Block{align_up(n.scratch), static_cast<int32_t>(o), static_cast<int32_t>(o), 0,
+                         true};
+      blocks.push_back(&scratch[o]);
+    } else {
+      add(n.scratch, false);
+    }
     for (uint32_t b : n.operand) add(b, false);
     work[o] = Block{static_cast<uint32_t>(size), static_cast<int32_t>(o), static_cast<int32_t>(o), 0};
     if (size) blocks.push_back(&work[o]);
@@ -304,7 +319,7 @@ bool Planner::layout_sram(const std::vector<char>& resident, std::vector<OpPlan>
     }
     s.out_band[0] = take(n.out_band);
     if (n.double_out) s.out_band[1] = take(n.out_band);
-    s.scratch = take(n.scratch);
+    s.scratch = hot_scratch && n.scratch ? BufferSlot{scratch[o].offset, n.scratch} : take(n.scratch);
     const size_t operands = ops_[o].ids.size();
     p.operand_slots.assign(operands, BufferSlot{0, 0});
     for (size_t k = 0; k < operands; ++k) p.operand_slots[k] = take(n.operand[k]);
@@ -426,7 +441,10 @@ PlanResult Planner::run() {
     return result_;
   }
   uint64_t peak = 0;
-  if (!layout_sram(resident, plans, false, &peak)) {
+  // Scratch at the bottom of SRAM whenever that packs at all; the residency
+  // choices below then keep it there.
+  hot_scratch_ = layout_sram(resident, plans, false, true, &peak);
+  if (!hot_scratch_ && !layout_sram(resident, plans, false, false, &peak)) {
     result_.error = "tile buffers do not pack into the SRAM budget";
     return result_;
   }
@@ -460,7 +478,7 @@ PlanResult Planner::run() {
       bool ok = plan_ops(resident, &trial, &failed, &needed);
       if (ok) {
         for (const OpPlan& p : trial) trial_total += p.cost;
-        ok = trial_total < total && layout_sram(resident, trial, false, &peak);
+        ok = trial_total < total && layout_sram(resident, trial, false, hot_scratch_, &peak);
       }
       if (ok) {
         plans.swap(trial);
@@ -471,12 +489,17 @@ PlanResult Planner::run() {
     }
     apply_residency(resident);
   }
-  // 3. Final layout, with cross-op weight prefetch when it still packs.
-  if (!(cfg_.prefetch_weights && layout_sram(resident, plans, true, &peak))) {
-    if (!layout_sram(resident, plans, false, &peak)) {
-      result_.error = "tile buffers do not pack into the SRAM budget";
-      return result_;
-    }
+  // 3. Final layout, with cross-op weight prefetch and the kernels' scratch
+  // at the bottom of SRAM when they still pack.
+  bool packed = false;
+  for (int attempt = 0; attempt < 2 && !packed; ++attempt) {
+    const bool prefetch = attempt == 0;
+    if (prefetch && !cfg_.prefetch_weights) continue;
+    packed = layout_sram(resident, plans, prefetch, hot_scratch_, &peak);
+  }
+  if (!packed) {
+    result_.error = "tile buffers do not pack into the SRAM budget";
+    return result_;
   }
   result_.sram_peak = static_cast<uint32_t>(peak);
   result_.memory_used[sram_] = static_cast<uint32_t>(peak);

@@ -38,6 +38,10 @@ Status run_flat(Runner& r, OpFamily family) {
     }
   }
   const bool out_direct = v.direct[out];
+  const int8_t* table = family == OpFamily::kUnary
+                            ? activation_table(*static_cast<const ActivationParams*>(v.params),
+                                               r.s.scratch.bytes ? r.slot(r.s.scratch) : nullptr)
+                            : nullptr;
   DmaTicket in_ticket[2] = {{0}, {0}};
   bool in_pending[2] = {false, false};
   DmaTicket out_ticket[2] = {{0}, {0}};
@@ -82,7 +86,7 @@ Status run_flat(Runner& r, OpFamily family) {
       dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
     }
     if (family == OpFamily::kUnary) {
-      activation_range(*static_cast<const ActivationParams*>(v.params), a, dst, 0, len);
+      lut8_range(table, a, dst, 0, len);
     } else if (v.opcode == kAdd) {
       add_range(*static_cast<const AddParams*>(v.params), a, b, dst, 0, len);
     } else {

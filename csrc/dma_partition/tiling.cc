@@ -151,6 +151,7 @@ Status needs_flat(const OpView& op, const TileRequest& req, OpFamily family, Til
   const uint32_t chunk = static_cast<uint32_t>(req.rows);
   const int32_t chunks = ceil_div(count, req.rows);
   n->steps = static_cast<uint32_t>(chunks);
+  n->scratch = op.scratch_bytes;
   int32_t kind = kBinarySameShape;
   if (family == OpFamily::kBinaryFlat) kind = binary_layout(op).kind;
   const int streamed_inputs = family == OpFamily::kUnary ? 1 : 2;

@@ -21,6 +21,12 @@ void activation_range(const ActivationParams& p, const int8_t* in, int8_t* out, 
   lut8_range(p.lut, in, out, begin, end);
 }
 
+const int8_t* activation_table(const ActivationParams& p, void* scratch) {
+  if (scratch == nullptr) return p.lut;
+  std::memcpy(scratch, p.lut, sizeof(p.lut));
+  return static_cast<const int8_t*>(scratch);
+}
+
 void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end) {
   if (const auto simd = x86::kernels().lut8) {
     simd(lut, in, out, begin, end);
@@ -145,7 +151,7 @@ Status finish_lut(PrepareContext& ctx, const char* op, const Q& q, F value) {
   }
   p->num_elements = ctx.input(0)->shape.num_elements();
   ctx.params = p;
-  ctx.scratch_bytes = 0;
+  ctx.scratch_bytes = kActivationScratchBytes;
   return Status::kOk;
 }
 
@@ -165,8 +171,8 @@ bool multiplier_for(double m, int32_t* q, int32_t* shift) {
 
 Status unary_eval(const EvalContext& ctx) {
   const ActivationParams& p = *static_cast<const ActivationParams*>(ctx.params);
-  activation_range(p, static_cast<const int8_t*>(ctx.inputs[0]),
-                   static_cast<int8_t*>(ctx.outputs[0]), 0, p.num_elements);
+  lut8_range(activation_table(p, ctx.scratch), static_cast<const int8_t*>(ctx.inputs[0]),
+             static_cast<int8_t*>(ctx.outputs[0]), 0, p.num_elements);
   return Status::kOk;
 }
 

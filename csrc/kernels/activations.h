@@ -38,6 +38,13 @@ struct ActivationParams {
 
 void activation_range(const ActivationParams& p, const int8_t* in, int8_t* out, int64_t begin,
                       int64_t end);
+// The table to look up in: p.lut copied into `scratch` (the op's scratch, in
+// internal SRAM) when there is one. Prepared parameters may sit in a slow
+// tier of the firmware's pool (SDRAM once the internal tiers are full), and a
+// lookup per element from there costs the bus latency every time (no D-cache
+// on the Cortex-M4); one 256-byte copy per call removes that.
+const int8_t* activation_table(const ActivationParams& p, void* scratch);
+constexpr uint32_t kActivationScratchBytes = sizeof(ActivationParams::lut);
 // The same lookup for any 256-entry int8 table (used by QUANTIZE's int8
 // requantization too); AVX-512 VBMI path when the x86 dispatch picks it.
 void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);
