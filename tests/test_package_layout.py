@@ -29,7 +29,7 @@ def test_public_api():
 def test_tflm_attribute_after_plain_import():
     out = _child("import tinyops_tflm; print(tinyops_tflm.tflm.__name__, "
                  "tinyops_tflm.tflm.Interpreter.__name__)")
-    assert out.split() == ["tinyops_tflm.runtime.tflm", "Interpreter"]
+    assert out.split() == ["tinyops_tflm.runtime.tflm", "TflmInterpreter"]
 
 
 @pytest.mark.parametrize("old", sorted(_moved.MOVED))
@@ -42,8 +42,8 @@ def test_old_module_path_is_the_new_module(old):
 
 
 def test_old_submodule_path_is_not_a_second_copy():
-    from tinyops_tflm.boardmodel.errors import ClockError as old
-    from tinyops_tflm.firmware.boardmodel.errors import ClockError as new
+    from tinyops_tflm.boardmodel import ClockError as old
+    from tinyops_tflm.errors import ClockError as new
     assert old is new
 
 
@@ -74,3 +74,60 @@ def test_python_dash_m():
         out = _child(f"import runpy, sys; sys.argv = ['x', '--version']; "
                      f"runpy.run_module('{mod}', run_name='__main__', alter_sys=True)")
         assert out.startswith("tinyops-tflm ")
+
+
+def test_every_exception_class_lives_in_errors():
+    # One place for them all; each a TinyOpsError (besides the built-in base
+    # it already had, such as ValueError).
+    import importlib
+    import inspect
+    import pkgutil
+
+    from tinyops_tflm import errors
+
+    for m in pkgutil.walk_packages(tinyops_tflm.__path__, "tinyops_tflm."):
+        if m.name.endswith("__main__"):
+            continue
+        mod = importlib.import_module(m.name)
+        for name, obj in vars(mod).items():
+            if inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__.startswith(
+                    "tinyops_tflm"):
+                assert obj.__module__ == "tinyops_tflm.errors", f"{m.name}.{name}"
+    own = [c for c in vars(errors).values() if inspect.isclass(c) and issubclass(c, BaseException)]
+    assert len(own) > 30
+    assert all(issubclass(c, errors.TinyOpsError) for c in own)
+    assert issubclass(errors.OracleError, RuntimeError) and issubclass(errors.ProjectError, ValueError)
+
+
+def test_tflm_interpreter_name():
+    from tinyops_tflm import TflmInterpreter, tflm
+
+    assert tflm.TflmInterpreter is TflmInterpreter
+    assert tflm.Interpreter is TflmInterpreter  # the old name
+
+
+def test_stats_typed_and_dict_readable():
+    import numpy as np
+
+    from tinyops_tflm import Interpreter, read_model
+    from tinyops_tflm.runtime.stats import InvocationStats, OpStats
+    from tinyops_tflm.validation import zoo
+
+    graph = read_model(zoo.cached("demo_tiny"))
+    interp = Interpreter(graph, board="stm32f746", sram_budget="64K")
+    for i, t in enumerate(graph.inputs):
+        tensor = graph.tensors[t]
+        interp.set_input(np.zeros(tensor.shape, tensor.dtype), i)
+    interp.invoke()
+    st = interp.stats
+    assert isinstance(st, InvocationStats) and isinstance(st.ops[0], OpStats)
+    assert st["sram_high_water"] == st.sram_high_water and 0 < st.sram_high_water <= 64 * 1024
+    first = st["ops"][0]
+    assert first["op"] == first.op == graph.operators[0].name
+    assert first["tiles"] == first.tiles >= 1
+    assert set(first) == {"op", "index", "macs", "tiles", "dma_transfers", "dma_read_bytes",
+                          "dma_write_bytes"}
+    assert dict(st)["ops"] is st.ops and "ops" in st and "nothing" not in st
+    with pytest.raises(KeyError):
+        st["nothing"]
+    assert first == dict(first)  # compares like the dict it replaces

@@ -49,7 +49,7 @@ def zoo_model(request, adapter):
 def test_zoo_model_bit_exact_in_tflm(zoo_model, budget):
     name, data, inputs, expected = zoo_model
     # Asynchronous DMA (late at the tight budget): a missing wait shows as wrong bytes.
-    interp = tflm.Interpreter.from_bytes(data, board="stm32f746", sram_budget=budget,
+    interp = tflm.TflmInterpreter.from_bytes(data, board="stm32f746", sram_budget=budget,
                                          dma="async", dma_delay_us=1 if budget < 128 * KIB else 0)
     assert interp.sram_budget == budget
     for k, (x, ref) in enumerate(zip(inputs, expected)):
@@ -105,7 +105,7 @@ def test_single_op_bit_exact_in_tflm(adapter, op, model, meta):
     expected = run_tflm(model, inputs)
     for budget in (320 * KIB, 8 * KIB, 2 * KIB):
         try:
-            interp = tflm.Interpreter.from_bytes(model, sram_budget=budget, dma="async")
+            interp = tflm.TflmInterpreter.from_bytes(model, sram_budget=budget, dma="async")
         except BudgetError as e:
             assert budget < 8 * KIB, f"{op} does not fit {budget} bytes: {e}"
             assert op in str(e) and "SRAM tile arena" in str(e)
@@ -131,7 +131,7 @@ def test_every_listed_op_runs_through_tinyops(adapter):
     for model in models:
         inputs = make_inputs(read_model(model), 1, seed=4)
         expected = run_tflm(model, inputs)
-        interp = tflm.Interpreter.from_bytes(model, sram_budget=64 * KIB)
+        interp = tflm.TflmInterpreter.from_bytes(model, sram_budget=64 * KIB)
         for a, b in zip(interp.run(*inputs[0]), expected[0]):
             assert np.array_equal(a, b)
         for op, n in interp.tinyops_invocations().items():
@@ -142,7 +142,7 @@ def test_every_listed_op_runs_through_tinyops(adapter):
 
 def test_interpreter_api_and_counters(adapter):
     data = zoo.cached("demo_tiny")
-    interp = tflm.Interpreter.from_bytes(data)
+    interp = tflm.TflmInterpreter.from_bytes(data)
     assert interp.sram_budget == tflm.get_board(tflm.DEFAULT_BOARD).default_sram_budget
     d_in = interp.get_input_details(0)
     assert d_in["dtype"] == np.int8 and list(d_in["shape"])[0] == 1
@@ -169,20 +169,20 @@ def test_from_file_and_board_budget(adapter, tmp_path):
     data = zoo.cached("demo_tiny")
     path = tmp_path / "m.tflite"
     path.write_bytes(data)
-    interp = tflm.Interpreter.from_file(path, board="stm32f469-paper")
+    interp = tflm.TflmInterpreter.from_file(path, board="stm32f469-paper")
     assert interp.sram_budget == 256 * KIB
-    interp = tflm.Interpreter.from_file(str(path), board="stm32f469", sram_budget="48K")
+    interp = tflm.TflmInterpreter.from_file(str(path), board="stm32f469", sram_budget="48K")
     assert interp.sram_budget == 48 * KIB
 
 
 def test_budget_too_small_is_named(adapter):
     with pytest.raises(BudgetError, match=r"CONV_2D.*SRAM tile arena.*256 bytes"):
-        tflm.Interpreter.from_bytes(zoo.cached("demo_tiny"), sram_budget=256)
+        tflm.TflmInterpreter.from_bytes(zoo.cached("demo_tiny"), sram_budget=256)
 
 
 def test_bad_model_bytes(adapter):
     with pytest.raises(ModelError):
-        tflm.Interpreter.from_bytes(b"not a model at all")
+        tflm.TflmInterpreter.from_bytes(b"not a model at all")
 
 
 def test_version_mismatch_refused_with_reason(monkeypatch):
@@ -191,7 +191,7 @@ def test_version_mismatch_refused_with_reason(monkeypatch):
     fake = "0.dev20990101000000-gdeadbee"
     monkeypatch.setattr(tflite_micro, "__version__", fake)
     with pytest.raises(tflm.TflmVersionError) as info:
-        tflm.Interpreter.from_bytes(b"\0" * 64, sram_budget="64K")
+        tflm.TflmInterpreter.from_bytes(b"\0" * 64, sram_budget="64K")
     message = str(info.value)
     assert PINNED_TFLM_VERSION in message and fake in message
     assert isinstance(info.value, TinyOpsError)
@@ -283,7 +283,7 @@ def test_firmware_example_matches_host(adapter, tmp_path):
     assert run.returncode == 0 and "DONE status=0" in text, text[-2000:]
     fw = bytes.fromhex("".join(m for m in re.findall(r"^out0 ([0-9a-f]+)$", text, re.M)))
     data = model.read_bytes()
-    interp = tflm.Interpreter.from_bytes(data, sram_budget=64 * KIB)
+    interp = tflm.TflmInterpreter.from_bytes(data, sram_budget=64 * KIB)
     details = interp.get_input_details(0)
     x = np.frombuffer(_xorshift_pattern(int(np.prod(details["shape"])), 1),
                       dtype=details["dtype"]).reshape(details["shape"])

@@ -1,6 +1,7 @@
 """tinyops-tflm: TinyOps partitioned int8 inference for TensorFlow Lite Micro.
 
 Public API: :class:`Interpreter` (run a .tflite model bit-exactly like TFLM),
+:class:`TflmInterpreter` (TinyOps kernels inside the pinned tflite-micro),
 :func:`validate` (compare against the pinned tflite-micro interpreter),
 :func:`read_model` (the .tflite reader) and the error types.
 """
@@ -36,7 +37,7 @@ __version__ = _version()
 _moved.install()
 
 __all__ = [
-    "Interpreter", "validate", "read_model", "TinyOpsError", "ModelError",
+    "Interpreter", "TflmInterpreter", "validate", "read_model", "TinyOpsError", "ModelError",
     "UnsupportedOpError", "PlanError", "BudgetError", "InvocationError", "IsaError",
     "__version__",
 ]
@@ -48,6 +49,9 @@ def __getattr__(name: str):
     if name == "Interpreter":
         from .runtime.interpreter import Interpreter
         return Interpreter
+    if name == "TflmInterpreter":
+        from .runtime.tflm import TflmInterpreter
+        return TflmInterpreter
     if name == "validate":
         from .validation.compare import validate
         return validate

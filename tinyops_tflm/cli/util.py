@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ EXIT_TOOL = 3
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON types for numpy scalars/arrays, paths, tuples and dataclass dicts."""
-    if isinstance(obj, dict):
+    """Plain JSON types for numpy scalars/arrays, paths, tuples and mappings
+    (dicts, and records such as Interpreter.stats)."""
+    if isinstance(obj, Mapping):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]

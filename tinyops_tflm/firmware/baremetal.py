@@ -24,14 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import TinyOpsError
+from ..errors import BuildError
 
 __all__ = ["Machine", "MACHINES", "machine_for", "runtime_source", "linker_script", "build_program",
            "BuildError"]
-
-
-class BuildError(TinyOpsError):
-    """A bare-metal program failed to compile or link."""
 
 
 @dataclass(frozen=True)

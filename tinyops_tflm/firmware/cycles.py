@@ -20,17 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .emulate import EmulationError, STALL_KEYS, build_plugin, find_tools, run_firmware
-from ..errors import TinyOpsError
+from ..errors import CycleError, CycleRunError
 
 __all__ = ["CycleRun", "CycleError", "CycleRunError", "run_cycles"]
-
-
-class CycleError(TinyOpsError):
-    """A program could not be run under the cycle model (bad file or board)."""
-
-
-class CycleRunError(CycleError, EmulationError):
-    """The program failed under QEMU: non-zero exit code, timeout, no records."""
 
 
 @dataclass

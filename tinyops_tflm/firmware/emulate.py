@@ -42,7 +42,7 @@ import numpy as np
 
 from ..cli import progress
 from ..planning.boards import Board, get_board
-from ..errors import TinyOpsError
+from ..errors import EmulationError, ToolchainMissing
 from .export import ExportResult, export_model, port_for, source_root
 from ..frontend.metrics import human_bytes
 
@@ -59,14 +59,6 @@ PLUGIN_SOURCE = ("ports", "common", "qemu_plugin", "tinyops_cycles.c")
 STALL_KEYS = ("stall_mem", "stall_fetch", "stall_branch", "stall_dma")
 LOAD_BEGIN, LOAD_END = 0xFFFF0000, 0xFFFF0001
 _KEEP_MODELS = 12  # exported models kept in a board's emulation cache
-
-
-class ToolchainMissing(TinyOpsError):
-    """The Arm cross toolchain, CMake or QEMU is not installed."""
-
-
-class EmulationError(TinyOpsError):
-    """The emulated firmware failed to build or run, or gave malformed output."""
 
 
 @dataclass

@@ -40,7 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from ..planning.boards import FLASH, QSPI, SDRAM, SRAM, CCM, Board, get_board, parse_size
-from ..errors import BudgetError, TinyOpsError
+from ..errors import BudgetError, FirmwareSourceMissing, TinyOpsError
 from ..frontend.ir import Graph
 
 __all__ = [
@@ -65,10 +65,6 @@ SECTIONS = {
 }
 ALIGN = 32
 _ENUMERATORS = {SRAM: "kSram", CCM: "kCcm", FLASH: "kFlash", SDRAM: "kSdram", QSPI: "kQspi"}
-
-
-class FirmwareSourceMissing(TinyOpsError):
-    """The tinyops-tflm source tree (csrc/ and ports/) is not available."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import TinyOpsError
+from ..errors import ProjectError
 from .export import ExportResult, export_model, load_export, port_for, source_root
 
 __all__ = ["ProjectError", "Project", "new_project", "load_project", "add_model",
@@ -42,10 +42,6 @@ FORMAT = 1
 # Copied from the source root into DIR/tinyops/ (the port directory is added per board).
 _COPIED = ("csrc", "ports/common")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "models", "build*", ".*")
-
-
-class ProjectError(TinyOpsError, ValueError):
-    """Not a firmware project, or a request that does not fit the project."""
 
 
 @dataclass

@@ -38,7 +38,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .boards import FLASH, SRAM, Board, get_board
-from ..errors import TinyOpsError
+from ..errors import CostTableError, TinyOpsError
 from ..frontend.ir import Graph, Operator
 from ..frontend.metrics import op_macs
 
@@ -57,10 +57,6 @@ FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct
 # 16 KiB of DTCM kept for the stack (ports/README.md, memory maps), so 48 KiB
 # of it are DTCM.
 FAST_SRAM_BYTES = {"cortex-m7": 48 * 1024}
-
-
-class CostTableError(TinyOpsError):
-    """The cost tables are missing, malformed or have no entry for a board."""
 
 
 # -- op features ----------------------------------------------------------------

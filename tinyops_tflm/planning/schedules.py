@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .boards import FLASH, SDRAM, SRAM, Board, get_board
-from ..errors import TinyOpsError
+from ..errors import ScheduleError
 from ..frontend.ir import Graph
 from .latency import (EV_KERNEL, EV_START, EV_WAIT_ALL, LatencyEstimate, OpTrace, cost_class,
                       replay)
@@ -43,10 +43,6 @@ from .latency import (EV_KERNEL, EV_START, EV_WAIT_ALL, LatencyEstimate, OpTrace
 SCHEDULES = ("tinyops", "original", "internal")
 CHUNK = 32 * 1024  # the original firmware's DMA chunk
 PARTITIONED = ("CONV_2D", "DEPTHWISE_CONV_2D")
-
-
-class ScheduleError(TinyOpsError):
-    """A schedule name or its cost data is unknown."""
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..planning.boards import Board
 from .engine import core, translate_core_error
+from .stats import InvocationStats, OpStats
 from ..frontend.ir import Graph, Tensor
 from ..frontend.metrics import op_macs
 from ..planning.plan_writer import write_plan
@@ -58,7 +59,7 @@ class Interpreter:
         self.graph = graph
         self.board = board
         self.plan = None
-        self.stats: dict[str, Any] | None = None
+        self.stats: InvocationStats | None = None
         self._trace: np.ndarray | None = None
         _core = core()
         if board is None:
@@ -132,26 +133,21 @@ class Interpreter:
             raise translate_core_error(err) from None
         self.stats = self._collect_stats()
 
-    def _collect_stats(self) -> dict[str, Any]:
+    def _collect_stats(self) -> InvocationStats:
         ops = []
         raw = self._engine.op_stats()
         names = self.plan.memories if self.plan is not None else []
         for i, op in enumerate(self.graph.operators):
-            entry: dict[str, Any] = {"op": op.name, "index": i, "macs": self._macs[i]}
             if raw:
                 st = raw[i]
-                entry["tiles"] = st["tiles"]
-                entry["dma_transfers"] = st["transfers"]
-                entry["dma_read_bytes"] = {n: b for n, b in zip(names, st["read_bytes"]) if b}
-                entry["dma_write_bytes"] = {n: b for n, b in zip(names, st["write_bytes"]) if b}
+                ops.append(OpStats(
+                    op.name, i, self._macs[i], tiles=st["tiles"], dma_transfers=st["transfers"],
+                    dma_read_bytes={n: b for n, b in zip(names, st["read_bytes"]) if b},
+                    dma_write_bytes={n: b for n, b in zip(names, st["write_bytes"]) if b}))
             else:
-                entry["tiles"] = 1
-                entry["dma_transfers"] = 0
-                entry["dma_read_bytes"] = {}
-                entry["dma_write_bytes"] = {}
-            ops.append(entry)
-        return {"ops": ops,
-                "sram_high_water": self._engine.sram_high_water if self.plan is not None else None}
+                ops.append(OpStats(op.name, i, self._macs[i], tiles=1, dma_transfers=0))
+        return InvocationStats(
+            ops, self._engine.sram_high_water if self.plan is not None else None)
 
     def get_output(self, index: int = 0) -> np.ndarray:
         t = self._io_tensor(index, self.graph.outputs, "output")

@@ -1,6 +1,6 @@
 """TinyOps kernels inside the real TFLM interpreter (host side of the TFLM plugin).
 
-:class:`Interpreter` builds the pinned ``tflite-micro`` wheel's own
+:class:`TflmInterpreter` builds the pinned ``tflite-micro`` wheel's own
 interpreter (``tflite_micro.runtime.Interpreter``) with TinyOps serving the
 builtins in :data:`SERVED_OPS`: their TFLM registrations are replaced by the
 adapter of ``csrc/tflm`` (loaded from the package's ``_tflm_plugin`` library
@@ -13,8 +13,8 @@ The adapter declares the few TFLM types it touches for exactly the pinned
 wheel build, so it refuses (:class:`TflmVersionError`, :class:`TflmAbiError`)
 instead of running against any other tflite-micro::
 
-    >>> from tinyops_tflm.tflm import Interpreter
-    >>> interp = Interpreter.from_file("model.tflite", sram_budget="64K")
+    >>> from tinyops_tflm.tflm import TflmInterpreter
+    >>> interp = TflmInterpreter.from_file("model.tflite", sram_budget="64K")
     >>> interp.set_input(x, 0); interp.invoke(); y = interp.get_output(0)
     >>> interp.tinyops_invocations()["CONV_2D"]
 """
@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 
 from ..planning.boards import Board, get_board, parse_size
-from ..errors import BudgetError, InvocationError, ModelError, TinyOpsError, UnsupportedOpError
+from ..errors import (BudgetError, InvocationError, ModelError, TflmAbiError, TflmUnavailableError,
+                      TflmVersionError, TinyOpsError, UnsupportedOpError)
 from ..validation.oracle import PINNED_TFLM_VERSION
 
 __all__ = [
-    "Interpreter", "SERVED_OPS", "TflmUnavailableError", "TflmVersionError", "TflmAbiError",
+    "TflmInterpreter", "Interpreter", "SERVED_OPS", "TflmUnavailableError", "TflmVersionError", "TflmAbiError",
     "check_available", "plugin_path", "DEFAULT_BOARD",
 ]
 
@@ -58,18 +59,6 @@ _MIN_ARENA = 16 << 20
 _MAX_ARENA = 1 << 30
 _ALLOC_MARKERS = ("Failed to allocate", "Failed to resize buffer", "Arena size is too small",
                   "missing:")
-
-
-class TflmUnavailableError(TinyOpsError):
-    """The TFLM adapter cannot run here (wrong tflite-micro build, no plugin)."""
-
-
-class TflmVersionError(TflmUnavailableError):
-    """The installed tflite-micro is not the build the adapter declares the ABI of."""
-
-
-class TflmAbiError(TflmUnavailableError):
-    """The tflite-micro library in memory does not have the declared ABI."""
 
 
 def _installed_version() -> str:
@@ -218,7 +207,7 @@ def _release(lib: ctypes.CDLL, binding: int, holder: list) -> None:
     lib.tinyops_tflm_binding_destroy(binding)
 
 
-class Interpreter:
+class TflmInterpreter:
     """The pinned tflite-micro interpreter with TinyOps kernels for :data:`SERVED_OPS`.
 
     ``board`` / ``sram_budget`` size the SRAM tile arena every served op
@@ -291,12 +280,12 @@ class Interpreter:
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview, board: str | Board | None = None,
-                   sram_budget: int | str | None = None, **kwargs: Any) -> "Interpreter":
+                   sram_budget: int | str | None = None, **kwargs: Any) -> "TflmInterpreter":
         return cls(data, board=board, sram_budget=sram_budget, **kwargs)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, board: str | Board | None = None,
-                  sram_budget: int | str | None = None, **kwargs: Any) -> "Interpreter":
+                  sram_budget: int | str | None = None, **kwargs: Any) -> "TflmInterpreter":
         with open(path, "rb") as f:
             data = f.read()
         return cls(data, board=board, sram_budget=sram_budget, **kwargs)
@@ -393,3 +382,7 @@ class Interpreter:
     def close(self) -> None:
         """Releases the TFLM interpreter and the tile arena now."""
         self._finalizer()
+
+
+# The name before the native engine's Interpreter and this one were told apart.
+Interpreter = TflmInterpreter

@@ -12,7 +12,8 @@ without importing the ``tinyops_tflm`` package (so a broken or heavy package
 ``__init__`` cannot affect the oracle); ``python -m tinyops_tflm.validation.oracle <dir>``
 works as well.
 
-This module imports neither TensorFlow nor any other ``tinyops_tflm`` module.
+This module imports neither TensorFlow nor any other ``tinyops_tflm`` module
+(but the dependency-free ``errors``, and not in the child).
 """
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ import tempfile
 from typing import Sequence
 
 import numpy as np
+
+if __package__:
+    # Imported from the package. The child process runs this file as a bare
+    # script (no package), and never raises OracleError.
+    from ..errors import OracleError
 
 __all__ = ["OracleError", "PINNED_TFLM_VERSION", "oracle_version", "run_tflm"]
 
@@ -41,10 +47,6 @@ _EXIT_TFLM_ERROR = 3
 
 _BOOTSTRAP = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 _CAPTURE_FILE = "construct_stderr.txt"
-
-
-class OracleError(RuntimeError):
-    """The tflite-micro interpreter failed, aborted or timed out."""
 
 
 def oracle_version() -> str:

@@ -4,8 +4,8 @@ real board firmware ELFs (ports/stm32f469, ports/stm32f746) on Unicorn.
 See machine.py for the core and the run loop, one module per peripheral,
 and run.py for the `tinyops emulate --board-model` flow.
 """
-from .errors import (BoardModelError, BusFaultError, CacheCoherencyError, ClockError, DmaBusError,
-                     DmaError, FirmwareHang, FlashLatencyError, QspiError, SdramError)
+from ...errors import (BoardModelError, BusFaultError, CacheCoherencyError, ClockError, DmaBusError,
+                      DmaError, FirmwareHang, FlashLatencyError, QspiError, SdramError)
 
 __all__ = ["BoardModelError", "BusFaultError", "CacheCoherencyError", "ClockError", "DmaBusError",
            "DmaError", "FirmwareHang", "FlashLatencyError", "QspiError", "SdramError",

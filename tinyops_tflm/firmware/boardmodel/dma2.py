@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DmaError
+from ...errors import DmaError
 from .peripheral import Peripheral
 
 FLAG_SHIFT = (0, 6, 16, 22)

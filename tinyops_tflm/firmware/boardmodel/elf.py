@@ -7,7 +7,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BoardModelError
+from ...errors import BoardModelError
 
 
 @dataclass

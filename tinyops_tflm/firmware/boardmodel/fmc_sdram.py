@@ -16,7 +16,7 @@ complete at once in the model.
 """
 from __future__ import annotations
 
-from .errors import SdramError
+from ...errors import SdramError
 from .peripheral import Peripheral
 
 POWER_UP_US = 100      # RM "SDRAM initialization" step 4: typical 100 us after clock enable

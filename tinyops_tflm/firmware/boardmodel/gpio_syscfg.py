@@ -8,7 +8,7 @@ the SDRAM banks to 0x6000 0000 (01).
 """
 from __future__ import annotations
 
-from .errors import ClockError
+from ...errors import ClockError
 from .peripheral import Peripheral, RegisterFile
 
 

@@ -36,8 +36,8 @@ from unicorn import arm_const as A
 from .boards import BoardSpec, MemRegion, board_spec
 from .dma2 import Dma1, Dma2
 from .elf import read_elf
-from .errors import (BoardModelError, BusFaultError, DmaBusError, FirmwareHang, QspiError,
-                     SdramError)
+from ...errors import (BoardModelError, BusFaultError, DmaBusError, FirmwareHang, QspiError,
+                      SdramError)
 from .fmc_sdram import FmcSdram
 from .gpio_syscfg import Gpio, Syscfg
 from .quadspi import Quadspi

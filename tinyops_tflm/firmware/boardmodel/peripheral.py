@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import BusFaultError
+from ...errors import BusFaultError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .machine import Machine

@@ -20,7 +20,7 @@ written. Reads return the image the ELF places at 0x9000 0000.
 """
 from __future__ import annotations
 
-from .errors import QspiError
+from ...errors import QspiError
 from .peripheral import Peripheral
 
 MAX_HZ = 108_000_000

@@ -19,7 +19,7 @@ What is checked, with the rule it comes from:
 """
 from __future__ import annotations
 
-from .errors import ClockError, FlashLatencyError
+from ...errors import ClockError, FlashLatencyError
 from .peripheral import Peripheral
 
 HSI_HZ = 16_000_000

@@ -31,7 +31,7 @@ import numpy as np
 from unicorn import UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MEM_WRITE
 from unicorn.unicorn_const import UC_CTL_TLB_FLUSH
 
-from .errors import BoardModelError, CacheCoherencyError
+from ...errors import BoardModelError, CacheCoherencyError
 from .nvic import Nvic
 from .peripheral import Peripheral
 from .systick_dwt import SysTick

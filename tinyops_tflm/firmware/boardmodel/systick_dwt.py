@@ -9,7 +9,7 @@ the board model makes no timing claims. SysTick is kept as registers; its
 interrupt is not modelled (none of the ports enables it)."""
 from __future__ import annotations
 
-from .errors import BoardModelError
+from ...errors import BoardModelError
 from .peripheral import Peripheral
 
 CYCLES_PER_READ = 1000

@@ -12,7 +12,7 @@ garbage or nothing.
 """
 from __future__ import annotations
 
-from .errors import BoardModelError, ClockError
+from ...errors import BoardModelError, ClockError
 from .peripheral import Peripheral
 
 BAUD = 115200
