@@ -10,11 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "dma_partition/host_dma.h"
-#include "dma_partition/planner.h"
+#include "host/host_dma.h"
+#include "host/planner.h"
 #include "kernels/x86/dispatch.h"
 #include "runtime/executor.h"
 #include "runtime/op_registry.h"
+#include "plan_layout.h"
 
 namespace py = pybind11;
 using namespace tinyops;
@@ -263,6 +264,10 @@ class HostEngine {
       d["schedule"] = py::bytes(reinterpret_cast<const char*>(&p.schedule), sizeof(OpSchedule));
       d["operand_slots"] = py::bytes(reinterpret_cast<const char*>(p.operand_slots.data()),
                                      p.operand_slots.size() * sizeof(BufferSlot));
+      d["buffers"] = schedule_buffers(p.schedule);
+      py::list staged;
+      for (const BufferSlot& b : p.operand_slots) staged.append(py::make_tuple(b.offset, b.bytes));
+      d["staged"] = staged;
       ops.append(d);
     }
     out["ops"] = ops;
@@ -289,12 +294,30 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("supported_ops", []() {
     int32_t n = 0;
-    const OpKernel* ks = op_kernels(&n);
+    const OpDescriptor* const* ds = op_descriptors(&n);
     py::dict out;
-    for (int32_t i = 0; i < n; ++i) out[py::str(ks[i].name)] = ks[i].opcode;
+    for (int32_t i = 0; i < n; ++i) out[py::str(ds[i]->name)] = ds[i]->opcode;
+    return out;
+  });
+  // The registry's descriptors, in registry order: what Python needs of each
+  // op (tinyops_tflm.ops, latency.cost_class, tflm.SERVED_OPS).
+  m.def("op_descriptors", []() {
+    int32_t n = 0;
+    const OpDescriptor* const* ds = op_descriptors(&n);
+    py::list out;
+    for (int32_t i = 0; i < n; ++i) {
+      py::dict d;
+      d["name"] = ds[i]->name;
+      d["code"] = ds[i]->opcode;
+      d["cost_class"] = ds[i]->cost_class;
+      d["tiled"] = ds[i]->tile.family != nullptr;
+      d["served_in_tflm"] = (ds[i]->flags & kServedInTflm) != 0;
+      out.append(d);
+    }
     return out;
   });
   m.attr("PLAN_VERSION") = kPlanVersion;
+  m.attr("PLAN_LAYOUT") = plan_layout();
   // The x86 kernel level (csrc/kernels/x86/dispatch.h), chosen on first use
   // from CPUID and TINYOPS_ISA.
   m.def("isa", []() { return x86::isa_name(x86::kernels().isa); });

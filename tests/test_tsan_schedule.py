@@ -41,7 +41,7 @@ def driver(tmp_path_factory):
         pytest.skip("g++ not found: cannot build the ThreadSanitizer driver")
     src = source_root() / "csrc"
     out = tmp_path_factory.mktemp("tsan") / "driver"
-    sources = sorted(str(p) for d in ("kernels", "kernels/x86", "runtime", "dma_partition")
+    sources = sorted(str(p) for d in ("kernels", "kernels/x86", "runtime", "dma_partition", "host")
                      for p in (src / d).glob("*.cc"))
     cmd = ["g++", "-std=c++17", "-O1", "-g", "-fsanitize=thread", f"-I{src / 'include'}", f"-I{src}",
            str(ROOT / "tests" / "cpp" / "tsan_schedule_driver.cc"), *sources, "-o", str(out), "-lpthread"]

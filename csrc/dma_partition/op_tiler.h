@@ -19,7 +19,6 @@ namespace tinyops {
 // (tinyops_tflm.latency.tile_cost_model); the defaults (about one cycle per
 // MAC and per external byte on a Cortex-M7) serve where no board is known,
 // e.g. the TFLM adapter.
-constexpr int kNumOpFamilies = 10;
 struct TileCostModel {
   uint32_t work_cycles_milli[kNumOpFamilies];  // cycles per 1000 units of work, by OpFamily
   uint32_t dma_cycles_per_kib;

@@ -1,8 +1,6 @@
 #include "dma_partition/scheduler.h"
 
 #include "dma_partition/scheduler_runner.h"
-#include "kernels/conv.h"
-#include "kernels/fully_connected.h"
 
 namespace tinyops {
 
@@ -44,7 +42,11 @@ Status run_copy(Runner& r) {
 
 Status run_fully_connected(Runner& r) {
   const OpView& v = r.op.view;
-  const auto& p = *static_cast<const FullyConnectedParams*>(v.params);
+  const TileGeometry g = op_geometry(v);
+  const TileHooks& hooks = v.desc->tile;
+  const struct {
+    int32_t batches, units, accum_depth;
+  } p{g.batches, g.out_c, g.weights_per_channel};
   const int out = v.num_inputs;
   const int32_t T = r.s.channels_per_tile;
   const int32_t tiles = (p.units + T - 1) / T;
@@ -85,11 +87,11 @@ Status run_fully_connected(Runner& r) {
     }
     const int q = r.s.out_band[1].bytes ? (t & 1) : 0;
     if (v.direct[out]) {
-      fully_connected_tile(p, input, w, bias, output + c0, p.units, c0, c1, 0, p.batches, scratch);
+      hooks.channels(v.params, input, w, bias, output + c0, p.units, c0, c1, 0, p.batches, scratch);
     } else {
       if (out_pending[q]) r.dma.wait(out_ticket[q]);
       int8_t* buf = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
-      fully_connected_tile(p, input, w, bias, buf, c1 - c0, c0, c1, 0, p.batches, scratch);
+      hooks.channels(v.params, input, w, bias, buf, c1 - c0, c0, c1, 0, p.batches, scratch);
       for (int32_t b = 0; b < p.batches; ++b) {
         out_ticket[q] = r.copy(output + int64_t{b} * p.units + c0, r.region(out),
                                buf + int64_t{b} * (c1 - c0), r.sram(),
@@ -107,18 +109,13 @@ bool first_weight_tile(const ScheduledOp& next, const void** src, uint32_t* byte
   const OpSchedule& s = *next.schedule;
   if (s.weights[0].bytes == 0 || next.view.direct[1]) return false;
   const OpFamily f = op_family(next.view);
-  if (f == OpFamily::kConv && s.strategy == static_cast<uint32_t>(Strategy::kRows)) {
-    const auto& p = *static_cast<const Conv2DParams*>(next.view.params);
-    const int32_t c1 = s.channels_per_tile < p.out_c ? s.channels_per_tile : p.out_c;
-    *bytes = static_cast<uint32_t>(c1) * p.filter_volume;
-  } else if (f == OpFamily::kFullyConnected &&
-             s.strategy == static_cast<uint32_t>(Strategy::kChannels)) {
-    const auto& p = *static_cast<const FullyConnectedParams*>(next.view.params);
-    const int32_t c1 = s.channels_per_tile < p.units ? s.channels_per_tile : p.units;
-    *bytes = static_cast<uint32_t>(c1) * p.accum_depth;
-  } else {
-    return false;
-  }
+  const bool tiles_weights =
+      (f == OpFamily::kConv && s.strategy == static_cast<uint32_t>(Strategy::kRows)) ||
+      (f == OpFamily::kFullyConnected && s.strategy == static_cast<uint32_t>(Strategy::kChannels));
+  if (!tiles_weights) return false;
+  const TileGeometry g = op_geometry(next.view);
+  const int32_t c1 = s.channels_per_tile < g.out_c ? s.channels_per_tile : g.out_c;
+  *bytes = static_cast<uint32_t>(c1) * g.weights_per_channel;
   *src = next.data[1];
   return true;
 }

@@ -9,9 +9,6 @@
 namespace tinyops {
 namespace sched_detail {
 
-// Builtin opcodes the runners tell apart within one family.
-constexpr int32_t kAdd = 0, kAvgPool = 1, kMaxPool = 17;
-
 struct Runner {
   ScheduledOp& op;
   DmaEngine& dma;

@@ -4,9 +4,8 @@
 #include <cstring>
 
 #include "dma_partition/scheduler_runner.h"
-#include "kernels/activations.h"
 #include "kernels/elementwise.h"
-#include "kernels/mean.h"
+#include "kernels/tile.h"
 
 namespace tinyops {
 namespace sched_detail {
@@ -18,11 +17,9 @@ Status run_flat(Runner& r, OpFamily family) {
   const int64_t chunk = r.s.rows_per_band;
   const int64_t chunks = (n + chunk - 1) / chunk;
   const int inputs = family == OpFamily::kUnary ? 1 : 2;
+  const TileHooks& hooks = v.desc->tile;
   int32_t kind = kBinarySameShape;
-  if (family == OpFamily::kBinaryFlat) {
-    kind = v.opcode == kAdd ? static_cast<const AddParams*>(v.params)->layout.kind
-                            : static_cast<const MulParams*>(v.params)->layout.kind;
-  }
+  if (family == OpFamily::kBinaryFlat) kind = hooks.binary_layout(v.params)->kind;
   const BufferSlot* bands[2][2] = {{&r.s.in_band[0], &r.s.in_band[1]},
                                    {&r.s.in2_band[0], &r.s.in2_band[1]}};
   const int8_t* whole[2] = {nullptr, nullptr};
@@ -38,10 +35,10 @@ Status run_flat(Runner& r, OpFamily family) {
     }
   }
   const bool out_direct = v.direct[out];
-  const int8_t* table = family == OpFamily::kUnary
-                            ? activation_table(*static_cast<const ActivationParams*>(v.params),
-                                               r.s.scratch.bytes ? r.slot(r.s.scratch) : nullptr)
-                            : nullptr;
+  const void* run_params =
+      hooks.run_params
+          ? hooks.run_params(v.params, r.s.scratch.bytes ? r.slot(r.s.scratch) : nullptr)
+          : v.params;
   DmaTicket in_ticket[2] = {{0}, {0}};
   bool in_pending[2] = {false, false};
   DmaTicket out_ticket[2] = {{0}, {0}};
@@ -85,13 +82,7 @@ Status run_flat(Runner& r, OpFamily family) {
       if (out_pending[q]) r.dma.wait(out_ticket[q]);
       dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
     }
-    if (family == OpFamily::kUnary) {
-      lut8_range(table, a, dst, 0, len);
-    } else if (v.opcode == kAdd) {
-      add_range(*static_cast<const AddParams*>(v.params), a, b, dst, 0, len);
-    } else {
-      mul_range(*static_cast<const MulParams*>(v.params), a, b, dst, 0, len);
-    }
+    hooks.range(run_params, a, b, dst, 0, len);
     r.kernel_done(static_cast<uint64_t>(len));
     if (!out_direct) {
       out_ticket[q] = r.copy(static_cast<int8_t*>(r.op.data[out]) + begin, r.region(out), dst,
@@ -105,9 +96,8 @@ Status run_flat(Runner& r, OpFamily family) {
 
 Status run_binary_rows(Runner& r) {
   const OpView& v = r.op.view;
-  const bool is_add = v.opcode == kAdd;
-  const BinaryLayout& l = is_add ? static_cast<const AddParams*>(v.params)->layout
-                                 : static_cast<const MulParams*>(v.params)->layout;
+  const TileHooks& hooks = v.desc->tile;
+  const BinaryLayout& l = *hooks.binary_layout(v.params);
   const int64_t rows = binary_num_rows(l);
   const int64_t R = r.s.rows_per_band;
   const int64_t bands = (rows + R - 1) / R;
@@ -171,11 +161,7 @@ Status run_binary_rows(Runner& r) {
       }
       dst = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
     }
-    if (is_add) {
-      add_rows(*static_cast<const AddParams*>(v.params), bands_in[0], bands_in[1], dst, r0, r1);
-    } else {
-      mul_rows(*static_cast<const MulParams*>(v.params), bands_in[0], bands_in[1], dst, r0, r1);
-    }
+    hooks.rows(v.params, bands_in[0], bands_in[1], dst, r0, r1);
     r.kernel_done(static_cast<uint64_t>((r1 - r0) * row_elems));
     if (!v.direct[2]) {
       out_ticket[q] = r.copy(output + r0 * row_elems, r.region(2), dst, r.sram(),
@@ -189,7 +175,11 @@ Status run_binary_rows(Runner& r) {
 
 Status run_mean_rows(Runner& r) {
   const OpView& v = r.op.view;
-  const auto& p = *static_cast<const MeanParams*>(v.params);
+  const TileGeometry g = op_geometry(v);
+  const TileHooks& hooks = v.desc->tile;
+  const struct {
+    int32_t batches, height, width, channels;
+  } p{g.batches, g.in_h, g.in_w, g.in_c};
   const int out = v.num_inputs;
   const int32_t R = r.s.rows_per_band;
   const int32_t bands = (p.height + R - 1) / R;
@@ -224,17 +214,17 @@ Status run_mean_rows(Runner& r) {
     } else {
       rows = input + (batch * p.height + r0) * row_bytes;
     }
-    mean_hw_accumulate(p, rows, static_cast<int32_t>(r1 - r0), acc);
+    hooks.accumulate(v.params, rows, static_cast<int32_t>(r1 - r0), acc);
     r.kernel_done(static_cast<uint64_t>((r1 - r0) * row_bytes));
     if (stream_in && s + 1 < steps && !r.s.in_band[1].bytes) load(s + 1, 0);
     if (band == bands - 1) {
       if (v.direct[out]) {
-        mean_hw_finish(p, acc, output + batch * p.channels);
+        hooks.finish(v.params, acc, output + batch * p.channels);
       } else {
         const int q = r.s.out_band[1].bytes ? static_cast<int>(batch & 1) : 0;
         if (out_pending[q]) r.dma.wait(out_ticket[q]);
         int8_t* buf = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
-        mean_hw_finish(p, acc, buf);
+        hooks.finish(v.params, acc, buf);
         out_ticket[q] = r.copy(output + batch * p.channels, r.region(out), buf, r.sram(),
                                static_cast<uint32_t>(p.channels));
         out_pending[q] = true;

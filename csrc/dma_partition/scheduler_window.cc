@@ -2,51 +2,15 @@
 // pooling): input bands with their halo rows and weight tiles double-buffered
 // in SRAM, in the order the schedule chose.
 #include "dma_partition/scheduler_runner.h"
-#include "kernels/conv.h"
-#include "kernels/depthwise_conv.h"
-#include "kernels/pooling.h"
+#include "kernels/tile.h"
 
 namespace tinyops {
 namespace sched_detail {
 
-namespace {
-
-// Geometry of the window ops (conv, depthwise, pooling) in one place.
-struct Window {
-  int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
-  int32_t filter_volume;  // conv only
-};
-
-Window window_of(const OpView& v, OpFamily f) {
-  if (f == OpFamily::kConv) {
-    const auto& p = *static_cast<const Conv2DParams*>(v.params);
-    return {p.batches, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, p.filter_volume};
-  }
-  if (f == OpFamily::kDepthwise) {
-    const auto& p = *static_cast<const DepthwiseConv2DParams*>(v.params);
-    return {p.batches, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c, 0};
-  }
-  const auto& p = *static_cast<const PoolParams*>(v.params);
-  return {p.batches, p.in_h, p.in_w, p.channels, p.out_h, p.out_w, p.channels, 0};
-}
-
-void window_rows_for(const OpView& v, OpFamily f, int32_t r0, int32_t r1, int32_t* first,
-                     int32_t* last) {
-  if (f == OpFamily::kConv) {
-    const auto& p = *static_cast<const Conv2DParams*>(v.params);
-    window_input_rows(r0, r1, p.stride_h, p.dilation_h, p.filter_h, p.pad_top, p.in_h, first, last);
-  } else if (f == OpFamily::kDepthwise) {
-    const auto& p = *static_cast<const DepthwiseConv2DParams*>(v.params);
-    window_input_rows(r0, r1, p.stride_h, p.dilation_h, p.filter_h, p.pad_top, p.in_h, first, last);
-  } else {
-    pool_input_rows(*static_cast<const PoolParams*>(v.params), r0, r1, first, last);
-  }
-}
-}  // namespace
-
 Status run_window_rows(Runner& r, OpFamily f) {
   const OpView& v = r.op.view;
-  const Window g = window_of(v, f);
+  const TileGeometry g = op_geometry(v);
+  const TileHooks& hooks = v.desc->tile;
   const int out = v.num_inputs;
   const int32_t R = r.s.rows_per_band;
   const int32_t T = f == OpFamily::kConv ? r.s.channels_per_tile : g.out_c;
@@ -86,7 +50,7 @@ Status run_window_rows(Runner& r, OpFamily f) {
   auto load_band = [&](int32_t batch, int32_t band, int slot_index) {
     int32_t first, last;
     const int32_t r0 = band * R, r1 = r0 + R < g.out_h ? r0 + R : g.out_h;
-    window_rows_for(v, f, r0, r1, &first, &last);
+    hooks.input_rows(v.params, r0, r1, &first, &last);
     const uint32_t len = static_cast<uint32_t>(last - first) * g.in_w * g.in_c;
     return r.copy(r.slot(r.s.in_band[slot_index]), r.sram(),
                   input + batch * in_image + int64_t{first} * g.in_w * g.in_c, r.region(0),
@@ -95,8 +59,8 @@ Status run_window_rows(Runner& r, OpFamily f) {
   auto load_weights = [&](int32_t tile, int slot_index) {
     const int32_t c0 = tile * T, c1 = c0 + T < g.out_c ? c0 + T : g.out_c;
     return r.copy(r.slot(r.s.weights[slot_index]), r.sram(),
-                  static_cast<const int8_t*>(r.op.data[1]) + int64_t{c0} * g.filter_volume,
-                  r.region(1), static_cast<uint32_t>(c1 - c0) * g.filter_volume);
+                  static_cast<const int8_t*>(r.op.data[1]) + int64_t{c0} * g.weights_per_channel,
+                  r.region(1), static_cast<uint32_t>(c1 - c0) * g.weights_per_channel);
   };
 
   const int64_t steps = int64_t{g.batches} * bands * tiles;
@@ -146,7 +110,7 @@ Status run_window_rows(Runner& r, OpFamily f) {
     InputBand in_band;
     if (stream_in) {
       int32_t first, last;
-      window_rows_for(v, f, r0, r1, &first, &last);
+      hooks.input_rows(v.params, r0, r1, &first, &last);
       in_band = InputBand{reinterpret_cast<const int8_t*>(r.slot(r.s.in_band[in_slot])), first, last};
     } else {
       in_band = InputBand{input + batch * in_image, 0, g.in_h};
@@ -164,18 +128,12 @@ Status run_window_rows(Runner& r, OpFamily f) {
       tile_out = OutputTile{reinterpret_cast<int8_t*>(r.slot(r.s.out_band[p])), r0, r1, c0, c1,
                             g.out_w * (c1 - c0), c1 - c0};
     }
+    const int8_t* w = filter_whole;
     if (f == OpFamily::kConv) {
-      const int8_t* w = stream_w ? reinterpret_cast<const int8_t*>(r.slot(r.s.weights[w_slot]))
-                                 : filter_whole + int64_t{c0} * g.filter_volume;
-      conv2d_tile(*static_cast<const Conv2DParams*>(v.params), in_band, w, bias, tile_out, scratch);
-    } else if (f == OpFamily::kDepthwise) {
-      depthwise_conv2d_tile(*static_cast<const DepthwiseConv2DParams*>(v.params), in_band,
-                            filter_whole, bias, tile_out, scratch);
-    } else if (v.opcode == kAvgPool) {
-      average_pool2d_tile(*static_cast<const PoolParams*>(v.params), in_band, tile_out);
-    } else {
-      max_pool2d_tile(*static_cast<const PoolParams*>(v.params), in_band, tile_out);
+      w = stream_w ? reinterpret_cast<const int8_t*>(r.slot(r.s.weights[w_slot]))
+                   : filter_whole + int64_t{c0} * g.weights_per_channel;
     }
+    hooks.window(v.params, in_band, w, bias, tile_out, scratch);
     r.kernel_done(static_cast<uint64_t>(r1 - r0) * g.out_w * (c1 - c0));
     if (!out_direct) {
       int8_t* dst = output + batch * out_image;

@@ -1,25 +1,13 @@
 #include "dma_partition/tiling.h"
 
-#include "kernels/conv.h"
-#include "kernels/depthwise_conv.h"
 #include "kernels/elementwise.h"
-#include "kernels/fully_connected.h"
-#include "kernels/mean.h"
-#include "kernels/pooling.h"
-#include "kernels/tile.h"
 
 namespace tinyops {
 
 namespace {
 
-constexpr int32_t kAdd = 0, kAvgPool = 1, kConv2D = 3, kDepthwise = 4, kFullyConnected = 9,
-                  kLogistic = 14, kMaxPool = 17, kMul = 18, kRelu = 19, kRelu6 = 21,
-                  kReshape = 22, kMean = 40, kSqueeze = 43, kLeakyRelu = 98,
-                  kHardSwish = 117;
-
 const BinaryLayout& binary_layout(const OpView& op) {
-  return op.opcode == kAdd ? static_cast<const AddParams*>(op.params)->layout
-                           : static_cast<const MulParams*>(op.params)->layout;
+  return *op.desc->tile.binary_layout(op.params);
 }
 
 uint32_t operand_bytes(const OpView& op, int k) {
@@ -60,30 +48,18 @@ void finish(TileNeeds* n) {
 
 Status needs_rows_window(const OpView& op, const TileRequest& req, OpFamily family,
                          TileNeeds* n) {
-  int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c, stride, dilation, filter;
+  const TileGeometry g = op_geometry(op);
+  const int32_t batches = g.batches, in_h = g.in_h, in_w = g.in_w, in_c = g.in_c,
+                out_h = g.out_h, out_w = g.out_w, out_c = g.out_c;
+  const TileHooks& hooks = op.desc->tile;
   uint32_t weight_tile = 0, scratch = 0;
-  int32_t channels = req.channels;
+  int32_t channels = out_c;
   if (family == OpFamily::kConv) {
-    const auto& p = *static_cast<const Conv2DParams*>(op.params);
-    batches = p.batches, in_h = p.in_h, in_w = p.in_w, in_c = p.in_c, out_h = p.out_h,
-    out_w = p.out_w, out_c = p.out_c, stride = p.stride_h, dilation = p.dilation_h,
-    filter = p.filter_h;
+    channels = req.channels;
     if (channels < 1 || channels > out_c) return Status::kBadArgument;
-    weight_tile = static_cast<uint32_t>(channels) * static_cast<uint32_t>(p.filter_volume);
-    scratch = conv2d_tile_scratch_size(p, req.rows, channels);
-  } else if (family == OpFamily::kDepthwise) {
-    const auto& p = *static_cast<const DepthwiseConv2DParams*>(op.params);
-    batches = p.batches, in_h = p.in_h, in_w = p.in_w, in_c = p.in_c, out_h = p.out_h,
-    out_w = p.out_w, out_c = p.out_c, stride = p.stride_h, dilation = p.dilation_h,
-    filter = p.filter_h;
-    channels = out_c;
-    scratch = depthwise_conv2d_tile_scratch_size(p, req.rows, out_c);
-  } else {
-    const auto& p = *static_cast<const PoolParams*>(op.params);
-    batches = p.batches, in_h = p.in_h, in_w = p.in_w, in_c = p.channels, out_h = p.out_h,
-    out_w = p.out_w, out_c = p.channels, stride = p.stride_h, dilation = 1, filter = p.filter_h;
-    channels = out_c;
+    weight_tile = static_cast<uint32_t>(channels) * static_cast<uint32_t>(g.weights_per_channel);
   }
+  if (hooks.scratch_bytes) scratch = hooks.scratch_bytes(op.params, req.rows, channels);
   if (req.rows < 1 || req.rows > out_h) return Status::kBadArgument;
   const int32_t bands = ceil_div(out_h, req.rows);
   const int32_t tiles = ceil_div(out_c, channels);
@@ -93,24 +69,14 @@ Status needs_rows_window(const OpView& op, const TileRequest& req, OpFamily fami
 
   // Input bands: re-fetched per channel tile unless there is only one band.
   if (!op.direct[0]) {
-    n->in_band = static_cast<uint32_t>(window_rows(req.rows, stride, dilation, filter, in_h)) *
-                 in_w * in_c;
+    n->in_band =
+        static_cast<uint32_t>(window_rows(req.rows, g.stride_h, g.dilation_h, g.filter_h, in_h)) *
+        in_w * in_c;
     uint64_t band_bytes = 0;
     for (int32_t b = 0; b < bands; ++b) {
       int32_t first, last;
       const int32_t r1 = (b + 1) * req.rows < out_h ? (b + 1) * req.rows : out_h;
-      if (family == OpFamily::kPool) {
-        pool_input_rows(*static_cast<const PoolParams*>(op.params), b * req.rows, r1, &first,
-                        &last);
-      } else if (family == OpFamily::kConv) {
-        const auto& p = *static_cast<const Conv2DParams*>(op.params);
-        window_input_rows(b * req.rows, r1, p.stride_h, p.dilation_h, p.filter_h, p.pad_top,
-                          p.in_h, &first, &last);
-      } else {
-        const auto& p = *static_cast<const DepthwiseConv2DParams*>(op.params);
-        window_input_rows(b * req.rows, r1, p.stride_h, p.dilation_h, p.filter_h, p.pad_top,
-                          p.in_h, &first, &last);
-      }
+      hooks.input_rows(op.params, b * req.rows, r1, &first, &last);
       band_bytes += uint64_t(last - first) * in_w * in_c;
     }
     const uint32_t loads_per_image = (rows_outer || bands == 1) ? 1 : tiles;
@@ -203,7 +169,10 @@ Status needs_binary_rows(const OpView& op, const TileRequest& req, TileNeeds* n)
 }
 
 Status needs_mean_rows(const OpView& op, const TileRequest& req, TileNeeds* n) {
-  const auto& p = *static_cast<const MeanParams*>(op.params);
+  const TileGeometry g = op_geometry(op);
+  struct {
+    int32_t batches, height, width, channels;
+  } p{g.batches, g.in_h, g.in_w, g.in_c};
   if (req.rows < 1 || req.rows > p.height) return Status::kBadArgument;
   const int32_t bands = ceil_div(p.height, req.rows);
   n->steps = static_cast<uint32_t>(bands * p.batches);
@@ -224,11 +193,15 @@ Status needs_mean_rows(const OpView& op, const TileRequest& req, TileNeeds* n) {
 }
 
 Status needs_fully_connected(const OpView& op, const TileRequest& req, TileNeeds* n) {
-  const auto& p = *static_cast<const FullyConnectedParams*>(op.params);
+  const TileGeometry g = op_geometry(op);
+  struct {
+    int32_t batches, units, accum_depth;
+  } p{g.batches, g.out_c, g.weights_per_channel};
   if (req.channels < 1 || req.channels > p.units) return Status::kBadArgument;
   const int32_t tiles = ceil_div(p.units, req.channels);
   n->steps = static_cast<uint32_t>(tiles);
-  n->scratch = fully_connected_tile_scratch_size(p, p.batches, req.channels);
+  const TileHooks& hooks = op.desc->tile;
+  n->scratch = hooks.scratch_bytes ? hooks.scratch_bytes(op.params, p.batches, req.channels) : 0;
   stage_operand(op, 0, n);
   if (!op.direct[1]) {
     n->weights = static_cast<uint32_t>(req.channels) * static_cast<uint32_t>(p.accum_depth);
@@ -249,28 +222,12 @@ Status needs_fully_connected(const OpView& op, const TileRequest& req, TileNeeds
 
 // Multiply-accumulates (element operations for the others) of one inference.
 uint64_t op_work(const OpView& op, OpFamily family) {
-  switch (family) {
-    case OpFamily::kConv: {
-      const auto& p = *static_cast<const Conv2DParams*>(op.params);
-      return uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_volume);
-    }
-    case OpFamily::kDepthwise: {
-      const auto& p = *static_cast<const DepthwiseConv2DParams*>(op.params);
-      return uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_h) * p.filter_w;
-    }
-    case OpFamily::kPool: {
-      const auto& p = *static_cast<const PoolParams*>(op.params);
-      return uint64_t(p.batches) * p.out_h * p.out_w * p.channels * uint64_t(p.filter_h) * p.filter_w;
-    }
-    case OpFamily::kFullyConnected: {
-      const auto& p = *static_cast<const FullyConnectedParams*>(op.params);
-      return uint64_t(p.batches) * p.units * uint64_t(p.accum_depth);
-    }
-    case OpFamily::kMeanRows:
-      return static_cast<uint64_t>(op.inputs[0]->shape.num_elements());
-    default:
-      return op.num_outputs ? static_cast<uint64_t>(op.outputs[0]->shape.num_elements()) : 0;
+  if (op.desc->tile.geometry) {
+    const uint64_t work = op_geometry(op).work;
+    if (work) return work;
   }
+  if (family == OpFamily::kMeanRows) return static_cast<uint64_t>(op.inputs[0]->shape.num_elements());
+  return op.num_outputs ? static_cast<uint64_t>(op.outputs[0]->shape.num_elements()) : 0;
 }
 
 }  // namespace
@@ -283,43 +240,21 @@ bool binary_operand_streamed(const BinaryLayout& l, int which) {
 }
 
 OpFamily op_family(const OpView& op) {
-  switch (op.opcode) {
-    case kReshape:
-    case kSqueeze:
-      return OpFamily::kCopy;
-    case kConv2D:
-      return OpFamily::kConv;
-    case kDepthwise:
-      return OpFamily::kDepthwise;
-    case kAvgPool:
-    case kMaxPool:
-      return OpFamily::kPool;
-    case kMean:
-      return static_cast<const MeanParams*>(op.params)->hw_path ? OpFamily::kMeanRows
-                                                                 : OpFamily::kOther;
-    case kRelu:
-    case kRelu6:
-    case kLeakyRelu:
-    case kHardSwish:
-    case kLogistic:
-      return OpFamily::kUnary;
-    case kAdd:
-    case kMul:
-      return binary_layout(op).kind == kBinaryBroadcast ? OpFamily::kBinaryRows
-                                                         : OpFamily::kBinaryFlat;
-    case kFullyConnected:
-      return OpFamily::kFullyConnected;
-    default:
-      return OpFamily::kOther;
-  }
+  return op.desc && op.desc->tile.family ? op.desc->tile.family(op.params) : OpFamily::kOther;
+}
+
+TileGeometry op_geometry(const OpView& op) {
+  TileGeometry g{};
+  if (op.desc && op.desc->tile.geometry) op.desc->tile.geometry(op.params, &g);
+  return g;
 }
 
 int64_t tile_rows_extent(const OpView& op) {
   switch (op_family(op)) {
-    case OpFamily::kConv: return static_cast<const Conv2DParams*>(op.params)->out_h;
-    case OpFamily::kDepthwise: return static_cast<const DepthwiseConv2DParams*>(op.params)->out_h;
-    case OpFamily::kPool: return static_cast<const PoolParams*>(op.params)->out_h;
-    case OpFamily::kMeanRows: return static_cast<const MeanParams*>(op.params)->height;
+    case OpFamily::kConv:
+    case OpFamily::kDepthwise:
+    case OpFamily::kPool: return op_geometry(op).out_h;
+    case OpFamily::kMeanRows: return op_geometry(op).in_h;
     case OpFamily::kUnary:
     case OpFamily::kBinaryFlat: return op.outputs[0]->shape.num_elements();
     case OpFamily::kBinaryRows: return binary_num_rows(binary_layout(op));
@@ -329,9 +264,8 @@ int64_t tile_rows_extent(const OpView& op) {
 
 int32_t tile_channels_extent(const OpView& op) {
   switch (op_family(op)) {
-    case OpFamily::kConv: return static_cast<const Conv2DParams*>(op.params)->out_c;
-    case OpFamily::kFullyConnected:
-      return static_cast<const FullyConnectedParams*>(op.params)->units;
+    case OpFamily::kConv:
+    case OpFamily::kFullyConnected: return op_geometry(op).out_c;
     default: return 1;
   }
 }

@@ -5,30 +5,16 @@
 #include <cstdint>
 
 #include "dma_partition/schedule.h"
-#include "tinyops/op_api.h"
+#include "tinyops/op_descriptor.h"
 
 namespace tinyops {
-
-// How an op can be partitioned, decided from its opcode and prepared params.
-enum class OpFamily : uint32_t {
-  kOther = 0,       // whole tensors only (kInPlace / kStaged)
-  kCopy,            // RESHAPE, SQUEEZE
-  kConv,            // CONV_2D: row bands x output-channel tiles
-  kDepthwise,       // DEPTHWISE_CONV_2D: row bands
-  kPool,            // AVERAGE_POOL_2D, MAX_POOL_2D: row bands x channel ranges
-  kMeanRows,        // MEAN over H, W of a 4-D tensor: accumulated band by band
-  kUnary,           // LUT activations: flat chunks
-  kBinaryFlat,      // ADD / MUL, same shape or scalar operand: flat chunks
-  kBinaryRows,      // ADD / MUL with broadcasting: output row bands
-  kFullyConnected,  // output-channel tiles of the weights
-};
 
 constexpr int kMaxScheduledOperands = 16;
 
 // One op as the tiler sees it.
 struct OpView {
-  int32_t opcode;
-  const void* params;  // from the kernel's prepare
+  const OpDescriptor* desc;  // the op's descriptor: its tile hooks
+  const void* params;        // from the kernel's prepare
   int32_t num_inputs;
   const TensorDesc* const* inputs;
   int32_t num_outputs;
@@ -39,6 +25,8 @@ struct OpView {
 };
 
 OpFamily op_family(const OpView& op);
+// The op's TileGeometry (zeros when it has no geometry hook).
+TileGeometry op_geometry(const OpView& op);
 
 struct TileRequest {
   Strategy strategy;
@@ -70,7 +58,6 @@ Status tile_needs(const OpView& op, const TileRequest& req, TileNeeds* needs);
 
 // For ADD/MUL row bands: is input `which` streamed band by band (it has one
 // row per output row) rather than used whole (it broadcasts over rows)?
-struct BinaryLayout;
 bool binary_operand_streamed(const BinaryLayout& layout, int which);
 
 // Number of output rows (kRows) / elements (kFlat) / channels the op has,

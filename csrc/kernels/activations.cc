@@ -310,4 +310,21 @@ Status leaky_relu_eval(const EvalContext& ctx) { return unary_eval(ctx); }
 Status hard_swish_eval(const EvalContext& ctx) { return unary_eval(ctx); }
 Status logistic_eval(const EvalContext& ctx) { return unary_eval(ctx); }
 
+// The op descriptors (tinyops/op_descriptor.h): every LUT activation tiles
+// as flat chunks through the same hooks (activations.h).
+
+extern const OpDescriptor kReluOp = {kBuiltinRelu, builtin_op_name(kBuiltinRelu), relu_prepare,
+                                     relu_eval, "relu", 0, kLutTileHooks};
+extern const OpDescriptor kRelu6Op = {kBuiltinRelu6, builtin_op_name(kBuiltinRelu6),
+                                      relu6_prepare, relu6_eval, "relu", 0, kLutTileHooks};
+extern const OpDescriptor kLeakyReluOp = {kBuiltinLeakyRelu, builtin_op_name(kBuiltinLeakyRelu),
+                                          leaky_relu_prepare, leaky_relu_eval, "relu", 0,
+                                          kLutTileHooks};
+extern const OpDescriptor kHardSwishOp = {kBuiltinHardSwish, builtin_op_name(kBuiltinHardSwish),
+                                          hard_swish_prepare, hard_swish_eval, "hard_swish",
+                                          kServedInTflm, kLutTileHooks};
+extern const OpDescriptor kLogisticOp = {kBuiltinLogistic, builtin_op_name(kBuiltinLogistic),
+                                         logistic_prepare, logistic_eval, "logistic", 0,
+                                         kLutTileHooks};
+
 }  // namespace tinyops

@@ -28,6 +28,8 @@
 #pragma once
 #include <cstdint>
 
+#include "tinyops/op_descriptor.h"
+
 namespace tinyops {
 
 // What prepare hands to eval (ctx.params) for every op in this file.
@@ -45,6 +47,28 @@ void activation_range(const ActivationParams& p, const int8_t* in, int8_t* out, 
 // on the Cortex-M4); one 256-byte copy per call removes that.
 const int8_t* activation_table(const ActivationParams& p, void* scratch);
 constexpr uint32_t kActivationScratchBytes = sizeof(ActivationParams::lut);
+// The tile hooks of a LUT op (params: ActivationParams): flat chunks looked
+// up in the table activation_table() placed in the op's scratch.
+inline const void* lut_run_params(const void* params, void* scratch) {
+  return activation_table(*static_cast<const ActivationParams*>(params), scratch);
+}
+void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);
+inline void lut_tile_range(const void* table, const int8_t* in, const int8_t*, int8_t* out,
+                           int64_t begin, int64_t end) {
+  lut8_range(static_cast<const int8_t*>(table), in, out, begin, end);
+}
+constexpr TileHooks kLutTileHooks = {fixed_family<OpFamily::kUnary>,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr,
+                                     lut_tile_range,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr,
+                                     lut_run_params};
 // The same lookup for any 256-entry int8 table (used by QUANTIZE's int8
 // requantization too); AVX-512 VBMI path when the x86 dispatch picks it.
 void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);

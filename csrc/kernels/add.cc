@@ -330,4 +330,28 @@ Status add_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): flat chunks, or output row
+// bands when an operand broadcasts.
+namespace {
+const AddParams& add_params(const void* p) { return *static_cast<const AddParams*>(p); }
+OpFamily add_family(const void* params) {
+  return add_params(params).layout.kind == kBinaryBroadcast ? OpFamily::kBinaryRows
+                                                             : OpFamily::kBinaryFlat;
+}
+const BinaryLayout* add_layout(const void* params) { return &add_params(params).layout; }
+void add_flat(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
+              int64_t end) {
+  add_range(add_params(params), a, b, out, begin, end);
+}
+void add_bands(const void* params, const InputBand& a, const InputBand& b, int8_t* out, int64_t r0,
+               int64_t r1) {
+  add_rows(add_params(params), a, b, out, r0, r1);
+}
+}  // namespace
+
+extern const OpDescriptor kAddOp = {
+    kBuiltinAdd, builtin_op_name(kBuiltinAdd), add_prepare, add_eval, "add", kServedInTflm,
+    {add_family, nullptr, nullptr, nullptr, add_layout, nullptr, add_flat, add_bands, nullptr,
+     nullptr, nullptr, nullptr}};
+
 }  // namespace tinyops

@@ -119,4 +119,8 @@ Status concatenation_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kConcatenationOp = {kBuiltinConcatenation, builtin_op_name(kBuiltinConcatenation),
+                                    concatenation_prepare, concatenation_eval, "concatenation", 0, {}};
+
 }  // namespace tinyops

@@ -319,4 +319,31 @@ Status fully_connected_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h).
+namespace {
+const FullyConnectedParams& fc_params(const void* p) {
+  return *static_cast<const FullyConnectedParams*>(p);
+}
+void fc_geometry(const void* params, TileGeometry* g) {
+  const FullyConnectedParams& p = fc_params(params);
+  *g = TileGeometry{p.batches, 1, 1, p.accum_depth, 1, 1, p.units, 1, 1, 1, p.accum_depth,
+                    uint64_t(p.batches) * p.units * uint64_t(p.accum_depth)};
+}
+uint32_t fc_scratch(const void* params, int32_t batches, int32_t channels) {
+  return fully_connected_tile_scratch_size(fc_params(params), batches, channels);
+}
+void fc_channels(const void* params, const int8_t* input, const int8_t* filter, const int32_t* bias,
+                 int8_t* out, int32_t out_stride, int32_t c0, int32_t c1, int32_t b0, int32_t b1,
+                 void* scratch) {
+  fully_connected_tile(fc_params(params), input, filter, bias, out, out_stride, c0, c1, b0, b1,
+                       scratch);
+}
+}  // namespace
+
+extern const OpDescriptor kFullyConnectedOp = {
+    kBuiltinFullyConnected, builtin_op_name(kBuiltinFullyConnected), fully_connected_prepare,
+    fully_connected_eval, "fully_connected", kServedInTflm,
+    {fixed_family<OpFamily::kFullyConnected>, fc_geometry, nullptr, fc_scratch, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr, fc_channels, nullptr}};
+
 }  // namespace tinyops

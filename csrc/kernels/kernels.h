@@ -1,7 +1,7 @@
 // Every op kernel family's prepare/eval entry points (see tinyops/op_api.h).
 // The op registry (csrc/runtime/op_registry.cc) maps builtin codes to these.
 #pragma once
-#include "tinyops/op_api.h"
+#include "tinyops/op_descriptor.h"
 
 namespace tinyops {
 

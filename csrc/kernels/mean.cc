@@ -228,4 +228,28 @@ Status mean_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h).
+namespace {
+const MeanParams& mean_params(const void* p) { return *static_cast<const MeanParams*>(p); }
+// Only the H, W mean of a 4-D tensor accumulates band by band.
+OpFamily mean_family(const void* params) {
+  return mean_params(params).hw_path ? OpFamily::kMeanRows : OpFamily::kOther;
+}
+void mean_geometry(const void* params, TileGeometry* g) {
+  const MeanParams& p = mean_params(params);
+  *g = TileGeometry{p.batches, p.height, p.width, p.channels, 1, 1, p.channels, 1, 1, 1, 0, 0};
+}
+void mean_accumulate(const void* params, const int8_t* rows, int32_t num_rows, int32_t* acc) {
+  mean_hw_accumulate(mean_params(params), rows, num_rows, acc);
+}
+void mean_finish(const void* params, const int32_t* acc, int8_t* out) {
+  mean_hw_finish(mean_params(params), acc, out);
+}
+}  // namespace
+
+extern const OpDescriptor kMeanOp = {
+    kBuiltinMean, builtin_op_name(kBuiltinMean), mean_prepare, mean_eval, "mean", kServedInTflm,
+    {mean_family, mean_geometry, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+     mean_accumulate, mean_finish, nullptr, nullptr}};
+
 }  // namespace tinyops

@@ -121,4 +121,28 @@ Status mul_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): flat chunks, or output row
+// bands when an operand broadcasts.
+namespace {
+const MulParams& mul_params(const void* p) { return *static_cast<const MulParams*>(p); }
+OpFamily mul_family(const void* params) {
+  return mul_params(params).layout.kind == kBinaryBroadcast ? OpFamily::kBinaryRows
+                                                             : OpFamily::kBinaryFlat;
+}
+const BinaryLayout* mul_layout(const void* params) { return &mul_params(params).layout; }
+void mul_flat(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
+              int64_t end) {
+  mul_range(mul_params(params), a, b, out, begin, end);
+}
+void mul_bands(const void* params, const InputBand& a, const InputBand& b, int8_t* out, int64_t r0,
+               int64_t r1) {
+  mul_rows(mul_params(params), a, b, out, r0, r1);
+}
+}  // namespace
+
+extern const OpDescriptor kMulOp = {
+    kBuiltinMul, builtin_op_name(kBuiltinMul), mul_prepare, mul_eval, "mul", kServedInTflm,
+    {mul_family, nullptr, nullptr, nullptr, mul_layout, nullptr, mul_flat, mul_bands, nullptr,
+     nullptr, nullptr, nullptr}};
+
 }  // namespace tinyops

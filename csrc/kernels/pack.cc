@@ -91,4 +91,8 @@ Status pack_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kPackOp = {kBuiltinPack, builtin_op_name(kBuiltinPack),
+                                    pack_prepare, pack_eval, "pack", 0, {}};
+
 }  // namespace tinyops

@@ -7,12 +7,6 @@
 
 namespace tinyops {
 
-namespace {
-
-constexpr int32_t kPadV2Opcode = 60;
-
-}  // namespace
-
 void pad_fill(const PadParams& p, void* out, int64_t count) {
   if (count <= 0) return;
   const int32_t es = p.elem_size;
@@ -74,7 +68,7 @@ void pad_rows(const PadParams& p, const InputBand& in, int32_t out_row_begin,
 }
 
 Status pad_prepare(PrepareContext& ctx) {
-  const char* op = ctx.opcode == kPadV2Opcode ? "PADV2" : "PAD";
+  const char* op = builtin_op_name(ctx.opcode);
   Status s = expect_io_counts(ctx, 2, 3, 1);
   if (s != Status::kOk) return s;
   const TensorDesc* in = ctx.input(0);
@@ -209,5 +203,11 @@ Status pad_eval(const EvalContext& ctx) {
   }
   return Status::kOk;
 }
+
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kPadOp = {kBuiltinPad, builtin_op_name(kBuiltinPad),
+                                    pad_prepare, pad_eval, "pad", kServedInTflm, {}};
+extern const OpDescriptor kPadV2Op = {kBuiltinPadv2, builtin_op_name(kBuiltinPadv2),
+                                    pad_prepare, pad_eval, "padv2", 0, {}};
 
 }  // namespace tinyops

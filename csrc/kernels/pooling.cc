@@ -212,4 +212,34 @@ Status max_pool2d_prepare(PrepareContext& ctx) { return pool_prepare(ctx, "MAX_P
 Status average_pool2d_eval(const EvalContext& ctx) { return pool_eval<average_pool2d_tile>(ctx); }
 Status max_pool2d_eval(const EvalContext& ctx) { return pool_eval<max_pool2d_tile>(ctx); }
 
+// The op descriptors (tinyops/op_descriptor.h).
+namespace {
+const PoolParams& pool_params(const void* p) { return *static_cast<const PoolParams*>(p); }
+void pool_geometry(const void* params, TileGeometry* g) {
+  const PoolParams& p = pool_params(params);
+  *g = TileGeometry{p.batches, p.in_h, p.in_w, p.channels, p.out_h, p.out_w, p.channels,
+                    p.stride_h, 1, p.filter_h, 0,
+                    uint64_t(p.batches) * p.out_h * p.out_w * p.channels * uint64_t(p.filter_h) * p.filter_w};
+}
+void pool_rows(const void* params, int32_t r0, int32_t r1, int32_t* first, int32_t* last) {
+  pool_input_rows(pool_params(params), r0, r1, first, last);
+}
+template <void (*Tile)(const PoolParams&, const InputBand&, const OutputTile&)>
+void pool_window(const void* params, const InputBand& in, const int8_t*, const int32_t*,
+                 const OutputTile& out, void*) {
+  Tile(pool_params(params), in, out);
+}
+}  // namespace
+
+extern const OpDescriptor kAveragePool2DOp = {
+    kBuiltinAveragePool2D, builtin_op_name(kBuiltinAveragePool2D), average_pool2d_prepare,
+    average_pool2d_eval, "average_pool_2d", kServedInTflm,
+    {fixed_family<OpFamily::kPool>, pool_geometry, pool_rows, nullptr, nullptr,
+     pool_window<average_pool2d_tile>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
+extern const OpDescriptor kMaxPool2DOp = {
+    kBuiltinMaxPool2D, builtin_op_name(kBuiltinMaxPool2D), max_pool2d_prepare, max_pool2d_eval,
+    "max_pool_2d", 0,
+    {fixed_family<OpFamily::kPool>, pool_geometry, pool_rows, nullptr, nullptr,
+     pool_window<max_pool2d_tile>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
+
 }  // namespace tinyops

@@ -175,4 +175,10 @@ Status dequantize_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kQuantizeOp = {kBuiltinQuantize, builtin_op_name(kBuiltinQuantize),
+                                    quantize_prepare, quantize_eval, "quantize", 0, {}};
+extern const OpDescriptor kDequantizeOp = {kBuiltinDequantize, builtin_op_name(kBuiltinDequantize),
+                                    dequantize_prepare, dequantize_eval, "dequantize", 0, {}};
+
 }  // namespace tinyops

@@ -9,8 +9,6 @@ namespace tinyops {
 
 namespace {
 
-constexpr int32_t kSqueezeOpcode = 43;
-
 struct ReshapeParams {
   uint64_t bytes;
 };
@@ -18,8 +16,8 @@ struct ReshapeParams {
 }  // namespace
 
 Status reshape_prepare(PrepareContext& ctx) {
-  const bool squeeze = ctx.opcode == kSqueezeOpcode;
-  const char* op = squeeze ? "SQUEEZE" : "RESHAPE";
+  const bool squeeze = ctx.opcode == kBuiltinSqueeze;
+  const char* op = builtin_op_name(ctx.opcode);
   Status s = expect_io_counts(ctx, 1, squeeze ? 1 : 2, 1);
   if (s != Status::kOk) return s;
   const TensorDesc* in = ctx.input(0);
@@ -67,5 +65,13 @@ Status reshape_eval(const EvalContext& ctx) {
   if (in != out && p.bytes) std::memmove(out, in, static_cast<size_t>(p.bytes));
   return Status::kOk;
 }
+
+// The op descriptor (tinyops/op_descriptor.h): a byte copy.
+extern const OpDescriptor kReshapeOp = {kBuiltinReshape, builtin_op_name(kBuiltinReshape),
+                                    reshape_prepare, reshape_eval, "reshape", 0, {fixed_family<OpFamily::kCopy>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr, nullptr}};
+extern const OpDescriptor kSqueezeOp = {kBuiltinSqueeze, builtin_op_name(kBuiltinSqueeze),
+                                    reshape_prepare, reshape_eval, "reshape", 0, {fixed_family<OpFamily::kCopy>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

@@ -40,4 +40,8 @@ Status shape_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kShapeOp = {kBuiltinShape, builtin_op_name(kBuiltinShape),
+                                    shape_prepare, shape_eval, "shape", 0, {}};
+
 }  // namespace tinyops

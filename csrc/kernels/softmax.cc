@@ -170,4 +170,8 @@ Status softmax_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kSoftmaxOp = {kBuiltinSoftmax, builtin_op_name(kBuiltinSoftmax),
+                                    softmax_prepare, softmax_eval, "softmax", 0, {}};
+
 }  // namespace tinyops

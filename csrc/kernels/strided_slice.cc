@@ -235,4 +235,8 @@ Status strided_slice_eval(const EvalContext& ctx) {
   return Status::kOk;
 }
 
+// The op descriptor (tinyops/op_descriptor.h): whole tensors only.
+extern const OpDescriptor kStridedSliceOp = {kBuiltinStridedSlice, builtin_op_name(kBuiltinStridedSlice),
+                                    strided_slice_prepare, strided_slice_eval, "strided_slice", 0, {}};
+
 }  // namespace tinyops

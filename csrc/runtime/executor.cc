@@ -294,7 +294,7 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
     char op_message[200] = {0};
     ctx.message = op_message;
     ctx.message_cap = sizeof(op_message);
-    const OpKernel* kernel = find_op_kernel(rec.opcode);
+    const OpDescriptor* kernel = find_op_kernel(rec.opcode);
     s = kernel->prepare(ctx);
     if (s != Status::kOk) {
       return failf(message, message_cap, s, "op %" PRIu32 " (%s, output '%s'): %s", o, kernel->name,
@@ -383,7 +383,7 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     ScheduledOp& so = sched[o];
     so = ScheduledOp{};
     OpView& v = so.view;
-    v.opcode = op.kernel->opcode;
+    v.desc = op.kernel;
     v.params = op.params;
     v.num_inputs = static_cast<int32_t>(op.num_inputs);
     v.num_outputs = static_cast<int32_t>(op.num_outputs);

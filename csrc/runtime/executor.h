@@ -10,7 +10,7 @@
 #include "dma_partition/dma.h"
 #include "dma_partition/scheduler.h"
 #include "runtime/plan_format.h"
-#include "tinyops/op_api.h"
+#include "tinyops/op_descriptor.h"
 
 namespace tinyops {
 
@@ -41,6 +41,7 @@ class Executor {
   const char* tensor_name(uint32_t i) const;
   void* tensor_data(uint32_t i) const { return data_[i]; }
   int32_t op_code(uint32_t i) const { return ops_[i].kernel->opcode; }
+  const OpDescriptor* op_descriptor(uint32_t i) const { return ops_[i].kernel; }
   const char* op_name(uint32_t i) const { return ops_[i].kernel->name; }
   uint32_t scratch_bytes() const { return scratch_bytes_; }
   // Prepared op i, for the planner.
@@ -61,7 +62,7 @@ class Executor {
 
  private:
   struct PreparedOp {
-    const OpKernel* kernel;
+    const OpDescriptor* kernel;
     const void* params;
     const int32_t* inputs;
     const int32_t* outputs;

@@ -1,14 +1,14 @@
-// Builtin opcode -> kernel family lookup.
+// Builtin opcode -> op descriptor lookup.
 #pragma once
 #include <cstdint>
 
-#include "tinyops/op_api.h"
+#include "tinyops/op_descriptor.h"
 
 namespace tinyops {
 
 // nullptr when the engine has no kernel for `opcode`.
-const OpKernel* find_op_kernel(int32_t opcode);
-// All registered kernels, for listing support from Python.
-const OpKernel* op_kernels(int32_t* count);
+const OpDescriptor* find_op_kernel(int32_t opcode);
+// Every registered op, in registry order (for the TFLM adapter and Python).
+const OpDescriptor* const* op_descriptors(int32_t* count);
 
 }  // namespace tinyops

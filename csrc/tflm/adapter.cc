@@ -10,7 +10,7 @@
 #include "dma_partition/op_tiler.h"
 #include "dma_partition/schedule_check.h"
 #include "dma_partition/scheduler.h"
-#include "kernels/kernels.h"
+#include "runtime/op_registry.h"
 #include "kernels/x86/dispatch.h"
 
 namespace tinyops {
@@ -18,35 +18,35 @@ namespace tflm {
 
 namespace {
 
-// TFLite schema BuiltinOperator codes.
-constexpr int32_t kOpAdd = 0, kOpAveragePool2D = 1, kOpConv2D = 3, kOpDepthwiseConv2D = 4,
-                  kOpFullyConnected = 9, kOpMul = 18, kOpPad = 34, kOpMean = 40,
-                  kOpHardSwish = 117;
-
-struct ServedOp {
-  int32_t code;
-  const char* name;
-  PrepareFn prepare;
-  EvalFn eval;
+// The ops served here: the registry's descriptors flagged kServedInTflm, in
+// registry order (slot i of Binding::invocations is served op i).
+struct ServedOps {
+  const OpDescriptor* ops[kMaxServedOps];
+  int count;
 };
 
-const ServedOp kServed[] = {
-    {kOpConv2D, "CONV_2D", conv2d_prepare, conv2d_eval},
-    {kOpDepthwiseConv2D, "DEPTHWISE_CONV_2D", depthwise_conv2d_prepare, depthwise_conv2d_eval},
-    {kOpFullyConnected, "FULLY_CONNECTED", fully_connected_prepare, fully_connected_eval},
-    {kOpAdd, "ADD", add_prepare, add_eval},
-    {kOpMul, "MUL", mul_prepare, mul_eval},
-    {kOpAveragePool2D, "AVERAGE_POOL_2D", average_pool2d_prepare, average_pool2d_eval},
-    {kOpMean, "MEAN", mean_prepare, mean_eval},
-    {kOpHardSwish, "HARD_SWISH", hard_swish_prepare, hard_swish_eval},
-    {kOpPad, "PAD", pad_prepare, pad_eval},
-};
-constexpr int kNumServed = static_cast<int>(sizeof(kServed) / sizeof(kServed[0]));
-static_assert(kNumServed <= kMaxServedOps, "Binding::invocations is too small");
+const ServedOps& served() {
+  // Filled on first use; filling it twice gives the same table.
+  static ServedOps table;
+  static bool filled = false;
+  if (!filled) {
+    int32_t n = 0;
+    const OpDescriptor* const* all = op_descriptors(&n);
+    int count = 0;
+    for (int32_t i = 0; i < n && count < kMaxServedOps; ++i) {
+      if (all[i]->flags & kServedInTflm) table.ops[count++] = all[i];
+    }
+    table.count = count;
+    filled = true;
+  }
+  return table;
+}
+
+const OpDescriptor& served_op(int slot) { return *served().ops[slot]; }
 
 // Per-node state, in TFLM persistent memory.
 struct OpData {
-  int32_t slot;  // index in kServed
+  int32_t slot;  // index in served()
   bool prepared;
   uint32_t mode;  // OperandMode
   OpView view;
@@ -176,16 +176,16 @@ Status padding_of(int32_t tflm_padding, int32_t* out) {
 Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, size_t cap) {
   *o = OpOptions{};
   o->dilation_w = o->dilation_h = 1;
-  const bool needs_data = code == kOpConv2D || code == kOpDepthwiseConv2D ||
-                          code == kOpAveragePool2D || code == kOpFullyConnected ||
-                          code == kOpAdd || code == kOpMul || code == kOpMean;
+  const bool needs_data = code == kBuiltinConv2D || code == kBuiltinDepthwiseConv2D ||
+                          code == kBuiltinAveragePool2D || code == kBuiltinFullyConnected ||
+                          code == kBuiltinAdd || code == kBuiltinMul || code == kBuiltinMean;
   if (needs_data && builtin == nullptr) {
     std::snprintf(msg, cap, "the op has no options");
     return Status::kInvalidModel;
   }
   Status s = Status::kOk;
   switch (code) {
-    case kOpConv2D: {
+    case kBuiltinConv2D: {
       const auto* p = static_cast<const TflmConvParams*>(builtin);
       s = padding_of(static_cast<int32_t>(p->padding), &o->padding);
       o->stride_w = p->stride_width;
@@ -195,7 +195,7 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->activation = static_cast<int32_t>(p->activation);
       break;
     }
-    case kOpDepthwiseConv2D: {
+    case kBuiltinDepthwiseConv2D: {
       const auto* p = static_cast<const TflmDepthwiseConvParams*>(builtin);
       s = padding_of(static_cast<int32_t>(p->padding), &o->padding);
       o->stride_w = p->stride_width;
@@ -206,7 +206,7 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->activation = static_cast<int32_t>(p->activation);
       break;
     }
-    case kOpAveragePool2D: {
+    case kBuiltinAveragePool2D: {
       const auto* p = static_cast<const TflmPoolParams*>(builtin);
       s = padding_of(static_cast<int32_t>(p->padding), &o->padding);
       o->stride_w = p->stride_width;
@@ -216,7 +216,7 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->activation = static_cast<int32_t>(p->activation);
       break;
     }
-    case kOpFullyConnected: {
+    case kBuiltinFullyConnected: {
       const auto* p = static_cast<const TflmFullyConnectedParams*>(builtin);
       if (static_cast<int32_t>(p->weights_format) != 0) {
         std::snprintf(msg, cap, "shuffled weights format %d is not supported",
@@ -227,13 +227,13 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->keep_dims = p->keep_num_dims ? 1 : 0;
       break;
     }
-    case kOpAdd:
+    case kBuiltinAdd:
       o->activation = static_cast<int32_t>(static_cast<const TflmAddParams*>(builtin)->activation);
       break;
-    case kOpMul:
+    case kBuiltinMul:
       o->activation = static_cast<int32_t>(static_cast<const TflmMulParams*>(builtin)->activation);
       break;
-    case kOpMean:
+    case kBuiltinMean:
       o->keep_dims = static_cast<const TflmReducerParams*>(builtin)->keep_dims ? 1 : 0;
       break;
     default:
@@ -260,7 +260,7 @@ void* op_init(TflmContext* context, const char*, size_t) {
   auto* d = static_cast<OpData*>(persistent(context, sizeof(OpData), 16));
   if (d == nullptr) {
     fail(context, binding_of(context), Status::kOutOfMemory,
-         "%s: no TFLM persistent memory for the op's state", kServed[kSlot].name);
+         "%s: no TFLM persistent memory for the op's state", served_op(kSlot).name);
     return nullptr;
   }
   std::memset(static_cast<void*>(d), 0, sizeof(OpData));
@@ -271,7 +271,7 @@ void* op_init(TflmContext* context, const char*, size_t) {
 TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
   auto* d = static_cast<OpData*>(node->user_data);
   if (d == nullptr) return kTflmError;  // init failed and said why
-  const ServedOp& op = kServed[d->slot];
+  const OpDescriptor& op = served_op(d->slot);
   Binding* b = binding_of(context);
   if (const char* e = x86::isa_error()) {  // always nullptr in firmware
     return fail(context, b, Status::kBadArgument, "%s: %s", op.name, e);
@@ -337,12 +337,12 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
     d->region[k] = descs[k].is_constant() ? kStatConstants : kStatArena;
   }
   OpOptions options;
-  if (s == Status::kOk) s = options_of(op.code, node->builtin_data, &options, msg, sizeof(msg));
+  if (s == Status::kOk) s = options_of(op.opcode, node->builtin_data, &options, msg, sizeof(msg));
 
   PrepareContext pc;
   Allocator allocator{allocator_fn, context};
   if (s == Status::kOk) {
-    pc.opcode = op.code;
+    pc.opcode = op.opcode;
     pc.op_index = out_id;
     pc.options = &options;
     pc.num_inputs = nin;
@@ -371,7 +371,7 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
 
   OpView& v = d->view;
   v = OpView{};
-  v.opcode = op.code;
+  v.desc = &op;
   v.params = pc.params;
   v.num_inputs = nin;
   v.inputs = ptrs;
@@ -431,7 +431,7 @@ TflmStatus op_invoke(TflmContext* context, TflmNode* node) {
   }
   ScheduledOp so{};
   so.view = d->view;
-  so.eval = kServed[d->slot].eval;
+  so.eval = served_op(d->slot).eval;
   so.schedule = &d->schedule;
   so.operand_slots = d->slots;
   so.data = data;
@@ -451,7 +451,7 @@ TflmStatus op_invoke(TflmContext* context, TflmNode* node) {
   }
   if (st.sram_high_water > b->sram_high_water) b->sram_high_water = st.sram_high_water;
   if (s != Status::kOk) {
-    return fail(context, b, s, "%s (output tensor %d): %s", kServed[d->slot].name,
+    return fail(context, b, s, "%s (output tensor %d): %s", served_op(d->slot).name,
                 d->view.num_outputs ? tensor_index(node, nin, nin) : -1, status_name(s));
   }
   return kTflmOk;
@@ -466,18 +466,33 @@ TflmRegistration registration() {
   r.prepare = op_prepare;
   r.invoke = op_invoke;
   r.reset = nullptr;
-  r.builtin_code = kServed[kSlot].code;
+  r.builtin_code = served_op(kSlot).opcode;
   r.custom_name = nullptr;
   return r;
 }
 
 using RegistrationFn = TflmRegistration (*)();
 const RegistrationFn kRegistrations[] = {
-    registration<0>, registration<1>, registration<2>, registration<3>, registration<4>,
-    registration<5>, registration<6>, registration<7>, registration<8>,
+    registration<0>,  registration<1>,  registration<2>,  registration<3>,
+    registration<4>,  registration<5>,  registration<6>,  registration<7>,
+    registration<8>,  registration<9>,  registration<10>, registration<11>,
+    registration<12>, registration<13>, registration<14>, registration<15>,
 };
-static_assert(sizeof(kRegistrations) / sizeof(kRegistrations[0]) == kNumServed,
-              "one registration per served op");
+static_assert(sizeof(kRegistrations) / sizeof(kRegistrations[0]) == kMaxServedOps,
+              "one registration per served-op slot");
+
+TflmRegistration empty_registration() {
+  TflmRegistration r;
+  std::memset(static_cast<void*>(&r), 0, sizeof(r));
+  return r;
+}
+
+TflmRegistration registration_of(int32_t code) {
+  for (int i = 0; i < served().count; ++i) {
+    if (served_op(i).opcode == code) return kRegistrations[i]();
+  }
+  return empty_registration();
+}
 
 }  // namespace
 
@@ -499,25 +514,25 @@ void reset_counters(Binding* b) {
   b->sram_high_water = 0;
 }
 
-int num_served_ops() { return kNumServed; }
-int32_t served_op_code(int i) { return i >= 0 && i < kNumServed ? kServed[i].code : -1; }
-const char* served_op_name(int i) { return i >= 0 && i < kNumServed ? kServed[i].name : nullptr; }
+int num_served_ops() { return served().count; }
+int32_t served_op_code(int i) { return i >= 0 && i < served().count ? served_op(i).opcode : -1; }
+const char* served_op_name(int i) {
+  return i >= 0 && i < served().count ? served_op(i).name : nullptr;
+}
 TflmRegistration served_registration(int i) {
-  if (i >= 0 && i < kNumServed) return kRegistrations[i]();
-  TflmRegistration r;
-  std::memset(static_cast<void*>(&r), 0, sizeof(r));
-  return r;
+  if (i >= 0 && i < served().count) return kRegistrations[i]();
+  return empty_registration();
 }
 
-TflmRegistration Register_CONV_2D() { return registration<0>(); }
-TflmRegistration Register_DEPTHWISE_CONV_2D() { return registration<1>(); }
-TflmRegistration Register_FULLY_CONNECTED() { return registration<2>(); }
-TflmRegistration Register_ADD() { return registration<3>(); }
-TflmRegistration Register_MUL() { return registration<4>(); }
-TflmRegistration Register_AVERAGE_POOL_2D() { return registration<5>(); }
-TflmRegistration Register_MEAN() { return registration<6>(); }
-TflmRegistration Register_HARD_SWISH() { return registration<7>(); }
-TflmRegistration Register_PAD() { return registration<8>(); }
+TflmRegistration Register_CONV_2D() { return registration_of(kBuiltinConv2D); }
+TflmRegistration Register_DEPTHWISE_CONV_2D() { return registration_of(kBuiltinDepthwiseConv2D); }
+TflmRegistration Register_FULLY_CONNECTED() { return registration_of(kBuiltinFullyConnected); }
+TflmRegistration Register_ADD() { return registration_of(kBuiltinAdd); }
+TflmRegistration Register_MUL() { return registration_of(kBuiltinMul); }
+TflmRegistration Register_AVERAGE_POOL_2D() { return registration_of(kBuiltinAveragePool2D); }
+TflmRegistration Register_MEAN() { return registration_of(kBuiltinMean); }
+TflmRegistration Register_HARD_SWISH() { return registration_of(kBuiltinHardSwish); }
+TflmRegistration Register_PAD() { return registration_of(kBuiltinPad); }
 
 }  // namespace tflm
 }  // namespace tinyops

@@ -38,13 +38,12 @@ set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_CXX_EXTENSIONS OFF)
 
 # ---------------------------------------------------------------------------
-# The engine: the same csrc sources as the host build, minus host-only files
-# (any csrc .cc with "host" in its name: threads, std::vector, the planner...).
+# The engine: the free-standing csrc folders of the host build (csrc/host/,
+# the planner and host DMA engines, is the host's alone).
 file(GLOB TINYOPS_FW_ENGINE_SOURCES CONFIGURE_DEPENDS
   ${TINYOPS_REPO_ROOT}/csrc/kernels/*.cc
   ${TINYOPS_REPO_ROOT}/csrc/dma_partition/*.cc
   ${TINYOPS_REPO_ROOT}/csrc/runtime/*.cc)
-list(FILTER TINYOPS_FW_ENGINE_SOURCES EXCLUDE REGEX "/[^/]*host[^/]*\\.cc$")
 add_library(tinyops_engine_fw STATIC ${TINYOPS_FW_ENGINE_SOURCES})
 target_include_directories(tinyops_engine_fw PUBLIC
   ${TINYOPS_REPO_ROOT}/csrc/include ${TINYOPS_REPO_ROOT}/csrc)

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 #include <vector>
-#include "dma_partition/host_dma.h"
+#include "host/host_dma.h"
 #include "runtime/executor.h"
 using namespace tinyops;
 static std::vector<char> slurp(const std::string& p) { std::ifstream f(p, std::ios::binary); return std::vector<char>((std::istreambuf_iterator<char>(f)), {}); }

@@ -1,36 +1,32 @@
 """The TFLite builtin operators the engine implements.
 
-Names and codes follow the TFLite schema's ``BuiltinOperator`` enum; the C++
-op registry (csrc/runtime/op_registry.cc) serves exactly these codes, which
-a test checks.
+Read from the engine's op registry (csrc/runtime/op_registry.cc: one
+descriptor per op, csrc/include/tinyops/op_descriptor.h), so an op added
+there needs no change here. Names and codes are the TFLite schema's
+``BuiltinOperator`` values (csrc/include/tinyops/builtin_ops.h).
 """
 from __future__ import annotations
 
+from ..runtime.engine import load_core
+
+
+def _descriptors() -> list[dict]:
+    return list(load_core().op_descriptors())
+
+
+#: Every registered op's descriptor (name, code, cost_class, tiled,
+#: served_in_tflm), in registry order.
+OP_DESCRIPTORS: dict[str, dict] = {d["name"]: d for d in _descriptors()}
+
 SUPPORTED_OPS: dict[str, int] = {
-    "ADD": 0,
-    "AVERAGE_POOL_2D": 1,
-    "CONCATENATION": 2,
-    "CONV_2D": 3,
-    "DEPTHWISE_CONV_2D": 4,
-    "DEQUANTIZE": 6,
-    "FULLY_CONNECTED": 9,
-    "LOGISTIC": 14,
-    "MAX_POOL_2D": 17,
-    "MUL": 18,
-    "RELU": 19,
-    "RELU6": 21,
-    "RESHAPE": 22,
-    "SOFTMAX": 25,
-    "PAD": 34,
-    "MEAN": 40,
-    "SQUEEZE": 43,
-    "STRIDED_SLICE": 45,
-    "PADV2": 60,
-    "PACK": 83,
-    "LEAKY_RELU": 98,
-    "QUANTIZE": 114,
-    "HARD_SWISH": 117,
-    "SHAPE": 77,
-}
+    name: d["code"] for name, d in sorted(OP_DESCRIPTORS.items(), key=lambda kv: kv[1]["code"])}
 
 OP_NAMES: dict[int, str] = {code: name for name, code in SUPPORTED_OPS.items()}
+
+#: The latency estimator's cost-table family of each op (before the
+#: shape refinement of conv and depthwise in latency.cost_class).
+COST_CLASSES: dict[str, str] = {name: d["cost_class"] for name, d in OP_DESCRIPTORS.items()}
+
+#: Builtins the TFLM adapter (csrc/tflm) serves, in its slot order.
+TFLM_SERVED_OPS: tuple[str, ...] = tuple(
+    name for name, d in OP_DESCRIPTORS.items() if d["served_in_tflm"])

@@ -191,7 +191,19 @@ _OP_SPECS: dict[str, _OpSpec] = {
     "HARD_SWISH": _OpSpec("HardSwishOptions"),
     "SHAPE": _OpSpec("ShapeOptions", (("out_type", "OutType", _TTYPE, 4),)),
 }
-assert set(_OP_SPECS) == set(SUPPORTED_OPS), "reader op specs out of sync with ops.SUPPORTED_OPS"
+
+
+def _default_spec(name: str) -> _OpSpec:
+    """A registered op listed above has options fields or several inputs; any
+    other is one input, one output and the schema's field-less
+    ``<Name>Options`` table (if the schema has one)."""
+    options = "".join(part.capitalize() for part in name.split("_")) + "Options"
+    return _OpSpec(options if hasattr(schema_fb.BuiltinOptions, options) else None)
+
+
+for _name in SUPPORTED_OPS:
+    _OP_SPECS.setdefault(_name, _default_spec(_name))
+assert set(_OP_SPECS) == set(SUPPORTED_OPS), "reader op specs name an op the engine does not register"
 
 
 def _camel_to_snake(name: str) -> str:

@@ -41,6 +41,7 @@ from .boards import FLASH, SRAM, Board, get_board
 from ..errors import CostTableError, TinyOpsError
 from ..frontend.ir import Graph, Operator
 from ..frontend.metrics import op_macs
+from ..frontend.ops import COST_CLASSES
 
 MODEL_NAME = "tinyops cost tables (fitted to the QEMU cycle model) + DMA timeline replay"
 
@@ -65,21 +66,18 @@ FAST_SRAM_BYTES = {"cortex-m7": 48 * 1024}
 def cost_class(graph: Graph, op: Operator) -> str:
     """The kernel family / shape class an op's compute cost is tabled under."""
     t = graph.tensors
-    if op.name == "CONV_2D":
+    family = COST_CLASSES.get(op.name, op.name.lower())  # the op descriptor's
+    if family == "conv":
         w = t[op.inputs[1]].shape  # [OC, KH, KW, IC]
         if w[1] == 1 and w[2] == 1:
             return "conv_1x1"
         return "conv_stem" if w[3] <= 4 else "conv_kxk"
-    if op.name == "DEPTHWISE_CONV_2D":
+    if family == "depthwise":
         w = t[op.inputs[1]].shape  # [1, KH, KW, C]
         if w[1] == w[2] and w[1] in (3, 5, 7):
             return f"depthwise_{w[1]}x{w[2]}"
         return "depthwise_large"
-    if op.name in ("RESHAPE", "SQUEEZE"):
-        return "reshape"
-    if op.name in ("RELU", "RELU6", "LEAKY_RELU"):
-        return "relu"
-    return op.name.lower()
+    return family
 
 
 def edge_out_elems(graph: Graph, op: Operator) -> float:

@@ -6,21 +6,19 @@ the executor loads, on the host and in firmware) and a readable description.
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
 from .boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board
 from ..runtime.engine import core, translate_core_error
 from ..errors import BudgetError, PlanError
 from ..frontend.ir import Graph
-from .plan_writer import (FLAG_CPU_DIRECT, FLAG_DMA, NO_REGION, REGION_ARENA, REGION_CONSTANT,
-                          Placement, RegionSpec, constant_blobs, encode_plan, write_plan)
+from .plan_writer import (FLAG_CPU_DIRECT, FLAG_DMA, NO_REGION, PLAN_LAYOUT, REGION_ARENA,
+                          REGION_CONSTANT, Placement, RegionSpec, constant_blobs, encode_plan,
+                          write_plan)
 
-STRATEGIES = ["in_place", "staged", "copy", "rows", "flat", "channels"]
-ORDERS = ["channels_outer", "rows_outer"]
-_SLOT = struct.Struct("<II")
-_SCHEDULE_SLOTS = ["in_band0", "in_band1", "in2_band0", "in2_band1", "weights0", "weights1",
-                   "out_band0", "out_band1", "scratch", "next_weights"]
+# Names of the schedule's Strategy and TileOrder codes (csrc/dma_partition/schedule.h).
+STRATEGIES = list(PLAN_LAYOUT["strategies"])
+ORDERS = list(PLAN_LAYOUT["orders"])
 
 
 @dataclass
@@ -163,12 +161,10 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
 
     tilings = []
     for i, (op, o) in enumerate(zip(graph.operators, result["ops"])):
-        slots = [_SLOT.unpack_from(o["schedule"], 16 + 8 * k) for k in range(len(_SCHEDULE_SLOTS))]
-        buffers = {n: (off, size) for n, (off, size) in zip(_SCHEDULE_SLOTS, slots) if size}
-        for k in range(len(o["operand_slots"]) // 8):
-            off, size = _SLOT.unpack_from(o["operand_slots"], 8 * k)
+        buffers = {n: (int(off), int(size)) for n, (off, size) in o["buffers"].items()}
+        for k, (off, size) in enumerate(o["staged"]):
             if size:
-                buffers[f"staged{k}"] = (off, size)
+                buffers[f"staged{k}"] = (int(off), int(size))
         tilings.append(OpTiling(
             i, op.name, graph.tensors[op.outputs[0]].name if op.outputs else "",
             STRATEGIES[o["strategy"]], ORDERS[o["order"]], o["rows"], o["channels"],

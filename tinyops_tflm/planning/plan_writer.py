@@ -13,24 +13,34 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..frontend.ir import Graph
+from ..runtime.engine import load_core
 
-PLAN_MAGIC = 0x4C504F54
-PLAN_VERSION = 2
-NO_REGION = 0xFFFFFFFF
-REGION_ARENA = 0
-REGION_CONSTANT = 1
-NO_SCHEDULE = 0xFFFFFFFF
-MEMORY_HOST = 5
-FLAG_DMA = 1
-FLAG_CPU_DIRECT = 2
-# Byte offset of OpSchedule::operand_slots (csrc/dma_partition/schedule.h).
-SCHEDULE_OPERAND_SLOTS_AT = 96
+# The plan format's constants and offsets come from the engine that reads
+# it (_core.PLAN_LAYOUT, python/plan_layout.cc); the record formats below are
+# checked against its record sizes at import and by tests/test_plan_layout.py.
+PLAN_LAYOUT: dict = load_core().PLAN_LAYOUT
+PLAN_MAGIC = PLAN_LAYOUT["magic"]
+PLAN_VERSION = PLAN_LAYOUT["version"]
+NO_REGION = PLAN_LAYOUT["no_region"]
+REGION_ARENA = PLAN_LAYOUT["region_arena"]
+REGION_CONSTANT = PLAN_LAYOUT["region_constant"]
+NO_SCHEDULE = PLAN_LAYOUT["no_schedule"]
+MEMORY_HOST = PLAN_LAYOUT["memory_host"]
+FLAG_DMA = PLAN_LAYOUT["flag_dma"]
+FLAG_CPU_DIRECT = PLAN_LAYOUT["flag_cpu_direct"]
+SCHEDULE_OPERAND_SLOTS_AT = PLAN_LAYOUT["schedule_operand_slots_at"]
 ALIGN = 16
 
 _HEADER = struct.Struct("<16I")
 _REGION = struct.Struct("<IIII")
 _TENSOR = struct.Struct("<BBxx6iIIIfiIIiI")
 _OP = struct.Struct("<iIII18i2f4iI3I")
+RECORD_FORMATS = {"header_bytes": _HEADER, "region_bytes": _REGION, "tensor_bytes": _TENSOR,
+                  "op_bytes": _OP}
+for _key, _fmt in RECORD_FORMATS.items():
+    if _fmt.size != PLAN_LAYOUT[_key]:
+        raise ImportError(f"plan record {_key}: the writer packs {_fmt.size} bytes, the engine "
+                          f"reads {PLAN_LAYOUT[_key]}: rebuild the extension")
 
 # OpOptions field order of csrc/include/tinyops/types.h, with the reader's
 # option keys feeding each.

@@ -12,11 +12,6 @@ from ..errors import (InvocationError, IsaError, ModelError, PlanError, TinyOpsE
 
 _core: ModuleType | None = None
 
-# Engine status codes (csrc/include/tinyops/status.h).
-STATUS_INVALID_PLAN = 1
-STATUS_INVALID_MODEL = 2
-STATUS_UNSUPPORTED = 3
-STATUS_OUT_OF_MEMORY = 4
 
 
 # The x86 kernel levels, slowest first (csrc/kernels/x86/dispatch.h).
@@ -49,6 +44,12 @@ def supported_isas() -> tuple[str, ...]:
     return tuple(_load().supported_isas())
 
 
+def load_core() -> ModuleType:
+    """The extension module without the ISA check: for tables read at import
+    (tinyops_tflm.ops), which run no kernel."""
+    return _load()
+
+
 def _load() -> ModuleType:
     global _core
     if _core is None:
@@ -66,13 +67,19 @@ def _load() -> ModuleType:
     return _core
 
 
+def status_code(name: str) -> int:
+    """The engine's code of Status k<Name> (csrc/include/tinyops/status.h),
+    e.g. status_code("UNSUPPORTED"), as _core.PLAN_LAYOUT exports it."""
+    return int(_load().PLAN_LAYOUT["status"][name])
+
+
 def translate_core_error(err: BaseException) -> TinyOpsError:
     """Map a _core.CoreError(status, status_name, message) to a package exception."""
     status, _name, message = err.args if len(err.args) == 3 else (0, "", str(err))
-    if status == STATUS_UNSUPPORTED:
+    if status == status_code("UNSUPPORTED"):
         return UnsupportedOpError(message)
-    if status == STATUS_INVALID_MODEL:
+    if status == status_code("INVALID_MODEL"):
         return ModelError(message)
-    if status in (STATUS_INVALID_PLAN, STATUS_OUT_OF_MEMORY):
+    if status in (status_code("INVALID_PLAN"), status_code("OUT_OF_MEMORY")):
         return PlanError(message)
     return InvocationError(message)

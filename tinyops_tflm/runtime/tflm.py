@@ -33,26 +33,26 @@ import numpy as np
 from ..planning.boards import Board, get_board, parse_size
 from ..errors import (BudgetError, InvocationError, ModelError, TflmAbiError, TflmUnavailableError,
                       TflmVersionError, TinyOpsError, UnsupportedOpError)
+from ..frontend.ops import TFLM_SERVED_OPS
 from ..validation.oracle import PINNED_TFLM_VERSION
+from .engine import status_code
 
 __all__ = [
     "TflmInterpreter", "Interpreter", "SERVED_OPS", "TflmUnavailableError", "TflmVersionError", "TflmAbiError",
     "check_available", "plugin_path", "DEFAULT_BOARD",
 ]
 
-#: Builtins whose TFLM kernels the adapter replaces (csrc/tflm/adapter.cc).
-SERVED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL",
-              "AVERAGE_POOL_2D", "MEAN", "HARD_SWISH", "PAD")
+#: Builtins whose TFLM kernels the adapter replaces (csrc/tflm/adapter.cc):
+#: the op descriptors flagged kServedInTflm, in the adapter's slot order.
+SERVED_OPS = TFLM_SERVED_OPS
 
 #: Board whose default SRAM budget applies when neither board nor budget is given.
 DEFAULT_BOARD = "stm32f746"
 
 REGISTERER = "tinyops_tflm_register"
 
-# Engine status codes (csrc/include/tinyops/status.h) and the plugin's own.
-_STATUS_INVALID_MODEL = 2
-_STATUS_UNSUPPORTED = 3
-_STATUS_OUT_OF_MEMORY = 4
+# The plugin's own status (csrc/tflm/host/host_glue.cc); the others are the
+# engine's (tinyops_tflm.engine.status_code).
 _STATUS_ABI_MISMATCH = 100
 
 _MIN_ARENA = 16 << 20
@@ -160,11 +160,11 @@ def check_available() -> str:
 def _error(status: int, message: str) -> TinyOpsError:
     if status == _STATUS_ABI_MISMATCH:
         return TflmAbiError(message)
-    if status == _STATUS_UNSUPPORTED:
+    if status == status_code("UNSUPPORTED"):
         return UnsupportedOpError(message)
-    if status == _STATUS_INVALID_MODEL:
+    if status == status_code("INVALID_MODEL"):
         return ModelError(message)
-    if status == _STATUS_OUT_OF_MEMORY:
+    if status == status_code("OUT_OF_MEMORY"):
         return BudgetError(message)
     return InvocationError(message)
 

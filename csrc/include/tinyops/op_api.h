@@ -65,13 +65,6 @@ struct EvalContext {
 using PrepareFn = Status (*)(PrepareContext& ctx);
 using EvalFn = Status (*)(const EvalContext& ctx);
 
-struct OpKernel {
-  int32_t opcode;
-  const char* name;
-  PrepareFn prepare;
-  EvalFn eval;
-};
-
 // Common prepare checks; each returns kOk or records a message via ctx.fail.
 Status expect_io_counts(PrepareContext& ctx, int min_inputs, int max_inputs, int outputs);
 Status expect_type(PrepareContext& ctx, const TensorDesc* t, DType type, const char* what);

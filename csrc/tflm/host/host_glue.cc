@@ -28,7 +28,7 @@
 #include <memory>
 #include <mutex>
 
-#include "dma_partition/host_dma.h"
+#include "host/host_dma.h"
 #include "tflm/tinyops_tflm.h"
 #include "tinyops/status.h"
 

@@ -11,8 +11,8 @@
 //                                                         (partitioned plans: one call per op)
 // ports/common/firmware.cmake passes the matching -Wl,--wrap options; if the
 // engine renames either, the link fails on the __real_ symbol (never silently).
-extern "C" const tinyops::OpKernel* __real__ZN7tinyops14find_op_kernelEl(int32_t opcode);
-extern "C" const tinyops::OpKernel* __wrap__ZN7tinyops14find_op_kernelEl(int32_t opcode);
+extern "C" const tinyops::OpDescriptor* __real__ZN7tinyops14find_op_kernelEl(int32_t opcode);
+extern "C" const tinyops::OpDescriptor* __wrap__ZN7tinyops14find_op_kernelEl(int32_t opcode);
 extern "C" tinyops::Status
 __real__ZN7tinyops16run_scheduled_opERNS_11ScheduledOpEPS0_RNS_9DmaEngineEPNS_7OpStatsE(
     tinyops::ScheduledOp& op, tinyops::ScheduledOp* next, tinyops::DmaEngine& dma,
@@ -27,8 +27,8 @@ namespace {
 
 constexpr int kMaxKernels = 48;
 
-const tinyops::OpKernel* g_real[kMaxKernels];
-tinyops::OpKernel g_wrapped[kMaxKernels];
+const tinyops::OpDescriptor* g_real[kMaxKernels];
+tinyops::OpDescriptor g_wrapped[kMaxKernels];
 int g_num_wrapped = 0;
 bool g_wrap_seen = false;
 
@@ -85,10 +85,10 @@ bool op_timing_active() { return g_wrap_seen; }
 
 }  // namespace tinyops_port
 
-extern "C" const tinyops::OpKernel* __wrap__ZN7tinyops14find_op_kernelEl(int32_t opcode) {
+extern "C" const tinyops::OpDescriptor* __wrap__ZN7tinyops14find_op_kernelEl(int32_t opcode) {
   using namespace tinyops_port;
   g_wrap_seen = true;
-  const tinyops::OpKernel* real = __real__ZN7tinyops14find_op_kernelEl(opcode);
+  const tinyops::OpDescriptor* real = __real__ZN7tinyops14find_op_kernelEl(opcode);
   if (real == nullptr) return nullptr;
   for (int i = 0; i < g_num_wrapped; ++i) {
     if (g_real[i] == real) return &g_wrapped[i];
@@ -96,8 +96,8 @@ extern "C" const tinyops::OpKernel* __wrap__ZN7tinyops14find_op_kernelEl(int32_t
   if (g_num_wrapped == kMaxKernels) return real;  // untimed, still correct
   const int k = g_num_wrapped++;
   g_real[k] = real;
-  g_wrapped[k] = tinyops::OpKernel{real->opcode, real->name, real->prepare,
-                                   AllTrampolines::table[k]};
+  g_wrapped[k] = *real;
+  g_wrapped[k].eval = AllTrampolines::table[k];
   return &g_wrapped[k];
 }
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "dma_partition/op_tiler.h"
-#include "dma_partition/planner.h"
+#include "host/planner.h"
 
 namespace tinyops {
 
@@ -98,7 +98,7 @@ class Planner {
 OpView Planner::view(uint32_t o) const {
   const OpInfo& info = ops_[o];
   OpView v{};
-  v.opcode = exec_.op_code(o);
+  v.desc = exec_.op_descriptor(o);
   v.params = exec_.op_params(o);
   v.num_inputs = static_cast<int32_t>(info.inputs.size());
   v.inputs = info.inputs.data();

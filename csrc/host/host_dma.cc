@@ -1,4 +1,4 @@
-#include "dma_partition/host_dma.h"
+#include "host/host_dma.h"
 
 #include <chrono>
 #include <cstring>
