@@ -38,7 +38,7 @@ def test_schedule_slots_tile_the_schedule_record():
 
 @pytest.fixture(scope="module")
 def plan():
-    return plan_model(small_graph(), "stm32f746", 64)  # tight: every op tiled
+    return plan_model(small_graph(), "stm32f746", 320)  # tight: tile buffers and staging
 
 
 def _u32(data: bytes, at: int) -> int:
