@@ -15,6 +15,11 @@ worker. Cases are numbered and reproducible (--seed; --case N reruns one).
 
     python benchmarks/fuzz_long.py [--cases 10000] [--workers 2] [--timeout 30]
 
+Workers inherit the environment: with TINYOPS_CORE pointing at a sanitizer
+build (tests/test_sanitizers.py makes one) and
+LD_PRELOAD=$(g++ -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0,
+a memory error or undefined behaviour ends a worker and counts as a crash.
+
 Exit status 0 only when there was no crash, no hang and no finding.
 """
 from __future__ import annotations

@@ -93,3 +93,35 @@ def test_random_corruption_never_crashes():
             pass  # the corruption changed the input's shape or storage
         eng.invoke()
     assert raised > 100  # the corruption really hit validated fields
+
+
+def test_misaligned_tile_buffer_is_rejected():
+    """A schedule's tile buffers hold int32 accumulators and unpacked words: one
+    off a 4-byte boundary is refused at load (benchmarks/fuzz_long.py found a
+    depthwise scratch buffer moved to an odd SRAM offset, a misaligned store
+    under UBSan)."""
+    from pathlib import Path
+
+    from tinyops_tflm.planning.plan_writer import _OP
+    from tinyops_tflm.testing import fuzz
+
+    data = (Path(__file__).resolve().parent / "fuzz_corpus" / "plan_demo_stm32f746.plan").read_bytes()
+    plan, regions = fuzz.split_plan_case(data)
+    plan = bytearray(plan)
+    h = struct.unpack_from("<16I", plan)
+    ops_at = 64 + 16 * h[3] + 64 * h[4]
+    scratch_at = 16 + 8 * 8  # OpSchedule::scratch (csrc/dma_partition/schedule.h)
+    for o in range(h[5]):
+        sched = struct.unpack_from("<I", plan, ops_at + o * _OP.size + _OP.size - 16)[0]
+        offset, nbytes = struct.unpack_from("<II", plan, h[8] + sched + scratch_at)
+        if nbytes:
+            struct.pack_into("<I", plan, h[8] + sched + scratch_at, offset + 2)
+            break
+    else:
+        pytest.fail("no op of the demo plan has a scratch buffer")
+    _core = core()
+    with pytest.raises(PlanError, match=f"op {o} .*scratch buffer at SRAM offset {offset + 2} is not 4-byte aligned"):
+        try:
+            _core.HostEngine(bytes(plan), regions)
+        except _core.CoreError as err:
+            raise translate_core_error(err) from None

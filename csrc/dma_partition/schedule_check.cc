@@ -64,6 +64,13 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
       ok = false;
       return;
     }
+    // Kernels keep int32 accumulators and unpacked words in these buffers.
+    if (slot.offset % 4 != 0) {
+      std::snprintf(message, cap, "%s buffer at SRAM offset %" PRIu32 " is not 4-byte aligned", what,
+                    slot.offset);
+      ok = false;
+      return;
+    }
     if (count < 32) spans[count++] = Span{slot.offset, slot.offset + slot.bytes, what};
   };
   add(s.in_band[0], "input band");
