@@ -125,3 +125,32 @@ def test_misaligned_tile_buffer_is_rejected():
             _core.HostEngine(bytes(plan), regions)
         except _core.CoreError as err:
             raise translate_core_error(err) from None
+
+
+def test_mean_scales_needing_a_left_shift_past_the_word_are_rejected():
+    """Found by benchmarks/fuzz_long.py under UBSan: an output scale near the
+    smallest float made MEAN's requantization shift left by > 31 bits."""
+    from tinyops_tflm import Interpreter
+    from tinyops_tflm.testing import single_op
+
+    data, _ = single_op.mean(np.random.default_rng(0), input_shape=(1, 4, 4, 3), axes=(1, 2), keep_dims=True,
+                             in_scale=0.05, out_scale=1e-42)
+    with pytest.raises(TinyOpsError, match=r"MEAN: input scale .* needs a left shift of \d+ \(> 31\)"):
+        Interpreter.from_bytes(data)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_pool_with_a_stride_near_int32_max(padding):
+    """Found by benchmarks/fuzz_long.py under UBSan: the output size of a
+    pooling stride near INT32_MAX overflowed int32 (now 64-bit, as TFLM)."""
+    from tinyops_tflm import Interpreter
+    from tinyops_tflm.testing import single_op
+
+    data, meta = single_op.max_pool_2d(np.random.default_rng(0), input_shape=(1, 5, 5, 2), filter=(2, 2),
+                                       stride=(2**31 - 1, 2**31 - 1), padding=padding, activation="NONE")
+    interp = Interpreter.from_bytes(data)
+    x = np.arange(50, dtype=np.int8).reshape(1, 5, 5, 2)
+    y = interp.run(x)[0]
+    assert y.shape == (1, 1, 1, 2)
+    # one window, at the top left (SAME adds no padding: the stride covers the input)
+    assert np.array_equal(y[0, 0, 0], x[0, :2, :2, :].reshape(-1, 2).max(axis=0))

@@ -132,6 +132,12 @@ Status mean_prepare(PrepareContext& ctx) {
     mult = static_cast<int32_t>((static_cast<int64_t>(mult) << k) / n);
     shift -= k;
   }
+  if (shift > 31) {  // a left shift past the word: the scales are absurd, not a mean
+    return ctx.fail(Status::kInvalidModel,
+                    "MEAN: input scale %g / output scale %g needs a left shift of %d (> 31)",
+                    static_cast<double>(in->quant.scale), static_cast<double>(out->quant.scale),
+                    shift);
+  }
   p.multiplier = mult;
   p.shift = shift;
 

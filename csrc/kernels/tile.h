@@ -36,19 +36,23 @@ inline void window_input_rows(int32_t row_begin, int32_t row_end, int32_t stride
   *last = hi > in_h ? in_h : (hi < 0 ? 0 : hi);
 }
 
-// TFLite's SAME/VALID output size and padding (ComputePaddingHeightWidth).
+// TFLite's SAME/VALID output size and padding (ComputePaddingHeightWidth),
+// with 64-bit intermediates as there: strides and filters come from the model
+// and may be near INT32_MAX. The output size is at most the input size; a
+// VALID filter far larger than the input gives a negative size (saturated).
 inline int32_t conv_output_size(int32_t padding, int32_t in, int32_t filter, int32_t stride,
                                 int32_t dilation) {
-  const int32_t eff = (filter - 1) * dilation + 1;
-  if (padding == 0) return (in + stride - 1) / stride;  // SAME
-  return (in - eff + stride) / stride;                  // VALID
+  const int64_t eff = (static_cast<int64_t>(filter) - 1) * dilation + 1;
+  const int64_t out = padding == 0 ? (static_cast<int64_t>(in) + stride - 1) / stride  // SAME
+                                   : (static_cast<int64_t>(in) - eff + stride) / stride;  // VALID
+  return out < INT32_MIN ? INT32_MIN : static_cast<int32_t>(out);
 }
 inline int32_t conv_padding(int32_t stride, int32_t dilation, int32_t in, int32_t filter,
                             int32_t out) {
-  const int32_t eff = (filter - 1) * dilation + 1;
-  int32_t total = (out - 1) * stride + eff - in;
+  const int64_t eff = (static_cast<int64_t>(filter) - 1) * dilation + 1;
+  int64_t total = (static_cast<int64_t>(out) - 1) * stride + eff - in;
   total = total > 0 ? total : 0;
-  return total / 2;
+  return total / 2 > INT32_MAX ? INT32_MAX : static_cast<int32_t>(total / 2);
 }
 
 }  // namespace tinyops
