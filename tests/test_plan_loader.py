@@ -105,8 +105,8 @@ def test_misaligned_tile_buffer_is_rejected():
     from tinyops_tflm.planning.plan_writer import _OP
     from tinyops_tflm.testing import fuzz
 
-    data = (Path(__file__).resolve().parent / "fuzz_corpus" / "plan_demo_stm32f746.plan").read_bytes()
-    plan, regions = fuzz.split_plan_case(data)
+    model = (Path(__file__).resolve().parent / "fuzz_corpus" / "model_demo_tiny.tflite").read_bytes()
+    plan, regions = fuzz.split_plan_case(fuzz.plan_case(model, "stm32f746", "16K"))
     plan = bytearray(plan)
     h = struct.unpack_from("<16I", plan)
     ops_at = 64 + 16 * h[3] + 64 * h[4]

@@ -4,8 +4,10 @@
 Model seeds of several families, all small: the bundled demo CNN, single-op
 models of every supported operator (tinyops_tflm.testing.single_op, fixed
 seeds), and a merged multi-op model. Plan seeds (``*.plan``: plan bytes, then
-the contents of its constant regions; see tinyops_tflm.testing.fuzz): the demo
-unpartitioned and partitioned for a board, and a small single-op plan.
+the contents of its constant regions; tinyops_tflm.testing.fuzz.PLAN_SEEDS): the
+demo unpartitioned and partitioned for a board, and small single-op plans.
+Fuzz runs replace the stored plans by fresh ones of the current planner;
+regenerate after a plan-format change to keep the stored ones current.
 
     python tools/make_fuzz_corpus.py [--out DIR]
 """
@@ -54,24 +56,12 @@ def _single(name: str, params: dict, seed: int) -> bytes:
         return builder(np.random.default_rng(seed))[0]
 
 
-def _plan_case(graph, board: str | None = None, budget: str | None = None) -> bytes:
-    from tinyops_tflm.runtime.interpreter import Interpreter
-
-    interp = Interpreter(graph, board=board, sram_budget=budget)
-    if interp.plan is None:
-        w = interp.written
-        return w.plan + w.constants
-    plan = interp.plan
-    return plan.plan_bytes + b"".join(c for _size, c in plan.regions_for_engine() if c is not None)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "fuzz_corpus")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tinyops_tflm.frontend.reader import read_model
-    from tinyops_tflm.testing.fuzz import run_input
+    from tinyops_tflm.testing.fuzz import plan_seeds, run_input
     from tinyops_tflm.testing.merge import merge_models
 
     seeds: dict[str, bytes] = {}
@@ -81,11 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds[f"model_{name}.tflite"] = _single(name, params, seed=k)
     seeds["model_merged.tflite"] = merge_models(
         [seeds["model_conv2d.tflite"], seeds["model_add.tflite"], seeds["model_softmax.tflite"]])
-    seeds["plan_demo_host.plan"] = _plan_case(read_model(demo))
-    seeds["plan_demo_stm32f746.plan"] = _plan_case(read_model(demo), "stm32f746", "16K")
-    seeds["plan_conv2d_host.plan"] = _plan_case(read_model(seeds["model_conv2d.tflite"]))
-    seeds["plan_depthwise_stm32f469.plan"] = _plan_case(read_model(seeds["model_depthwise_conv2d.tflite"]),
-                                                        "stm32f469", "8K")
+    seeds.update(plan_seeds(seeds))
 
     args.out.mkdir(parents=True, exist_ok=True)
     for old in args.out.iterdir():

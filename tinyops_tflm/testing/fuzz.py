@@ -154,10 +154,47 @@ def rejection_kind(err: TinyOpsError) -> str:
 # --------------------------------------------------------------------------
 
 
-def load_corpus(folder: str | Path | None = None) -> list[tuple[str, bytes]]:
-    """The checked-in seeds: (file name, bytes), models and plan cases."""
+def load_corpus(folder: str | Path | None = None, fresh_plans: bool = True) -> list[tuple[str, bytes]]:
+    """The seeds of a corpus folder: (file name, bytes), models and plan cases.
+
+    With ``fresh_plans`` the stored plan cases are replaced by plans the
+    current planner writes for the same models (:data:`PLAN_SEEDS`): a plan
+    stored before a change of what a tiling needs is rejected early and would
+    leave the loader's deeper checks and the kernels unexercised."""
     root = Path(folder) if folder is not None else CORPUS
-    return [(p.name, p.read_bytes()) for p in sorted(root.iterdir()) if p.is_file()]
+    seeds = [(p.name, p.read_bytes()) for p in sorted(root.iterdir()) if p.is_file()]
+    if not fresh_plans:
+        return seeds
+    models = dict(seeds)
+    fresh = dict(plan_seeds(models))
+    return [(name, fresh.get(name, data)) for name, data in seeds] + \
+        [(name, data) for name, data in fresh.items() if name not in models]
+
+
+#: Plan cases of the corpus: name -> (model seed, board or None, SRAM budget).
+PLAN_SEEDS = {
+    "plan_demo_host.plan": ("model_demo_tiny.tflite", None, None),
+    "plan_demo_stm32f746.plan": ("model_demo_tiny.tflite", "stm32f746", "16K"),
+    "plan_conv2d_host.plan": ("model_conv2d.tflite", None, None),
+    "plan_depthwise_stm32f469.plan": ("model_depthwise_conv2d.tflite", "stm32f469", "8K"),
+}
+
+
+def plan_case(model: bytes, board: str | None = None, budget: str | None = None) -> bytes:
+    """A plan case for ``model``: the plan, then its constant regions' contents."""
+    from ..runtime.interpreter import Interpreter
+
+    interp = Interpreter.from_bytes(model, board=board, sram_budget=budget)
+    if interp.plan is None:
+        return interp.written.plan + interp.written.constants
+    plan = interp.plan
+    return plan.plan_bytes + b"".join(c for _size, c in plan.regions_for_engine() if c is not None)
+
+
+def plan_seeds(models: dict[str, bytes]) -> list[tuple[str, bytes]]:
+    """The plan cases of :data:`PLAN_SEEDS` whose model is among ``models``."""
+    return [(name, plan_case(models[m], board, budget))
+            for name, (m, board, budget) in PLAN_SEEDS.items() if m in models]
 
 
 # --------------------------------------------------------------------------
