@@ -12,14 +12,13 @@ recompile the driver objects.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from support.firmware import arm_tools_missing, assert_board_model_exact
 from tinyops_tflm.firmware.boardmodel import (CacheCoherencyError, ClockError, DmaBusError,
                                               DmaError, FlashLatencyError, QspiError, SdramError)
 
@@ -27,24 +26,12 @@ BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
 ZOO = "mobilenet_v3_large_r160"
 
-_MISSING = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "cmake") if shutil.which(t) is None]
+_MISSING = arm_tools_missing(qemu=False)
 needs_tools = pytest.mark.skipif(
-    bool(_MISSING),
-    reason=f"board-model tests build the board firmware ({', '.join(_MISSING)} not found; "
+    _MISSING is not None,
+    reason=f"board-model tests build the board firmware ({_MISSING} not found; "
            "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
            "libstdc++-arm-none-eabi-newlib)")
-
-
-@pytest.fixture(scope="module")
-def fw_cache(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bm-cache")
-    old = os.environ.get("TINYOPS_FW_CACHE")
-    os.environ["TINYOPS_FW_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TINYOPS_FW_CACHE", None)
-    else:
-        os.environ["TINYOPS_FW_CACHE"] = old
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +44,6 @@ def zoo_model() -> bytes:
         pytest.skip(f"{ZOO} needs TensorFlow to build: {err}")
 
 
-def _assert_exact(result, what: str) -> None:
-    assert result.host_outputs is not None
-    assert len(result.outputs) == len(result.host_outputs), what
-    for i, (a, b) in enumerate(zip(result.outputs, result.host_outputs)):
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: output {i}"
-        if a.tobytes() != b.tobytes():
-            pytest.fail(f"{what}: output {i} differs from the host in "
-                        f"{int(np.count_nonzero(a != b))} of {a.size} values")
-    assert result.matches_host
-
-
 # ---------------------------------------------------------------------------
 # Whole firmware, from reset
 
@@ -78,7 +54,7 @@ def test_demo_model_from_reset_matches_host(board, fw_cache):
     from tinyops_tflm.firmware.boardmodel import emulate_board
 
     r = emulate_board(DEMO.read_bytes(), board)
-    _assert_exact(r, f"demo on {board}")
+    assert_board_model_exact(r, f"demo on {board}")
     log = r.run.console
     # The whole boot ran on the models: clocks, SDRAM test, QSPI, DMA self-test.
     assert f"tinyops-fw board={board}" in log and "dma-selftest ok" in log
@@ -94,7 +70,7 @@ def test_zoo_model_external_memory_dma_tiles_matches_host(board, fw_cache, zoo_m
     from tinyops_tflm.firmware.boardmodel import emulate_board
 
     r = emulate_board(zoo_model, board)
-    _assert_exact(r, f"{ZOO} on {board}")
+    assert_board_model_exact(r, f"{ZOO} on {board}")
     used = {reg.memory for reg in r.export.regions if reg.nbytes}
     assert {"qspi", "sdram"} <= used, "weights in QSPI and activations in SDRAM expected"
     # Partitioned ops moved tiles with DMA2 (per-op lines of the runner).

@@ -28,18 +28,18 @@ temporary caches.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fw_support import assert_same_as_host as _assert_same
-from fw_support import firmware_variant as _variant
-from fw_support import host_outputs as _host
-from fw_support import assert_same_per_op as _same_per_op
-from fw_support import instructions_by_type as _by_type
-from fw_support import merge_models as _merge
-from fw_support import oracle_outputs as _oracle
+from support.firmware import arm_tools_missing
+from support.firmware import assert_same_as_host as _assert_same
+from support.firmware import firmware_variant as _variant
+from support.firmware import host_outputs as _host
+from support.firmware import assert_same_per_op as _same_per_op
+from support.firmware import instructions_by_type as _by_type
+from support.firmware import merge_models as _merge
+from support.firmware import oracle_outputs as _oracle
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -51,13 +51,7 @@ MAX_RATIO = {"CONV_2D": 0.60, "DEPTHWISE_CONV_2D": 0.60}
 MAX_RATIO_INVOKE = 0.70
 
 
-def _tools_missing() -> str | None:
-    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm", "cmake")
-               if shutil.which(t) is None]
-    return ", ".join(missing) if missing else None
-
-
-_MISSING = _tools_missing()
+_MISSING = arm_tools_missing()
 if _MISSING is not None:
     print(f"\ntests/test_dsp_paths.py: skipping the Arm DSP path tests: {_MISSING} not found")
 pytestmark = pytest.mark.skipif(
@@ -65,13 +59,6 @@ pytestmark = pytest.mark.skipif(
     reason=f"Arm DSP path tests need the Arm toolchain and QEMU ({_MISSING} not found; "
            "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
            "libstdc++-arm-none-eabi-newlib qemu-system-arm)")
-
-
-@pytest.fixture(scope="module")
-def caches(tmp_path_factory):
-    """Firmware caches: DSP paths on (the default build) and off."""
-    return {"dsp": tmp_path_factory.mktemp("fw-dsp"),
-            "portable": tmp_path_factory.mktemp("fw-portable")}
 
 
 @pytest.mark.parametrize("board", BOARDS)

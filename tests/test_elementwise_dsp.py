@@ -22,63 +22,37 @@ namespace ew_dsp; selected in add.cc / mul.cc when TINYOPS_ARM_DSP).
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fw_support import assert_same_as_host as _assert_same
-from fw_support import firmware_variant as _variant
-from fw_support import host_outputs as _host
-from fw_support import instructions_by_type as _by_type
+from support import cxx
+from support.firmware import arm_tools_missing
+from support.firmware import assert_same_as_host as _assert_same
+from support.firmware import firmware_variant as _variant
+from support.firmware import host_outputs as _host
+from support.firmware import instructions_by_type as _by_type
 
 ROOT = Path(__file__).resolve().parents[1]
-HARNESS = ROOT / "tests" / "cpp" / "elementwise_dsp_harness.cc"
 SOURCES = [ROOT / "csrc" / "kernels" / n for n in ("add.cc", "mul.cc", "quant.cc", "op_common.cc")]
 SOURCES += sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))  # add.cc's x86 dispatch
 DEMO = ROOT / "tinyops_tflm" / "data" / "demo_tiny.tflite"
 BOARDS = ["stm32f469", "stm32f746"]
+
+
+def _last_line(exe, iters: int) -> str:
+    line = cxx.run(exe, str(iters)).strip().splitlines()[-1]
+    assert line.startswith("OK"), line
+    return line
+
 
 # DSP build / portable build guest instructions (all ops of the type) on the
 # demo model. Measured on MobileNetV3-large r160 (stm32f746): ADD 0.32, MUL 0.27.
 MAX_RATIO = {"ADD": 0.55, "MUL": 0.55}
 
 
-def _compile(extra: list[str], tag: str) -> Path:
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ not found (needed to build the elementwise DSP harness)")
-    h = hashlib.sha256()
-    for p in [HARNESS, *SOURCES, *(ROOT / "csrc" / "kernels").glob("**/*.h"),
-              *(ROOT / "csrc" / "include" / "tinyops").glob("*.h")]:
-        h.update(p.read_bytes())
-    h.update(" ".join(extra).encode())
-    out = Path(tempfile.gettempdir()) / f"tinyops-ew-dsp-{tag}-{h.hexdigest()[:16]}"
-    if not out.exists():
-        tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
-        cmd = [gxx, "-std=c++17", "-Wall", "-Wextra", *extra,
-               f"-I{ROOT / 'csrc' / 'include'}", f"-I{ROOT / 'csrc'}", str(HARNESS),
-               *map(str, SOURCES), "-o", str(tmp)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        assert r.returncode == 0, f"harness build failed:\n{' '.join(cmd)}\n{r.stderr}"
-        os.replace(tmp, out)
-    return out
-
-
-def _run(exe: Path, iters: int) -> str:
-    r = subprocess.run([str(exe), str(iters)], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"{exe.name}: {r.stdout}{r.stderr}"
-    line = r.stdout.strip().splitlines()[-1]
-    assert line.startswith("OK"), r.stdout
-    return line
-
-
 def test_dsp_math_exhaustive_vs_reference():
-    line = _run(_compile(["-O2"], "o2"), 600)
+    line = _last_line(cxx.build("elementwise_dsp_harness.cc", SOURCES, ["-O2"], tag="o2"), 600)
     print("\n" + line)
     fields = dict(kv.split("=") for kv in line.split()[1:])
     # Both the fast loops and the refusals (generic fallback) were exercised.
@@ -88,36 +62,24 @@ def test_dsp_math_exhaustive_vs_reference():
 
 def test_dsp_math_ubsan():
     try:
-        exe = _compile(["-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all"], "ubsan")
+        exe = cxx.build("elementwise_dsp_harness.cc", SOURCES, cxx.SANITIZE_UBSAN, tag="ubsan")
     except AssertionError as e:
         if "sanitize" in str(e) and ("cannot find" in str(e) or "libubsan" in str(e)):
             pytest.skip("no UBSan runtime")
         raise
-    _run(exe, 60)
+    _last_line(exe, 60)
 
 
 # ---------------------------------------------------------------------------
 # Emulated (QEMU) checks.
 
 
-def _tools_missing() -> str | None:
-    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm", "cmake")
-               if shutil.which(t) is None]
-    return ", ".join(missing) if missing else None
-
-
-_MISSING = _tools_missing()
+_MISSING = arm_tools_missing()
 if _MISSING is not None:
     print(f"\ntests/test_elementwise_dsp.py: skipping the emulated ADD/MUL DSP checks: {_MISSING} not found")
 needs_arm = pytest.mark.skipif(
     _MISSING is not None,
     reason=f"emulated checks need the Arm toolchain and QEMU ({_MISSING} not found)")
-
-
-@pytest.fixture(scope="module")
-def caches(tmp_path_factory):
-    return {"dsp": tmp_path_factory.mktemp("fw-ew-dsp"),
-            "portable": tmp_path_factory.mktemp("fw-ew-portable")}
 
 
 @needs_arm

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from support.firmware import ARM_INSTALL_HINT, arm_tools_missing, assert_same_as_host, host_outputs
 from tinyops_tflm.errors import BudgetError
 from tinyops_tflm.firmware.export import export_model, model_symbol, source_root
 
@@ -26,33 +27,12 @@ DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_
 BIG = "mobilenet_v3_large_r160"
 
 
-def _tools_missing() -> str | None:
-    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm", "cmake")
-               if shutil.which(t) is None]
-    return ", ".join(missing) if missing else None
-
-
-_MISSING = _tools_missing()
+_MISSING = arm_tools_missing()
 needs_tools = pytest.mark.skipif(
     _MISSING is not None,
-    reason=f"firmware tests need the Arm toolchain and QEMU ({_MISSING} not found; "
-           "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-           "libstdc++-arm-none-eabi-newlib qemu-system-arm)")
+    reason=f"firmware tests need the Arm toolchain and QEMU ({_MISSING} not found; {ARM_INSTALL_HINT})")
 if _MISSING is not None:
     print(f"\ntests/test_firmware.py: skipping firmware builds and QEMU runs: {_MISSING} not found")
-
-
-@pytest.fixture(scope="session")
-def fw_cache(tmp_path_factory):
-    """One firmware build cache for the whole session (engine built once per board)."""
-    path = tmp_path_factory.mktemp("fw-cache")
-    old = os.environ.get("TINYOPS_FW_CACHE")
-    os.environ["TINYOPS_FW_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TINYOPS_FW_CACHE", None)
-    else:
-        os.environ["TINYOPS_FW_CACHE"] = old
 
 
 @pytest.fixture(scope="session")
@@ -63,16 +43,6 @@ def big_model() -> bytes:
         return zoo.cached(BIG)
     except ImportError as err:  # TensorFlow missing and no cached copy
         pytest.skip(f"{BIG} needs TensorFlow to build: {err}")
-
-
-def _host_outputs(data: bytes, board: str | None, sram_budget=None) -> list[np.ndarray]:
-    from tinyops_tflm.runtime.interpreter import Interpreter
-    from tinyops_tflm.frontend.reader import read_model
-    from tinyops_tflm.validation.compare import make_inputs
-
-    graph = read_model(data)
-    x = make_inputs(graph, 1, seed=0)[0]
-    return Interpreter(graph, board=board, sram_budget=sram_budget).run(*x)
 
 
 # ---------------------------------------------------------------------------
@@ -144,11 +114,7 @@ def test_emulated_small_model_matches_host(board, fw_cache):
 
     data = DEMO.read_bytes()
     r = emulate(data, board)
-    host = _host_outputs(data, board)
-    assert len(r.outputs) == len(host)
-    for a, b in zip(r.outputs, host):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        assert a.tobytes() == b.tobytes()
+    assert_same_as_host(r, host_outputs(data, board), f"demo on {board}")
     # Per-op instruction counts from the TCG plugin.
     from tinyops_tflm.frontend.reader import read_model
     assert [o.name for o in r.ops] == [op.name for op in read_model(data).operators]
@@ -166,8 +132,7 @@ def test_emulated_external_memory_model_matches_host(board, fw_cache, big_model)
     r = emulate(big_model, board)
     used = {reg.memory for reg in r.export.regions if reg.nbytes}
     assert {"sdram", "qspi"} <= used, "weights and activations must use external memory"
-    host = _host_outputs(big_model, board)
-    assert r.outputs[0].tobytes() == host[0].tobytes()
+    assert_same_as_host(r, host_outputs(big_model, board), f"{BIG} on {board}")
     assert sum(o.tiles or 0 for o in r.ops) > len(r.ops), "expected partitioned ops"
     print(r.report())
 
@@ -181,7 +146,7 @@ def test_emulated_unpartitioned_and_cli(fw_cache, tmp_path, capsys):
                  "--output", str(out)]) == 0
     text = capsys.readouterr().out
     assert "total (invoke):" in text and "CONV_2D" in text
-    host = _host_outputs(DEMO.read_bytes(), None)
+    host = host_outputs(DEMO.read_bytes(), None)
     y = np.load(out)
     assert y.dtype == np.int8 and y.tobytes() == host[0].tobytes()
 

@@ -21,11 +21,9 @@ Outputs are compared byte for byte.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import math
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +33,9 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
 from tinyops_tflm.testing.single_op import TensorSpec, build_model
 
+from support import cxx
+
 ROOT = Path(__file__).resolve().parents[1]
-HARNESS = ROOT / "tests" / "cpp" / "conv_harness.cc"
 # The x86 SIMD kernels (csrc/kernels/x86) come along: like the engine, the
 # harness is built for baseline x86-64 and picks its kernels at run time
 # (TINYOPS_ISA forces a level).
@@ -44,11 +43,8 @@ KERNEL_SOURCES = [
     ROOT / "csrc" / "kernels" / n
     for n in ("conv.cc", "depthwise_conv.cc", "fully_connected.cc", "quant.cc", "op_common.cc")
 ] + sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))
-KERNEL_HEADERS = [
-    ROOT / "csrc" / "kernels" / n
-    for n in ("conv.h", "depthwise_conv.h", "fully_connected.h", "conv_common.h", "quant.h", "tile.h",
-              "kernels.h")
-] + sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.h"))
+# The harness uses std::string etc.; exceptions and RTTI off as in the engine.
+FLAGS = ["-fno-exceptions", "-fno-rtti"]
 
 OPCODES = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 4, "FULLY_CONNECTED": 9}
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
@@ -60,30 +56,11 @@ DTYPES = {np.dtype(np.int8): 9, np.dtype(np.int32): 2, np.dtype(np.int16): 7, np
 
 
 def _compile(kind: str) -> Path:
-    """Compile the harness (cached by source hash) and return the artifact path."""
-    h = hashlib.sha256(kind.encode())
-    for p in [HARNESS, *KERNEL_SOURCES, *KERNEL_HEADERS, *(ROOT / "csrc" / "include" / "tinyops").glob("*.h")]:
-        h.update(p.read_bytes())
-    cache = Path(tempfile.gettempdir()) / "tinyops_conv_harness"
-    cache.mkdir(exist_ok=True)
-    san = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-           "-fno-omit-frame-pointer", "-DCONV_HARNESS_MAIN"]
+    """The harness as a library for ctypes ("lib") or as the sanitized self-test."""
     if kind == "lib":
-        out = cache / f"libconvharness_{h.hexdigest()[:16]}.so"
-        flags = ["-O3", "-shared", "-fPIC"]
-    else:  # sanitized self-test executable
-        out = cache / f"convselftest_{h.hexdigest()[:16]}"
-        flags = san
-    if not out.exists():
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        cmd = ["g++", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti", *flags,
-               f"-I{ROOT / 'csrc' / 'include'}", f"-I{ROOT / 'csrc'}", str(HARNESS),
-               *map(str, KERNEL_SOURCES), "-o", str(tmp)]
-        # The harness itself uses std::string etc.; exceptions off is fine.
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        assert res.returncode == 0, f"harness build failed:\n{res.stderr[-4000:]}"
-        os.replace(tmp, out)
-    return out
+        return cxx.build("conv_harness.cc", KERNEL_SOURCES, FLAGS + ["-O3"], shared=True)
+    return cxx.build("conv_harness.cc", KERNEL_SOURCES,
+                     FLAGS + cxx.SANITIZE_ASAN_UBSAN + ["-DCONV_HARNESS_MAIN"], tag="selftest")
 
 
 class HTensor(ctypes.Structure):

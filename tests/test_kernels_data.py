@@ -14,9 +14,6 @@ model (a TFLM abort there fails the tests and names the case).
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +21,12 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
-from tinyops_tflm.validation.oracle import OracleError, run_tflm, run_tflm_batch
+from tinyops_tflm.validation.oracle import OracleError, run_tflm
 from tinyops_tflm.testing import single_op as so
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
+
+from support import cxx
+from support.oracle import assert_matches_oracle
 
 REPO = Path(__file__).resolve().parents[1]
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
@@ -303,24 +303,15 @@ CASES = _all_cases()
 # ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def oracle():
-    """TFLM's outputs (or OracleError) for every case, from one child process."""
-    return run_tflm_batch([c.model for c in CASES], [c.inputs for c in CASES])
+# (the `oracle` fixture of tests/conftest.py runs them)
 
 
 @pytest.mark.parametrize("k", range(len(CASES)), ids=[c.id for c in CASES])
 def test_matches_tflm(oracle, k):
     case = CASES[k]
     refs = oracle[k]
-    assert not isinstance(refs, OracleError), f"TFLM rejected the test model {case.params}: {refs}"
     got = Interpreter.from_bytes(case.model).run(*case.inputs)
-    assert len(got) == case.num_outputs == len(refs)
-    for g, ref in zip(got, refs):
-        assert g.dtype == ref.dtype and g.shape == ref.shape, (g.dtype, g.shape, ref.dtype, ref.shape)
-        # raw bytes, so float outputs (incl. -0.0 and NaN payloads) compare exactly
-        np.testing.assert_array_equal(np.atleast_1d(g).view(np.uint8), np.atleast_1d(ref).view(np.uint8),
-                                      err_msg=str(case.params))
+    assert_matches_oracle(got, refs, str(case.params), case.num_outputs)
 
 
 def test_case_mix():
@@ -411,190 +402,13 @@ def test_mean_rejects_nonconstant_axes():
 
 # ----------------------------------------------------------------------------
 # Tile entry points: any row band x channel partition == the whole tensor
+# (tests/cpp/tile_entry_points.cc)
 # ----------------------------------------------------------------------------
 
-_TILE_TEST_CC = r"""
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <random>
-#include <vector>
 
-#include "kernels/kernels.h"
-#include "kernels/mean.h"
-#include "kernels/pad.h"
-#include "kernels/pooling.h"
-
-using namespace tinyops;
-
-static std::mt19937 rng(12345);
-static int R(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
-static std::vector<void*> g_blocks;
-static void* heap_alloc(void*, size_t n, size_t) { void* p = std::calloc(1, n + 64); g_blocks.push_back(p); return p; }
-static Allocator g_alloc{heap_alloc, nullptr};
-static int failures = 0;
-#define CHECK(c, ...) do { if (!(c)) { ++failures; std::printf(__VA_ARGS__); std::printf("\n"); } } while (0)
-
-static TensorDesc desc(DType t, std::initializer_list<int> dims, float scale, int zp, const void* data = nullptr) {
-  TensorDesc d{};
-  d.type = t;
-  d.shape.rank = (int)dims.size();
-  int i = 0;
-  for (int v : dims) d.shape.dims[i++] = v;
-  d.quant.scale = scale; d.quant.zero_point = zp; d.quant.num_scales = 1; d.quant.scales = &d.quant.scale;
-  d.const_data = data;
-  d.bytes = (uint32_t)(d.shape.num_elements() * (int64_t)dtype_size(t));
-  return d;
-}
-
-static char msg[256];
-static const void* prepare(PrepareFn fn, int opcode, const OpOptions& o, std::vector<const TensorDesc*> in,
-                           const TensorDesc* out) {
-  PrepareContext ctx{};
-  ctx.opcode = opcode; ctx.options = &o; ctx.num_inputs = (int)in.size(); ctx.inputs = in.data();
-  ctx.num_outputs = 1; ctx.outputs = &out; ctx.allocator = &g_alloc; ctx.message = msg; ctx.message_cap = sizeof msg;
-  Status s = fn(ctx);
-  if (s != Status::kOk) { std::printf("prepare failed: %s\n", msg); std::exit(2); }
-  return ctx.params;
-}
-
-// Random cut points of [0, n) into consecutive ranges.
-static std::vector<int> cuts(int n) {
-  std::vector<int> c{0};
-  for (int i = 1; i < n; ++i) if (R(0, 2) == 0) c.push_back(i);
-  c.push_back(n);
-  return c;
-}
-
-static void test_pool(bool avg) {
-  for (int trial = 0; trial < 300; ++trial) {
-    int H = R(1, 12), W = R(1, 12), C = R(0, 9) == 0 ? R(257, 300) : R(1, 24);
-    int fh = R(1, 6), fw = R(1, 6);
-    OpOptions o{};
-    o.padding = (fh <= H && fw <= W && R(0, 1)) ? kPaddingValid : kPaddingSame;
-    o.stride_h = R(1, 3); o.stride_w = R(1, 3); o.filter_h = fh; o.filter_w = fw; o.activation = R(0, 3);
-    int OH = conv_output_size(o.padding, H, fh, o.stride_h, 1), OW = conv_output_size(o.padding, W, fw, o.stride_w, 1);
-    TensorDesc in = desc(DType::kInt8, {1, H, W, C}, 0.05f, R(-20, 20));
-    TensorDesc out = desc(DType::kInt8, {1, OH, OW, C}, 0.05f, in.quant.zero_point);
-    const PoolParams& p = *(const PoolParams*)prepare(avg ? average_pool2d_prepare : max_pool2d_prepare,
-                                                      avg ? 1 : 17, o, {&in}, &out);
-    std::vector<int8_t> x((size_t)H * W * C);
-    for (auto& v : x) v = (int8_t)R(-128, 127);
-    std::vector<int8_t> full((size_t)OH * OW * C), tiled(full.size(), 0x55);
-    const void* ins[1] = {x.data()}; void* outs[1] = {full.data()};
-    EvalContext ec{&p, ins, outs, nullptr};
-    (avg ? average_pool2d_eval : max_pool2d_eval)(ec);
-    std::vector<int> rc = cuts(OH), cc = cuts(C);
-    for (size_t a = 0; a + 1 < rc.size(); ++a) {
-      int first, last;
-      pool_input_rows(p, rc[a], rc[a + 1], &first, &last);
-      // exactly the band, in its own allocation (ASan catches reads outside it)
-      std::vector<int8_t> band(x.begin() + (size_t)first * W * C, x.begin() + (size_t)last * W * C);
-      for (size_t b = 0; b + 1 < cc.size(); ++b) {
-        OutputTile t{tiled.data() + (size_t)rc[a] * OW * C + cc[b], rc[a], rc[a + 1], cc[b], cc[b + 1], OW * C, C};
-        (avg ? average_pool2d_tile : max_pool2d_tile)(p, InputBand{band.data(), first, last}, t);
-      }
-    }
-    CHECK(full == tiled, "%s pool tile mismatch H=%d W=%d C=%d f=%dx%d s=%dx%d pad=%d", avg ? "avg" : "max", H, W,
-          C, fh, fw, o.stride_h, o.stride_w, o.padding);
-  }
-}
-
-static void test_mean() {
-  for (int trial = 0; trial < 200; ++trial) {
-    int N = R(1, 2), H = R(1, 12), W = R(1, 12), C = R(1, 40);
-    int32_t axes[2] = {R(0, 1) ? 1 : -3, 2};
-    OpOptions o{};
-    o.keep_dims = R(0, 1);
-    TensorDesc in = desc(DType::kInt8, {N, H, W, C}, 0.02f + 0.001f * R(0, 50), R(-128, 127));
-    TensorDesc ax = desc(DType::kInt32, {2}, 0.f, 0, axes);
-    TensorDesc out = o.keep_dims ? desc(DType::kInt8, {N, 1, 1, C}, 0.01f + 0.001f * R(0, 50), R(-128, 127))
-                                 : desc(DType::kInt8, {N, C}, 0.01f + 0.001f * R(0, 50), R(-128, 127));
-    const MeanParams& p = *(const MeanParams*)prepare(mean_prepare, 40, o, {&in, &ax}, &out);
-    CHECK(p.hw_path, "MEAN over {1,2} should take the HW path");
-    std::vector<int8_t> x((size_t)N * H * W * C);
-    for (auto& v : x) v = (int8_t)R(-128, 127);
-    std::vector<int8_t> full((size_t)N * C), banded(full.size(), 0x55);
-    std::vector<int32_t> scratch(mean_scratch_size(p) / 4);
-    const void* ins[2] = {x.data(), axes}; void* outs[1] = {full.data()};
-    EvalContext ec{&p, ins, outs, scratch.data()};
-    mean_eval(ec);
-    for (int b = 0; b < N; ++b) {
-      std::vector<int32_t> acc(C, 0);
-      std::vector<int> rc = cuts(H);
-      for (size_t a = rc.size() - 1; a-- > 0;) {  // bands in reverse order on purpose
-        std::vector<int8_t> band(x.begin() + ((size_t)b * H + rc[a]) * W * C, x.begin() + ((size_t)b * H + rc[a + 1]) * W * C);
-        mean_hw_accumulate(p, band.data(), rc[a + 1] - rc[a], acc.data());
-      }
-      mean_hw_finish(p, acc.data(), banded.data() + (size_t)b * C);
-    }
-    CHECK(full == banded, "mean band mismatch N=%d H=%d W=%d C=%d", N, H, W, C);
-  }
-}
-
-static void test_pad() {
-  for (int trial = 0; trial < 200; ++trial) {
-    int N = R(1, 2), H = R(1, 8), W = R(1, 8), C = R(1, 9);
-    int32_t pads[8];
-    for (int i = 0; i < 8; ++i) pads[i] = R(0, 3);
-    OpOptions o{};
-    int zp = R(-128, 127);
-    TensorDesc in = desc(DType::kInt8, {N, H, W, C}, 0.1f, zp);
-    TensorDesc pd = desc(DType::kInt32, {4, 2}, 0.f, 0, pads);
-    int OH = H + pads[2] + pads[3], OW = W + pads[4] + pads[5], OC = C + pads[6] + pads[7];
-    int ON = N + pads[0] + pads[1];
-    TensorDesc out = desc(DType::kInt8, {ON, OH, OW, OC}, 0.1f, zp);
-    const PadParams& p = *(const PadParams*)prepare(pad_prepare, 34, o, {&in, &pd}, &out);
-    std::vector<int8_t> x((size_t)N * H * W * C);
-    for (auto& v : x) v = (int8_t)R(-128, 127);
-    size_t out_image = (size_t)OH * OW * OC;
-    std::vector<int8_t> full(ON * out_image), tiled(full.size(), 0x55);
-    const void* ins[2] = {x.data(), pads}; void* outs[1] = {full.data()};
-    EvalContext ec{&p, ins, outs, nullptr};
-    pad_eval(ec);
-    for (int b = 0; b < ON; ++b) {
-      int8_t* img = tiled.data() + b * out_image;
-      int ib = b - pads[0];
-      if (ib < 0 || ib >= N) { pad_fill(p, img, (int64_t)out_image); continue; }
-      std::vector<int> rc = cuts(OH);
-      for (size_t a = 0; a + 1 < rc.size(); ++a) {
-        int first, last;
-        pad_input_rows(p, rc[a], rc[a + 1], &first, &last);
-        std::vector<int8_t> band(x.begin() + ((size_t)ib * H + first) * W * C, x.begin() + ((size_t)ib * H + last) * W * C);
-        band.reserve(band.size() + 1);
-        pad_rows(p, InputBand{band.data(), first, last}, rc[a], rc[a + 1], img + (size_t)rc[a] * OW * OC);
-      }
-    }
-    CHECK(full == tiled, "pad band mismatch");
-  }
-}
-
-int main() {
-  test_pool(true);
-  test_pool(false);
-  test_mean();
-  test_pad();
-  for (void* p : g_blocks) std::free(p);
-  std::printf("failures: %d\n", failures);
-  return failures ? 1 : 0;
-}
-"""
-
-
-def test_tile_partitions_equal_whole_tensor(tmp_path):
-    cxx = shutil.which("g++") or shutil.which("c++")
-    assert cxx, "a C++ compiler is needed to test the kernels' tile entry points"
-    src = tmp_path / "tile_test.cc"
-    src.write_text(_TILE_TEST_CC)
-    exe = tmp_path / "tile_test"
-    k = REPO / "csrc" / "kernels"
-    cmd = [cxx, "-std=c++17", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-           f"-I{REPO / 'csrc' / 'include'}", f"-I{REPO / 'csrc'}", str(src)]
-    cmd += [str(k / f) for f in ("pooling.cc", "mean.cc", "pad.cc", "quant.cc", "op_common.cc")]
-    cmd += ["-o", str(exe)]
-    comp = subprocess.run(cmd, capture_output=True, text=True)
-    assert comp.returncode == 0, comp.stderr[-4000:]
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
-    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    assert "failures: 0" in run.stdout
+def test_tile_partitions_equal_whole_tensor():
+    exe = cxx.build("tile_entry_points.cc",
+                    cxx.kernel_sources("pooling.cc", "mean.cc", "pad.cc", "quant.cc", "op_common.cc"),
+                    cxx.SANITIZE_ASAN_UBSAN)
+    out = cxx.run(exe, timeout=300, env={"ASAN_OPTIONS": "detect_leaks=0"})
+    assert "failures: 0" in out

@@ -4,16 +4,16 @@ are compiled with -fsanitize=thread; any read of a tile buffer before its DMA
 completes (or overwrite while a transfer still reads it) is a reported race."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tinyops_tflm import Interpreter
-from tinyops_tflm.firmware.export import source_root
 from tinyops_tflm.frontend.reader import read_model
 from tinyops_tflm.validation.compare import make_inputs
+
+from support import cxx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,18 +36,10 @@ def _write_case(base: Path, data: bytes, budget: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    if shutil.which("g++") is None:
-        pytest.skip("g++ not found: cannot build the ThreadSanitizer driver")
-    src = source_root() / "csrc"
-    out = tmp_path_factory.mktemp("tsan") / "driver"
-    sources = sorted(str(p) for d in ("kernels", "kernels/x86", "runtime", "dma_partition", "host")
-                     for p in (src / d).glob("*.cc"))
-    cmd = ["g++", "-std=c++17", "-O1", "-g", "-fsanitize=thread", f"-I{src / 'include'}", f"-I{src}",
-           str(ROOT / "tests" / "cpp" / "tsan_schedule_driver.cc"), *sources, "-o", str(out), "-lpthread"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+def driver():
+    sources = cxx.engine_sources("kernels", "kernels/x86", "runtime", "dma_partition", "host")
+    return cxx.build("tsan_schedule_driver.cc", sources, ["-O1", "-g", "-fsanitize=thread"],
+                     libs=["-lpthread"])
 
 
 def _model(name: str) -> bytes:

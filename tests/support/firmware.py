@@ -3,9 +3,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 
 import numpy as np
 import pytest
+
+
+ARM_INSTALL_HINT = ("apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+                    "libstdc++-arm-none-eabi-newlib qemu-system-arm")
+
+
+def arm_tools_missing(qemu: bool = True) -> str | None:
+    """The Arm cross toolchain, CMake (and QEMU) tools not on PATH, or None."""
+    tools = ("arm-none-eabi-gcc", "arm-none-eabi-g++", *(("qemu-system-arm",) if qemu else ()), "cmake")
+    missing = [t for t in tools if shutil.which(t) is None]
+    return ", ".join(missing) if missing else None
 
 
 @contextlib.contextmanager
@@ -28,14 +40,14 @@ def firmware_variant(caches: dict, name: str):
                 os.environ[k] = v
 
 
-def host_outputs(data: bytes, board: str) -> list[np.ndarray]:
+def host_outputs(data: bytes, board: str | None, sram_budget=None) -> list[np.ndarray]:
     """The host Interpreter's outputs for the emulator's default input and plan."""
     from tinyops_tflm.runtime.interpreter import Interpreter
     from tinyops_tflm.frontend.reader import read_model
     from tinyops_tflm.validation.compare import make_inputs
 
     graph = read_model(data)
-    return Interpreter(graph, board=board).run(*make_inputs(graph, 1, seed=0)[0])
+    return Interpreter(graph, board=board, sram_budget=sram_budget).run(*make_inputs(graph, 1, seed=0)[0])
 
 
 def assert_same_as_host(result, host, what: str) -> None:
@@ -45,6 +57,13 @@ def assert_same_as_host(result, host, what: str) -> None:
         if a.tobytes() != b.tobytes():
             diff = int(np.count_nonzero(a != b))
             pytest.fail(f"{what}: output {i} differs from the host in {diff} of {a.size} values")
+
+
+def assert_board_model_exact(result, what: str) -> None:
+    """A board-model run (firmware.boardmodel.emulate_board) gave the host's bytes."""
+    assert result.host_outputs is not None, what
+    assert_same_as_host(result, result.host_outputs, what)
+    assert result.matches_host, what
 
 
 def instructions_by_type(result) -> dict[str, int]:

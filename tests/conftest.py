@@ -1,0 +1,37 @@
+"""Fixtures shared across the test modules (helpers live in tests/support/)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def oracle(request):
+    """TFLM's outputs (or OracleError) for every case in the test module's
+    ``CASES`` (each with ``.model`` and ``.inputs``), from one child process."""
+    from tinyops_tflm.validation.oracle import run_tflm_batch
+
+    cases = request.module.CASES
+    return run_tflm_batch([c.model for c in cases], [c.inputs for c in cases])
+
+
+@pytest.fixture(scope="session")
+def fw_cache(tmp_path_factory):
+    """One firmware build cache for the session (the engine is cross-compiled
+    once per board, whichever module builds first)."""
+    path = tmp_path_factory.mktemp("fw-cache")
+    old = os.environ.get("TINYOPS_FW_CACHE")
+    os.environ["TINYOPS_FW_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("TINYOPS_FW_CACHE", None)
+    else:
+        os.environ["TINYOPS_FW_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def caches(tmp_path_factory):
+    """Firmware caches of the two build variants (support.firmware.firmware_variant):
+    Arm DSP paths on (the default build) and off."""
+    return {"dsp": tmp_path_factory.mktemp("fw-dsp"), "portable": tmp_path_factory.mktemp("fw-portable")}
