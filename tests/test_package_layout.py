@@ -86,7 +86,9 @@ def test_every_exception_class_lives_in_errors():
     from tinyops_tflm import errors
 
     for m in pkgutil.walk_packages(tinyops_tflm.__path__, "tinyops_tflm."):
-        if m.name.endswith("__main__"):
+        # tinyops_tflm.testing is test machinery: its FuzzFinding is an
+        # AssertionError (a bug found), not an error the package raises.
+        if m.name.endswith("__main__") or m.name.startswith("tinyops_tflm.testing"):
             continue
         mod = importlib.import_module(m.name)
         for name, obj in vars(mod).items():
