@@ -79,22 +79,33 @@ def cmd_measure(args) -> int:
     import hashlib
     rnd = hashlib.sha256(TABLES.read_bytes()).hexdigest()[:10] if TABLES.is_file() else "none"
     done = {(r["model"], r["board"], r["budget"], r.get("round", "")) for r in rows}
-    for board in args.boards:
-        for model in args.models or _zoo():
-            for budget in args.budgets:
-                key = (model, board, budget, rnd)
-                if key in done:
-                    continue
-                print(f"measuring {model} on {board}, SRAM budget {budget} ...", flush=True)
-                try:
-                    new = measure_one(model, board, None if budget == "default" else budget)
-                except Exception as err:  # noqa: BLE001 - recorded, the corpus goes on
-                    print(f"  failed: {err}", file=sys.stderr)
-                    continue
-                rows.extend({"round": rnd, **{k: str(v) for k, v in r.items()}} for r in new)
-                total = sum(int(r["cycles"]) for r in new)
-                print(f"  {len(new)} ops, {total:,} cycles", flush=True)
-                _write_rows(rows)
+    todo = [(model, board, budget) for board in args.boards for model in args.models or _zoo()
+            for budget in args.budgets if (model, board, budget, rnd) not in done]
+
+    def record(job, new) -> None:
+        model, board, budget = job
+        rows.extend({"round": rnd, **{k: str(v) for k, v in r.items()}} for r in new)
+        total = sum(int(r["cycles"]) for r in new)
+        print(f"  {model} on {board}, SRAM budget {budget}: {len(new)} ops, {total:,} cycles",
+              flush=True)
+        _write_rows(rows)
+
+    print(f"measuring {len(todo)} model/board/budget runs, {args.jobs} at a time", flush=True)
+    # Each run is one QEMU process and a firmware build: independent, so they
+    # go in parallel on separate cores; the rows are written by this process.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(measure_one, model, board, None if budget == "default" else budget):
+                   (model, board, budget) for model, board, budget in todo}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                record(job, fut.result())
+            except Exception as err:  # noqa: BLE001 - recorded, the corpus goes on
+                print(f"  {job[0]} on {job[1]}, budget {job[2]} failed: {err}", file=sys.stderr)
     return 0
 
 
@@ -187,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--models", nargs="+", default=None)
     m.add_argument("--budgets", nargs="+", default=BUDGETS)
     m.add_argument("--fresh", action="store_true", help="discard earlier measurements")
+    m.add_argument("--jobs", type=int, default=1, help="emulations run in parallel (one core each)")
     m.set_defaults(func=cmd_measure)
     f = sub.add_parser("fit")
     f.set_defaults(func=cmd_fit)
