@@ -218,6 +218,15 @@ class HostEngine {
       cfg.cost.dma_cycles_per_kib = d["dma_cycles_per_kib"].cast<uint32_t>();
       cfg.cost.transfer_cycles = d["transfer_cycles"].cast<uint32_t>();
       cfg.cost.step_cycles = d["step_cycles"].cast<uint32_t>();
+      if (d.contains("reread_cycles_milli")) {
+        auto reread = d["reread_cycles_milli"].cast<std::vector<uint32_t>>();
+        if (reread.size() != static_cast<size_t>(kNumOpFamilies)) {
+          throw py::value_error("cost model: reread_cycles_milli needs one rate per op family");
+        }
+        for (int f = 0; f < kNumOpFamilies; ++f) cfg.cost.reread_cycles_milli[f] = reread[f];
+      } else {
+        for (int f = 0; f < kNumOpFamilies; ++f) cfg.cost.reread_cycles_milli[f] = 0;
+      }
     }
     for (py::handle m : memories) {
       auto d = m.cast<py::dict>();
@@ -227,6 +236,9 @@ class HostEngine {
       spec.dma = d["dma"].cast<bool>();
       spec.writable = d["writable"].cast<bool>();
       spec.cpu_direct = d["cpu_direct"].cast<bool>();
+      if (d.contains("dma_cycles_per_kib")) {
+        spec.dma_cycles_per_kib = d["dma_cycles_per_kib"].cast<uint32_t>();
+      }
       cfg.memories.push_back(spec);
     }
     cfg.sram_budget = sram_budget;

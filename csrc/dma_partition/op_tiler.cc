@@ -131,7 +131,8 @@ void for_each_tile_candidate(const OpView& op, TileCandidateFn fn, void* user) {
 }
 
 const TileCostModel kDefaultTileCostModel = {
-    {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000}, 1024, 48, 160};
+    {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000}, 1024, 48, 160,
+    {0, 0, 4000, 0, 0, 0, 0, 0, 0, 4000}};
 
 uint64_t tile_cost(const TileRequest& req, const TileNeeds& n, OpFamily family,
                    const TileCostModel& m) {
@@ -140,14 +141,23 @@ uint64_t tile_cost(const TileRequest& req, const TileNeeds& n, OpFamily family,
   // paying only the first step's fetch on top of the slower of the two.
   const uint32_t f = static_cast<uint32_t>(family);
   const uint64_t rate = f < static_cast<uint32_t>(kNumOpFamilies) ? m.work_cycles_milli[f] : 1000;
-  const uint64_t compute = n.work * rate / 1000;
+  const uint64_t reread =
+      f < static_cast<uint32_t>(kNumOpFamilies) ? m.reread_cycles_milli[f] : 0;
+  const uint64_t compute = n.work * rate / 1000 + n.reread_elems * reread / 1000;
   const uint64_t dma = n.dma_bytes * m.dma_cycles_per_kib / 1024;
   const uint64_t fixed = uint64_t{m.transfer_cycles} * n.transfers + uint64_t{m.step_cycles} * n.steps;
   const bool overlapped = !(req.flags & kSingleBuffer) && n.steps > 1 &&
                           (n.double_in || n.double_in2 || n.double_weights || n.double_out);
   if (!overlapped) return compute + dma + fixed;
-  const uint64_t slower = compute > dma ? compute : dma;
-  return slower + dma / n.steps + fixed;
+  // A pipeline: compute-bound, the first step's fetch (its weight tile and
+  // input band) is exposed, so a tiling that loads all weights as one tile
+  // waits for all of them; DMA-bound, the last step's compute is.
+  if (compute > dma) {
+    const uint64_t first_bytes = uint64_t{n.weights} + n.in_band + n.in2_band;
+    const uint64_t first = first_bytes * m.dma_cycles_per_kib / 1024;
+    return compute + (first < dma ? first : dma) + fixed;
+  }
+  return dma + compute / n.steps + fixed;
 }
 
 uint64_t tile_footprint(const TileNeeds& n, uint32_t align) {

@@ -24,6 +24,9 @@ struct TileCostModel {
   uint32_t dma_cycles_per_kib;
   uint32_t transfer_cycles;
   uint32_t step_cycles;
+  // Cycles per 1000 input elements unpacked again per extra channel tile
+  // (TileNeeds::reread_elems), by OpFamily.
+  uint32_t reread_cycles_milli[kNumOpFamilies];
 };
 extern const TileCostModel kDefaultTileCostModel;
 

@@ -66,6 +66,9 @@ Status needs_rows_window(const OpView& op, const TileRequest& req, OpFamily fami
   const bool rows_outer = req.order == TileOrder::kRowsOuter;
   n->scratch = scratch;
   n->steps = static_cast<uint32_t>(batches) * bands * tiles;
+  if (family == OpFamily::kConv) {
+    n->reread_elems = uint64_t(batches) * in_h * in_w * in_c * uint64_t(tiles - 1);
+  }
 
   // Input bands: re-fetched per channel tile unless there is only one band.
   if (!op.direct[0]) {
@@ -200,6 +203,7 @@ Status needs_fully_connected(const OpView& op, const TileRequest& req, TileNeeds
   if (req.channels < 1 || req.channels > p.units) return Status::kBadArgument;
   const int32_t tiles = ceil_div(p.units, req.channels);
   n->steps = static_cast<uint32_t>(tiles);
+  n->reread_elems = uint64_t(p.batches) * p.accum_depth * uint64_t(tiles - 1);
   const TileHooks& hooks = op.desc->tile;
   n->scratch = hooks.scratch_bytes ? hooks.scratch_bytes(op.params, p.batches, req.channels) : 0;
   stage_operand(op, 0, n);

@@ -50,6 +50,9 @@ struct TileNeeds {
   uint32_t transfers;     // DMA transfers started per inference
   uint64_t dma_bytes;     // bytes moved by DMA per inference
   uint64_t sram_total;    // sum of all buffers (doubled where double-buffered)
+  // Input elements the kernel unpacks (im2col, int16 widening) once more per
+  // extra output-channel tile: channel tiling trades SRAM for this work.
+  uint64_t reread_elems;
 };
 
 // Computes what `req` needs for `op`, or returns kUnsupported when the

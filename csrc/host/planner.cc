@@ -76,6 +76,7 @@ class Planner {
   OpView view(uint32_t o) const;
   bool choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const;
   uint64_t live_resident_bytes(uint32_t o, const std::vector<char>& resident) const;
+  uint32_t dma_rate(uint32_t o) const;
   int64_t constant_reuse(uint32_t t) const;
   bool place_constants(bool few_pixels_first);
   bool plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans, int32_t* failed,
@@ -114,11 +115,30 @@ OpView Planner::view(uint32_t o) const {
 bool Planner::choose(uint32_t o, uint64_t avail, OpPlan* plan, uint64_t* min_needed) const {
   const OpView v = view(o);
   TileChoice choice;
-  if (choose_tiling(v, avail, kAlign, &choice, min_needed, cfg_.cost) != Status::kOk) return false;
+  TileCostModel cost = cfg_.cost;
+  cost.dma_cycles_per_kib = dma_rate(o);
+  if (choose_tiling(v, avail, kAlign, &choice, min_needed, cost) != Status::kOk) return false;
   plan->request = choice.request;
   plan->needs = choice.needs;
   plan->cost = choice.cost;
   return true;
+}
+
+// DMA cycles per KiB of op o's copies: its operands outside SRAM, weighted
+// by size (a 1x1 conv late in a net moves mostly QSPI weights, an early one
+// mostly SDRAM activations).
+uint32_t Planner::dma_rate(uint32_t o) const {
+  uint64_t bytes = 0, weighted = 0;
+  for (int32_t id : ops_[o].ids) {
+    if (id < 0) continue;
+    const int32_t m = result_.tensors[id].memory;
+    if (m < 0 || m == sram_) continue;
+    const uint32_t rate = cfg_.memories[m].dma_cycles_per_kib;
+    const uint64_t b = exec_.tensor(static_cast<uint32_t>(id)).bytes;
+    bytes += b;
+    weighted += b * (rate ? rate : cfg_.cost.dma_cycles_per_kib);
+  }
+  return bytes ? static_cast<uint32_t>(weighted / bytes) : cfg_.cost.dma_cycles_per_kib;
 }
 
 uint64_t Planner::live_resident_bytes(uint32_t o, const std::vector<char>& resident) const {

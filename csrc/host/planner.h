@@ -25,6 +25,9 @@ struct MemorySpec {
   bool dma;
   bool writable;
   bool cpu_direct;    // kernels may read it in place
+  // DMA cycles per KiB between this memory and SRAM (0: the cost model's
+  // dma_cycles_per_kib): QSPI streams several times slower than SDRAM.
+  uint32_t dma_cycles_per_kib = 0;
 };
 
 struct PlannerConfig {

@@ -325,6 +325,13 @@ def tile_cost_model(board: str | Board, tables: dict[str, Any] | None = None) ->
         "dma_cycles_per_kib": int(round((kib32 - setup) / 32)),
         "transfer_cycles": int(round(transfer + setup)),
         "step_cycles": int(round(step)),
+        # Channel tiles of a conv / FC unpack (im2col) their input once per
+        # tile; the costliest conv class's rate, so a tiling that re-runs the
+        # stem's im2col is never mistaken for a cheap one.
+        "reread_cycles_milli": [int(round(1000 * max(r, 0.0))) for r in (
+            0.0, 0.0, max(_rate(entry, c, "in_elems_x_ctiles")
+                          for c in ("conv_1x1", "conv_stem", "conv_kxk")),
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, _rate(entry, "fully_connected", "in_elems_x_ctiles"))],
     }
 
 

@@ -89,6 +89,21 @@ class Plan:
         }
 
 
+def _dma_cycles_per_kib(board: Board, memory: str) -> int:
+    """Sustained DMA cycles per KiB from `memory` into SRAM (board timing
+    model, a 32 KiB copy): the planner weighs each op's copies by it."""
+    from .board_timing import dma_transfer_cycles
+
+    if memory == SRAM:
+        return 0
+    try:
+        full = dma_transfer_cycles(board, memory, SRAM, 32 * 1024)
+        setup = dma_transfer_cycles(board, memory, SRAM, 0)
+    except (KeyError, ValueError):  # a custom board without timing: the default rate
+        return 0
+    return max(int(round((full - setup) / 32)), 0)
+
+
 def _memories(board: Board, sram_budget: int) -> list[tuple[str, dict]]:
     """Board memories the planner may use, in plan-region order. CCM is
     CPU-only and never given to DMA, so tile buffers cannot live there."""
@@ -101,6 +116,7 @@ def _memories(board: Board, sram_budget: int) -> list[tuple[str, dict]]:
         out.append((m.name, {
             "kind": m.code, "capacity": int(max(capacity, 0)), "dma": m.dma,
             "writable": m.writable, "cpu_direct": m.name in (SRAM, FLASH),
+            "dma_cycles_per_kib": _dma_cycles_per_kib(board, m.name) if m.dma else 0,
         }))
     return out
 
