@@ -29,6 +29,7 @@ import collections
 import importlib.util
 import json
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -65,6 +66,13 @@ for line in sys.stdin:
 """
 
 
+def _template(message: str) -> str:
+    """A rejection message without its particulars, to count kinds of message."""
+    t = re.sub(r"'[^']*'|\"[^\"]*\"|b'[^']*'", "'…'", message)
+    t = re.sub(r"\[[^\]]*\]", "[…]", t)
+    return re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "N", t)
+
+
 class Worker:
     """One worker process; its stderr goes to a file (a pipe nobody reads could
     fill up and stall it)."""
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / "tests" / "fuzz_corpus")
     ap.add_argument("--save", type=Path, default=Path("fuzz_findings"),
                     help="folder for the inputs of crashes, hangs and findings")
+    ap.add_argument("--messages", type=int, default=25, help="how many distinct rejection messages to list")
     ap.add_argument("--case", type=int, help="run this one case in this process and print its outcome")
     args = ap.parse_args(argv)
 
@@ -129,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     by_seed: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     bad: list[str] = []
     examples: dict[str, str] = {}
+    templates: collections.Counter[str] = collections.Counter()
 
     def save(kind: str, case: int, detail: str) -> None:
         name, data, mkind, board = fuzz.long_case(seeds, args.seed, case)
@@ -171,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 if kind == "rejected":
                     rejections[rec["rejection"]] += 1
                     examples.setdefault(rec["rejection"], rec["message"])
+                    templates[_template(rec["message"])] += 1
                 elif kind == "finding":
                     save("finding", rec["case"], rec["finding"])
                     outcomes["finding"] -= 1  # counted by save
@@ -209,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     print("rejections by class and what the message names:")
     for k, v in rejections.most_common():
         print(f"  {v:6d}  {k:40s} e.g. {examples[k][:110]!r}")
+    print(f"distinct rejection messages (numbers, names and quoted text elided): {len(templates)}; most common:")
+    for k, v in templates.most_common(args.messages):
+        print(f"  {v:6d}  {k[:150]}")
     print("by mutation:")
     for k in sorted(by_mutation, key=lambda k: -sum(by_mutation[k].values())):
         print(f"  {sum(by_mutation[k].values()):6d}  {k:45s} {dict(by_mutation[k])}")
