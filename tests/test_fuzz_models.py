@@ -169,3 +169,23 @@ def test_fuzz_long_reports_a_planted_crash_and_hang(tmp_path):
     assert "crashes: 1  hangs: 1" in proc.stdout, proc.stdout[-3000:]
     assert len(list((tmp_path / "saved").glob("crash-*.bin"))) == 1
     assert len(list((tmp_path / "saved").glob("hang-*.bin"))) == 1
+
+
+def test_op_macs_counts_unvalidated_graphs():
+    """Found while writing the fuzz target: the MAC count (reports, latency
+    model, the target's size guard) indexed weight shapes the reader does not
+    check; odd ranks and empty weights now count 0."""
+    import numpy as np
+
+    from tinyops_tflm.frontend.ir import Graph, Operator, Tensor
+    from tinyops_tflm.frontend.metrics import op_macs
+
+    i8 = np.dtype(np.int8)
+    tensors = [Tensor(0, "x", 9, i8, (1, 4), None), Tensor(1, "w", 9, i8, (0, 4), None, b""),
+               Tensor(2, "y", 9, i8, (1, 0), None), Tensor(3, "w2", 9, i8, (3,), None, b"\0\0\0"),
+               Tensor(4, "y2", 9, i8, (1, 2, 2, 3), None)]
+    fc = Operator(0, 9, "FULLY_CONNECTED", (0, 1), (2,), {})
+    conv = Operator(1, 3, "CONV_2D", (4, 3), (4,), {})
+    dw = Operator(2, 4, "DEPTHWISE_CONV_2D", (4, 3), (4,), {})
+    graph = Graph(tensors, [fc, conv, dw], (0,), (2,))
+    assert [op_macs(graph, op) for op in graph.operators] == [0, 0, 0]

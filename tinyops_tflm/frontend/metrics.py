@@ -7,20 +7,25 @@ from .ir import Graph, Operator
 
 
 def op_macs(graph: Graph, op: Operator) -> int:
-    """Multiply-accumulates of one inference of `op` (0 for data movement)."""
+    """Multiply-accumulates of one inference of `op` (0 for data movement).
+
+    Counts from shapes alone, so it also runs on a graph the engine has not
+    validated (reports, the latency model): weights of an unexpected rank
+    count 0 rather than fail."""
     t = graph.tensors
     out = t[op.outputs[0]] if op.outputs else None
     if out is None:
         return 0
+    w = t[op.inputs[1]].shape if len(op.inputs) > 1 and op.inputs[1] >= 0 else ()
     if op.name == "CONV_2D":
-        w = t[op.inputs[1]].shape  # [OC, KH, KW, IC/groups]
-        return out.size * w[1] * w[2] * w[3]
+        # [OC, KH, KW, IC/groups]
+        return out.size * w[1] * w[2] * w[3] if len(w) == 4 else 0
     if op.name == "DEPTHWISE_CONV_2D":
-        w = t[op.inputs[1]].shape  # [1, KH, KW, C]
-        return out.size * w[1] * w[2]
+        # [1, KH, KW, C]
+        return out.size * w[1] * w[2] if len(w) == 4 else 0
     if op.name == "FULLY_CONNECTED":
-        w = t[op.inputs[1]].shape  # [units, depth]
-        return (out.size // w[0]) * w[0] * w[1]
+        # [units, depth]
+        return (out.size // w[0]) * w[0] * w[1] if len(w) == 2 and w[0] > 0 else 0
     if op.name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         return out.size * int(op.options.get("filter_width", 1)) * int(op.options.get("filter_height", 1))
     if op.name in ("ADD", "MUL"):
