@@ -201,6 +201,9 @@ def _base_tree(ref: str):
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), "HEAD"],
                    check=True)
     try:
+        # Replaced, not overlaid: files HEAD added to csrc/kernels (a split
+        # kernel's tile or prepare file) would define its symbols twice.
+        subprocess.run(["git", "-C", str(path), "rm", "-r", "-q", "csrc/kernels"], check=True)
         subprocess.run(["git", "-C", str(path), "checkout", "-q", ref, "--", "csrc/kernels"],
                        check=True)
         yield path, sha.stdout.strip()

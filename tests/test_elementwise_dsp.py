@@ -1,5 +1,5 @@
-"""Arm DSP-extension loops of ADD and MUL (csrc/kernels/elementwise.h,
-namespace ew_dsp; selected in add.cc / mul.cc when TINYOPS_ARM_DSP).
+"""Arm DSP-extension loops of ADD and MUL (csrc/kernels/arm/elementwise_dsp.h,
+namespace ew_dsp; selected in arm/dispatch.h when TINYOPS_ARM_DSP).
 
 * Host, always: tests/cpp/elementwise_dsp_harness.cc instantiates the very
   loop templates over portable emulations of the instructions they use
@@ -34,7 +34,7 @@ from support.firmware import host_outputs as _host
 from support.firmware import instructions_by_type as _by_type
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [ROOT / "csrc" / "kernels" / n for n in ("add.cc", "mul.cc", "quant.cc", "op_common.cc")]
+SOURCES = [ROOT / "csrc" / "kernels" / n for n in ("add.cc", "mul.cc", "elementwise.cc", "quant.cc", "op_common.cc")]
 SOURCES += sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))  # add.cc's x86 dispatch
 DEMO = ROOT / "tinyops_tflm" / "data" / "demo_tiny.tflite"
 BOARDS = ["stm32f469", "stm32f746"]

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # (TINYOPS_ISA forces a level).
 KERNEL_SOURCES = [
     ROOT / "csrc" / "kernels" / n
-    for n in ("conv.cc", "depthwise_conv.cc", "fully_connected.cc", "quant.cc", "op_common.cc")
+    for n in ("conv.cc", "conv_tile.cc", "conv_prepare.cc", "depthwise_conv.cc", "depthwise_tile.cc",
+              "fully_connected.cc", "quant.cc", "op_common.cc")
 ] + sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))
 # The harness uses std::string etc.; exceptions and RTTI off as in the engine.
 FLAGS = ["-fno-exceptions", "-fno-rtti"]

@@ -436,7 +436,7 @@ def test_entry_points_equal_definitions():
     # Built like the engine (baseline x86-64 plus the run-time selected x86
     # SIMD kernels of csrc/kernels/x86), then run on every kernel level this
     # CPU has.
-    sources = cxx.kernel_sources("add.cc", "mul.cc", "activations.cc", "softmax.cc", "quantize.cc",
+    sources = cxx.kernel_sources("add.cc", "mul.cc", "elementwise.cc", "activations.cc", "softmax.cc", "quantize.cc",
                                  "quant.cc", "op_common.cc")
     exe = cxx.build("elementwise_entry_points.cc", sources + cxx.engine_sources("kernels/x86"),
                     ["-O2", *cxx.SANITIZE_ASAN_UBSAN[1:]])

@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "conv_common.h"
-#include "kernels.h"
-#include "quant.h"
+#include "kernels/conv_prepare.h"
+#include "kernels/gemm.h"
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+#include "kernels/requant.h"
 
 namespace tinyops {
 
@@ -19,11 +21,6 @@ using namespace conv_detail;
 namespace {
 
 constexpr int32_t kBatchChunk = 64;
-
-inline Requant requant_of(const FullyConnectedParams& p) {
-  return Requant{p.multiplier, p.left_shift, p.right_shift, p.output_offset, p.act_min,
-                 p.act_max};
-}
 
 }  // namespace
 

@@ -1,11 +1,10 @@
 // MUL (int8), bit-exact with TFLM's reference integer MUL (see elementwise.h).
 #include <cstring>
 
-#include "kernels/arm_dsp.h"
 #include "kernels/elementwise.h"
+#include "kernels/elementwise_loops.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
-#include "kernels/x86/dispatch.h"
 
 namespace tinyops {
 
@@ -20,50 +19,11 @@ int8_t mul_reference(const MulParams& p, int8_t a, int8_t b) {
 
 namespace {
 
-struct MulOp : ew::MulMath {
-#if TINYOPS_ARM_DSP
-  bool dsp_ok;
-  ew_dsp::MulDsp dsp;
-#endif
-  explicit MulOp(const MulParams& p) : ew::MulMath(p) {
-#if TINYOPS_ARM_DSP
-    dsp_ok = ew_dsp::mul_dsp_setup(p, &dsp);
-#endif
-  }
-  // Arm DSP loops (elementwise.h, ew_dsp); false: use the generic loops.
-#if TINYOPS_ARM_DSP
-  bool dsp_vv(const int8_t* a, const int8_t* b, int8_t* out, int64_t n) const {
-    if (!dsp_ok || n > INT32_MAX) return false;
-    ew_dsp::mul_vv_dispatch<arm_dsp::Prims>(dsp, a, b, out, static_cast<int32_t>(n));
-    return true;
-  }
-  bool dsp_sv(int8_t a, const int8_t* b, int8_t* out, int64_t n) const {
-    if (!dsp_ok || n > INT32_MAX) return false;
-    ew_dsp::mul_sv_dispatch<arm_dsp::Prims>(dsp, a + o1, o2, b, out, static_cast<int32_t>(n));
-    return true;
-  }
-  bool dsp_vs(const int8_t* a, int8_t b, int8_t* out, int64_t n) const {
-    if (!dsp_ok || n > INT32_MAX) return false;
-    ew_dsp::mul_sv_dispatch<arm_dsp::Prims>(dsp, b + o2, o1, a, out, static_cast<int32_t>(n));
-    return true;
-  }
-#else
-  // x86 SIMD loops when the dispatch selected some (off x86: never).
-  bool dsp_vv(const int8_t* a, const int8_t* b, int8_t* out, int64_t n) const {
-    return simd(a, b, out, n, x86::kVectorVector);
-  }
-  bool dsp_sv(int8_t a, const int8_t* b, int8_t* out, int64_t n) const {
-    return simd(&a, b, out, n, x86::kScalarVector);
-  }
-  bool dsp_vs(const int8_t* a, int8_t b, int8_t* out, int64_t n) const {
-    return simd(a, &b, out, n, x86::kVectorScalar);
-  }
-  bool simd(const int8_t* a, const int8_t* b, int8_t* out, int64_t n, x86::BinaryForm f) const {
-    const auto loop = x86::kernels().mul;
-    if (loop != nullptr) loop(*this, a, b, out, n, f);
-    return loop != nullptr;
-  }
-#endif
+// Branch-free form of mul_reference (ew::MulMath), with its ISA loops.
+// A type of this file only, so the loops instantiated for it stay local
+// (and are inlined as local functions are).
+struct MulOp : binary_detail::BinaryOp<ew::MulMath> {
+  using BinaryOp::BinaryOp;
 };
 
 }  // namespace

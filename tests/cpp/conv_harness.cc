@@ -23,7 +23,7 @@
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/fully_connected.h"
-#include "kernels/conv_common.h"
+#include "kernels/requant.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 #include "kernels/tile.h"

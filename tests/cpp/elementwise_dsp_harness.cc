@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/arm/elementwise_dsp.h"
 #include "kernels/elementwise.h"
 #include "kernels/quant.h"
 

@@ -10,6 +10,7 @@
 #include <vector>
 #include "kernels/activations.h"
 #include "kernels/elementwise.h"
+#include "kernels/elementwise_math.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 #include "kernels/quantize.h"

@@ -4,7 +4,7 @@
 // Interior pixels [xa, xb) (every kx tap inside) start from init = bias +
 // input_offset * (weights of the rows inside) and add pure int8 products;
 // border pixels accumulate bias + w * (x + input_offset) over the taps
-// inside, exactly TFLM's sum (conv_common.h explains why both are exact).
+// inside, exactly TFLM's sum (gemm.h explains why both are exact).
 #include "kernels/depthwise_conv.h"
 #include "kernels/x86/requant_avx512.h"
 

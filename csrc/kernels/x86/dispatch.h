@@ -56,7 +56,7 @@ enum BinaryForm : int32_t { kVectorVector = 0, kScalarVector = 1, kVectorScalar 
 struct Kernels {
   Isa isa;
 
-  // conv_detail::requant_rows: outs[r][out_off + i] = requant(acc[r * acc_stride
+  // conv_detail::requant_rows (requant.h): outs[r][out_off + i] = requant(acc[r * acc_stride
   // + i] + bias[i]) for r < rows, i < n, absolute channels c0 + i.
   void (*requant_rows)(const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n,
                        const int32_t* bias, const conv_detail::Requant& rq, int32_t c0,

@@ -1,8 +1,8 @@
 // ADD and MUL loops for the AVX2 and AVX-512 levels: the very per-element
-// math of the portable loops (ew::AddMath / ew::MulMath, elementwise.h),
+// math of the portable loops (ew::AddMath / ew::MulMath, elementwise_math.h),
 // inlined into functions compiled for each level, where GCC vectorizes it
 // (64-bit products of int32 lanes and all). Contract in dispatch.h.
-#include "kernels/elementwise.h"
+#include "kernels/elementwise_math.h"
 #include "kernels/x86/isa.h"
 
 #if TINYOPS_X86_DISPATCH

@@ -1,6 +1,6 @@
 // AVX2 level: output stage of int32 rows, and the GEMM over prepare-time
 // packed constant weights with vpmaddwd. See dispatch.h for the contracts and
-// conv_common.h for why the arithmetic equals TFLM's.
+// gemm.h for why the arithmetic equals TFLM's.
 //
 // vpmaddwd multiplies int16 pairs and adds each pair's two products into an
 // int32 lane, exactly (|x * w| <= 2^14 for int8 values), so the weights are

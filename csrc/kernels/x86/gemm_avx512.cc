@@ -1,6 +1,6 @@
 // AVX-512 level: output stage of int32 rows, and the GEMM over prepare-time
 // packed constant weights with VNNI (vpdpbusd). See dispatch.h for the
-// contracts and conv_common.h for why the arithmetic equals TFLM's.
+// contracts and gemm.h for why the arithmetic equals TFLM's.
 //
 // Packed layout: block b (channels 16b..16b+15) occupies k4 * 64 bytes, k4 =
 // ceil(K / 4); within it, depth group g holds w[16b + lane][4g + j] at

@@ -4,7 +4,7 @@
 // the target attribute of its level, so only that function uses the level's
 // instructions, and only dispatch.cc decides (from CPUID) whether it runs.
 // Everything these files include is compiled without those attributes, so an
-// inline helper shared with the portable code (conv_common.h) is never emitted
+// inline helper shared with the portable code (requant.h, gemm.h) is never emitted
 // with AVX instructions in it. No lambdas in SIMD functions: a lambda's body
 // does not inherit its enclosing function's target.
 // Private to csrc/kernels/x86.

@@ -1,7 +1,8 @@
-// The int8 output stage (conv_common.h: requant_clamp) for 16 int32 lanes with
+// The int8 output stage (requant.h: requant_clamp) for 16 int32 lanes with
 // per-lane multipliers and shifts, AVX-512. Private to csrc/kernels/x86.
 #pragma once
-#include "kernels/conv_common.h"
+#include "kernels/gemm_layout.h"
+#include "kernels/requant.h"
 #include "kernels/x86/isa.h"
 
 #if TINYOPS_X86_DISPATCH
