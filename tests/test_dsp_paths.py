@@ -208,6 +208,9 @@ def _edge_models() -> list[tuple[str, bytes]]:
         activation="NONE")
     conv("pw 1 pixel c=136->65 high", (1, 1, 1, 136), 65, act="RELU6", out_zp=-128,
          out_scale=0.1)
+    # px6_*: several 4-group loop iterations after 1 and 2 leading groups.
+    conv("pw c=72->11 6 px high", (1, 2, 3, 72), 11, act="RELU6", out_zp=-128, out_scale=0.1)
+    conv("pw c=44->7 12 px range", (1, 4, 3, 44), 7, act="RELU", out_zp=-25)
     models.append(("conv accumulators near +2^31", _extreme_accumulator_conv(1)))
     models.append(("conv accumulators near -2^31", _extreme_accumulator_conv(-1)))
     return models

@@ -251,8 +251,9 @@ TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
 // the LDM targets, r10/r11 the unpacked weight word, ip the activations, lr
 // the weights -- and the rest lives in a stack copy of Px6Frame: a channel
 // costs its MACs, the 6 output stages, one LDM / STM of the output pointers
-// and 12 more instructions. Naked (the body is all assembly): the frame
-// pointer arrives in r0 (AAPCS).
+// and 12 more instructions; four depth groups a loop iteration (the rest
+// before the loop). Naked (the body is all assembly): the frame pointer
+// arrives in r0 (AAPCS).
 struct Px6Frame {
   int8_t* ob[6];        // +0: the pixels' outputs at the block's channel 0
   const int32_t* xend;  // +24: end of the unpacked pixels
@@ -263,25 +264,32 @@ struct Px6Frame {
   const int8_t* w;      // +44: channel 0's weight row (rows K bytes apart)
   const int8_t* wend;   // +48: end of the block's rows
 };
-#define TINYOPS_PX6_W                \
-  "ldr    r11, [lr], #4\n\t"         \
-  "sxtb16 r10, r11\n\t"              \
-  "sxtb16 r11, r11, ror #8\n\t"
-#define TINYOPS_PX6_PAIR(a, b)        \
-  "ldmia  ip!, {r0-r3}\n\t"           \
+// The odd half of the weight word is unpacked after the first LDM, where the
+// M7 issues it together with the first SMLAD (an SXTB16 pairs only as the
+// older instruction, an LDM with nothing).
+#define TINYOPS_PX6_MACS(a, b)        \
   "smlad  " a ", r0, r10, " a "\n\t"  \
   "smlad  " a ", r1, r11, " a "\n\t"  \
   "smlad  " b ", r2, r10, " b "\n\t"  \
   "smlad  " b ", r3, r11, " b "\n\t"
-#define TINYOPS_PX6_GROUP \
-  TINYOPS_PX6_W TINYOPS_PX6_PAIR("r4", "r5") TINYOPS_PX6_PAIR("r6", "r7") TINYOPS_PX6_PAIR("r8", "r9")
+#define TINYOPS_PX6_PAIR(a, b) "ldmia  ip!, {r0-r3}\n\t" TINYOPS_PX6_MACS(a, b)
+#define TINYOPS_PX6_W_LDM          \
+  "ldr    r11, [lr], #4\n\t"       \
+  "sxtb16 r10, r11\n\t"            \
+  "ldmia  ip!, {r0-r3}\n\t"        \
+  "sxtb16 r11, r11, ror #8\n\t"
+#define TINYOPS_PX6_GROUP                                                        \
+  TINYOPS_PX6_W_LDM TINYOPS_PX6_MACS("r4", "r5") TINYOPS_PX6_PAIR("r6", "r7")    \
+      TINYOPS_PX6_PAIR("r8", "r9")
+#define TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP TINYOPS_PX6_GROUP
+#define TINYOPS_PX6_GROUP3 TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP
+#define TINYOPS_PX6_GROUP4 TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP2
 // The first group starts pixels 1-5 from the bias in r4 before pixel 0 adds to it.
 #define TINYOPS_PX6_FIRST                                                        \
   "mov    r6, r4\n\t"                                                            \
   "mov    r7, r4\n\t"                                                            \
   "mov    r8, r4\n\t"                                                            \
-  "mov    r9, r4\n\t" TINYOPS_PX6_W                                              \
-  "ldmia  ip!, {r0-r3}\n\t"                                                      \
+  "mov    r9, r4\n\t" TINYOPS_PX6_W_LDM                                          \
   "smlad  r5, r2, r10, r4\n\t"                                                   \
   "smlad  r5, r3, r11, r5\n\t"                                                   \
   "smlad  r4, r0, r10, r4\n\t"                                                   \
@@ -299,8 +307,8 @@ struct Px6Frame {
 #define TINYOPS_PX6_OUT_RANGE \
   TINYOPS_PX6_OUT_HIGH "ldr    r0, [sp, #40]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_ADD)
 #define TINYOPS_PX6_OUT_PLAIN TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
-// EVEN: one more group before the loop of two groups (an even group count).
-#define TINYOPS_PX6_FN(NAME, EVEN, OUT)                                          \
+// PRE: (groups - 1) % 4 more groups before the loop of four groups.
+#define TINYOPS_PX6_FN(NAME, PRE, OUT)                                           \
   __attribute__((naked, noinline)) inline void NAME(const Px6Frame*) {          \
     __asm__ volatile(                                                            \
         "push   {r4-r11, lr}\n\t"                                                \
@@ -315,11 +323,11 @@ struct Px6Frame {
         "ldr    r0, [sp, #36]\n\t"                                               \
         "ldr    r4, [r0], #4\n\t"                                                \
         "str    r0, [sp, #36]\n\t"                                               \
-        "ldr    ip, [sp, #28]\n\t" TINYOPS_PX6_FIRST EVEN                        \
+        "ldr    ip, [sp, #28]\n\t" TINYOPS_PX6_FIRST PRE                         \
         "ldr    r0, [sp, #24]\n\t"                                               \
         "cmp    ip, r0\n\t"                                                      \
         "beq    2f\n\t"                                                          \
-        "1:\n\t" TINYOPS_PX6_GROUP TINYOPS_PX6_GROUP                             \
+        "1:\n\t" TINYOPS_PX6_GROUP4                                              \
         "ldr    r0, [sp, #24]\n\t"                                               \
         "cmp    ip, r0\n\t"                                                      \
         "bne    1b\n\t"                                                          \
@@ -343,12 +351,23 @@ struct Px6Frame {
         "add    sp, sp, #52\n\t"                                                 \
         "pop    {r4-r11, pc}\n\t");                                              \
   }
-TINYOPS_PX6_FN(px6_high_odd, "", TINYOPS_PX6_OUT_HIGH)
-TINYOPS_PX6_FN(px6_high_even, TINYOPS_PX6_GROUP, TINYOPS_PX6_OUT_HIGH)
-TINYOPS_PX6_FN(px6_range_odd, "", TINYOPS_PX6_OUT_RANGE)
-TINYOPS_PX6_FN(px6_range_even, TINYOPS_PX6_GROUP, TINYOPS_PX6_OUT_RANGE)
-TINYOPS_PX6_FN(px6_plain_odd, "", TINYOPS_PX6_OUT_PLAIN)
-TINYOPS_PX6_FN(px6_plain_even, TINYOPS_PX6_GROUP, TINYOPS_PX6_OUT_PLAIN)
+#define TINYOPS_PX6_FNS(KIND, OUT)                                 \
+  TINYOPS_PX6_FN(px6_##KIND##_0, "", OUT)                          \
+  TINYOPS_PX6_FN(px6_##KIND##_1, TINYOPS_PX6_GROUP, OUT)           \
+  TINYOPS_PX6_FN(px6_##KIND##_2, TINYOPS_PX6_GROUP2, OUT)          \
+  TINYOPS_PX6_FN(px6_##KIND##_3, TINYOPS_PX6_GROUP3, OUT)          \
+  /* By (groups - 1) % 4. */                                       \
+  inline void px6_##KIND(int32_t pre, const Px6Frame* f) {         \
+    switch (pre) {                                                 \
+      case 0: px6_##KIND##_0(f); break;                            \
+      case 1: px6_##KIND##_1(f); break;                            \
+      case 2: px6_##KIND##_2(f); break;                            \
+      default: px6_##KIND##_3(f); break;                           \
+    }                                                              \
+  }
+TINYOPS_PX6_FNS(high, TINYOPS_PX6_OUT_HIGH)
+TINYOPS_PX6_FNS(range, TINYOPS_PX6_OUT_RANGE)
+TINYOPS_PX6_FNS(plain, TINYOPS_PX6_OUT_PLAIN)
 static_assert(sizeof(Px6Frame) == 52 && sizeof(OutConst) == 16, "offsets in TINYOPS_PX6_FN");
 
 // ---------------------------------------------------------------------------
@@ -441,15 +460,17 @@ struct Fc3Frame {
   int8_t* oend;          // +32: o + the channels (a multiple of 3)
   int32_t add;           // +36: act_min + 128 (kOutRange)
 };
+// Each SXTB16 but the first is followed by an SMLAD of an earlier result: the
+// M7 issues the two together.
 #define TINYOPS_FC3_ROW(W, A)        \
   "ldrd   r10, r11, [" W "], #8\n\t" \
   "sxtb16 ip, r10\n\t"               \
-  "smlad  " A ", r0, ip, " A "\n\t"  \
   "sxtb16 r10, r10, ror #8\n\t"      \
-  "smlad  " A ", r1, r10, " A "\n\t" \
+  "smlad  " A ", r0, ip, " A "\n\t"  \
   "sxtb16 ip, r11\n\t"               \
-  "smlad  " A ", r2, ip, " A "\n\t"  \
+  "smlad  " A ", r1, r10, " A "\n\t" \
   "sxtb16 r11, r11, ror #8\n\t"      \
+  "smlad  " A ", r2, ip, " A "\n\t"  \
   "smlad  " A ", r3, r11, " A "\n\t"
 #define TINYOPS_FC3_STEP                                                        \
   "ldmia  lr!, {r0-r3}\n\t" TINYOPS_FC3_ROW("r7", "r4") TINYOPS_FC3_ROW("r8", "r5") \
@@ -638,13 +659,13 @@ void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const i
     const Px6Frame f{{ob[0], ob[P > 1 ? 1 : 0], ob[P > 2 ? 2 : 0], ob[P > 3 ? 3 : 0],
                       ob[P > 4 ? 4 : 0], ob[P > 5 ? 5 : 0]},
                      xb + 12 * full, xb, s.oc, be, s.add, w, w + static_cast<ptrdiff_t>(nc) * K};
-    const bool even = (full & 1) == 0;
+    const int32_t pre = (full - 1) & 3;
     if (kKind == kOutHigh) {
-      even ? px6_high_even(&f) : px6_high_odd(&f);
+      px6_high(pre, &f);
     } else if (kKind == kOutRange) {
-      even ? px6_range_even(&f) : px6_range_odd(&f);
+      px6_range(pre, &f);
     } else {
-      even ? px6_plain_even(&f) : px6_plain_odd(&f);
+      px6_plain(pre, &f);
     }
     return;
   }
