@@ -139,6 +139,13 @@ def _edge_models() -> list[tuple[str, bytes]]:
         in1_scale=1e-4, in2_scale=1e-4, out_scale=1.0, activation="NONE")
     add("ADD huge output scale", so.add, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
         in1_scale=0.01, in2_scale=0.02, out_scale=5.0, activation="NONE")
+    # Vectors long enough for ADD's rescale tables (ew_dsp::kAddTableMin).
+    add("ADD long vectors relu6", so.add, shape1=(1, 8, 16, 24), shape2=(1, 8, 16, 24),
+        activation="RELU6")
+    add("ADD long vectors equal scales", so.add, shape1=(1, 4, 16, 33), shape2=(1, 4, 16, 33),
+        in1_scale=0.05, in2_scale=0.05, activation="NONE")
+    add("ADD scalar + long vector", so.add, shape1=(1,), shape2=(1, 16, 16, 8),
+        activation="RELU")
     return models
 
 

@@ -99,11 +99,26 @@ void check_all(const Params& p, const char* what, Ref ref, VV vv, SV sv) {
   for (int i = 1; i < 65536; ++i) {
     if (O[i] != want[i]) fail(what, A[i], B[i], O[i], want[i]);
   }
+  // A short vector (loops without the ADD tables).
+  vv(A.data() + 3, B.data() + 3, O.data(), 1000);
+  for (int i = 0; i < 1000; ++i) {
+    if (O[i] != want[i + 3]) fail(what, A[i + 3], B[i + 3], O[i], want[i + 3]);
+  }
   // In place (output == input 1).
   std::vector<int8_t> ip(A);
   vv(ip.data(), B.data(), ip.data(), 65536);
   for (int i = 0; i < 65536; ++i) {
     if (ip[i] != want[i]) fail(what, A[i], B[i], ip[i], want[i]);
+  }
+  // Scalar x a long vector (the ADD table with the scalar folded in).
+  for (int s : {-128, -3, 0, 77, 127}) {
+    for (int first = 0; first < 2; ++first) {
+      sv(first == 1, static_cast<int8_t>(s), B.data(), O.data(), 4096);
+      for (int k = 0; k < 4096; ++k) {
+        const int8_t w = first ? ref(p, static_cast<int8_t>(s), B[k]) : ref(p, B[k], static_cast<int8_t>(s));
+        if (O[k] != w) fail(what, first ? s : B[k], first ? B[k] : s, O[k], w);
+      }
+    }
   }
   int8_t row[256];
   for (int k = 0; k < 256; ++k) row[k] = static_cast<int8_t>(k - 128);

@@ -748,7 +748,13 @@ void dw_tile_kind(const DwTile& t, OutKind kind) {
 
 // Runs the tile (dw_dsp_supported geometry, ring_bytes = dw_ring_bytes, every
 // channel's constants set up).
-inline void dw_tile(const DwTile& t, OutKind kind) {
+inline void dw_tile(const DwTile& tile, OutKind kind) {
+  // The ring on the stack, which the firmware ports keep in tightly coupled
+  // RAM: the M7 reads it without its 4 KB D-cache (as gemm()'s unpacked
+  // pixels). The scratch stays reserved, so plans do not depend on this.
+  alignas(16) int32_t ring[kDwRingBytes / 4];
+  DwTile t = tile;
+  if (t.ring_bytes <= sizeof(ring)) t.ring = ring;
   switch (t.kw * 2 + t.sw) {
     case 3 * 2 + 1: dw_tile_kind<3, 3, 1>(t, kind); break;
     case 3 * 2 + 2: dw_tile_kind<3, 3, 2>(t, kind); break;

@@ -137,9 +137,53 @@ void add_sv(const AddDsp& d, int32_t sx, const AddInput& qy, const int8_t* y, in
   }
 }
 
+// Long vectors: each input's rescale is a function of one int8 value, so
+// it is tabulated once (256 words per input, on the stack) and an element
+// costs two byte loads, two table loads, the add and the output stage --
+// about 13 instructions instead of 21. The tables hold the very values
+// add_input computes, so the sums are the same.
+constexpr int32_t kAddTableMin = 1024;  // elements from which the tables pay off
+template <class P>
+inline void add_table(const AddInput& q, int32_t* t) {
+  for (int32_t v = -128; v < 128; ++v) {
+    t[v & 0xff] = q.shift != 0 ? add_input<P, true>(v, q.base, q.m2, q.round, q.shift)
+                               : add_input<P, false>(v, q.base, q.m2, q.round, q.shift);
+  }
+}
+template <class P, bool kClamp>
+void add_vv_table(const AddDsp& d, const int8_t* a, const int8_t* b, int8_t* out, int32_t n) {
+  int32_t ta[256], tb[256];
+  add_table<P>(d.in1, ta);
+  add_table<P>(d.in2, tb);
+  const uint8_t* ua = reinterpret_cast<const uint8_t*>(a);
+  const uint8_t* ub = reinterpret_cast<const uint8_t*>(b);
+  const int32_t om = d.out.m2, orr = d.out.round, os = d.out.shift, lo = d.lo, hi = d.hi;
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t s = ta[ua[i]] + tb[ub[i]];
+    out[i] = static_cast<int8_t>(clamp_act<kClamp>(requant<P>(s, om, orr, os), lo, hi));
+  }
+}
+// Scalar + vector: the scalar's rescaled value sx folded into the table.
+template <class P, bool kClamp>
+void add_sv_table(const AddDsp& d, int32_t sx, const AddInput& qy, const int8_t* y, int8_t* out,
+                  int32_t n) {
+  int32_t ty[256];
+  add_table<P>(qy, ty);
+  for (int32_t k = 0; k < 256; ++k) ty[k] += sx;
+  const uint8_t* uy = reinterpret_cast<const uint8_t*>(y);
+  const int32_t om = d.out.m2, orr = d.out.round, os = d.out.shift, lo = d.lo, hi = d.hi;
+  for (int32_t i = 0; i < n; ++i) {
+    out[i] = static_cast<int8_t>(clamp_act<kClamp>(requant<P>(ty[uy[i]], om, orr, os), lo, hi));
+  }
+}
+
 // Dispatchers. `x_first` == true: x is input 1 (rescaled with d.in1).
 template <class P, bool kClamp>
 void add_vv_any(const AddDsp& d, const int8_t* a, const int8_t* b, int8_t* out, int32_t n) {
+  if (n >= kAddTableMin) {
+    add_vv_table<P, kClamp>(d, a, b, out, n);
+    return;
+  }
   const bool r1 = d.in1.shift != 0, r2 = d.in2.shift != 0;
   if (r1 && r2) {
     add_vv<P, true, true, kClamp>(d, d.in1, d.in2, a, b, out, n);
@@ -164,6 +208,14 @@ template <class P>
 void add_sv_dispatch(const AddDsp& d, int32_t sx, const AddInput& qy, const int8_t* y,
                      int8_t* out, int32_t n) {
   const bool clamp = d.lo > -128 || d.hi < 127;
+  if (n >= kAddTableMin) {
+    if (clamp) {
+      add_sv_table<P, true>(d, sx, qy, y, out, n);
+    } else {
+      add_sv_table<P, false>(d, sx, qy, y, out, n);
+    }
+    return;
+  }
   if (qy.shift != 0) {
     if (clamp) {
       add_sv<P, true, true>(d, sx, qy, y, out, n);

@@ -56,6 +56,9 @@ using GemmOut = OutParams;
 constexpr int32_t kGemmChannelBlock = 64;
 // Pixels unpacked together at most.
 constexpr int32_t kGemmMaxPixels = 6;
+// Unpacked-pixel bytes gemm() keeps on the stack (the scratch's size,
+// conv_common.h's kUnpackedBytes).
+constexpr uint32_t kGemmStackUnpackedBytes = 6144;
 
 // Bytes of one pixel's unpacked activations: ceil(K / 4) groups of two words.
 TINYOPS_ARM_INLINE int32_t unpacked_pixel_bytes(int32_t K) { return ((K + 3) / 4) * 8; }
@@ -827,6 +830,14 @@ inline void raw_block(const GemmSource& src, int32_t npix, const int8_t* w, int3
 inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K, int32_t nch,
                  const int32_t* bias_eff, const GemmOut& o, int8_t* const* outs, OutConst* oc,
                  int32_t* xbuf, uint32_t xbuf_bytes) {
+  // The unpacked pixels are read again for every channel. The firmware ports
+  // keep the stack in tightly coupled RAM (DTCM on the Cortex-M7, CCM on the
+  // M4): there the M7 reads them without its 4 KB D-cache, which they and
+  // the weight rows streaming past would overflow (every line a miss, about
+  // as many stall cycles as MACs at K = 960). The scratch stays reserved, so
+  // plans do not depend on this.
+  alignas(16) int32_t local[kGemmStackUnpackedBytes / 4];
+  if (xbuf_bytes <= sizeof(local)) xbuf = local;
   const uint32_t fit = xbuf_bytes / static_cast<uint32_t>(unpacked_pixel_bytes(K));
   const int32_t max_pixels = fit > kGemmMaxPixels ? kGemmMaxPixels : static_cast<int32_t>(fit);
   const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
