@@ -57,7 +57,7 @@ constexpr int32_t kGemmChannelBlock = 64;
 // Pixels unpacked together at most.
 constexpr int32_t kGemmMaxPixels = 6;
 // Unpacked-pixel bytes gemm() keeps on the stack (the scratch's size,
-// conv_common.h's kUnpackedBytes).
+// gemm_layout.h's kUnpackedBytes).
 constexpr uint32_t kGemmStackUnpackedBytes = 6144;
 
 // Bytes of one pixel's unpacked activations: ceil(K / 4) groups of two words.
