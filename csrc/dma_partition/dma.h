@@ -5,7 +5,7 @@
 // order they were started, so waiting on a ticket also waits for every copy
 // started before it. Source and destination never overlap. Implementations: a
 // synchronous memcpy engine and an asynchronous worker-thread engine on the
-// host (csrc/dma_partition/host_dma.*), STM32 DMA2 memory-to-memory streams
+// host (csrc/host/host_dma.*), STM32 DMA2 memory-to-memory streams
 // and a CPU-copy engine in firmware (ports/).
 #pragma once
 #include <cstdint>

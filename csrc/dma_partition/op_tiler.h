@@ -3,7 +3,7 @@
 // given amount of SRAM and lays its buffers out. Used where no whole-graph
 // planner runs: the TFLM adapter (csrc/tflm) chooses each op's tiling in its
 // prepare for the configured SRAM tile arena. The host planner
-// (planner_host.cc) uses the same candidates and cost.
+// (csrc/host/planner.cc) uses the same candidates and cost.
 #pragma once
 #include <cstdint>
 

@@ -45,7 +45,7 @@ from ..frontend.ops import COST_CLASSES
 
 MODEL_NAME = "tinyops cost tables (fitted to the QEMU cycle model) + DMA timeline replay"
 
-# Event kinds of the engine's tracing DMA (csrc/dma_partition/host_dma.h).
+# Event kinds of the engine's tracing DMA (csrc/host/host_dma.h).
 EV_OP, EV_KERNEL, EV_START, EV_WAIT, EV_WAIT_ALL = 0, 1, 2, 3, 4
 
 FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes",

@@ -1,6 +1,6 @@
 """Planning a model for a board: tensor placement and per-op tiling.
 
-The decisions are made by the C++ planner (csrc/dma_partition/planner.h)
+The decisions are made by the C++ planner (csrc/host/planner.h)
 through the binding; this module turns them into a partitioned plan (bytes
 the executor loads, on the host and in firmware) and a readable description.
 """
