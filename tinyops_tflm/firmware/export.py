@@ -42,6 +42,7 @@ import numpy as np
 from ..planning.boards import FLASH, QSPI, SDRAM, SRAM, CCM, Board, get_board, parse_size
 from ..errors import BudgetError, FirmwareSourceMissing, TinyOpsError
 from ..frontend.ir import Graph
+from ..planning.plan_writer import PLAN_LAYOUT
 
 __all__ = [
     "PortInfo", "PORTS", "RegionExport", "ExportResult", "export_model", "map_regions",
@@ -143,12 +144,15 @@ class RegionExport:
 
 def plan_regions(plan: bytes) -> list[tuple[int, int, int]]:
     """(kind, bytes, memory code) of every region in serialized plan bytes."""
+    layout = PLAN_LAYOUT
     magic, version, total, n = struct.unpack_from("<4I", plan, 0)
-    if magic != 0x4C504F54:
+    if magic != layout["magic"]:
         raise ValueError("not a tinyops plan (bad magic)")
-    if version < 2:
-        return [struct.unpack_from("<II", plan, 64 + 8 * i) + (5,) for i in range(n)]
-    return [struct.unpack_from("<III", plan, 64 + 16 * i) for i in range(n)]
+    at = layout["header_bytes"]
+    if version < 2:  # v1 regions: kind, bytes (host memory)
+        return [struct.unpack_from("<II", plan, at + 8 * i) + (layout["memory_host"],)
+                for i in range(n)]
+    return [struct.unpack_from("<III", plan, at + layout["region_bytes"] * i) for i in range(n)]
 
 
 def map_regions(plan: bytes, board: Board, sram_budget: int, flash_free: int) -> list[RegionExport]:
