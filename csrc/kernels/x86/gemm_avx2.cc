@@ -12,6 +12,7 @@
 // twice the work per instruction but saturates its int16 sums: not exact.)
 #include <cstring>
 
+#include "kernels/x86/lanes.h"
 #include "kernels/x86/requant_avx2.h"
 
 #if TINYOPS_X86_DISPATCH
@@ -96,41 +97,30 @@ TINYOPS_TARGET_AVX2 void madd_blocks(const int8_t* const* xs, const int8_t* blk,
   if (j < nb) madd_block<NP, 1>(xs, blk + j * stride, K, k2, acc + kLanes * j);
 }
 
+// The packed layout for gemm_packed_lanes (x86/lanes.h).
+struct Packed {
+  static constexpr int32_t kLanes = avx2::kLanes;
+  static ptrdiff_t block_bytes(int32_t K) { return static_cast<ptrdiff_t>(pairs_of(K)) * 32; }
+  static TINYOPS_TARGET_AVX2 __attribute__((noinline)) void blocks(
+      int32_t np, const int8_t* const* x4, const int8_t* blk, int32_t K, int32_t nb,
+      int32_t* acc) {
+    const int32_t k2 = pairs_of(K);
+    if (np == 1) {
+      madd_blocks<1>(x4, blk, K, k2, nb, acc);
+    } else if (np == 2) {
+      madd_blocks<2>(x4, blk, K, k2, nb, acc);
+    } else {
+      madd_blocks<4>(x4, blk, K, k2, nb, acc);
+    }
+  }
+};
+
 }  // namespace
 
-// The output stage (inlined into gemm_packed, and behind requant_rows).
-inline __attribute__((always_inline)) TINYOPS_TARGET_AVX2 void requant_rows_inline(
+TINYOPS_TARGET_AVX2 __attribute__((flatten)) void requant_rows(
     const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n, const int32_t* bias,
     const Requant& rq, int32_t c0, int8_t* const* outs, int32_t out_off) {
-  const __m256i off = _mm256_set1_epi32(rq.output_offset);
-  const __m256i lo = _mm256_set1_epi32(rq.act_min);
-  const __m256i hi = _mm256_set1_epi32(rq.act_max);
-  int32_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const RequantLanes r = requant_lanes(rq, c0 + i);
-    const __m256i b = bias ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + i))
-                           : _mm256_setzero_si256();
-    for (int32_t row = 0; row < rows; ++row) {
-      const __m256i a = _mm256_add_epi32(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + row * acc_stride + i)), b);
-      store8(outs[row] + out_off + i, requant8(a, r, off, lo, hi));
-    }
-  }
-  for (; i < n; ++i) {  // the last channels of a block, one at a time
-    const int32_t c = c0 + i;
-    for (int32_t row = 0; row < rows; ++row) {
-      const int32_t a = acc[row * acc_stride + i];
-      outs[row][out_off + i] = conv_detail::requant_clamp(
-          bias ? conv_detail::wrap_add(a, bias[i]) : a, rq.multiplier[c], rq.left_shift[c],
-          rq.right_shift[c], rq.output_offset, rq.act_min, rq.act_max);
-    }
-  }
-}
-
-TINYOPS_TARGET_AVX2 void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows,
-                                      int32_t n, const int32_t* bias, const Requant& rq,
-                                      int32_t c0, int8_t* const* outs, int32_t out_off) {
-  requant_rows_inline(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
+  requant_rows_lanes<Lanes>(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
 }
 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch) {
@@ -154,39 +144,11 @@ void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
   }
 }
 
-TINYOPS_TARGET_AVX2 void gemm_packed(const int8_t* const* xs, int32_t npix, const int8_t* packed,
-                                     int32_t K, int32_t row0, int32_t nch,
-                                     const int32_t* bias_eff, const Requant& rq, int32_t c0,
-                                     int8_t* const* outs, int32_t* acc) {
-  const int32_t k2 = pairs_of(K);
-  const ptrdiff_t stride = static_cast<ptrdiff_t>(k2) * 32;
-  // The block holding tile channel 0, and that channel's lane in it.
-  const int8_t* first_block = packed + static_cast<ptrdiff_t>(row0 / kLanes) * stride;
-  const int32_t lane0 = row0 % kLanes;
-  const int32_t span = lane0 + nch;  // lanes covering the tile
-  for (int32_t p = 0; p < npix; p += kPixelBlock) {
-    const int32_t np = npix - p < kPixelBlock ? npix - p : kPixelBlock;
-    const int8_t* x4[kPixelBlock];
-    for (int32_t i = 0; i < kPixelBlock; ++i) x4[i] = xs[p + (i < np ? i : 0)];
-    // Windows of kChannelBlock lanes aligned to the packed blocks;
-    // window-relative lane L holds tile channel L - lane0 + wb.
-    for (int32_t wb = 0; wb < span; wb += kChannelBlock) {
-      const int32_t lanes = span - wb < kChannelBlock ? span - wb : kChannelBlock;
-      const int8_t* blk = first_block + (wb / kLanes) * stride;
-      const int32_t nb = (lanes + kLanes - 1) / kLanes;
-      if (np == 1) {
-        madd_blocks<1>(x4, blk, K, k2, nb, acc);
-      } else if (np == 2) {
-        madd_blocks<2>(x4, blk, K, k2, nb, acc);
-      } else {
-        madd_blocks<4>(x4, blk, K, k2, nb, acc);
-      }
-      const int32_t first = wb < lane0 ? lane0 - wb : 0;  // first lane in the tile
-      const int32_t i0 = wb + first - lane0;              // its tile channel
-      requant_rows_inline(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
-                   outs + p, i0);
-    }
-  }
+TINYOPS_TARGET_AVX2 __attribute__((flatten)) void gemm_packed(
+    const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K, int32_t row0,
+    int32_t nch, const int32_t* bias_eff, const Requant& rq, int32_t c0, int8_t* const* outs,
+    int32_t* acc) {
+  gemm_packed_lanes<Packed, Lanes>(xs, npix, packed, K, row0, nch, bias_eff, rq, c0, outs, acc);
 }
 
 }  // namespace avx2

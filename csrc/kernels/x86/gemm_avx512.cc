@@ -7,6 +7,7 @@
 // (g * 16 + lane) * 4 + j, zero beyond nch / K. Inputs are fed to vpdpbusd as
 // unsigned bytes u = x + 128 (x ^ 0x80); the -128 * sum(w) this adds is folded
 // into bias_eff by the caller (gemm_input_shift = -128).
+#include "kernels/x86/lanes.h"
 #include "kernels/x86/requant_avx512.h"
 
 #if TINYOPS_X86_DISPATCH
@@ -75,32 +76,28 @@ TINYOPS_TARGET_AVX512 void vnni_blocks(const int8_t* const* xs, const int8_t* bl
   }
 }
 
-}  // namespace
-
-// The output stage (inlined into gemm_packed, and behind requant_rows).
-inline __attribute__((always_inline)) TINYOPS_TARGET_AVX512 void requant_rows_inline(
-    const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n, const int32_t* bias,
-    const Requant& rq, int32_t c0, int8_t* const* outs, int32_t out_off) {
-  const __m512i off = _mm512_set1_epi32(rq.output_offset);
-  const __m512i lo = _mm512_set1_epi32(rq.act_min);
-  const __m512i hi = _mm512_set1_epi32(rq.act_max);
-  for (int32_t i = 0; i < n; i += 16) {
-    const __mmask16 k = lanes_mask(n - i);
-    const RequantLanes r = requant_lanes(rq, c0 + i, k);
-    const __m512i b = bias ? _mm512_maskz_loadu_epi32(k, bias + i) : _mm512_setzero_si512();
-    for (int32_t row = 0; row < rows; ++row) {
-      const __m512i a =
-          _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, acc + row * acc_stride + i), b);
-      const __m512i v = requant16(a, r, off, lo, hi);
-      _mm_mask_storeu_epi8(outs[row] + out_off + i, k, _mm512_cvtepi32_epi8(v));
+// The packed layout for gemm_packed_lanes (x86/lanes.h).
+struct Packed {
+  static constexpr int32_t kLanes = 16;
+  static ptrdiff_t block_bytes(int32_t K) { return static_cast<ptrdiff_t>((K + 3) / 4) * 64; }
+  static TINYOPS_TARGET_AVX512 __attribute__((noinline)) void blocks(
+      int32_t np, const int8_t* const* x4, const int8_t* blk, int32_t K, int32_t nb,
+      int32_t* acc) {
+    const int32_t k4 = (K + 3) / 4;
+    if (np == 1) {
+      vnni_blocks<1>(x4, blk, K, k4, nb, acc);
+    } else {
+      vnni_blocks<4>(x4, blk, K, k4, nb, acc);
     }
   }
-}
+};
 
-TINYOPS_TARGET_AVX512 void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows,
-                                        int32_t n, const int32_t* bias, const Requant& rq,
-                                        int32_t c0, int8_t* const* outs, int32_t out_off) {
-  requant_rows_inline(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
+}  // namespace
+
+TINYOPS_TARGET_AVX512 __attribute__((flatten)) void requant_rows(
+    const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n, const int32_t* bias,
+    const Requant& rq, int32_t c0, int8_t* const* outs, int32_t out_off) {
+  requant_rows_lanes<Lanes>(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
 }
 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch) {
@@ -126,35 +123,11 @@ void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
   }
 }
 
-TINYOPS_TARGET_AVX512 void gemm_packed(const int8_t* const* xs, int32_t npix,
-                                       const int8_t* packed, int32_t K, int32_t row0, int32_t nch,
-                                       const int32_t* bias_eff, const Requant& rq, int32_t c0,
-                                       int8_t* const* outs, int32_t* acc) {
-  const int32_t k4 = (K + 3) / 4;
-  // The block holding tile channel 0, and that channel's lane in it.
-  const int8_t* first_block = packed + static_cast<ptrdiff_t>(row0 / 16) * k4 * 64;
-  const int32_t lane0 = row0 % 16;
-  const int32_t span = lane0 + nch;  // lanes covering the tile
-  for (int32_t p = 0; p < npix; p += kPixelBlock) {
-    const int32_t np = npix - p < kPixelBlock ? npix - p : kPixelBlock;
-    const int8_t* x4[kPixelBlock];
-    for (int32_t i = 0; i < kPixelBlock; ++i) x4[i] = xs[p + (i < np ? i : 0)];
-    // Windows of 64 channels aligned to the packed blocks; window-relative
-    // lane L holds tile channel L - lane0 + wb.
-    for (int32_t wb = 0; wb < span; wb += kChannelBlock) {
-      const int32_t lanes = span - wb < kChannelBlock ? span - wb : kChannelBlock;
-      const int8_t* blk = first_block + static_cast<ptrdiff_t>(wb / 16) * k4 * 64;
-      if (np == 1) {
-        vnni_blocks<1>(x4, blk, K, k4, (lanes + 15) / 16, acc);
-      } else {
-        vnni_blocks<4>(x4, blk, K, k4, (lanes + 15) / 16, acc);
-      }
-      const int32_t first = wb < lane0 ? lane0 - wb : 0;  // first lane in the tile
-      const int32_t i0 = wb + first - lane0;              // its tile channel
-      requant_rows_inline(acc + first, kChannelBlock, np, lanes - first, bias_eff + i0, rq, c0 + i0,
-                   outs + p, i0);
-    }
-  }
+TINYOPS_TARGET_AVX512 __attribute__((flatten)) void gemm_packed(
+    const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K, int32_t row0,
+    int32_t nch, const int32_t* bias_eff, const Requant& rq, int32_t c0, int8_t* const* outs,
+    int32_t* acc) {
+  gemm_packed_lanes<Packed, Lanes>(xs, npix, packed, K, row0, nch, bias_eff, rq, c0, outs, acc);
 }
 
 }  // namespace avx512

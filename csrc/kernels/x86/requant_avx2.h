@@ -65,6 +65,34 @@ TINYOPS_AVX2_INLINE __m256i load8_epi32(const int8_t* src) {
   return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src)));
 }
 
+// The vector facts the shared row loops (x86/lanes.h) are written over: 8
+// int32 lanes, full vectors only (the last n % 8 channels take the scalar
+// tail). Not always_inline: the entry points inline them with `flatten`.
+struct Lanes {
+  using Vec = __m256i;
+  using Mask = int32_t;  // unused: full vectors only
+  using Requant = RequantLanes;
+  static constexpr int32_t kLanes = 8;
+  static constexpr bool kMasked = false;
+  static Mask mask(int32_t) { return 0; }
+  static TINYOPS_TARGET_AVX2 Vec zero() { return _mm256_setzero_si256(); }
+  static TINYOPS_TARGET_AVX2 Vec set1(int32_t v) { return _mm256_set1_epi32(v); }
+  static TINYOPS_TARGET_AVX2 Vec add(Vec a, Vec b) { return _mm256_add_epi32(a, b); }
+  static TINYOPS_TARGET_AVX2 Vec mul(Vec a, Vec b) { return _mm256_mullo_epi32(a, b); }
+  static TINYOPS_TARGET_AVX2 Vec load_i8(Mask, const int8_t* p) { return load8_epi32(p); }
+  static TINYOPS_TARGET_AVX2 Vec load_i32(Mask, const int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static TINYOPS_TARGET_AVX2 Requant requant_lanes(const conv_detail::Requant& rq, int32_t c,
+                                                   Mask) {
+    return avx2::requant_lanes(rq, c);
+  }
+  static TINYOPS_TARGET_AVX2 void store_requant(Mask, int8_t* dst, Vec acc, const Requant& r,
+                                                Vec off, Vec lo, Vec hi) {
+    store8(dst, requant8(acc, r, off, lo, hi));
+  }
+};
+
 }  // namespace avx2
 }  // namespace x86
 }  // namespace tinyops

@@ -58,6 +58,36 @@ TINYOPS_AVX512_INLINE __mmask16 lanes_mask(int32_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1u);
 }
 
+// The vector facts the shared row loops (x86/lanes.h) are written over: 16
+// int32 lanes, the last partial vector masked. Not always_inline: the entry
+// points inline them with `flatten`.
+struct Lanes {
+  using Vec = __m512i;
+  using Mask = __mmask16;
+  using Requant = RequantLanes;
+  static constexpr int32_t kLanes = 16;
+  static constexpr bool kMasked = true;
+  static TINYOPS_TARGET_AVX512 Mask mask(int32_t n) { return lanes_mask(n); }
+  static TINYOPS_TARGET_AVX512 Vec zero() { return _mm512_setzero_si512(); }
+  static TINYOPS_TARGET_AVX512 Vec set1(int32_t v) { return _mm512_set1_epi32(v); }
+  static TINYOPS_TARGET_AVX512 Vec add(Vec a, Vec b) { return _mm512_add_epi32(a, b); }
+  static TINYOPS_TARGET_AVX512 Vec mul(Vec a, Vec b) { return _mm512_mullo_epi32(a, b); }
+  static TINYOPS_TARGET_AVX512 Vec load_i8(Mask k, const int8_t* p) {
+    return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, p));
+  }
+  static TINYOPS_TARGET_AVX512 Vec load_i32(Mask k, const int32_t* p) {
+    return _mm512_maskz_loadu_epi32(k, p);
+  }
+  static TINYOPS_TARGET_AVX512 Requant requant_lanes(const conv_detail::Requant& rq, int32_t c,
+                                                     Mask k) {
+    return avx512::requant_lanes(rq, c, k);
+  }
+  static TINYOPS_TARGET_AVX512 void store_requant(Mask k, int8_t* dst, Vec acc, const Requant& r,
+                                                  Vec off, Vec lo, Vec hi) {
+    _mm_mask_storeu_epi8(dst, k, _mm512_cvtepi32_epi8(requant16(acc, r, off, lo, hi)));
+  }
+};
+
 }  // namespace avx512
 }  // namespace x86
 }  // namespace tinyops
