@@ -25,7 +25,7 @@ Status conv2d_prepare(PrepareContext& ctx) {
 
   if (input->type != output->type) {
     return ctx.fail(Status::kInvalidModel, "CONV_2D: input type %s differs from output type %s",
-                    dtype_label(input->type), dtype_label(output->type));
+                    dtype_name(input->type), dtype_name(output->type));
   }
   if ((s = expect_type(ctx, input, DType::kInt8, "CONV_2D input (only int8 activations)")) !=
       Status::kOk)

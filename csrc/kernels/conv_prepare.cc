@@ -130,18 +130,5 @@ bool dims_positive(const TensorDesc* t) {
   return true;
 }
 
-const char* dtype_label(DType t) {
-  switch (t) {
-    case DType::kFloat32: return "float32";
-    case DType::kInt32: return "int32";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt64: return "int64";
-    case DType::kBool: return "bool";
-    case DType::kInt16: return "int16";
-    case DType::kInt8: return "int8";
-  }
-  return "unknown";
-}
-
 }  // namespace conv_detail
 }  // namespace tinyops

@@ -41,9 +41,6 @@ Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& op
 // Every dimension at least 1 (kernels do not take empty tensors).
 bool dims_positive(const TensorDesc* t);
 
-// The type's name, for messages.
-const char* dtype_label(DType t);
-
 // Whole-tensor eval of a window op (CONV_2D, DEPTHWISE_CONV_2D): one tile
 // per image covering every row and channel. `tile` is the op's tile function.
 template <typename Params, typename TileFn>

@@ -64,13 +64,7 @@ void conv2d_tile_reference(const Conv2DParams& p, const InputBand& in, const int
             }
           }
         }
-        if (bias) acc += static_cast<uint32_t>(bias[c]);
-        int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), p.multiplier[c],
-                                                     p.shift[c]);
-        v += p.output_offset;
-        v = v > p.act_min ? v : p.act_min;  // std::max then std::min, as TFLM
-        v = v < p.act_max ? v : p.act_max;
-        dst[c - out.ch_begin] = static_cast<int8_t>(v);
+        dst[c - out.ch_begin] = reference_output(p, c, acc, bias);
       }
     }
   }

@@ -123,13 +123,7 @@ void depthwise_conv2d_tile_reference(const DepthwiseConv2DParams& p, const Input
             acc += static_cast<uint32_t>(wv * xv);
           }
         }
-        if (bias) acc += static_cast<uint32_t>(bias[c]);
-        int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), p.multiplier[c],
-                                                     p.shift[c]);
-        v += p.output_offset;
-        v = v > p.act_min ? v : p.act_min;
-        v = v < p.act_max ? v : p.act_max;
-        dst[c - out.ch_begin] = static_cast<int8_t>(v);
+        dst[c - out.ch_begin] = reference_output(p, c, acc, bias);
       }
     }
   }

@@ -48,14 +48,8 @@ void fully_connected_tile_reference(const FullyConnectedParams& p, const int8_t*
         const uint32_t xv = static_cast<uint32_t>(static_cast<int32_t>(x[d]) + p.input_offset);
         acc += wv * xv;
       }
-      if (bias) acc += static_cast<uint32_t>(bias[c]);
-      int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), p.multiplier[c],
-                                                   p.shift[c]);
-      v += p.output_offset;
-      v = v > p.act_min ? v : p.act_min;
-      v = v < p.act_max ? v : p.act_max;
       output[static_cast<ptrdiff_t>(b - batch_begin) * output_row_stride + (c - ch_begin)] =
-          static_cast<int8_t>(v);
+          reference_output(p, c, acc, bias);
     }
   }
 }
@@ -144,7 +138,7 @@ Status fully_connected_prepare(PrepareContext& ctx) {
   if (input->type != output->type) {
     return ctx.fail(Status::kInvalidModel,
                     "FULLY_CONNECTED: input type %s differs from output type %s",
-                    dtype_label(input->type), dtype_label(output->type));
+                    dtype_name(input->type), dtype_name(output->type));
   }
   if ((s = expect_type(ctx, input, DType::kInt8,
                        "FULLY_CONNECTED input (only int8 activations)")) != Status::kOk)

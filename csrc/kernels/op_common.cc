@@ -40,7 +40,7 @@ size_t dtype_size(DType t) {
   return 0;
 }
 
-static const char* dtype_name(DType t) {
+const char* dtype_name(DType t) {
   switch (t) {
     case DType::kFloat32: return "float32";
     case DType::kInt32: return "int32";
@@ -50,7 +50,7 @@ static const char* dtype_name(DType t) {
     case DType::kInt16: return "int16";
     case DType::kInt8: return "int8";
   }
-  return "?";
+  return "unknown";
 }
 
 Status PrepareContext::fail(Status s, const char* fmt, ...) {

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/quant.h"
 #include "kernels/x86/dispatch.h"
 
 namespace tinyops {
@@ -89,6 +90,20 @@ template <class Params>
 inline Requant requant_of(const Params& p) {
   return Requant{p.multiplier, p.left_shift, p.right_shift, p.output_offset, p.act_min,
                  p.act_max};
+}
+
+// The output stage as TFLM's reference kernels write it (the reference tile
+// paths): bias added wrapping, MultiplyByQuantizedMultiplier with the signed
+// shift, offset, std::max then std::min.
+template <class Params>
+inline int8_t reference_output(const Params& p, int32_t c, uint32_t acc, const int32_t* bias) {
+  if (bias) acc += static_cast<uint32_t>(bias[c]);
+  int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), p.multiplier[c],
+                                               p.shift[c]);
+  v += p.output_offset;
+  v = v > p.act_min ? v : p.act_min;
+  v = v < p.act_max ? v : p.act_max;
+  return static_cast<int8_t>(v);
 }
 
 inline void requant_row(const int32_t* acc, int32_t n, const int32_t* bias, const Requant& rq,

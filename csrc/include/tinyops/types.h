@@ -18,6 +18,8 @@ enum class DType : uint8_t {
 
 // Byte size of one element; 0 for an unknown value (plans are validated with it).
 size_t dtype_size(DType t);
+// The type's name, for messages.
+const char* dtype_name(DType t);
 bool dtype_valid(uint8_t raw);
 
 constexpr int kMaxRank = 6;
