@@ -4,12 +4,8 @@
 // (PB10/PB11, the ST-LINK virtual COM port) at 115200 8N1.
 #include <cstdint>
 
-#include "stm32/dma2.h"
-#include "stm32/stm32_drivers.h"
+#include "stm32/stm32_board.h"
 #include "stm32/stm32_regs.h"
-#include "tinyops_port/board.h"
-#include "tinyops_port/console.h"
-#include "tinyops_port/cortexm.h"
 
 namespace tinyops_port {
 
@@ -69,49 +65,19 @@ constexpr QspiConfig kQspiCfg = {kQspiPins, sizeof(kQspiPins) / sizeof(kQspiPins
 constexpr PinGroup kUartPins[] = {{gpio::B, (1u << 10) | (1u << 11), 7}};
 constexpr UsartConfig kUartCfg = {kUsart3, false, kApb1Hz, 115200};
 
-Dma2Engine g_dma;
-bool g_console_ready = false;
-
 }  // namespace
 
-void board_init() {
-  const bool clock_ok = clock_init(kClockCfg);
-  // Console first so the rest can report.
-  reg(rcc::kApb1enr) |= rcc::kApb1Usart3;
-  read_back(rcc::kApb1enr);
-  gpio_alternate(kUartPins, 1);
-  usart_init(clock_ok ? kUartCfg : UsartConfig{kUsart3, false, 16000000, 115200});
-  g_console_ready = true;
-  if (!clock_ok) console_puts("\nFATAL: HSE/PLL did not start (180 MHz)\n");
-  cm::dwt_enable();
-  if (!sdram_init(kSdramCfg)) {
-    console_puts("\nFATAL: SDRAM init/test failed\n");
-    board_exit(10);
-  }
-  if (!qspi_memory_mapped_init(kQspiCfg)) {
-    console_puts("\nFATAL: QSPI memory-mapped init failed\n");
-    board_exit(11);
-  }
-  // DMA2 streams 0 and 1; CCM (0x10000000, 64 KB) is CPU-only.
-  g_dma.init(Dma2Engine::Config{{0, 1}, true, false, 0x10000000, 0x10010000, 5});
+namespace stm32 {
+
+const Stm32Board& stm32_board() {
+  static constexpr Stm32Board kBoard = {
+      kCoreHz,   kClockCfg, rcc::kApb1enr, rcc::kApb1Usart3, kUartPins, 1, kUartCfg,
+      kSdramCfg, kQspiCfg,
+      false,  // no caches (Cortex-M4)
+      // DMA2 streams 0 and 1; CCM (0x10000000, 64 KB) is CPU-only.
+      Dma2Engine::Config{{0, 1}, true, false, 0x10000000, 0x10010000, 5}};
+  return kBoard;
 }
 
-const BoardInfo& board_info() {
-  static const BoardInfo info{TINYOPS_BOARD_NAME, TINYOPS_CORE_NAME, kCoreHz, false};
-  return info;
-}
-
-void console_write(const char* data, uint32_t bytes) {
-  if (g_console_ready) usart_write(kUartCfg, data, bytes);
-}
-
-uint32_t cycle_count() { return cm::dwt_cycles(); }
-
-tinyops::DmaEngine& dma_engine() { return g_dma; }
-
-void board_exit(int code) {
-  console_printf("\n[exit %d] halted\n", code);
-  for (;;) cm::wfi();
-}
-
+}  // namespace stm32
 }  // namespace tinyops_port

@@ -7,10 +7,8 @@ set(TINYOPS_CORE_NAME cortex-m4)
 set(TINYOPS_CORE_HZ 180000000)
 set(TINYOPS_QEMU_MACHINE mps2-an386)
 set(TINYOPS_BOARD_DEFINES TINYOPS_CORTEX_M4=1)
-set(TINYOPS_BOARD_SOURCES
-  ${CMAKE_CURRENT_LIST_DIR}/board.cc
-  ${CMAKE_CURRENT_LIST_DIR}/../common/stm32/stm32_drivers.cc
-  ${CMAKE_CURRENT_LIST_DIR}/../common/stm32/dma2.cc)
+include(${CMAKE_CURRENT_LIST_DIR}/../common/stm32/stm32.cmake)
+set(TINYOPS_BOARD_SOURCES ${CMAKE_CURRENT_LIST_DIR}/board.cc ${TINYOPS_STM32_SOURCES})
 
 # Memory map of the board. FASTRAM = CCM (64 KB, CPU only: stack, tables);
 # SRAM = SRAM1 + SRAM2 + SRAM3 (160 + 32 + 128 KB, contiguous); SDRAM 8 MB of

@@ -5,12 +5,8 @@
 // USART1 (PA9/PB7, the ST-LINK virtual COM port) at 115200 8N1.
 #include <cstdint>
 
-#include "stm32/dma2.h"
-#include "stm32/stm32_drivers.h"
+#include "stm32/stm32_board.h"
 #include "stm32/stm32_regs.h"
-#include "tinyops_port/board.h"
-#include "tinyops_port/console.h"
-#include "tinyops_port/cortexm.h"
 
 namespace tinyops_port {
 
@@ -78,53 +74,20 @@ constexpr QspiConfig kQspiCfg = {kQspiPins, sizeof(kQspiPins) / sizeof(kQspiPins
 constexpr PinGroup kUartPins[] = {{gpio::A, 1u << 9, 7}, {gpio::B, 1u << 7, 7}};
 constexpr UsartConfig kUartCfg = {kUsart1, true, kApb2Hz, 115200};
 
-Dma2Engine g_dma;
-bool g_console_ready = false;
-
 }  // namespace
 
-void board_init() {
-  const bool clock_ok = clock_init(kClockCfg);
-  reg(rcc::kApb2enr) |= rcc::kApb2Usart1;
-  read_back(rcc::kApb2enr);
-  gpio_alternate(kUartPins, 2);
-  usart_init(clock_ok ? kUartCfg : UsartConfig{kUsart1, true, 16000000, 115200});
-  g_console_ready = true;
-  if (!clock_ok) console_puts("\nFATAL: HSE/PLL did not start (216 MHz)\n");
-  cm::dwt_enable();
-  // External memories with the D-cache still off (the SDRAM self-test must
-  // reach the chip, not the cache).
-  if (!sdram_init(kSdramCfg)) {
-    console_puts("\nFATAL: SDRAM init/test failed\n");
-    board_exit(10);
-  }
-  if (!qspi_memory_mapped_init(kQspiCfg)) {
-    console_puts("\nFATAL: QSPI memory-mapped init failed\n");
-    board_exit(11);
-  }
-  cm::icache_enable();
-  cm::dcache_enable();
-  // DMA2 streams 0 and 1, cache maintenance around every transfer; every
-  // memory is DMA-reachable (DTCM through the AHBS port).
-  g_dma.init(Dma2Engine::Config{{0, 1}, true, true, 0, 0, 5});
+namespace stm32 {
+
+const Stm32Board& stm32_board() {
+  static constexpr Stm32Board kBoard = {
+      kCoreHz,   kClockCfg, rcc::kApb2enr, rcc::kApb2Usart1, kUartPins, 2, kUartCfg,
+      kSdramCfg, kQspiCfg,
+      true,  // caches
+      // DMA2 streams 0 and 1, cache maintenance around every transfer; every
+      // memory is DMA-reachable (DTCM through the AHBS port).
+      Dma2Engine::Config{{0, 1}, true, true, 0, 0, 5}};
+  return kBoard;
 }
 
-const BoardInfo& board_info() {
-  static const BoardInfo info{TINYOPS_BOARD_NAME, TINYOPS_CORE_NAME, kCoreHz, false};
-  return info;
-}
-
-void console_write(const char* data, uint32_t bytes) {
-  if (g_console_ready) usart_write(kUartCfg, data, bytes);
-}
-
-uint32_t cycle_count() { return cm::dwt_cycles(); }
-
-tinyops::DmaEngine& dma_engine() { return g_dma; }
-
-void board_exit(int code) {
-  console_printf("\n[exit %d] halted\n", code);
-  for (;;) cm::wfi();
-}
-
+}  // namespace stm32
 }  // namespace tinyops_port

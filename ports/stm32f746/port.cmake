@@ -7,10 +7,8 @@ set(TINYOPS_CORE_NAME cortex-m7)
 set(TINYOPS_CORE_HZ 216000000)
 set(TINYOPS_QEMU_MACHINE mps2-an500)
 set(TINYOPS_BOARD_DEFINES TINYOPS_CORTEX_M7=1)
-set(TINYOPS_BOARD_SOURCES
-  ${CMAKE_CURRENT_LIST_DIR}/board.cc
-  ${CMAKE_CURRENT_LIST_DIR}/../common/stm32/stm32_drivers.cc
-  ${CMAKE_CURRENT_LIST_DIR}/../common/stm32/dma2.cc)
+include(${CMAKE_CURRENT_LIST_DIR}/../common/stm32/stm32.cmake)
+set(TINYOPS_BOARD_SOURCES ${CMAKE_CURRENT_LIST_DIR}/board.cc ${TINYOPS_STM32_SOURCES})
 
 # Memory map of the board. DTCM (64 KB) + SRAM1 (240 KB) + SRAM2 (16 KB) are
 # contiguous from 0x20000000 and all DMA-reachable, so the planner sees one

@@ -24,30 +24,12 @@
 #include "tinyops_port/console.h"
 #include "tinyops_port/model.h"
 #include "tinyops_port/op_timing.h"
+#include "tinyops_port/patterns.h"
 #include "tinyops_port/pool.h"
 
 using namespace tinyops_port;
 
 namespace {
-
-uint32_t fnv1a32(const uint8_t* p, uint32_t n) {
-  uint32_t h = 2166136261u;
-  for (uint32_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 16777619u;
-  }
-  return h;
-}
-
-void fill_pattern(uint8_t* p, uint32_t n, uint32_t seed) {
-  uint32_t x = seed * 2654435761u + 1;
-  for (uint32_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    p[i] = static_cast<uint8_t>(x);
-  }
-}
 
 // Copies patterns between free SRAM and free SDRAM (both directions, odd
 // sizes and alignments, transfers larger than one DMA chunk) and from the

@@ -33,6 +33,7 @@
 #include "tflm/tinyops_tflm.h"
 #include "tinyops_port/board.h"
 #include "tinyops_port/console.h"
+#include "tinyops_port/patterns.h"
 
 #ifndef TINYOPS_TFLM_TILE_ARENA
 #define TINYOPS_TFLM_TILE_ARENA (64 * 1024)
@@ -52,6 +53,8 @@ namespace {
 
 using tinyops_port::console_printf;
 using tinyops_port::console_puts;
+using tinyops_port::fill_pattern;
+using tinyops_port::fnv1a32;
 
 // Internal SRAM: TinyOps' tile arena and TFLM's persistent arena.
 alignas(32) uint8_t g_tile_arena[TINYOPS_TFLM_TILE_ARENA]
@@ -63,26 +66,6 @@ alignas(16) uint8_t g_tensor_arena[TINYOPS_TFLM_TENSOR_ARENA]
     __attribute__((section(".bss.tinyops_sdram")));
 
 tinyops::tflm::Binding g_binding;
-
-uint32_t fnv1a32(const uint8_t* p, uint32_t n) {
-  uint32_t h = 2166136261u;
-  for (uint32_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 16777619u;
-  }
-  return h;
-}
-
-// The same xorshift pattern as the ports' runner (seed 1 for input 0, ...).
-void fill_pattern(uint8_t* p, uint32_t n, uint32_t seed) {
-  uint32_t x = seed * 2654435761u + 1;
-  for (uint32_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    p[i] = static_cast<uint8_t>(x);
-  }
-}
 
 int done(const char* status, int code) {
   console_printf("DONE status=%s\n", status);
