@@ -1,6 +1,8 @@
 // Prepare-time checks shared by the window and GEMM ops (conv_prepare.h).
 #include "kernels/conv_prepare.h"
 
+#include <cstdio>
+
 #include "kernels/quant.h"
 
 namespace tinyops {
@@ -128,6 +130,32 @@ bool dims_positive(const TensorDesc* t) {
     if (t->shape.dims[i] < 1) return false;
   }
   return true;
+}
+
+Status check_window_output(PrepareContext& ctx, const char* op, const WindowTensors& t,
+                           int32_t batches, const SpatialGeometry& geo, int32_t out_c,
+                           bool* per_channel) {
+  const int32_t* od = t.output->shape.dims;
+  if (od[0] != batches || od[1] != geo.out_h || od[2] != geo.out_w || od[3] != out_c) {
+    return ctx.fail(Status::kInvalidModel,
+                    "%s: output shape is [%d,%d,%d,%d], expected [%d,%d,%d,%d]", op,
+                    static_cast<int>(od[0]), static_cast<int>(od[1]), static_cast<int>(od[2]),
+                    static_cast<int>(od[3]), static_cast<int>(batches),
+                    static_cast<int>(geo.out_h), static_cast<int>(geo.out_w),
+                    static_cast<int>(out_c));
+  }
+  if (t.bias && t.bias->shape.num_elements() != out_c) {
+    return ctx.fail(Status::kInvalidModel, "%s: bias has %lld elements, expected %d", op,
+                    static_cast<long long>(t.bias->shape.num_elements()),
+                    static_cast<int>(out_c));
+  }
+  char what[48];
+  std::snprintf(what, sizeof(what), "%s input", op);
+  Status s = check_activation_quant(ctx, t.input, what);
+  if (s != Status::kOk) return s;
+  std::snprintf(what, sizeof(what), "%s output", op);
+  if ((s = check_activation_quant(ctx, t.output, what)) != Status::kOk) return s;
+  return check_filter_quant(ctx, t.filter, out_c, op, per_channel);
 }
 
 }  // namespace conv_detail

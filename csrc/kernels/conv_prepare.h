@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/quant.h"
 #include "kernels/tile.h"
 #include "tinyops/op_api.h"
 
@@ -40,6 +41,67 @@ Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& op
 
 // Every dimension at least 1 (kernels do not take empty tensors).
 bool dims_positive(const TensorDesc* t);
+
+// The tensors of a window op (CONV_2D, DEPTHWISE_CONV_2D); bias may be null.
+struct WindowTensors {
+  const TensorDesc* input;
+  const TensorDesc* filter;
+  const TensorDesc* bias;
+  const TensorDesc* output;
+};
+
+// The checks both window ops make once their geometry is known: the output
+// is [batches, geo.out_h, geo.out_w, out_c], the bias has out_c elements,
+// input and output are int8-quantized, and the filter has one scale or one
+// per output channel (*per_channel).
+Status check_window_output(PrepareContext& ctx, const char* op, const WindowTensors& t,
+                           int32_t batches, const SpatialGeometry& geo, int32_t out_c,
+                           bool* per_channel);
+
+// The fields CONV_2D and DEPTHWISE_CONV_2D params share (P has them by the
+// same names): geometry, offsets, the fused activation's range and the
+// per-channel output stage, whose four arrays of out_c int32 are `arrays`.
+template <class P>
+Status fill_window_params(PrepareContext& ctx, const char* op, const WindowTensors& t,
+                          const OpOptions& opt, int32_t batches, const SpatialGeometry& geo,
+                          int32_t out_c, bool per_channel, int32_t* arrays, P* p) {
+  p->batches = batches;
+  p->in_h = t.input->shape.dims[1];
+  p->in_w = t.input->shape.dims[2];
+  p->in_c = t.input->shape.dims[3];
+  p->out_h = geo.out_h;
+  p->out_w = geo.out_w;
+  p->out_c = out_c;
+  p->filter_h = t.filter->shape.dims[1];
+  p->filter_w = t.filter->shape.dims[2];
+  p->stride_h = opt.stride_h;
+  p->stride_w = opt.stride_w;
+  p->dilation_h = opt.dilation_h;
+  p->dilation_w = opt.dilation_w;
+  p->pad_top = geo.pad_top;
+  p->pad_left = geo.pad_left;
+  p->input_offset = -t.input->quant.zero_point;
+  p->output_offset = t.output->quant.zero_point;
+  if (!activation_range_quantized(opt.activation, DType::kInt8, t.output->quant.scale,
+                                  t.output->quant.zero_point, &p->act_min, &p->act_max)) {
+    return ctx.fail(Status::kUnsupported, "%s: fused activation %d is not supported", op,
+                    static_cast<int>(opt.activation));
+  }
+  int32_t* mult = arrays;
+  int32_t* shift = arrays + out_c;
+  int32_t* lsh = arrays + 2 * static_cast<size_t>(out_c);
+  int32_t* rsh = arrays + 3 * static_cast<size_t>(out_c);
+  const Status s = per_channel_multipliers(ctx, t.input->quant.scale, t.filter->quant,
+                                           t.output->quant.scale, out_c, per_channel, mult,
+                                           shift, lsh, rsh);
+  if (s != Status::kOk) return s;
+  p->multiplier = mult;
+  p->shift = shift;
+  p->left_shift = lsh;
+  p->right_shift = rsh;
+  p->has_bias = t.bias != nullptr ? 1 : 0;
+  return Status::kOk;
+}
 
 // Whole-tensor eval of a window op (CONV_2D, DEPTHWISE_CONV_2D): one tile
 // per image covering every row and channel. `tile` is the op's tile function.

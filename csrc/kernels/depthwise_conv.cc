@@ -85,26 +85,11 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
   if ((s = spatial_geometry(ctx, "DEPTHWISE_CONV_2D", opt, in_h, in_w, kh, kw, &geo)) !=
       Status::kOk)
     return s;
-  const int32_t* od = output->shape.dims;
-  if (od[0] != batches || od[1] != geo.out_h || od[2] != geo.out_w || od[3] != out_c) {
-    return ctx.fail(Status::kInvalidModel,
-                    "DEPTHWISE_CONV_2D: output shape is [%d,%d,%d,%d], expected [%d,%d,%d,%d]",
-                    static_cast<int>(od[0]), static_cast<int>(od[1]), static_cast<int>(od[2]),
-                    static_cast<int>(od[3]), static_cast<int>(batches),
-                    static_cast<int>(geo.out_h), static_cast<int>(geo.out_w),
-                    static_cast<int>(out_c));
-  }
-  if (bias && bias->shape.num_elements() != out_c) {
-    return ctx.fail(Status::kInvalidModel,
-                    "DEPTHWISE_CONV_2D: bias has %lld elements, expected %d",
-                    static_cast<long long>(bias->shape.num_elements()), static_cast<int>(out_c));
-  }
-  if ((s = check_activation_quant(ctx, input, "DEPTHWISE_CONV_2D input")) != Status::kOk) return s;
-  if ((s = check_activation_quant(ctx, output, "DEPTHWISE_CONV_2D output")) != Status::kOk)
-    return s;
-  const QuantInfo& fq = filter->quant;
+  const WindowTensors t{input, filter, bias, output};
   bool per_channel = false;
-  if ((s = check_filter_quant(ctx, filter, out_c, "DEPTHWISE_CONV_2D", &per_channel)) != Status::kOk) return s;
+  if ((s = check_window_output(ctx, "DEPTHWISE_CONV_2D", t, batches, geo, out_c,
+                               &per_channel)) != Status::kOk)
+    return s;
   const int64_t taps = static_cast<int64_t>(kh) * kw;
   if (taps > (int64_t{1} << 24)) {
     return ctx.fail(Status::kUnsupported, "DEPTHWISE_CONV_2D: filter window too large");
@@ -121,41 +106,10 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
   }
   std::memset(p, 0, sizeof(*p));
   std::memset(zeros, 0, static_cast<size_t>(nzeros));
-  p->batches = batches;
-  p->in_h = in_h;
-  p->in_w = in_w;
-  p->in_c = in_c;
-  p->out_h = geo.out_h;
-  p->out_w = geo.out_w;
-  p->out_c = out_c;
-  p->filter_h = kh;
-  p->filter_w = kw;
-  p->depth_multiplier = M;
-  p->stride_h = opt.stride_h;
-  p->stride_w = opt.stride_w;
-  p->dilation_h = opt.dilation_h;
-  p->dilation_w = opt.dilation_w;
-  p->pad_top = geo.pad_top;
-  p->pad_left = geo.pad_left;
-  p->input_offset = -input->quant.zero_point;
-  p->output_offset = output->quant.zero_point;
-  if (!activation_range_quantized(opt.activation, DType::kInt8, output->quant.scale,
-                                  output->quant.zero_point, &p->act_min, &p->act_max)) {
-    return ctx.fail(Status::kUnsupported,
-                    "DEPTHWISE_CONV_2D: fused activation %d is not supported",
-                    static_cast<int>(opt.activation));
-  }
-  int32_t* mult = arrays;
-  int32_t* shift = arrays + out_c;
-  int32_t* lsh = arrays + 2 * static_cast<size_t>(out_c);
-  int32_t* rsh = arrays + 3 * static_cast<size_t>(out_c);
-  if ((s = per_channel_multipliers(ctx, input->quant.scale, fq, output->quant.scale, out_c,
-                                   per_channel, mult, shift, lsh, rsh)) != Status::kOk)
+  if ((s = fill_window_params(ctx, "DEPTHWISE_CONV_2D", t, opt, batches, geo, out_c, per_channel,
+                              arrays, p)) != Status::kOk)
     return s;
-  p->multiplier = mult;
-  p->shift = shift;
-  p->left_shift = lsh;
-  p->right_shift = rsh;
+  p->depth_multiplier = M;
   p->zeros = zeros;
   p->path = taps > kMaxFastDepth ? kDepthwisePathReference : kDepthwisePathDirect;
   if (constant) {
@@ -170,7 +124,6 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
     }
     p->row_sum = rsum;
   }
-  p->has_bias = bias != nullptr ? 1 : 0;
   ctx.params = p;
   ctx.scratch_bytes = depthwise_conv2d_tile_scratch_size(*p, p->out_h, out_c);
   return Status::kOk;
