@@ -13,14 +13,10 @@ namespace tinyops {
 using namespace conv_detail;
 
 Status conv2d_prepare(PrepareContext& ctx) {
-  Status s = expect_io_counts(ctx, 2, 3, 1);
+  WindowTensors t;
+  Status s = weighted_op_tensors(ctx, "CONV_2D", &t);
   if (s != Status::kOk) return s;
-  const TensorDesc* input = ctx.input(0);
-  const TensorDesc* filter = ctx.input(1);
-  const TensorDesc* bias = ctx.input(2);
-  const TensorDesc* output = ctx.output(0);
-  if (output == nullptr) return ctx.fail(Status::kInvalidModel, "CONV_2D: output is missing");
-  if (ctx.options == nullptr) return ctx.fail(Status::kInvalidModel, "CONV_2D: no options");
+  const TensorDesc *input = t.input, *filter = t.filter, *bias = t.bias, *output = t.output;
   const OpOptions& opt = *ctx.options;
 
   if (input->type != output->type) {
@@ -61,7 +57,6 @@ Status conv2d_prepare(PrepareContext& ctx) {
   }
   SpatialGeometry geo;
   if ((s = spatial_geometry(ctx, "CONV_2D", opt, in_h, in_w, kh, kw, &geo)) != Status::kOk) return s;
-  const WindowTensors t{input, filter, bias, output};
   bool per_channel = false;
   if ((s = check_window_output(ctx, "CONV_2D", t, batches, geo, out_c, &per_channel)) !=
       Status::kOk)

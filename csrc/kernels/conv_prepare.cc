@@ -132,6 +132,15 @@ bool dims_positive(const TensorDesc* t) {
   return true;
 }
 
+Status weighted_op_tensors(PrepareContext& ctx, const char* op, WindowTensors* t) {
+  const Status s = expect_io_counts(ctx, 2, 3, 1);
+  if (s != Status::kOk) return s;
+  *t = WindowTensors{ctx.input(0), ctx.input(1), ctx.input(2), ctx.output(0)};
+  if (t->output == nullptr) return ctx.fail(Status::kInvalidModel, "%s: output is missing", op);
+  if (ctx.options == nullptr) return ctx.fail(Status::kInvalidModel, "%s: no options", op);
+  return Status::kOk;
+}
+
 Status check_window_output(PrepareContext& ctx, const char* op, const WindowTensors& t,
                            int32_t batches, const SpatialGeometry& geo, int32_t out_c,
                            bool* per_channel) {

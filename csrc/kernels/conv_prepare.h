@@ -42,13 +42,17 @@ Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& op
 // Every dimension at least 1 (kernels do not take empty tensors).
 bool dims_positive(const TensorDesc* t);
 
-// The tensors of a window op (CONV_2D, DEPTHWISE_CONV_2D); bias may be null.
+// The tensors of a weighted op (CONV_2D, DEPTHWISE_CONV_2D,
+// FULLY_CONNECTED); bias may be null.
 struct WindowTensors {
   const TensorDesc* input;
   const TensorDesc* filter;
   const TensorDesc* bias;
   const TensorDesc* output;
 };
+
+// Input, filter, optional bias and output present, and the op's options.
+Status weighted_op_tensors(PrepareContext& ctx, const char* op, WindowTensors* t);
 
 // The checks both window ops make once their geometry is known: the output
 // is [batches, geo.out_h, geo.out_w, out_c], the bias has out_c elements,

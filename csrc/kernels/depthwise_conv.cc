@@ -35,18 +35,10 @@ uint32_t depthwise_conv2d_tile_scratch_size(const DepthwiseConv2DParams& p, int3
 }
 
 Status depthwise_conv2d_prepare(PrepareContext& ctx) {
-  Status s = expect_io_counts(ctx, 2, 3, 1);
+  WindowTensors t;
+  Status s = weighted_op_tensors(ctx, "DEPTHWISE_CONV_2D", &t);
   if (s != Status::kOk) return s;
-  const TensorDesc* input = ctx.input(0);
-  const TensorDesc* filter = ctx.input(1);
-  const TensorDesc* bias = ctx.input(2);
-  const TensorDesc* output = ctx.output(0);
-  if (output == nullptr) {
-    return ctx.fail(Status::kInvalidModel, "DEPTHWISE_CONV_2D: output is missing");
-  }
-  if (ctx.options == nullptr) {
-    return ctx.fail(Status::kInvalidModel, "DEPTHWISE_CONV_2D: no options");
-  }
+  const TensorDesc *input = t.input, *filter = t.filter, *bias = t.bias, *output = t.output;
   const OpOptions& opt = *ctx.options;
   if ((s = expect_type(ctx, input, DType::kInt8,
                        "DEPTHWISE_CONV_2D input (only int8 activations)")) != Status::kOk)
@@ -85,7 +77,6 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
   if ((s = spatial_geometry(ctx, "DEPTHWISE_CONV_2D", opt, in_h, in_w, kh, kw, &geo)) !=
       Status::kOk)
     return s;
-  const WindowTensors t{input, filter, bias, output};
   bool per_channel = false;
   if ((s = check_window_output(ctx, "DEPTHWISE_CONV_2D", t, batches, geo, out_c,
                                &per_channel)) != Status::kOk)

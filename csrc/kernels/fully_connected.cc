@@ -122,18 +122,10 @@ void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input,
 }
 
 Status fully_connected_prepare(PrepareContext& ctx) {
-  Status s = expect_io_counts(ctx, 2, 3, 1);
+  WindowTensors t;
+  Status s = weighted_op_tensors(ctx, "FULLY_CONNECTED", &t);
   if (s != Status::kOk) return s;
-  const TensorDesc* input = ctx.input(0);
-  const TensorDesc* filter = ctx.input(1);
-  const TensorDesc* bias = ctx.input(2);
-  const TensorDesc* output = ctx.output(0);
-  if (output == nullptr) {
-    return ctx.fail(Status::kInvalidModel, "FULLY_CONNECTED: output is missing");
-  }
-  if (ctx.options == nullptr) {
-    return ctx.fail(Status::kInvalidModel, "FULLY_CONNECTED: no options");
-  }
+  const TensorDesc *input = t.input, *filter = t.filter, *bias = t.bias, *output = t.output;
   const OpOptions& opt = *ctx.options;
   if (input->type != output->type) {
     return ctx.fail(Status::kInvalidModel,
