@@ -115,17 +115,8 @@ Status check_unary(PrepareContext& ctx, const char* op) {
   const char* roles[2] = {"input", "output"};
   const TensorDesc* t[2] = {in, out};
   for (int i = 0; i < 2; ++i) {
-    s = expect_type(ctx, t[i], DType::kInt8, roles[i]);  // int16 / float: unsupported
+    s = expect_int8_quantized(ctx, op, t[i], roles[i]);  // int16 / float: unsupported
     if (s != Status::kOk) return s;
-    if (t[i]->quant.num_scales < 1) {
-      return ctx.fail(Status::kInvalidModel, "%s: %s has no quantization parameters", op,
-                      roles[i]);
-    }
-    const float sc = t[i]->quant.scale;
-    if (!(sc > 0.0f) || !(sc <= 3.4e38f)) {
-      return ctx.fail(Status::kInvalidModel, "%s: %s scale %g must be positive and finite", op,
-                      roles[i], static_cast<double>(sc));
-    }
   }
   if (in->shape.num_elements() != out->shape.num_elements()) {
     return ctx.fail(Status::kInvalidModel, "%s: input has %lld elements, output %lld", op,

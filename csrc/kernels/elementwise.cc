@@ -177,17 +177,8 @@ Status binary_check_tensors(PrepareContext& ctx, const char* op) {
   const TensorDesc* t[3] = {ctx.input(0), ctx.input(1), ctx.output(0)};
   for (int i = 0; i < 3; ++i) {
     if (t[i] == nullptr) return ctx.fail(Status::kInvalidModel, "%s: %s is missing", op, roles[i]);
-    s = expect_type(ctx, t[i], DType::kInt8, roles[i]);  // int16 etc.: unsupported
+    s = expect_int8_quantized(ctx, op, t[i], roles[i]);  // int16 etc.: unsupported
     if (s != Status::kOk) return s;
-    if (t[i]->quant.num_scales < 1) {
-      return ctx.fail(Status::kInvalidModel, "%s: %s has no quantization parameters", op,
-                      roles[i]);
-    }
-    const float sc = t[i]->quant.scale;
-    if (!(sc > 0.0f) || !(sc <= 3.4e38f)) {
-      return ctx.fail(Status::kInvalidModel, "%s: %s scale %g must be positive and finite", op,
-                      roles[i], static_cast<double>(sc));
-    }
   }
   const int32_t act = ctx.options ? ctx.options->activation : kActNone;
   if (act != kActNone && act != kActRelu && act != kActRelu6 && act != kActReluN1To1) {

@@ -88,6 +88,21 @@ Status expect_type(PrepareContext& ctx, const TensorDesc* t, DType type, const c
   return Status::kOk;
 }
 
+Status expect_int8_quantized(PrepareContext& ctx, const char* op, const TensorDesc* t,
+                             const char* what) {
+  const Status s = expect_type(ctx, t, DType::kInt8, what);
+  if (s != Status::kOk) return s;
+  if (t->quant.num_scales < 1) {
+    return ctx.fail(Status::kInvalidModel, "%s: %s has no quantization parameters", op, what);
+  }
+  const float sc = t->quant.scale;
+  if (!(sc > 0.0f) || !(sc <= 3.4e38f)) {
+    return ctx.fail(Status::kInvalidModel, "%s: %s scale %g must be positive and finite", op,
+                    what, static_cast<double>(sc));
+  }
+  return Status::kOk;
+}
+
 Status expect_same_shape(PrepareContext& ctx, const TensorDesc* a, const TensorDesc* b,
                          const char* what) {
   bool same = a->shape.rank == b->shape.rank;

@@ -68,6 +68,10 @@ using EvalFn = Status (*)(const EvalContext& ctx);
 // Common prepare checks; each returns kOk or records a message via ctx.fail.
 Status expect_io_counts(PrepareContext& ctx, int min_inputs, int max_inputs, int outputs);
 Status expect_type(PrepareContext& ctx, const TensorDesc* t, DType type, const char* what);
+// expect_type int8, with quantization parameters and a positive finite scale
+// ("<op>: <what> has no quantization parameters" / "... scale ... must be").
+Status expect_int8_quantized(PrepareContext& ctx, const char* op, const TensorDesc* t,
+                             const char* what);
 Status expect_same_shape(PrepareContext& ctx, const TensorDesc* a, const TensorDesc* b,
                          const char* what);
 
