@@ -6,11 +6,14 @@ Cortex-M4F, stm32f746 = Cortex-M7), measured with `tinyops emulate`'s
 instruction counts (the project's QEMU TCG plugin counts every executed guest
 instruction), for two builds of the firmware in the same run:
 
-  before  the kernels of a base commit (--base, default below): a detached
-          git worktree of this checkout's HEAD with csrc/kernels checked out
-          from the base commit (so ports, runtime and the QEMU plugin are the
-          same in both builds) is the firmware source tree (TINYOPS_SOURCE_DIR),
-          with its own firmware cache;
+  before  the firmware sources of a base commit (--base, default below): a
+          detached git worktree of the base commit with this checkout's QEMU
+          plugin (ports/common/qemu_plugin: both builds run under the same
+          cycle model) is the firmware source tree (TINYOPS_SOURCE_DIR), with
+          its own firmware cache. (HEAD with the base's csrc/kernels served
+          until the runtime reached the kernels through op descriptors; the
+          old kernels no longer link against it. The base's runtime and
+          ports differ from HEAD's in bookkeeping outside the kernels' loops.)
   after   this checkout.
 
 Both builds run the plans this checkout's host engine makes; ops run alone
@@ -191,21 +194,20 @@ def _env(**values):
 
 @contextlib.contextmanager
 def _base_tree(ref: str):
-    """HEAD with csrc/kernels of `ref`, as a detached worktree (removed afterwards)."""
+    """`ref` with HEAD's QEMU plugin, as a detached worktree (removed afterwards)."""
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
                          capture_output=True, text=True)
     if sha.returncode != 0:
         raise SystemExit(f"--base {ref}: not a commit of {ROOT} ({sha.stderr.strip()})")
     tmp = Path(tempfile.mkdtemp(prefix="tinyops-base-"))
     path = tmp / "src"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), "HEAD"],
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), ref],
                    check=True)
     try:
-        # Replaced, not overlaid: files HEAD added to csrc/kernels (a split
-        # kernel's tile or prepare file) would define its symbols twice.
-        subprocess.run(["git", "-C", str(path), "rm", "-r", "-q", "csrc/kernels"], check=True)
-        subprocess.run(["git", "-C", str(path), "checkout", "-q", ref, "--", "csrc/kernels"],
-                       check=True)
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        subprocess.run(["git", "-C", str(path), "checkout", "-q", head, "--",
+                        "ports/common/qemu_plugin"], check=True)
         yield path, sha.stdout.strip()
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
