@@ -17,8 +17,18 @@ def _child(code: str) -> str:
 
 
 def test_public_api():
-    from tinyops_tflm import (BudgetError, Interpreter, InvocationError, IsaError, ModelError,
-                              PlanError, TinyOpsError, UnsupportedOpError, read_model, validate)
+    from tinyops_tflm import (
+        BudgetError,
+        Interpreter,
+        InvocationError,
+        IsaError,
+        ModelError,
+        PlanError,
+        TinyOpsError,
+        UnsupportedOpError,
+        read_model,
+        validate,
+    )
     from tinyops_tflm.runtime.interpreter import Interpreter as Native
     assert Interpreter is Native
     assert callable(read_model) and callable(validate)
@@ -48,8 +58,7 @@ def test_old_submodule_path_is_not_a_second_copy():
 
 
 def test_old_validation_module_names():
-    from tinyops_tflm.validation import describe_difference, make_inputs, validate
-    from tinyops_tflm.validation import compare
+    from tinyops_tflm.validation import compare, describe_difference, make_inputs, validate
     assert (validate, make_inputs, describe_difference) == (
         compare.validate, compare.make_inputs, compare.describe_difference)
     with pytest.raises(AttributeError):

@@ -8,7 +8,6 @@ import shutil
 import numpy as np
 import pytest
 
-
 ARM_INSTALL_HINT = ("apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
                     "libstdc++-arm-none-eabi-newlib qemu-system-arm")
 
@@ -42,8 +41,8 @@ def firmware_variant(caches: dict, name: str):
 
 def host_outputs(data: bytes, board: str | None, sram_budget=None) -> list[np.ndarray]:
     """The host Interpreter's outputs for the emulator's default input and plan."""
-    from tinyops_tflm.runtime.interpreter import Interpreter
     from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.runtime.interpreter import Interpreter
     from tinyops_tflm.validation.compare import make_inputs
 
     graph = read_model(data)
@@ -84,9 +83,9 @@ def merge_models(models: list[bytes]) -> bytes:
 def oracle_outputs(data: bytes) -> list[np.ndarray]:
     """The pinned tflite-micro interpreter's outputs for the emulator's
     default input (``make_inputs(graph, 1, seed=0)[0]``)."""
-    from tinyops_tflm.validation.oracle import run_tflm
     from tinyops_tflm.frontend.reader import read_model
     from tinyops_tflm.validation.compare import make_inputs
+    from tinyops_tflm.validation.oracle import run_tflm
 
     return run_tflm(data, [make_inputs(read_model(data), 1, seed=0)[0]])[0]
 
