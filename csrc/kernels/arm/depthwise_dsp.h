@@ -472,15 +472,15 @@ TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
 #define TINYOPS_DW3_W1 "ldrd   %[w0], %[w1], [%[w], #-40]\n\t"
 #define TINYOPS_DW3_W2 "ldrd   %[w0], %[w1], [%[w], #-32]\n\t"
 #define TINYOPS_DW3_BODY_S1                                                      \
+  "ldr    %[a0], [%[k]], #20\n\t"                                                 \
   TINYOPS_DW3_S1_ROW(0, TINYOPS_DW3_W0, "a0", "a0", "a0", "a0")                  \
   TINYOPS_DW3_S1_ROW(1, TINYOPS_DW3_W1, "a1", "a3", "a2", "a0")                  \
   TINYOPS_DW3_S1_ROW(2, TINYOPS_DW3_W2, "a1", "a3", "a2", "a0")
-// Stride 2: pixels 1-3 start from the bias before pixel 0 adds to it.
+// Stride 2: the bias in x2 (the rows use x0 and x1 only), where kernel row
+// 0 starts every pixel from it.
 #define TINYOPS_DW3_BODY_S2                                                      \
-  "mov    %[a1], %[a0]\n\t"                                                      \
-  "mov    %[a2], %[a0]\n\t"                                                      \
-  "mov    %[a3], %[a0]\n\t"                                                      \
-  TINYOPS_DW3_S2_ROW(0, TINYOPS_DW3_W0, "a0", "a1", "a2", "a3")                  \
+  "ldr    %[x2], [%[k]], #20\n\t"                                                 \
+  TINYOPS_DW3_S2_ROW(0, TINYOPS_DW3_W0, "x2", "x2", "x2", "x2")                  \
   TINYOPS_DW3_S2_ROW(1, TINYOPS_DW3_W1, "a0", "a1", "a2", "a3")                  \
   TINYOPS_DW3_S2_ROW(2, TINYOPS_DW3_W2, "a0", "a1", "a2", "a3")
 // The output stage (arm/output_stage.h) of the 4 accumulators, stage by
@@ -507,7 +507,7 @@ TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
 #define TINYOPS_DW3_RANGE "ldr    %[w1], %[addv]\n\t" TINYOPS_DW_REQ4(TINYOPS_DW_ADDLO)
 #define TINYOPS_DW3_ASM(BODY, RANGE)                                             \
   __asm__ volatile("1:\n\t"                                                      \
-                   "ldr    %[a0], [%[k]], #20\n\t" BODY                          \
+                   BODY                                                          \
                    "add    %[q], %[q], #4\n\t" TINYOPS_DW3_OUT(RANGE)            \
                    "ldr    %[x0], %[oend]\n\t"                                   \
                    "cmp    %[o], %[x0]\n\t"                                      \
@@ -537,12 +537,13 @@ TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
   "smlad  %[a1], %[x1], %[w0], %[" A1 "]\n\t"                                   \
   "smlabt %[a1], %[x0], %[w1], %[a1]\n\t"
 #define TINYOPS_DW3_BODY2_S1                                                     \
+  "ldr    %[a0], [%[k]], #20\n\t"                                                 \
   TINYOPS_DW3_S1_ROW2(0, TINYOPS_DW3_W0, "a0", "a0")                             \
   TINYOPS_DW3_S1_ROW2(1, TINYOPS_DW3_W1, "a1", "a0")                             \
   TINYOPS_DW3_S1_ROW2(2, TINYOPS_DW3_W2, "a1", "a0")
 #define TINYOPS_DW3_BODY2_S2                                                     \
-  "mov    %[a1], %[a0]\n\t"                                                      \
-  TINYOPS_DW3_S2_ROW2(0, TINYOPS_DW3_W0, "a0", "a1")                             \
+  "ldr    %[x2], [%[k]], #20\n\t"                                                 \
+  TINYOPS_DW3_S2_ROW2(0, TINYOPS_DW3_W0, "x2", "x2")                             \
   TINYOPS_DW3_S2_ROW2(1, TINYOPS_DW3_W1, "a0", "a1")                             \
   TINYOPS_DW3_S2_ROW2(2, TINYOPS_DW3_W2, "a0", "a1")
 #define TINYOPS_DW_REQ2(OP) OP("a0") OP("a1")
@@ -557,7 +558,7 @@ TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
 #define TINYOPS_DW3_RANGE2 "ldr    %[w1], %[addv]\n\t" TINYOPS_DW_REQ2(TINYOPS_DW_ADDLO)
 #define TINYOPS_DW3_ASM2(BODY, RANGE)                                            \
   __asm__ volatile("1:\n\t"                                                      \
-                   "ldr    %[a0], [%[k]], #20\n\t" BODY                          \
+                   BODY                                                          \
                    "add    %[q], %[q], #4\n\t" TINYOPS_DW3_OUT2(RANGE)           \
                    "cmp    %[o], %[oend]\n\t"                                    \
                    "bne    1b\n\t"                                               \
@@ -566,6 +567,52 @@ TINYOPS_ARM_INLINE int8_t dw_out(int32_t acc, const OutConst& c, int32_t add) {
                      [w0] "=&r"(w0), [w1] "=&r"(w1)                                       \
                    : [ps] "r"(ps), [oend] "r"(oend), [addv] "m"(add)                      \
                    : "cc", "memory")
+
+// One pixel (the last column of an odd-width row), either stride: pairs 0
+// and 1 of each kernel row, SMLAD (w0, w1) + SMLABT (., w2) -- the packed
+// weights are (w0, w1), (w1, w2) at stride 1 and (w0, w1), (0, w2) at
+// stride 2, the top half read either way. 28 instructions for 9 MACs, where
+// the C++ loop took about 60.
+#define TINYOPS_DW3_ROW1(s, WLD)                                                 \
+  WLD                                                                            \
+  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  "smlad  %[a0], %[x0], %[w0], %[a0]\n\t"                                       \
+  "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"
+#define TINYOPS_DW3_RANGE1 "ldr    %[w1], %[addv]\n\tadd    %[a0], %[a0], %[w1]\n\t"
+#define TINYOPS_DW3_ASM1(RANGE)                                                  \
+  __asm__ volatile("1:\n\t"                                                      \
+                   "ldr    %[a0], [%[k]], #20\n\t"                               \
+                   TINYOPS_DW3_ROW1(0, TINYOPS_DW3_W0)                           \
+                   TINYOPS_DW3_ROW1(1, TINYOPS_DW3_W1)                           \
+                   TINYOPS_DW3_ROW1(2, TINYOPS_DW3_W2)                           \
+                   "add    %[q], %[q], #4\n\t"                                   \
+                   "ldrd   %[x0], %[x1], [%[k], #-16]\n\t"                       \
+                   "ldrd   %[x2], %[w0], [%[k], #-8]\n\t"                        \
+                   TINYOPS_DW_SMMLAR("a0") TINYOPS_DW_SIGN("a0")                 \
+                   TINYOPS_DW_QADD("a0") TINYOPS_DW_SHIFT("a0")                  \
+                   TINYOPS_DW_SUB("a0") TINYOPS_DW_SSAT("a0") RANGE              \
+                   "strb   %[a0], [%[o]], #1\n\t"                                \
+                   "cmp    %[o], %[oend]\n\t"                                    \
+                   "bne    1b\n\t"                                               \
+                   : [q] "+r"(q), [w] "+r"(w), [k] "+r"(k), [o] "+r"(o), [a0] "=&r"(a0), \
+                     [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [w0] "=&r"(w0),      \
+                     [w1] "=&r"(w1)                                                       \
+                   : [oend] "r"(oend), [addv] "m"(add)                                    \
+                   : "cc", "memory")
+
+// Channels [0, ng) of a 1-pixel step; arguments as dw3_step4.
+template <int kKind>
+__attribute__((noinline)) void dw3_step1(const int32_t* q, const int32_t* w, const int32_t* k,
+                                         int8_t* o, int32_t ng, int32_t add) {
+  int8_t* const oend = o + ng;
+  int32_t a0, x0, x1, x2, w0, w1;
+  if (kKind == kOutRange) {
+    TINYOPS_DW3_ASM1(TINYOPS_DW3_RANGE1);
+  } else {
+    TINYOPS_DW3_ASM1("");
+  }
+}
 
 // Channels [0, ng) of a 2-pixel step; arguments as dw3_step4.
 template <int SW, int kKind>
@@ -696,7 +743,9 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
         o0[0] = v0;
       }
     }
-    if (x < nx) {
+    if (x < nx && KH == 3 && !kMult) {
+      dw3_step1<kKind>(qrow, wrow, reinterpret_cast<const int32_t*>(cst_g), orow, ng, t.add);
+    } else if (x < nx) {
       const int32_t* w = wrow;
       for (int32_t i = 0; i < ng; ++i, w += wstride) {
         const int32_t a0 = Ch::one(qrow + (kMult ? cidx[i] : i), w, cst_g[i].bias);
@@ -751,10 +800,15 @@ void dw_tile_kind(const DwTile& t, OutKind kind) {
 inline void dw_tile(const DwTile& tile, OutKind kind) {
   // The ring on the stack, which the firmware ports keep in tightly coupled
   // RAM: the M7 reads it without its 4 KB D-cache (as gemm()'s unpacked
-  // pixels). The scratch stays reserved, so plans do not depend on this.
-  alignas(16) int32_t ring[kDwRingBytes / 4];
+  // pixels); twice the scratch's, so rows up to 80 pixels at 3x3 (the
+  // paper model's widest) need no column chunks, which re-unpack the rows
+  // per chunk. The scratch stays reserved, so plans do not depend on this.
+  alignas(16) int32_t ring[2 * kDwRingBytes / 4];
   DwTile t = tile;
-  if (t.ring_bytes <= sizeof(ring)) t.ring = ring;
+  const uint32_t need = static_cast<uint32_t>(t.kh * dw_group(t.kh)) * 4u *
+                        static_cast<uint32_t>(dw_row_pairs(t.kw, t.sw, t.out_w));
+  t.ring = ring;
+  t.ring_bytes = need < sizeof(ring) ? need : static_cast<uint32_t>(sizeof(ring));
   switch (t.kw * 2 + t.sw) {
     case 3 * 2 + 1: dw_tile_kind<3, 3, 1>(t, kind); break;
     case 3 * 2 + 2: dw_tile_kind<3, 3, 2>(t, kind); break;
