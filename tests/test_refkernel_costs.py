@@ -88,11 +88,18 @@ def test_table_is_the_fit_of_the_committed_measurements():
         assert {r["counter"] for r in sel} == {v["meta"]["counter"]}, name
         assert {r["cmsis_nn_commit"] for r in sel} == {v["meta"]["cmsis_nn_commit"]}, name
         cores, _ = h.fit_table(sel)
+        # Compared by what the coefficients predict on every measured shape:
+        # a class with few shapes can have several least-squares optima
+        # (collinear features), and which one NNLS lands on depends on the
+        # last bits of the BLAS in use.
         for core in CORES:
             for cls in CLASSES:
-                for k in COEFS:
-                    assert cores[core][cls][k] == pytest.approx(v["cores"][core][cls][k], rel=1e-5,
-                                                                abs=1e-5), (name, core, cls, k)
+                crow = [r for r in sel if r["core"] == core and (cls == "default" or r["class"] == cls)]
+                for r in crow:
+                    def predict(coef):
+                        return sum(coef[k] * float(r.get(k) or 0.0) for k in COEFS)
+                    assert predict(cores[core][cls]) == pytest.approx(
+                        predict(v["cores"][core][cls]), rel=1e-4, abs=1.0), (name, core, cls, r["shape"])
 
 
 def test_schedules_load_the_table():
