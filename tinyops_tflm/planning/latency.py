@@ -70,7 +70,9 @@ def cost_class(graph: Graph, op: Operator) -> str:
     if family == "conv":
         w = t[op.inputs[1]].shape  # [OC, KH, KW, IC]
         if w[1] == 1 and w[2] == 1:
-            return "conv_1x1"
+            # Under 16 input channels the GEMM's per-output work (pixel
+            # unpacking, loop entry, output stage) outweighs its few MACs.
+            return "conv_1x1_narrow" if w[3] < 16 else "conv_1x1"
         return "conv_stem" if w[3] <= 4 else "conv_kxk"
     if family == "depthwise":
         w = t[op.inputs[1]].shape  # [1, KH, KW, C]
@@ -198,7 +200,7 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
     # 1x1 conv / FC GEMMs take output pixels in pairs: a call with an odd
     # pixel count runs a leftover loop over all its weights.
     odd = 0.0
-    if cost_class(graph, op) in ("conv_1x1", "fully_connected") and op.outputs:
+    if cost_class(graph, op) in ("conv_1x1", "conv_1x1_narrow", "fully_connected") and op.outputs:
         out_c = t[op.outputs[0]].shape[-1]
         per = min(out_c, tiling.channels) if tiling is not None and tiling.strategy in (
             "rows", "channels") and tiling.channels > 0 else out_c
@@ -274,7 +276,8 @@ def board_table(tables: dict[str, Any], board: Board) -> dict[str, Any]:
 
 # Where a table has no entry for a fine class, its coarser class (e.g. the
 # CMSIS-NN table's one class for every depthwise window but 3x3).
-_PARENT_CLASS = {"depthwise_5x5": "depthwise_large", "depthwise_7x7": "depthwise_large"}
+_PARENT_CLASS = {"depthwise_5x5": "depthwise_large", "depthwise_7x7": "depthwise_large",
+                 "conv_1x1_narrow": "conv_1x1"}
 
 
 def compute_cycles(entry: dict[str, Any], cls: str, features: dict[str, float]) -> tuple[float, float]:
