@@ -24,6 +24,7 @@ of published scores:
 The modelled cycles are the cycle model's, not a board measurement; the
 acceptance band is +-15 % (ports/README.md has the numbers of a run).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Compile flags as GCC CoreMark reports use them (vendor-score comparison).
-VENDOR_FLAGS = ("-O3 -funroll-all-loops -finline-functions -finline-limit=1000 -fno-if-conversion2 "
-                "-fgcse-sm -fno-strict-overflow")
+VENDOR_FLAGS = (
+    "-O3 -funroll-all-loops -finline-functions -finline-limit=1000 -fno-if-conversion2 -fgcse-sm -fno-strict-overflow"
+)
 GCC_FLAGS = "-O2"
 # (set, board) -> [(reference name, CoreMark/MHz)]
 REFERENCES = {
@@ -155,11 +157,15 @@ def build(coremark: Path, board: str, out_dir: Path, iterations: int, opt: str) 
     (out_dir / "core_portme.h").write_text(PORTME_H)
     (out_dir / "tinyops_portme.c").write_text(PORTME_C)
     flags = f"{opt} (tinyops coremark_cycles.py, {board})"
-    return build_program([coremark / s for s in SOURCES] + [out_dir / "tinyops_portme.c"], board,
-                         out_dir / f"coremark_{board}.elf", opt=opt,
-                         defines=[f"ITERATIONS={iterations}", "PERFORMANCE_RUN=1",
-                                  f'FLAGS_STR="{flags}"'],
-                         include_dirs=[out_dir, coremark], stack_size=8192)
+    return build_program(
+        [coremark / s for s in SOURCES] + [out_dir / "tinyops_portme.c"],
+        board,
+        out_dir / f"coremark_{board}.elf",
+        opt=opt,
+        defines=[f"ITERATIONS={iterations}", "PERFORMANCE_RUN=1", f'FLAGS_STR="{flags}"'],
+        include_dirs=[out_dir, coremark],
+        stack_size=8192,
+    )
 
 
 def measure(coremark: Path, board: str, build_root: Path, iterations: int, opt: str) -> dict:
@@ -169,16 +175,27 @@ def measure(coremark: Path, board: str, build_root: Path, iterations: int, opt: 
     run = run_cycles(elf, board, timeout=1800)
     # CoreMark's own verdict also needs >= 10 s of its clock, which this
     # port does not run (the cycle model times it): check its CRCs instead.
-    if "2K performance run parameters" not in run.log or "ERROR! list" in run.log \
-            or "ERROR! matrix" in run.log or "ERROR! state" in run.log:
+    if (
+        "2K performance run parameters" not in run.log
+        or "ERROR! list" in run.log
+        or "ERROR! matrix" in run.log
+        or "ERROR! state" in run.log
+    ):
         raise RuntimeError(f"{board}: CoreMark's results are wrong:\n{run.log[-2000:]}")
     if len(run.sections) < 1:
         raise RuntimeError(f"{board}: no timed section (markers) recorded")
     timed = run.sections[0]
-    return {"board": board, "opt": opt, "iterations": iterations, "cycles": timed["cycles"],
-            "instructions": timed["insns"], "stall_mem": timed.get("stall_mem", 0),
-            "stall_fetch": timed.get("stall_fetch", 0), "stall_branch": timed.get("stall_branch", 0),
-            "coremark_per_mhz": iterations * 1e6 / timed["cycles"]}
+    return {
+        "board": board,
+        "opt": opt,
+        "iterations": iterations,
+        "cycles": timed["cycles"],
+        "instructions": timed["insns"],
+        "stall_mem": timed.get("stall_mem", 0),
+        "stall_fetch": timed.get("stall_fetch", 0),
+        "stall_branch": timed.get("stall_branch", 0),
+        "coremark_per_mhz": iterations * 1e6 / timed["cycles"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,8 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     coremark = Path(args.coremark).resolve()
     missing = [s for s in SOURCES + ("coremark.h",) if not (coremark / s).is_file()]
     if missing:
-        print(f"coremark_cycles: {coremark} is not a CoreMark checkout (missing {', '.join(missing)}); "
-              "git clone https://github.com/eembc/coremark", file=sys.stderr)
+        print(
+            f"coremark_cycles: {coremark} is not a CoreMark checkout (missing {', '.join(missing)}); "
+            "git clone https://github.com/eembc/coremark",
+            file=sys.stderr,
+        )
         return 2
     tmp = None
     if args.build_dir:
@@ -208,9 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             for board in args.boards:
                 r = measure(coremark, board, build_root / ref_set, args.iterations, flags)
                 r["reference_set"] = ref_set
-                r["references"] = [{"name": n, "coremark_per_mhz": v,
-                                    "ratio": r["coremark_per_mhz"] / v}
-                                   for n, v in REFERENCES[(ref_set, board)]]
+                r["references"] = [
+                    {"name": n, "coremark_per_mhz": v, "ratio": r["coremark_per_mhz"] / v}
+                    for n, v in REFERENCES[(ref_set, board)]
+                ]
                 rows.append(r)
     except RuntimeError as err:
         print(f"coremark_cycles: {err}", file=sys.stderr)
@@ -222,15 +243,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"rows": rows, "band": BAND, "ok": ok}, indent=1))
         return 0 if ok else 1
-    print("CoreMark/MHz modelled by the tinyops cycle model (a QEMU run costed as the board; "
-          "not a board measurement) against published scores")
-    print(f"{'board':<10}{'flags':<8}{'cycles/iter':>12}{'IPC':>6}{'CM/MHz':>8}   reference "
-          f"(CM/MHz, model/reference)")
+    print(
+        "CoreMark/MHz modelled by the tinyops cycle model (a QEMU run costed as the board; "
+        "not a board measurement) against published scores"
+    )
+    print(f"{'board':<10}{'flags':<8}{'cycles/iter':>12}{'IPC':>6}{'CM/MHz':>8}   reference (CM/MHz, model/reference)")
     for r in rows:
-        refs = "; ".join(f"{x['name']} {x['coremark_per_mhz']:.2f} -> {x['ratio']:.3f}"
-                         for x in r["references"])
-        print(f"{r['board']:<10}{r['reference_set']:<8}{r['cycles'] / r['iterations']:>12,.0f}"
-              f"{r['instructions'] / r['cycles']:>6.2f}{r['coremark_per_mhz']:>8.2f}   {refs}")
+        refs = "; ".join(f"{x['name']} {x['coremark_per_mhz']:.2f} -> {x['ratio']:.3f}" for x in r["references"])
+        print(
+            f"{r['board']:<10}{r['reference_set']:<8}{r['cycles'] / r['iterations']:>12,.0f}"
+            f"{r['instructions'] / r['cycles']:>6.2f}{r['coremark_per_mhz']:>8.2f}   {refs}"
+        )
     print(f"vendor flags: {VENDOR_FLAGS}; gcc flags: {GCC_FLAGS}")
     print(f"within +-{BAND:.0%} of every reference: {'yes' if ok else 'NO'}")
     return 0 if ok else 1

@@ -39,6 +39,7 @@ README); takes several minutes.
 
     python benchmarks/cortex_m_kernels.py [--base REF] [--detail]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -113,16 +114,29 @@ def _synthetic_ops() -> list[bytes]:
     rng = np.random.default_rng(11)
     q = dict(per_channel=True, bias=True, in_scale=0.05, in_zp=-128)
     models = [
-        so.fully_connected(rng, input_shape=(1, 1280), units=1000, activation="NONE",
-                           out_zp=0, **q)[0],
-        so.fully_connected(rng, input_shape=(1, 960), units=1280, activation="RELU6",
-                           out_zp=-128, **q)[0],
+        so.fully_connected(rng, input_shape=(1, 1280), units=1000, activation="NONE", out_zp=0, **q)[0],
+        so.fully_connected(rng, input_shape=(1, 960), units=1280, activation="RELU6", out_zp=-128, **q)[0],
     ]
-    for k, s, shape in [(5, 1, (1, 20, 20, 120)), (5, 2, (1, 40, 40, 72)),
-                        (7, 1, (1, 20, 20, 96)), (7, 2, (1, 40, 40, 48))]:
-        models.append(so.depthwise_conv2d(rng, input_shape=shape, depth_multiplier=1, kernel=k,
-                                          stride=s, dilation=1, padding="SAME",
-                                          activation="RELU6", out_zp=-128, **q)[0])
+    for k, s, shape in [
+        (5, 1, (1, 20, 20, 120)),
+        (5, 2, (1, 40, 40, 72)),
+        (7, 1, (1, 20, 20, 96)),
+        (7, 2, (1, 40, 40, 48)),
+    ]:
+        models.append(
+            so.depthwise_conv2d(
+                rng,
+                input_shape=shape,
+                depth_multiplier=1,
+                kernel=k,
+                stride=s,
+                dilation=1,
+                padding="SAME",
+                activation="RELU6",
+                out_zp=-128,
+                **q,
+            )[0]
+        )
     return models
 
 
@@ -143,10 +157,10 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
     DMA), and, with the cycle model, modelled cycles of each op in the
     board's default plan (weights streamed as the board would; DMA the CPU
     waits for included)."""
-    from tinyops_tflm.validation import zoo
     from tinyops_tflm.frontend.metrics import op_macs
     from tinyops_tflm.frontend.reader import read_model
     from tinyops_tflm.testing.merge import merge_models
+    from tinyops_tflm.validation import zoo
 
     counts: dict[str, Count] = {}
     model = zoo.cached(PAPER_MODEL)
@@ -164,17 +178,15 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
             if cls is None:
                 continue
             cyc = _op_cycles(planned.ops[i]) if planned is not None else None
-            counts.setdefault(cls, Count()).add(f"op {i} {op.name}", alone.ops[i].instructions,
-                                                cyc, op_macs(graph, op))
+            counts.setdefault(cls, Count()).add(f"op {i} {op.name}", alone.ops[i].instructions, cyc, op_macs(graph, op))
         if whole:
             macs = sum(op_macs(graph, op) for op in graph.operators)
-            counts.setdefault(whole_alone, Count()).add("invoke", alone.invoke_instructions,
-                                                        None, macs)
+            counts.setdefault(whole_alone, Count()).add("invoke", alone.invoke_instructions, None, macs)
             if planned is None:
                 planned = _emulate(data, board, partitioned=True, cycles=False)
             counts.setdefault(whole_plan, Count()).add(
-                "invoke", planned.invoke_instructions, getattr(planned, "invoke_cycles", None),
-                macs)
+                "invoke", planned.invoke_instructions, getattr(planned, "invoke_cycles", None), macs
+            )
     return counts
 
 
@@ -195,23 +207,20 @@ def _env(**values):
 @contextlib.contextmanager
 def _base_tree(ref: str):
     """`ref` with HEAD's QEMU plugin, as a detached worktree (removed afterwards)."""
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
-                         capture_output=True, text=True)
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True, text=True)
     if sha.returncode != 0:
         raise SystemExit(f"--base {ref}: not a commit of {ROOT} ({sha.stderr.strip()})")
     tmp = Path(tempfile.mkdtemp(prefix="tinyops-base-"))
     path = tmp / "src"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), ref],
-                   check=True)
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), ref], check=True)
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-        subprocess.run(["git", "-C", str(path), "checkout", "-q", head, "--",
-                        "ports/common/qemu_plugin"], check=True)
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        subprocess.run(["git", "-C", str(path), "checkout", "-q", head, "--", "ports/common/qemu_plugin"], check=True)
         yield path, sha.stdout.strip()
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
-                       capture_output=True)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -225,8 +234,7 @@ def _pair(before: Count | None, after: Count | None, value) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", default=DEFAULT_BASE, help="commit of the 'before' kernels")
     ap.add_argument("--detail", action="store_true", help="also print every layer")
     args = ap.parse_args()
@@ -238,17 +246,22 @@ def main() -> int:
     results: dict[str, dict[str, dict[str, Count]]] = {"before": {}, "after": {}}
     with _base_tree(args.base) as (base_src, base_sha):
         for board, core in BOARDS:
-            with _env(TINYOPS_SOURCE_DIR=str(base_src),
-                      TINYOPS_FW_CACHE=str(base_src.parent / "fw-cache")):
+            with _env(TINYOPS_SOURCE_DIR=str(base_src), TINYOPS_FW_CACHE=str(base_src.parent / "fw-cache")):
                 results["before"][board] = measure(board, cycles)
             with _env(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
                 results["after"][board] = measure(board, cycles)
 
-    print("Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
-          " QEMU instruction counts, unpartitioned plan)"
-          + (", and modelled cycles per MAC of the op in the board's default plan (QEMU cycle"
-             " model, tinyops_tflm.planning.board_timing)" if cycles else "")
-          + f"; before = {args.base} ({base_sha}), after = this checkout")
+    print(
+        "Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
+        " QEMU instruction counts, unpartitioned plan)"
+        + (
+            ", and modelled cycles per MAC of the op in the board's default plan (QEMU cycle"
+            " model, tinyops_tflm.planning.board_timing)"
+            if cycles
+            else ""
+        )
+        + f"; before = {args.base} ({base_sha}), after = this checkout"
+    )
     what = "instr/MAC" + (" | cycles/MAC" if cycles else "")
     cols = "".join(f" | {board} ({core}): {what} before -> after" for board, core in BOARDS)
     print(f"{'class':<40}{'MACs':>9}{cols} | target (instructions/MAC)")
@@ -264,9 +277,11 @@ def main() -> int:
                 line += " | " + _pair(before, after, lambda c: c.cycles)
         target = TARGETS.get(cls)
         if target is not None:
-            ok = all(results["after"][b].get(cls) and
-                     results["after"][b][cls].instructions / results["after"][b][cls].macs <= target
-                     for b, _ in BOARDS)
+            ok = all(
+                results["after"][b].get(cls)
+                and results["after"][b][cls].instructions / results["after"][b][cls].macs <= target
+                for b, _ in BOARDS
+            )
             line += f" | <= {target} {'met' if ok else 'NOT met'}"
         print(line)
     if cycles:
@@ -278,9 +293,11 @@ def main() -> int:
             for tag in ("before", "after"):
                 c = results[tag][board].get(plan)
                 if c is not None and c.cycles is not None and hz:
-                    print(f"{board} ({core}) {tag}: {PAPER_MODEL} default plan, modelled"
-                          f" {c.cycles:,} cycles = {1e3 * c.cycles / hz:.0f} ms at"
-                          f" {hz / 1e6:.0f} MHz")
+                    print(
+                        f"{board} ({core}) {tag}: {PAPER_MODEL} default plan, modelled"
+                        f" {c.cycles:,} cycles = {1e3 * c.cycles / hz:.0f} ms at"
+                        f" {hz / 1e6:.0f} MHz"
+                    )
     if args.detail:
         for board, core in BOARDS:
             print(f"\n{board} ({core}), per layer: instructions/MAC before -> after")

@@ -10,14 +10,17 @@ models, not board measurements.
 
     python benchmarks/cycle_model.py [--models ...] [--boards ...] [--budgets default 96K] [--ops] [--jobs 2]
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 
+
 def _zoo() -> list[str]:
     """Every zoo model: the general ones and the paper's rows."""
     from tinyops_tflm.validation import zoo
+
     return [*zoo.list_models(), *zoo.paper_models()]
 
 
@@ -38,29 +41,36 @@ def main() -> int:
     args = ap.parse_args()
 
     print("estimator (cost tables + DMA replay) vs cycle emulation (QEMU cycle model)")
-    print(f"  {'board':<10} {'model':<26} {'budget':>7} {'emulated':>14} {'estimated':>14} "
-          f"{'error':>7} {'worst op >1%':>13} {'ops >25%':>9}")
-    jobs = [(model, board, budget) for board in args.boards for model in args.models or _zoo()
-            for budget in args.budgets]
+    print(
+        f"  {'board':<10} {'model':<26} {'budget':>7} {'emulated':>14} {'estimated':>14} "
+        f"{'error':>7} {'worst op >1%':>13} {'ops >25%':>9}"
+    )
+    jobs = [
+        (model, board, budget) for board in args.boards for model in args.models or _zoo() for budget in args.budgets
+    ]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     failures = 0
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
         for (model, board, budget), cmp in zip(jobs, pool.map(_compare, *zip(*jobs))):
             big = cmp.big_ops()
             worst = max(big, key=lambda o: abs(o.error_pct))
             off = [o for o in big if abs(o.error_pct) > 25]
             ok = abs(cmp.error_pct) <= 10 and not off
             failures += not ok
-            print(f"  {board:<10} {model:<26} {cmp.budget // 1024:>6}K {cmp.emulated:>14,} "
-                  f"{cmp.estimated:>14,.0f} {cmp.error_pct:>+6.1f}% {worst.error_pct:>+12.1f}% "
-                  f"{len(off):>4}/{len(big):<4}{'' if ok else '  <-- off target'}", flush=True)
+            print(
+                f"  {board:<10} {model:<26} {cmp.budget // 1024:>6}K {cmp.emulated:>14,} "
+                f"{cmp.estimated:>14,.0f} {cmp.error_pct:>+6.1f}% {worst.error_pct:>+12.1f}% "
+                f"{len(off):>4}/{len(big):<4}{'' if ok else '  <-- off target'}",
+                flush=True,
+            )
             if args.ops:
                 for o in big:
-                    print(f"      op {o.op:>3} {o.name:<20} {o.cls:<16} {o.emulated:>12,} "
-                          f"{o.estimated:>12,.0f} {o.error_pct:>+7.1f}%")
+                    print(
+                        f"      op {o.op:>3} {o.name:<20} {o.cls:<16} {o.emulated:>12,} "
+                        f"{o.estimated:>12,.0f} {o.error_pct:>+7.1f}%"
+                    )
     print(f"  {failures} model/board pairs off target")
     return 0
 

@@ -18,6 +18,7 @@ speed is the real model's).
 
     python benchmarks/evaluate_throughput.py [--model zoo-name-or.tflite] [--images 512]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,12 @@ def main() -> int:
 
     import numpy as np
 
+    from tinyops_tflm.testing.shapes import write_dataset
     from tinyops_tflm.validation import zoo
+    from tinyops_tflm.validation.oracle import run_tflm_batch
     from tinyops_tflm.workflow.eval_runner import Runner
     from tinyops_tflm.workflow.evaluate import evaluate, load_model_for_eval
     from tinyops_tflm.workflow.imagedata import load_eval_image
-    from tinyops_tflm.validation.oracle import run_tflm_batch
-    from tinyops_tflm.testing.shapes import write_dataset
 
     with tempfile.TemporaryDirectory(prefix="tinyops_evalbench_") as tmp:
         tmp = Path(tmp)
@@ -57,13 +58,17 @@ def main() -> int:
         data = write_dataset(tmp / "data", per_class=per_class, seed=0, size=args.size, fmt="jpg")
         n = 4 * per_class
         info = load_model_for_eval(model)
-        print(f"evaluate throughput: {model.name} ({info.prep.resolution}x{info.prep.resolution} int8), "
-              f"{n} JPEG images of {args.size}x{args.size}, {os.cpu_count()} CPUs")
+        print(
+            f"evaluate throughput: {model.name} ({info.prep.resolution}x{info.prep.resolution} int8), "
+            f"{n} JPEG images of {args.size}x{args.size}, {os.cpu_count()} CPUs"
+        )
 
         rows = []
-        for label, kw in (("1 worker (in-process)", {"workers": 1}),
-                          ("2 local workers", {"workers": 2}),
-                          ("Ray, local 2-CPU cluster", {"backend": "ray", "workers": 2})):
+        for label, kw in (
+            ("1 worker (in-process)", {"workers": 1}),
+            ("2 local workers", {"workers": 2}),
+            ("Ray, local 2-CPU cluster", {"backend": "ray", "workers": 2}),
+        ):
             if kw.get("backend") == "ray" and args.no_ray:
                 continue
             t0 = time.perf_counter()
@@ -72,9 +77,11 @@ def main() -> int:
         ref = rows[0][3]
         for label, wall, steady, r in rows:
             same = (r.top1, r.top5, r.images) == (ref.top1, ref.top5, ref.images)
-            print(f"  {label:26s} {wall:7.1f} s  {n / wall:6.1f} images/s overall, {steady:6.1f} images/s "
-                  f"after the first results at {r.first_result_seconds:.1f} s (measured; results "
-                  f"{'identical' if same else 'DIFFERENT'})")
+            print(
+                f"  {label:26s} {wall:7.1f} s  {n / wall:6.1f} images/s overall, {steady:6.1f} images/s "
+                f"after the first results at {r.first_result_seconds:.1f} s (measured; results "
+                f"{'identical' if same else 'DIFFERENT'})"
+            )
 
         # tflite-micro on a sample, inference only, then extrapolated
         k = max(2, min(args.tflm_sample, n))
@@ -82,8 +89,10 @@ def main() -> int:
         files = sorted(data.glob("*/*.jpg"))[:k]
         from tinyops_tflm.workflow.eval_runner import quantize_input
 
-        xs = [quantize_input(load_eval_image(f.read_bytes(), info.prep), runner.scale,
-                             runner.zero_point)[None] for f in files]
+        xs = [
+            quantize_input(load_eval_image(f.read_bytes(), info.prep), runner.scale, runner.zero_point)[None]
+            for f in files
+        ]
         t0 = time.perf_counter()
         run_tflm_batch([info.data], [[xs[0]]])
         t_one = time.perf_counter() - t0
@@ -98,14 +107,20 @@ def main() -> int:
             runner.interp.set_input(x, 0)
             runner.interp.invoke()
             engine.append(time.perf_counter() - t0)
-        print(f"  tflite-micro, 1 process   {t_set:7.1f} s  {n / t_set:7.1f} images/s  (EXTRAPOLATED from "
-              f"{k} images measured: {per_image * 1e3:.1f} ms/inference + {t_one - per_image:.1f} s "
-              "start-up; inference only, no decoding)")
-        print(f"  engine inference alone: {np.median(engine) * 1e3:.1f} ms/image (measured, median of {k}); "
-              f"tflite-micro {per_image * 1e3:.1f} ms/image -> {per_image / np.median(engine):.1f}x")
+        print(
+            f"  tflite-micro, 1 process   {t_set:7.1f} s  {n / t_set:7.1f} images/s  (EXTRAPOLATED from "
+            f"{k} images measured: {per_image * 1e3:.1f} ms/inference + {t_one - per_image:.1f} s "
+            "start-up; inference only, no decoding)"
+        )
+        print(
+            f"  engine inference alone: {np.median(engine) * 1e3:.1f} ms/image (measured, median of {k}); "
+            f"tflite-micro {per_image * 1e3:.1f} ms/image -> {per_image / np.median(engine):.1f}x"
+        )
         for label, wall, steady, _ in rows:
-            print(f"  {label:26s} vs tflite-micro: {t_set / wall:5.2f}x faster for this set, "
-                  f"{steady * per_image:5.1f}x at steady state")
+            print(
+                f"  {label:26s} vs tflite-micro: {t_set / wall:5.2f}x faster for this set, "
+                f"{steady * per_image:5.1f}x at steady state"
+            )
     return 0
 
 

@@ -11,6 +11,7 @@ instance.  Ratios are against 1 local worker measured in this run.
 
     python benchmarks/explore_scale.py [--preset paper] [--cold] [--skip-ray]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,11 @@ def main() -> int:
 
     cands = ex.preset_candidates(args.preset)
     models = sorted({c.model for c in cands}, key=lambda m: m.name)
-    print(f"explore throughput: preset {args.preset!r}, {len(cands)} candidates "
-          f"({len(models)} models), {os.cpu_count()} CPUs, model builds "
-          f"{'timed (cold cache)' if args.cold else 'cached beforehand (warm)'}")
+    print(
+        f"explore throughput: preset {args.preset!r}, {len(cands)} candidates "
+        f"({len(models)} models), {os.cpu_count()} CPUs, model builds "
+        f"{'timed (cold cache)' if args.cold else 'cached beforehand (warm)'}"
+    )
     if not args.cold:
         t0 = time.perf_counter()
         for m in models:
@@ -48,8 +51,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="explore-bench-") as d:
             cache = os.path.join(d, "models") if args.cold else None
             t0 = time.perf_counter()
-            res = ex.run_sweep(cands, os.path.join(d, "out"), workers=workers, backend=backend,
-                               cache_dir=cache, progress=False)
+            res = ex.run_sweep(
+                cands, os.path.join(d, "out"), workers=workers, backend=backend, cache_dir=cache, progress=False
+            )
             dt = time.perf_counter() - t0
         if res.failed:
             print(f"  {label}: {len(res.failed)} candidates failed, e.g. {res.failed[0]['error']}")

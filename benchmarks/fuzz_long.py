@@ -22,6 +22,7 @@ a memory error or undefined behaviour ends a worker and counts as a crash.
 
 Exit status 0 only when there was no crash, no hang and no finding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +81,14 @@ class Worker:
     def __init__(self, corpus: Path, seed: int, env: dict[str, str]):
         self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(corpus), str(seed)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self.err, env=env, cwd="/", bufsize=0)
+            [sys.executable, "-c", WORKER, str(corpus), str(seed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            env=env,
+            cwd="/",
+            bufsize=0,
+        )
         self.case: int | None = None
         self.started = 0.0
         self.buf = b""
@@ -105,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per case before it counts as a hang")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--corpus", type=Path, default=ROOT / "tests" / "fuzz_corpus")
-    ap.add_argument("--save", type=Path, default=Path("fuzz_findings"),
-                    help="folder for the inputs of crashes, hangs and findings")
+    ap.add_argument(
+        "--save", type=Path, default=Path("fuzz_findings"), help="folder for the inputs of crashes, hangs and findings"
+    )
     ap.add_argument("--messages", type=int, default=25, help="how many distinct rejection messages to list")
     ap.add_argument("--case", type=int, help="run this one case in this process and print its outcome")
     args = ap.parse_args(argv)
@@ -213,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - t0
 
     crashes, hangs, findings = outcomes["crash"], outcomes["hang"], outcomes["finding"]
-    print(f"fuzz_long: {args.cases} cases from {len(seeds)} seeds ({args.corpus.name}), seed {args.seed}, "
-          f"{args.workers} workers, {elapsed:.0f} s ({args.cases / elapsed:.0f} cases/s)")
+    print(
+        f"fuzz_long: {args.cases} cases from {len(seeds)} seeds ({args.corpus.name}), seed {args.seed}, "
+        f"{args.workers} workers, {elapsed:.0f} s ({args.cases / elapsed:.0f} cases/s)"
+    )
     print(f"outcomes: {dict(sorted(outcomes.items()))}")
     print(f"crashes: {crashes}  hangs: {hangs}  findings (not a TinyOpsError naming its field): {findings}")
     print("rejections by class and what the message names:")

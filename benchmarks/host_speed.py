@@ -15,6 +15,7 @@ Times, in the same run and on the same input, single-threaded:
 
     python benchmarks/host_speed.py [--model M.tflite] [--runs 15] [--compare-native]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,15 +27,18 @@ import numpy as np
 from timing import median_ms
 
 
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help=".tflite (default: zoo mobilenet_v3_large_r160)")
     ap.add_argument("--runs", type=int, default=15)
-    ap.add_argument("--compare-native", action="store_true",
-                    help="also time a -march=native build of this checkout against this engine")
-    ap.add_argument("--native-build", default=None,
-                    help="build directory for --compare-native (default: <cache>/native-build)")
+    ap.add_argument(
+        "--compare-native",
+        action="store_true",
+        help="also time a -march=native build of this checkout against this engine",
+    )
+    ap.add_argument(
+        "--native-build", default=None, help="build directory for --compare-native (default: <cache>/native-build)"
+    )
     ap.add_argument("--rounds", type=int, default=7, help="alternating rounds for --compare-native")
     args = ap.parse_args()
 
@@ -47,6 +51,7 @@ def main() -> int:
         label = args.model
     else:
         from tinyops_tflm.validation import zoo
+
         data = zoo.cached("mobilenet_v3_large_r160")
         label = "MobileNetV3-Large a1.0 r160 int8 (zoo, random weights)"
     graph = read_model(data)
@@ -60,6 +65,7 @@ def main() -> int:
     y_ours = ours.get_output(0)
 
     from tflite_micro import runtime
+
     tflm = runtime.Interpreter.from_bytes(data, arena_size=8 << 20)
 
     def tflm_run():
@@ -71,7 +77,9 @@ def main() -> int:
     y_tflm = tflm.get_output(0)
 
     try:
-        from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType
+        from ai_edge_litert.interpreter import Interpreter as LiteRT
+        from ai_edge_litert.interpreter import OpResolverType
+
         variants = {
             "LiteRT reference": OpResolverType.BUILTIN_REF,
             "LiteRT optimized (no XNNPACK)": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
@@ -89,10 +97,15 @@ def main() -> int:
     print(f"host speed, {label}: median of {args.runs} single-thread inferences after warm-up")
     base = results["tinyops"]
     for name, ms in results.items():
-        print(f"  {name:<32} {ms:8.2f} ms   tinyops is {ms / base:6.2f}x faster" if name != "tinyops"
-              else f"  {name:<32} {ms:8.2f} ms")
-    print(f"  speed-up over tflite-micro: {results['tflite-micro'] / base:.2f}x (target >= 8x); "
-          f"output {'bit-exact' if exact else 'DIFFERENT'} vs tflite-micro")
+        print(
+            f"  {name:<32} {ms:8.2f} ms   tinyops is {ms / base:6.2f}x faster"
+            if name != "tinyops"
+            else f"  {name:<32} {ms:8.2f} ms"
+        )
+    print(
+        f"  speed-up over tflite-micro: {results['tflite-micro'] / base:.2f}x (target >= 8x); "
+        f"output {'bit-exact' if exact else 'DIFFERENT'} vs tflite-micro"
+    )
     if args.compare_native:
         exact = _compare_native(args, data) and exact
     return 0 if exact else 1
@@ -103,6 +116,7 @@ def _compare_native(args, data: bytes) -> bool:
     from pathlib import Path
 
     import native_compare
+
     from tinyops_tflm.runtime import engine
     from tinyops_tflm.validation import zoo
 
@@ -113,15 +127,23 @@ def _compare_native(args, data: bytes) -> bool:
         model = Path(tmp) / "model.tflite"
         model.write_bytes(data)
         r = native_compare.compare(model, core, args.runs, args.rounds)
-    print(f"portable vs -march=native (measured, this host, alternating child processes, "
-          f"{args.rounds} rounds x {args.runs} inferences):")
-    print(f"  portable engine (kernels: {r['isa']}, of {', '.join(engine.supported_isas())}): "
-          f"{r['portable_ms']:.2f} ms median of round medians, {r['portable_min_ms']:.2f} ms fastest")
-    print(f"  -march=native build of this checkout:  "
-          f"{r['native_ms']:.2f} ms median of round medians, {r['native_min_ms']:.2f} ms fastest")
-    print(f"  portable / native, median over rounds of the paired ratio: {r['ratio_median']:.3f} "
-          f"of medians, {r['ratio_min']:.3f} of fastest inferences (target <= 1.10); outputs "
-          f"{'identical' if r['same_output'] else 'DIFFERENT'}")
+    print(
+        f"portable vs -march=native (measured, this host, alternating child processes, "
+        f"{args.rounds} rounds x {args.runs} inferences):"
+    )
+    print(
+        f"  portable engine (kernels: {r['isa']}, of {', '.join(engine.supported_isas())}): "
+        f"{r['portable_ms']:.2f} ms median of round medians, {r['portable_min_ms']:.2f} ms fastest"
+    )
+    print(
+        f"  -march=native build of this checkout:  "
+        f"{r['native_ms']:.2f} ms median of round medians, {r['native_min_ms']:.2f} ms fastest"
+    )
+    print(
+        f"  portable / native, median over rounds of the paired ratio: {r['ratio_median']:.3f} "
+        f"of medians, {r['ratio_min']:.3f} of fastest inferences (target <= 1.10); outputs "
+        f"{'identical' if r['same_output'] else 'DIFFERENT'}"
+    )
     return r["same_output"]
 
 

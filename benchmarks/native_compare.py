@@ -10,6 +10,7 @@ rounds reported, for the medians and for the fastest inferences (the
 latter is the least disturbed by other processes on a shared machine).
 Used by host_speed.py --compare-native.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,12 +50,24 @@ def build_native(build_dir: Path) -> Path:
     """Configure and build the extension with -march=native (incremental)."""
     import pybind11
 
-    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), "-G", "Ninja",
-                    f"-Dpybind11_DIR={pybind11.get_cmake_dir()}", "-DTINYOPS_NATIVE=ON",
-                    "-DTINYOPS_TFLM_HOST=OFF", "-DCMAKE_BUILD_TYPE=Release"],
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(build_dir), "-j2"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(ROOT),
+            "-B",
+            str(build_dir),
+            "-G",
+            "Ninja",
+            f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+            "-DTINYOPS_NATIVE=ON",
+            "-DTINYOPS_TFLM_HOST=OFF",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(["cmake", "--build", str(build_dir), "-j2"], check=True, stdout=subprocess.DEVNULL)
     (core,) = build_dir.glob("_core*.so")
     return core
 
@@ -63,8 +76,13 @@ def _time_once(model: Path, runs: int, core: Path | None) -> dict:
     env = dict(os.environ)
     if core is not None:
         env["TINYOPS_CORE"] = str(core)
-    res = subprocess.run([sys.executable, "-P", "-c", _CHILD, "", str(model), str(runs)],
-                         capture_output=True, text=True, env=env, check=False)
+    res = subprocess.run(
+        [sys.executable, "-P", "-c", _CHILD, "", str(model), str(runs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"timing child failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])

@@ -11,13 +11,13 @@ Prints, measured in the same run:
 
     python benchmarks/partition_overhead.py [--board stm32f746] [--sram-budget 128K]
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 from timing import median_ms
-
 
 
 def main() -> int:
@@ -28,9 +28,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from tinyops_tflm import Interpreter
-    from tinyops_tflm.validation import zoo
-    from tinyops_tflm.planning.boards import SDRAM, QSPI, parse_size
     from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.planning.boards import QSPI, SDRAM, parse_size
+    from tinyops_tflm.validation import zoo
     from tinyops_tflm.validation.compare import make_inputs
 
     graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
@@ -61,8 +61,10 @@ def main() -> int:
     print(f"  partitioned, sync DMA      {t_sync:8.2f} ms   {t_sync / t_flat:5.2f}x (target < 1.5x)")
     print(f"  partitioned, async DMA     {t_async:8.2f} ms   {t_async / t_flat:5.2f}x")
     print(f"  SRAM high-water {sync.stats['sram_high_water']} B of {budget} B budget")
-    print(f"  external traffic {traffic} B (read {ext_read}, written {ext_write}); minimum {minimum} B "
-          f"(external weights {weights} + external activations {acts}): {traffic / max(1, minimum):.2f}x")
+    print(
+        f"  external traffic {traffic} B (read {ext_read}, written {ext_write}); minimum {minimum} B "
+        f"(external weights {weights} + external activations {acts}): {traffic / max(1, minimum):.2f}x"
+    )
     print(f"  outputs {'equal' if exact else 'DIFFERENT'} to the unpartitioned run")
     return 0 if exact else 1
 

@@ -37,6 +37,7 @@ counted as tinyops_tflm.frontend.metrics.op_macs / tinyops_tflm.planning.latency
 (benchmarks/refkernels/stub_calls.c), no CMSIS-NN, and fits it: what the test
 suite runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,17 @@ SRC = HERE / "refkernels"
 MEASUREMENTS = HERE / "data" / "refkernel_measurements.csv"
 TABLE = ROOT / "tinyops_tflm" / "data" / "refkernel_costs.json"
 
-CLASSES = ("conv_1x1", "conv_kxk", "conv_stem", "depthwise_3x3", "depthwise_large",
-           "fully_connected", "add", "mul", "average_pool_2d")
+CLASSES = (
+    "conv_1x1",
+    "conv_kxk",
+    "conv_stem",
+    "depthwise_3x3",
+    "depthwise_large",
+    "fully_connected",
+    "add",
+    "mul",
+    "average_pool_2d",
+)
 FEATURES = ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights")
 # Features fitted per class where some are proportional to others (the split
 # between them would be arbitrary): elementwise ops have MACs = outputs =
@@ -83,22 +93,38 @@ CLASS_FEATURES = {
 }
 
 # The kernels whose use the trampolines record (bit i of the mask = KERNELS[i]).
-KERNELS = ("arm_convolve_1x1_s8_fast", "arm_convolve_1x1_s8", "arm_convolve_1_x_n_s8",
-           "arm_convolve_s8", "arm_depthwise_conv_3x3_s8", "arm_depthwise_conv_s8_opt",
-           "arm_depthwise_conv_s8", "arm_fully_connected_s8", "arm_elementwise_add_s8",
-           "arm_elementwise_mul_s8", "arm_avgpool_s8", "stub_fc_s8", "stub_add_s8")
+KERNELS = (
+    "arm_convolve_1x1_s8_fast",
+    "arm_convolve_1x1_s8",
+    "arm_convolve_1_x_n_s8",
+    "arm_convolve_s8",
+    "arm_depthwise_conv_3x3_s8",
+    "arm_depthwise_conv_s8_opt",
+    "arm_depthwise_conv_s8",
+    "arm_fully_connected_s8",
+    "arm_elementwise_add_s8",
+    "arm_elementwise_mul_s8",
+    "arm_avgpool_s8",
+    "stub_fc_s8",
+    "stub_add_s8",
+)
 # CMSIS-NN source folders the s8 kernels above need.
-LIB_DIRS = ("ConvolutionFunctions", "FullyConnectedFunctions", "BasicMathFunctions",
-            "PoolingFunctions", "NNSupportFunctions")
+LIB_DIRS = (
+    "ConvolutionFunctions",
+    "FullyConnectedFunctions",
+    "BasicMathFunctions",
+    "PoolingFunctions",
+    "NNSupportFunctions",
+)
 
 
 @dataclass(frozen=True)
 class Core:
     name: str
-    machine: str   # QEMU machine
-    board: str     # the project's board with this core (tinyops cycles --board)
+    machine: str  # QEMU machine
+    board: str  # the project's board with this core (tinyops cycles --board)
     flags: tuple[str, ...]
-    data: tuple[int, int]   # (origin, length): arena, quantization arrays, .data
+    data: tuple[int, int]  # (origin, length): arena, quantization arrays, .data
     stack: tuple[int, int]  # (origin, length)
 
 
@@ -108,12 +134,22 @@ class Core:
 # 0x20010000 (behind the D-cache) with the stack in DTCM, as TFLM's arena and
 # stack would be on the board. Code at 0 = the internal flash.
 CORES = {
-    "cortex-m4": Core("cortex-m4", "mps2-an386", "stm32f469",
-                      ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
-                      (0x2000_0000, 304 << 10), (0x2004_C000, 16 << 10)),
-    "cortex-m7": Core("cortex-m7", "mps2-an500", "stm32f746",
-                      ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
-                      (0x2001_0000, 256 << 10), (0x2000_0000, 16 << 10)),
+    "cortex-m4": Core(
+        "cortex-m4",
+        "mps2-an386",
+        "stm32f469",
+        ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
+        (0x2000_0000, 304 << 10),
+        (0x2004_C000, 16 << 10),
+    ),
+    "cortex-m7": Core(
+        "cortex-m7",
+        "mps2-an500",
+        "stm32f746",
+        ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
+        (0x2001_0000, 256 << 10),
+        (0x2000_0000, 16 << 10),
+    ),
 }
 
 KIND = {"conv": 0, "dw": 1, "fc": 2, "add": 3, "mul": 4, "avgpool": 5}
@@ -233,21 +269,44 @@ def shapes() -> list[Shape]:
     out: list[Shape] = []
     sizes = (56, 40, 28, 20, 14, 10, 7, 5, 3)
     # Pointwise expand / project pairs of the inverted-residual blocks.
-    pw = [(8, 16), (16, 8), (16, 48), (16, 96), (24, 72), (24, 144), (32, 16), (32, 192),
-          (40, 120), (40, 240), (48, 144), (48, 24), (64, 384), (72, 40), (80, 480), (96, 576),
-          (112, 672), (144, 24), (160, 960), (192, 32), (240, 40), (240, 80), (384, 64),
-          (480, 80), (480, 112), (576, 96), (672, 112), (960, 160), (160, 640)]
+    pw = [
+        (8, 16),
+        (16, 8),
+        (16, 48),
+        (16, 96),
+        (24, 72),
+        (24, 144),
+        (32, 16),
+        (32, 192),
+        (40, 120),
+        (40, 240),
+        (48, 144),
+        (48, 24),
+        (64, 384),
+        (72, 40),
+        (80, 480),
+        (96, 576),
+        (112, 672),
+        (144, 24),
+        (160, 960),
+        (192, 32),
+        (240, 40),
+        (240, 80),
+        (384, 64),
+        (480, 80),
+        (480, 112),
+        (576, 96),
+        (672, 112),
+        (960, 160),
+        (160, 640),
+    ]
     for ic, oc in pw:
         out += _fitting_sizes(lambda s, ic=ic, oc=oc: Shape("conv_1x1", "conv", s, s, ic, oc), sizes)
     # Strided 1x1 (arm_convolve_1x1_s8): rare in these families.
-    out += [Shape("conv_1x1", "conv", 28, 28, 32, 64, stride=2),
-            Shape("conv_1x1", "conv", 14, 14, 96, 160, stride=2)]
+    out += [Shape("conv_1x1", "conv", 28, 28, 32, 64, stride=2), Shape("conv_1x1", "conv", 14, 14, 96, 160, stride=2)]
     # Full 3x3 convolutions past the stem (MCUNet / ProxylessNAS / MbV2 heads).
-    for ic, oc, s in [(8, 16, 1), (16, 16, 1), (16, 32, 2), (32, 32, 1), (24, 48, 2),
-                      (32, 64, 1), (64, 64, 1)]:
-        out += _fitting_sizes(
-            lambda n, ic=ic, oc=oc, s=s: Shape("conv_kxk", "conv", n, n, ic, oc, 3, 3, s),
-            sizes[:-1])
+    for ic, oc, s in [(8, 16, 1), (16, 16, 1), (16, 32, 2), (32, 32, 1), (24, 48, 2), (32, 64, 1), (64, 64, 1)]:
+        out += _fitting_sizes(lambda n, ic=ic, oc=oc, s=s: Shape("conv_kxk", "conv", n, n, ic, oc, 3, 3, s), sizes[:-1])
     # Stems: 3x3 s2 on RGB, a band of rows of an 80-224 px image.
     for iw in (80, 128, 160, 224):
         for oc in (8, 16, 24, 32, 40):
@@ -262,7 +321,9 @@ def shapes() -> list[Shape]:
         for st in (1, 2):
             out += _fitting_sizes(
                 lambda n, c=c, st=st: Shape("depthwise_3x3", "dw", n, n, c, c, 3, 3, st),
-                sizes[:-1], keep=2 if st == 2 else 3)
+                sizes[:-1],
+                keep=2 if st == 2 else 3,
+            )
     # Depthwise 5x5 / 7x7 (MbV3, MCUNet, ProxylessNAS, MNASNet).
     for k in (5, 7):
         for c in (24, 40, 72, 96, 120, 144, 240, 480, 576, 672, 960):
@@ -270,20 +331,27 @@ def shapes() -> list[Shape]:
                 if st == 2 and c in (40, 120, 480, 960):
                     continue
                 out += _fitting_sizes(
-                    lambda n, c=c, st=st, k=k: Shape("depthwise_large", "dw", n, n, c, c, k, k, st),
-                    sizes[:-1], keep=2)
+                    lambda n, c=c, st=st, k=k: Shape("depthwise_large", "dw", n, n, c, c, k, k, st), sizes[:-1], keep=2
+                )
     # Classifiers (weights limited to the SRAM working set: the slope is per MAC).
-    for ic, oc in [(64, 64), (128, 1000), (256, 512), (576, 256), (960, 160), (1024, 128),
-                   (1280, 100), (1280, 16), (1280, 1)]:
+    for ic, oc in [
+        (64, 64),
+        (128, 1000),
+        (256, 512),
+        (576, 256),
+        (960, 160),
+        (1024, 128),
+        (1280, 100),
+        (1280, 16),
+        (1280, 1),
+    ]:
         out.append(Shape("fully_connected", "fc", 1, 1, ic, oc))
     # Residual adds and same-shape multiplies.
     for kind, cls in (("add", "add"), ("mul", "mul")):
-        for h, c in [(56, 24), (28, 32), (28, 40), (14, 80), (14, 112), (7, 160), (7, 960),
-                     (40, 16), (5, 8), (1, 1)]:
+        for h, c in [(56, 24), (28, 32), (28, 40), (14, 80), (14, 112), (7, 160), (7, 960), (40, 16), (5, 8), (1, 1)]:
             out.append(Shape(cls, kind, h, h, c, c))
     # Global average pools (the head) and one windowed pool.
-    for h, c in [(7, 960), (5, 960), (4, 576), (7, 1280), (3, 1280), (10, 320), (2, 1280), (6, 480),
-                 (7, 32)]:
+    for h, c in [(7, 960), (5, 960), (4, 576), (7, 1280), (3, 1280), (10, 320), (2, 1280), (6, 480), (7, 32)]:
         out.append(Shape("average_pool_2d", "avgpool", h, h, c, c, h, h, 1))
     out.append(Shape("average_pool_2d", "avgpool", 14, 14, 64, 64, 2, 2, 2))
     for s in out:
@@ -294,8 +362,9 @@ def shapes() -> list[Shape]:
 
 def selftest_shapes() -> list[Shape]:
     """Tiny shapes of the stub kernel layer (fully connected + add)."""
-    return [Shape("fully_connected", "fc", 1, 1, d, u) for d, u in [(16, 4), (32, 8), (64, 8), (64, 16)]] + \
-           [Shape("add", "add", 1, 1, n, n) for n in (16, 64, 256)]
+    return [Shape("fully_connected", "fc", 1, 1, d, u) for d, u in [(16, 4), (32, 8), (64, 8), (64, 16)]] + [
+        Shape("add", "add", 1, 1, n, n) for n in (16, 64, 256)
+    ]
 
 
 # -- build --------------------------------------------------------------------------
@@ -314,8 +383,10 @@ def toolchain() -> Toolchain:
     missing = [f"arm-none-eabi-{k}" for k, v in found.items() if v is None]
     if missing or shutil.which("qemu-system-arm") is None:
         missing += [] if shutil.which("qemu-system-arm") else ["qemu-system-arm"]
-        raise HarnessError(f"needs {', '.join(missing)} on PATH (Debian: apt-get install "
-                           "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+        raise HarnessError(
+            f"needs {', '.join(missing)} on PATH (Debian: apt-get install "
+            "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)"
+        )
     ver = subprocess.run([found["gcc"], "--version"], capture_output=True, text=True).stdout
     return Toolchain(found["gcc"], found["ar"], found["nm"], ver.splitlines()[0].strip())
 
@@ -336,8 +407,7 @@ def _compile_jobs(cmds: list[list[str]], jobs: int) -> list[tuple[list[str], str
     while pending or running:
         while pending and len(running) < jobs:
             c = pending.pop(0)
-            running.append((c, subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                text=True)))
+            running.append((c, subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
         c, p = running.pop(0)
         out, _ = p.communicate()
         if p.returncode != 0:
@@ -350,8 +420,9 @@ def include_dirs(cmsis_nn: Path, cmsis_core: Path | None, cmsis_dsp: Path | None
     cmsis_compiler.h and CMSIS-DSP's arm_math_types.h."""
     inc = [f"-I{cmsis_nn / 'Include'}"]
     for opt, root, header, subs in (
-            ("--cmsis-core", cmsis_core, "cmsis_compiler.h", ("CMSIS/Core/Include", "Core/Include", "Include")),
-            ("--cmsis-dsp", cmsis_dsp, "arm_math_types.h", ("Include", "CMSIS/DSP/Include"))):
+        ("--cmsis-core", cmsis_core, "cmsis_compiler.h", ("CMSIS/Core/Include", "Core/Include", "Include")),
+        ("--cmsis-dsp", cmsis_dsp, "arm_math_types.h", ("Include", "CMSIS/DSP/Include")),
+    ):
         if root is None:
             continue
         for sub in subs:
@@ -363,8 +434,9 @@ def include_dirs(cmsis_nn: Path, cmsis_core: Path | None, cmsis_dsp: Path | None
     return inc
 
 
-def build_library(cmsis_nn: Path, inc: list[str], core: Core, opt: str, out: Path,
-                  tc: Toolchain, jobs: int = 2) -> tuple[Path, list[str]]:
+def build_library(
+    cmsis_nn: Path, inc: list[str], core: Core, opt: str, out: Path, tc: Toolchain, jobs: int = 2
+) -> tuple[Path, list[str]]:
     """CMSIS-NN's s8 sources compiled for `core` into a static library in
     `out`; returns it and the sources that did not compile (legacy q7/u8
     files of old versions may not; a kernel the harness needs is then
@@ -381,8 +453,20 @@ def build_library(cmsis_nn: Path, inc: list[str], core: Core, opt: str, out: Pat
                 continue  # float kernels: not used by int8 models
             obj = objdir / f"{d}__{src.stem}.o"
             objs.append(obj)
-            cmds.append([tc.gcc, *core.flags, opt, "-c", "-ffunction-sections", "-fdata-sections",
-                         *inc, str(src), "-o", str(obj)])
+            cmds.append(
+                [
+                    tc.gcc,
+                    *core.flags,
+                    opt,
+                    "-c",
+                    "-ffunction-sections",
+                    "-fdata-sections",
+                    *inc,
+                    str(src),
+                    "-o",
+                    str(obj),
+                ]
+            )
     failed = _compile_jobs(cmds, jobs)
     bad = {c[-1] for c, _ in failed}
     lib = out / "libcmsisnn.a"
@@ -403,10 +487,20 @@ def trampolines(kernels: list[str]) -> str:
     for i, k in enumerate(KERNELS):
         if k not in kernels:
             continue
-        lines += [f"  .global __wrap_{k}", f"  .type __wrap_{k}, %function", "  .thumb_func",
-                  f"__wrap_{k}:", "  push {r0, r1}", "  ldr r0, =g_bench_kernels", "  ldr r1, [r0]",
-                  f"  orr r1, r1, #{1 << i}", "  str r1, [r0]", "  pop {r0, r1}", f"  b.w __real_{k}",
-                  "  .ltorg"]
+        lines += [
+            f"  .global __wrap_{k}",
+            f"  .type __wrap_{k}, %function",
+            "  .thumb_func",
+            f"__wrap_{k}:",
+            "  push {r0, r1}",
+            "  ldr r0, =g_bench_kernels",
+            "  ldr r1, [r0]",
+            f"  orr r1, r1, #{1 << i}",
+            "  str r1, [r0]",
+            "  pop {r0, r1}",
+            f"  b.w __real_{k}",
+            "  .ltorg",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -415,12 +509,16 @@ def shapes_header(shape_list: list[Shape]) -> str:
     max_ch = max(max(s.ic, s.oc) for s in shape_list)
     rows = []
     for s in shape_list:
-        rows.append(f"  {{{KIND[s.kind]}, {s.kh}, {s.kw}, {s.stride}, {s.stride}, {s.ph}, {s.pw}, 0, "
-                    f"{s.ih}, {s.iw}, {s.ic}, {s.oh}, {s.ow}, {s.oc}}}, /* {s.label()} */")
-    return ("/* generated by benchmarks/refkernel_costs.py */\n#include \"bench.h\"\n"
-            f"#define BENCH_NUM_SHAPES {len(shape_list)}u\n#define BENCH_ARENA_BYTES {arena}u\n"
-            f"#define BENCH_MAX_CH {max_ch}u\n"
-            "static const bench_shape g_shapes[BENCH_NUM_SHAPES] = {\n" + "\n".join(rows) + "\n};\n")
+        rows.append(
+            f"  {{{KIND[s.kind]}, {s.kh}, {s.kw}, {s.stride}, {s.stride}, {s.ph}, {s.pw}, 0, "
+            f"{s.ih}, {s.iw}, {s.ic}, {s.oh}, {s.ow}, {s.oc}}}, /* {s.label()} */"
+        )
+    return (
+        '/* generated by benchmarks/refkernel_costs.py */\n#include "bench.h"\n'
+        f"#define BENCH_NUM_SHAPES {len(shape_list)}u\n#define BENCH_ARENA_BYTES {arena}u\n"
+        f"#define BENCH_MAX_CH {max_ch}u\n"
+        "static const bench_shape g_shapes[BENCH_NUM_SHAPES] = {\n" + "\n".join(rows) + "\n};\n"
+    )
 
 
 def linker_script(core: Core) -> str:
@@ -445,14 +543,32 @@ SECTIONS {{
 """
 
 
-def build_program(core: Core, shape_list: list[Shape], build: Path, tc: Toolchain, opt: str,
-                  layer: list[Path], includes: list[str], libs: list[Path]) -> Path:
+def build_program(
+    core: Core,
+    shape_list: list[Shape],
+    build: Path,
+    tc: Toolchain,
+    opt: str,
+    layer: list[Path],
+    includes: list[str],
+    libs: list[Path],
+) -> Path:
     """Links driver + kernel layer (+ libraries) into build/bench.elf."""
     build.mkdir(parents=True, exist_ok=True)
     (build / "bench_shapes.h").write_text(shapes_header(shape_list))
     (build / "link.ld").write_text(linker_script(core))
-    common = [tc.gcc, *core.flags, opt, "-std=gnu11", "-Wall", "-Wextra", "-ffunction-sections",
-              f"-I{SRC}", f"-I{build}", *includes]
+    common = [
+        tc.gcc,
+        *core.flags,
+        opt,
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        "-ffunction-sections",
+        f"-I{SRC}",
+        f"-I{build}",
+        *includes,
+    ]
     objs = []
     for src in [SRC / "bench_main.c", *layer]:
         obj = build / f"{src.stem}.o"
@@ -461,12 +577,30 @@ def build_program(core: Core, shape_list: list[Shape], build: Path, tc: Toolchai
     present = defined_symbols(tc, [*objs, *libs])
     wrapped = [k for k in KERNELS if k in present]
     (build / "trampolines.S").write_text(trampolines(wrapped))
-    _run([tc.gcc, *core.flags, "-c", build / "trampolines.S", "-o", build / "trampolines.o"],
-         "assembling the trampolines")
+    _run(
+        [tc.gcc, *core.flags, "-c", build / "trampolines.S", "-o", build / "trampolines.o"],
+        "assembling the trampolines",
+    )
     elf = build / "bench.elf"
-    _run([tc.gcc, *core.flags, "-nostartfiles", "--specs=nano.specs", f"-T{build / 'link.ld'}",
-          "-Wl,--gc-sections", *[f"-Wl,--wrap={k}" for k in wrapped], *objs,
-          build / "trampolines.o", *libs, "-lc", "-lgcc", "-o", elf], f"linking {elf.name}")
+    _run(
+        [
+            tc.gcc,
+            *core.flags,
+            "-nostartfiles",
+            "--specs=nano.specs",
+            f"-T{build / 'link.ld'}",
+            "-Wl,--gc-sections",
+            *[f"-Wl,--wrap={k}" for k in wrapped],
+            *objs,
+            build / "trampolines.o",
+            *libs,
+            "-lc",
+            "-lgcc",
+            "-o",
+            elf,
+        ],
+        f"linking {elf.name}",
+    )
     return elf
 
 
@@ -477,10 +611,10 @@ _SHAPE_RE = re.compile(r"^shape (\d+) status=(-?\d+) kernels=([0-9a-f]+)$")
 
 @dataclass
 class Measured:
-    counts: list[int]           # per shape, baseline subtracted
-    kernels: list[list[str]]    # per shape, the trampolined kernels that ran
-    counter: str                # "cycles" | "instructions"
-    model: str                  # what produced the counts
+    counts: list[int]  # per shape, baseline subtracted
+    kernels: list[list[str]]  # per shape, the trampolined kernels that ran
+    counter: str  # "cycles" | "instructions"
+    model: str  # what produced the counts
     extra: list[dict] = field(default_factory=list)  # per shape, the other counters
 
 
@@ -538,8 +672,13 @@ def run_program(elf: Path, core: Core, n: int, counter: str = "auto") -> Measure
         keys = [k for k in r.marks[0] if k == "insns" or k.startswith("stall_")] if r.marks else []
         cols = {k: _deltas(r.marks, n, k) for k in keys}
         extra = [{k: cols[k][i] for k in keys} for i in range(n)]
-        return Measured(_deltas(r.marks, n, "cycles"), [_kernel_names(m) for m in masks], "cycles",
-                        f"tinyops cycles --board {core.board} (QEMU cycle model, modelled)", extra)
+        return Measured(
+            _deltas(r.marks, n, "cycles"),
+            [_kernel_names(m) for m in masks],
+            "cycles",
+            f"tinyops cycles --board {core.board} (QEMU cycle model, modelled)",
+            extra,
+        )
     from tinyops_tflm.firmware import emulate
 
     plugin = emulate.build_plugin()
@@ -549,8 +688,12 @@ def run_program(elf: Path, core: Core, n: int, counter: str = "auto") -> Measure
     if r.exit_code != 0:
         raise HarnessError(f"{elf.name} exited with {r.exit_code}:\n{r.log[-3000:]}")
     masks = _parse_console(r.log, n)
-    return Measured(_deltas(r.marks, n, "insns"), [_kernel_names(m) for m in masks], "instructions",
-                    "QEMU TCG plugin ports/common/qemu_plugin (executed guest instructions)")
+    return Measured(
+        _deltas(r.marks, n, "insns"),
+        [_kernel_names(m) for m in masks],
+        "instructions",
+        "QEMU TCG plugin ports/common/qemu_plugin (executed guest instructions)",
+    )
 
 
 def _kernel_names(mask: int) -> list[str]:
@@ -610,10 +753,14 @@ def fit_table(rows: list[dict], classes=CLASSES) -> tuple[dict, dict]:
             coef, err = fit_class(sel, CLASS_FEATURES.get(cls, FEATURES))
             cores[core][cls] = {k: round(v, 6) for k, v in coef.items()}
             e = np.abs(err)
-            stats[core][cls] = {"shapes": len(sel), "mean_abs_err_pct": round(float(e.mean()), 2),
-                                "max_abs_err_pct": round(float(e.max()), 2),
-                                "per_shape": [(r["shape"], r.get("kernel", ""), int(r["count"]),
-                                               round(v, 2)) for r, v in zip(sel, err)]}
+            stats[core][cls] = {
+                "shapes": len(sel),
+                "mean_abs_err_pct": round(float(e.mean()), 2),
+                "max_abs_err_pct": round(float(e.max()), 2),
+                "per_shape": [
+                    (r["shape"], r.get("kernel", ""), int(r["count"]), round(v, 2)) for r, v in zip(sel, err)
+                ],
+            }
     return cores, stats
 
 
@@ -627,10 +774,23 @@ def _git_commit(path: Path) -> str:
 
 def _model_commit() -> str:
     """The last commit of this checkout that changed the cycle model (its version)."""
-    p = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h", "--",
-                        "ports/common/qemu_plugin", "tinyops_tflm/planning/board_timing.py",
-                        "tinyops_tflm/firmware/cycles.py", "tinyops_tflm/firmware/emulate.py"],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "log",
+            "-1",
+            "--format=%h",
+            "--",
+            "ports/common/qemu_plugin",
+            "tinyops_tflm/planning/board_timing.py",
+            "tinyops_tflm/firmware/cycles.py",
+            "tinyops_tflm/firmware/emulate.py",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
 
 
@@ -651,8 +811,11 @@ def measure(args) -> int:
     cmsis_nn = Path(args.cmsis_nn).resolve()
     if not (cmsis_nn / "Include" / "arm_nnfunctions.h").is_file():
         raise HarnessError(f"--cmsis-nn {cmsis_nn}: no Include/arm_nnfunctions.h")
-    inc = include_dirs(cmsis_nn, Path(args.cmsis_core).resolve() if args.cmsis_core else None,
-                       Path(args.cmsis_dsp).resolve() if args.cmsis_dsp else None)
+    inc = include_dirs(
+        cmsis_nn,
+        Path(args.cmsis_core).resolve() if args.cmsis_core else None,
+        Path(args.cmsis_dsp).resolve() if args.cmsis_dsp else None,
+    )
     tc = toolchain()
     commit = args.commit or _git_commit(cmsis_nn)
     project = _model_commit()
@@ -668,20 +831,48 @@ def measure(args) -> int:
         print(f"{name}: building CMSIS-NN {label} ({commit[:12]}) {args.opt} ...", flush=True)
         lib, failed = build_library(cmsis_nn, inc, core, args.opt, build, tc, args.jobs)
         if failed:
-            print(f"  {len(failed)} sources did not compile (unused legacy kernels?): "
-                  + ", ".join(failed[:8]) + (" ..." if len(failed) > 8 else ""))
+            print(
+                f"  {len(failed)} sources did not compile (unused legacy kernels?): "
+                + ", ".join(failed[:8])
+                + (" ..." if len(failed) > 8 else "")
+            )
         elf = build_program(core, shape_list, build, tc, args.opt, [SRC / "cmsis_calls.c"], inc, [lib])
         print(f"  running {len(shape_list)} kernel calls on {core.machine} ...", flush=True)
         m = run_program(elf, core, len(shape_list), args.counter)
         for s, c, ks, ex in zip(shape_list, m.counts, m.kernels, m.extra or [{}] * len(shape_list)):
-            new.append({"variant": label, "cmsis_nn_commit": commit, "cmsis_nn_date": args.date or "",
-                        "core": name, "opt": args.opt, "compiler": tc.version, "counter": m.counter,
-                        "cycle_model_commit": project,
-                        "class": s.cls, "kernel": "+".join(ks), "shape": s.label(), "kind": s.kind,
-                        "ih": s.ih, "iw": s.iw, "ic": s.ic, "oc": s.oc, "kh": s.kh, "kw": s.kw,
-                        "stride": s.stride, "ph": s.ph, "pw": s.pw, "oh": s.oh, "ow": s.ow,
-                        "macs": s.macs, "out_elems": s.out_elems, "in_elems": s.in_elems,
-                        "calls": 1, "count": c, **ex})
+            new.append(
+                {
+                    "variant": label,
+                    "cmsis_nn_commit": commit,
+                    "cmsis_nn_date": args.date or "",
+                    "core": name,
+                    "opt": args.opt,
+                    "compiler": tc.version,
+                    "counter": m.counter,
+                    "cycle_model_commit": project,
+                    "class": s.cls,
+                    "kernel": "+".join(ks),
+                    "shape": s.label(),
+                    "kind": s.kind,
+                    "ih": s.ih,
+                    "iw": s.iw,
+                    "ic": s.ic,
+                    "oc": s.oc,
+                    "kh": s.kh,
+                    "kw": s.kw,
+                    "stride": s.stride,
+                    "ph": s.ph,
+                    "pw": s.pw,
+                    "oh": s.oh,
+                    "ow": s.ow,
+                    "macs": s.macs,
+                    "out_elems": s.out_elems,
+                    "in_elems": s.in_elems,
+                    "calls": 1,
+                    "count": c,
+                    **ex,
+                }
+            )
         print(f"  {m.counter}: {sum(m.counts):,} over {len(shape_list)} calls ({m.model})", flush=True)
     # Rows of other variants / cores already in the file are kept.
     out = Path(args.out)
@@ -704,21 +895,26 @@ def _variant_table(rows: list[dict]) -> tuple[dict, dict, dict]:
         "flags": {c: " ".join([*CORES[c].flags, first["opt"]]) for c in cores},
         "counter": first["counter"],
         "cycle_model_commit": first.get("cycle_model_commit", ""),
-        "counter_meaning": ("CPU cycles of the project's QEMU cycle model (tinyops cycles; "
-                            "modelled, not measured on a board)"
-                            if first["counter"] == "cycles" else
-                            "executed guest instructions (QEMU TCG plugin), not cycles"),
+        "counter_meaning": (
+            "CPU cycles of the project's QEMU cycle model (tinyops cycles; modelled, not measured on a board)"
+            if first["counter"] == "cycles"
+            else "executed guest instructions (QEMU TCG plugin), not cycles"
+        ),
         "memory": "tensors, scratch and stack in internal SRAM (F469 SRAM1-3; F746 SRAM1+2 behind "
-                  "the D-cache, stack in DTCM), code in internal flash",
+        "the D-cache, stack in DTCM), code in internal flash",
         "date": datetime.date.today().isoformat(),
         "measured_by": "benchmarks/refkernel_costs.py measure (QEMU mps2-an386 / mps2-an500)",
         "measurements": "benchmarks/data/refkernel_measurements.csv",
         "fit": "per core and class, non-negative least squares on relative error (rows weighted "
-               "by 1/count); 'default' = all rows",
+        "by 1/count); 'default' = all rows",
     }
-    errors = {c: {k: {"shapes": s["shapes"], "mean_abs": s["mean_abs_err_pct"],
-                      "max_abs": s["max_abs_err_pct"]} for k, s in st.items()}
-              for c, st in stats.items()}
+    errors = {
+        c: {
+            k: {"shapes": s["shapes"], "mean_abs": s["mean_abs_err_pct"], "max_abs": s["max_abs_err_pct"]}
+            for k, s in st.items()
+        }
+        for c, st in stats.items()
+    }
     return meta, cores, {"errors": errors, "stats": stats}
 
 
@@ -735,17 +931,20 @@ def fit(args) -> int:
         if missing:
             raise HarnessError(f"{v}: no measurements for {missing}")
         out_variants[v] = {"meta": meta, "cores": cores, "fit_error_pct": fitres["errors"]}
-        print(f"\n=== {v}: CMSIS-NN {meta['cmsis_nn_commit'][:12]} {meta['cmsis_nn_date']}, "
-              f"{meta['compiler']}")
+        print(f"\n=== {v}: CMSIS-NN {meta['cmsis_nn_commit'][:12]} {meta['cmsis_nn_date']}, {meta['compiler']}")
         for core, st in fitres["stats"].items():
             print(f"\n{core} ({meta['counter']} per call; fit error = (fit - measured) / measured)")
-            print(f"  {'class':16s} {'shapes':>6s} {'per MAC':>8s} {'per out':>8s} {'per in':>8s} "
-                  f"{'per call':>9s} {'mean|err|':>9s} {'max|err|':>9s}")
+            print(
+                f"  {'class':16s} {'shapes':>6s} {'per MAC':>8s} {'per out':>8s} {'per in':>8s} "
+                f"{'per call':>9s} {'mean|err|':>9s} {'max|err|':>9s}"
+            )
             for cls, s in st.items():
                 c = cores[core][cls]
-                print(f"  {cls:16s} {s['shapes']:6d} {c['macs']:8.3f} {c['out_elems']:8.2f} "
-                      f"{c['in_elems']:8.2f} {c['calls']:9.0f} {s['mean_abs_err_pct']:8.1f}% "
-                      f"{s['max_abs_err_pct']:8.1f}%")
+                print(
+                    f"  {cls:16s} {s['shapes']:6d} {c['macs']:8.3f} {c['out_elems']:8.2f} "
+                    f"{c['in_elems']:8.2f} {c['calls']:9.0f} {s['mean_abs_err_pct']:8.1f}% "
+                    f"{s['max_abs_err_pct']:8.1f}%"
+                )
             if args.verbose:
                 for cls, s in st.items():
                     for label, kernel, count, err in s["per_shape"]:
@@ -753,11 +952,11 @@ def fit(args) -> int:
     table = {
         "version": 1,
         "description": "CMSIS-NN int8 kernel costs per kernel call: count = macs * MACs + "
-                       "out_elems * output elements + in_elems * input elements + calls, per core "
-                       "and kernel class (class names as tinyops_tflm.planning.latency.cost_class; MACs as "
-                       "tinyops_tflm.frontend.metrics.op_macs). Operands in internal SRAM: external-memory "
-                       "wait states are not included. 'cores' is the primary variant; 'variants' "
-                       "holds every measured CMSIS-NN version.",
+        "out_elems * output elements + in_elems * input elements + calls, per core "
+        "and kernel class (class names as tinyops_tflm.planning.latency.cost_class; MACs as "
+        "tinyops_tflm.frontend.metrics.op_macs). Operands in internal SRAM: external-memory "
+        "wait states are not included. 'cores' is the primary variant; 'variants' "
+        "holds every measured CMSIS-NN version.",
         "primary": primary,
         "meta": out_variants[primary]["meta"],
         "cores": out_variants[primary]["cores"],
@@ -776,15 +975,34 @@ def selftest(args) -> int:
     core = CORES[args.core]
     shape_list = selftest_shapes()
     with tempfile.TemporaryDirectory(prefix="cmsis-nn-selftest-") as tmp:
-        elf = build_program(core, shape_list, Path(tmp), tc, "-O2",
-                            [SRC / "stub_calls.c", SRC / "stub_kernels.c"], [], [])
+        elf = build_program(
+            core, shape_list, Path(tmp), tc, "-O2", [SRC / "stub_calls.c", SRC / "stub_kernels.c"], [], []
+        )
         m = run_program(elf, core, len(shape_list), counter="instructions")
-    rows = [{"core": core.name, "class": s.cls, "shape": s.label(), "kernel": "+".join(k),
-             "macs": s.macs, "out_elems": s.out_elems, "in_elems": s.in_elems, "calls": 1,
-             "count": c} for s, c, k in zip(shape_list, m.counts, m.kernels)]
+    rows = [
+        {
+            "core": core.name,
+            "class": s.cls,
+            "shape": s.label(),
+            "kernel": "+".join(k),
+            "macs": s.macs,
+            "out_elems": s.out_elems,
+            "in_elems": s.in_elems,
+            "calls": 1,
+            "count": c,
+        }
+        for s, c, k in zip(shape_list, m.counts, m.kernels)
+    ]
     cores, stats = fit_table(rows, classes=("fully_connected", "add"))
-    print(json.dumps({"rows": rows, "coefficients": cores[core.name],
-                      "max_abs_err_pct": {k: v["max_abs_err_pct"] for k, v in stats[core.name].items()}}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "coefficients": cores[core.name],
+                "max_abs_err_pct": {k: v["max_abs_err_pct"] for k, v in stats[core.name].items()},
+            }
+        )
+    )
     return 0
 
 
@@ -797,8 +1015,11 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--cmsis-dsp", help="CMSIS-DSP checkout (arm_math_types.h; CMSIS-NN of 2021-22)")
     m.add_argument("--commit", help="CMSIS-NN commit to record (default: git rev-parse in --cmsis-nn)")
     m.add_argument("--date", help="the commit's date, recorded (e.g. 2021-12-29)")
-    m.add_argument("--label", help="variant name (default cmsis-nn-<commit>); rows of the same "
-                                    "variant and core in --out are replaced, others kept")
+    m.add_argument(
+        "--label",
+        help="variant name (default cmsis-nn-<commit>); rows of the same "
+        "variant and core in --out are replaced, others kept",
+    )
     m.add_argument("--cores", nargs="+", default=list(CORES), choices=list(CORES))
     m.add_argument("--opt", default="-O3", help="optimization flag (default -O3)")
     m.add_argument("--counter", default="auto", choices=("auto", "cycles", "instructions"))

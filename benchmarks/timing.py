@@ -1,4 +1,5 @@
 """Shared timing helper of the benchmarks."""
+
 from __future__ import annotations
 
 import statistics

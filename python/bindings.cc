@@ -13,9 +13,9 @@
 #include "host/host_dma.h"
 #include "host/planner.h"
 #include "kernels/x86/dispatch.h"
+#include "plan_layout.h"
 #include "runtime/executor.h"
 #include "runtime/op_registry.h"
-#include "plan_layout.h"
 
 namespace py = pybind11;
 using namespace tinyops;
@@ -28,8 +28,7 @@ PyObject* g_core_error = nullptr;
   // Messages quote tensor names from the plan, which may not be valid UTF-8.
   py::object text = py::reinterpret_steal<py::object>(
       PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace"));
-  PyErr_SetObject(g_core_error,
-                  py::make_tuple(static_cast<int>(s), status_name(s), text).ptr());
+  PyErr_SetObject(g_core_error, py::make_tuple(static_cast<int>(s), status_name(s), text).ptr());
   throw py::error_already_set();
 }
 
@@ -104,9 +103,9 @@ class HostEngine {
     allocator_.alloc_fn = &HeapAllocator::alloc;
     allocator_.self = &heap_;
     char message[512] = {0};
-    const Status s = exec_.load(plan_->data, plan_->bytes, bindings.data(),
-                                static_cast<uint32_t>(bindings.size()), &allocator_, message,
-                                sizeof(message));
+    const Status s =
+        exec_.load(plan_->data, plan_->bytes, bindings.data(),
+                   static_cast<uint32_t>(bindings.size()), &allocator_, message, sizeof(message));
     if (s != Status::kOk) raise_core_error(s, message);
   }
 
@@ -178,7 +177,8 @@ class HostEngine {
     const TensorDesc& d = exec_.tensor(t);
     std::vector<py::ssize_t> shape(d.shape.dims, d.shape.dims + d.shape.rank);
     py::array out(numpy_dtype(d.type), shape);
-    if (d.bytes && exec_.tensor_data(t)) std::memcpy(out.mutable_data(), exec_.tensor_data(t), d.bytes);
+    if (d.bytes && exec_.tensor_data(t))
+      std::memcpy(out.mutable_data(), exec_.tensor_data(t), d.bytes);
     return out;
   }
 
@@ -365,18 +365,21 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<py::bytes, py::list, const std::string&, uint32_t>(), py::arg("plan"),
            py::arg("regions"), py::arg("dma") = "sync", py::arg("dma_delay_us") = 0)
       .def("partition", &HostEngine::partition, py::arg("memories"), py::arg("sram_budget"),
-           py::arg("resident") = true, py::arg("prefetch") = true,
-           py::arg("cost") = py::none())
+           py::arg("resident") = true, py::arg("prefetch") = true, py::arg("cost") = py::none())
       .def("op_stats", &HostEngine::op_stats)
-      .def_property_readonly("partitioned", [](const HostEngine& e) { return e.exec().partitioned(); })
-      .def_property_readonly("sram_high_water", [](const HostEngine& e) { return e.exec().sram_high_water(); })
+      .def_property_readonly("partitioned",
+                             [](const HostEngine& e) { return e.exec().partitioned(); })
+      .def_property_readonly("sram_high_water",
+                             [](const HostEngine& e) { return e.exec().sram_high_water(); })
       .def("invoke", &HostEngine::invoke)
       .def("trace_invoke", &HostEngine::trace_invoke)
       .def("set_tensor", &HostEngine::set_tensor)
       .def("get_tensor", &HostEngine::get_tensor)
-      .def_property_readonly("num_tensors", [](const HostEngine& e) { return e.exec().num_tensors(); })
+      .def_property_readonly("num_tensors",
+                             [](const HostEngine& e) { return e.exec().num_tensors(); })
       .def_property_readonly("num_ops", [](const HostEngine& e) { return e.exec().num_ops(); })
-      .def_property_readonly("scratch_bytes", [](const HostEngine& e) { return e.exec().scratch_bytes(); })
+      .def_property_readonly("scratch_bytes",
+                             [](const HostEngine& e) { return e.exec().scratch_bytes(); })
       .def_property_readonly("persistent_bytes", &HostEngine::persistent_bytes)
       .def("op_name", [](const HostEngine& e, uint32_t i) {
         if (i >= e.exec().num_ops()) throw py::index_error("op index out of range");

@@ -59,9 +59,9 @@ py::dict plan_layout() {
   // Enum names in value order (index = code).
   d["strategies"] = py::make_tuple("in_place", "staged", "copy", "rows", "flat", "channels");
   d["orders"] = py::make_tuple("channels_outer", "rows_outer");
-  static_assert(static_cast<int>(Strategy::kChannels) == 5 &&
-                    static_cast<int>(TileOrder::kRowsOuter) == 1,
-                "strategies / orders above follow schedule.h");
+  static_assert(
+      static_cast<int>(Strategy::kChannels) == 5 && static_cast<int>(TileOrder::kRowsOuter) == 1,
+      "strategies / orders above follow schedule.h");
   // Status codes by the names tinyops_tflm.engine gives them (STATUS_<name>).
   py::dict status;
   const std::pair<const char*, Status> codes[] = {

@@ -1,4 +1,5 @@
 """Fixtures shared across the test modules (helpers live in tests/support/)."""
+
 from __future__ import annotations
 
 import os

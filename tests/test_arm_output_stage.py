@@ -8,10 +8,10 @@ with every right shift, random offsets, every kind of activation range) and
 accumulators at the int32 extremes, of every magnitude, and around every
 output value's rounding boundaries. Built with g++ (plus a UBSan build).
 """
+
 from __future__ import annotations
 
 import pytest
-
 from support import cxx
 
 SOURCES = cxx.kernel_sources("quant.cc")
@@ -41,4 +41,3 @@ def test_output_stage_ubsan():
             pytest.skip("no UBSan runtime")
         raise
     _last_line(exe, 300)
-

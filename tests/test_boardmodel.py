@@ -10,6 +10,7 @@ comes with the package's [test] extras. One firmware cache per test session:
 each board's engine is cross-compiled once, the mutation builds only
 recompile the driver objects.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,10 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from support.firmware import arm_tools_missing, assert_board_model_exact
-from tinyops_tflm.firmware.boardmodel import (CacheCoherencyError, ClockError, DmaBusError,
-                                              DmaError, FlashLatencyError, QspiError, SdramError)
+
+from tinyops_tflm.firmware.boardmodel import (
+    CacheCoherencyError,
+    ClockError,
+    DmaBusError,
+    DmaError,
+    FlashLatencyError,
+    QspiError,
+    SdramError,
+)
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -30,8 +38,9 @@ _MISSING = arm_tools_missing(qemu=False)
 needs_tools = pytest.mark.skipif(
     _MISSING is not None,
     reason=f"board-model tests build the board firmware ({_MISSING} not found; "
-           "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-           "libstdc++-arm-none-eabi-newlib)")
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+    "libstdc++-arm-none-eabi-newlib)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +106,7 @@ MUTANTS = [
 
 
 @needs_tools
-@pytest.mark.parametrize("board,mutation,error,message", MUTANTS,
-                         ids=[f"{b}-{m}" for b, m, _, _ in MUTANTS])
+@pytest.mark.parametrize("board,mutation,error,message", MUTANTS, ids=[f"{b}-{m}" for b, m, _, _ in MUTANTS])
 def test_broken_driver_is_caught(board, mutation, error, message, fw_cache):
     from tinyops_tflm.firmware.boardmodel.run import run_selftest
 
@@ -175,18 +183,21 @@ def test_dma_copies_per_size_and_increment(selftest_elf):
     assert bytes(m.uc.mem_read(0x20003000, 16)) == data[4:8] * 4
 
 
-@pytest.mark.parametrize("case,error,message", [
-    ("ccm", DmaBusError, "ccm, which the DMA cannot reach"),
-    ("circular", DmaError, "circular mode"),
-    ("direct", DmaError, "direct mode"),
-    ("busy", DmaError, "still busy"),
-    ("flags", DmaError, "event flags"),
-    ("fifo", DmaError, "forbidden FIFO/burst"),
-    ("misaligned", DmaError, "not aligned"),
-    ("sdram_closed", DmaBusError, "no memory answers"),
-    ("write_while_enabled", DmaError, "read-only while EN = 1"),
-    ("dma1", DmaError, "DMA2 only"),
-])
+@pytest.mark.parametrize(
+    "case,error,message",
+    [
+        ("ccm", DmaBusError, "ccm, which the DMA cannot reach"),
+        ("circular", DmaError, "circular mode"),
+        ("direct", DmaError, "direct mode"),
+        ("busy", DmaError, "still busy"),
+        ("flags", DmaError, "event flags"),
+        ("fifo", DmaError, "forbidden FIFO/burst"),
+        ("misaligned", DmaError, "not aligned"),
+        ("sdram_closed", DmaBusError, "no memory answers"),
+        ("write_while_enabled", DmaError, "read-only while EN = 1"),
+        ("dma1", DmaError, "DMA2 only"),
+    ],
+)
 def test_dma_refuses_illegal_setups(case, error, message, selftest_elf):
     board = "stm32f469"
     m = _dma_machine(board, selftest_elf[board])
@@ -199,8 +210,8 @@ def test_dma_refuses_illegal_setups(case, error, message, selftest_elf):
         elif case == "direct":
             fcr = 3
         elif case == "fifo":
-            cr |= 1 << 23          # MBURST INCR4 of words = 16 B ...
-            fcr = (1 << 2) | 1     # ... with a half-full (8 B) threshold
+            cr |= 1 << 23  # MBURST INCR4 of words = 16 B ...
+            fcr = (1 << 2) | 1  # ... with a half-full (8 B) threshold
         elif case == "misaligned":
             src += 2
         elif case == "sdram_closed":
@@ -209,7 +220,7 @@ def test_dma_refuses_illegal_setups(case, error, message, selftest_elf):
             m.dma1.write32(0x10, cr)  # DMA1 stream 0 asked for memory-to-memory
         elif case == "flags":
             _program(m, src, dst, 4)
-            m.dma.read32(0x00)     # completes: TCIF0 stays set
+            m.dma.read32(0x00)  # completes: TCIF0 stays set
         _program(m, src, dst, 4, cr, fcr)
         if case == "busy":
             m.dma.write32(S0, cr | 1)
@@ -222,19 +233,19 @@ def test_dcache_model_requires_clean_before_dma(selftest_elf):
     m = _dma_machine(board, selftest_elf[board])
     scs = m.scs
     with pytest.raises(CacheCoherencyError, match="never invalidated"):
-        scs.write(0xD14, 4, 1 << 16)       # D-cache on without invalidating it first
+        scs.write(0xD14, 4, 1 << 16)  # D-cache on without invalidating it first
     for way in range(4):
         for s in range(32):
             scs.write(0xF60, 4, (way << 30) | (s << 5))
     scs.write(0xD14, 4, 1 << 16)
-    a = 0x20010000                          # SRAM1: cacheable
-    m.uc.mem_write(a, b"\x11" * 64)         # the CPU writes (into its cache)
+    a = 0x20010000  # SRAM1: cacheable
+    m.uc.mem_write(a, b"\x11" * 64)  # the CPU writes (into its cache)
     with pytest.raises(CacheCoherencyError, match="never cleaned"):
-        _program(m, a, 0x20000100, 16)      # DMA reads it without a clean
+        _program(m, a, 0x20000100, 16)  # DMA reads it without a clean
     m.dma.streams[0].cr = 0
-    scs.write(0xF68, 4, a)                  # DCCMVAC, both lines
+    scs.write(0xF68, 4, a)  # DCCMVAC, both lines
     scs.write(0xF68, 4, a + 32)
-    _program(m, a, 0x20000100, 16)          # destination in DTCM (not cached)
+    _program(m, a, 0x20000100, 16)  # destination in DTCM (not cached)
     m.dma.read32(0x00)
     assert bytes(m.uc.mem_read(0x20000100, 64)) == b"\x11" * 64
 
@@ -243,15 +254,15 @@ def test_clock_model_refuses(selftest_elf):
     from tinyops_tflm.firmware.boardmodel.machine import Machine
 
     m = Machine("stm32f469", selftest_elf["stm32f469"])
-    m.rcc.write32(0x00, m.rcc.r[0] | (1 << 16))                 # HSE on
-    m.rcc.write32(0x04, (1 << 22) | 4 | (360 << 6))             # PLLM 4: 2 MHz in, VCO 720 MHz
+    m.rcc.write32(0x00, m.rcc.r[0] | (1 << 16))  # HSE on
+    m.rcc.write32(0x04, (1 << 22) | 4 | (360 << 6))  # PLLM 4: 2 MHz in, VCO 720 MHz
     with pytest.raises(ClockError, match="VCO 720.0 MHz"):
         m.rcc.write32(0x00, m.rcc.r[0] | (1 << 24))
-    m.rcc.write32(0x04, (1 << 22) | 8 | (360 << 6))             # 1 MHz in, VCO 360 MHz, P 2
+    m.rcc.write32(0x04, (1 << 22) | 8 | (360 << 6))  # 1 MHz in, VCO 360 MHz, P 2
     m.rcc.write32(0x00, m.rcc.r[0] | (1 << 24))
     m.flash_if.write32(0, 5)
     with pytest.raises(ClockError, match="without over-drive"):
-        m.rcc.write32(0x08, (5 << 10) | (4 << 13) | 2)           # 180 MHz, no over-drive
+        m.rcc.write32(0x08, (5 << 10) | (4 << 13) | 2)  # 180 MHz, no over-drive
 
 
 # ---------------------------------------------------------------------------
@@ -260,15 +271,14 @@ def test_clock_model_refuses(selftest_elf):
 
 @needs_tools
 def test_cli_board_model(fw_cache, tmp_path, capsys):
-    from tinyops_tflm.firmware.boardmodel.run import host_outputs
-    from tinyops_tflm.planning.boards import get_board
     from tinyops_tflm.cli.app import main
+    from tinyops_tflm.firmware.boardmodel.run import host_outputs
     from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.planning.boards import get_board
     from tinyops_tflm.validation.compare import make_inputs
 
     out = tmp_path / "y.npy"
-    assert main(["emulate", str(DEMO), "--board", "stm32f746", "--board-model",
-                 "--output", str(out)]) == 0
+    assert main(["emulate", str(DEMO), "--board", "stm32f746", "--board-model", "--output", str(out)]) == 0
     text = capsys.readouterr().out
     assert "register-level board model" in text and "byte for byte" in text
     data = DEMO.read_bytes()

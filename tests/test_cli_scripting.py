@@ -1,5 +1,6 @@
 """The CLI as a script sees it: --version, --json on every command, exit
 codes, errors that say what to do, progress bars only on request/terminals."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,11 @@ def test_version_comes_from_pyproject(capsys):
     pyproject = Path(tinyops_tflm.__file__).resolve().parent.parent / "pyproject.toml"
     if pyproject.is_file():  # a checkout: the one place the version is written
         import re
-        assert re.search(rf'(?m)^version = "{re.escape(tinyops_tflm.__version__)}"$',
-                         pyproject.read_text())
+
+        assert re.search(rf'(?m)^version = "{re.escape(tinyops_tflm.__version__)}"$', pyproject.read_text())
     else:  # installed: the distribution's metadata
         from importlib.metadata import version
+
         assert tinyops_tflm.__version__ == version("tinyops-tflm")
 
 
@@ -56,8 +58,9 @@ def test_json_outputs(tmp_path, capsys):
     for cmd in x["build_commands"]:
         paths = [w for w in cmd.split() if "/" in w]
         assert paths and all(Path(w.split("=", 1)[-1]).is_absolute() for w in paths), cmd
-    r = run_json(capsys, ["report", DEMO, "--sram-budget", "32K", "--no-validate",
-                          "--out", str(tmp_path / "r.html"), "--json"])
+    r = run_json(
+        capsys, ["report", DEMO, "--sram-budget", "32K", "--no-validate", "--out", str(tmp_path / "r.html"), "--json"]
+    )
     assert r["ok"] and len(r["layers"]) == 34 and r["latency"]["kind"] == "modelled"
     # Errors are JSON too, with the exit code.
     err = run_json(capsys, ["plan", DEMO, "--sram-budget", "1K", "--json"], code=2)
@@ -89,11 +92,12 @@ def test_float_model_error_says_how_to_convert(tmp_path, capsys):
     from tinyops_tflm.errors import UnsupportedOpError
     from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, build_model, schema
 
-    t = [TensorSpec("input", (1, 16), np.float32),
-         TensorSpec("w", (4, 16), np.float32, None, None, 0, np.ones((4, 16), np.float32)),
-         TensorSpec("out", (1, 4), np.float32)]
-    data = build_model(t, [OpSpec("FULLY_CONNECTED", schema.FullyConnectedOptionsT(),
-                                  [0, 1, -1], [2])], [0], [2])
+    t = [
+        TensorSpec("input", (1, 16), np.float32),
+        TensorSpec("w", (4, 16), np.float32, None, None, 0, np.ones((4, 16), np.float32)),
+        TensorSpec("out", (1, 4), np.float32),
+    ]
+    data = build_model(t, [OpSpec("FULLY_CONNECTED", schema.FullyConnectedOptionsT(), [0, 1, -1], [2])], [0], [2])
     with pytest.raises(UnsupportedOpError, match="not quantized to int8") as info:
         tinyops_tflm.read_model(data)
     assert "TFLITE_BUILTINS_INT8" in str(info.value) and "representative_dataset" in str(info.value)
@@ -126,8 +130,7 @@ def test_progress_bars_only_when_asked_or_on_a_terminal(tmp_path):
     cmd = [sys.executable, "-P", "-m", "tinyops_tflm.cli", "validate", DEMO, "--inputs", "3"]
     quiet = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
-    loud = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path,
-                          env={**env, "TINYOPS_PROGRESS": "1"})
+    loud = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env={**env, "TINYOPS_PROGRESS": "1"})
     assert loud.returncode == 0 and "engine" in loud.stderr and "input" in loud.stderr
     same = [ln for ln in quiet.stdout.splitlines() if "time" not in ln]  # timings vary
     assert same and same == [ln for ln in loud.stdout.splitlines() if "time" not in ln]

@@ -11,6 +11,7 @@ expectation is exact.
 Needs arm-none-eabi-gcc and qemu-system-arm (CI installs them); the plugin
 tests skip, saying so, without them.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ _MISSING = _tools_missing()
 needs_tools = pytest.mark.skipif(
     _MISSING is not None,
     reason=f"cycle-model plugin tests need the Arm toolchain, QEMU and a host C compiler "
-           f"({_MISSING} not found; apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-           "qemu-system-arm gcc)")
+    f"({_MISSING} not found; apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+    "qemu-system-arm gcc)",
+)
 if _MISSING is not None:
     print(f"\ntests/test_cycle_model.py: skipping the plugin tests: {_MISSING} not found")
 
@@ -53,12 +55,14 @@ def test_dma_transfer_cycles_formula():
     # one setup per 65532-item chunk (INCR4 bursts), 65535 without bursts
     big = 4 * 65532 + 16
     assert dma_transfer_cycles(t, "sram", "sram", big) == pytest.approx(
-        2 * t.dma.setup_cycles + big * t.dma.cycles_per_byte("sram", "sram", 4, True))
+        2 * t.dma.setup_cycles + big * t.dma.cycles_per_byte("sram", "sram", 4, True)
+    )
     nb = 65535 * 2 + 1
     assert dma_transfer_cycles(t, "sram", "sram", nb, width=1, burst=False) == pytest.approx(
-        3 * t.dma.setup_cycles + nb * t.dma.cycles_per_byte("sram", "sram", 1, False))
+        3 * t.dma.setup_cycles + nb * t.dma.cycles_per_byte("sram", "sram", 1, False)
+    )
     # byte-wide without bursts is slower than words with bursts, for every pair
-    for (src, dst, w, b) in t.dma.rates:
+    for src, dst, w, b in t.dma.rates:
         assert t.dma.cycles_per_byte(src, dst, 1, False) >= t.dma.cycles_per_byte(src, dst, 4, True)
     # QSPI reads are never faster than the measured link
     f469 = get_timing("stm32f469")
@@ -70,6 +74,7 @@ def test_dma_transfer_cycles_formula():
         dma_transfer_cycles("stm32f469", "sram", "sram", 64, width=3)
     # paper board variant and Board objects resolve to the F469's timing
     from tinyops_tflm.planning.boards import get_board
+
     assert get_timing("stm32f469-paper") is f469
     assert get_timing(get_board("stm32f746")) is t
     assert t.clock_hz == 216_000_000 and f469.clock_hz == 180_000_000
@@ -125,23 +130,26 @@ int main(void) {
 """
 
 
-def _build_and_run(tmp_path: Path, name: str, board: str, source: str, extra_sources=(),
-                   include_dirs=()):
+def _build_and_run(tmp_path: Path, name: str, board: str, source: str, extra_sources=(), include_dirs=()):
     from tinyops_tflm.firmware.baremetal import build_program
     from tinyops_tflm.firmware.cycles import run_cycles
 
     src = tmp_path / f"{name}.c"
     src.write_text(source)
-    elf = build_program([src, *extra_sources], board, tmp_path / f"{name}_{board}.elf",
-                        opt="-O2", include_dirs=include_dirs)
+    elf = build_program(
+        [src, *extra_sources], board, tmp_path / f"{name}_{board}.elf", opt="-O2", include_dirs=include_dirs
+    )
     return run_cycles(elf, board)
 
 
 def _loop_delta(tmp_path, board, name, body, data="", ptr="0", n=(64, 64, 192), stride=0):
     """Cycles of (n2 - n1) extra iterations of the loop, and that count."""
-    run = _build_and_run(tmp_path, name, board, LOOP_TEMPLATE % {
-        "data": data, "body": body, "ptr": ptr, "n0": n[0], "n1": n[1], "n2": n[2],
-        "stride": stride})
+    run = _build_and_run(
+        tmp_path,
+        name,
+        board,
+        LOOP_TEMPLATE % {"data": data, "body": body, "ptr": ptr, "n0": n[0], "n1": n[1], "n2": n[2], "stride": stride},
+    )
     s = run.sections[1:]
     assert len(s) == 2, run.report()
     return s[1]["cycles"] - s[0]["cycles"], n[2] - n[1], run
@@ -161,7 +169,14 @@ def test_smlad_loop(tmp_path, board):
     body = '"smlad r3, %0, %0, r3\\n"\n' * 8
     body = body.replace("%0", "r2")
     src = LOOP_TEMPLATE.replace('"+r"(p), "+r"(n) : : "r3"', '"+r"(p), "+r"(n) : : "r2", "r3"') % {
-        "data": "", "body": body, "ptr": "0", "n0": 10, "n1": 10, "n2": 110, "stride": 0}
+        "data": "",
+        "body": body,
+        "ptr": "0",
+        "n0": 10,
+        "n1": 10,
+        "n2": 110,
+        "stride": 0,
+    }
     run = _build_and_run(tmp_path, "smlad", board, src)
     s = run.sections[1:]
     delta = s[1]["cycles"] - s[0]["cycles"]
@@ -183,26 +198,34 @@ def test_taken_branch_costs(tmp_path, board):
     instruction at a halfword address: the M4 pays one more refill cycle for
     the unaligned wide target [M4TRM]; on the M7 a correctly predicted branch
     costs its issue slot only."""
-    aligned = LOOP_TEMPLATE % {"data": "", "body": '"nop\\n" "nop\\n"', "ptr": "0",
-                               "n0": 16, "n1": 16, "n2": 116, "stride": 0}
+    aligned = LOOP_TEMPLATE % {
+        "data": "",
+        "body": '"nop\\n" "nop\\n"',
+        "ptr": "0",
+        "n0": 16,
+        "n1": 16,
+        "n2": 116,
+        "stride": 0,
+    }
     # pad by a 16-bit nop before the label so the loop's first (32-bit)
     # instruction sits at a halfword address
-    unaligned = aligned.replace('".balign 16\\n"\n    "1:\\n"\n    "nop\\n" "nop\\n"',
-                                '".balign 16\\n" "nop\\n"\n    "1:\\n"\n    "nop.w\\n"')
+    unaligned = aligned.replace(
+        '".balign 16\\n"\n    "1:\\n"\n    "nop\\n" "nop\\n"', '".balign 16\\n" "nop\\n"\n    "1:\\n"\n    "nop.w\\n"'
+    )
     assert unaligned != aligned
     a = _build_and_run(tmp_path, "br_aligned", board, aligned).sections[1:]
     u = _build_and_run(tmp_path, "br_unaligned", board, unaligned).sections[1:]
     da = a[1]["cycles"] - a[0]["cycles"]
     du = u[1]["cycles"] - u[0]["cycles"]
     if board == "stm32f469":
-        assert da == 100 * (1 + 1 + 1 + 2)      # nop, nop, subs, taken bne (P = 1)
-        assert du == 100 * (1 + 1 + 3)          # nop.w, subs, taken bne (P = 1 + 1 unaligned)
+        assert da == 100 * (1 + 1 + 1 + 2)  # nop, nop, subs, taken bne (P = 1)
+        assert du == 100 * (1 + 1 + 3)  # nop.w, subs, taken bne (P = 1 + 1 unaligned)
         assert a[1]["stall_branch"] - a[0]["stall_branch"] == 100
     else:
         # nop + nop dual-issue, then subs + bne; nop.w + subs, then bne
         assert da == 100 * 2
         assert du == 100 * 2
-        assert a[1]["stall_branch"] == a[0]["stall_branch"]   # predicted: no penalty
+        assert a[1]["stall_branch"] == a[0]["stall_branch"]  # predicted: no penalty
 
 
 def _region_cases(board: str):
@@ -222,13 +245,25 @@ def _region_cases(board: str):
         cases += [
             ("sram", f"static uint8_t buf[{buf}] __attribute__((aligned(1024)));", "buf", base),
             # ART: 8 data lines of 16 bytes; stride 32 over 16 KB misses every time
-            ("flash", f"static const uint8_t buf[{buf}] __attribute__((aligned(1024))) = {{1}};",
-             "buf", base + t.flash_wait_states),
-            ("sdram", f"static uint8_t buf[{buf}] __attribute__((section(\".sdram\"), aligned(1024)));",
-             "buf", base + sd_read + sd_row / 32),
+            (
+                "flash",
+                f"static const uint8_t buf[{buf}] __attribute__((aligned(1024))) = {{1}};",
+                "buf",
+                base + t.flash_wait_states,
+            ),
+            (
+                "sdram",
+                f'static uint8_t buf[{buf}] __attribute__((section(".sdram"), aligned(1024)));',
+                "buf",
+                base + sd_read + sd_row / 32,
+            ),
             # QSPI: a non-sequential read sends command + address + dummy cycles
-            ("qspi", f"static const uint8_t buf[{buf}] __attribute__((section(\".qspi\"), aligned(1024))) = {{1}};",
-             "buf", base + q.command_cycles + 4 * q.cycles_per_byte),
+            (
+                "qspi",
+                f'static const uint8_t buf[{buf}] __attribute__((section(".qspi"), aligned(1024))) = {{1}};',
+                "buf",
+                base + q.command_cycles + 4 * q.cycles_per_byte,
+            ),
         ]
     else:
         sd = t.sdram
@@ -236,21 +271,38 @@ def _region_cases(board: str):
         # L1 line fills; consecutive lines stream from the SDRAM read FIFO at
         # the bus rate, a new row (every 512 B = 16 lines) restarts the burst
         sd_stream = line * sd.hclk_per_sdclk / sd.bus_bytes
-        sd_first = ((sd.trp + sd.trcd) * sd.hclk_per_sdclk + sd.rd_overhead
-                    + sd.cas * sd.hclk_per_sdclk + sd_stream) + base
+        sd_first = (
+            (sd.trp + sd.trcd) * sd.hclk_per_sdclk + sd.rd_overhead + sd.cas * sd.hclk_per_sdclk + sd_stream
+        ) + base
         per_row = sd.row_bytes // line
         q = t.qspi
         cases += [
             ("dtcm", f"static uint8_t buf[{buf}] __attribute__((aligned(1024)));", "buf", base),
-            ("sram", f"static uint8_t buf[{buf}] __attribute__((section(\".sram1\"), aligned(1024)));",
-             "buf", base + t.region("sram").fill),
-            ("flash", f"static const uint8_t buf[{buf}] __attribute__((aligned(1024))) = {{1}};",
-             "buf", base + t.region("flash").fill),
-            ("sdram", f"static uint8_t buf[{buf}] __attribute__((section(\".sdram\"), aligned(1024)));",
-             "buf", (sd_first + (per_row - 1) * sd_stream) / per_row),
+            (
+                "sram",
+                f'static uint8_t buf[{buf}] __attribute__((section(".sram1"), aligned(1024)));',
+                "buf",
+                base + t.region("sram").fill,
+            ),
+            (
+                "flash",
+                f"static const uint8_t buf[{buf}] __attribute__((aligned(1024))) = {{1}};",
+                "buf",
+                base + t.region("flash").fill,
+            ),
+            (
+                "sdram",
+                f'static uint8_t buf[{buf}] __attribute__((section(".sdram"), aligned(1024)));',
+                "buf",
+                (sd_first + (per_row - 1) * sd_stream) / per_row,
+            ),
             # QSPI is write-through cacheable: line fills stream at the measured rate
-            ("qspi", f"static const uint8_t buf[{buf}] __attribute__((section(\".qspi\"), aligned(1024))) = {{1}};",
-             "buf", line * q.cycles_per_byte),
+            (
+                "qspi",
+                f'static const uint8_t buf[{buf}] __attribute__((section(".qspi"), aligned(1024))) = {{1}};',
+                "buf",
+                line * q.cycles_per_byte,
+            ),
         ]
     return cases
 
@@ -259,11 +311,13 @@ def _region_cases(board: str):
 @pytest.mark.parametrize("board", BOARDS)
 def test_loads_from_each_region(tmp_path, board):
     for name, data, ptr, per_iter in _region_cases(board):
-        delta, iters, run = _loop_delta(tmp_path, board, f"ld_{name}", '"ldr.w r3, [%0], #32\\n"',
-                                        data=data, ptr=ptr, n=(256, 64, 320), stride=32)
+        delta, iters, run = _loop_delta(
+            tmp_path, board, f"ld_{name}", '"ldr.w r3, [%0], #32\\n"', data=data, ptr=ptr, n=(256, 64, 320), stride=32
+        )
         # abs 2: stalls are fractional cycles carried between records
-        assert delta == pytest.approx(per_iter * iters, abs=2.0), \
+        assert delta == pytest.approx(per_iter * iters, abs=2.0), (
             f"{board} {name}: {delta} cycles for {iters} loads, {per_iter:.3f} each expected"
+        )
 
 
 @needs_tools
@@ -271,9 +325,17 @@ def test_qspi_streaming_on_m4(tmp_path):
     """Sequential word reads from QSPI stream at the measured rate [MBED456]:
     the loop's own cycles hide under the QSPI time."""
     t = get_timing("stm32f469")
-    data = "static const uint8_t buf[16384] __attribute__((section(\".qspi\"), aligned(1024))) = {1};"
-    delta, iters, _ = _loop_delta(tmp_path, "stm32f469", "ld_qspi_seq", '"ldr.w r3, [%0], #4\\n"',
-                                  data=data, ptr="buf", n=(256, 64, 320), stride=4)
+    data = 'static const uint8_t buf[16384] __attribute__((section(".qspi"), aligned(1024))) = {1};'
+    delta, iters, _ = _loop_delta(
+        tmp_path,
+        "stm32f469",
+        "ld_qspi_seq",
+        '"ldr.w r3, [%0], #4\\n"',
+        data=data,
+        ptr="buf",
+        n=(256, 64, 320),
+        stride=4,
+    )
     assert delta == pytest.approx(iters * 4 * t.qspi.cycles_per_byte, abs=2.0)
 
 
@@ -306,13 +368,15 @@ def test_dma_stall_is_the_modelled_transfer(tmp_path, board):
     inc = [ROOT / "ports" / "common" / "include"]
     ev = [ROOT / "ports" / "common" / "src" / "dma_events.cc"]
     runs = {}
-    words = "(2u << 8) | (1u << 10)"   # 4-byte items, INCR4 bursts
+    words = "(2u << 8) | (1u << 10)"  # 4-byte items, INCR4 bursts
     for src in ("flash", "qspi"):
-        runs[src] = _build_and_run(tmp_path, f"dma_{src}", board,
-                                   DMA_TEMPLATE % {"n": n, "src": f"src_{src}", "flags": words}, ev, inc)
+        runs[src] = _build_and_run(
+            tmp_path, f"dma_{src}", board, DMA_TEMPLATE % {"n": n, "src": f"src_{src}", "flags": words}, ev, inc
+        )
     # byte items without bursts (TINYOPS_DMA_BYTE_WIDE, the TinyOps paper's setting)
-    byte = _build_and_run(tmp_path, "dma_bytes", board,
-                          DMA_TEMPLATE % {"n": n, "src": "src_flash", "flags": "0u"}, ev, inc)
+    byte = _build_and_run(
+        tmp_path, "dma_bytes", board, DMA_TEMPLATE % {"n": n, "src": "src_flash", "flags": "0u"}, ev, inc
+    )
     assert byte.dma["busy"] == round(dma_transfer_cycles(board, "flash", "sram", n, width=1, burst=False))
     assert byte.stalls["dma"] > runs["flash"].stalls["dma"]
     for src, run in runs.items():
@@ -333,9 +397,9 @@ def test_dma_stall_is_the_modelled_transfer(tmp_path, board):
 def test_cli_json_and_errors(tmp_path, capsys):
     from tinyops_tflm.cli.app import main
 
-    src = LOOP_TEMPLATE % {"data": "", "body": '"nop\\n"', "ptr": "0", "n0": 1, "n1": 1, "n2": 2,
-                           "stride": 0}
+    src = LOOP_TEMPLATE % {"data": "", "body": '"nop\\n"', "ptr": "0", "n0": 1, "n1": 1, "n2": 2, "stride": 0}
     from tinyops_tflm.firmware.baremetal import build_program
+
     (tmp_path / "p.c").write_text(src)
     elf = build_program([tmp_path / "p.c"], "stm32f746", tmp_path / "p.elf")
     assert main(["cycles", str(elf), "--board", "stm32f746", "--json"]) == 0
@@ -386,20 +450,21 @@ def test_qspi_weights_op_slower_by_modelled_dma(fw_cache):
     last exactly the modelled transfer time (board_timing), its cycles
     include the part of it compute does not hide, and it is slower than the
     flash op by that much."""
-    import numpy as np
     from dataclasses import replace
 
-    from tinyops_tflm.planning.boards import KIB, get_board
+    import numpy as np
+
     from tinyops_tflm.firmware.emulate import emulate
+    from tinyops_tflm.planning.boards import KIB, get_board
     from tinyops_tflm.testing import single_op
 
     if shutil.which("cmake") is None:
         pytest.skip("needs cmake to build the firmware (pip install cmake)")
-    data, _ = single_op.fully_connected(np.random.default_rng(3), input_shape=(1, 512), units=128,
-                                        bias=True, per_channel=True, activation="NONE")
+    data, _ = single_op.fully_connected(
+        np.random.default_rng(3), input_shape=(1, 512), units=128, bias=True, per_channel=True, activation="NONE"
+    )
     board = get_board("stm32f469")
-    small = replace(board, name="stm32f469-smallflash",
-                    flash_reserve=board.memory("flash").capacity - 4 * KIB)
+    small = replace(board, name="stm32f469-smallflash", flash_reserve=board.memory("flash").capacity - 4 * KIB)
     flash = emulate(data, board, cycles=True)
     qspi = emulate(data, small, cycles=True)
     weights = 512 * 128
@@ -410,8 +475,10 @@ def test_qspi_weights_op_slower_by_modelled_dma(fw_cache):
     # every job of the QSPI op: QSPI -> SRAM, 16-byte aligned (INCR4 bursts)
     assert q.dma_model["bytes"] == q.dma_bytes == weights
     # (jobs under 65532 words: one setup each)
-    want = (dma_transfer_cycles("stm32f469", "qspi", "sram", weights)
-            + (q.dma_model["jobs"] - 1) * get_timing("stm32f469").dma.setup_cycles)
+    want = (
+        dma_transfer_cycles("stm32f469", "qspi", "sram", weights)
+        + (q.dma_model["jobs"] - 1) * get_timing("stm32f469").dma.setup_cycles
+    )
     assert q.dma_model["busy"] == pytest.approx(want, abs=1.0)
     # the CPU waits for the DMA time compute does not hide: at most all of
     # it, at least what is left after the whole flash op's compute

@@ -26,6 +26,7 @@ Needs arm-none-eabi-gcc (+ newlib, libstdc++), CMake and qemu-system-arm;
 skips, saying so, without them. Firmware builds go to this session's
 temporary caches.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,9 +35,9 @@ import numpy as np
 import pytest
 from support.firmware import arm_tools_missing
 from support.firmware import assert_same_as_host as _assert_same
+from support.firmware import assert_same_per_op as _same_per_op
 from support.firmware import firmware_variant as _variant
 from support.firmware import host_outputs as _host
-from support.firmware import assert_same_per_op as _same_per_op
 from support.firmware import instructions_by_type as _by_type
 from support.firmware import merge_models as _merge
 from support.firmware import oracle_outputs as _oracle
@@ -57,8 +58,9 @@ if _MISSING is not None:
 pytestmark = pytest.mark.skipif(
     _MISSING is not None,
     reason=f"Arm DSP path tests need the Arm toolchain and QEMU ({_MISSING} not found; "
-           "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-           "libstdc++-arm-none-eabi-newlib qemu-system-arm)")
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+    "libstdc++-arm-none-eabi-newlib qemu-system-arm)",
+)
 
 
 @pytest.mark.parametrize("board", BOARDS)
@@ -79,8 +81,10 @@ def test_demo_dsp_matches_host_and_beats_portable(board, caches):
     lines = [f"{board}: guest instructions, DSP build / portable build"]
     for op in sorted(cp, key=lambda k: -cp[k]):
         lines.append(f"  {op:<20}{cd.get(op, 0):>12,} /{cp[op]:>12,}  {cd.get(op, 0) / cp[op]:.2f}")
-    lines.append(f"  {'invoke':<20}{dsp.invoke_instructions:>12,} /{port.invoke_instructions:>12,}"
-                 f"  {dsp.invoke_instructions / port.invoke_instructions:.2f}")
+    lines.append(
+        f"  {'invoke':<20}{dsp.invoke_instructions:>12,} /{port.invoke_instructions:>12,}"
+        f"  {dsp.invoke_instructions / port.invoke_instructions:.2f}"
+    )
     print("\n" + "\n".join(lines))
     for op, bound in MAX_RATIO.items():
         assert op in cp, f"the demo model has no {op}"
@@ -97,13 +101,14 @@ def _extreme_accumulator_conv(sign: int) -> bytes:
     scale just below 2^-20 and a large output offset: h + round saturates in
     the fast output stage's QADD, which must still give TFLM's clamped byte."""
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
     from tinyops_tflm.testing.single_op import TensorSpec, build_model
 
     rng = np.random.default_rng(7 + sign)
     c, oc = 12, 10
     w = rng.integers(-127, 128, size=(oc, 1, 1, c)).astype(np.int8)
     in_scale, w_scales = 0.5, [float(np.float32(0.25 * (1 + 0.01 * i))) for i in range(oc)]
-    out_scale = float(np.float32(in_scale * 0.25 * 2.0 ** 20 * 1.03))
+    out_scale = float(np.float32(in_scale * 0.25 * 2.0**20 * 1.03))
     bias = (sign * (2**31 - 1 - rng.integers(0, 2**17, size=oc))).astype(np.int32)
     tensors = [
         TensorSpec("input", (1, 5, 3, c), np.int8, in_scale, 3),
@@ -131,12 +136,21 @@ def _edge_models() -> list[tuple[str, bytes]]:
         models.append((name, builder(rng, **kw)[0]))
 
     def dw(name, shape, k, s=1, m=1, pad="SAME", act="NONE", dil=1, **kw):
-        add(name, so.depthwise_conv2d, input_shape=shape, depth_multiplier=m, kernel=k, stride=s,
-            dilation=dil, padding=pad, activation=act, **kw)
+        add(
+            name,
+            so.depthwise_conv2d,
+            input_shape=shape,
+            depth_multiplier=m,
+            kernel=k,
+            stride=s,
+            dilation=dil,
+            padding=pad,
+            activation=act,
+            **kw,
+        )
 
     def conv(name, shape, oc, k=1, s=1, pad="VALID", act="NONE", **kw):
-        add(name, so.conv2d, input_shape=shape, out_channels=oc, kernel=k, stride=s, padding=pad,
-            activation=act, **kw)
+        add(name, so.conv2d, input_shape=shape, out_channels=oc, kernel=k, stride=s, padding=pad, activation=act, **kw)
 
     # Depthwise: 3x3 / 5x5 / 7x7 at both strides, channel counts that leave
     # partial groups (16 / 8 / 4 channels) and partial 4-channel words, depth
@@ -186,28 +200,30 @@ def _edge_models() -> list[tuple[str, bytes]]:
     conv("pw c=12->10 12 px plain", (1, 3, 4, 12), 10)
     conv("pw c=16->6 6 px plain", (1, 2, 3, 16), 6)
     conv("conv3x3 K=27 s2 relu6", (1, 15, 15, 3), 9, k=3, s=2, pad="SAME", act="RELU6")
-    conv("conv3x3 c=16 K=27 s2 n1to1", (1, 12, 13, 3), 16, k=3, s=2, pad="SAME",
-         act="RELU_N1_TO_1")
+    conv("conv3x3 c=16 K=27 s2 n1to1", (1, 12, 13, 3), 16, k=3, s=2, pad="SAME", act="RELU_N1_TO_1")
     conv("conv3x3 c=5 K=45 s1", (1, 6, 7, 5), 7, k=3, s=1, pad="SAME")
     conv("conv2x2 K=2", (1, 4, 4, 2), 5, k=1)
     conv("conv tiny out scale", (1, 4, 4, 8), 6, out_scale=1e-6)
     add("fc 3x70->13", so.fully_connected, input_shape=(3, 70), units=13, activation="NONE")
     add("fc 1x1280->40", so.fully_connected, input_shape=(1, 1280), units=40, activation="NONE")
-    add("fc 1x3100->5 raw", so.fully_connected, input_shape=(1, 3100), units=5,
-        activation="RELU")
+    add("fc 1x3100->5 raw", so.fully_connected, input_shape=(1, 3100), units=5, activation="RELU")
     add("fc 7x96->33", so.fully_connected, input_shape=(7, 96), units=33, activation="RELU6")
     # 1 pixel x 3 channels with the output stage (the fc3_* assembly, K % 8 ==
     # 0): one 8-depth step, whole 64-depth iterations plus steps, iterations
     # only; channel counts leaving 1 or 2 channels to the 2-row loop and
     # several channel blocks; each kind of output stage.
-    add("fc 1x8->14 high", so.fully_connected, input_shape=(1, 8), units=14, activation="RELU6",
-        out_zp=-128, out_scale=0.1)
-    add("fc 1x72->130 range", so.fully_connected, input_shape=(1, 72), units=130,
-        activation="RELU", out_zp=-30)
-    add("fc 1x960->200 plain", so.fully_connected, input_shape=(1, 960), units=200,
-        activation="NONE")
-    conv("pw 1 pixel c=136->65 high", (1, 1, 1, 136), 65, act="RELU6", out_zp=-128,
-         out_scale=0.1)
+    add(
+        "fc 1x8->14 high",
+        so.fully_connected,
+        input_shape=(1, 8),
+        units=14,
+        activation="RELU6",
+        out_zp=-128,
+        out_scale=0.1,
+    )
+    add("fc 1x72->130 range", so.fully_connected, input_shape=(1, 72), units=130, activation="RELU", out_zp=-30)
+    add("fc 1x960->200 plain", so.fully_connected, input_shape=(1, 960), units=200, activation="NONE")
+    conv("pw 1 pixel c=136->65 high", (1, 1, 1, 136), 65, act="RELU6", out_zp=-128, out_scale=0.1)
     # px6_*: several 4-group loop iterations after 1 and 2 leading groups.
     conv("pw c=72->11 6 px high", (1, 2, 3, 72), 11, act="RELU6", out_zp=-128, out_scale=0.1)
     conv("pw c=44->7 12 px range", (1, 4, 3, 44), 7, act="RELU", out_zp=-25)

@@ -20,6 +20,7 @@ namespace ew_dsp; selected in arm/dispatch.h when TINYOPS_ARM_DSP).
   operands, clamped activations, scales that need the generic loops) must
   match the host byte for byte. Skips, saying why, without the tools.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -78,8 +79,8 @@ _MISSING = arm_tools_missing()
 if _MISSING is not None:
     print(f"\ntests/test_elementwise_dsp.py: skipping the emulated ADD/MUL DSP checks: {_MISSING} not found")
 needs_arm = pytest.mark.skipif(
-    _MISSING is not None,
-    reason=f"emulated checks need the Arm toolchain and QEMU ({_MISSING} not found)")
+    _MISSING is not None, reason=f"emulated checks need the Arm toolchain and QEMU ({_MISSING} not found)"
+)
 
 
 @needs_arm
@@ -117,35 +118,65 @@ def _edge_models() -> list[tuple[str, bytes]]:
         models.append((name, builder(rng, **kw)[0]))
 
     for op, b in (("ADD", so.add), ("MUL", so.mul)):
-        add(f"{op} same shape odd length", b, shape1=(1, 5, 7, 13), shape2=(1, 5, 7, 13),
-            activation="NONE")
-        add(f"{op} same shape relu6", b, shape1=(1, 4, 6, 10), shape2=(1, 4, 6, 10),
-            activation="RELU6")
-        add(f"{op} scalar input 1", b, shape1=(1, 1, 1, 1), shape2=(1, 3, 5, 11),
-            activation="RELU")
+        add(f"{op} same shape odd length", b, shape1=(1, 5, 7, 13), shape2=(1, 5, 7, 13), activation="NONE")
+        add(f"{op} same shape relu6", b, shape1=(1, 4, 6, 10), shape2=(1, 4, 6, 10), activation="RELU6")
+        add(f"{op} scalar input 1", b, shape1=(1, 1, 1, 1), shape2=(1, 3, 5, 11), activation="RELU")
         add(f"{op} scalar input 2", b, shape1=(1, 3, 5, 11), shape2=(1,), activation="NONE")
-        add(f"{op} per-channel input 2", b, shape1=(1, 4, 5, 19), shape2=(1, 1, 1, 19),
-            activation="NONE")
-        add(f"{op} per-channel input 1 n1to1", b, shape1=(19,), shape2=(1, 3, 5, 19),
-            activation="RELU_N1_TO_1")
-        add(f"{op} row broadcast", b, shape1=(1, 4, 1, 9), shape2=(1, 4, 6, 9),
-            activation="NONE")
-        add(f"{op} equal input scales", b, shape1=(1, 3, 3, 7), shape2=(1, 3, 3, 7),
-            in1_scale=0.05, in2_scale=0.05, activation="NONE")
+        add(f"{op} per-channel input 2", b, shape1=(1, 4, 5, 19), shape2=(1, 1, 1, 19), activation="NONE")
+        add(f"{op} per-channel input 1 n1to1", b, shape1=(19,), shape2=(1, 3, 5, 19), activation="RELU_N1_TO_1")
+        add(f"{op} row broadcast", b, shape1=(1, 4, 1, 9), shape2=(1, 4, 6, 9), activation="NONE")
+        add(
+            f"{op} equal input scales",
+            b,
+            shape1=(1, 3, 3, 7),
+            shape2=(1, 3, 3, 7),
+            in1_scale=0.05,
+            in2_scale=0.05,
+            activation="NONE",
+        )
     # Scales that the DSP loops refuse (MUL left shift; tiny MUL multiplier).
-    add("MUL large multiplier", so.mul, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
-        in1_scale=1.0, in2_scale=1.0, out_scale=0.05, activation="NONE")
-    add("MUL tiny multiplier", so.mul, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
-        in1_scale=1e-4, in2_scale=1e-4, out_scale=1.0, activation="NONE")
-    add("ADD huge output scale", so.add, shape1=(1, 3, 4, 9), shape2=(1, 3, 4, 9),
-        in1_scale=0.01, in2_scale=0.02, out_scale=5.0, activation="NONE")
+    add(
+        "MUL large multiplier",
+        so.mul,
+        shape1=(1, 3, 4, 9),
+        shape2=(1, 3, 4, 9),
+        in1_scale=1.0,
+        in2_scale=1.0,
+        out_scale=0.05,
+        activation="NONE",
+    )
+    add(
+        "MUL tiny multiplier",
+        so.mul,
+        shape1=(1, 3, 4, 9),
+        shape2=(1, 3, 4, 9),
+        in1_scale=1e-4,
+        in2_scale=1e-4,
+        out_scale=1.0,
+        activation="NONE",
+    )
+    add(
+        "ADD huge output scale",
+        so.add,
+        shape1=(1, 3, 4, 9),
+        shape2=(1, 3, 4, 9),
+        in1_scale=0.01,
+        in2_scale=0.02,
+        out_scale=5.0,
+        activation="NONE",
+    )
     # Vectors long enough for ADD's rescale tables (ew_dsp::kAddTableMin).
-    add("ADD long vectors relu6", so.add, shape1=(1, 8, 16, 24), shape2=(1, 8, 16, 24),
-        activation="RELU6")
-    add("ADD long vectors equal scales", so.add, shape1=(1, 4, 16, 33), shape2=(1, 4, 16, 33),
-        in1_scale=0.05, in2_scale=0.05, activation="NONE")
-    add("ADD scalar + long vector", so.add, shape1=(1,), shape2=(1, 16, 16, 8),
-        activation="RELU")
+    add("ADD long vectors relu6", so.add, shape1=(1, 8, 16, 24), shape2=(1, 8, 16, 24), activation="RELU6")
+    add(
+        "ADD long vectors equal scales",
+        so.add,
+        shape1=(1, 4, 16, 33),
+        shape2=(1, 4, 16, 33),
+        in1_scale=0.05,
+        in2_scale=0.05,
+        activation="NONE",
+    )
+    add("ADD scalar + long vector", so.add, shape1=(1,), shape2=(1, 16, 16, 8), activation="RELU")
     return models
 
 

@@ -6,6 +6,7 @@ stopping the sweep, and the Pareto logic is checked on hand-made points.
 The smoke sweep's three models are rows of the paper's table (built and
 cached by test_zoo_rows; about 45 s of TensorFlow if this file runs alone).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyops_tflm.workflow import explore as ex
 from tinyops_tflm.planning.boards import get_board
+from tinyops_tflm.workflow import explore as ex
 
 REQUIRED = {"model", "board", "schedule", "macs", "params", "fits_internal", "latency_ms", "pareto"}
 
@@ -28,8 +29,14 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     repo = str(Path(ex.__file__).resolve().parents[1])
     env["PYTHONPATH"] = repo + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-P", "-m", "tinyops_tflm.cli", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "tinyops_tflm.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +44,7 @@ def local_run(tmp_path_factory):
     """The smoke sweep on 2 local worker processes, through the CLI, piped."""
     pytest.importorskip("tensorflow")
     d = tmp_path_factory.mktemp("explore_local")
-    p = _cli("explore", "--preset", "smoke", "--workers", "2", "--out", str(d / "out"), "--json",
-             cwd=d)
+    p = _cli("explore", "--preset", "smoke", "--workers", "2", "--out", str(d / "out"), "--json", cwd=d)
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(p.stdout), d / "out", p.stderr
 
@@ -49,9 +55,15 @@ def ray_address():
     host's address), shut down after the module."""
     import ray
 
-    ctx = ray.init(address="local", num_cpus=2, include_dashboard=False,
-                   _node_ip_address="127.0.0.1", object_store_memory=100 * 2**20,
-                   log_to_driver=False, logging_level=logging.ERROR)
+    ctx = ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        object_store_memory=100 * 2**20,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+    )
     try:
         yield ctx.address_info["gcs_address"]
     finally:
@@ -78,8 +90,9 @@ def test_smoke_sweep_local_workers(local_run):
     by = {(r["model"], r["board"], r["schedule"]): r for r in records}
     for model in {r["model"] for r in records}:
         # the M7 at 216 MHz is faster than the M4 at 180 MHz on the same plan kind
-        assert (by[(model, "stm32f746", "tinyops")]["latency_ms"]
-                < by[(model, "stm32f469-paper", "tinyops")]["latency_ms"])
+        assert (
+            by[(model, "stm32f746", "tinyops")]["latency_ms"] < by[(model, "stm32f469-paper", "tinyops")]["latency_ms"]
+        )
         assert by[(model, "stm32f746", "tinyops")]["feasible"]
     # weights of 0.75 MB fit 1 MB of flash; MbV3 w0.50 (1.3 M int8 weights) and
     # MNASNet (4.4 M) do not
@@ -95,8 +108,7 @@ def test_smoke_sweep_local_workers(local_run):
         front = [r for r in pts if r["pareto"]]
         assert front
         for f in front:
-            assert not any(p["latency_ms"] < f["latency_ms"] and p["top1_pct"] > f["top1_pct"]
-                           for p in pts)
+            assert not any(p["latency_ms"] < f["latency_ms"] and p["top1_pct"] > f["top1_pct"] for p in pts)
     # files: the JSON is the printed list, the CSV one row per candidate, a PNG
     assert json.loads((out / "explore.json").read_text()) == records
     csv_lines = (out / "explore.csv").read_text().strip().splitlines()
@@ -109,12 +121,25 @@ def test_smoke_sweep_local_workers(local_run):
 
 def test_smoke_sweep_on_a_local_ray_cluster_matches_local(local_run, ray_address, tmp_path):
     records, _, _ = local_run
-    p = _cli("explore", "--preset", "smoke", "--backend", "ray", "--address", ray_address,
-             "--out", str(tmp_path / "out"), "--json", "--no-plot", cwd=tmp_path)
+    p = _cli(
+        "explore",
+        "--preset",
+        "smoke",
+        "--backend",
+        "ray",
+        "--address",
+        ray_address,
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+        "--no-plot",
+        cwd=tmp_path,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     ray_records = json.loads(p.stdout)
-    assert [(r["model"], r["board"], r["schedule"]) for r in ray_records] == \
-        [(r["model"], r["board"], r["schedule"]) for r in records]
+    assert [(r["model"], r["board"], r["schedule"]) for r in ray_records] == [
+        (r["model"], r["board"], r["schedule"]) for r in records
+    ]
     assert _front(ray_records) == _front(records)
     assert ray_records == records  # every number, not just the front
 
@@ -140,8 +165,7 @@ def test_resume_and_a_failing_candidate(local_run, tmp_path):
 
 
 def test_original_schedule_is_costed_or_says_what_is_missing(local_run, tmp_path):
-    cands = [ex.Candidate(ex.ModelSpec("proxyless", 0.3, 144), b, "original")
-             for b in ex.DEFAULT_BOARDS]
+    cands = [ex.Candidate(ex.ModelSpec("proxyless", 0.3, 144), b, "original") for b in ex.DEFAULT_BOARDS]
     res = ex.run_sweep(cands, tmp_path, workers=1)
     for r in res.records:
         if r["error"] is None:
@@ -156,8 +180,9 @@ def test_user_accuracy_overrides_the_table(local_run, tmp_path):
     shutil.copytree(out / "candidates", tmp_path / "candidates")
     csv_path = tmp_path / "acc.csv"
     csv_path.write_text("model,top1\nproxyless-w0.30-r144,99.5\n")
-    res = ex.run_sweep(ex.preset_candidates("smoke"), tmp_path,
-                       accuracy=ex.read_accuracy_csv(csv_path), accuracy_source="user CSV")
+    res = ex.run_sweep(
+        ex.preset_candidates("smoke"), tmp_path, accuracy=ex.read_accuracy_csv(csv_path), accuracy_source="user CSV"
+    )
     assert res.computed == 0
     prox = [r for r in res.records if r["model"] == "proxyless-w0.30-r144"]
     assert all(r["top1_pct"] == 99.5 and r["accuracy_source"] == "user CSV" for r in prox)
@@ -190,14 +215,26 @@ def test_pareto_front_on_hand_made_points():
 
 
 def _rec(board, model, lat, top1, macs, feasible=True):
-    return {"board": board, "model": model, "schedule": "tinyops", "latency_ms": lat,
-            "top1_pct": top1, "macs": macs, "feasible": feasible, "error": None}
+    return {
+        "board": board,
+        "model": model,
+        "schedule": "tinyops",
+        "latency_ms": lat,
+        "top1_pct": top1,
+        "macs": macs,
+        "feasible": feasible,
+        "error": None,
+    }
 
 
 def test_pareto_uses_macs_as_proxy_when_an_accuracy_is_unknown():
-    recs = [_rec("b1", "a", 10, 50.0, 10), _rec("b1", "b", 20, 60.0, 5),
-            _rec("b2", "a", 10, 50.0, 10), _rec("b2", "c", 20, None, 30),
-            _rec("b2", "d", 5, None, 1, feasible=False)]
+    recs = [
+        _rec("b1", "a", 10, 50.0, 10),
+        _rec("b1", "b", 20, 60.0, 5),
+        _rec("b2", "a", 10, 50.0, 10),
+        _rec("b2", "c", 20, None, 30),
+        _rec("b2", "d", 5, None, 1, feasible=False),
+    ]
     ex._mark_pareto(recs)
     assert recs[0]["pareto_metric"] == "top1_pct" and recs[0]["pareto"] and recs[1]["pareto"]
     assert recs[2]["pareto_metric"].startswith("macs (accuracy proxy")
@@ -206,8 +243,8 @@ def test_pareto_uses_macs_as_proxy_when_an_accuracy_is_unknown():
 
 
 def test_peak_activation_bytes_by_hand():
-    from tinyops_tflm.validation import zoo
     from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation import zoo
 
     graph = read_model(zoo.cached("proxyless-w0.30-r144"))
     # the first depthwise: its 72x72x16 input and output (the 144x144x3 image is

@@ -6,6 +6,7 @@ that need them skip, saying so, when they are missing (CI installs them).
 Firmware builds go to one temporary cache per test session, so the engine is
 cross-compiled once per board.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from support.firmware import ARM_INSTALL_HINT, arm_tools_missing, assert_same_as_host, host_outputs
+
 from tinyops_tflm.errors import BudgetError
 from tinyops_tflm.firmware.export import export_model, model_symbol, source_root
 
@@ -30,7 +31,8 @@ BIG = "mobilenet_v3_large_r160"
 _MISSING = arm_tools_missing()
 needs_tools = pytest.mark.skipif(
     _MISSING is not None,
-    reason=f"firmware tests need the Arm toolchain and QEMU ({_MISSING} not found; {ARM_INSTALL_HINT})")
+    reason=f"firmware tests need the Arm toolchain and QEMU ({_MISSING} not found; {ARM_INSTALL_HINT})",
+)
 if _MISSING is not None:
     print(f"\ntests/test_firmware.py: skipping firmware builds and QEMU runs: {_MISSING} not found")
 
@@ -60,7 +62,7 @@ def test_export_writes_named_aligned_sources(tmp_path):
     # Every array is 32-byte aligned and in its region's section.
     for path in (tmp_path / "mbv3-w1.00-r160").glob("*.cc"):
         for decl in re.findall(r"^(?:static|extern) .*\[\d+\].*$", path.read_text(), re.M):
-            assert "aligned(32)" in decl and "section(\"." in decl, decl
+            assert "aligned(32)" in decl and 'section(".' in decl, decl
     sections = {r.memory: r.section for r in r.regions}
     assert sections["sram"] == ".bss.tinyops_sram" and sections["flash"] == ".tinyops_flash"
     reg = (tmp_path / "models.cmake").read_text()
@@ -83,15 +85,29 @@ def test_export_unpartitioned_maps_by_fit(tmp_path):
 def test_export_refuses_with_numbers(tmp_path, capsys, big_model):
     # 5.5 MB of constants: more than the flash, and more than a 1 MB QSPI.
     with pytest.raises(BudgetError, match=r"qspi: [\d,]+ bytes needed, 1,048,576 available"):
-        export_model(big_model, "stm32f746", "mbv3", tmp_path, partitioned=False,
-                     qspi_capacity=1 << 20)
+        export_model(big_model, "stm32f746", "mbv3", tmp_path, partitioned=False, qspi_capacity=1 << 20)
     # Planner refusal: an SRAM budget below an op's smallest tile.
     with pytest.raises(BudgetError, match=r"\d+ bytes"):
         export_model(DEMO, "stm32f746", "demo", tmp_path, sram_budget=256)
     from tinyops_tflm.cli.app import main
 
-    assert main(["export", str(DEMO), "--board", "stm32f746", "--name", "demo",
-                 "--out", str(tmp_path), "--sram-budget", "256"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(DEMO),
+                "--board",
+                "stm32f746",
+                "--name",
+                "demo",
+                "--out",
+                str(tmp_path),
+                "--sram-budget",
+                "256",
+            ]
+        )
+        == 2
+    )
     assert "bytes" in capsys.readouterr().err
 
 
@@ -117,6 +133,7 @@ def test_emulated_small_model_matches_host(board, fw_cache):
     assert_same_as_host(r, host_outputs(data, board), f"demo on {board}")
     # Per-op instruction counts from the TCG plugin.
     from tinyops_tflm.frontend.reader import read_model
+
     assert [o.name for o in r.ops] == [op.name for op in read_model(data).operators]
     assert all(o.instructions and o.instructions > 0 for o in r.ops)
     assert r.invoke_instructions == sum(o.instructions for o in r.ops)
@@ -142,8 +159,7 @@ def test_emulated_unpartitioned_and_cli(fw_cache, tmp_path, capsys):
     from tinyops_tflm.cli.app import main
 
     out = tmp_path / "out.npy"
-    assert main(["emulate", str(DEMO), "--board", "stm32f469", "--unpartitioned",
-                 "--output", str(out)]) == 0
+    assert main(["emulate", str(DEMO), "--board", "stm32f469", "--unpartitioned", "--output", str(out)]) == 0
     text = capsys.readouterr().out
     assert "total (invoke):" in text and "CONV_2D" in text
     host = host_outputs(DEMO.read_bytes(), None)
@@ -173,8 +189,15 @@ def test_hardware_port_cross_compiles(board, tmp_path, big_model):
     export_model(big_model, board, "mbv3-w1.00-r160", models)
     build = tmp_path / "build"
     src = source_root() / "ports" / board
-    cmd = ["cmake", "-S", str(src), "-B", str(build), f"-DTINYOPS_MODELS_DIR={models}",
-           "-DTINYOPS_BUILD_QEMU=OFF"] + shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
+    cmd = [
+        "cmake",
+        "-S",
+        str(src),
+        "-B",
+        str(build),
+        f"-DTINYOPS_MODELS_DIR={models}",
+        "-DTINYOPS_BUILD_QEMU=OFF",
+    ] + shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
     if shutil.which("ninja"):
         cmd += ["-G", "Ninja"]
     subprocess.run(cmd, check=True, capture_output=True)
@@ -184,8 +207,9 @@ def test_hardware_port_cross_compiles(board, tmp_path, big_model):
     for elf in ("selftest", "demo_tiny_int8_1", "mbv3_w1_00_r160_int8_1"):
         path = build / f"{elf}.elf"
         assert path.is_file() and (build / f"{elf}.hex").is_file()
-        size = subprocess.run(["arm-none-eabi-size", "-A", str(path)], check=True,
-                              capture_output=True, text=True).stdout
+        size = subprocess.run(
+            ["arm-none-eabi-size", "-A", str(path)], check=True, capture_output=True, text=True
+        ).stdout
         used = {r: 0 for r in regions}
         for line in size.splitlines():
             parts = line.split()
@@ -200,11 +224,21 @@ def test_hardware_port_cross_compiles(board, tmp_path, big_model):
         for r, (_, n) in regions.items():
             assert used[r] <= n, f"{elf}: {r} uses {used[r]} of {n} bytes"
         # Freestanding: no newlib heap, no C++ exceptions or RTTI, no iostream.
-        syms = subprocess.run(["arm-none-eabi-nm", str(path)], check=True, capture_output=True,
-                              text=True).stdout
-        for banned in ("__cxa_throw", "__gxx_personality_v0", "_ZTVN10__cxxabiv117__class_type_infoE",
-                       "_ZSt4cout", "__malloc_free_list", "__malloc_sbrk_start", "_Znwj"):
+        syms = subprocess.run(["arm-none-eabi-nm", str(path)], check=True, capture_output=True, text=True).stdout
+        for banned in (
+            "__cxa_throw",
+            "__gxx_personality_v0",
+            "_ZTVN10__cxxabiv117__class_type_infoE",
+            "_ZSt4cout",
+            "__malloc_free_list",
+            "__malloc_sbrk_start",
+            "_Znwj",
+        ):
             assert not re.search(rf"\s{re.escape(banned)}$", syms, re.M), f"{elf} links {banned}"
-    mbv3 = subprocess.run(["arm-none-eabi-size", "-A", str(build / "mbv3_w1_00_r160_int8_1.elf")],
-                          check=True, capture_output=True, text=True).stdout
+    mbv3 = subprocess.run(
+        ["arm-none-eabi-size", "-A", str(build / "mbv3_w1_00_r160_int8_1.elf")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert re.search(r"^\.tinyops_qspi\s+[1-9]\d+\s+2415919104$", mbv3, re.M), mbv3

@@ -8,6 +8,7 @@ coverage-guided run of the atheris target over the seed corpus
 (tools/fuzz_target.py, tests/fuzz_corpus/); a short run of the field-targeted
 mutators of benchmarks/fuzz_long.py (whose long run is the >= 10,000-case
 benchmark), with a planted crash and hang showing its workers catch both."""
+
 from __future__ import annotations
 
 import os
@@ -56,11 +57,17 @@ def test_corrupted_models_never_crash(board, seed, tmp_path):
     count = 150
     # cwd elsewhere: `python -c` puts the cwd first on sys.path, and the
     # package must come from where the test session imported it.
-    proc = subprocess.run([sys.executable, "-c", CHILD, demo_model_path(), str(seed), str(count), board],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, demo_model_path(), str(seed), str(count), board],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     last = proc.stdout.strip().splitlines()[-3:] if proc.stdout.strip() else []
     assert proc.returncode == 0, (
-        f"engine crashed (exit {proc.returncode}) on seed {seed}, after: {last}\n{proc.stderr[-2000:]}")
+        f"engine crashed (exit {proc.returncode}) on seed {seed}, after: {last}\n{proc.stderr[-2000:]}"
+    )
     summary = proc.stdout.strip().splitlines()[-1]
     assert summary.startswith("outcomes")
     assert "ModelError" in summary  # the corruption really reached validation
@@ -100,12 +107,26 @@ def test_target_flags_what_is_not_a_named_tinyops_error(monkeypatch):
 def test_field_mutators_locate_fields():
     seeds = dict(fuzz.load_corpus(CORPUS))
     labels = {f.label for f in fuzz.model_fields(seeds["model_demo_tiny.tflite"])}
-    for want in ("tensor.shape[]", "tensor.buffer", "operator.opcode_index", "operator.inputs[]",
-                 "opcode.builtin_code", "vtable.size", "model.subgraphs[].offset", "quant.zero_point[]"):
+    for want in (
+        "tensor.shape[]",
+        "tensor.buffer",
+        "operator.opcode_index",
+        "operator.inputs[]",
+        "opcode.builtin_code",
+        "vtable.size",
+        "model.subgraphs[].offset",
+        "quant.zero_point[]",
+    ):
         assert want in labels, want
     labels = {f.label for f in fuzz.plan_fields(seeds["plan_demo_stm32f746.plan"])}
-    for want in ("plan.header.num_tensors", "plan.region.bytes", "plan.tensor.dims", "plan.op.opcode",
-                 "plan.op.schedule_offset", "plan.pool"):
+    for want in (
+        "plan.header.num_tensors",
+        "plan.region.bytes",
+        "plan.tensor.dims",
+        "plan.op.opcode",
+        "plan.op.schedule_offset",
+        "plan.pool",
+    ):
         assert want in labels, want
 
 
@@ -118,9 +139,22 @@ def test_atheris_bounded_run(tmp_path):
     for name, data in fuzz.load_corpus(CORPUS):  # with plans of the current planner
         (seeds / name).write_bytes(data)
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "fuzz_target.py"), "-max_total_time=60", "-timeout=30",
-         "-rss_limit_mb=4096", "-seed=1", f"-artifact_prefix={tmp_path}/", str(new), str(seeds)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        [
+            sys.executable,
+            str(ROOT / "tools" / "fuzz_target.py"),
+            "-max_total_time=60",
+            "-timeout=30",
+            "-rss_limit_mb=4096",
+            "-seed=1",
+            f"-artifact_prefix={tmp_path}/",
+            str(new),
+            str(seeds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
     assert not list(tmp_path.glob("crash-*")) and not list(tmp_path.glob("timeout-*")), output[-4000:]
@@ -129,8 +163,14 @@ def test_atheris_bounded_run(tmp_path):
 
 
 def _fuzz_long(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_long.py"), "--save", str(tmp_path / "saved"),
-                           *args], capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "fuzz_long.py"), "--save", str(tmp_path / "saved"), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+        env=env,
+    )
 
 
 def test_field_targeted_mutations_short_run(tmp_path):
@@ -146,7 +186,8 @@ def test_fuzz_long_reports_a_planted_crash_and_hang(tmp_path):
     and the second hang on its 3rd."""
     plant = tmp_path / "plant"
     plant.mkdir()
-    (plant / "sitecustomize.py").write_text(textwrap.dedent("""
+    (plant / "sitecustomize.py").write_text(
+        textwrap.dedent("""
         import os, time
         from pathlib import Path
         from tinyops_tflm.testing import fuzz
@@ -161,7 +202,8 @@ def test_fuzz_long_reports_a_planted_crash_and_hang(tmp_path):
                 time.sleep(600)
             return _run(data, board)
         fuzz.run_input = run_input
-    """))
+    """)
+    )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plant), env.get("PYTHONPATH")) if p)
     proc = _fuzz_long(tmp_path, "--cases", "40", "--workers", "1", "--timeout", "5", env=env)
@@ -181,9 +223,13 @@ def test_op_macs_counts_unvalidated_graphs():
     from tinyops_tflm.frontend.metrics import op_macs
 
     i8 = np.dtype(np.int8)
-    tensors = [Tensor(0, "x", 9, i8, (1, 4), None), Tensor(1, "w", 9, i8, (0, 4), None, b""),
-               Tensor(2, "y", 9, i8, (1, 0), None), Tensor(3, "w2", 9, i8, (3,), None, b"\0\0\0"),
-               Tensor(4, "y2", 9, i8, (1, 2, 2, 3), None)]
+    tensors = [
+        Tensor(0, "x", 9, i8, (1, 4), None),
+        Tensor(1, "w", 9, i8, (0, 4), None, b""),
+        Tensor(2, "y", 9, i8, (1, 0), None),
+        Tensor(3, "w2", 9, i8, (3,), None, b"\0\0\0"),
+        Tensor(4, "y2", 9, i8, (1, 2, 2, 3), None),
+    ]
     fc = Operator(0, 9, "FULLY_CONNECTED", (0, 1), (2,), {})
     conv = Operator(1, 3, "CONV_2D", (4, 3), (4,), {})
     dw = Operator(2, 4, "DEPTHWISE_CONV_2D", (4, 3), (4,), {})

@@ -1,4 +1,5 @@
 """Interpreter API: details like tflite-micro's, input checks, validate() and the CLI."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +17,7 @@ def demo_bytes():
 
 def test_details_match_tflite_micro(demo_bytes):
     from tflite_micro import runtime
+
     ref = runtime.Interpreter.from_bytes(demo_bytes, arena_size=4 << 20)
     ours = Interpreter.from_bytes(demo_bytes)
     for i, d in enumerate(ours.get_input_details()):
@@ -23,10 +25,10 @@ def test_details_match_tflite_micro(demo_bytes):
         assert d["dtype"] == r["dtype"]
         np.testing.assert_array_equal(d["shape"], r["shape"])
         for key in ("scales", "zero_points"):
-            np.testing.assert_array_equal(d["quantization_parameters"][key],
-                                          r["quantization_parameters"][key])
-        assert d["quantization_parameters"]["quantized_dimension"] == \
-            r["quantization_parameters"]["quantized_dimension"]
+            np.testing.assert_array_equal(d["quantization_parameters"][key], r["quantization_parameters"][key])
+        assert (
+            d["quantization_parameters"]["quantized_dimension"] == r["quantization_parameters"]["quantized_dimension"]
+        )
         assert isinstance(d["name"], str) and isinstance(d["index"], int)
     for i, d in enumerate(ours.get_output_details()):
         r = ref.get_output_details(i)
@@ -114,6 +116,7 @@ def test_cli_demo_and_plan(capsys):
     out = capsys.readouterr().out
     assert "BIT-EXACT" in out and "SRAM high-water" in out and "modelled latency" in out
     import json
+
     assert main(["plan", demo_model_path(), "--board", "stm32f469", "--sram-budget", "20K", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["board"] == "stm32f469" and plan["sram_peak"] <= 20 * 1024

@@ -10,6 +10,7 @@ there. The parent compares their outputs byte for byte with the pinned
 tflite-micro interpreter, run once for all levels. A level this CPU lacks, and
 a name that is no level, must be refused with IsaError (no crash).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyops_tflm.runtime import engine
-from tinyops_tflm.validation import zoo
 from tinyops_tflm.cli.app import demo_model_path
-from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
+from tinyops_tflm.runtime import engine
 from tinyops_tflm.testing import single_op
-
+from tinyops_tflm.validation import zoo
+from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
 
 # Runs in the child: every case through the Interpreter; prints the level.
 _CHILD = r"""
@@ -66,10 +66,10 @@ def _single_op_cases(rng):
         made.append(single_op.add(rng))
         made.append(single_op.mul(rng))
     for c in (1, 7, 8, 9, 15, 16, 17, 33, 63, 64, 65, 70):
-        made.append(single_op.conv2d(rng, input_shape=(1, 5, 6, c % 13 + 3), out_channels=c,
-                                     kernel=1 if c % 2 else 3))
-        made.append(single_op.depthwise_conv2d(rng, input_shape=(1, 6, 7, c), depth_multiplier=1,
-                                               kernel=3 if c % 2 else 5))
+        made.append(single_op.conv2d(rng, input_shape=(1, 5, 6, c % 13 + 3), out_channels=c, kernel=1 if c % 2 else 3))
+        made.append(
+            single_op.depthwise_conv2d(rng, input_shape=(1, 6, 7, c), depth_multiplier=1, kernel=3 if c % 2 else 5)
+        )
         made.append(single_op.fully_connected(rng, input_shape=(3, c * 3 + 1), units=c + 2))
     for n in (1, 15, 16, 17, 31, 64, 65, 130):
         made.append(single_op.add(rng, shape1=(1, 1, 2, n), shape2=(1, 1, 2, n)))
@@ -80,8 +80,9 @@ def _single_op_cases(rng):
 
 def _zoo_inputs(graph, seed: int, n: int):
     rng = np.random.default_rng(seed)
-    return [[rng.integers(-128, 128, size=graph.tensors[i].shape, dtype=np.int8)
-             for i in graph.inputs] for _ in range(n)]
+    return [
+        [rng.integers(-128, 128, size=graph.tensors[i].shape, dtype=np.int8) for i in graph.inputs] for _ in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +120,9 @@ def suite(tmp_path_factory):
 
 def _run_child(src: Path, out: Path, isa: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TINYOPS_ISA": isa}
-    return subprocess.run([sys.executable, "-P", "-c", _CHILD, str(src), str(out)],
-                          capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(
+        [sys.executable, "-P", "-c", _CHILD, str(src), str(out)], capture_output=True, text=True, timeout=600, env=env
+    )
 
 
 @pytest.mark.parametrize("isa", engine.ISAS)
@@ -142,15 +144,21 @@ def test_every_level_is_bit_exact(suite, tmp_path, isa):
             if y.shape != r.shape or y.tobytes() != r.tobytes():
                 n = np.count_nonzero(y.reshape(-1) != r.reshape(-1)) if y.shape == r.shape else "all"
                 failures.append(f"case {k} output {j}: {n} bytes differ")
-    assert not failures, f"TINYOPS_ISA={isa}: {len(failures)} outputs differ from tflite-micro:\n" + \
-        "\n".join(failures[:15])
+    assert not failures, f"TINYOPS_ISA={isa}: {len(failures)} outputs differ from tflite-micro:\n" + "\n".join(
+        failures[:15]
+    )
 
 
 def test_auto_picks_the_best_level(tmp_path):
     code = "from tinyops_tflm.runtime import engine; print(engine.isa(), ','.join(engine.supported_isas()))"
     for value in ("", "auto"):
-        res = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
-                             env={**os.environ, "TINYOPS_ISA": value}, timeout=120)
+        res = subprocess.run(
+            [sys.executable, "-P", "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TINYOPS_ISA": value},
+            timeout=120,
+        )
         assert res.returncode == 0, res.stderr
         level, supported = res.stdout.split()
         supported = supported.split(",")
@@ -159,13 +167,20 @@ def test_auto_picks_the_best_level(tmp_path):
 
 
 def test_unknown_level_is_refused():
-    code = ("from tinyops_tflm import Interpreter, IsaError\n"
-            "from tinyops_tflm.cli.app import demo_model_path\n"
-            "try:\n"
-            "    Interpreter.from_file(demo_model_path())\n"
-            "except IsaError as err:\n"
-            "    print('IsaError:', err)\n")
-    res = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "TINYOPS_ISA": "sse9"}, timeout=120)
+    code = (
+        "from tinyops_tflm import Interpreter, IsaError\n"
+        "from tinyops_tflm.cli.app import demo_model_path\n"
+        "try:\n"
+        "    Interpreter.from_file(demo_model_path())\n"
+        "except IsaError as err:\n"
+        "    print('IsaError:', err)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TINYOPS_ISA": "sse9"},
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert "IsaError: TINYOPS_ISA=sse9 is not a kernel level: use portable, avx2, avx512" in res.stdout

@@ -18,6 +18,7 @@ through the kernels:
 
 Outputs are compared byte for byte.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -28,12 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
-from tinyops_tflm.testing.single_op import TensorSpec, build_model
-
 from support import cxx
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from tinyops_tflm.testing.single_op import TensorSpec, build_model
+from tinyops_tflm.validation.oracle import OracleError, run_tflm_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 # The x86 SIMD kernels (csrc/kernels/x86) come along: like the engine, the
@@ -41,8 +41,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # (TINYOPS_ISA forces a level).
 KERNEL_SOURCES = [
     ROOT / "csrc" / "kernels" / n
-    for n in ("conv.cc", "conv_tile.cc", "conv_prepare.cc", "depthwise_conv.cc", "depthwise_tile.cc",
-              "fully_connected.cc", "quant.cc", "op_common.cc")
+    for n in (
+        "conv.cc",
+        "conv_tile.cc",
+        "conv_prepare.cc",
+        "depthwise_conv.cc",
+        "depthwise_tile.cc",
+        "fully_connected.cc",
+        "quant.cc",
+        "op_common.cc",
+    )
 ] + sorted((ROOT / "csrc" / "kernels" / "x86").glob("*.cc"))
 # The harness uses std::string etc.; exceptions and RTTI off as in the engine.
 FLAGS = ["-fno-exceptions", "-fno-rtti"]
@@ -60,8 +68,9 @@ def _compile(kind: str) -> Path:
     """The harness as a library for ctypes ("lib") or as the sanitized self-test."""
     if kind == "lib":
         return cxx.build("conv_harness.cc", KERNEL_SOURCES, FLAGS + ["-O3"], shared=True)
-    return cxx.build("conv_harness.cc", KERNEL_SOURCES,
-                     FLAGS + cxx.SANITIZE_ASAN_UBSAN + ["-DCONV_HARNESS_MAIN"], tag="selftest")
+    return cxx.build(
+        "conv_harness.cc", KERNEL_SOURCES, FLAGS + cxx.SANITIZE_ASAN_UBSAN + ["-DCONV_HARNESS_MAIN"], tag="selftest"
+    )
 
 
 class HTensor(ctypes.Structure):
@@ -85,9 +94,18 @@ def harness():
     lib = ctypes.CDLL(str(_compile("lib")))
     lib.h_run.restype = ctypes.c_int32
     lib.h_run.argtypes = [
-        ctypes.c_int32, ctypes.POINTER(ctypes.c_int32), ctypes.c_int32, ctypes.POINTER(HTensor),
-        ctypes.POINTER(HTensor), ctypes.c_void_p, ctypes.c_int32, ctypes.c_uint32, ctypes.c_int32,
-        ctypes.POINTER(ctypes.c_double), ctypes.c_char_p, ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.POINTER(ctypes.c_int32),
+        ctypes.c_int32,
+        ctypes.POINTER(HTensor),
+        ctypes.POINTER(HTensor),
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_uint32,
+        ctypes.c_int32,
+        ctypes.POINTER(ctypes.c_double),
+        ctypes.c_char_p,
+        ctypes.c_int32,
     ]
     return lib
 
@@ -108,9 +126,11 @@ class Case:
 
     def __repr__(self):
         o = self.options
-        return (f"{self.op} in={self.inp.shape} zp={self.inp.zero_point} filter={self.filt.shape} "
-                f"per_channel={len(self.filt.scales) > 1} bias={self.bias is not None} out={self.out.shape} "
-                f"{ {k: v for k, v in o.items()} }")
+        return (
+            f"{self.op} in={self.inp.shape} zp={self.inp.zero_point} filter={self.filt.shape} "
+            f"per_channel={len(self.filt.scales) > 1} bias={self.bias is not None} out={self.out.shape} "
+            f"{ {k: v for k, v in o.items()} }"
+        )
 
     def model(self) -> bytes:
         tensors = [self.inp, self.filt]
@@ -193,8 +213,20 @@ def run_harness(lib, case: Case, mode: int, seed: int = 0, ntiles: int = 0):
     y = np.zeros(case.out.shape, dtype=np.int8)
     msg = ctypes.create_string_buffer(512)
     ns = ctypes.c_double(0.0)
-    rc = lib.h_run(OPCODES[case.op], case.options_array(), 3, ins, ctypes.byref(out),
-                   y.ctypes.data, mode, seed, ntiles, ctypes.byref(ns), msg, 512)
+    rc = lib.h_run(
+        OPCODES[case.op],
+        case.options_array(),
+        3,
+        ins,
+        ctypes.byref(out),
+        y.ctypes.data,
+        mode,
+        seed,
+        ntiles,
+        ctypes.byref(ns),
+        msg,
+        512,
+    )
     return rc, y, msg.value.decode(), ns.value
 
 
@@ -207,7 +239,7 @@ def _f32(x):
 
 
 def _dev(zp):
-    return math.sqrt(73.9 ** 2 + (zp + 0.5) ** 2)
+    return math.sqrt(73.9**2 + (zp + 0.5) ** 2)
 
 
 def _quant_setup(rng, n_out, k, per_channel, in_zp=None, spread=3.0):
@@ -277,9 +309,23 @@ def _rand_channels(rng, hi=70):
     return int(rng.integers(17, hi + 1))
 
 
-def conv_case(rng, *, shape=None, oc=None, kernel=None, stride=None, dilation=None, padding=None,
-              activation=None, per_channel=None, bias=None, groups=1, in_zp=None,
-              w_scales=None, out_scale=None) -> Case:
+def conv_case(
+    rng,
+    *,
+    shape=None,
+    oc=None,
+    kernel=None,
+    stride=None,
+    dilation=None,
+    padding=None,
+    activation=None,
+    per_channel=None,
+    bias=None,
+    groups=1,
+    in_zp=None,
+    w_scales=None,
+    out_scale=None,
+) -> Case:
     n, h, w, c = shape if shape else (1 if rng.random() < 0.9 else 2, *_rand_hw(rng), _rand_channels(rng))
     oc = oc or _rand_channels(rng)
     if groups > 1:
@@ -295,8 +341,9 @@ def conv_case(rng, *, shape=None, oc=None, kernel=None, stride=None, dilation=No
     oh, ow = _spatial_out(h, kh, st[0], dl[0], padding), _spatial_out(w, kw, st[1], dl[1], padding)
     wdata = rng.integers(-127, 128, size=(oc, kh, kw, c // groups)).astype(np.int8)
     inp = TensorSpec("input", (n, h, w, c), np.int8, in_scale, in_zp)
-    filt = TensorSpec("filter", (oc, kh, kw, c // groups), np.int8, w_scales if per_channel else w_scales[0],
-                      0, 0, wdata)
+    filt = TensorSpec(
+        "filter", (oc, kh, kw, c // groups), np.int8, w_scales if per_channel else w_scales[0], 0, 0, wdata
+    )
     b = _bias_spec(rng, oc, in_scale, w_scales, acc_std, per_channel) if bias else None
     out = TensorSpec("output", (n, oh, ow, oc), np.int8, out_scale, out_zp)
     x = rng.integers(-128, 128, size=(n, h, w, c)).astype(np.int8)
@@ -304,8 +351,20 @@ def conv_case(rng, *, shape=None, oc=None, kernel=None, stride=None, dilation=No
     return Case("CONV_2D", opts, inp, filt, b, out, x, str(rng.choice(["omit", "index"])))
 
 
-def dw_case(rng, *, shape=None, mult=None, kernel=None, stride=None, dilation=None, padding=None,
-            activation=None, per_channel=None, bias=None, in_zp=None) -> Case:
+def dw_case(
+    rng,
+    *,
+    shape=None,
+    mult=None,
+    kernel=None,
+    stride=None,
+    dilation=None,
+    padding=None,
+    activation=None,
+    per_channel=None,
+    bias=None,
+    in_zp=None,
+) -> Case:
     n, h, w, c = shape if shape else (1 if rng.random() < 0.9 else 2, *_rand_hw(rng), _rand_channels(rng))
     mult = mult or (1 if rng.random() < 0.7 else int(rng.integers(2, 4)))
     oc = c * mult
@@ -317,8 +376,7 @@ def dw_case(rng, *, shape=None, mult=None, kernel=None, stride=None, dilation=No
     oh, ow = _spatial_out(h, kh, st[0], dl[0], padding), _spatial_out(w, kw, st[1], dl[1], padding)
     wdata = rng.integers(-127, 128, size=(1, kh, kw, oc)).astype(np.int8)
     inp = TensorSpec("input", (n, h, w, c), np.int8, in_scale, in_zp)
-    filt = TensorSpec("filter", (1, kh, kw, oc), np.int8, w_scales if per_channel else w_scales[0], 0,
-                      3, wdata)
+    filt = TensorSpec("filter", (1, kh, kw, oc), np.int8, w_scales if per_channel else w_scales[0], 0, 3, wdata)
     b = _bias_spec(rng, oc, in_scale, w_scales, acc_std, per_channel) if bias else None
     out = TensorSpec("output", (n, oh, ow, oc), np.int8, out_scale, out_zp)
     x = rng.integers(-128, 128, size=(n, h, w, c)).astype(np.int8)
@@ -328,8 +386,20 @@ def dw_case(rng, *, shape=None, mult=None, kernel=None, stride=None, dilation=No
     return Case("DEPTHWISE_CONV_2D", opts, inp, filt, b, out, x, "omit")
 
 
-def fc_case(rng, *, batches=None, depth=None, units=None, rank=None, keep_num_dims=None, activation=None,
-            per_channel=None, bias=None, filter_zp=None, in_zp=None) -> Case:
+def fc_case(
+    rng,
+    *,
+    batches=None,
+    depth=None,
+    units=None,
+    rank=None,
+    keep_num_dims=None,
+    activation=None,
+    per_channel=None,
+    bias=None,
+    filter_zp=None,
+    in_zp=None,
+) -> Case:
     batches = batches or (1 if rng.random() < 0.5 else int(rng.integers(2, 7)))
     depth = depth or (int(rng.integers(1, 49)) if rng.random() < 0.6 else int(rng.integers(49, 400)))
     units = units or _rand_channels(rng, 90)
@@ -357,8 +427,7 @@ def fc_case(rng, *, batches=None, depth=None, units=None, rank=None, keep_num_di
         filter_zp = 0
     wdata = rng.integers(-127, 128, size=(units, depth)).astype(np.int8)
     inp = TensorSpec("input", in_shape, np.int8, in_scale, in_zp)
-    filt = TensorSpec("filter", (units, depth), np.int8, w_scales if per_channel else w_scales[0],
-                      filter_zp, 0, wdata)
+    filt = TensorSpec("filter", (units, depth), np.int8, w_scales if per_channel else w_scales[0], filter_zp, 0, wdata)
     b = _bias_spec(rng, units, in_scale, w_scales, acc_std, per_channel) if bias else None
     out = TensorSpec("output", out_shape, np.int8, out_scale, out_zp)
     x = rng.integers(-128, 128, size=in_shape).astype(np.int8)
@@ -369,6 +438,7 @@ def fc_case(rng, *, batches=None, depth=None, units=None, rank=None, keep_num_di
 # ----------------------------------------------------------------------------
 # Oracle: many models per child process
 # ----------------------------------------------------------------------------
+
 
 def oracle_batch(cases: list[Case]) -> list[np.ndarray | str]:
     """Run every case in one tflite-micro child; an entry is the output or an error string."""
@@ -423,8 +493,10 @@ def test_conv2d_random_vs_oracle(harness):
     cases = [conv_case(rng) for _ in range(220)]
     # Fixed shapes: pointwise (GEMM) with K below/above the outer-product cut,
     # big-channel 3x3, grouped convolutions, kernel 7, input zero point extremes.
-    cases += [conv_case(rng, shape=(1, 9, 7, c), oc=oc, kernel=(1, 1), stride=(1, 1))
-              for c, oc in ((16, 64), (24, 72), (48, 40), (49, 17), (120, 33), (3, 1))]
+    cases += [
+        conv_case(rng, shape=(1, 9, 7, c), oc=oc, kernel=(1, 1), stride=(1, 1))
+        for c, oc in ((16, 64), (24, 72), (48, 40), (49, 17), (120, 33), (3, 1))
+    ]
     cases += [conv_case(rng, shape=(1, 11, 11, 3), oc=16, kernel=(3, 3), stride=(2, 2), padding="SAME")]
     cases += [conv_case(rng, kernel=(7, 7), padding=p) for p in ("SAME", "VALID")]
     cases += [conv_case(rng, groups=g) for g in (2, 2, 3, 4)]
@@ -435,16 +507,29 @@ def test_conv2d_random_vs_oracle(harness):
     extreme = [1e-12, 1e-9, 3e-6, 1e-3, 0.02, 0.5, 3.0, 70.0]
     for oc in (8, 16, 24):
         for kern in ((1, 1), (3, 3)):
-            cases.append(conv_case(rng, shape=(1, 5, 6, 7), oc=oc, kernel=kern, per_channel=True,
-                                   w_scales=[extreme[i % 8] for i in range(oc)], out_scale=0.05))
+            cases.append(
+                conv_case(
+                    rng,
+                    shape=(1, 5, 6, 7),
+                    oc=oc,
+                    kernel=kern,
+                    per_channel=True,
+                    w_scales=[extreme[i % 8] for i in range(oc)],
+                    out_scale=0.05,
+                )
+            )
     check_cases(harness, cases, seed=1)
 
 
 def test_depthwise_random_vs_oracle(harness):
     rng = np.random.default_rng(5678)
     cases = [dw_case(rng) for _ in range(220)]
-    cases += [dw_case(rng, kernel=(k, k), stride=(s, s), mult=1, padding="SAME", shape=(1, 9, 11, c))
-              for k in (3, 5) for s in (1, 2) for c in (16, 17, 72)]
+    cases += [
+        dw_case(rng, kernel=(k, k), stride=(s, s), mult=1, padding="SAME", shape=(1, 9, 11, c))
+        for k in (3, 5)
+        for s in (1, 2)
+        for c in (16, 17, 72)
+    ]
     cases += [dw_case(rng, mult=m, kernel=(3, 3)) for m in (2, 3)]
     cases += [dw_case(rng, kernel=(7, 7)), dw_case(rng, kernel=(1, 1)), dw_case(rng, shape=(1, 1, 1, 8))]
     cases += [dw_case(rng, in_zp=z, activation=a) for z in (-128, 127) for a in ACTS]
@@ -474,21 +559,16 @@ def test_mobilenet_layer_shapes_vs_oracle(harness):
     """Layers of MobileNetV3-Large r160 (the fast paths at full size)."""
     rng = np.random.default_rng(777)
     cases = [
-        conv_case(rng, shape=(1, 160, 160, 3), oc=16, kernel=(3, 3), stride=(2, 2), padding="SAME",
-                  dilation=(1, 1)),
+        conv_case(rng, shape=(1, 160, 160, 3), oc=16, kernel=(3, 3), stride=(2, 2), padding="SAME", dilation=(1, 1)),
         conv_case(rng, shape=(1, 80, 80, 16), oc=64, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)),
         conv_case(rng, shape=(1, 40, 40, 72), oc=24, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)),
         conv_case(rng, shape=(1, 10, 10, 112), oc=672, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)),
         conv_case(rng, shape=(1, 5, 5, 960), oc=160, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)),
         conv_case(rng, shape=(1, 1, 1, 960), oc=1280, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)),
-        dw_case(rng, shape=(1, 80, 80, 64), mult=1, kernel=(3, 3), stride=(2, 2), padding="SAME",
-                dilation=(1, 1)),
-        dw_case(rng, shape=(1, 40, 40, 72), mult=1, kernel=(5, 5), stride=(2, 2), padding="SAME",
-                dilation=(1, 1)),
-        dw_case(rng, shape=(1, 10, 10, 672), mult=1, kernel=(3, 3), stride=(1, 1), padding="SAME",
-                dilation=(1, 1)),
-        dw_case(rng, shape=(1, 5, 5, 960), mult=1, kernel=(5, 5), stride=(1, 1), padding="SAME",
-                dilation=(1, 1)),
+        dw_case(rng, shape=(1, 80, 80, 64), mult=1, kernel=(3, 3), stride=(2, 2), padding="SAME", dilation=(1, 1)),
+        dw_case(rng, shape=(1, 40, 40, 72), mult=1, kernel=(5, 5), stride=(2, 2), padding="SAME", dilation=(1, 1)),
+        dw_case(rng, shape=(1, 10, 10, 672), mult=1, kernel=(3, 3), stride=(1, 1), padding="SAME", dilation=(1, 1)),
+        dw_case(rng, shape=(1, 5, 5, 960), mult=1, kernel=(5, 5), stride=(1, 1), padding="SAME", dilation=(1, 1)),
         fc_case(rng, batches=1, depth=1280, units=1000, rank=2, keep_num_dims=False),
     ]
     check_cases(harness, cases, ntiles=6, seed=5)
@@ -503,8 +583,13 @@ def test_sanitized_selftest(isa):
 
     exe = _compile("selftest")
     seed = {"portable": "17", "avx2": "29", "avx512": "23"}[isa]
-    res = subprocess.run([str(exe), "1000", seed], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0", "TINYOPS_ISA": isa})
+    res = subprocess.run(
+        [str(exe), "1000", seed],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "ASAN_OPTIONS": "detect_leaks=0", "TINYOPS_ISA": isa},
+    )
     if isa not in supported_isas():
         assert res.returncode == 2 and f"TINYOPS_ISA={isa}, but this CPU" in res.stdout, res.stdout
         return

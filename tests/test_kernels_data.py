@@ -12,6 +12,7 @@ The oracle is the pinned tflite-micro interpreter. To keep the run short, all
 cases go through ONE child process that runs TFLM in-process model after
 model (a TFLM abort there fails the tests and names the case).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,14 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
-from tinyops_tflm.validation.oracle import OracleError, run_tflm
-from tinyops_tflm.testing import single_op as so
-from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
-
 from support import cxx
 from support.oracle import assert_matches_oracle
+
+from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
+from tinyops_tflm.testing import single_op as so
+from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
+from tinyops_tflm.validation.oracle import OracleError, run_tflm
 
 REPO = Path(__file__).resolve().parents[1]
 ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
@@ -71,8 +71,7 @@ def _retyped(model: bytes, meta: dict, dtype) -> tuple[bytes, dict]:
             tensors.append(t)
     ins = [int(i) for i in sg.inputs]
     outs = [int(i) for i in sg.outputs]
-    new = so.build_model(tensors, [OpSpec(code, op.builtinOptions, list(op.inputs), list(op.outputs))],
-                         ins, outs)
+    new = so.build_model(tensors, [OpSpec(code, op.builtinOptions, list(op.inputs), list(op.outputs))], ins, outs)
     meta = dict(meta, tensors=tensors, inputs=[tensors[i] for i in ins], outputs=[tensors[i] for i in outs])
     return new, meta
 
@@ -82,8 +81,7 @@ def _case(cases, name, builder_out, rng, dtype=None):
     if dtype is not None:
         model, meta = _retyped(model, meta, dtype)
         name = f"{name}-{np.dtype(dtype).name}"
-    cases.append(Case(f"{name}-{len(cases)}", model, _inputs_for(meta, rng), len(meta["outputs"]),
-                      meta["params"]))
+    cases.append(Case(f"{name}-{len(cases)}", model, _inputs_for(meta, rng), len(meta["outputs"]), meta["params"]))
 
 
 # ----------------------------------------------------------------------------
@@ -104,37 +102,72 @@ def _pool_cases(cases, rng):
             n = 2 if i % 7 == 0 else 1
             c = 300 if i % 23 == 5 else int(rng.integers(1, 40))
             stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-            _case(cases, op, builder(rng, input_shape=(n, h, w, c), filter=(fh, fw), stride=stride,
-                                     padding=pad, activation=ACTS[i % 4]), rng)
+            _case(
+                cases,
+                op,
+                builder(
+                    rng, input_shape=(n, h, w, c), filter=(fh, fw), stride=stride, padding=pad, activation=ACTS[i % 4]
+                ),
+                rng,
+            )
         # global pooling as in classifier heads; 256x256 and 260x260 windows
         # straddle the float/integer division switch of the average kernel
         for hw, c in ((7, 96), (5, 96), (14, 96), (256, 2), (260, 2)):
-            _case(cases, op, builder(rng, input_shape=(1, hw, hw, c), filter=hw, stride=1,
-                                     padding="VALID", activation="NONE"), rng)
+            _case(
+                cases,
+                op,
+                builder(rng, input_shape=(1, hw, hw, c), filter=hw, stride=1, padding="VALID", activation="NONE"),
+                rng,
+            )
 
 
 def _mean_cases(cases, rng):
-    axis_sets = [[1, 2], [2, 1], [-3, -2], [1], [2], [3], [0], [-1], [0, 1, 2, 3], [1, 2, 3],
-                 [0, 3], [1, 1, 2], [2, -3], []]
+    axis_sets = [
+        [1, 2],
+        [2, 1],
+        [-3, -2],
+        [1],
+        [2],
+        [3],
+        [0],
+        [-1],
+        [0, 1, 2, 3],
+        [1, 2, 3],
+        [0, 3],
+        [1, 1, 2],
+        [2, -3],
+        [],
+    ]
     for i in range(80):
         axes = axis_sets[i % len(axis_sets)]
-        shape = (int(rng.integers(1, 3)), int(rng.integers(1, 10)), int(rng.integers(1, 10)),
-                 int(rng.integers(1, 40)))
+        shape = (int(rng.integers(1, 3)), int(rng.integers(1, 10)), int(rng.integers(1, 10)), int(rng.integers(1, 40)))
         kw = {}
         if i % 9 == 4:  # output scale finer than input: positive shift, saturation
             s = so._in_scale(rng)
             kw = dict(in_scale=s, out_scale=float(np.float32(s / rng.uniform(1.5, 9.0))))
         _case(cases, "mean", so.mean(rng, input_shape=shape, axes=axes, keep_dims=bool(i % 2), **kw), rng)
     # other ranks
-    for shape, axes in [((5, 7, 3), [1]), ((5, 7, 3), [0, 2]), ((6, 9), [-1]), ((6, 9), [0]),
-                        ((2, 3, 4, 5, 6), [1, 3]), ((2, 3, 4, 5, 6), [2, 3]), ((11,), [0]),
-                        ((4, 4, 4), [])]:
+    for shape, axes in [
+        ((5, 7, 3), [1]),
+        ((5, 7, 3), [0, 2]),
+        ((6, 9), [-1]),
+        ((6, 9), [0]),
+        ((2, 3, 4, 5, 6), [1, 3]),
+        ((2, 3, 4, 5, 6), [2, 3]),
+        ((11,), [0]),
+        ((4, 4, 4), []),
+    ]:
         for keep in (False, True):
             _case(cases, "mean", so.mean(rng, input_shape=shape, axes=axes, keep_dims=keep), rng)
     # model-sized global averages, incl. n large enough to clamp the 1/n shift
-    for shape, ratio in [((1, 56, 56, 16), None), ((1, 7, 7, 576), None), ((1, 20, 20, 72), None),
-                         ((1, 64, 64, 32), 2.0 ** -24), ((1, 14, 14, 40), 2.0 ** -28),
-                         ((1, 8, 8, 24), 0.3)]:
+    for shape, ratio in [
+        ((1, 56, 56, 16), None),
+        ((1, 7, 7, 576), None),
+        ((1, 20, 20, 72), None),
+        ((1, 64, 64, 32), 2.0**-24),
+        ((1, 14, 14, 40), 2.0**-28),
+        ((1, 8, 8, 24), 0.3),
+    ]:
         kw = {}
         if ratio is not None:
             s = so._in_scale(rng)
@@ -207,11 +240,23 @@ def _slice_cases(cases, rng):
         ((4,), [3], [4], [1], 0, 0, 1),
     ]
     for shape, b, e, s, bm, em, sm in specials:
-        _case(cases, "strided_slice", so.strided_slice(rng, input_shape=shape, begin=b, end=e, strides=s,
-                                                       begin_mask=bm, end_mask=em, shrink_axis_mask=sm), rng)
-        _case(cases, "strided_slice",
-              so.strided_slice(rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em,
-                               shrink_axis_mask=sm), rng, np.int32)
+        _case(
+            cases,
+            "strided_slice",
+            so.strided_slice(
+                rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em, shrink_axis_mask=sm
+            ),
+            rng,
+        )
+        _case(
+            cases,
+            "strided_slice",
+            so.strided_slice(
+                rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em, shrink_axis_mask=sm
+            ),
+            rng,
+            np.int32,
+        )
 
 
 def _pack_shape_cases(cases, rng):
@@ -268,8 +313,7 @@ def flatten_chain(n: int, h: int, w: int, c: int, head: str, scale=0.05, zp=-3) 
         po.padding = schema.Padding.VALID
         po.strideH = po.strideW = 1
         po.filterHeight, po.filterWidth = h, w
-        first = [OpSpec("AVERAGE_POOL_2D", po, [0], [13]),
-                 OpSpec("RESHAPE", schema.ReshapeOptionsT(), [13, 14], [2])]
+        first = [OpSpec("AVERAGE_POOL_2D", po, [0], [13]), OpSpec("RESHAPE", schema.ReshapeOptionsT(), [13, 14], [2])]
     ops = first + [
         OpSpec("SHAPE", so_, [2], [3]),
         OpSpec("STRIDED_SLICE", ss, [3, 4, 5, 6], [7]),
@@ -289,8 +333,16 @@ def _chain_cases(cases, rng):
 def _all_cases() -> list[Case]:
     rng = np.random.default_rng(20240611)
     cases: list[Case] = []
-    for gen in (_pool_cases, _mean_cases, _pad_cases, _concat_cases, _reshape_cases, _slice_cases,
-                _pack_shape_cases, _chain_cases):
+    for gen in (
+        _pool_cases,
+        _mean_cases,
+        _pad_cases,
+        _concat_cases,
+        _reshape_cases,
+        _slice_cases,
+        _pack_shape_cases,
+        _chain_cases,
+    ):
         gen(cases, rng)
     return cases
 
@@ -370,8 +422,7 @@ def test_rejects_what_tflm_rejects():
     for nm in ("begin", "end", "strides"):
         t.append(TensorSpec(nm, (5,), np.int32, data=np.array([0] * 5 if nm == "begin" else [1] * 5, np.int32)))
     t.append(TensorSpec("y", (1, 1, 1, 1, 1), np.int8, 0.1, 0))
-    bad.append(so.build_model(t, [OpSpec("STRIDED_SLICE", schema.StridedSliceOptionsT(), [0, 1, 2, 3], [4])],
-                              [0], [4]))
+    bad.append(so.build_model(t, [OpSpec("STRIDED_SLICE", schema.StridedSliceOptionsT(), [0, 1, 2, 3], [4])], [0], [4]))
     for model in bad:
         sg = schema.ModelT.InitFromPackedBuf(bytearray(model), 0).subgraphs[0]
         xs = [np.zeros(sg.tensors[i].shape, np.int8) for i in sg.inputs]
@@ -392,8 +443,11 @@ def test_rejects_masks_tflm_would_silently_ignore():
 
 
 def test_mean_rejects_nonconstant_axes():
-    t = [TensorSpec("x", (1, 3, 3, 4), np.int8, 0.1, 0), TensorSpec("axes", (2,), np.int32),
-         TensorSpec("y", (1, 4), np.int8, 0.1, 0)]
+    t = [
+        TensorSpec("x", (1, 3, 3, 4), np.int8, 0.1, 0),
+        TensorSpec("axes", (2,), np.int32),
+        TensorSpec("y", (1, 4), np.int8, 0.1, 0),
+    ]
     ro = schema.ReducerOptionsT()
     model = so.build_model(t, [OpSpec("MEAN", ro, [0, 1], [2])], [0, 1], [2])
     with pytest.raises(UnsupportedOpError, match="axis"):
@@ -407,8 +461,10 @@ def test_mean_rejects_nonconstant_axes():
 
 
 def test_tile_partitions_equal_whole_tensor():
-    exe = cxx.build("tile_entry_points.cc",
-                    cxx.kernel_sources("pooling.cc", "mean.cc", "pad.cc", "quant.cc", "op_common.cc"),
-                    cxx.SANITIZE_ASAN_UBSAN)
+    exe = cxx.build(
+        "tile_entry_points.cc",
+        cxx.kernel_sources("pooling.cc", "mean.cc", "pad.cc", "quant.cc", "op_common.cc"),
+        cxx.SANITIZE_ASAN_UBSAN,
+    )
     out = cxx.run(exe, timeout=300, env={"ASAN_OPTIONS": "detect_leaks=0"})
     assert "failures: 0" in out

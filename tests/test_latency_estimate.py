@@ -1,5 +1,6 @@
 """The analytic latency estimator: schedule traces and their replay on the
 timing model (tinyops_tflm.planning.latency), with hand-computed timelines."""
+
 from __future__ import annotations
 
 import json
@@ -10,11 +11,10 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter
-from tinyops_tflm.validation import zoo
-from tinyops_tflm.planning.boards import KIB
-from tinyops_tflm.planning.latency import (EV_KERNEL, EV_OP, EV_START, EV_WAIT, OpTrace,
-                                           load_tables, replay, split_trace)
 from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.planning.boards import KIB
+from tinyops_tflm.planning.latency import EV_KERNEL, EV_OP, EV_START, EV_WAIT, OpTrace, load_tables, replay, split_trace
+from tinyops_tflm.validation import zoo
 from tinyops_tflm.validation.compare import make_inputs
 
 
@@ -31,14 +31,15 @@ def test_replay_hand_timeline(monkeypatch):
     from tinyops_tflm.planning import latency
 
     graph = read_model(zoo.cached("demo_tiny"))
-    monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: (lambda s, d, n: float(n)))
+    monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: lambda s, d, n: float(n))
     op0 = graph.operators[0]
     out = graph.tensors[op0.outputs[0]].size
     per = 3.0
     compute = per * out
     # start(100 B) at t=0 -> done 100; start(50 B) -> done 150; kernel; wait(2)
-    tr = OpTrace(0, [(EV_START, 1, 100, 0, 1), (EV_START, 2, 50, 0, 1), (EV_KERNEL, 0, out, -1, -1),
-                     (EV_WAIT, 2, 0, -1, -1)])
+    tr = OpTrace(
+        0, [(EV_START, 1, 100, 0, 1), (EV_START, 2, 50, 0, 1), (EV_KERNEL, 0, out, -1, -1), (EV_WAIT, 2, 0, -1, -1)]
+    )
     est = replay(graph, ["sram", "sdram"], None, [tr], "stm32f746", _flat_table(per))
     o = est.ops[0]
     assert o.compute_cycles == pytest.approx(compute)
@@ -58,7 +59,7 @@ def test_replay_serial_engine_and_cross_op_wait(monkeypatch):
     from tinyops_tflm.planning import latency
 
     graph = read_model(zoo.cached("demo_tiny"))
-    monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: (lambda s, d, n: float(n)))
+    monkeypatch.setattr(latency, "_dma_cycles_fn", lambda b: lambda s, d, n: float(n))
     t0 = OpTrace(0, [(EV_START, 1, 1000, 0, 1), (EV_KERNEL, 0, 1, -1, -1)])
     t1 = OpTrace(1, [(EV_WAIT, 1, 0, -1, -1), (EV_KERNEL, 0, 1, -1, -1)])
     table = _flat_table(0.0, per_call=10.0)
@@ -113,11 +114,29 @@ def test_tables_cover_both_ports():
 
 def test_cli_estimate_json_and_plot(tmp_path):
     from tinyops_tflm.cli.app import demo_model_path
+
     demo = demo_model_path()
     png = tmp_path / "lat.png"
-    out = subprocess.run([sys.executable, "-m", "tinyops_tflm.cli", "estimate", demo, "--board",
-                          "stm32f469", "--sram-budget", "16K", "--json", "--plot", str(png)],
-                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tinyops_tflm.cli",
+            "estimate",
+            demo,
+            "--board",
+            "stm32f469",
+            "--sram-budget",
+            "16K",
+            "--json",
+            "--plot",
+            str(png),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     d = json.loads(out.stdout)
     assert d["board"] == "stm32f469" and d["clock_hz"] == 180_000_000
     assert d["ms"] == pytest.approx(d["total_cycles"] / d["clock_hz"] * 1e3)
@@ -127,6 +146,7 @@ def test_cli_estimate_json_and_plot(tmp_path):
 
 def test_events_before_first_op_are_rejected():
     from tinyops_tflm.errors import TinyOpsError
+
     with pytest.raises(TinyOpsError, match="before the first op"):
         split_trace(np.array([[EV_KERNEL, 0, 1, -1, -1], [EV_OP, 0, 0, -1, -1]]), 1)
 
@@ -180,14 +200,17 @@ def test_reproduce_paper_json_and_leave_one_out(tmp_path):
     """All 11 rows of the paper's table, each within 20 % of the paper when its
     own row is left out of the calibration (issue acceptance), and the plot."""
     png = tmp_path / "paper.png"
-    out = subprocess.run([sys.executable, "-m", "tinyops_tflm.cli", "reproduce-paper", "--json",
-                          "--plot", str(png)], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "tinyops_tflm.cli", "reproduce-paper", "--json", "--plot", str(png)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     rows = json.loads(out.stdout)
     assert len(rows) == 11
     for r in rows:
-        assert {"board", "model", "paper_ms", "estimated_ms", "loo_ms", "loo_error_pct",
-                "tinyops_ms"} <= set(r)
+        assert {"board", "model", "paper_ms", "estimated_ms", "loo_ms", "loo_error_pct", "tinyops_ms"} <= set(r)
         assert r["loo_error_pct"] == pytest.approx(100 * (r["loo_ms"] - r["paper_ms"]) / r["paper_ms"])
         assert abs(r["loo_error_pct"]) <= 20.0, r
         assert r["tinyops_ms"] > 0 and r["estimated_ms"] > 0

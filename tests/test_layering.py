@@ -3,6 +3,7 @@ dma_partition (tiling and scheduling), runtime (plan loading, op registry),
 then the host-only csrc/host (planner, host DMA engines) and the TFLM adapter
 csrc/tflm. A file includes only its own layer or lower ones, so everything
 below csrc/host and csrc/tflm stays free-standing firmware code."""
+
 import re
 from pathlib import Path
 
@@ -44,15 +45,20 @@ def test_the_check_sees_an_upward_include(tmp_path):
     (kernels / "bad.cc").write_text('#include "runtime/executor.h"\n#include "host/planner.h"\n')
     (tmp_path / "host").mkdir()
     (tmp_path / "host" / "ok.cc").write_text('#include "runtime/executor.h"\n')
-    assert upward_includes(tmp_path) == ["kernels/bad.cc includes runtime/executor.h",
-                                 "kernels/bad.cc includes host/planner.h"]
+    assert upward_includes(tmp_path) == [
+        "kernels/bad.cc includes runtime/executor.h",
+        "kernels/bad.cc includes host/planner.h",
+    ]
 
 
 def test_host_code_lives_in_csrc_host():
     """Files needing the host (threads, containers) are in csrc/host, not
     named by a filename rule that the firmware build filters on."""
     host_only = re.compile(r"#include <(thread|mutex|vector|string|condition_variable|deque)>")
-    offenders = [str(f.relative_to(CSRC)) for d in ("include", "kernels", "dma_partition", "runtime")
-                 for f in sorted((CSRC / d).rglob("*")) if f.suffix in (".h", ".cc")
-                 and host_only.search(f.read_text())]
+    offenders = [
+        str(f.relative_to(CSRC))
+        for d in ("include", "kernels", "dma_partition", "runtime")
+        for f in sorted((CSRC / d).rglob("*"))
+        if f.suffix in (".h", ".cc") and host_only.search(f.read_text())
+    ]
     assert offenders == []

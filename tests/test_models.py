@@ -1,14 +1,15 @@
 """Whole models built with TensorFlow (random weights, calibrated BatchNorm,
 full-int8 conversion): every output byte equals the tflite-micro interpreter."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter
-from tinyops_tflm.validation.oracle import run_tflm
 from tinyops_tflm.frontend.reader import read_model
 from tinyops_tflm.validation.compare import make_inputs
+from tinyops_tflm.validation.oracle import run_tflm
 
 zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 

@@ -1,4 +1,5 @@
 """The out-of-process golden oracle (pinned tflite-micro interpreter)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 from tflite_micro import runtime
 
+from tinyops_tflm.testing import single_op as so
 from tinyops_tflm.validation import oracle
 from tinyops_tflm.validation.oracle import OracleError, run_tflm
-from tinyops_tflm.testing import single_op as so
 
 
 def in_process(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -43,7 +44,7 @@ def test_two_inputs_and_bare_array_sets():
         np.testing.assert_array_equal(o[0], in_process(model, s)[0])
     m1, meta1 = so.relu(rng, shape=(3, 5))
     x = so.random_inputs(meta1, rng)[0]
-    (o,), = run_tflm(m1, [x])  # a bare array per set is accepted
+    ((o,),) = run_tflm(m1, [x])  # a bare array per set is accepted
     np.testing.assert_array_equal(o, in_process(m1, [x])[0])
 
 
@@ -58,14 +59,17 @@ def test_softmax_abort_becomes_oracle_error():
     assert "tflite-micro interpreter" in str(info.value)
     # the parent is alive and the oracle still works
     ok, meta_ok = so.softmax(rng, shape=(1, 10), in_scale=0.1)
-    (o,), = run_tflm(ok, [so.random_inputs(meta_ok, rng)])
+    ((o,),) = run_tflm(ok, [so.random_inputs(meta_ok, rng)])
     assert o.shape == (1, 10)
 
 
 def test_prepare_failure_reports_tflm_messages():
     # CONCATENATION with mismatched input/output scales fails Prepare (no abort).
-    t = [so.TensorSpec("a", (1, 4), np.int8, 0.1, 0), so.TensorSpec("b", (1, 4), np.int8, 0.2, 0),
-         so.TensorSpec("y", (1, 8), np.int8, 0.1, 0)]
+    t = [
+        so.TensorSpec("a", (1, 4), np.int8, 0.1, 0),
+        so.TensorSpec("b", (1, 4), np.int8, 0.2, 0),
+        so.TensorSpec("y", (1, 8), np.int8, 0.1, 0),
+    ]
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
     opt = schema.ConcatenationOptionsT()
@@ -79,10 +83,11 @@ def test_prepare_failure_reports_tflm_messages():
 def test_arena_grows_and_explicit_arena_is_respected():
     rng = np.random.default_rng(4)
     # 2 MiB input + 4 MiB output: more than the 4 MiB starting arena
-    model, meta = so.conv2d(rng, input_shape=(1, 256, 256, 32), out_channels=64, kernel=1, stride=1,
-                            per_channel=True, bias=True)
+    model, meta = so.conv2d(
+        rng, input_shape=(1, 256, 256, 32), out_channels=64, kernel=1, stride=1, per_channel=True, bias=True
+    )
     x = so.random_inputs(meta, rng)
-    (o,), = run_tflm(model, [x])
+    ((o,),) = run_tflm(model, [x])
     assert o.shape == (1, 256, 256, 64)
     with pytest.raises(OracleError, match="allocate"):
         run_tflm(model, [x], arena_size=64 << 10)
@@ -109,9 +114,11 @@ def test_timeout_is_an_oracle_error():
 
 def test_version_and_light_import():
     assert oracle.oracle_version().startswith(oracle.PINNED_TFLM_VERSION)
-    code = ("import sys, tinyops_tflm.validation.oracle; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tflite_micro')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, tinyops_tflm.validation.oracle; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tflite_micro')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

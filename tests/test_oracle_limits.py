@@ -1,5 +1,6 @@
 """When tflite-micro cannot run a model, validate names the op and why, and
 --stop-before validates the graph up to that op's input."""
+
 from __future__ import annotations
 
 import json
@@ -8,39 +9,44 @@ import numpy as np
 import pytest
 
 from tinyops_tflm.cli.app import main
-from tinyops_tflm.validation.oracle import OracleError, run_tflm
-from tinyops_tflm.validation.oracle_limits import cut_before, known_limits, locate_failing_op
 from tinyops_tflm.frontend.reader import read_model
 from tinyops_tflm.testing import single_op as so
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, build_model, schema
 from tinyops_tflm.validation.compare import make_inputs, validate
+from tinyops_tflm.validation.oracle import OracleError, run_tflm
+from tinyops_tflm.validation.oracle_limits import cut_before, known_limits, locate_failing_op
 
 
 def fc_fc_softmax(softmax_in_scale: float) -> bytes:
     """input -> FULLY_CONNECTED -> FULLY_CONNECTED (logits at `softmax_in_scale`) -> SOFTMAX."""
     rng = np.random.default_rng(0)
-    t = [TensorSpec("input", (1, 16), np.int8, 0.05, 0),
-         TensorSpec("w1", (12, 16), np.int8, 0.01, 0, 0,
-                    rng.integers(-127, 128, size=(12, 16), dtype=np.int8)),
-         TensorSpec("hidden", (1, 12), np.int8, 0.2, 3),
-         TensorSpec("w2", (10, 12), np.int8, 0.01, 0, 0,
-                    rng.integers(-127, 128, size=(10, 12), dtype=np.int8)),
-         TensorSpec("logits", (1, 10), np.int8, softmax_in_scale, 0),
-         TensorSpec("probs", (1, 10), np.int8, 1 / 256, -128)]
+    t = [
+        TensorSpec("input", (1, 16), np.int8, 0.05, 0),
+        TensorSpec("w1", (12, 16), np.int8, 0.01, 0, 0, rng.integers(-127, 128, size=(12, 16), dtype=np.int8)),
+        TensorSpec("hidden", (1, 12), np.int8, 0.2, 3),
+        TensorSpec("w2", (10, 12), np.int8, 0.01, 0, 0, rng.integers(-127, 128, size=(10, 12), dtype=np.int8)),
+        TensorSpec("logits", (1, 10), np.int8, softmax_in_scale, 0),
+        TensorSpec("probs", (1, 10), np.int8, 1 / 256, -128),
+    ]
     sm = schema.SoftmaxOptionsT()
     sm.beta = 1.0
-    ops = [OpSpec("FULLY_CONNECTED", schema.FullyConnectedOptionsT(), [0, 1, -1], [2]),
-           OpSpec("FULLY_CONNECTED", schema.FullyConnectedOptionsT(), [2, 3, -1], [4]),
-           OpSpec("SOFTMAX", sm, [4], [5])]
+    ops = [
+        OpSpec("FULLY_CONNECTED", schema.FullyConnectedOptionsT(), [0, 1, -1], [2]),
+        OpSpec("FULLY_CONNECTED", schema.FullyConnectedOptionsT(), [2, 3, -1], [4]),
+        OpSpec("SOFTMAX", sm, [4], [5]),
+    ]
     return build_model(t, ops, [0], [5])
 
 
-@pytest.mark.parametrize("beta,scale", [
-    (1.0, 2.0 ** -26),                                            # product exactly 2^-26: aborts
-    (1.0, float(np.nextafter(np.float32(2.0 ** -26), np.float32(1)))),  # one ulp above: runs
-    (0.5, 2.0 ** -25),                                            # beta counts too: aborts
-    (1.0, 1e-9),
-])
+@pytest.mark.parametrize(
+    "beta,scale",
+    [
+        (1.0, 2.0**-26),  # product exactly 2^-26: aborts
+        (1.0, float(np.nextafter(np.float32(2.0**-26), np.float32(1)))),  # one ulp above: runs
+        (0.5, 2.0**-25),  # beta counts too: aborts
+        (1.0, 1e-9),
+    ],
+)
 def test_softmax_limit_predicts_the_abort(beta, scale):
     """The static check agrees with what the pinned TFLM actually does at the boundary."""
     rng = np.random.default_rng(5)

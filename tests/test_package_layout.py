@@ -1,6 +1,7 @@
 """The package grouped by layer (frontend, planning, runtime, firmware,
 validation, workflow, cli): public imports and the pre-grouping module paths
 keep working, and the package itself uses only the new paths."""
+
 import subprocess
 import sys
 
@@ -30,6 +31,7 @@ def test_public_api():
         validate,
     )
     from tinyops_tflm.runtime.interpreter import Interpreter as Native
+
     assert Interpreter is Native
     assert callable(read_model) and callable(validate)
     for cls in (BudgetError, InvocationError, IsaError, ModelError, PlanError, UnsupportedOpError):
@@ -37,8 +39,7 @@ def test_public_api():
 
 
 def test_tflm_attribute_after_plain_import():
-    out = _child("import tinyops_tflm; print(tinyops_tflm.tflm.__name__, "
-                 "tinyops_tflm.tflm.Interpreter.__name__)")
+    out = _child("import tinyops_tflm; print(tinyops_tflm.tflm.__name__, tinyops_tflm.tflm.Interpreter.__name__)")
     assert out.split() == ["tinyops_tflm.runtime.tflm", "TflmInterpreter"]
 
 
@@ -54,13 +55,18 @@ def test_old_module_path_is_the_new_module(old):
 def test_old_submodule_path_is_not_a_second_copy():
     from tinyops_tflm.boardmodel import ClockError as old
     from tinyops_tflm.errors import ClockError as new
+
     assert old is new
 
 
 def test_old_validation_module_names():
     from tinyops_tflm.validation import compare, describe_difference, make_inputs, validate
+
     assert (validate, make_inputs, describe_difference) == (
-        compare.validate, compare.make_inputs, compare.describe_difference)
+        compare.validate,
+        compare.make_inputs,
+        compare.describe_difference,
+    )
     with pytest.raises(AttributeError):
         tinyops_tflm.validation.no_such_name
 
@@ -74,14 +80,17 @@ def test_package_uses_only_new_paths():
         "for m in pkgutil.walk_packages(tinyops_tflm.__path__, 'tinyops_tflm.'):\n"
         "    if not m.name.endswith('__main__'):\n"
         "        importlib.import_module(m.name)\n"
-        "print(sorted(k for k in sys.modules if _moved.new_path(k)))\n")
+        "print(sorted(k for k in sys.modules if _moved.new_path(k)))\n"
+    )
     assert out.strip() == "[]"
 
 
 def test_python_dash_m():
     for mod in ("tinyops_tflm", "tinyops_tflm.cli"):
-        out = _child(f"import runpy, sys; sys.argv = ['x', '--version']; "
-                     f"runpy.run_module('{mod}', run_name='__main__', alter_sys=True)")
+        out = _child(
+            f"import runpy, sys; sys.argv = ['x', '--version']; "
+            f"runpy.run_module('{mod}', run_name='__main__', alter_sys=True)"
+        )
         assert out.startswith("tinyops-tflm ")
 
 
@@ -101,8 +110,7 @@ def test_every_exception_class_lives_in_errors():
             continue
         mod = importlib.import_module(m.name)
         for name, obj in vars(mod).items():
-            if inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__.startswith(
-                    "tinyops_tflm"):
+            if inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__.startswith("tinyops_tflm"):
                 assert obj.__module__ == "tinyops_tflm.errors", f"{m.name}.{name}"
     own = [c for c in vars(errors).values() if inspect.isclass(c) and issubclass(c, BaseException)]
     assert len(own) > 30
@@ -136,8 +144,7 @@ def test_stats_typed_and_dict_readable():
     first = st["ops"][0]
     assert first["op"] == first.op == graph.operators[0].name
     assert first["tiles"] == first.tiles >= 1
-    assert set(first) == {"op", "index", "macs", "tiles", "dma_transfers", "dma_read_bytes",
-                          "dma_write_bytes"}
+    assert set(first) == {"op", "index", "macs", "tiles", "dma_transfers", "dma_read_bytes", "dma_write_bytes"}
     assert dict(st)["ops"] is st.ops and "ops" in st and "nothing" not in st
     with pytest.raises(KeyError):
         st["nothing"]

@@ -1,26 +1,32 @@
 """Operation partitioning: every tile plan gives exactly the unpartitioned
 bytes (which equal TFLM's), SRAM stays within budget, plans pass the
 independent checker, and impossible budgets raise a named error."""
+
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from tinyops_tflm import BudgetError, Interpreter
-from dataclasses import replace
-
-from tinyops_tflm.planning.boards import BOARDS, FLASH, KIB, get_board
-from tinyops_tflm.runtime.engine import core
-from tinyops_tflm.validation.oracle import run_tflm
-from tinyops_tflm.planning.partition import check_plan, plan_model
 from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.planning.boards import BOARDS, FLASH, KIB, get_board
+from tinyops_tflm.planning.partition import check_plan, plan_model
+from tinyops_tflm.runtime.engine import core
 from tinyops_tflm.testing import single_op
 from tinyops_tflm.validation.compare import make_inputs
+from tinyops_tflm.validation.oracle import run_tflm
 
 zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 
-MODELS = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224",
-          "mobilenet_v3_large_r160", "efficientnet_b0_r128"]
+MODELS = [
+    "demo_tiny",
+    "mobilenet_v2_a035_r96",
+    "mobilenet_v3_small_r224",
+    "mobilenet_v3_large_r160",
+    "efficientnet_b0_r128",
+]
 BUDGETS = [320 * KIB, 256 * KIB, 128 * KIB, 64 * KIB]
 
 
@@ -109,6 +115,7 @@ def test_async_dma_really_defers_copies():
 
 # Randomized per-op tilings ------------------------------------------------------------
 
+
 def _case(kind: str, rng: np.random.Generator):
     b = single_op
     h, w = int(rng.integers(6, 30)), int(rng.integers(6, 30))
@@ -116,13 +123,13 @@ def _case(kind: str, rng: np.random.Generator):
     if kind == "conv":
         return b.conv2d(rng, input_shape=(1, h, w, c), out_channels=int(rng.integers(4, 80)))
     if kind == "conv1x1":
-        return b.conv2d(rng, input_shape=(1, h, w, c), out_channels=int(rng.integers(4, 160)),
-                        kernel=1, stride=1, dilation=1)
+        return b.conv2d(
+            rng, input_shape=(1, h, w, c), out_channels=int(rng.integers(4, 160)), kernel=1, stride=1, dilation=1
+        )
     if kind == "depthwise":
         return b.depthwise_conv2d(rng, input_shape=(1, h, w, c))
     if kind == "fc":
-        return b.fully_connected(rng, input_shape=(1, int(rng.integers(16, 600))),
-                                 units=int(rng.integers(4, 400)))
+        return b.fully_connected(rng, input_shape=(1, int(rng.integers(16, 600))), units=int(rng.integers(4, 400)))
     if kind == "add":
         return b.add(rng, shape1=(1, h, w, c), shape2=(1, h, w, c) if rng.random() < 0.5 else (1, 1, 1, c))
     if kind == "mul":
@@ -141,9 +148,12 @@ def _case(kind: str, rng: np.random.Generator):
 
 # A custom part without internal flash: every constant streams from QSPI, so
 # weight tiling is exercised for every op.
-NO_FLASH = replace(get_board("stm32f746"), name="custom-noflash",
-                   memories=tuple(m for m in get_board("stm32f746").memories if m.name != FLASH),
-                   flash_reserve=0)
+NO_FLASH = replace(
+    get_board("stm32f746"),
+    name="custom-noflash",
+    memories=tuple(m for m in get_board("stm32f746").memories if m.name != FLASH),
+    flash_reserve=0,
+)
 
 
 KINDS = ["conv", "conv1x1", "depthwise", "fc", "add", "mul", "pool", "mean", "hard_swish", "logistic"]
@@ -162,8 +172,9 @@ def test_random_op_tilings_bit_exact(kind):
         board = ["stm32f746", "stm32f469", NO_FLASH][case % 3]
         for budget in (int(rng.integers(1, 64)) * KIB // 4, int(rng.integers(2, 96)) * KIB):
             try:
-                interp = Interpreter(graph, board=board, sram_budget=budget, dma="async",
-                                     dma_delay_us=int(rng.integers(0, 3)))
+                interp = Interpreter(
+                    graph, board=board, sram_budget=budget, dma="async", dma_delay_us=int(rng.integers(0, 3))
+                )
             except BudgetError as err:
                 assert str(budget) in str(err)
                 continue
@@ -205,15 +216,18 @@ def test_flash_holds_weights_of_few_pixel_layers_first():
     # convolution's 192 KB over 100 pixels (its DMA hides behind compute).
     f746 = get_board("stm32f746")
     small_flash = replace(
-        f746, name="custom-smallflash", flash_reserve=0,
-        memories=tuple(replace(m, capacity=500 * KIB) if m.name == FLASH else m
-                       for m in f746.memories))
+        f746,
+        name="custom-smallflash",
+        flash_reserve=0,
+        memories=tuple(replace(m, capacity=500 * KIB) if m.name == FLASH else m for m in f746.memories),
+    )
     from tinyops_tflm.testing.merge import merge_models
 
     rng = np.random.default_rng(5)
     q = dict(per_channel=True, bias=True)
-    conv = single_op.conv2d(rng, input_shape=(1, 10, 10, 400), out_channels=480, kernel=1, stride=1,
-                            dilation=1, padding="SAME", **q)[0]
+    conv = single_op.conv2d(
+        rng, input_shape=(1, 10, 10, 400), out_channels=480, kernel=1, stride=1, dilation=1, padding="SAME", **q
+    )[0]
     fc = single_op.fully_connected(rng, input_shape=(1, 400), units=1000, **q)[0]
     graph = read_model(merge_models([conv, fc]))
     plan = plan_model(graph, small_flash, 256 * KIB)

@@ -10,6 +10,7 @@ points of the float model, its outputs byte-equal to tflite-micro's on a
 sample, and the same evaluation on a local Ray cluster must give identical
 per-image results.  About 1.5-2 minutes on 2 cores, most of it TensorFlow.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,27 +28,82 @@ EPOCHS = 16
 INTERRUPT_AFTER = 5
 
 TINY_NET = {
-    "name": "tiny-mbv3", "resolution": 32, "bn": {"momentum": 0.1, "eps": 1e-3},
-    "first_conv": {"name": "ConvLayer", "kernel_size": 3, "stride": 2, "out_channels": 16,
-                   "use_bn": True, "act_func": "h_swish"},
+    "name": "tiny-mbv3",
+    "resolution": 32,
+    "bn": {"momentum": 0.1, "eps": 1e-3},
+    "first_conv": {
+        "name": "ConvLayer",
+        "kernel_size": 3,
+        "stride": 2,
+        "out_channels": 16,
+        "use_bn": True,
+        "act_func": "h_swish",
+    },
     "blocks": [
-        {"mobile_inverted_conv": {"name": "MBInvertedConvLayer", "out_channels": 16, "kernel_size": 3,
-                                  "stride": 1, "expand_ratio": 1, "act_func": "relu"},
-         "shortcut": {"name": "IdentityLayer"}},
-        {"mobile_inverted_conv": {"name": "MBInvertedConvLayer", "out_channels": 24, "kernel_size": 3,
-                                  "stride": 2, "expand_ratio": 4, "act_func": "relu"},
-         "shortcut": None},
-        {"mobile_inverted_conv": {"name": "MBInvertedConvLayer", "out_channels": 24, "kernel_size": 5,
-                                  "stride": 1, "expand_ratio": 3, "act_func": "relu", "use_se": True},
-         "shortcut": {"name": "IdentityLayer"}},
-        {"mobile_inverted_conv": {"name": "MBInvertedConvLayer", "out_channels": 40, "kernel_size": 3,
-                                  "stride": 2, "expand_ratio": 4, "act_func": "h_swish", "use_se": True},
-         "shortcut": None},
+        {
+            "mobile_inverted_conv": {
+                "name": "MBInvertedConvLayer",
+                "out_channels": 16,
+                "kernel_size": 3,
+                "stride": 1,
+                "expand_ratio": 1,
+                "act_func": "relu",
+            },
+            "shortcut": {"name": "IdentityLayer"},
+        },
+        {
+            "mobile_inverted_conv": {
+                "name": "MBInvertedConvLayer",
+                "out_channels": 24,
+                "kernel_size": 3,
+                "stride": 2,
+                "expand_ratio": 4,
+                "act_func": "relu",
+            },
+            "shortcut": None,
+        },
+        {
+            "mobile_inverted_conv": {
+                "name": "MBInvertedConvLayer",
+                "out_channels": 24,
+                "kernel_size": 5,
+                "stride": 1,
+                "expand_ratio": 3,
+                "act_func": "relu",
+                "use_se": True,
+            },
+            "shortcut": {"name": "IdentityLayer"},
+        },
+        {
+            "mobile_inverted_conv": {
+                "name": "MBInvertedConvLayer",
+                "out_channels": 40,
+                "kernel_size": 3,
+                "stride": 2,
+                "expand_ratio": 4,
+                "act_func": "h_swish",
+                "use_se": True,
+            },
+            "shortcut": None,
+        },
     ],
-    "final_expand_layer": {"name": "ConvLayer", "kernel_size": 1, "stride": 1, "out_channels": 96,
-                           "use_bn": True, "act_func": "h_swish"},
-    "feature_mix_layer": {"name": "ConvLayer", "kernel_size": 1, "stride": 1, "out_channels": 128,
-                          "use_bn": False, "act_func": "h_swish", "bias": False},
+    "final_expand_layer": {
+        "name": "ConvLayer",
+        "kernel_size": 1,
+        "stride": 1,
+        "out_channels": 96,
+        "use_bn": True,
+        "act_func": "h_swish",
+    },
+    "feature_mix_layer": {
+        "name": "ConvLayer",
+        "kernel_size": 1,
+        "stride": 1,
+        "out_channels": 128,
+        "use_bn": False,
+        "act_func": "h_swish",
+        "bias": False,
+    },
     "classifier": {"name": "LinearLayer", "in_features": 128, "out_features": 1000, "bias": True},
 }
 
@@ -85,13 +141,46 @@ def pipeline(tmp_path_factory):
         train(net, train_dir, trained, val=val_dir, checkpoint=ckpt, config=cfg, log=stop_early)
     assert not trained.exists()
     assert json.loads((ckpt / "state.json").read_text())["epoch"] == INTERRUPT_AFTER
-    assert main(["train", str(net), "--data", str(train_dir), "--val", str(val_dir),
-                 "--epochs", str(EPOCHS), "--batch", "32", "--min-scale", "0.35", "--bn-images", "640",
-                 "--checkpoint", str(ckpt), "--deterministic", "--out", str(trained)]) == 0
-    assert main(["quantize", str(trained), "--calibration", str(train_dir), "--num-samples", "200",
-                 "--out", str(tflite)]) == 0
-    return {"dir": d, "train": train_dir, "val": val_dir, "net": net, "trained": trained,
-            "tflite": tflite, "ckpt": ckpt, "first_run": lines}
+    assert (
+        main(
+            [
+                "train",
+                str(net),
+                "--data",
+                str(train_dir),
+                "--val",
+                str(val_dir),
+                "--epochs",
+                str(EPOCHS),
+                "--batch",
+                "32",
+                "--min-scale",
+                "0.35",
+                "--bn-images",
+                "640",
+                "--checkpoint",
+                str(ckpt),
+                "--deterministic",
+                "--out",
+                str(trained),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["quantize", str(trained), "--calibration", str(train_dir), "--num-samples", "200", "--out", str(tflite)])
+        == 0
+    )
+    return {
+        "dir": d,
+        "train": train_dir,
+        "val": val_dir,
+        "net": net,
+        "trained": trained,
+        "tflite": tflite,
+        "ckpt": ckpt,
+        "first_run": lines,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +225,27 @@ def test_build_net_follows_the_config(pipeline):
 
 def test_build_net_scales_a_zoo_row(tmp_path, capsys):
     capsys.readouterr()
-    assert main(["build-net", "mbv3-w0.50-r112", "--resolution", "64", "--classes", "4",
-                 "--out", str(tmp_path / "m.keras"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "build-net",
+                "mbv3-w0.50-r112",
+                "--resolution",
+                "64",
+                "--classes",
+                "4",
+                "--out",
+                str(tmp_path / "m.keras"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] and out["input_shape"] == [None, 64, 64, 3] and out["classes"] == 4
     from tinyops_tflm.workflow.train import load_keras_model
 
-    convs = [la for la in load_keras_model(tmp_path / "m.keras").layers
-             if type(la).__name__ == "Conv2D"]
+    convs = [la for la in load_keras_model(tmp_path / "m.keras").layers if type(la).__name__ == "Conv2D"]
     # width 0.5 scales the 1280-channel final conv to 640; the classifier has 4 outputs
     assert tuple(convs[-1].kernel.shape) == (1, 1, 640, 4)
     assert tuple(convs[-2].kernel.shape)[-1] == 640
@@ -156,8 +258,7 @@ def test_training_resumed_from_its_checkpoint(pipeline):
     assert [h["epoch"] for h in state["history"]] == list(range(1, EPOCHS + 1))
     assert sum(ln.startswith("epoch ") for ln in pipeline["first_run"]) == INTERRUPT_AFTER
     # only the latest epoch's files are kept, plus the best one
-    assert sorted(p.name for p in ckpt.glob("epoch-*")) == [f"epoch-{EPOCHS:04d}.keras",
-                                                            f"epoch-{EPOCHS:04d}.opt.npz"]
+    assert sorted(p.name for p in ckpt.glob("epoch-*")) == [f"epoch-{EPOCHS:04d}.keras", f"epoch-{EPOCHS:04d}.opt.npz"]
     assert (ckpt / "best.keras").is_file()
     # the learning rate followed one cosine schedule across the interruption
     lrs = [h["lr"] for h in state["history"]]
@@ -170,10 +271,10 @@ def test_training_resumed_from_its_checkpoint(pipeline):
 
 def test_int8_accuracy_matches_float_and_tflm(pipeline, local_eval, capsys, tmp_path):
     val = pipeline["val"]
-    flt = _evaluate_json(capsys, pipeline["trained"], "--data", val, "--workers", "1",
-                         "--cache", tmp_path / "float")
-    q = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--workers", "1",
-                       "--cache", tmp_path / "int8", "--check-tflm", "6")
+    flt = _evaluate_json(capsys, pipeline["trained"], "--data", val, "--workers", "1", "--cache", tmp_path / "float")
+    q = _evaluate_json(
+        capsys, pipeline["tflite"], "--data", val, "--workers", "1", "--cache", tmp_path / "int8", "--check-tflm", "6"
+    )
     for r in (flt, q):
         assert isinstance(r["top1"], float) and isinstance(r["top5"], float)
         assert r["images"] == 4 * 60 and r["unreadable"] == 0
@@ -187,28 +288,25 @@ def test_int8_accuracy_matches_float_and_tflm(pipeline, local_eval, capsys, tmp_
     # export/emulate feed an image exactly as the evaluation preprocessed it
     from tinyops_tflm import Interpreter
     from tinyops_tflm.cli.firmware import _load_inputs
-    from tinyops_tflm.workflow.eval_runner import topk
     from tinyops_tflm.firmware.export import export_model
+    from tinyops_tflm.workflow.eval_runner import topk
 
     image = sorted(val.glob("triangle/*.jpg"))[3]
     x = _load_inputs(str(image), str(pipeline["tflite"]))
-    exported = export_model(pipeline["tflite"], "stm32f746", "shapes", tmp_path / "fw", inputs=x,
-                            register=False)
+    exported = export_model(pipeline["tflite"], "stm32f746", "shapes", tmp_path / "fw", inputs=x, register=False)
     it = Interpreter.from_file(pipeline["tflite"])
     it.set_input(exported.inputs[0], 0)
     it.invoke()
     assert topk(it.get_output(0)) == _cache_entries(tmp_path / "int8")[str(image)]
 
     # resumable: a second run takes every result from the cache...
-    again = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--workers", "1",
-                           "--cache", tmp_path / "int8")
+    again = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--workers", "1", "--cache", tmp_path / "int8")
     assert again["from_cache"] == again["images"] and again["top1"] == q["top1"]
     # ...and a run killed half-way (cache cut short, last line torn) redoes only the rest
     f = next((tmp_path / "int8").glob("*.jsonl"))
     lines = f.read_text().splitlines(keepends=True)
     f.write_text("".join(lines[:70]) + lines[70][:25])
-    resumed = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--workers", "1",
-                             "--cache", tmp_path / "int8")
+    resumed = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--workers", "1", "--cache", tmp_path / "int8")
     assert resumed["from_cache"] == 70
     assert (resumed["top1"], resumed["top5"]) == (q["top1"], q["top5"])
 
@@ -245,14 +343,12 @@ def test_ray_backend_gives_identical_results(pipeline, local_eval, capsys, tmp_p
     val = pipeline["val"]
     local, local_entries = local_eval
     before = _descendants(os.getpid())
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     try:
         ray_procs = _descendants(os.getpid()) - before
         assert ray_procs, "ray.init started no processes?"
         # the CLI path, on the cluster this process started
-        r = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--backend", "ray",
-                           "--cache", tmp_path / "ray")
+        r = _evaluate_json(capsys, pipeline["tflite"], "--data", val, "--backend", "ray", "--cache", tmp_path / "ray")
         ray_procs |= _descendants(os.getpid()) - before
     finally:
         ray.shutdown()

@@ -4,6 +4,7 @@ never a crash; unreadable images are skipped and counted.
 Uses the bundled demo model (64x64 int8, 10 classes, no sidecar), tiny
 drawn datasets and the demo architecture at 32x32 (one 1-epoch training on
 8 images).  About 30 s, mostly TensorFlow."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,10 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from tinyops_tflm.cli.app import main  # noqa: E402
-from tinyops_tflm.errors import (DataFolderError, EmptyClassError, NetConfigError,  # noqa: E402
-                                 PreprocessingError, TinyOpsError)
+from tinyops_tflm.errors import DataFolderError, EmptyClassError, NetConfigError, PreprocessingError, TinyOpsError  # noqa: E402
+from tinyops_tflm.testing.shapes import encode_png, write_dataset  # noqa: E402
 from tinyops_tflm.workflow.evaluate import evaluate, prepare_input  # noqa: E402
 from tinyops_tflm.workflow.imagedata import list_image_folder  # noqa: E402
-from tinyops_tflm.testing.shapes import encode_png, write_dataset  # noqa: E402
 
 DEMO = str(resources.files("tinyops_tflm") / "data" / "demo_tiny.tflite")
 
@@ -75,9 +75,9 @@ def test_model_input_not_matching_preprocessing(tmp_path, demo):
     with pytest.raises(PreprocessingError, match=r"input shape \[1, 64, 64, 3\].*resolution 32"):
         evaluate(demo, root, workers=1, cache_dir=False, resolution=32)
     # a sidecar recording another resolution than the model's input
-    (tmp_path / "demo.tflite.json").write_text(json.dumps(
-        {"format": "tinyops-model-info", "version": 1, "preprocessing": {"resolution": 48},
-         "classes": None}))
+    (tmp_path / "demo.tflite.json").write_text(
+        json.dumps({"format": "tinyops-model-info", "version": 1, "preprocessing": {"resolution": 48}, "classes": None})
+    )
     with pytest.raises(PreprocessingError, match="resolution 48"):
         evaluate(demo, root, workers=1, cache_dir=False)
     with pytest.raises(PreprocessingError):
@@ -87,9 +87,16 @@ def test_model_input_not_matching_preprocessing(tmp_path, demo):
 
 
 def test_folder_classes_unknown_to_the_model(tmp_path, demo):
-    (tmp_path / "demo.tflite.json").write_text(json.dumps(
-        {"format": "tinyops-model-info", "version": 1, "preprocessing": {"resolution": 64},
-         "classes": [f"c{i}" for i in range(10)]}))
+    (tmp_path / "demo.tflite.json").write_text(
+        json.dumps(
+            {
+                "format": "tinyops-model-info",
+                "version": 1,
+                "preprocessing": {"resolution": 64},
+                "classes": [f"c{i}" for i in range(10)],
+            }
+        )
+    )
     root = write_dataset(tmp_path / "d", per_class=1, seed=0, size=16, classes=1)
     with pytest.raises(DataFolderError, match="'circle'.*not classes of demo.tflite"):
         evaluate(demo, root, workers=1, cache_dir=False)
@@ -158,8 +165,7 @@ def test_unreadable_training_and_calibration_images_are_skipped(tmp_path):
     data = write_dataset(tmp_path / "train", per_class=4, seed=0, size=40, classes=2)
     (data / "circle" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     (data / "cross" / "empty.jpg").write_bytes(b"")
-    r = train(net, data, tmp_path / "t.keras", config=TrainConfig(epochs=1, batch=4, bn_images=8),
-              log=lambda s: None)
+    r = train(net, data, tmp_path / "t.keras", config=TrainConfig(epochs=1, batch=4, bn_images=8), log=lambda s: None)
     assert r.epochs_run == 1 and r.classes == ["circle", "cross"]
     q = quantize(r.out, data, tmp_path / "q.tflite", num_samples=100, log=lambda s: None)
     assert (q.calibration_images, q.unreadable) == (8, 2)

@@ -2,18 +2,18 @@
 status codes are the C++ engine's (_core.PLAN_LAYOUT, python/plan_layout.cc);
 the Python writer and the partition description read them from there, and
 these tests check that what Python packs is what C++ reads."""
+
 from __future__ import annotations
 
 import struct
 
 import pytest
+from test_plan_loader import small_graph
 
 from tinyops_tflm import PlanError
 from tinyops_tflm.planning import plan_writer
-from tinyops_tflm.runtime.engine import core, status_code, translate_core_error
 from tinyops_tflm.planning.partition import plan_model
-
-from test_plan_loader import small_graph
+from tinyops_tflm.runtime.engine import core, status_code, translate_core_error
 
 LAYOUT = core().PLAN_LAYOUT
 
@@ -52,8 +52,8 @@ def test_plan_schedules_read_back_at_the_exported_offsets(plan):
     header = struct.unpack_from("<16I", data, 0)
     assert header[0] == LAYOUT["magic"] and header[1] == LAYOUT["version"]
     num_regions, num_tensors, num_ops, pool = header[3], header[4], header[5], header[8]
-    ops_at = (LAYOUT["header_bytes"] + num_regions * LAYOUT["region_bytes"]
-              + num_tensors * LAYOUT["tensor_bytes"])
+    assert num_ops == len(plan.ops)
+    ops_at = LAYOUT["header_bytes"] + num_regions * LAYOUT["region_bytes"] + num_tensors * LAYOUT["tensor_bytes"]
     seen = 0
     for i, tiling in enumerate(plan.ops):
         rec = ops_at + i * LAYOUT["op_bytes"]
@@ -77,8 +77,10 @@ def test_plan_schedules_read_back_at_the_exported_offsets(plan):
 
 
 def test_status_codes_are_the_engines():
-    assert [status_code(n) for n in ("OK", "INVALID_PLAN", "INVALID_MODEL", "UNSUPPORTED",
-                                     "OUT_OF_MEMORY", "BAD_ARGUMENT", "INTERNAL")] == list(range(7))
+    assert [
+        status_code(n)
+        for n in ("OK", "INVALID_PLAN", "INVALID_MODEL", "UNSUPPORTED", "OUT_OF_MEMORY", "BAD_ARGUMENT", "INTERNAL")
+    ] == list(range(7))
     w = plan_writer.write_plan(small_graph())
     _core = core()
     with pytest.raises(_core.CoreError) as err:

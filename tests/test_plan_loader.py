@@ -1,4 +1,5 @@
 """The C++ plan loader validates every byte it trusts: corrupt plans raise, never crash."""
+
 from __future__ import annotations
 
 import struct
@@ -7,9 +8,9 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import PlanError, TinyOpsError
-from tinyops_tflm.runtime.engine import core, translate_core_error
 from tinyops_tflm.frontend.ir import Graph, Operator, QuantParams, Tensor
 from tinyops_tflm.planning.plan_writer import write_plan
+from tinyops_tflm.runtime.engine import core, translate_core_error
 
 
 def _q(scale: float, zp: int) -> QuantParams:
@@ -133,8 +134,9 @@ def test_mean_scales_needing_a_left_shift_past_the_word_are_rejected():
     from tinyops_tflm import Interpreter
     from tinyops_tflm.testing import single_op
 
-    data, _ = single_op.mean(np.random.default_rng(0), input_shape=(1, 4, 4, 3), axes=(1, 2), keep_dims=True,
-                             in_scale=0.05, out_scale=1e-42)
+    data, _ = single_op.mean(
+        np.random.default_rng(0), input_shape=(1, 4, 4, 3), axes=(1, 2), keep_dims=True, in_scale=0.05, out_scale=1e-42
+    )
     with pytest.raises(TinyOpsError, match=r"MEAN: input scale .* needs a left shift of \d+ \(> 31\)"):
         Interpreter.from_bytes(data)
 
@@ -146,8 +148,14 @@ def test_pool_with_a_stride_near_int32_max(padding):
     from tinyops_tflm import Interpreter
     from tinyops_tflm.testing import single_op
 
-    data, meta = single_op.max_pool_2d(np.random.default_rng(0), input_shape=(1, 5, 5, 2), filter=(2, 2),
-                                       stride=(2**31 - 1, 2**31 - 1), padding=padding, activation="NONE")
+    data, meta = single_op.max_pool_2d(
+        np.random.default_rng(0),
+        input_shape=(1, 5, 5, 2),
+        filter=(2, 2),
+        stride=(2**31 - 1, 2**31 - 1),
+        padding=padding,
+        activation="NONE",
+    )
     interp = Interpreter.from_bytes(data)
     x = np.arange(50, dtype=np.int8).reshape(1, 5, 5, 2)
     y = interp.run(x)[0]

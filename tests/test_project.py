@@ -1,6 +1,7 @@
 """Firmware projects that live with the user: `tinyops new-project`, `export
 --project`, a plain CMake build from another directory, `emulate --project`
 checking itself -- and nothing written into the installed package."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,7 @@ TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm", "cmake", "
 def package_digest() -> dict[str, str]:
     """sha256 of every file of the imported package and of the source tree the
     firmware is copied from (csrc/, ports/): the installed copy in CI."""
-    roots = {Path(tinyops_tflm.__file__).resolve().parent,
-             source_root() / "csrc", source_root() / "ports"}
+    roots = {Path(tinyops_tflm.__file__).resolve().parent, source_root() / "csrc", source_root() / "ports"}
     out = {}
     for root in roots:
         for f in sorted(root.rglob("*")):
@@ -37,22 +37,24 @@ def built_project(tmp_path_factory):
     README's configure + build with plain CMake."""
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
-        pytest.fail(f"firmware projects need {', '.join(missing)} (tools/run_tests.sh installs "
-                    "the Arm toolchain and QEMU; pip install cmake ninja)")
+        pytest.fail(
+            f"firmware projects need {', '.join(missing)} (tools/run_tests.sh installs "
+            "the Arm toolchain and QEMU; pip install cmake ninja)"
+        )
     work = tmp_path_factory.mktemp("user")
     before = package_digest()
     model = work / "m.tflite"
     shutil.copy(demo_model_path(), model)
     cwd = Path.cwd()
     import os
+
     os.chdir(work)
     try:
         assert main(["new-project", "fw", "--board", "stm32f746"]) == 0
         assert main(["export", "m.tflite", "--project", "fw"]) == 0
         # Exporting again updates the model in place.
         assert main(["export", "m.tflite", "--project", "fw", "--name", "m"]) == 0
-        cfg = subprocess.run(["cmake", "-S", "fw", "-B", "build", "-G", "Ninja"],
-                             capture_output=True, text=True)
+        cfg = subprocess.run(["cmake", "-S", "fw", "-B", "build", "-G", "Ninja"], capture_output=True, text=True)
         assert cfg.returncode == 0, cfg.stdout[-3000:] + cfg.stderr[-3000:]
         assert "1 registered model(s)" in cfg.stdout
         build = subprocess.run(["cmake", "--build", "build", "-j2"], capture_output=True, text=True)
@@ -65,10 +67,18 @@ def built_project(tmp_path_factory):
 def test_project_builds_and_package_is_untouched(built_project):
     work, before = built_project
     fw = work / "fw"
-    for f in ("CMakeLists.txt", "CMakePresets.json", "README.md", "tinyops-project.json",
-              "models/models.cmake", "models/m/m_int8_1.cc", "models/m/m.tflite",
-              "tinyops/ports/stm32f746/port.cmake", "tinyops/ports/common/firmware.cmake",
-              "tinyops/csrc/kernels/conv.cc"):
+    for f in (
+        "CMakeLists.txt",
+        "CMakePresets.json",
+        "README.md",
+        "tinyops-project.json",
+        "models/models.cmake",
+        "models/m/m_int8_1.cc",
+        "models/m/m.tflite",
+        "tinyops/ports/stm32f746/port.cmake",
+        "tinyops/ports/common/firmware.cmake",
+        "tinyops/csrc/kernels/conv.cc",
+    ):
         assert (fw / f).is_file(), f
     assert not (fw / "tinyops" / "ports" / "stm32f469").exists()
     assert (fw / "models" / "models.cmake").read_text().count('NAME "m"') == 1
@@ -81,8 +91,7 @@ def test_project_builds_and_package_is_untouched(built_project):
 
 def test_emulate_project_checks_itself(built_project, capsys, monkeypatch):
     work, before = built_project
-    argv = ["emulate", "--project", str(work / "fw"), "--build-dir", str(work / "build"),
-            "--no-count"]
+    argv = ["emulate", "--project", str(work / "fw"), "--build-dir", str(work / "build"), "--no-count"]
     assert main(argv + ["--validate"]) == 0
     out = capsys.readouterr().out
     assert "check vs host engine: BIT-EXACT" in out

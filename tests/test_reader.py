@@ -3,6 +3,7 @@
 Models are built here with the schema object API; nothing is read from disk
 except files the tests write themselves. Random cases are seeded.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -14,8 +15,8 @@ import numpy as np
 import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
 
-from tinyops_tflm.frontend import reader
 from tinyops_tflm.errors import ModelError, UnsupportedOpError
+from tinyops_tflm.frontend import reader
 from tinyops_tflm.frontend.ir import Graph
 from tinyops_tflm.frontend.ops import SUPPORTED_OPS
 from tinyops_tflm.frontend.reader import read_model, read_model_file
@@ -207,14 +208,32 @@ def test_conv_add_ir(model_bytes):
     assert g.description == "conv+add test model"
     assert g.inputs == (0,) and g.outputs == (8,)
     assert [t.name for t in g.tensors] == [
-        "input", "conv/weights", "conv/bias", "conv/out", "add/const", "output", "reshape/shape", "reshaped", "probs"
+        "input",
+        "conv/weights",
+        "conv/bias",
+        "conv/out",
+        "add/const",
+        "output",
+        "reshape/shape",
+        "reshaped",
+        "probs",
     ]
     assert [t.shape for t in g.tensors] == [
-        (1, 4, 4, 2), (3, 2, 2, 2), (3,), (1, 3, 3, 3), (1, 3, 3, 3), (1, 3, 3, 3), (2,), (1, 27), (1, 27)
+        (1, 4, 4, 2),
+        (3, 2, 2, 2),
+        (3,),
+        (1, 3, 3, 3),
+        (1, 3, 3, 3),
+        (1, 3, 3, 3),
+        (2,),
+        (1, 27),
+        (1, 27),
     ]
     i8, i32 = np.dtype(np.int8), np.dtype(np.int32)
     assert [t.dtype for t in g.tensors] == [i8, i8, i32, i8, i8, i8, i32, i8, i8]
-    assert [t.tflite_type for t in g.tensors] == [TT.INT8, TT.INT8, TT.INT32] + [TT.INT8] * 3 + [TT.INT32] + [TT.INT8] * 2
+    assert [t.tflite_type for t in g.tensors] == [TT.INT8, TT.INT8, TT.INT32] + [TT.INT8] * 3 + [TT.INT32] + [
+        TT.INT8
+    ] * 2
 
     # constant data, bytes for bytes
     assert [t.is_constant for t in g.tensors] == [False, True, True, False, True, False, True, False, False]
@@ -251,7 +270,10 @@ def test_conv_add_ir(model_bytes):
     assert (add.opcode, add.name, add.inputs, add.outputs) == (0, "ADD", (3, 4), (5,))
     assert add.options == {"fused_activation_function": 0, "pot_scale_int16": True}  # schema default is true
     assert (reshape.name, reshape.inputs, reshape.outputs, reshape.options) == (
-        "RESHAPE", (5, 6), (7,), {"new_shape": [1, 27]}
+        "RESHAPE",
+        (5, 6),
+        (7,),
+        {"new_shape": [1, 27]},
     )
     assert (softmax.name, softmax.options) == ("SOFTMAX", {"beta": 1.0})
     assert g.op_names() == ["CONV_2D", "ADD", "RESHAPE", "SOFTMAX"]
@@ -496,7 +518,9 @@ def test_opcode_index_out_of_range():
 def test_shape_buffer_size_mismatch():
     m = conv_add_model()
     m.buffers[2] = _buffer(W.tobytes()[:-1])
-    _expect_model_error(m, r"tensor 1 'conv/weights': buffer 2 holds 23 bytes but shape \[3, 2, 2, 2\] of INT8 needs 24")
+    _expect_model_error(
+        m, r"tensor 1 'conv/weights': buffer 2 holds 23 bytes but shape \[3, 2, 2, 2\] of INT8 needs 24"
+    )
 
 
 def test_zero_size_weight_buffer():
@@ -636,7 +660,7 @@ def test_corrupted_offsets_are_model_errors(model_bytes):
     """Point the root table and vtables outside the buffer explicitly."""
     n = len(model_bytes)
     root = struct.unpack_from("<I", model_bytes, 0)[0]
-    for soff in (n + 10, -(n + 10), root + 1, -2**31):
+    for soff in (n + 10, -(n + 10), root + 1, -(2**31)):
         data = bytearray(model_bytes)
         struct.pack_into("<i", data, root, soff)
         with pytest.raises(ModelError, match="model: vtable of table"):

@@ -13,6 +13,7 @@
   through the link-time trampolines, counts must grow with the work, and the
   fit must recover the stub add's exactly linear cost.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,18 @@ TABLE = ROOT / "tinyops_tflm" / "data" / "refkernel_costs.json"
 CSV = ROOT / "benchmarks" / "data" / "refkernel_measurements.csv"
 SCRIPT = ROOT / "benchmarks" / "refkernel_costs.py"
 CORES = ("cortex-m4", "cortex-m7")
-CLASSES = ("conv_1x1", "conv_kxk", "conv_stem", "depthwise_3x3", "depthwise_large",
-           "fully_connected", "add", "mul", "average_pool_2d", "default")
+CLASSES = (
+    "conv_1x1",
+    "conv_kxk",
+    "conv_stem",
+    "depthwise_3x3",
+    "depthwise_large",
+    "fully_connected",
+    "add",
+    "mul",
+    "average_pool_2d",
+    "default",
+)
 COEFS = ("macs", "out_elems", "in_elems", "calls", "odd_pixel_weights")
 
 
@@ -52,8 +63,7 @@ def _check_cores(cores: dict, where: str) -> None:
         for cls, coef in cores[core].items():
             assert set(coef) == set(COEFS), f"{where} {core}/{cls}: {coef}"
             for k, v in coef.items():
-                assert isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, \
-                    f"{where} {core}/{cls}.{k} = {v!r}"
+                assert isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, f"{where} {core}/{cls}.{k} = {v!r}"
             # Every class costs something per unit of work.
             assert any(coef[k] > 0 for k in ("macs", "out_elems", "in_elems")), f"{where} {core}/{cls}"
 
@@ -96,10 +106,13 @@ def test_table_is_the_fit_of_the_committed_measurements():
             for cls in CLASSES:
                 crow = [r for r in sel if r["core"] == core and (cls == "default" or r["class"] == cls)]
                 for r in crow:
+
                     def predict(coef):
                         return sum(coef[k] * float(r.get(k) or 0.0) for k in COEFS)
+
                     assert predict(cores[core][cls]) == pytest.approx(
-                        predict(v["cores"][core][cls]), rel=1e-4, abs=1.0), (name, core, cls, r["shape"])
+                        predict(v["cores"][core][cls]), rel=1e-4, abs=1.0
+                    ), (name, core, cls, r["shape"])
 
 
 def test_schedules_load_the_table():
@@ -112,11 +125,9 @@ def test_schedules_load_the_table():
 
 
 def _tools_or_skip() -> None:
-    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-nm", "qemu-system-arm")
-               if shutil.which(t) is None]
+    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-nm", "qemu-system-arm") if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not found (the harness self-test needs the Arm "
-                    "toolchain and QEMU)")
+        pytest.skip(f"{', '.join(missing)} not found (the harness self-test needs the Arm toolchain and QEMU)")
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no host C compiler for the QEMU plugin")
 
@@ -125,8 +136,9 @@ def _tools_or_skip() -> None:
 def test_harness_builds_and_runs_its_stub_kernels(core, tmp_path):
     _tools_or_skip()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TINYOPS_FW_CACHE": str(tmp_path / "fw")}
-    r = subprocess.run([sys.executable, str(SCRIPT), "selftest", "--core", core],
-                       capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(SCRIPT), "selftest", "--core", core], capture_output=True, text=True, env=env, timeout=300
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     rows = out["rows"]

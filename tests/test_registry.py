@@ -1,6 +1,7 @@
 """The reader's list of supported operators is exactly what the engine registers."""
-from tinyops_tflm.runtime.engine import core
+
 from tinyops_tflm.frontend.ops import SUPPORTED_OPS
+from tinyops_tflm.runtime.engine import core
 
 
 def test_supported_ops_match_engine_registry():

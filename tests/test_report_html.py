@@ -1,5 +1,6 @@
 """`tinyops report`: one self-contained HTML page, checked in headless Chromium
 (Debian's `chromium`, installed by tools/run_tests.sh)."""
+
 from __future__ import annotations
 
 import base64
@@ -17,18 +18,42 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
     if CHROMIUM is None:
-        pytest.fail("headless Chromium is needed to render the report: apt-get install "
-                    "chromium (tools/run_tests.sh installs it)")
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
+        pytest.fail(
+            "headless Chromium is needed to render the report: apt-get install "
+            "chromium (tools/run_tests.sh installs it)"
+        )
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
-    assert main(["report", demo_model_path(), "--board", "stm32f746", "--sram-budget", "32K",
-                 "--inputs", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                demo_model_path(),
+                "--board",
+                "stm32f746",
+                "--sram-budget",
+                "32K",
+                "--inputs",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -37,8 +62,12 @@ def test_report_is_self_contained(report):
     assert "<table id='layers'>" in text
     # No external resources: every image is inline PNG data that decodes.
     srcs = re.findall(r'<img alt="([^"]*)" src="([^"]+)"', text)
-    assert {a for a, _ in srcs} >= {"latency breakdown per op", "memory map of sram",
-                                     "memory map of sdram", "memory map of flash"}
+    assert {a for a, _ in srcs} >= {
+        "latency breakdown per op",
+        "memory map of sram",
+        "memory map of sdram",
+        "memory map of flash",
+    }
     for _, src in srcs:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -48,8 +77,7 @@ def test_report_is_self_contained(report):
 
 def test_report_renders_in_headless_chromium(report, tmp_path):
     shot = tmp_path / "shot.png"
-    proc = chromium([f"--screenshot={shot}", "--window-size=1280,2400",
-                     report.as_uri()], tmp_path)
+    proc = chromium([f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()], tmp_path)
     assert shot.is_file(), proc.stderr[-2000:]
     import matplotlib.image
 

@@ -10,6 +10,7 @@ Python must load it first) and TINYOPS_CORE pointing at the build. Only that
 process runs instrumented: it drops the preload before starting children
 (the tflite-micro oracle, compilers, CLI runs), which use the installed engine.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +64,7 @@ def sanitizer_report(text: str) -> str | None:
     for marker in _REPORTS:
         at = text.find(marker)
         if at >= 0:
-            return text[max(0, at - 500):at + 3000]
+            return text[max(0, at - 500) : at + 3000]
     return None
 
 
@@ -98,17 +99,27 @@ def sanitized_core() -> tuple[Path, str]:
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not found: cannot build the instrumented engine")
     preload = _preload()
-    cache = Path(os.environ.get("TINYOPS_SANITIZER_CACHE",
-                                Path.home() / ".cache" / "tinyops_tflm" / "sanitizers"))
+    cache = Path(os.environ.get("TINYOPS_SANITIZER_CACHE", Path.home() / ".cache" / "tinyops_tflm" / "sanitizers"))
     out = cache / _source_key()
     found = sorted(out.glob("_core*.so"))
     if not found:
         build = out / f"build-{os.getpid()}"
         import pybind11
 
-        configure = ["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
-                     f"-Dpybind11_DIR={pybind11.get_cmake_dir()}", f"-DPython_EXECUTABLE={sys.executable}",
-                     "-DCMAKE_BUILD_TYPE=Release", "-DTINYOPS_TFLM_HOST=OFF", f"-DTINYOPS_SANITIZE={SANITIZE}"]
+        configure = [
+            "cmake",
+            "-S",
+            str(ROOT),
+            "-B",
+            str(build),
+            "-G",
+            "Ninja",
+            f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DTINYOPS_TFLM_HOST=OFF",
+            f"-DTINYOPS_SANITIZE={SANITIZE}",
+        ]
         for cmd in (configure, ["cmake", "--build", str(build), "-j2"]):
             proc = subprocess.run(cmd, capture_output=True, text=True)
             assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -124,23 +135,40 @@ def sanitized_core() -> tuple[Path, str]:
 
 def _env(core: Path, preload: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "LD_PRELOAD": preload,
-        "TINYOPS_CORE": str(core),
-        # Python itself leaks by design; what matters here is reads and writes.
-        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:print_summary=1",
-        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
-    })
+    env.update(
+        {
+            "LD_PRELOAD": preload,
+            "TINYOPS_CORE": str(core),
+            # Python itself leaks by design; what matters here is reads and writes.
+            "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:print_summary=1",
+            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        }
+    )
     return env
 
 
-def run_sanitized(core: Path, preload: str, pytest_args: list[str], cwd: Path,
-                  timeout: float = 900) -> subprocess.CompletedProcess:
+def run_sanitized(
+    core: Path, preload: str, pytest_args: list[str], cwd: Path, timeout: float = 900
+) -> subprocess.CompletedProcess:
     """pytest on the instrumented engine. --capture=sys: a sanitizer writes its
     report to file descriptor 2 and ends the process, so pytest must not hold
     that descriptor's output back."""
-    cmd = [sys.executable, "-P", "-c", _CHILD, "-q", "-x", "--capture=sys", "-p", "no:cacheprovider",
-           "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), *pytest_args]
+    cmd = [
+        sys.executable,
+        "-P",
+        "-c",
+        _CHILD,
+        "-q",
+        "-x",
+        "--capture=sys",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        *pytest_args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, env=_env(core, preload), cwd=cwd, timeout=timeout)
 
 
@@ -158,9 +186,23 @@ def test_mutated_models_and_plans_under_asan_and_ubsan(sanitized_core, tmp_path)
     """The fuzz run's workers on the instrumented engine: a memory error while
     loading or running an accepted corrupt plan ends a worker (a crash)."""
     core, preload = sanitized_core
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_long.py"), "--cases", str(FUZZ_CASES),
-                           "--seed", "11", "--save", str(tmp_path / "saved")],
-                          capture_output=True, text=True, env=_env(core, preload), cwd=tmp_path, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "fuzz_long.py"),
+            "--cases",
+            str(FUZZ_CASES),
+            "--seed",
+            "11",
+            "--save",
+            str(tmp_path / "saved"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(core, preload),
+        cwd=tmp_path,
+        timeout=900,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert "crashes: 0  hangs: 0" in proc.stdout, proc.stdout[-4000:]
 
@@ -177,23 +219,43 @@ _BUGS = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("call,expect", [("read_past_end(8)", "heap-buffer-overflow"),
-                                         ("shift_too_far(1, 40)", "runtime error: shift exponent")])
+@pytest.mark.parametrize(
+    "call,expect",
+    [("read_past_end(8)", "heap-buffer-overflow"), ("shift_too_far(1, 40)", "runtime error: shift exponent")],
+)
 def test_sanitized_runs_fail_on_a_planted_bug(sanitized_core, tmp_path, call, expect):
     """The same set-up fails the run when instrumented code misbehaves: a
     library built with the engine's sanitizer flags, called from a test in the
     child pytest."""
     core, preload = sanitized_core
     lib = tmp_path / "libbugs.so"
-    proc = subprocess.run(["g++", "-shared", "-fPIC", "-O1", f"-fsanitize={SANITIZE}", "-fno-sanitize-recover=all",
-                           "-x", "c", "-", "-o", str(lib)], input=_BUGS, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            "g++",
+            "-shared",
+            "-fPIC",
+            "-O1",
+            f"-fsanitize={SANITIZE}",
+            "-fno-sanitize-recover=all",
+            "-x",
+            "c",
+            "-",
+            "-o",
+            str(lib),
+        ],
+        input=_BUGS,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     test = tmp_path / "test_planted.py"
-    test.write_text(textwrap.dedent(f"""
+    test.write_text(
+        textwrap.dedent(f"""
         import ctypes
         def test_planted():
             ctypes.CDLL({str(lib)!r}).{call}
-    """))
+    """)
+    )
     proc = run_sanitized(core, preload, [str(test)], tmp_path, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output[-3000:]

@@ -1,6 +1,7 @@
 """Every single-op model builder produces models the tflite-micro interpreter
 loads and runs, with the declared output shapes, and (for the data-movement
 ops) with the semantics the builder's parameters describe."""
+
 from __future__ import annotations
 
 import zlib
@@ -70,14 +71,16 @@ def test_build_model_layout():
     assert bias.type == schema.TensorType.INT32
     np.testing.assert_allclose(
         bias.quantization.scale,
-        np.float32(meta["params"]["in_scale"]) * np.asarray(filt.quantization.scale, np.float32), rtol=1e-6)
+        np.float32(meta["params"]["in_scale"]) * np.asarray(filt.quantization.scale, np.float32),
+        rtol=1e-6,
+    )
     assert list(bias.quantization.zeroPoint) == [0] * 4
     (oc,) = m.operatorCodes
     assert oc.builtinCode == schema.BuiltinOperator.CONV_2D == oc.deprecatedBuiltinCode
     assert m.buffers[filt.buffer].data is not None
     np.testing.assert_array_equal(
-        np.frombuffer(bytes(m.buffers[filt.buffer].data), np.int8).reshape(4, 3, 3, 3),
-        meta["tensors"][1].data)
+        np.frombuffer(bytes(m.buffers[filt.buffer].data), np.int8).reshape(4, 3, 3, 3), meta["tensors"][1].data
+    )
 
 
 def test_build_model_generic_with_optional_input_and_large_opcode():
@@ -119,8 +122,15 @@ def test_build_model_rejects_bad_specs():
 def test_conv_variants(padding, kernel, stride, dilation, activation):
     rng = _rng("conv", padding, kernel, stride, dilation, activation)
     for builder in (so.conv2d, so.depthwise_conv2d):
-        model, meta = builder(rng, input_shape=(1, 11, 9, 4), kernel=kernel, stride=stride, dilation=dilation,
-                              padding=padding, activation=activation)
+        model, meta = builder(
+            rng,
+            input_shape=(1, 11, 9, 4),
+            kernel=kernel,
+            stride=stride,
+            dilation=dilation,
+            padding=padding,
+            activation=activation,
+        )
         (o,) = run_in_tflm(model, so.random_inputs(meta, rng))
         assert o.shape == meta["outputs"][0].shape
 
@@ -130,8 +140,9 @@ def test_conv_variants(padding, kernel, stride, dilation, activation):
 @pytest.mark.parametrize("bias", [True, False])
 def test_depthwise_multiplier_and_bias(dm, per_channel, bias):
     rng = _rng("dw", dm, per_channel, bias)
-    model, meta = so.depthwise_conv2d(rng, input_shape=(1, 6, 6, 5), depth_multiplier=dm,
-                                      per_channel=per_channel, bias=bias)
+    model, meta = so.depthwise_conv2d(
+        rng, input_shape=(1, 6, 6, 5), depth_multiplier=dm, per_channel=per_channel, bias=bias
+    )
     (o,) = run_in_tflm(model, so.random_inputs(meta, rng))
     assert o.shape == (1, *o.shape[1:3], 5 * dm)
 
@@ -141,14 +152,17 @@ def test_depthwise_multiplier_and_bias(dm, per_channel, bias):
 @pytest.mark.parametrize("bias", [True, False])
 def test_fully_connected_variants(keep, per_channel, bias):
     rng = _rng("fc", keep, per_channel, bias)
-    model, meta = so.fully_connected(rng, input_shape=(2, 3, 20), units=7, keep_num_dims=keep,
-                                     per_channel=per_channel, bias=bias)
+    model, meta = so.fully_connected(
+        rng, input_shape=(2, 3, 20), units=7, keep_num_dims=keep, per_channel=per_channel, bias=bias
+    )
     (o,) = run_in_tflm(model, so.random_inputs(meta, rng))
     assert o.shape == ((2, 3, 7) if keep else (6, 7))
 
 
-@pytest.mark.parametrize("shapes", [((1, 4, 4, 8), (1, 4, 4, 8)), ((1, 4, 4, 8), (8,)), ((1, 1, 4, 1), (1, 3, 1, 5)),
-                                    ((2, 3), (1, 3)), ((5,), (1,))])
+@pytest.mark.parametrize(
+    "shapes",
+    [((1, 4, 4, 8), (1, 4, 4, 8)), ((1, 4, 4, 8), (8,)), ((1, 1, 4, 1), (1, 3, 1, 5)), ((2, 3), (1, 3)), ((5,), (1,))],
+)
 @pytest.mark.parametrize("op", ["add", "mul"])
 def test_binary_broadcast(op, shapes):
     rng = _rng("bin", op, shapes)
@@ -190,8 +204,7 @@ def test_data_movement_semantics():
         m, meta = so.padv2(rng)
         x = so.random_inputs(meta, rng)
         p = meta["params"]
-        np.testing.assert_array_equal(run_in_tflm(m, x)[0],
-                                      np.pad(x[0], p["paddings"], constant_values=p["constant"]))
+        np.testing.assert_array_equal(run_in_tflm(m, x)[0], np.pad(x[0], p["paddings"], constant_values=p["constant"]))
 
         m, meta = so.reshape(rng)
         x = so.random_inputs(meta, rng)
@@ -221,8 +234,13 @@ def test_data_movement_semantics():
             if p["shrink_axis_mask"] & (1 << i):
                 idx.append(p["begin"][i])
             else:
-                idx.append(slice(None if p["begin_mask"] & (1 << i) else p["begin"][i],
-                                 None if p["end_mask"] & (1 << i) else p["end"][i], p["strides"][i]))
+                idx.append(
+                    slice(
+                        None if p["begin_mask"] & (1 << i) else p["begin"][i],
+                        None if p["end_mask"] & (1 << i) else p["end"][i],
+                        p["strides"][i],
+                    )
+                )
         np.testing.assert_array_equal(run_in_tflm(m, x)[0], x[0][tuple(idx)])
 
         m, meta = so.relu6(rng)

@@ -2,6 +2,7 @@
 whole models and single ops give exactly stock TFLM's bytes at several SRAM
 tile-arena budgets, the TinyOps kernels provably ran (invocation counters),
 and the version / ABI guards refuse cleanly."""
+
 from __future__ import annotations
 
 import ctypes
@@ -10,19 +11,25 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import BudgetError, ModelError, TinyOpsError
-from tinyops_tflm.runtime import tflm
-from tinyops_tflm.planning.boards import KIB
-from tinyops_tflm.validation.oracle import PINNED_TFLM_VERSION, run_tflm
 from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.planning.boards import KIB
+from tinyops_tflm.runtime import tflm
 from tinyops_tflm.testing import single_op
 from tinyops_tflm.validation.compare import make_inputs
+from tinyops_tflm.validation.oracle import PINNED_TFLM_VERSION, run_tflm
 
 zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 
-MODELS = ["demo_tiny", "mobilenet_v2_a035_r96", "mobilenet_v3_small_r224",
-          "mobilenet_v3_large_r160", "efficientnet_b0_r128"]
+MODELS = [
+    "demo_tiny",
+    "mobilenet_v2_a035_r96",
+    "mobilenet_v3_small_r224",
+    "mobilenet_v3_large_r160",
+    "efficientnet_b0_r128",
+]
 BUDGETS = [320 * KIB, 64 * KIB]
 NUM_INPUTS = 3
+
 
 def _require_adapter() -> str:
     """The tflite-micro version, or skip with the guard's reason."""
@@ -49,8 +56,9 @@ def zoo_model(request, adapter):
 def test_zoo_model_bit_exact_in_tflm(zoo_model, budget):
     name, data, inputs, expected = zoo_model
     # Asynchronous DMA (late at the tight budget): a missing wait shows as wrong bytes.
-    interp = tflm.TflmInterpreter.from_bytes(data, board="stm32f746", sram_budget=budget,
-                                         dma="async", dma_delay_us=1 if budget < 128 * KIB else 0)
+    interp = tflm.TflmInterpreter.from_bytes(
+        data, board="stm32f746", sram_budget=budget, dma="async", dma_delay_us=1 if budget < 128 * KIB else 0
+    )
     assert interp.sram_budget == budget
     for k, (x, ref) in enumerate(zip(inputs, expected)):
         out = interp.run(*x)
@@ -79,13 +87,17 @@ def test_zoo_model_bit_exact_in_tflm(zoo_model, budget):
 def _single_op_cases():
     rng = np.random.default_rng(5)
     cases = [
-        ("AVERAGE_POOL_2D", single_op.average_pool_2d(
-            rng, input_shape=(1, 48, 40, 24), filter=(3, 3), stride=(2, 2), padding="SAME")),
-        ("AVERAGE_POOL_2D", single_op.average_pool_2d(
-            rng, input_shape=(2, 21, 17, 8), filter=(4, 2), stride=(1, 3), padding="VALID",
-            activation="RELU6")),
-        ("PAD", single_op.pad(rng, input_shape=(1, 40, 36, 16),
-                              paddings=[[0, 0], [1, 2], [2, 1], [0, 0]])),
+        (
+            "AVERAGE_POOL_2D",
+            single_op.average_pool_2d(rng, input_shape=(1, 48, 40, 24), filter=(3, 3), stride=(2, 2), padding="SAME"),
+        ),
+        (
+            "AVERAGE_POOL_2D",
+            single_op.average_pool_2d(
+                rng, input_shape=(2, 21, 17, 8), filter=(4, 2), stride=(1, 3), padding="VALID", activation="RELU6"
+            ),
+        ),
+        ("PAD", single_op.pad(rng, input_shape=(1, 40, 36, 16), paddings=[[0, 0], [1, 2], [2, 1], [0, 0]])),
         ("PAD", single_op.pad(rng, input_shape=(3, 7, 5))),
         ("CONV_2D", single_op.conv2d(rng)),
         ("DEPTHWISE_CONV_2D", single_op.depthwise_conv2d(rng)),
@@ -123,10 +135,11 @@ def test_single_op_bit_exact_in_tflm(adapter, op, model, meta):
 def test_every_listed_op_runs_through_tinyops(adapter):
     """One inference each of models that together use every served op."""
     rng = np.random.default_rng(23)
-    models = [zoo.cached("demo_tiny"),
-              single_op.average_pool_2d(rng, input_shape=(1, 20, 20, 8), filter=(2, 2),
-                                        stride=(2, 2), padding="VALID")[0],
-              single_op.pad(rng, input_shape=(1, 9, 9, 4))[0]]
+    models = [
+        zoo.cached("demo_tiny"),
+        single_op.average_pool_2d(rng, input_shape=(1, 20, 20, 8), filter=(2, 2), stride=(2, 2), padding="VALID")[0],
+        single_op.pad(rng, input_shape=(1, 9, 9, 4))[0],
+    ]
     ran: dict[str, int] = {}
     for model in models:
         inputs = make_inputs(read_model(model), 1, seed=4)
@@ -224,8 +237,7 @@ def test_registerer_without_binding_is_refused(adapter):
 
     tflm._plugin()
     with pytest.raises(RuntimeError):
-        runtime.Interpreter.from_bytes(zoo.cached("demo_tiny"),
-                                       custom_op_registerers=[tflm.REGISTERER])
+        runtime.Interpreter.from_bytes(zoo.cached("demo_tiny"), custom_op_registerers=[tflm.REGISTERER])
 
 
 def _xorshift_pattern(n: int, seed: int) -> bytes:
@@ -270,23 +282,51 @@ def test_firmware_example_matches_host(adapter, tmp_path):
     build = Path(os.environ.get("TINYOPS_TFLM_FW_BUILD", tmp_path / "fw"))
     model = root / "tinyops_tflm" / "data" / "demo_tiny.tflite"
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    subprocess.run(["cmake", "-S", str(port), "-B", str(build), *gen,
-                    f"-DTINYOPS_TFLM_DIR={tree}", f"-DTINYOPS_TFLM_MODEL={model}",
-                    "-DTINYOPS_BUILD_BOARD=OFF"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "-j2", "--target", "tflm_example_qemu"],
-                   check=True, capture_output=True)
-    run = subprocess.run([tools[1], "-M", "mps2-an500", "-display", "none", "-monitor", "none",
-                          "-serial", "none", "-semihosting", "-kernel",
-                          str(build / "tflm_example_qemu.elf")],
-                         capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            "cmake",
+            "-S",
+            str(port),
+            "-B",
+            str(build),
+            *gen,
+            f"-DTINYOPS_TFLM_DIR={tree}",
+            f"-DTINYOPS_TFLM_MODEL={model}",
+            "-DTINYOPS_BUILD_BOARD=OFF",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["cmake", "--build", str(build), "-j2", "--target", "tflm_example_qemu"], check=True, capture_output=True
+    )
+    run = subprocess.run(
+        [
+            tools[1],
+            "-M",
+            "mps2-an500",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+            "-semihosting",
+            "-kernel",
+            str(build / "tflm_example_qemu.elf"),
+        ],
+        capture_output=True,
+        timeout=600,
+    )
     text = run.stdout.decode("utf-8", "replace")
     assert run.returncode == 0 and "DONE status=0" in text, text[-2000:]
     fw = bytes.fromhex("".join(m for m in re.findall(r"^out0 ([0-9a-f]+)$", text, re.M)))
     data = model.read_bytes()
     interp = tflm.TflmInterpreter.from_bytes(data, sram_budget=64 * KIB)
     details = interp.get_input_details(0)
-    x = np.frombuffer(_xorshift_pattern(int(np.prod(details["shape"])), 1),
-                      dtype=details["dtype"]).reshape(details["shape"])
+    x = np.frombuffer(_xorshift_pattern(int(np.prod(details["shape"])), 1), dtype=details["dtype"]).reshape(
+        details["shape"]
+    )
     expected = run_tflm(data, [[x]])[0][0]
     assert fw == expected.tobytes()
     assert interp.run(x)[0].tobytes() == fw

@@ -15,6 +15,7 @@ x86-64), then:
     the bytes of the same wheel run natively with TINYOPS_ISA=portable and of
     the pinned tflite-micro interpreter; forcing avx2 there is an IsaError.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,13 +66,15 @@ _BEYOND_SSE2 = re.compile(
     r"pmax[su][bdw]|pmulld|pmuldq|pblend\w+|blendv?p[sd]|dpp[sd]|insertps|extractps|"
     r"pextr[bdq]|pinsr[bdq]|ptest|packusdw|pcmpeqq|pcmpgtq|round[ps][sd]|phminposuw|mpsadbw|"
     r"movntdqa|pcmp[ei]str[im]|crc32\w*|popcnt|lzcnt|tzcnt|andn|bextr|blsi|blsmsk|blsr|bzhi|"
-    r"mulx|pdep|pext|rorx|sarx|shlx|shrx|movbe)$")
+    r"mulx|pdep|pext|rorx|sarx|shlx|shrx|movbe)$"
+)
 _SIMD_KERNELS = re.compile(r"tinyops::x86::avx(2|512)::")
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TINYOPS_CORE", "TINYOPS_ISA", "TINYOPS_NATIVE", "PYTHONPATH")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TINYOPS_CORE", "TINYOPS_ISA", "TINYOPS_NATIVE", "PYTHONPATH")
+    }
     env.update(extra)
     return env
 
@@ -83,14 +86,30 @@ def wheel(tmp_path_factory):
         assert shutil.which(tool), f"{tool} is missing: pip install '.[test]' brings it"
     tmp = tmp_path_factory.mktemp("wheel")
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
-         "-w", str(tmp / "dist"), "-C", f"build-dir={tmp / 'build'}", str(ROOT)],
-        capture_output=True, text=True, timeout=1200,
-        env=_clean_env(CMAKE_BUILD_PARALLEL_LEVEL="2"))
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            "-C",
+            f"build-dir={tmp / 'build'}",
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=_clean_env(CMAKE_BUILD_PARALLEL_LEVEL="2"),
+    )
     assert build.returncode == 0, (build.stdout + build.stderr)[-4000:]
     (raw,) = (tmp / "dist").glob("*.whl")
-    rep = subprocess.run(["auditwheel", "repair", "-w", str(tmp / "repaired"), str(raw)],
-                         capture_output=True, text=True, timeout=300)
+    rep = subprocess.run(
+        ["auditwheel", "repair", "-w", str(tmp / "repaired"), str(raw)], capture_output=True, text=True, timeout=300
+    )
     assert rep.returncode == 0, (rep.stdout + rep.stderr)[-4000:]
     (repaired,) = (tmp / "repaired").glob("*.whl")
     return repaired, tmp / "build"
@@ -127,33 +146,39 @@ def test_engine_code_outside_simd_kernels_is_baseline_x86_64(wheel):
     _, build = wheel
     objects = sorted(build.rglob("*.o"))
     assert any("x86" in str(o) for o in objects) and len(objects) > 20, objects
-    text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", *map(str, objects)],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", "-C", *map(str, objects)], capture_output=True, text=True, check=True
+    ).stdout
     offending = _beyond_baseline(text)
-    assert not offending, "instructions beyond SSE2 outside tinyops::x86::avx2/avx512:\n" + \
-        "\n".join(f"{f}: {sorted(m)}" for f, m in list(offending.items())[:20])
+    assert not offending, "instructions beyond SSE2 outside tinyops::x86::avx2/avx512:\n" + "\n".join(
+        f"{f}: {sorted(m)}" for f, m in list(offending.items())[:20]
+    )
     # The audit itself sees the SIMD kernels' instructions where they are.
     assert "vpdpbusd" in text and "vpmaddwd" in text
 
 
 def test_audit_flags_avx_outside_the_kernels():
-    sample = ("0000000000000000 <tinyops::conv2d_tile(int)>:\n"
-              "   0:\tvpaddd %zmm1,%zmm2,%zmm3\n"
-              "0000000000000010 <tinyops::x86::avx512::dw_row(int)>:\n"
-              "  10:\tvpaddd %zmm1,%zmm2,%zmm3\n"
-              "0000000000000020 <tinyops::requant(int)>:\n"
-              "  20:\tpmulld %xmm1,%xmm2\n  24:\tpmuludq %xmm1,%xmm2\n")
-    assert _beyond_baseline(sample) == {"tinyops::conv2d_tile(int)": {"vpaddd"},
-                                        "tinyops::requant(int)": {"pmulld"}}
+    sample = (
+        "0000000000000000 <tinyops::conv2d_tile(int)>:\n"
+        "   0:\tvpaddd %zmm1,%zmm2,%zmm3\n"
+        "0000000000000010 <tinyops::x86::avx512::dw_row(int)>:\n"
+        "  10:\tvpaddd %zmm1,%zmm2,%zmm3\n"
+        "0000000000000020 <tinyops::requant(int)>:\n"
+        "  20:\tpmulld %xmm1,%xmm2\n  24:\tpmuludq %xmm1,%xmm2\n"
+    )
+    assert _beyond_baseline(sample) == {"tinyops::conv2d_tile(int)": {"vpaddd"}, "tinyops::requant(int)": {"pmulld"}}
 
 
 @pytest.fixture(scope="session")
 def installed(wheel, tmp_path_factory):
     repaired, _ = wheel
     target = tmp_path_factory.mktemp("site")
-    res = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                          "--target", str(target), str(repaired)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(repaired)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     return target
 
@@ -165,8 +190,7 @@ def _run(target: Path, isa: str | None, qemu: str | None = None) -> subprocess.C
     env = _clean_env(PYTHONPATH=str(target))
     if isa:
         env["TINYOPS_ISA"] = isa
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env,
-                          cwd=str(target))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=str(target))
 
 
 def _outputs(res: subprocess.CompletedProcess, target: Path) -> dict[str, str]:
@@ -186,8 +210,8 @@ def test_wheel_runs_demo_bit_exact_without_avx2(installed):
     native = _outputs(_run(installed, "portable"), installed)
     assert native["isa"].split()[0] == "portable"
 
-    from tinyops_tflm.validation.oracle import run_tflm
     from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.validation.oracle import run_tflm
 
     data = (installed / "tinyops_tflm" / "data" / "demo_tiny.tflite").read_bytes()
     g = read_model(data)

@@ -3,6 +3,7 @@ run in the golden oracle and give non-degenerate int8 outputs.
 
 The first run builds every model with TensorFlow (about 1 minute in total)
 and caches it (``$TINYOPS_CACHE`` or ``~/.cache/tinyops_tflm/models``)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -40,10 +41,15 @@ def check_non_degenerate(name: str, model: bytes, num_inputs: int = 3) -> None:
     out_scale = float(out.quantization.scale[0])
     assert 1e-3 < out_scale < 10, (name, out_scale)
     # no activation collapsed or exploded inside the network either
-    act_scales = [float(t.quantization.scale[0]) for t in sg.tensors
-                  if t.type == schema.TensorType.INT8 and t.quantization is not None
-                  and t.quantization.scale is not None and len(t.quantization.scale) == 1
-                  and not (m.buffers[t.buffer].data is not None and len(m.buffers[t.buffer].data))]
+    act_scales = [
+        float(t.quantization.scale[0])
+        for t in sg.tensors
+        if t.type == schema.TensorType.INT8
+        and t.quantization is not None
+        and t.quantization.scale is not None
+        and len(t.quantization.scale) == 1
+        and not (m.buffers[t.buffer].data is not None and len(m.buffers[t.buffer].data))
+    ]
     assert min(act_scales) > 1e-4 and max(act_scales) < 1.0, (name, min(act_scales), max(act_scales))
 
     rng = np.random.default_rng(123)
@@ -113,7 +119,9 @@ def test_unknown_model_and_light_import():
         zoo.build("resnet_1000")
     with pytest.raises(ValueError, match="unknown zoo model"):
         zoo.cached("resnet_1000")
-    code = ("import sys, tinyops_tflm.validation.zoo; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, tinyops_tflm.validation.zoo; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,6 +4,7 @@ weight count, runs in the golden oracle and gives non-degenerate int8 logits.
 
 The first run builds two models with TensorFlow (about 20 s) and caches them
 (``$TINYOPS_CACHE`` or ``~/.cache/tinyops_tflm/models``)."""
+
 from __future__ import annotations
 
 import math
@@ -11,10 +12,10 @@ import math
 import numpy as np
 import pytest
 
-from tinyops_tflm.validation import zoo
 from tinyops_tflm.frontend.metrics import graph_macs, op_macs
-from tinyops_tflm.validation.oracle import run_tflm
 from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation import zoo
+from tinyops_tflm.validation.oracle import run_tflm
 
 pytest.importorskip("tensorflow")
 
@@ -29,6 +30,7 @@ def expected_counts(config: dict, width: float, res: int) -> tuple[int, int, int
     """(conv + depthwise MACs, conv weights, number of residual adds) computed
     independently from the JSON: 'SAME' padding, channels make_divisible(c*w, 8),
     classifier 1280->1000 as a 1x1 conv on the pooled 1x1 map."""
+
     def md(v):
         n = max(8, int(v + 4) // 8 * 8)
         return n + 8 if n < 0.9 * v else n
@@ -71,8 +73,7 @@ def expected_counts(config: dict, width: float, res: int) -> tuple[int, int, int
 
 
 def conv_macs(graph) -> int:
-    return sum(op_macs(graph, op) for op in graph.operators
-               if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"))
+    return sum(op_macs(graph, op) for op in graph.operators if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"))
 
 
 def check_runs_non_degenerate(name: str, model: bytes) -> None:
@@ -80,8 +81,11 @@ def check_runs_non_degenerate(name: str, model: bytes) -> None:
     inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     assert abs(float(inp.quant.scales[0]) - 2 / 255) < 1e-4, name  # inputs in [-1, 1]
     assert 1e-3 < float(out.quant.scales[0]) < 10, name
-    acts = [float(t.quant.scales[0]) for t in graph.tensors
-            if not t.is_constant and t.quant is not None and len(t.quant.scales) == 1]
+    acts = [
+        float(t.quant.scales[0])
+        for t in graph.tensors
+        if not t.is_constant and t.quant is not None and len(t.quant.scales) == 1
+    ]
     assert 1e-4 < min(acts) and max(acts) < 1.0, (name, min(acts), max(acts))
     rng = np.random.default_rng(5)
     sets = [[rng.integers(-128, 127, size=inp.shape, endpoint=True, dtype=np.int8)] for _ in range(2)]
@@ -113,8 +117,7 @@ def test_net_config_is_the_published_architecture():
     assert cfg["classifier"]["out_features"] == 1000
 
 
-@pytest.mark.parametrize("v, want", [(8, 8), (4, 8), (12, 16), (13.2, 16), (22, 24), (92, 96),
-                                     (640, 640), (35.9, 40)])
+@pytest.mark.parametrize("v, want", [(8, 8), (4, 8), (12, 16), (13.2, 16), (22, 24), (92, 96), (640, 640), (35.9, 40)])
 def test_make_divisible_like_ofa(v, want):
     assert zoo._make_divisible(v) == want
 

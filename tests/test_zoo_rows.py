@@ -12,6 +12,7 @@ Building the rows not built by other tests (6 of 10 in a full run) takes
 about a minute of TensorFlow on a fresh 2-core machine, two at a time; the
 .tflite files are cached like zoo.cached.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,11 +23,11 @@ import numpy as np
 import pytest
 
 from tinyops_tflm import Interpreter
-from tinyops_tflm.workflow import design_space
-from tinyops_tflm.validation import zoo, zoo_table
 from tinyops_tflm.cli.app import main as cli_main
 from tinyops_tflm.frontend.reader import read_model
+from tinyops_tflm.validation import zoo, zoo_table
 from tinyops_tflm.validation.compare import make_inputs
+from tinyops_tflm.workflow import design_space
 
 OPS = {"ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "RESHAPE"}  # no PAD, no SOFTMAX
 
@@ -48,11 +49,14 @@ def test_eleven_rows_are_ten_zoo_models():
     assert by[("F746", "MNASNet w1.00-r128")] == "mnasnet-w1.00-r128"
 
 
-@pytest.mark.parametrize("name, macs_m, params_m, macs_tol, params_tol", [
-    ("mcunet-in2-r160", 67.3, 0.73, 0.01, 0.02),  # MCUNet README: mcunet-256kB
-    ("mcunet-in3-r176", 81.8, 0.74, 0.01, 0.02),  # mcunet-320kB
-    ("proxyless-w0.30-r176", 38.3, 0.75, 0.01, 0.01),  # proxyless-320kB
-])
+@pytest.mark.parametrize(
+    "name, macs_m, params_m, macs_tol, params_tol",
+    [
+        ("mcunet-in2-r160", 67.3, 0.73, 0.01, 0.02),  # MCUNet README: mcunet-256kB
+        ("mcunet-in3-r176", 81.8, 0.74, 0.01, 0.02),  # mcunet-320kB
+        ("proxyless-w0.30-r176", 38.3, 0.75, 0.01, 0.01),  # proxyless-320kB
+    ],
+)
 def test_published_configs_have_their_publishers_counts(name, macs_m, params_m, macs_tol, params_tol):
     c = _counts(name)
     assert abs(c["macs"] / (macs_m * 1e6) - 1) < macs_tol, c
@@ -88,6 +92,7 @@ def test_proxyless_family_rule_gives_mcunets_published_w03():
     """ProxylessNAS-Mobile scaled by 0.3 with channels rounded up to 8 is
     exactly MCUNet's published proxyless-w0.3 (so the sweep's proxyless points
     are anchored on a published net)."""
+
     def arch(cfg):
         out = [cfg["first_conv"]["out_channels"]]
         for b in cfg["blocks"]:
@@ -97,8 +102,9 @@ def test_proxyless_family_rule_gives_mcunets_published_w03():
                 continue
             e = m.get("expand_ratio", 1)
             mid = m.get("mid_channels") or (round(m["in_channels"] * e) if e != 1 else None)
-            out.append((m["in_channels"], m["out_channels"], m["kernel_size"], m["stride"], mid,
-                        b.get("shortcut") is not None))
+            out.append(
+                (m["in_channels"], m["out_channels"], m["kernel_size"], m["stride"], mid, b.get("shortcut") is not None)
+            )
         fm = cfg["feature_mix_layer"]
         return out + [(fm["in_channels"], fm["out_channels"]), cfg["classifier"]["in_features"]]
 
@@ -140,8 +146,19 @@ def test_zoo_list_cli():
     rows = json.loads(buf.getvalue())
     assert len(rows) == 11
     for r in rows:
-        for k in ("board", "model", "table_macs", "macs", "macs_diff_pct", "table_params",
-                  "params", "params_diff_pct", "status", "top1_pct", "paper_latency_ms"):
+        for k in (
+            "board",
+            "model",
+            "table_macs",
+            "macs",
+            "macs_diff_pct",
+            "table_params",
+            "params",
+            "params_diff_pct",
+            "status",
+            "top1_pct",
+            "paper_latency_ms",
+        ):
             assert k in r, k
     proxy = [r for r in rows if r["model"] == "proxyless-w0.30-r176"][0]
     assert proxy["macs_diff_pct"] == pytest.approx(19.9, abs=0.2)  # 38.4 M vs the table's 32 M

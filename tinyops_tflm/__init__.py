@@ -5,12 +5,11 @@ Public API: :class:`Interpreter` (run a .tflite model bit-exactly like TFLM),
 :func:`validate` (compare against the pinned tflite-micro interpreter),
 :func:`read_model` (the .tflite reader) and the error types.
 """
+
 from __future__ import annotations
 
 from . import _moved
-from .errors import (BudgetError, InvocationError, IsaError, ModelError, PlanError,
-                     TinyOpsError, UnsupportedOpError)
-
+from .errors import BudgetError, InvocationError, IsaError, ModelError, PlanError, TinyOpsError, UnsupportedOpError
 
 
 def _version() -> str:
@@ -27,6 +26,7 @@ def _version() -> str:
         if m and re.search(r'(?m)^name\s*=\s*"tinyops-tflm"', text):
             return m.group(1)
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("tinyops-tflm")
     except PackageNotFoundError:
@@ -37,8 +37,17 @@ __version__ = _version()
 _moved.install()
 
 __all__ = [
-    "Interpreter", "TflmInterpreter", "validate", "read_model", "TinyOpsError", "ModelError",
-    "UnsupportedOpError", "PlanError", "BudgetError", "InvocationError", "IsaError",
+    "Interpreter",
+    "TflmInterpreter",
+    "validate",
+    "read_model",
+    "TinyOpsError",
+    "ModelError",
+    "UnsupportedOpError",
+    "PlanError",
+    "BudgetError",
+    "InvocationError",
+    "IsaError",
     "__version__",
 ]
 
@@ -48,19 +57,24 @@ def __getattr__(name: str):
     # models do not load the extension.
     if name == "Interpreter":
         from .runtime.interpreter import Interpreter
+
         return Interpreter
     if name == "TflmInterpreter":
         from .runtime.tflm import TflmInterpreter
+
         return TflmInterpreter
     if name == "validate":
         from .validation.compare import validate
+
         return validate
     if name == "read_model":
         from .frontend.reader import read_model
+
         return read_model
     if name in _moved.MOVED:
         # `import tinyops_tflm; tinyops_tflm.tflm` (and the pre-grouping
         # module names) without importing them up front.
         import importlib
+
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'tinyops_tflm' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 flat package): ``tinyops_tflm.reader`` is ``tinyops_tflm.frontend.reader`` and
 so on. An import of an old path yields the module at its new path, the same
 object (so monkeypatching either name patches both), without a second copy."""
+
 from __future__ import annotations
 
 import importlib

@@ -7,6 +7,7 @@ Every error the package raises on bad input is one of these (or a plain
 tensor or field at fault. The modules that raise them re-export them
 (``from tinyops_tflm.firmware.emulate import EmulationError`` still works).
 """
+
 from __future__ import annotations
 
 

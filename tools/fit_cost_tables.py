@@ -22,6 +22,7 @@ by 1/sqrt(cycles) so small ops count) and writes
 tinyops_tflm/data/cost_tables.json. Classes with too few measured ops fall
 back to the board's 'default' class (fitted on all ops).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 MEASUREMENTS = ROOT / "tools" / "data" / "cycle_measurements.csv"
 TABLES = ROOT / "tinyops_tflm" / "data" / "cost_tables.json"
 
+
 def _zoo() -> list[str]:
     """Every zoo model: the general ones and the paper's rows."""
     from tinyops_tflm.validation import zoo
+
     return [*zoo.list_models(), *zoo.paper_models()]
+
+
 BOARDS = ["stm32f746", "stm32f469"]
 BUDGETS = ["default", "96K"]
 MIN_CLASS_ROWS = 6
@@ -49,22 +54,35 @@ MIN_CLASS_ROWS = 6
 
 def _git_rev() -> str:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 def measure_one(model: str, board: str, budget: str | None) -> list[dict]:
     """Per-op rows of one emulated run and its traced host plan."""
-    from tinyops_tflm.validation import zoo
     from tinyops_tflm.firmware.cycle_check import compare
+    from tinyops_tflm.validation import zoo
 
     cmp = compare(model, zoo.cached(model), board, budget)
-    return [{"model": model, "board": board, "budget": budget or "default", "op": o.op,
-             "name": o.name, "class": o.cls, "cycles": o.emulated, "instructions": o.instructions,
-             "stall_dma": o.stall_dma, "stall_mem": o.stall_mem,
-             **{f"f_{k}": v for k, v in o.features.items()}} for o in cmp.ops]
+    return [
+        {
+            "model": model,
+            "board": board,
+            "budget": budget or "default",
+            "op": o.op,
+            "name": o.name,
+            "class": o.cls,
+            "cycles": o.emulated,
+            "instructions": o.instructions,
+            "stall_dma": o.stall_dma,
+            "stall_mem": o.stall_mem,
+            **{f"f_{k}": v for k, v in o.features.items()},
+        }
+        for o in cmp.ops
+    ]
 
 
 def cmd_measure(args) -> int:
@@ -77,17 +95,22 @@ def cmd_measure(args) -> int:
     # measure + fit sees other tilings: rows are kept per round (the tables'
     # hash) and `fit` uses them all.
     import hashlib
+
     rnd = hashlib.sha256(TABLES.read_bytes()).hexdigest()[:10] if TABLES.is_file() else "none"
     done = {(r["model"], r["board"], r["budget"], r.get("round", "")) for r in rows}
-    todo = [(model, board, budget) for board in args.boards for model in args.models or _zoo()
-            for budget in args.budgets if (model, board, budget, rnd) not in done]
+    todo = [
+        (model, board, budget)
+        for board in args.boards
+        for model in args.models or _zoo()
+        for budget in args.budgets
+        if (model, board, budget, rnd) not in done
+    ]
 
     def record(job, new) -> None:
         model, board, budget = job
         rows.extend({"round": rnd, **{k: str(v) for k, v in r.items()}} for r in new)
         total = sum(int(r["cycles"]) for r in new)
-        print(f"  {model} on {board}, SRAM budget {budget}: {len(new)} ops, {total:,} cycles",
-              flush=True)
+        print(f"  {model} on {board}, SRAM budget {budget}: {len(new)} ops, {total:,} cycles", flush=True)
         _write_rows(rows)
 
     print(f"measuring {len(todo)} model/board/budget runs, {args.jobs} at a time", flush=True)
@@ -96,10 +119,11 @@ def cmd_measure(args) -> int:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(measure_one, model, board, None if budget == "default" else budget):
-                   (model, board, budget) for model, board, budget in todo}
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {
+            pool.submit(measure_one, model, board, None if budget == "default" else budget): (model, board, budget)
+            for model, board, budget in todo
+        }
         for fut in as_completed(futures):
             job = futures[fut]
             try:
@@ -143,9 +167,9 @@ def fit_rows(rows: list[dict], features: tuple[str, ...]) -> dict:
 def _reclassify(rows: list[dict]) -> None:
     """Cost classes and the graph-only features from the models themselves
     (they may have been refined since the rows were measured)."""
-    from tinyops_tflm.validation import zoo
-    from tinyops_tflm.planning.latency import cost_class, edge_out_elems, strided_macs
     from tinyops_tflm.frontend.reader import read_model
+    from tinyops_tflm.planning.latency import cost_class, edge_out_elems, strided_macs
+    from tinyops_tflm.validation import zoo
 
     graphs: dict[str, object] = {}
     for r in rows:
@@ -165,16 +189,23 @@ def cmd_fit(args) -> int:
         rows = list(csv.DictReader(f))
     _reclassify(rows)
     from tinyops_tflm.planning.latency import FEATURES as _F
+
     # Rows measured before a plan-dependent feature existed cannot be used.
     rows = [r for r in rows if all(r.get(f"f_{k}", "") != "" for k in _F)]
     if not rows:
         print(f"no measurements in {MEASUREMENTS}; run `measure` first", file=sys.stderr)
         return 2
     from tinyops_tflm.planning.boards import get_board
-    tables = {"version": 1, "generated_by": "tools/fit_cost_tables.py",
-              "generated": datetime.date.today().isoformat(), "source_commit": _git_rev(),
-              "measurements": str(MEASUREMENTS.relative_to(ROOT)),
-              "features": list(FEATURES), "boards": {}}
+
+    tables = {
+        "version": 1,
+        "generated_by": "tools/fit_cost_tables.py",
+        "generated": datetime.date.today().isoformat(),
+        "source_commit": _git_rev(),
+        "measurements": str(MEASUREMENTS.relative_to(ROOT)),
+        "features": list(FEATURES),
+        "boards": {},
+    }
     for board in sorted({r["board"] for r in rows}):
         brows = [r for r in rows if r["board"] == board]
         classes = {"default": fit_rows(brows, FEATURES)}
@@ -182,8 +213,7 @@ def cmd_fit(args) -> int:
             crows = [r for r in brows if r["class"] == cls]
             if len(crows) >= MIN_CLASS_ROWS:
                 classes[cls] = fit_rows(crows, FEATURES)
-        tables["boards"][board] = {"core": get_board(board).core, "classes": classes,
-                                   "ops_measured": len(brows)}
+        tables["boards"][board] = {"core": get_board(board).core, "classes": classes, "ops_measured": len(brows)}
         print(f"{board}: {len(brows)} ops, classes {', '.join(classes)}")
     TABLES.write_text(json.dumps(tables, indent=1) + "\n")
     print(f"wrote {TABLES}")

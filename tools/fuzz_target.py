@@ -16,6 +16,7 @@ Without atheris (not installable on every Python) the same command runs a
 plain mutation loop over the corpus with the same flags (-runs,
 -max_total_time, -artifact_prefix, -seed) and the same exit status.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -9,6 +9,7 @@ is run once in the pinned tflite-micro interpreter (out of process) as a check.
 
     python tools/make_demo_model.py [--seed N] [--out PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(0)
     x = rng.integers(-128, 127, size=(1, 64, 64, 3), endpoint=True, dtype=np.int8)
-    (out,), = run_tflm(data, [[x]])
-    print(f"wrote {args.out} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}, "
-          f"built in {built:.1f} s)")
+    ((out,),) = run_tflm(data, [[x]])
+    print(
+        f"wrote {args.out} ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}, built in {built:.1f} s)"
+    )
     print(f"ops: {zoo.op_counts(data)}")
     print(f"tflite-micro output for a random input: {out.ravel().tolist()}")
     if len(np.unique(out)) < 4:

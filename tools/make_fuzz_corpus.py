@@ -11,6 +11,7 @@ regenerate after a plan-format change to keep the stored ones current.
 
     python tools/make_fuzz_corpus.py [--out DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, (name, params) in enumerate(SINGLE_OPS.items()):
         seeds[f"model_{name}.tflite"] = _single(name, params, seed=k)
     seeds["model_merged.tflite"] = merge_models(
-        [seeds["model_conv2d.tflite"], seeds["model_add.tflite"], seeds["model_softmax.tflite"]])
+        [seeds["model_conv2d.tflite"], seeds["model_add.tflite"], seeds["model_softmax.tflite"]]
+    )
     seeds.update(plan_seeds(seeds))
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,10 @@ fi
 PY=${PYTHON:-python3}
 echo "run_tests: pip install .[test]"
 "$PY" -m pip install -q --disable-pip-version-check ".[test]"
+# Formatting (clang-format, ruff format) and lint (ruff) of the tracked
+# sources: a difference fails the run before the tests (fix: bash tools/format.sh).
+echo "run_tests: style (tools/check_style.sh)"
+bash tools/check_style.sh
 echo "run_tests: pytest"
 # Run from outside the checkout: child processes (`python -m tinyops_tflm ...`,
 # Ray workers) put their working directory first on sys.path, where the

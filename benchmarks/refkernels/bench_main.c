@@ -76,31 +76,47 @@ static int carve(const bench_shape* s, bench_buffers* b) {
   const uint32_t hw_out = (uint32_t)s->oh * s->ow;
   switch (s->kind) {
     case BENCH_CONV:
-      in = hw_in * s->ic; filt = (uint32_t)s->oc * s->kh * s->kw * s->ic;
-      bias = 4u * s->oc; out = hw_out * s->oc; break;
+      in = hw_in * s->ic;
+      filt = (uint32_t)s->oc * s->kh * s->kw * s->ic;
+      bias = 4u * s->oc;
+      out = hw_out * s->oc;
+      break;
     case BENCH_DW:
-      in = hw_in * s->ic; filt = (uint32_t)s->kh * s->kw * s->oc;
-      bias = 4u * s->oc; out = hw_out * s->oc; break;
+      in = hw_in * s->ic;
+      filt = (uint32_t)s->kh * s->kw * s->oc;
+      bias = 4u * s->oc;
+      out = hw_out * s->oc;
+      break;
     case BENCH_FC:
-      in = s->ic; filt = (uint32_t)s->ic * s->oc; bias = 4u * s->oc; out = s->oc; break;
+      in = s->ic;
+      filt = (uint32_t)s->ic * s->oc;
+      bias = 4u * s->oc;
+      out = s->oc;
+      break;
     case BENCH_ADD:
-    case BENCH_MUL:
-      in = in2 = out = hw_in * s->ic; break;
+    case BENCH_MUL: in = in2 = out = hw_in * s->ic; break;
     case BENCH_AVGPOOL:
-      in = hw_in * s->ic; out = hw_out * s->oc; break;
-    default:
-      return 0;
+      in = hw_in * s->ic;
+      out = hw_out * s->oc;
+      break;
+    default: return 0;
   }
   const int32_t scratch = bench_scratch_bytes(s);
   if (scratch < 0) return 0;
   uint32_t off = 0;
   uint8_t* base = g_arena;
-  b->in = (int8_t*)(base + off); off += align32(in);
-  b->in2 = in2 ? (int8_t*)(base + off) : 0; off += align32(in2);
-  b->filter = filt ? (int8_t*)(base + off) : 0; off += align32(filt);
-  b->bias = bias ? (int32_t*)(base + off) : 0; off += align32(bias);
-  b->out = (int8_t*)(base + off); off += align32(out);
-  b->scratch = scratch ? (void*)(base + off) : 0; off += align32((uint32_t)scratch);
+  b->in = (int8_t*)(base + off);
+  off += align32(in);
+  b->in2 = in2 ? (int8_t*)(base + off) : 0;
+  off += align32(in2);
+  b->filter = filt ? (int8_t*)(base + off) : 0;
+  off += align32(filt);
+  b->bias = bias ? (int32_t*)(base + off) : 0;
+  off += align32(bias);
+  b->out = (int8_t*)(base + off);
+  off += align32(out);
+  b->scratch = scratch ? (void*)(base + off) : 0;
+  off += align32((uint32_t)scratch);
   b->scratch_bytes = scratch;
   b->mult = g_mult;
   b->shift = g_shift;
@@ -152,8 +168,22 @@ static void bench_fault(void) {
 }
 
 __attribute__((section(".vectors"), used)) void (*const g_vectors[16])(void) = {
-    (void (*)(void))(&__stack_top), bench_reset, bench_fault, bench_fault, bench_fault,
-    bench_fault, bench_fault, 0, 0, 0, 0, bench_fault, bench_fault, 0, bench_fault, bench_fault,
+    (void (*)(void))(&__stack_top),
+    bench_reset,
+    bench_fault,
+    bench_fault,
+    bench_fault,
+    bench_fault,
+    bench_fault,
+    0,
+    0,
+    0,
+    0,
+    bench_fault,
+    bench_fault,
+    0,
+    bench_fault,
+    bench_fault,
 };
 
 void bench_reset(void) {

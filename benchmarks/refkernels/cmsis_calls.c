@@ -76,10 +76,8 @@ int32_t bench_scratch_bytes(const bench_shape* s) {
       cmsis_nn_dims f = dims(s->ic, 1, 1, s->oc);
       return arm_fully_connected_s8_get_buffer_size(&f);
     }
-    case BENCH_AVGPOOL:
-      return arm_avgpool_s8_get_buffer_size(s->ow, s->ic);
-    default:
-      return 0;
+    case BENCH_AVGPOOL: return arm_avgpool_s8_get_buffer_size(s->ow, s->ic);
+    default: return 0;
   }
 }
 
@@ -164,8 +162,7 @@ int32_t bench_run(uint32_t index, const bench_shape* s, const bench_buffers* b) 
       tinyops_op_marker(2 * index + 1);
       break;
     }
-    default:
-      break;
+    default: break;
   }
   return (int32_t)st;
 }

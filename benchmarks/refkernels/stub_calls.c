@@ -5,8 +5,8 @@
  * (a separate object, so the link-time trampolines see the calls). */
 #include "bench.h"
 
-int32_t stub_fc_s8(const int8_t* in, const int8_t* w, const int32_t* bias, int8_t* out, int32_t depth,
-                   int32_t units);
+int32_t stub_fc_s8(const int8_t* in, const int8_t* w, const int32_t* bias, int8_t* out,
+                   int32_t depth, int32_t units);
 int32_t stub_add_s8(const int8_t* a, const int8_t* b, int8_t* out, int32_t n);
 
 int32_t bench_scratch_bytes(const bench_shape* s) {
@@ -28,8 +28,7 @@ int32_t bench_run(uint32_t index, const bench_shape* s, const bench_buffers* b) 
       st = stub_add_s8(b->in, b->in2, b->out, n);
       tinyops_op_marker(2 * index + 1);
       break;
-    default:
-      break;
+    default: break;
   }
   return st;
 }

@@ -2,8 +2,8 @@
  * cost is linear in MACs / elements. */
 #include <stdint.h>
 
-int32_t stub_fc_s8(const int8_t* in, const int8_t* w, const int32_t* bias, int8_t* out, int32_t depth,
-                   int32_t units) {
+int32_t stub_fc_s8(const int8_t* in, const int8_t* w, const int32_t* bias, int8_t* out,
+                   int32_t depth, int32_t units) {
   for (int32_t u = 0; u < units; ++u) {
     int32_t acc = bias[u] >> 16;
     for (int32_t d = 0; d < depth; ++d) acc += (int32_t)in[d] * w[u * depth + d];

@@ -50,8 +50,7 @@ bool emit_family(const OpView& op, uint32_t flags, TileCandidateFn fn, void* use
   const int32_t channels = tile_channels_extent(op);
   int32_t r, c;
   switch (op_family(op)) {
-    case OpFamily::kCopy:
-      return emit(Strategy::kCopy, TileOrder::kChannelsOuter, 1, 1);
+    case OpFamily::kCopy: return emit(Strategy::kCopy, TileOrder::kChannelsOuter, 1, 1);
     case OpFamily::kConv: {
       SplitSizes rs(rows, int64_t{1} << 30);
       while (rs.next(&r)) {
@@ -89,8 +88,7 @@ bool emit_family(const OpView& op, uint32_t flags, TileCandidateFn fn, void* use
       }
       return true;
     }
-    case OpFamily::kOther:
-      return true;
+    case OpFamily::kOther: return true;
   }
   return true;
 }
@@ -131,7 +129,10 @@ void for_each_tile_candidate(const OpView& op, TileCandidateFn fn, void* user) {
 }
 
 const TileCostModel kDefaultTileCostModel = {
-    {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000}, 1024, 48, 160,
+    {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000},
+    1024,
+    48,
+    160,
     {0, 0, 4000, 0, 0, 0, 0, 0, 0, 4000}};
 
 uint64_t tile_cost(const TileRequest& req, const TileNeeds& n, OpFamily family,
@@ -141,11 +142,11 @@ uint64_t tile_cost(const TileRequest& req, const TileNeeds& n, OpFamily family,
   // paying only the first step's fetch on top of the slower of the two.
   const uint32_t f = static_cast<uint32_t>(family);
   const uint64_t rate = f < static_cast<uint32_t>(kNumOpFamilies) ? m.work_cycles_milli[f] : 1000;
-  const uint64_t reread =
-      f < static_cast<uint32_t>(kNumOpFamilies) ? m.reread_cycles_milli[f] : 0;
+  const uint64_t reread = f < static_cast<uint32_t>(kNumOpFamilies) ? m.reread_cycles_milli[f] : 0;
   const uint64_t compute = n.work * rate / 1000 + n.reread_elems * reread / 1000;
   const uint64_t dma = n.dma_bytes * m.dma_cycles_per_kib / 1024;
-  const uint64_t fixed = uint64_t{m.transfer_cycles} * n.transfers + uint64_t{m.step_cycles} * n.steps;
+  const uint64_t fixed =
+      uint64_t{m.transfer_cycles} * n.transfers + uint64_t{m.step_cycles} * n.steps;
   const bool overlapped = !(req.flags & kSingleBuffer) && n.steps > 1 &&
                           (n.double_in || n.double_in2 || n.double_weights || n.double_out);
   if (!overlapped) return compute + dma + fixed;

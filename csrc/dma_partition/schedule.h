@@ -13,8 +13,8 @@ enum class MemoryKind : uint32_t {
   kCcm = 1,    // core-coupled: CPU only, DMA cannot reach it
   kFlash = 2,  // internal flash, read in place
   kSdram = 3,
-  kQspi = 4,   // memory-mapped NOR, read-only
-  kHost = 5,   // host memory of an unpartitioned plan
+  kQspi = 4,  // memory-mapped NOR, read-only
+  kHost = 5,  // host memory of an unpartitioned plan
 };
 
 enum RegionFlags : uint32_t {

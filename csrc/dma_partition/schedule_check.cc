@@ -20,7 +20,8 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   const Status bad = Status::kInvalidPlan;
   if (s.strategy > static_cast<uint32_t>(Strategy::kChannels) ||
       s.order > static_cast<uint32_t>(TileOrder::kRowsOuter) || (s.flags & ~kSingleBuffer) != 0) {
-    std::snprintf(message, cap, "unknown strategy %" PRIu32 " / order %" PRIu32, s.strategy, s.order);
+    std::snprintf(message, cap, "unknown strategy %" PRIu32 " / order %" PRIu32, s.strategy,
+                  s.order);
     return bad;
   }
   const TileRequest req{static_cast<Strategy>(s.strategy), static_cast<TileOrder>(s.order),
@@ -28,7 +29,9 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   TileNeeds n;
   const Status ns = tile_needs(op, req, &n);
   if (ns != Status::kOk) {
-    std::snprintf(message, cap, "strategy %" PRIu32 " with %" PRId32 " rows x %" PRId32 " channels does not apply to this op",
+    std::snprintf(message, cap,
+                  "strategy %" PRIu32 " with %" PRId32 " rows x %" PRId32
+                  " channels does not apply to this op",
                   s.strategy, s.rows_per_band, s.channels_per_tile);
     return bad;
   }
@@ -38,8 +41,8 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   auto need = [&](const BufferSlot& slot, uint32_t bytes, bool required, const char* what) {
     if (!required || bytes == 0) return;
     if (slot.bytes < bytes) {
-      std::snprintf(message, cap, "%s buffer has %" PRIu32 " bytes, the tiling needs %" PRIu32, what, slot.bytes,
-                    bytes);
+      std::snprintf(message, cap, "%s buffer has %" PRIu32 " bytes, the tiling needs %" PRIu32,
+                    what, slot.bytes, bytes);
       ok = false;
     }
   };
@@ -59,15 +62,17 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   auto add = [&](const BufferSlot& slot, const char* what) {
     if (slot.bytes == 0) return;
     if (slot.offset > sram_bytes || slot.bytes > sram_bytes - slot.offset) {
-      std::snprintf(message, cap, "%s buffer [%" PRIu32 ", +%" PRIu32 ") outside the %" PRIu32 "-byte SRAM region", what,
-                    slot.offset, slot.bytes, sram_bytes);
+      std::snprintf(message, cap,
+                    "%s buffer [%" PRIu32 ", +%" PRIu32 ") outside the %" PRIu32
+                    "-byte SRAM region",
+                    what, slot.offset, slot.bytes, sram_bytes);
       ok = false;
       return;
     }
     // Kernels keep int32 accumulators and unpacked words in these buffers.
     if (slot.offset % 4 != 0) {
-      std::snprintf(message, cap, "%s buffer at SRAM offset %" PRIu32 " is not 4-byte aligned", what,
-                    slot.offset);
+      std::snprintf(message, cap, "%s buffer at SRAM offset %" PRIu32 " is not 4-byte aligned",
+                    what, slot.offset);
       ok = false;
       return;
     }
@@ -87,8 +92,9 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
   for (int k = 0; k < operands; ++k) {
     const TensorDesc* d = k < op.num_inputs ? op.inputs[k] : op.outputs[k - op.num_inputs];
     if (d && resident_offset[k] != kNotResident && d->bytes) {
-      if (count < 32) spans[count++] = Span{resident_offset[k], resident_offset[k] + d->bytes,
-                                            k < op.num_inputs ? "resident input" : "resident output"};
+      if (count < 32)
+        spans[count++] = Span{resident_offset[k], resident_offset[k] + d->bytes,
+                              k < op.num_inputs ? "resident input" : "resident output"};
     }
   }
   if (!ok) return bad;
@@ -98,8 +104,11 @@ Status check_schedule(const OpView& op, const OpSchedule& s, const BufferSlot* o
                                  spans[i].what[0] == 'r' && spans[j].what[0] == 'r';
       if (same_resident) continue;  // one tensor read twice, or read and written in place
       if (spans[i].begin < spans[j].end && spans[j].begin < spans[i].end) {
-        std::snprintf(message, cap, "%s [%" PRIu32 ", %" PRIu32 ") overlaps %s [%" PRIu32 ", %" PRIu32 ") in SRAM", spans[i].what,
-                      spans[i].begin, spans[i].end, spans[j].what, spans[j].begin, spans[j].end);
+        std::snprintf(message, cap,
+                      "%s [%" PRIu32 ", %" PRIu32 ") overlaps %s [%" PRIu32 ", %" PRIu32
+                      ") in SRAM",
+                      spans[i].what, spans[i].begin, spans[i].end, spans[j].what, spans[j].begin,
+                      spans[j].end);
         return bad;
       }
     }

@@ -93,9 +93,9 @@ Status run_fully_connected(Runner& r) {
       int8_t* buf = reinterpret_cast<int8_t*>(r.slot(r.s.out_band[q]));
       hooks.channels(v.params, input, w, bias, buf, c1 - c0, c0, c1, 0, p.batches, scratch);
       for (int32_t b = 0; b < p.batches; ++b) {
-        out_ticket[q] = r.copy(output + int64_t{b} * p.units + c0, r.region(out),
-                               buf + int64_t{b} * (c1 - c0), r.sram(),
-                               static_cast<uint32_t>(c1 - c0));
+        out_ticket[q] =
+            r.copy(output + int64_t{b} * p.units + c0, r.region(out), buf + int64_t{b} * (c1 - c0),
+                   r.sram(), static_cast<uint32_t>(c1 - c0));
       }
       out_pending[q] = true;
     }
@@ -132,8 +132,8 @@ Status run_scheduled_op(ScheduledOp& op, ScheduledOp* next, DmaEngine& dma, OpSt
     const void* src;
     uint32_t bytes;
     if (op.schedule->next_weights.bytes && first_weight_tile(*next, &src, &bytes)) {
-      next->prefetch_ticket = r.copy(r.slot(op.schedule->next_weights), op.sram_region, src,
-                                     next->region[1], bytes);
+      next->prefetch_ticket =
+          r.copy(r.slot(op.schedule->next_weights), op.sram_region, src, next->region[1], bytes);
       next->prefetched = true;
     }
   }
@@ -142,7 +142,8 @@ Status run_scheduled_op(ScheduledOp& op, ScheduledOp* next, DmaEngine& dma, OpSt
   switch (static_cast<Strategy>(op.schedule->strategy)) {
     case Strategy::kInPlace: {
       void* scratch = op.schedule->scratch.bytes ? r.slot(op.schedule->scratch) : nullptr;
-      EvalContext ctx{op.view.params, const_cast<const void* const*>(op.data), op.data + op.view.num_inputs, scratch};
+      EvalContext ctx{op.view.params, const_cast<const void* const*>(op.data),
+                      op.data + op.view.num_inputs, scratch};
       s = op.eval(ctx);
       r.kernel_done(static_cast<uint64_t>(op.view.outputs[0]->shape.num_elements()));
       break;

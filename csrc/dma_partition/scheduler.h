@@ -14,23 +14,23 @@ constexpr uint32_t kMaxStatRegions = 8;
 
 // What one op did during one invoke().
 struct OpStats {
-  uint32_t tiles;      // kernel calls
-  uint32_t transfers;  // DMA copies started
+  uint32_t tiles;                         // kernel calls
+  uint32_t transfers;                     // DMA copies started
   uint64_t read_bytes[kMaxStatRegions];   // DMA bytes read from each plan region
   uint64_t write_bytes[kMaxStatRegions];  // DMA bytes written to each plan region
   uint32_t sram_high_water;               // highest SRAM byte offset the op touched
 };
 
 struct ScheduledOp {
-  OpView view;                 // descs, params, in-place flags
-  EvalFn eval;                 // the kernel's whole-tensor eval
+  OpView view;  // descs, params, in-place flags
+  EvalFn eval;  // the kernel's whole-tensor eval
   const OpSchedule* schedule;
   const BufferSlot* operand_slots;  // [num_inputs + num_outputs]
-  void* const* data;           // operand storage (inputs then outputs), nullptr if absent
-  const uint32_t* region;      // operand plan region, kNoStatRegion if absent
-  const uint32_t* sram_offset; // operand offset in the SRAM region (if it lives there)
-  uint32_t sram_region;        // index of the SRAM region
-  uint8_t* sram;               // its base
+  void* const* data;                // operand storage (inputs then outputs), nullptr if absent
+  const uint32_t* region;           // operand plan region, kNoStatRegion if absent
+  const uint32_t* sram_offset;      // operand offset in the SRAM region (if it lives there)
+  uint32_t sram_region;             // index of the SRAM region
+  uint8_t* sram;                    // its base
   // Cross-op weight prefetch: a ticket started by the previous op for this
   // op's first weight tile (valid when `prefetched`).
   bool prefetched;

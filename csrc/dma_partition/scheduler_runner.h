@@ -18,8 +18,7 @@ struct Runner {
   DmaTicket last{0};
   bool any = false;
 
-  Runner(ScheduledOp& o, DmaEngine& d, OpStats* stats)
-      : op(o), dma(d), st(stats), s(*o.schedule) {}
+  Runner(ScheduledOp& o, DmaEngine& d, OpStats* stats) : op(o), dma(d), st(stats), s(*o.schedule) {}
 
   int out_index() const { return op.view.num_inputs; }
 
@@ -61,8 +60,8 @@ struct Runner {
   void touch_resident() {
     const int n = op.view.num_inputs + op.view.num_outputs;
     for (int k = 0; k < n; ++k) {
-      const TensorDesc* d = k < op.view.num_inputs ? op.view.inputs[k]
-                                                   : op.view.outputs[k - op.view.num_inputs];
+      const TensorDesc* d =
+          k < op.view.num_inputs ? op.view.inputs[k] : op.view.outputs[k - op.view.num_inputs];
       if (d && op.region[k] == op.sram_region) {
         const uint32_t end = op.sram_offset[k] + d->bytes;
         if (end > high_water) high_water = end;
@@ -124,10 +123,10 @@ inline void await(TwoSlot& c, int i, DmaEngine& dma) {
 }
 
 // The strategy runners (scheduler.cc dispatches on the schedule's strategy).
-Status run_flat(Runner& r, OpFamily family);           // scheduler_stream.cc
-Status run_binary_rows(Runner& r);                      // scheduler_stream.cc
-Status run_mean_rows(Runner& r);                        // scheduler_stream.cc
-Status run_window_rows(Runner& r, OpFamily family);    // scheduler_window.cc
+Status run_flat(Runner& r, OpFamily family);         // scheduler_stream.cc
+Status run_binary_rows(Runner& r);                   // scheduler_stream.cc
+Status run_mean_rows(Runner& r);                     // scheduler_stream.cc
+Status run_window_rows(Runner& r, OpFamily family);  // scheduler_window.cc
 
 }  // namespace sched_detail
 }  // namespace tinyops

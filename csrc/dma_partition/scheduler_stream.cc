@@ -55,7 +55,8 @@ Status run_flat(Runner& r, OpFamily family) {
   };
   if (r.any) r.dma.wait(r.last);  // scalar operands staged
   // Single-buffered schedules load chunk c + 1 only after chunk c is computed.
-  const bool two_in = (!streamed[0] || r.s.in_band[1].bytes) && (!streamed[1] || r.s.in2_band[1].bytes);
+  const bool two_in =
+      (!streamed[0] || r.s.in_band[1].bytes) && (!streamed[1] || r.s.in2_band[1].bytes);
   const bool two_out = r.s.out_band[1].bytes != 0;
   load(0, 0);
   for (int64_t c = 0; c < chunks; ++c) {
@@ -131,7 +132,8 @@ Status run_binary_rows(Runner& r) {
       in_pending[p] = true;
     }
   };
-  const bool two_in = (!streamed[0] || r.s.in_band[1].bytes) && (!streamed[1] || r.s.in2_band[1].bytes);
+  const bool two_in =
+      (!streamed[0] || r.s.in_band[1].bytes) && (!streamed[1] || r.s.in2_band[1].bytes);
   const bool two_out = r.s.out_band[1].bytes != 0;
   load(0, 0);
   int8_t* output = static_cast<int8_t*>(r.op.data[2]);
@@ -146,10 +148,9 @@ Status run_binary_rows(Runner& r) {
     const int64_t r0 = b * R, r1 = r0 + R < rows ? r0 + R : rows;
     InputBand bands_in[2];
     for (int k = 0; k < 2; ++k) {
-      bands_in[k] = streamed[k]
-                        ? InputBand{reinterpret_cast<const int8_t*>(r.slot(*bufs[k][p])),
-                                    static_cast<int32_t>(r0), static_cast<int32_t>(r1)}
-                        : whole[k];
+      bands_in[k] = streamed[k] ? InputBand{reinterpret_cast<const int8_t*>(r.slot(*bufs[k][p])),
+                                            static_cast<int32_t>(r0), static_cast<int32_t>(r1)}
+                                : whole[k];
     }
     int8_t* dst;
     if (v.direct[2]) {
@@ -177,9 +178,7 @@ Status run_mean_rows(Runner& r) {
   const OpView& v = r.op.view;
   const TileGeometry g = op_geometry(v);
   const TileHooks& hooks = v.desc->tile;
-  const struct {
-    int32_t batches, height, width, channels;
-  } p{g.batches, g.in_h, g.in_w, g.in_c};
+  const struct { int32_t batches, height, width, channels; } p{g.batches, g.in_h, g.in_w, g.in_c};
   const int out = v.num_inputs;
   const int32_t R = r.s.rows_per_band;
   const int32_t bands = (p.height + R - 1) / R;
@@ -193,10 +192,9 @@ Status run_mean_rows(Runner& r) {
   auto load = [&](int64_t s, int slot_index) {
     const int64_t batch = s / bands, band = s % bands;
     const int64_t r0 = band * R, r1 = r0 + R < p.height ? r0 + R : p.height;
-    in_ticket[slot_index] =
-        r.copy(r.slot(r.s.in_band[slot_index]), r.sram(),
-               input + (batch * p.height + r0) * row_bytes, r.region(0),
-               static_cast<uint32_t>((r1 - r0) * row_bytes));
+    in_ticket[slot_index] = r.copy(r.slot(r.s.in_band[slot_index]), r.sram(),
+                                   input + (batch * p.height + r0) * row_bytes, r.region(0),
+                                   static_cast<uint32_t>((r1 - r0) * row_bytes));
   };
   if (stream_in) load(0, 0);
   DmaTicket out_ticket[2] = {{0}, {0}};

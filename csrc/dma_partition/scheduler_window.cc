@@ -111,7 +111,8 @@ Status run_window_rows(Runner& r, OpFamily f) {
     if (stream_in) {
       int32_t first, last;
       hooks.input_rows(v.params, r0, r1, &first, &last);
-      in_band = InputBand{reinterpret_cast<const int8_t*>(r.slot(r.s.in_band[in_slot])), first, last};
+      in_band =
+          InputBand{reinterpret_cast<const int8_t*>(r.slot(r.s.in_band[in_slot])), first, last};
     } else {
       in_band = InputBand{input + batch * in_image, 0, g.in_h};
     }
@@ -119,14 +120,24 @@ Status run_window_rows(Runner& r, OpFamily f) {
     OutputTile tile_out;
     if (out_direct) {
       tile_out = OutputTile{output + batch * out_image + (int64_t{r0} * g.out_w) * g.out_c + c0,
-                            r0, r1, c0, c1, g.out_w * g.out_c, g.out_c};
+                            r0,
+                            r1,
+                            c0,
+                            c1,
+                            g.out_w * g.out_c,
+                            g.out_c};
     } else {
       if (out_pending[p]) {
         r.dma.wait(out_ticket[p]);
         out_pending[p] = false;
       }
-      tile_out = OutputTile{reinterpret_cast<int8_t*>(r.slot(r.s.out_band[p])), r0, r1, c0, c1,
-                            g.out_w * (c1 - c0), c1 - c0};
+      tile_out = OutputTile{reinterpret_cast<int8_t*>(r.slot(r.s.out_band[p])),
+                            r0,
+                            r1,
+                            c0,
+                            c1,
+                            g.out_w * (c1 - c0),
+                            c1 - c0};
     }
     const int8_t* w = filter_whole;
     if (f == OpFamily::kConv) {

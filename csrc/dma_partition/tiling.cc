@@ -46,11 +46,10 @@ void finish(TileNeeds* n) {
   n->sram_total = t;
 }
 
-Status needs_rows_window(const OpView& op, const TileRequest& req, OpFamily family,
-                         TileNeeds* n) {
+Status needs_rows_window(const OpView& op, const TileRequest& req, OpFamily family, TileNeeds* n) {
   const TileGeometry g = op_geometry(op);
-  const int32_t batches = g.batches, in_h = g.in_h, in_w = g.in_w, in_c = g.in_c,
-                out_h = g.out_h, out_w = g.out_w, out_c = g.out_c;
+  const int32_t batches = g.batches, in_h = g.in_h, in_w = g.in_w, in_c = g.in_c, out_h = g.out_h,
+                out_w = g.out_w, out_c = g.out_c;
   const TileHooks& hooks = op.desc->tile;
   uint32_t weight_tile = 0, scratch = 0;
   int32_t channels = out_c;
@@ -230,7 +229,8 @@ uint64_t op_work(const OpView& op, OpFamily family) {
     const uint64_t work = op_geometry(op).work;
     if (work) return work;
   }
-  if (family == OpFamily::kMeanRows) return static_cast<uint64_t>(op.inputs[0]->shape.num_elements());
+  if (family == OpFamily::kMeanRows)
+    return static_cast<uint64_t>(op.inputs[0]->shape.num_elements());
   return op.num_outputs ? static_cast<uint64_t>(op.outputs[0]->shape.num_elements()) : 0;
 }
 
@@ -312,15 +312,15 @@ Status tile_needs(const OpView& op, const TileRequest& req, TileNeeds* n) {
       }
       break;
     case Strategy::kFlat:
-      if (family != OpFamily::kUnary && family != OpFamily::kBinaryFlat) return Status::kUnsupported;
+      if (family != OpFamily::kUnary && family != OpFamily::kBinaryFlat)
+        return Status::kUnsupported;
       s = needs_flat(op, req, family, n);
       break;
     case Strategy::kChannels:
       if (family != OpFamily::kFullyConnected) return Status::kUnsupported;
       s = needs_fully_connected(op, req, n);
       break;
-    default:
-      return Status::kUnsupported;
+    default: return Status::kUnsupported;
   }
   if (s != Status::kOk) return s;
   n->work = op_work(op, family);

@@ -38,18 +38,18 @@ struct TileRequest {
 
 // SRAM buffer sizes a tiling needs (0 = not needed) and what it moves.
 struct TileNeeds {
-  uint32_t in_band;   // per buffer
+  uint32_t in_band;  // per buffer
   uint32_t in2_band;
   uint32_t weights;
   uint32_t out_band;
   uint32_t scratch;
   uint32_t operand[kMaxScheduledOperands];  // whole-tensor staging per operand
   bool double_in, double_in2, double_weights, double_out;
-  uint64_t work;          // MACs (or elements) of the op: the same for every tiling
-  uint32_t steps;         // kernel calls (tiles) per inference
-  uint32_t transfers;     // DMA transfers started per inference
-  uint64_t dma_bytes;     // bytes moved by DMA per inference
-  uint64_t sram_total;    // sum of all buffers (doubled where double-buffered)
+  uint64_t work;        // MACs (or elements) of the op: the same for every tiling
+  uint32_t steps;       // kernel calls (tiles) per inference
+  uint32_t transfers;   // DMA transfers started per inference
+  uint64_t dma_bytes;   // bytes moved by DMA per inference
+  uint64_t sram_total;  // sum of all buffers (doubled where double-buffered)
   // Input elements the kernel unpacks (im2col, int16 widening) once more per
   // extra output-channel tile: channel tiling trades SRAM for this work.
   uint64_t reread_elems;

@@ -69,14 +69,16 @@ class TracingDma final : public DmaEngine {
   enum Kind : uint32_t { kOp = 0, kKernel = 1, kStart = 2, kWait = 3, kWaitAll = 4 };
   struct Event {
     uint32_t kind;
-    uint32_t id;           // op index (kOp), ticket (kStart, kWait)
-    uint64_t work;         // kernel work (kKernel), bytes (kStart)
-    const void* src;       // kStart
-    void* dst;             // kStart
+    uint32_t id;      // op index (kOp), ticket (kStart, kWait)
+    uint64_t work;    // kernel work (kKernel), bytes (kStart)
+    const void* src;  // kStart
+    void* dst;        // kStart
   };
 
   DmaTicket start(void* dst, const void* src, uint32_t bytes) override;
-  void wait(DmaTicket ticket) override { events_.push_back({kWait, ticket.id, 0, nullptr, nullptr}); }
+  void wait(DmaTicket ticket) override {
+    events_.push_back({kWait, ticket.id, 0, nullptr, nullptr});
+  }
   void wait_all() override { events_.push_back({kWaitAll, 0, 0, nullptr, nullptr}); }
   void note_op(uint32_t op) override { events_.push_back({kOp, op, 0, nullptr, nullptr}); }
   void note_kernel(uint64_t work) override {

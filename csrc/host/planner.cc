@@ -144,7 +144,8 @@ uint32_t Planner::dma_rate(uint32_t o) const {
 uint64_t Planner::live_resident_bytes(uint32_t o, const std::vector<char>& resident) const {
   uint64_t total = 0;
   for (size_t t = 0; t < resident.size(); ++t) {
-    if (resident[t] && first_[t] <= static_cast<int32_t>(o) && last_[t] >= static_cast<int32_t>(o)) {
+    if (resident[t] && first_[t] <= static_cast<int32_t>(o) &&
+        last_[t] >= static_cast<int32_t>(o)) {
       total += align_up(exec_.tensor(static_cast<uint32_t>(t)).bytes);
     }
   }
@@ -290,14 +291,15 @@ bool Planner::layout_sram(const std::vector<char>& resident, std::vector<OpPlan>
     }
     add(n.out_band, n.double_out);
     if (hot_scratch && n.scratch) {
-      scratch[o] = Block{align_up(n.scratch), static_cast<int32_t>(o), static_cast<int32_t>(o), 0,
-                         true};
+      scratch[o] =
+          Block{align_up(n.scratch), static_cast<int32_t>(o), static_cast<int32_t>(o), 0, true};
       blocks.push_back(&scratch[o]);
     } else {
       add(n.scratch, false);
     }
     for (uint32_t b : n.operand) add(b, false);
-    work[o] = Block{static_cast<uint32_t>(size), static_cast<int32_t>(o), static_cast<int32_t>(o), 0};
+    work[o] =
+        Block{static_cast<uint32_t>(size), static_cast<int32_t>(o), static_cast<int32_t>(o), 0};
     if (size) blocks.push_back(&work[o]);
     if (prefetched[o]) {
       pre[o] = Block{align_up(n.weights), static_cast<int32_t>(o) - 1, static_cast<int32_t>(o), 0};
@@ -339,7 +341,8 @@ bool Planner::layout_sram(const std::vector<char>& resident, std::vector<OpPlan>
     }
     s.out_band[0] = take(n.out_band);
     if (n.double_out) s.out_band[1] = take(n.out_band);
-    s.scratch = hot_scratch && n.scratch ? BufferSlot{scratch[o].offset, n.scratch} : take(n.scratch);
+    s.scratch =
+        hot_scratch && n.scratch ? BufferSlot{scratch[o].offset, n.scratch} : take(n.scratch);
     const size_t operands = ops_[o].ids.size();
     p.operand_slots.assign(operands, BufferSlot{0, 0});
     for (size_t k = 0; k < operands; ++k) p.operand_slots[k] = take(n.operand[k]);
@@ -423,8 +426,10 @@ PlanResult Planner::run() {
   }
   // Graph inputs stay intact for the whole inference (invoke() can be
   // repeated on the same input), outputs until it ends.
-  for (uint32_t i = 0; i < exec_.num_inputs(); ++i) last_[exec_.input_tensor(i)] = static_cast<int32_t>(n_ops);
-  for (uint32_t i = 0; i < exec_.num_outputs(); ++i) last_[exec_.output_tensor(i)] = static_cast<int32_t>(n_ops);
+  for (uint32_t i = 0; i < exec_.num_inputs(); ++i)
+    last_[exec_.input_tensor(i)] = static_cast<int32_t>(n_ops);
+  for (uint32_t i = 0; i < exec_.num_outputs(); ++i)
+    last_[exec_.output_tensor(i)] = static_cast<int32_t>(n_ops);
   for (uint32_t t = 0; t < n_tensors; ++t) {
     const TensorDesc& d = exec_.tensor(t);
     is_activation_[t] = !d.is_constant() && last_[t] >= first_[t] && d.bytes > 0;

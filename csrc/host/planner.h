@@ -24,7 +24,7 @@ struct MemorySpec {
   uint32_t capacity;  // bytes the plan may use
   bool dma;
   bool writable;
-  bool cpu_direct;    // kernels may read it in place
+  bool cpu_direct;  // kernels may read it in place
   // DMA cycles per KiB between this memory and SRAM (0: the cost model's
   // dma_cycles_per_kib): QSPI streams several times slower than SDRAM.
   uint32_t dma_cycles_per_kib = 0;
@@ -33,8 +33,8 @@ struct MemorySpec {
 struct PlannerConfig {
   std::vector<MemorySpec> memories;  // must include one kSram
   uint32_t sram_budget = 0;
-  bool resident_activations = true;  // let the allocator keep activations in SRAM
-  bool prefetch_weights = true;      // prefetch next op's first weight tile
+  bool resident_activations = true;            // let the allocator keep activations in SRAM
+  bool prefetch_weights = true;                // prefetch next op's first weight tile
   TileCostModel cost = kDefaultTileCostModel;  // the board's, from the estimator's tables
 };
 

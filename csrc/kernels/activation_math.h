@@ -103,7 +103,7 @@ inline int32_t rounding_half_sum(int32_t a, int32_t b) {
 
 // exp(a) for a in [-1/4, 0), a and the result in Q0.
 inline int32_t exp_on_interval_between_negative_one_quarter_and_0_excl(int32_t a) {
-  const int32_t kConstantTerm = 1895147668;   // exp(-1/8) in Q0
+  const int32_t kConstantTerm = 1895147668;     // exp(-1/8) in Q0
   const int32_t kConstantOneThird = 715827883;  // 1/3 in Q0
   // Taylor expansion around -1/8: x = a + 1/8.
   const int32_t x = wrap_add(a, int32_t{1} << 28);
@@ -157,8 +157,8 @@ inline int32_t one_over_one_plus_x_for_x_in_0_1(int32_t a) {
   const int32_t kOneQ2 = int32_t{1} << 29;
   int32_t x = wrap_add(kConstant48Over17, fmul(half_denominator, kConstantNeg32Over17));
   for (int i = 0; i < 3; ++i) {
-    const int32_t half_denominator_times_x = fmul(half_denominator, x);        // Q2
-    const int32_t one_minus = wrap_sub(kOneQ2, half_denominator_times_x);      // Q2
+    const int32_t half_denominator_times_x = fmul(half_denominator, x);    // Q2
+    const int32_t one_minus = wrap_sub(kOneQ2, half_denominator_times_x);  // Q2
     x = wrap_add(x, rescale(fmul(x, one_minus), 4, 2));
   }
   // x / 2 as Q1, re-expressed in Q0.

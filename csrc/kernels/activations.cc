@@ -39,9 +39,9 @@ void lut8_range(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin,
 // Definitions
 
 int8_t relu_value(const ReluQuant& q, int8_t x) {
-  int32_t v = q.output_offset + multiply_by_quantized_multiplier(
-                                    static_cast<int32_t>(x) - q.input_offset,
-                                    q.output_multiplier, q.output_shift);
+  int32_t v =
+      q.output_offset + multiply_by_quantized_multiplier(static_cast<int32_t>(x) - q.input_offset,
+                                                         q.output_multiplier, q.output_shift);
   v = v < q.act_min ? q.act_min : v;
   v = v > q.act_max ? q.act_max : v;
   return static_cast<int8_t>(v);
@@ -201,8 +201,8 @@ Status relu6_prepare(PrepareContext& ctx) {
   // A sum beyond int32 converts to INT32_MIN on the x86 oracle (cvttsd2si);
   // reproduced so RELU6 of absurdly small scales still matches it.
   const double sum = static_cast<double>(std::round(6.0f / qi.scale)) + qi.zero_point;
-  int32_t six = (sum >= -2147483648.0 && sum < 2147483648.0) ? static_cast<int32_t>(sum)
-                                                              : fx::kInt32Min;
+  int32_t six =
+      (sum >= -2147483648.0 && sum < 2147483648.0) ? static_cast<int32_t>(sum) : fx::kInt32Min;
   six = six > 127 ? 127 : (six < -128 ? -128 : six);
   q.six = static_cast<int8_t>(six);
   if (qi.zero_point < -128 || qi.zero_point > 127) {
@@ -280,8 +280,8 @@ Status logistic_prepare(PrepareContext& ctx) {
   constexpr int kInputIntegerBits = 4;
   LogisticQuant q{};
   q.input_zero_point = qi.zero_point;
-  const double real = static_cast<double>(qi.scale) *
-                      static_cast<double>(1 << (31 - kInputIntegerBits));
+  const double real =
+      static_cast<double>(qi.scale) * static_cast<double>(1 << (31 - kInputIntegerBits));
   int left_shift = 0;
   const double frac = std::frexp(real, &left_shift);
   if (left_shift < 0 || left_shift > 62) {
@@ -304,18 +304,25 @@ Status logistic_eval(const EvalContext& ctx) { return unary_eval(ctx); }
 // The op descriptors (tinyops/op_descriptor.h): every LUT activation tiles
 // as flat chunks through the same hooks (activations.h).
 
-extern const OpDescriptor kReluOp = {kBuiltinRelu, builtin_op_name(kBuiltinRelu), relu_prepare,
-                                     relu_eval, "relu", 0, kLutTileHooks};
-extern const OpDescriptor kRelu6Op = {kBuiltinRelu6, builtin_op_name(kBuiltinRelu6),
-                                      relu6_prepare, relu6_eval, "relu", 0, kLutTileHooks};
-extern const OpDescriptor kLeakyReluOp = {kBuiltinLeakyRelu, builtin_op_name(kBuiltinLeakyRelu),
-                                          leaky_relu_prepare, leaky_relu_eval, "relu", 0,
+extern const OpDescriptor kReluOp = {
+    kBuiltinRelu, builtin_op_name(kBuiltinRelu), relu_prepare, relu_eval, "relu", 0, kLutTileHooks};
+extern const OpDescriptor kRelu6Op = {
+    kBuiltinRelu6, builtin_op_name(kBuiltinRelu6), relu6_prepare, relu6_eval, "relu", 0,
+    kLutTileHooks};
+extern const OpDescriptor kLeakyReluOp = {kBuiltinLeakyRelu,
+                                          builtin_op_name(kBuiltinLeakyRelu),
+                                          leaky_relu_prepare,
+                                          leaky_relu_eval,
+                                          "relu",
+                                          0,
                                           kLutTileHooks};
-extern const OpDescriptor kHardSwishOp = {kBuiltinHardSwish, builtin_op_name(kBuiltinHardSwish),
-                                          hard_swish_prepare, hard_swish_eval, "hard_swish",
-                                          kServedInTflm, kLutTileHooks};
+extern const OpDescriptor kHardSwishOp = {kBuiltinHardSwish,  builtin_op_name(kBuiltinHardSwish),
+                                          hard_swish_prepare, hard_swish_eval,
+                                          "hard_swish",       kServedInTflm,
+                                          kLutTileHooks};
 extern const OpDescriptor kLogisticOp = {kBuiltinLogistic, builtin_op_name(kBuiltinLogistic),
-                                         logistic_prepare, logistic_eval, "logistic", 0,
+                                         logistic_prepare, logistic_eval,
+                                         "logistic",       0,
                                          kLutTileHooks};
 
 }  // namespace tinyops

@@ -77,8 +77,8 @@ inline uint32_t activation_scratch_size(const ActivationParams&) { return 0; }
 // ---- definitions (TFLM's per-element integer functions) --------------------
 
 struct ReluQuant {
-  int32_t input_offset;       // input zero point
-  int32_t output_offset;      // output zero point
+  int32_t input_offset;   // input zero point
+  int32_t output_offset;  // output zero point
   int32_t output_multiplier;
   int32_t output_shift;
   int32_t act_min, act_max;

@@ -62,8 +62,7 @@ Status add_prepare(PrepareContext& ctx) {
   const double twice_max_input_scale = 2 * static_cast<double>(s1 > s2 ? s1 : s2);
   const double real1 = static_cast<double>(s1) / twice_max_input_scale;
   const double real2 = static_cast<double>(s2) / twice_max_input_scale;
-  const double real_out =
-      twice_max_input_scale / ((1 << p->left_shift) * static_cast<double>(so));
+  const double real_out = twice_max_input_scale / ((1 << p->left_shift) * static_cast<double>(so));
   int shift1 = 0, shift2 = 0, shift_out = 0;  // int, not int32_t: they differ on Arm
   if (!quantize_multiplier_smaller_than_one_exp(real1, &p->input1_multiplier, &shift1) ||
       !quantize_multiplier_smaller_than_one_exp(real2, &p->input2_multiplier, &shift2)) {
@@ -105,7 +104,7 @@ namespace {
 const AddParams& add_params(const void* p) { return *static_cast<const AddParams*>(p); }
 OpFamily add_family(const void* params) {
   return add_params(params).layout.kind == kBinaryBroadcast ? OpFamily::kBinaryRows
-                                                             : OpFamily::kBinaryFlat;
+                                                            : OpFamily::kBinaryFlat;
 }
 const BinaryLayout* add_layout(const void* params) { return &add_params(params).layout; }
 void add_flat(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
@@ -118,9 +117,13 @@ void add_bands(const void* params, const InputBand& a, const InputBand& b, int8_
 }
 }  // namespace
 
-extern const OpDescriptor kAddOp = {
-    kBuiltinAdd, builtin_op_name(kBuiltinAdd), add_prepare, add_eval, "add", kServedInTflm,
-    {add_family, nullptr, nullptr, nullptr, add_layout, nullptr, add_flat, add_bands, nullptr,
-     nullptr, nullptr, nullptr}};
+extern const OpDescriptor kAddOp = {kBuiltinAdd,
+                                    builtin_op_name(kBuiltinAdd),
+                                    add_prepare,
+                                    add_eval,
+                                    "add",
+                                    kServedInTflm,
+                                    {add_family, nullptr, nullptr, nullptr, add_layout, nullptr,
+                                     add_flat, add_bands, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

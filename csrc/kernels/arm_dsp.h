@@ -19,8 +19,7 @@
 #pragma once
 #include <cstdint>
 
-#if defined(__ARM_FEATURE_DSP) && !defined(TINYOPS_NO_ARM_DSP) && \
-    !defined(TINYOPS_PORTABLE_ONLY)
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYOPS_NO_ARM_DSP) && !defined(TINYOPS_PORTABLE_ONLY)
 #define TINYOPS_ARM_DSP 1
 #include <arm_acle.h>
 #else
@@ -165,9 +164,7 @@ struct Prims {
   static TINYOPS_DSP_INLINE int32_t qadd(int32_t a, int32_t b) { return __qadd(a, b); }
   static TINYOPS_DSP_INLINE int32_t ssat8(int32_t x) { return __ssat(x, 8); }
   static TINYOPS_DSP_INLINE int32_t sxtab16(int32_t a, int32_t x) { return __sxtab16(a, x); }
-  static TINYOPS_DSP_INLINE int32_t sxtab16_r8(int32_t a, int32_t x) {
-    return sxtab16_ror8(a, x);
-  }
+  static TINYOPS_DSP_INLINE int32_t sxtab16_r8(int32_t a, int32_t x) { return sxtab16_ror8(a, x); }
   static TINYOPS_DSP_INLINE int32_t smulbb(int32_t a, int32_t b) { return arm_dsp::smulbb(a, b); }
   static TINYOPS_DSP_INLINE int32_t smultt(int32_t a, int32_t b) { return arm_dsp::smultt(a, b); }
 };

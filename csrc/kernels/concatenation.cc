@@ -62,20 +62,19 @@ Status concatenation_prepare(PrepareContext& ctx) {
   for (int32_t i = 0; i < ctx.num_inputs; ++i) {
     const TensorDesc* in = ctx.input(i);
     if (in->type != t) {
-      return ctx.fail(Status::kInvalidModel, "%s: input %d type %d differs from input 0 (%d)",
-                      op, static_cast<int>(i), static_cast<int>(in->type), static_cast<int>(t));
+      return ctx.fail(Status::kInvalidModel, "%s: input %d type %d differs from input 0 (%d)", op,
+                      static_cast<int>(i), static_cast<int>(in->type), static_cast<int>(t));
     }
     if (in->shape.rank != rank) {
-      return ctx.fail(Status::kInvalidModel, "%s: input %d rank %d differs from output rank %d",
-                      op, static_cast<int>(i), static_cast<int>(in->shape.rank),
+      return ctx.fail(Status::kInvalidModel, "%s: input %d rank %d differs from output rank %d", op,
+                      static_cast<int>(i), static_cast<int>(in->shape.rank),
                       static_cast<int>(rank));
     }
     for (int32_t d = 0; d < rank; ++d) {
       if (d != axis && in->shape.dims[d] != out->shape.dims[d]) {
         return ctx.fail(Status::kInvalidModel, "%s: input %d dim %d is %d, output has %d", op,
                         static_cast<int>(i), static_cast<int>(d),
-                        static_cast<int>(in->shape.dims[d]),
-                        static_cast<int>(out->shape.dims[d]));
+                        static_cast<int>(in->shape.dims[d]), static_cast<int>(out->shape.dims[d]));
       }
     }
     if (t == DType::kInt8 &&
@@ -85,8 +84,7 @@ Status concatenation_prepare(PrepareContext& ctx) {
                       "%s: int8 input %d quantization (scale %g, zero point %d) differs from "
                       "the output's (scale %g, zero point %d); TFLM does not requantize",
                       op, static_cast<int>(i), static_cast<double>(in->quant.scale),
-                      static_cast<int>(in->quant.zero_point),
-                      static_cast<double>(out->quant.scale),
+                      static_cast<int>(in->quant.zero_point), static_cast<double>(out->quant.scale),
                       static_cast<int>(out->quant.zero_point));
     }
     axis_total += in->shape.dims[axis];
@@ -120,7 +118,12 @@ Status concatenation_eval(const EvalContext& ctx) {
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kConcatenationOp = {kBuiltinConcatenation, builtin_op_name(kBuiltinConcatenation),
-                                    concatenation_prepare, concatenation_eval, "concatenation", 0, {}};
+extern const OpDescriptor kConcatenationOp = {kBuiltinConcatenation,
+                                              builtin_op_name(kBuiltinConcatenation),
+                                              concatenation_prepare,
+                                              concatenation_eval,
+                                              "concatenation",
+                                              0,
+                                              {}};
 
 }  // namespace tinyops

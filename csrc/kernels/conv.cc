@@ -56,7 +56,8 @@ Status conv2d_prepare(PrepareContext& ctx) {
                     static_cast<int>(out_c), static_cast<int>(groups));
   }
   SpatialGeometry geo;
-  if ((s = spatial_geometry(ctx, "CONV_2D", opt, in_h, in_w, kh, kw, &geo)) != Status::kOk) return s;
+  if ((s = spatial_geometry(ctx, "CONV_2D", opt, in_h, in_w, kh, kw, &geo)) != Status::kOk)
+    return s;
   bool per_channel = false;
   if ((s = check_window_output(ctx, "CONV_2D", t, batches, geo, out_c, &per_channel)) !=
       Status::kOk)
@@ -120,8 +121,17 @@ namespace {
 const Conv2DParams& conv_params(const void* p) { return *static_cast<const Conv2DParams*>(p); }
 void conv_geometry(const void* params, TileGeometry* g) {
   const Conv2DParams& p = conv_params(params);
-  *g = TileGeometry{p.batches, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c,
-                    p.stride_h, p.dilation_h, p.filter_h, p.filter_volume,
+  *g = TileGeometry{p.batches,
+                    p.in_h,
+                    p.in_w,
+                    p.in_c,
+                    p.out_h,
+                    p.out_w,
+                    p.out_c,
+                    p.stride_h,
+                    p.dilation_h,
+                    p.filter_h,
+                    p.filter_volume,
                     uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_volume)};
 }
 void conv_input_rows(const void* params, int32_t r0, int32_t r1, int32_t* first, int32_t* last) {
@@ -138,7 +148,11 @@ void conv_window(const void* params, const InputBand& in, const int8_t* filter, 
 }  // namespace
 
 extern const OpDescriptor kConv2DOp = {
-    kBuiltinConv2D, builtin_op_name(kBuiltinConv2D), conv2d_prepare, conv2d_eval, "conv",
+    kBuiltinConv2D,
+    builtin_op_name(kBuiltinConv2D),
+    conv2d_prepare,
+    conv2d_eval,
+    "conv",
     kServedInTflm,
     {fixed_family<OpFamily::kConv>, conv_geometry, conv_input_rows, conv_scratch, nullptr,
      conv_window, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};

@@ -31,21 +31,21 @@ struct Conv2DParams {
   int32_t filter_volume;                 // filter_h * filter_w * filter_c
   int32_t stride_h, stride_w;
   int32_t dilation_h, dilation_w;
-  int32_t pad_top, pad_left;             // TFLM ComputePaddingHeightWidth
-  int32_t input_offset;                  // -input zero point
-  int32_t output_offset;                 // output zero point
-  int32_t act_min, act_max;              // fused activation clamp
-  const int32_t* multiplier;             // [out_c] Q31 multipliers
-  const int32_t* shift;                  // [out_c] TFLM shift (> 0: left)
-  const int32_t* left_shift;             // [out_c] max(shift, 0)
-  const int32_t* right_shift;            // [out_c] max(-shift, 0)
-  const int32_t* filter_sum;             // [out_c] sum of each channel's weights,
-                                         // nullptr when the filter is not constant
+  int32_t pad_top, pad_left;    // TFLM ComputePaddingHeightWidth
+  int32_t input_offset;         // -input zero point
+  int32_t output_offset;        // output zero point
+  int32_t act_min, act_max;     // fused activation clamp
+  const int32_t* multiplier;    // [out_c] Q31 multipliers
+  const int32_t* shift;         // [out_c] TFLM shift (> 0: left)
+  const int32_t* left_shift;    // [out_c] max(shift, 0)
+  const int32_t* right_shift;   // [out_c] max(-shift, 0)
+  const int32_t* filter_sum;    // [out_c] sum of each channel's weights,
+                                // nullptr when the filter is not constant
   const int8_t* packed_filter;  // host SIMD builds only: prepare-time packed copy of
                                 // constant weights (all channels), or nullptr. When
                                 // set, tiles read it instead of `filter` (same values).
-  int32_t path;                          // ConvPath
-  int32_t has_bias;                      // the op has a bias input (eval only)
+  int32_t path;                 // ConvPath
+  int32_t has_bias;             // the op has a bias input (eval only)
 };
 
 // Computes output rows [out.row_begin, out.row_end) x channels

@@ -38,16 +38,16 @@ Status check_filter_quant(PrepareContext& ctx, const TensorDesc* filter, int32_t
   }
   if (fq.quantized_dimension < 0 || fq.quantized_dimension >= 4 ||
       filter->shape.dims[fq.quantized_dimension] != fq.num_scales) {
-    return ctx.fail(Status::kInvalidModel, "%s: filter quantized_dimension %d does not have %d entries",
-                    op, static_cast<int>(fq.quantized_dimension), static_cast<int>(fq.num_scales));
+    return ctx.fail(Status::kInvalidModel,
+                    "%s: filter quantized_dimension %d does not have %d entries", op,
+                    static_cast<int>(fq.quantized_dimension), static_cast<int>(fq.num_scales));
   }
   return Status::kOk;
 }
 
-Status per_channel_multipliers(PrepareContext& ctx, float input_scale,
-                               const QuantInfo& fq, float output_scale, int32_t n,
-                               bool per_channel, int32_t* mult, int32_t* shift,
-                               int32_t* left_shift, int32_t* right_shift) {
+Status per_channel_multipliers(PrepareContext& ctx, float input_scale, const QuantInfo& fq,
+                               float output_scale, int32_t n, bool per_channel, int32_t* mult,
+                               int32_t* shift, int32_t* left_shift, int32_t* right_shift) {
   for (int32_t c = 0; c < n; ++c) {
     const float fs = per_channel ? fq.scales[c] : (fq.scales ? fq.scales[0] : fq.scale);
     if (!(fs >= 0.0f) || !(fs < 3.0e38f)) {
@@ -60,9 +60,8 @@ Status per_channel_multipliers(PrepareContext& ctx, float input_scale,
     int32_t q = 0;
     int s = 0;
     if (!quantize_multiplier(eff, &q, &s)) {
-      return ctx.fail(Status::kUnsupported,
-                      "effective scale %g of channel %d is not representable", eff,
-                      static_cast<int>(c));
+      return ctx.fail(Status::kUnsupported, "effective scale %g of channel %d is not representable",
+                      eff, static_cast<int>(c));
     }
     if (s > 31) {
       return ctx.fail(Status::kUnsupported,
@@ -77,9 +76,8 @@ Status per_channel_multipliers(PrepareContext& ctx, float input_scale,
   return Status::kOk;
 }
 
-Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& opt,
-                        int32_t in_h, int32_t in_w, int32_t filter_h,
-                        int32_t filter_w, SpatialGeometry* g) {
+Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& opt, int32_t in_h,
+                        int32_t in_w, int32_t filter_h, int32_t filter_w, SpatialGeometry* g) {
   if (opt.padding != kPaddingSame && opt.padding != kPaddingValid) {
     return ctx.fail(Status::kInvalidModel, "%s: unknown padding %d", op,
                     static_cast<int>(opt.padding));
@@ -100,8 +98,9 @@ Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& op
     if (k[i] < 1 || eff > (int64_t{1} << 30) || st[i] > (1 << 30)) {
       return ctx.fail(Status::kUnsupported, "%s: filter extent or stride too large", op);
     }
-    const int64_t o = opt.padding == kPaddingSame ? (static_cast<int64_t>(in[i]) + st[i] - 1) / st[i]
-                                                  : (static_cast<int64_t>(in[i]) + st[i] - eff) / st[i];
+    const int64_t o = opt.padding == kPaddingSame
+                          ? (static_cast<int64_t>(in[i]) + st[i] - 1) / st[i]
+                          : (static_cast<int64_t>(in[i]) + st[i] - eff) / st[i];
     if (o < 1 || o > (int64_t{1} << 30)) {
       return ctx.fail(Status::kInvalidModel,
                       "%s: %s output size would be %lld (input %d, filter %d, stride %d, "
@@ -149,14 +148,12 @@ Status check_window_output(PrepareContext& ctx, const char* op, const WindowTens
     return ctx.fail(Status::kInvalidModel,
                     "%s: output shape is [%d,%d,%d,%d], expected [%d,%d,%d,%d]", op,
                     static_cast<int>(od[0]), static_cast<int>(od[1]), static_cast<int>(od[2]),
-                    static_cast<int>(od[3]), static_cast<int>(batches),
-                    static_cast<int>(geo.out_h), static_cast<int>(geo.out_w),
-                    static_cast<int>(out_c));
+                    static_cast<int>(od[3]), static_cast<int>(batches), static_cast<int>(geo.out_h),
+                    static_cast<int>(geo.out_w), static_cast<int>(out_c));
   }
   if (t.bias && t.bias->shape.num_elements() != out_c) {
     return ctx.fail(Status::kInvalidModel, "%s: bias has %lld elements, expected %d", op,
-                    static_cast<long long>(t.bias->shape.num_elements()),
-                    static_cast<int>(out_c));
+                    static_cast<long long>(t.bias->shape.num_elements()), static_cast<int>(out_c));
   }
   char what[48];
   std::snprintf(what, sizeof(what), "%s input", op);

@@ -25,19 +25,17 @@ Status check_filter_quant(PrepareContext& ctx, const TensorDesc* filter, int32_t
 // PopulateConvolutionQuantizationParams does: effective scale =
 // double(input_scale) * double(filter_scale[c]) / double(output_scale).
 // `per_channel` selects filter scales[c] instead of scales[0].
-Status per_channel_multipliers(PrepareContext& ctx, float input_scale,
-                               const QuantInfo& fq, float output_scale, int32_t n,
-                               bool per_channel, int32_t* mult, int32_t* shift,
-                               int32_t* left_shift, int32_t* right_shift);
+Status per_channel_multipliers(PrepareContext& ctx, float input_scale, const QuantInfo& fq,
+                               float output_scale, int32_t n, bool per_channel, int32_t* mult,
+                               int32_t* shift, int32_t* left_shift, int32_t* right_shift);
 
 // Validates stride/dilation/padding options and computes the output size and
 // padding exactly as TFLM's ComputePaddingHeightWidth (64-bit intermediate).
 struct SpatialGeometry {
   int32_t out_h, out_w, pad_top, pad_left;
 };
-Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& opt,
-                        int32_t in_h, int32_t in_w, int32_t filter_h,
-                        int32_t filter_w, SpatialGeometry* g);
+Status spatial_geometry(PrepareContext& ctx, const char* op, const OpOptions& opt, int32_t in_h,
+                        int32_t in_w, int32_t filter_h, int32_t filter_w, SpatialGeometry* g);
 
 // Every dimension at least 1 (kernels do not take empty tensors).
 bool dims_positive(const TensorDesc* t);
@@ -95,9 +93,9 @@ Status fill_window_params(PrepareContext& ctx, const char* op, const WindowTenso
   int32_t* shift = arrays + out_c;
   int32_t* lsh = arrays + 2 * static_cast<size_t>(out_c);
   int32_t* rsh = arrays + 3 * static_cast<size_t>(out_c);
-  const Status s = per_channel_multipliers(ctx, t.input->quant.scale, t.filter->quant,
-                                           t.output->quant.scale, out_c, per_channel, mult,
-                                           shift, lsh, rsh);
+  const Status s =
+      per_channel_multipliers(ctx, t.input->quant.scale, t.filter->quant, t.output->quant.scale,
+                              out_c, per_channel, mult, shift, lsh, rsh);
   if (s != Status::kOk) return s;
   p->multiplier = mult;
   p->shift = shift;
@@ -120,8 +118,8 @@ Status eval_per_image(const EvalContext& ctx, TileFn tile) {
   const ptrdiff_t out_image = static_cast<ptrdiff_t>(p.out_h) * p.out_w * p.out_c;
   for (int32_t b = 0; b < p.batches; ++b) {
     const InputBand in{input + b * in_image, 0, p.in_h};
-    const OutputTile out{output + b * out_image, 0, p.out_h, 0, p.out_c, p.out_w * p.out_c,
-                         p.out_c};
+    const OutputTile out{output + b * out_image, 0,      p.out_h, 0, p.out_c,
+                         p.out_w * p.out_c,      p.out_c};
     tile(p, in, filter, bias, out, ctx.scratch);
   }
   return Status::kOk;

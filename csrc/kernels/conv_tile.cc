@@ -29,8 +29,8 @@ uint32_t conv2d_tile_scratch_size(const Conv2DParams& p, int32_t rows, int32_t c
   if (channels < 1) channels = 1;
   uint32_t bytes = gemm_scratch_bytes(p.filter_volume, channels);
   if (p.path == kConvPathIm2col) {
-    bytes += (static_cast<uint32_t>(kIm2colPixels) * static_cast<uint32_t>(p.filter_volume) +
-              15u) & ~15u;
+    bytes += (static_cast<uint32_t>(kIm2colPixels) * static_cast<uint32_t>(p.filter_volume) + 15u) &
+             ~15u;
   }
   return bytes;
 }
@@ -81,9 +81,8 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
   const int32_t K = p.filter_volume;
   ScratchCursor sc{static_cast<uint8_t*>(scratch)};
   const GemmScratch gs = take_gemm_scratch(sc, K, nch);
-  int8_t* col = p.path == kConvPathIm2col
-                    ? sc.take<int8_t>(static_cast<size_t>(kIm2colPixels) * K)
-                    : nullptr;
+  int8_t* col =
+      p.path == kConvPathIm2col ? sc.take<int8_t>(static_cast<size_t>(kIm2colPixels) * K) : nullptr;
   // The packed copy exists only for constant weights without groups.
   const int8_t* prepacked = p.groups == 1 ? p.packed_filter : nullptr;
   const Requant rq = requant_of(p);
@@ -102,9 +101,9 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
     const int32_t off = p.input_offset + gemm_input_shift(gw);
     int32_t* be = gs.bias_eff + (cs - c0);
     for (int32_t c = cs; c < ce; ++c) {
-      const int32_t wsum =
-          p.filter_sum ? p.filter_sum[c]
-                       : weight_sum(filter + static_cast<ptrdiff_t>(c - c0) * K, K);
+      const int32_t wsum = p.filter_sum
+                               ? p.filter_sum[c]
+                               : weight_sum(filter + static_cast<ptrdiff_t>(c - c0) * K, K);
       be[c - cs] = wrap_add(bias ? bias[c] : 0, wrap_mul(off, wsum));
     }
     if (p.path == kConvPathPointwise) {
@@ -117,8 +116,8 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
         const int8_t* src = in.data +
                             static_cast<ptrdiff_t>(y * p.stride_h - in.row_begin) * row_bytes +
                             static_cast<ptrdiff_t>(g) * p.filter_c;
-        int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
-                      (cs - c0);
+        int8_t* dst =
+            out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride + (cs - c0);
         for (int32_t x = 0; x < p.out_w; ++x) {
           xs[np] = src + static_cast<ptrdiff_t>(x) * p.stride_w * p.in_c;
           outs[np] = dst + static_cast<ptrdiff_t>(x) * out.pixel_stride;
@@ -138,8 +137,8 @@ void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filte
       int8_t* outs[kIm2colPixels];
       for (int32_t i = 0; i < kIm2colPixels; ++i) xs[i] = col + static_cast<ptrdiff_t>(i) * K;
       for (int32_t y = out.row_begin; y < out.row_end; ++y) {
-        int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
-                      (cs - c0);
+        int8_t* dst =
+            out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride + (cs - c0);
         for (int32_t x0 = 0; x0 < p.out_w; x0 += kIm2colPixels) {
           const int32_t np = p.out_w - x0 < kIm2colPixels ? p.out_w - x0 : kIm2colPixels;
           for (int32_t i = 0; i < np; ++i) {

@@ -28,8 +28,8 @@ uint32_t depthwise_conv2d_tile_scratch_size(const DepthwiseConv2DParams& p, int3
   static_assert(sizeof(void*) <= 8, "pointer size");
   bytes += 2u * ((taps * 8u + 15u) & ~15u);
   if (p.row_sum == nullptr) {
-    bytes += (static_cast<uint32_t>(p.filter_h) * static_cast<uint32_t>(channels) * 4u + 15u) &
-             ~15u;
+    bytes +=
+        (static_cast<uint32_t>(p.filter_h) * static_cast<uint32_t>(channels) * 4u + 15u) & ~15u;
   }
   return bytes + arm_kernels::depthwise_tile_extra_scratch(p, channels);
 }
@@ -64,7 +64,8 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
   const int32_t kh = filter->shape.dims[1], kw = filter->shape.dims[2],
                 out_c = filter->shape.dims[3];
   if (filter->shape.dims[0] != 1) {
-    return ctx.fail(Status::kInvalidModel, "DEPTHWISE_CONV_2D: filter dimension 0 is %d, expected 1",
+    return ctx.fail(Status::kInvalidModel,
+                    "DEPTHWISE_CONV_2D: filter dimension 0 is %d, expected 1",
                     static_cast<int>(filter->shape.dims[0]));
   }
   const int32_t M = opt.depth_multiplier;
@@ -78,8 +79,8 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
       Status::kOk)
     return s;
   bool per_channel = false;
-  if ((s = check_window_output(ctx, "DEPTHWISE_CONV_2D", t, batches, geo, out_c,
-                               &per_channel)) != Status::kOk)
+  if ((s = check_window_output(ctx, "DEPTHWISE_CONV_2D", t, batches, geo, out_c, &per_channel)) !=
+      Status::kOk)
     return s;
   const int64_t taps = static_cast<int64_t>(kh) * kw;
   if (taps > (int64_t{1} << 24)) {
@@ -131,9 +132,19 @@ const DepthwiseConv2DParams& dw_params(const void* p) {
 }
 void dw_geometry(const void* params, TileGeometry* g) {
   const DepthwiseConv2DParams& p = dw_params(params);
-  *g = TileGeometry{p.batches, p.in_h, p.in_w, p.in_c, p.out_h, p.out_w, p.out_c,
-                    p.stride_h, p.dilation_h, p.filter_h, 0,
-                    uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_h) * p.filter_w};
+  *g = TileGeometry{
+      p.batches,
+      p.in_h,
+      p.in_w,
+      p.in_c,
+      p.out_h,
+      p.out_w,
+      p.out_c,
+      p.stride_h,
+      p.dilation_h,
+      p.filter_h,
+      0,
+      uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_h) * p.filter_w};
 }
 void dw_input_rows(const void* params, int32_t r0, int32_t r1, int32_t* first, int32_t* last) {
   const DepthwiseConv2DParams& p = dw_params(params);
@@ -149,9 +160,13 @@ void dw_window(const void* params, const InputBand& in, const int8_t* filter, co
 }  // namespace
 
 extern const OpDescriptor kDepthwiseConv2DOp = {
-    kBuiltinDepthwiseConv2D, builtin_op_name(kBuiltinDepthwiseConv2D), depthwise_conv2d_prepare,
-    depthwise_conv2d_eval, "depthwise", kServedInTflm,
-    {fixed_family<OpFamily::kDepthwise>, dw_geometry, dw_input_rows, dw_scratch, nullptr,
-     dw_window, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
+    kBuiltinDepthwiseConv2D,
+    builtin_op_name(kBuiltinDepthwiseConv2D),
+    depthwise_conv2d_prepare,
+    depthwise_conv2d_eval,
+    "depthwise",
+    kServedInTflm,
+    {fixed_family<OpFamily::kDepthwise>, dw_geometry, dw_input_rows, dw_scratch, nullptr, dw_window,
+     nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

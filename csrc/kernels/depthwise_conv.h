@@ -22,23 +22,23 @@ enum DepthwisePath : int32_t {
 struct DepthwiseConv2DParams {
   int32_t batches;
   int32_t in_h, in_w, in_c;
-  int32_t out_h, out_w, out_c;        // out_c = in_c * depth_multiplier
-  int32_t filter_h, filter_w;         // filter is [1, filter_h, filter_w, out_c]
+  int32_t out_h, out_w, out_c;  // out_c = in_c * depth_multiplier
+  int32_t filter_h, filter_w;   // filter is [1, filter_h, filter_w, out_c]
   int32_t depth_multiplier;
   int32_t stride_h, stride_w;
   int32_t dilation_h, dilation_w;
   int32_t pad_top, pad_left;
-  int32_t input_offset;               // -input zero point
-  int32_t output_offset;              // output zero point
+  int32_t input_offset;   // -input zero point
+  int32_t output_offset;  // output zero point
   int32_t act_min, act_max;
-  const int32_t* multiplier;          // [out_c]
-  const int32_t* shift;               // [out_c] TFLM shift (> 0: left)
-  const int32_t* left_shift;          // [out_c]
-  const int32_t* right_shift;         // [out_c]
-  const int32_t* row_sum;             // [filter_h][out_c]: sum over kx of w[ky][kx][c];
-                                      // nullptr when the filter is not constant
-  const int8_t* zeros;                // >= max(in_c, out_c) zero bytes
-  int32_t path;                       // DepthwisePath
+  const int32_t* multiplier;   // [out_c]
+  const int32_t* shift;        // [out_c] TFLM shift (> 0: left)
+  const int32_t* left_shift;   // [out_c]
+  const int32_t* right_shift;  // [out_c]
+  const int32_t* row_sum;      // [filter_h][out_c]: sum over kx of w[ky][kx][c];
+                               // nullptr when the filter is not constant
+  const int8_t* zeros;         // >= max(in_c, out_c) zero bytes
+  int32_t path;                // DepthwisePath
   int32_t has_bias;
 };
 

@@ -26,14 +26,10 @@ namespace {
 // Channels [i0, i0 + W) of one pixel with T taps; W fixed so the compiler
 // picks a vector width that fits small channel counts too.
 template <int T, int W>
-inline __attribute__((always_inline)) void dw_span(const int8_t* const __restrict* x,
-                                                   const int8_t* const __restrict* w, int32_t i0,
-                                                   const int32_t* __restrict init,
-                                                   const int32_t* __restrict m,
-                                                   const int32_t* __restrict ls,
-                                                   const int32_t* __restrict rs, int32_t off,
-                                                   int32_t lo, int32_t hi,
-                                                   int8_t* __restrict out) {
+inline __attribute__((always_inline)) void dw_span(
+    const int8_t* const __restrict* x, const int8_t* const __restrict* w, int32_t i0,
+    const int32_t* __restrict init, const int32_t* __restrict m, const int32_t* __restrict ls,
+    const int32_t* __restrict rs, int32_t off, int32_t lo, int32_t hi, int8_t* __restrict out) {
   for (int32_t j = 0; j < W; ++j) {
     const int32_t i = i0 + j;
     int32_t s = 0;
@@ -73,16 +69,17 @@ void dw_pixel_generic(const int8_t* const* xp, const int8_t* const* wp, int32_t 
   for (int32_t t = 0; t < T; ++t) {
     const int8_t* __restrict x = xp[t];
     const int8_t* __restrict w = wp[t];
-    for (int32_t i = 0; i < n; ++i) acc[i] += static_cast<int32_t>(x[i]) * static_cast<int32_t>(w[i]);
+    for (int32_t i = 0; i < n; ++i)
+      acc[i] += static_cast<int32_t>(x[i]) * static_cast<int32_t>(w[i]);
   }
   requant_row(acc, n, init, rq, c0, out);
 }
 
 // depth_multiplier > 1: xp[t] points at channel 0 of the tap's input pixel,
 // output channel c reads input channel c / M.
-void dw_pixel_multiplier(const int8_t* const* xp, const int8_t* const* wp, int32_t T,
-                         int32_t n, int32_t c0, int32_t M, const int32_t* __restrict init,
-                         const Requant& rq, int8_t* __restrict out, int32_t* __restrict acc) {
+void dw_pixel_multiplier(const int8_t* const* xp, const int8_t* const* wp, int32_t T, int32_t n,
+                         int32_t c0, int32_t M, const int32_t* __restrict init, const Requant& rq,
+                         int8_t* __restrict out, int32_t* __restrict acc) {
   for (int32_t i = 0; i < n; ++i) acc[i] = 0;
   for (int32_t t = 0; t < T; ++t) {
     const int8_t* __restrict x = xp[t];
@@ -118,8 +115,7 @@ void depthwise_conv2d_tile_reference(const DepthwiseConv2DParams& p, const Input
                 static_cast<int32_t>(in.data[static_cast<ptrdiff_t>(iy - in.row_begin) * row_bytes +
                                              static_cast<ptrdiff_t>(ix) * p.in_c + ic]) +
                 p.input_offset;
-            const int32_t wv =
-                filter[static_cast<ptrdiff_t>(ky * p.filter_w + kx) * p.out_c + c];
+            const int32_t wv = filter[static_cast<ptrdiff_t>(ky * p.filter_w + kx) * p.out_c + c];
             acc += static_cast<uint32_t>(wv * xv);
           }
         }
@@ -226,7 +222,8 @@ void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
         for (int32_t ky = 0; ky < KH; ++ky) {
           const int32_t iy = iy0 + ky * p.dilation_h;
           const bool row_ok = iy >= 0 && iy < p.in_h;
-          const int8_t* src = row_ok ? in.data + static_cast<ptrdiff_t>(iy - in.row_begin) * row_bytes +
+          const int8_t* src = row_ok ? in.data +
+                                           static_cast<ptrdiff_t>(iy - in.row_begin) * row_bytes +
                                            static_cast<ptrdiff_t>(ix0) * p.in_c + ch_off
                                      : nullptr;
           for (int32_t kx = 0; kx < KW; ++kx) {
@@ -263,7 +260,8 @@ void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
                     static_cast<ptrdiff_t>(ix) * p.in_c + ch_off;
             wp[t] = filter + static_cast<ptrdiff_t>(t) * OC + c0;
             const int8_t* w = wp[t];
-            for (int32_t i = 0; i < n; ++i) wsum[i] += static_cast<uint32_t>(static_cast<int32_t>(w[i]));
+            for (int32_t i = 0; i < n; ++i)
+              wsum[i] += static_cast<uint32_t>(static_cast<int32_t>(w[i]));
           } else {
             xp[t] = p.zeros;
             wp[t] = p.zeros;

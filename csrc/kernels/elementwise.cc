@@ -164,7 +164,8 @@ Status binary_layout_fail(PrepareContext& ctx, const char* op, BinaryLayout* l) 
   return ctx.fail(Status::kInvalidModel,
                   "%s: %s: dimension -%d is %d in input 1, %d in input 2, %d in the output", op,
                   err, static_cast<int>(dim), static_cast<int>(a.dim_from_back(dim - 1)),
-                  static_cast<int>(b.dim_from_back(dim - 1)), static_cast<int>(o.dim_from_back(dim - 1)));
+                  static_cast<int>(b.dim_from_back(dim - 1)),
+                  static_cast<int>(o.dim_from_back(dim - 1)));
 }
 
 // ---------------------------------------------------------------------------

@@ -69,11 +69,11 @@ struct BinaryGeometry {
 };
 
 struct BinaryLayout {
-  int32_t kind;              // BinaryKind
-  int64_t num_elements;      // output elements
-  BinaryGeometry rows;       // the output's own (padded) dims: row-band semantics
-  BinaryGeometry fast;       // dims collapsed as far as possible: whole-tensor eval
-  int32_t a_row_elems;       // elements per row of input 1 (its last two dims)
+  int32_t kind;          // BinaryKind
+  int64_t num_elements;  // output elements
+  BinaryGeometry rows;   // the output's own (padded) dims: row-band semantics
+  BinaryGeometry fast;   // dims collapsed as far as possible: whole-tensor eval
+  int32_t a_row_elems;   // elements per row of input 1 (its last two dims)
   int32_t b_row_elems;
 };
 
@@ -101,17 +101,17 @@ const char* binary_layout_init(const Shape& a, const Shape& b, const Shape& out,
 Status binary_layout_fail(PrepareContext& ctx, const char* op, BinaryLayout* l);
 
 struct AddParams {
-  int32_t input1_offset, input2_offset;   // -zero_point
+  int32_t input1_offset, input2_offset;  // -zero_point
   int32_t input1_multiplier, input2_multiplier, output_multiplier;
   int32_t input1_shift, input2_shift, output_shift;  // <= 0 (right shifts)
-  int32_t left_shift;                     // 20
-  int32_t output_offset;                  // output zero point
+  int32_t left_shift;                                // 20
+  int32_t output_offset;                             // output zero point
   int32_t act_min, act_max;
   BinaryLayout layout;
 };
 
 struct MulParams {
-  int32_t input1_offset, input2_offset;   // -zero_point
+  int32_t input1_offset, input2_offset;  // -zero_point
   int32_t output_multiplier, output_shift;
   int32_t output_offset;
   int32_t act_min, act_max;

@@ -104,8 +104,7 @@ inline void run_row(const Op& op, const int8_t* a, const int8_t* b, int8_t* out,
 // offset (in the input's full tensor) that the a/b pointers correspond to.
 template <class Op>
 void run_rows(const Op& op, const BinaryGeometry& g, const int8_t* a, int64_t a_origin,
-              const int8_t* b, int64_t b_origin, int8_t* out, int64_t row_begin,
-              int64_t row_end) {
+              const int8_t* b, int64_t b_origin, int8_t* out, int64_t row_begin, int64_t row_end) {
   if (row_end <= row_begin) return;
   const int R = g.rank;
   const int32_t n1 = g.dims[R - 2], n0 = g.dims[R - 1];
@@ -161,17 +160,10 @@ void run_flat(const Op& op, const BinaryLayout& l, const int8_t* a, const int8_t
   if (end <= begin) return;
   const int64_t n = end - begin;
   switch (l.kind) {
-    case kBinarySameShape:
-      run_vv(op, a + begin, b + begin, out + begin, n);
-      return;
-    case kBinaryScalarA:
-      run_sv(op, a[0], b + begin, out + begin, n);
-      return;
-    case kBinaryScalarB:
-      run_vs(op, a + begin, b[0], out + begin, n);
-      return;
-    default:
-      break;
+    case kBinarySameShape: run_vv(op, a + begin, b + begin, out + begin, n); return;
+    case kBinaryScalarA: run_sv(op, a[0], b + begin, out + begin, n); return;
+    case kBinaryScalarB: run_vs(op, a + begin, b[0], out + begin, n); return;
+    default: break;
   }
   const BinaryGeometry& g = l.fast;
   const int64_t row_elems = static_cast<int64_t>(g.dims[g.rank - 2]) * g.dims[g.rank - 1];

@@ -24,16 +24,15 @@ struct Rdbpot {
   int32_t e, mask, half_mask;
   Rdbpot() : e(0), mask(0), half_mask(0) {}
   explicit Rdbpot(int32_t exponent)
-      : e(exponent), mask(static_cast<int32_t>((int64_t{1} << exponent) - 1)),
+      : e(exponent),
+        mask(static_cast<int32_t>((int64_t{1} << exponent) - 1)),
         half_mask(mask >> 1) {}
   int32_t operator()(int32_t x) const {
     const int32_t threshold = half_mask + (x < 0 ? 1 : 0);
     return (x >> e) + ((x & mask) > threshold ? 1 : 0);
   }
 };
-inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) {
-  return v < lo ? lo : (v > hi ? hi : v);
-}
+inline int32_t clamp(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 // The per-element math of ADD and MUL in branch-free form, equal to
 // add_reference / mul_reference: pa / pb prepare an element of input 1 / 2,
@@ -45,9 +44,16 @@ struct AddMath {
   Rdbpot r1, r2, ro;
   int32_t zo, lo, hi;
   explicit AddMath(const AddParams& p)
-      : o1(p.input1_offset), o2(p.input2_offset), m1(p.input1_multiplier),
-        m2(p.input2_multiplier), mo(p.output_multiplier), r1(-p.input1_shift),
-        r2(-p.input2_shift), ro(-p.output_shift), zo(p.output_offset), lo(p.act_min),
+      : o1(p.input1_offset),
+        o2(p.input2_offset),
+        m1(p.input1_multiplier),
+        m2(p.input2_multiplier),
+        mo(p.output_multiplier),
+        r1(-p.input1_shift),
+        r2(-p.input2_shift),
+        ro(-p.output_shift),
+        zo(p.output_offset),
+        lo(p.act_min),
         hi(p.act_max) {}
   int32_t pa(int32_t x) const { return r1(srdhm_pos((x + o1) * (1 << 20), m1)); }
   int32_t pb(int32_t y) const { return r2(srdhm_pos((y + o2) * (1 << 20), m2)); }
@@ -63,9 +69,13 @@ struct MulMath {
   Rdbpot right;
   int32_t zo, lo, hi;
   explicit MulMath(const MulParams& p)
-      : o1(p.input1_offset), o2(p.input2_offset), m(p.output_multiplier),
+      : o1(p.input1_offset),
+        o2(p.input2_offset),
+        m(p.output_multiplier),
         left(p.output_shift > 0 ? p.output_shift : 0),
-        right(p.output_shift > 0 ? 0 : -p.output_shift), zo(p.output_offset), lo(p.act_min),
+        right(p.output_shift > 0 ? 0 : -p.output_shift),
+        zo(p.output_offset),
+        lo(p.act_min),
         hi(p.act_max) {}
   int32_t pa(int32_t x) const { return x + o1; }
   int32_t pb(int32_t y) const { return y + o2; }

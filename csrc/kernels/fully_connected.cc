@@ -54,10 +54,10 @@ void fully_connected_tile_reference(const FullyConnectedParams& p, const int8_t*
   }
 }
 
-void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input,
-                          const int8_t* filter, const int32_t* bias, int8_t* output,
-                          int32_t output_row_stride, int32_t ch_begin, int32_t ch_end,
-                          int32_t batch_begin, int32_t batch_end, void* scratch) {
+void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input, const int8_t* filter,
+                          const int32_t* bias, int8_t* output, int32_t output_row_stride,
+                          int32_t ch_begin, int32_t ch_end, int32_t batch_begin, int32_t batch_end,
+                          void* scratch) {
   if (ch_begin >= ch_end || batch_begin >= batch_end) return;
   if (p.path == kFullyConnectedPathReference) {
     fully_connected_tile_reference(p, input, filter, bias, output, output_row_stride, ch_begin,
@@ -80,7 +80,8 @@ void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input,
     // every invoke, which a 1-pixel layer notices.
     const int32_t* fs = p.filter_sum + ch_begin;
     const int32_t* b = bias + ch_begin;
-    for (int32_t i = 0; i < n; ++i) bias_eff[i] = wrap_add(wrap_add(b[i], wrap_mul(xo, fs[i])), kwx);
+    for (int32_t i = 0; i < n; ++i)
+      bias_eff[i] = wrap_add(wrap_add(b[i], wrap_mul(xo, fs[i])), kwx);
   } else {
     for (int32_t c = ch_begin; c < ch_end; ++c) {
       int32_t wsum;
@@ -135,8 +136,8 @@ Status fully_connected_prepare(PrepareContext& ctx) {
   if ((s = expect_type(ctx, input, DType::kInt8,
                        "FULLY_CONNECTED input (only int8 activations)")) != Status::kOk)
     return s;
-  if ((s = expect_type(ctx, filter, DType::kInt8,
-                       "FULLY_CONNECTED filter (only int8 weights)")) != Status::kOk)
+  if ((s = expect_type(ctx, filter, DType::kInt8, "FULLY_CONNECTED filter (only int8 weights)")) !=
+      Status::kOk)
     return s;
   if (bias && (s = expect_type(ctx, bias, DType::kInt32, "FULLY_CONNECTED bias")) != Status::kOk)
     return s;
@@ -170,8 +171,7 @@ Status fully_connected_prepare(PrepareContext& ctx) {
                     static_cast<long long>(bias->shape.num_elements()), static_cast<int>(units));
   }
   if ((s = check_activation_quant(ctx, input, "FULLY_CONNECTED input")) != Status::kOk) return s;
-  if ((s = check_activation_quant(ctx, output, "FULLY_CONNECTED output")) != Status::kOk)
-    return s;
+  if ((s = check_activation_quant(ctx, output, "FULLY_CONNECTED output")) != Status::kOk) return s;
   const QuantInfo& fq = filter->quant;
   if (fq.num_scales < 1) {
     return ctx.fail(Status::kInvalidModel, "FULLY_CONNECTED: filter must be quantized");
@@ -212,8 +212,8 @@ Status fully_connected_prepare(PrepareContext& ctx) {
   if (per_channel) {
     // FullyConnectedPerChannel ignores the weight zero points.
     p->filter_offset = 0;
-    if ((s = per_channel_multipliers(ctx, input->quant.scale, fq, output->quant.scale, units,
-                                     true, mult, shift, lsh, rsh)) != Status::kOk)
+    if ((s = per_channel_multipliers(ctx, input->quant.scale, fq, output->quant.scale, units, true,
+                                     mult, shift, lsh, rsh)) != Status::kOk)
       return s;
   } else {
     const float fscale = fq.scales ? fq.scales[0] : fq.scale;
@@ -225,8 +225,7 @@ Status fully_connected_prepare(PrepareContext& ctx) {
     if (bias) {
       // TFLM GetQuantizedConvolutionMultipler: bias scale must match
       // input_scale * filter_scale within 2% of the output scale.
-      const double product =
-          static_cast<double>(input->quant.scale) * static_cast<double>(fscale);
+      const double product = static_cast<double>(input->quant.scale) * static_cast<double>(fscale);
       const double diff = std::fabs(product - static_cast<double>(bias->quant.scale));
       if (!(diff / static_cast<double>(output->quant.scale) <= 0.02)) {
         return ctx.fail(Status::kInvalidModel,
@@ -294,11 +293,10 @@ Status fully_connected_prepare(PrepareContext& ctx) {
 
 Status fully_connected_eval(const EvalContext& ctx) {
   const FullyConnectedParams& p = *static_cast<const FullyConnectedParams*>(ctx.params);
-  fully_connected_tile(p, static_cast<const int8_t*>(ctx.inputs[0]),
-                       static_cast<const int8_t*>(ctx.inputs[1]),
-                       p.has_bias ? static_cast<const int32_t*>(ctx.inputs[2]) : nullptr,
-                       static_cast<int8_t*>(ctx.outputs[0]), p.units, 0, p.units, 0,
-                       p.batches, ctx.scratch);
+  fully_connected_tile(
+      p, static_cast<const int8_t*>(ctx.inputs[0]), static_cast<const int8_t*>(ctx.inputs[1]),
+      p.has_bias ? static_cast<const int32_t*>(ctx.inputs[2]) : nullptr,
+      static_cast<int8_t*>(ctx.outputs[0]), p.units, 0, p.units, 0, p.batches, ctx.scratch);
   return Status::kOk;
 }
 
@@ -309,7 +307,17 @@ const FullyConnectedParams& fc_params(const void* p) {
 }
 void fc_geometry(const void* params, TileGeometry* g) {
   const FullyConnectedParams& p = fc_params(params);
-  *g = TileGeometry{p.batches, 1, 1, p.accum_depth, 1, 1, p.units, 1, 1, 1, p.accum_depth,
+  *g = TileGeometry{p.batches,
+                    1,
+                    1,
+                    p.accum_depth,
+                    1,
+                    1,
+                    p.units,
+                    1,
+                    1,
+                    1,
+                    p.accum_depth,
                     uint64_t(p.batches) * p.units * uint64_t(p.accum_depth)};
 }
 uint32_t fc_scratch(const void* params, int32_t batches, int32_t channels) {
@@ -324,8 +332,12 @@ void fc_channels(const void* params, const int8_t* input, const int8_t* filter, 
 }  // namespace
 
 extern const OpDescriptor kFullyConnectedOp = {
-    kBuiltinFullyConnected, builtin_op_name(kBuiltinFullyConnected), fully_connected_prepare,
-    fully_connected_eval, "fully_connected", kServedInTflm,
+    kBuiltinFullyConnected,
+    builtin_op_name(kBuiltinFullyConnected),
+    fully_connected_prepare,
+    fully_connected_eval,
+    "fully_connected",
+    kServedInTflm,
     {fixed_family<OpFamily::kFullyConnected>, fc_geometry, nullptr, fc_scratch, nullptr, nullptr,
      nullptr, nullptr, nullptr, nullptr, fc_channels, nullptr}};
 

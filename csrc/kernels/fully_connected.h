@@ -20,22 +20,22 @@ enum FullyConnectedPath : int32_t {
 
 struct FullyConnectedParams {
   int32_t batches;
-  int32_t accum_depth;        // filter is [units, accum_depth]
+  int32_t accum_depth;  // filter is [units, accum_depth]
   int32_t units;
-  int32_t input_offset;       // -input zero point
-  int32_t filter_offset;      // -filter zero point (per-tensor only; 0 per-channel)
-  int32_t output_offset;      // output zero point
+  int32_t input_offset;   // -input zero point
+  int32_t filter_offset;  // -filter zero point (per-tensor only; 0 per-channel)
+  int32_t output_offset;  // output zero point
   int32_t act_min, act_max;
-  int32_t per_channel;        // 1: per-channel multipliers, 0: one broadcast value
-  const int32_t* multiplier;  // [units] (per-tensor value repeated)
-  const int32_t* shift;       // [units] TFLM shift (> 0: left)
-  const int32_t* left_shift;  // [units]
-  const int32_t* right_shift; // [units]
-  const int32_t* filter_sum;  // [units] row sums of the weights, nullptr if not constant
+  int32_t per_channel;          // 1: per-channel multipliers, 0: one broadcast value
+  const int32_t* multiplier;    // [units] (per-tensor value repeated)
+  const int32_t* shift;         // [units] TFLM shift (> 0: left)
+  const int32_t* left_shift;    // [units]
+  const int32_t* right_shift;   // [units]
+  const int32_t* filter_sum;    // [units] row sums of the weights, nullptr if not constant
   const int8_t* packed_filter;  // host SIMD builds only: prepare-time packed copy of
                                 // constant weights (all channels), or nullptr. When
                                 // set, tiles read it instead of `filter` (same values).
-  int32_t path;               // FullyConnectedPath
+  int32_t path;                 // FullyConnectedPath
   int32_t has_bias;
 };
 
@@ -48,10 +48,10 @@ struct FullyConnectedParams {
 //  output:  element (b, c) at output[(b - batch_begin) * output_row_stride +
 //           (c - ch_begin)]; eval uses output_row_stride = units.
 //  scratch: fully_connected_tile_scratch_size(p, batches, channels) bytes.
-void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input,
-                          const int8_t* filter, const int32_t* bias, int8_t* output,
-                          int32_t output_row_stride, int32_t ch_begin, int32_t ch_end,
-                          int32_t batch_begin, int32_t batch_end, void* scratch);
+void fully_connected_tile(const FullyConnectedParams& p, const int8_t* input, const int8_t* filter,
+                          const int32_t* bias, int8_t* output, int32_t output_row_stride,
+                          int32_t ch_begin, int32_t ch_end, int32_t batch_begin, int32_t batch_end,
+                          void* scratch);
 
 uint32_t fully_connected_tile_scratch_size(const FullyConnectedParams& p, int32_t batches,
                                            int32_t channels);

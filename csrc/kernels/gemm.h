@@ -71,8 +71,8 @@ inline void gemm_prepack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
 // gemm_requant. `prepacked` is the prepare-time packed copy of the WHOLE
 // matrix (channel 0 first) or nullptr; `buf` is the scratch gemm_scratch_bytes
 // reserved for transposed weights.
-inline GemmWeights gemm_weights(const int8_t* w, int32_t K, int32_t c0, int32_t nch,
-                                int8_t* buf, const int8_t* prepacked) {
+inline GemmWeights gemm_weights(const int8_t* w, int32_t K, int32_t c0, int32_t nch, int8_t* buf,
+                                const int8_t* prepacked) {
   GemmWeights g{w, nullptr, nullptr, 0, K, nch};
   if (prepacked) {  // exists only when the selected kernels packed it
     g.packed = prepacked;
@@ -102,8 +102,7 @@ inline int32_t weight_sum(const int8_t* w, int32_t n) {
 template <int NP, int NC>
 inline __attribute__((always_inline)) void dot_block(const int8_t* const* xs,
                                                      const int8_t* __restrict w, int32_t K,
-                                                     int32_t* __restrict acc,
-                                                     int32_t acc_stride) {
+                                                     int32_t* __restrict acc, int32_t acc_stride) {
   const int8_t* __restrict x[NP];
   for (int p = 0; p < NP; ++p) x[p] = xs[p];
   int32_t s[NP][NC];
@@ -121,8 +120,8 @@ inline __attribute__((always_inline)) void dot_block(const int8_t* const* xs,
 }
 
 template <int NP>
-inline void dot_rows(const int8_t* const* xs, const int8_t* w, int32_t K, int32_t nch,
-                     int32_t* acc, int32_t acc_stride) {
+inline void dot_rows(const int8_t* const* xs, const int8_t* w, int32_t K, int32_t nch, int32_t* acc,
+                     int32_t acc_stride) {
   int32_t c = 0;
   for (; c + 4 <= nch; c += 4) {
     dot_block<NP, 4>(xs, w + static_cast<ptrdiff_t>(c) * K, K, acc + c, acc_stride);

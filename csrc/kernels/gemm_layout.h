@@ -55,7 +55,7 @@ struct GemmScratch {
   int32_t* acc;
   int32_t* bias_eff;  // nch entries
   int8_t* wbuf;
-  int32_t* xbuf;      // gemm_xbuf_bytes(K) bytes
+  int32_t* xbuf;  // gemm_xbuf_bytes(K) bytes
   uint32_t xbuf_bytes;
 };
 inline GemmScratch take_gemm_scratch(ScratchCursor& sc, int32_t K, int32_t nch) {

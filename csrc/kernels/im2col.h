@@ -35,16 +35,15 @@ inline void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
 // Gathers the receptive field of output pixel (y, x) for group g into col
 // (filter_volume bytes, [KH][KW][filter_c]); taps outside the image get the
 // input zero point, whose contribution w * (zp - zp) is exactly zero.
-inline void im2col_pixel(const Conv2DParams& p, const InputBand& in, int32_t g, int32_t y, int32_t x,
-                  int8_t* col) {
+inline void im2col_pixel(const Conv2DParams& p, const InputBand& in, int32_t g, int32_t y,
+                         int32_t x, int8_t* col) {
   const int32_t fc = p.filter_c;
   const int8_t zp = static_cast<int8_t>(-p.input_offset);
   const int32_t iy0 = y * p.stride_h - p.pad_top;
   const int32_t ix0 = x * p.stride_w - p.pad_left;
   const int32_t row_bytes = p.in_w * p.in_c;
   const int32_t tap_bytes = p.filter_w * fc;
-  const bool x_inside =
-      ix0 >= 0 && ix0 + (p.filter_w - 1) * p.dilation_w < p.in_w;
+  const bool x_inside = ix0 >= 0 && ix0 + (p.filter_w - 1) * p.dilation_w < p.in_w;
   for (int32_t ky = 0; ky < p.filter_h; ++ky) {
     int8_t* dst = col + ky * tap_bytes;
     const int32_t iy = iy0 + ky * p.dilation_h;

@@ -5,7 +5,7 @@
 
 namespace tinyops {
 
-#define TINYOPS_DECLARE_OP(name)            \
+#define TINYOPS_DECLARE_OP(name) \
   Status name##_prepare(PrepareContext& ctx); \
   Status name##_eval(const EvalContext& ctx);
 

@@ -12,9 +12,8 @@ namespace {
 
 inline int8_t requantize_mean(const MeanParams& p, int32_t sum) {
   // TFLM subtracts input_zp * n in 64 bits and narrows the result to int32.
-  const int32_t centered =
-      static_cast<int32_t>(static_cast<int64_t>(sum) -
-                           static_cast<int64_t>(p.input_zp) * static_cast<int64_t>(p.n));
+  const int32_t centered = static_cast<int32_t>(
+      static_cast<int64_t>(sum) - static_cast<int64_t>(p.input_zp) * static_cast<int64_t>(p.n));
   int32_t v = multiply_by_quantized_multiplier(centered, p.multiplier, p.shift) + p.output_zp;
   v = v < -128 ? -128 : (v > 127 ? 127 : v);
   return static_cast<int8_t>(v);
@@ -31,8 +30,7 @@ int floor_log2_u64(uint64_t v) {
 
 }  // namespace
 
-void mean_hw_accumulate(const MeanParams& p, const int8_t* rows, int32_t num_rows,
-                        int32_t* acc) {
+void mean_hw_accumulate(const MeanParams& p, const int8_t* rows, int32_t num_rows, int32_t* acc) {
   const int32_t C = p.channels;
   const int64_t pixels = static_cast<int64_t>(num_rows) * p.width;
   int32_t* __restrict a = acc;
@@ -99,17 +97,17 @@ Status mean_prepare(PrepareContext& ctx) {
     const int32_t dim = in->shape.dims[d];
     if (dim < 0) return ctx.fail(Status::kInvalidModel, "MEAN: negative input dim");
     if (dim == 0) empty = true;
-    if (reduced[d]) n *= dim; else num_outputs *= dim;
+    if (reduced[d]) n *= dim;
+    else num_outputs *= dim;
   }
   if (n > (int64_t{1} << 23)) {
     return ctx.fail(Status::kUnsupported, "MEAN: %lld elements per output is too many",
                     static_cast<long long>(n));
   }
   if (out->shape.num_elements() != num_outputs) {
-    return ctx.fail(Status::kInvalidModel,
-                    "MEAN: output has %lld elements, reducing the input leaves %lld",
-                    static_cast<long long>(out->shape.num_elements()),
-                    static_cast<long long>(num_outputs));
+    return ctx.fail(
+        Status::kInvalidModel, "MEAN: output has %lld elements, reducing the input leaves %lld",
+        static_cast<long long>(out->shape.num_elements()), static_cast<long long>(num_outputs));
   }
   p.empty_input = empty ? 1 : 0;
   p.num_outputs = static_cast<int32_t>(num_outputs);
@@ -122,8 +120,7 @@ Status mean_prepare(PrepareContext& ctx) {
   const double real = static_cast<double>(in->quant.scale) / static_cast<double>(out->quant.scale);
   if (!(out->quant.scale > 0.0f) || !quantize_multiplier(real, &mult, &shift)) {
     return ctx.fail(Status::kInvalidModel, "MEAN: bad scales (input %g, output %g)",
-                    static_cast<double>(in->quant.scale),
-                    static_cast<double>(out->quant.scale));
+                    static_cast<double>(in->quant.scale), static_cast<double>(out->quant.scale));
   }
   if (n > 0) {
     int k = floor_log2_u64(static_cast<uint64_t>(n));
@@ -254,7 +251,12 @@ void mean_finish(const void* params, const int32_t* acc, int8_t* out) {
 }  // namespace
 
 extern const OpDescriptor kMeanOp = {
-    kBuiltinMean, builtin_op_name(kBuiltinMean), mean_prepare, mean_eval, "mean", kServedInTflm,
+    kBuiltinMean,
+    builtin_op_name(kBuiltinMean),
+    mean_prepare,
+    mean_eval,
+    "mean",
+    kServedInTflm,
     {mean_family, mean_geometry, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
      mean_accumulate, mean_finish, nullptr, nullptr}};
 

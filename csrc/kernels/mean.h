@@ -27,13 +27,13 @@ struct MeanParams {
   int32_t rank;
   int32_t dims[6];
   int32_t out_stride[6];
-  int32_t empty_input;       // some input dim is 0: TFLM writes all-zero bytes
+  int32_t empty_input;  // some input dim is 0: TFLM writes all-zero bytes
   int32_t num_outputs;
-  int32_t n;                 // input elements folded into each output
+  int32_t n;  // input elements folded into each output
   int32_t input_zp;
   int32_t output_zp;
-  int32_t multiplier;        // mult' above (1/n folded in)
-  int32_t shift;             // shift' above
+  int32_t multiplier;  // mult' above (1/n folded in)
+  int32_t shift;       // shift' above
   // Set when the input is 4-D and the resolved axes are exactly {1, 2}: then
   // the output is [batches, channels] in order, and the band API applies.
   int32_t hw_path;

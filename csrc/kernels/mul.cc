@@ -11,9 +11,8 @@ namespace tinyops {
 int8_t mul_reference(const MulParams& p, int8_t a, int8_t b) {
   const int32_t v1 = p.input1_offset + a;
   const int32_t v2 = p.input2_offset + b;
-  const int32_t raw =
-      p.output_offset + multiply_by_quantized_multiplier(v1 * v2, p.output_multiplier,
-                                                         p.output_shift);
+  const int32_t raw = p.output_offset + multiply_by_quantized_multiplier(
+                                            v1 * v2, p.output_multiplier, p.output_shift);
   return static_cast<int8_t>(clamp_i32(raw, p.act_min, p.act_max));
 }
 
@@ -87,7 +86,7 @@ namespace {
 const MulParams& mul_params(const void* p) { return *static_cast<const MulParams*>(p); }
 OpFamily mul_family(const void* params) {
   return mul_params(params).layout.kind == kBinaryBroadcast ? OpFamily::kBinaryRows
-                                                             : OpFamily::kBinaryFlat;
+                                                            : OpFamily::kBinaryFlat;
 }
 const BinaryLayout* mul_layout(const void* params) { return &mul_params(params).layout; }
 void mul_flat(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
@@ -100,9 +99,13 @@ void mul_bands(const void* params, const InputBand& a, const InputBand& b, int8_
 }
 }  // namespace
 
-extern const OpDescriptor kMulOp = {
-    kBuiltinMul, builtin_op_name(kBuiltinMul), mul_prepare, mul_eval, "mul", kServedInTflm,
-    {mul_family, nullptr, nullptr, nullptr, mul_layout, nullptr, mul_flat, mul_bands, nullptr,
-     nullptr, nullptr, nullptr}};
+extern const OpDescriptor kMulOp = {kBuiltinMul,
+                                    builtin_op_name(kBuiltinMul),
+                                    mul_prepare,
+                                    mul_eval,
+                                    "mul",
+                                    kServedInTflm,
+                                    {mul_family, nullptr, nullptr, nullptr, mul_layout, nullptr,
+                                     mul_flat, mul_bands, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

@@ -20,9 +20,13 @@ const char* status_name(Status s) {
 
 bool dtype_valid(uint8_t raw) {
   switch (static_cast<DType>(raw)) {
-    case DType::kFloat32: case DType::kInt32: case DType::kUInt8: case DType::kInt64:
-    case DType::kBool: case DType::kInt16: case DType::kInt8:
-      return true;
+    case DType::kFloat32:
+    case DType::kInt32:
+    case DType::kUInt8:
+    case DType::kInt64:
+    case DType::kBool:
+    case DType::kInt16:
+    case DType::kInt8: return true;
   }
   return false;
 }
@@ -65,8 +69,8 @@ Status PrepareContext::fail(Status s, const char* fmt, ...) {
 
 Status expect_io_counts(PrepareContext& ctx, int min_inputs, int max_inputs, int outputs) {
   if (ctx.num_inputs < min_inputs || ctx.num_inputs > max_inputs) {
-    return ctx.fail(Status::kInvalidModel, "expects %d..%d inputs, has %d", min_inputs,
-                    max_inputs, static_cast<int>(ctx.num_inputs));
+    return ctx.fail(Status::kInvalidModel, "expects %d..%d inputs, has %d", min_inputs, max_inputs,
+                    static_cast<int>(ctx.num_inputs));
   }
   if (ctx.num_outputs != outputs) {
     return ctx.fail(Status::kInvalidModel, "expects %d outputs, has %d", outputs,
@@ -97,8 +101,8 @@ Status expect_int8_quantized(PrepareContext& ctx, const char* op, const TensorDe
   }
   const float sc = t->quant.scale;
   if (!(sc > 0.0f) || !(sc <= 3.4e38f)) {
-    return ctx.fail(Status::kInvalidModel, "%s: %s scale %g must be positive and finite", op,
-                    what, static_cast<double>(sc));
+    return ctx.fail(Status::kInvalidModel, "%s: %s scale %g must be positive and finite", op, what,
+                    static_cast<double>(sc));
   }
   return Status::kOk;
 }

@@ -50,8 +50,8 @@ Status pack_prepare(PrepareContext& ctx) {
   for (int32_t i = 0; i < ctx.num_inputs; ++i) {
     const TensorDesc* in = ctx.input(i);
     if (in->type != t) {
-      return ctx.fail(Status::kInvalidModel, "%s: input %d type %d differs from output type %d",
-                      op, static_cast<int>(i), static_cast<int>(in->type), static_cast<int>(t));
+      return ctx.fail(Status::kInvalidModel, "%s: input %d type %d differs from output type %d", op,
+                      static_cast<int>(i), static_cast<int>(in->type), static_cast<int>(t));
     }
     bool ok = in->shape.rank == rank - 1;
     for (int32_t d = 0; ok && d < rank - 1; ++d) {
@@ -92,7 +92,7 @@ Status pack_eval(const EvalContext& ctx) {
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kPackOp = {kBuiltinPack, builtin_op_name(kBuiltinPack),
-                                    pack_prepare, pack_eval, "pack", 0, {}};
+extern const OpDescriptor kPackOp = {
+    kBuiltinPack, builtin_op_name(kBuiltinPack), pack_prepare, pack_eval, "pack", 0, {}};
 
 }  // namespace tinyops

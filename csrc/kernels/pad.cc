@@ -26,8 +26,8 @@ void pad_fill(const PadParams& p, void* out, int64_t count) {
   }
 }
 
-void pad_rows(const PadParams& p, const InputBand& in, int32_t out_row_begin,
-              int32_t out_row_end, int8_t* out) {
+void pad_rows(const PadParams& p, const InputBand& in, int32_t out_row_begin, int32_t out_row_end,
+              int8_t* out) {
   const size_t es = static_cast<size_t>(p.elem_size);
   const int32_t in_w = p.in_dims[3], in_d = p.in_dims[4];
   const int32_t out_w = p.out_dims[3], out_d = p.out_dims[4];
@@ -94,12 +94,12 @@ Status pad_prepare(PrepareContext& ctx) {
   }
   if (value != nullptr) {
     if (value->type != in->type) {
-      return ctx.fail(Status::kInvalidModel, "%s: constant value type %d differs from input %d",
-                      op, static_cast<int>(value->type), static_cast<int>(in->type));
+      return ctx.fail(Status::kInvalidModel, "%s: constant value type %d differs from input %d", op,
+                      static_cast<int>(value->type), static_cast<int>(in->type));
     }
     if (value->shape.num_elements() != 1) {
-      return ctx.fail(Status::kInvalidModel, "%s: constant value must have 1 element, has %lld",
-                      op, static_cast<long long>(value->shape.num_elements()));
+      return ctx.fail(Status::kInvalidModel, "%s: constant value must have 1 element, has %lld", op,
+                      static_cast<long long>(value->shape.num_elements()));
     }
   }
   if (paddings->type != DType::kInt32) {
@@ -151,15 +151,13 @@ Status pad_prepare(PrepareContext& ctx) {
       }
       p.pad_value[0] = static_cast<uint8_t>(static_cast<int8_t>(zp));
     } else if (value->quant.zero_point != out->quant.zero_point ||
-               static_cast<double>(value->quant.scale) !=
-                   static_cast<double>(out->quant.scale)) {
-      return ctx.fail(Status::kInvalidModel,
-                      "%s: constant value quantization (scale %g, zero point %d) differs from "
-                      "the output's (scale %g, zero point %d)",
-                      op, static_cast<double>(value->quant.scale),
-                      static_cast<int>(value->quant.zero_point),
-                      static_cast<double>(out->quant.scale),
-                      static_cast<int>(out->quant.zero_point));
+               static_cast<double>(value->quant.scale) != static_cast<double>(out->quant.scale)) {
+      return ctx.fail(
+          Status::kInvalidModel,
+          "%s: constant value quantization (scale %g, zero point %d) differs from "
+          "the output's (scale %g, zero point %d)",
+          op, static_cast<double>(value->quant.scale), static_cast<int>(value->quant.zero_point),
+          static_cast<double>(out->quant.scale), static_cast<int>(out->quant.zero_point));
     }
   }
   if (value != nullptr) {
@@ -184,7 +182,8 @@ Status pad_eval(const EvalContext& ctx) {
   uint8_t* out = static_cast<uint8_t*>(ctx.outputs[0]);
   const size_t es = static_cast<size_t>(p.elem_size);
   const size_t in_image = static_cast<size_t>(p.in_dims[2]) * p.in_dims[3] * p.in_dims[4] * es;
-  const int64_t out_image_elems = static_cast<int64_t>(p.out_dims[2]) * p.out_dims[3] * p.out_dims[4];
+  const int64_t out_image_elems =
+      static_cast<int64_t>(p.out_dims[2]) * p.out_dims[3] * p.out_dims[4];
   const size_t out_image = static_cast<size_t>(out_image_elems) * es;
   for (int32_t b = 0; b < p.out_dims[0]; ++b) {
     for (int32_t pl = 0; pl < p.out_dims[1]; ++pl) {
@@ -194,10 +193,9 @@ Status pad_eval(const EvalContext& ctx) {
         pad_fill(p, dst, out_image_elems);
         continue;
       }
-      const InputBand band{
-          reinterpret_cast<const int8_t*>(in + (static_cast<size_t>(ib) * p.in_dims[1] + ip) *
-                                                   in_image),
-          0, p.in_dims[2]};
+      const InputBand band{reinterpret_cast<const int8_t*>(
+                               in + (static_cast<size_t>(ib) * p.in_dims[1] + ip) * in_image),
+                           0, p.in_dims[2]};
       pad_rows(p, band, 0, p.out_dims[2], reinterpret_cast<int8_t*>(dst));
     }
   }
@@ -205,9 +203,9 @@ Status pad_eval(const EvalContext& ctx) {
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kPadOp = {kBuiltinPad, builtin_op_name(kBuiltinPad),
-                                    pad_prepare, pad_eval, "pad", kServedInTflm, {}};
-extern const OpDescriptor kPadV2Op = {kBuiltinPadv2, builtin_op_name(kBuiltinPadv2),
-                                    pad_prepare, pad_eval, "padv2", 0, {}};
+extern const OpDescriptor kPadOp = {
+    kBuiltinPad, builtin_op_name(kBuiltinPad), pad_prepare, pad_eval, "pad", kServedInTflm, {}};
+extern const OpDescriptor kPadV2Op = {
+    kBuiltinPadv2, builtin_op_name(kBuiltinPadv2), pad_prepare, pad_eval, "padv2", 0, {}};
 
 }  // namespace tinyops

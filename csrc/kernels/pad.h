@@ -15,12 +15,12 @@
 namespace tinyops {
 
 struct PadParams {
-  int32_t elem_size;      // bytes per element (1 for int8)
-  int32_t in_dims[5];     // [B, P, H, W, D]
+  int32_t elem_size;   // bytes per element (1 for int8)
+  int32_t in_dims[5];  // [B, P, H, W, D]
   int32_t out_dims[5];
-  int32_t left[5];        // padding before / after, per 5-D dim
+  int32_t left[5];  // padding before / after, per 5-D dim
   int32_t right[5];
-  uint8_t pad_value[8];   // bytes of one pad element
+  uint8_t pad_value[8];     // bytes of one pad element
   int32_t pad_value_input;  // 1: PADV2 constant value is not constant, eval
                             // reads it from input 2 (pad_value is ignored)
 };
@@ -48,8 +48,8 @@ inline void pad_input_rows(const PadParams& p, int32_t row_begin, int32_t row_en
 //   - `out` points to output row out_row_begin of that image; rows are
 //     out_dims[3] * out_dims[4] * elem_size bytes, stored contiguously.
 //   - 0 <= out_row_begin <= out_row_end <= out_dims[2]; no overlap.
-void pad_rows(const PadParams& p, const InputBand& in, int32_t out_row_begin,
-              int32_t out_row_end, int8_t* out);
+void pad_rows(const PadParams& p, const InputBand& in, int32_t out_row_begin, int32_t out_row_end,
+              int8_t* out);
 
 // Fills `count` elements at `out` with the pad value.
 void pad_fill(const PadParams& p, void* out, int64_t count);

@@ -46,8 +46,8 @@ Status pool_prepare(PrepareContext& ctx, const char* op) {
                     static_cast<int>(o.padding));
   }
   if (o.stride_h <= 0 || o.stride_w <= 0 || o.filter_h <= 0 || o.filter_w <= 0) {
-    return ctx.fail(Status::kInvalidModel, "%s: stride %dx%d and filter %dx%d must be positive",
-                    op, static_cast<int>(o.stride_h), static_cast<int>(o.stride_w),
+    return ctx.fail(Status::kInvalidModel, "%s: stride %dx%d and filter %dx%d must be positive", op,
+                    static_cast<int>(o.stride_h), static_cast<int>(o.stride_w),
                     static_cast<int>(o.filter_h), static_cast<int>(o.filter_w));
   }
   // TFLM: int8 pooling does not requantize.
@@ -57,8 +57,7 @@ Status pool_prepare(PrepareContext& ctx, const char* op) {
     return ctx.fail(Status::kInvalidModel,
                     "%s: input and output quantization must match (scale %g vs %g, zero point "
                     "%d vs %d)",
-                    op, static_cast<double>(in->quant.scale),
-                    static_cast<double>(out->quant.scale),
+                    op, static_cast<double>(in->quant.scale), static_cast<double>(out->quant.scale),
                     static_cast<int>(in->quant.zero_point),
                     static_cast<int>(out->quant.zero_point));
   }
@@ -113,8 +112,8 @@ Status pool_eval(const EvalContext& ctx) {
   const int64_t out_image = static_cast<int64_t>(p.out_h) * p.out_w * p.channels;
   for (int32_t b = 0; b < p.batches; ++b) {
     const InputBand band{in + b * in_image, 0, p.in_h};
-    const OutputTile tile{out + b * out_image, 0,          p.out_h, 0, p.channels,
-                          p.out_w * p.channels,   p.channels};
+    const OutputTile tile{out + b * out_image,  0,         p.out_h, 0, p.channels,
+                          p.out_w * p.channels, p.channels};
     Tile(p, band, tile);
   }
   return Status::kOk;
@@ -217,9 +216,19 @@ namespace {
 const PoolParams& pool_params(const void* p) { return *static_cast<const PoolParams*>(p); }
 void pool_geometry(const void* params, TileGeometry* g) {
   const PoolParams& p = pool_params(params);
-  *g = TileGeometry{p.batches, p.in_h, p.in_w, p.channels, p.out_h, p.out_w, p.channels,
-                    p.stride_h, 1, p.filter_h, 0,
-                    uint64_t(p.batches) * p.out_h * p.out_w * p.channels * uint64_t(p.filter_h) * p.filter_w};
+  *g = TileGeometry{
+      p.batches,
+      p.in_h,
+      p.in_w,
+      p.channels,
+      p.out_h,
+      p.out_w,
+      p.channels,
+      p.stride_h,
+      1,
+      p.filter_h,
+      0,
+      uint64_t(p.batches) * p.out_h * p.out_w * p.channels * uint64_t(p.filter_h) * p.filter_w};
 }
 void pool_rows(const void* params, int32_t r0, int32_t r1, int32_t* first, int32_t* last) {
   pool_input_rows(pool_params(params), r0, r1, first, last);
@@ -232,13 +241,21 @@ void pool_window(const void* params, const InputBand& in, const int8_t*, const i
 }  // namespace
 
 extern const OpDescriptor kAveragePool2DOp = {
-    kBuiltinAveragePool2D, builtin_op_name(kBuiltinAveragePool2D), average_pool2d_prepare,
-    average_pool2d_eval, "average_pool_2d", kServedInTflm,
+    kBuiltinAveragePool2D,
+    builtin_op_name(kBuiltinAveragePool2D),
+    average_pool2d_prepare,
+    average_pool2d_eval,
+    "average_pool_2d",
+    kServedInTflm,
     {fixed_family<OpFamily::kPool>, pool_geometry, pool_rows, nullptr, nullptr,
      pool_window<average_pool2d_tile>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 extern const OpDescriptor kMaxPool2DOp = {
-    kBuiltinMaxPool2D, builtin_op_name(kBuiltinMaxPool2D), max_pool2d_prepare, max_pool2d_eval,
-    "max_pool_2d", 0,
+    kBuiltinMaxPool2D,
+    builtin_op_name(kBuiltinMaxPool2D),
+    max_pool2d_prepare,
+    max_pool2d_eval,
+    "max_pool_2d",
+    0,
     {fixed_family<OpFamily::kPool>, pool_geometry, pool_rows, nullptr, nullptr,
      pool_window<max_pool2d_tile>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 

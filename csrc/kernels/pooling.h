@@ -30,10 +30,9 @@ struct PoolParams {
 
 // Input rows [*first, *last) (clipped to [0, in_h)) that output rows
 // [row_begin, row_end) of one image read.
-inline void pool_input_rows(const PoolParams& p, int32_t row_begin, int32_t row_end,
-                            int32_t* first, int32_t* last) {
-  window_input_rows(row_begin, row_end, p.stride_h, 1, p.filter_h, p.pad_top, p.in_h, first,
-                    last);
+inline void pool_input_rows(const PoolParams& p, int32_t row_begin, int32_t row_end, int32_t* first,
+                            int32_t* last) {
+  window_input_rows(row_begin, row_end, p.stride_h, 1, p.filter_h, p.pad_top, p.in_h, first, last);
 }
 
 // Tile entry points. Compute output rows [out.row_begin, out.row_end) x all

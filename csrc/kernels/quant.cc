@@ -5,8 +5,7 @@
 namespace tinyops {
 
 int32_t multiply_by_quantized_multiplier_64(int64_t x, int32_t multiplier, int shift) {
-  const int32_t reduced =
-      multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+  const int32_t reduced = multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
   const int total_shift = 15 - shift;
   const int64_t rounded = x * static_cast<int64_t>(reduced) + (int64_t{1} << (total_shift - 1));
   return static_cast<int32_t>(rounded >> total_shift);
@@ -93,8 +92,7 @@ bool activation_range_quantized(int32_t activation, DType type, float scale, int
       if (!quantize_value(scale, zero_point, 1.0f, &t)) return false;
       *act_max = t < qmax ? t : qmax;
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 

@@ -36,11 +36,9 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
                                 right_shift);
 }
 
-inline int32_t multiply_by_quantized_multiplier_smaller_than_one_exp(int32_t x,
-                                                                     int32_t multiplier,
+inline int32_t multiply_by_quantized_multiplier_smaller_than_one_exp(int32_t x, int32_t multiplier,
                                                                      int left_shift) {
-  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier),
-                                -left_shift);
+  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), -left_shift);
 }
 
 inline int32_t multiply_by_quantized_multiplier_greater_than_one(int32_t x, int32_t multiplier,

@@ -17,8 +17,8 @@ constexpr float kTwo31 = 2147483648.0f;
 
 // x / scale converted the oracle's way; `q` already rounded.
 inline int8_t finish(float q, int32_t zero_point) {
-  const int32_t i = (q >= -kTwo31 && q < kTwo31) ? static_cast<int32_t>(q)
-                                                 : std::numeric_limits<int32_t>::min();
+  const int32_t i =
+      (q >= -kTwo31 && q < kTwo31) ? static_cast<int32_t>(q) : std::numeric_limits<int32_t>::min();
   const int32_t v =
       static_cast<int32_t>(static_cast<uint32_t>(i) + static_cast<uint32_t>(zero_point));
   return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
@@ -39,8 +39,8 @@ inline uint32_t float_bits(float f) {
 inline int8_t quantize_one_fast(float x, float scale, int32_t zero_point) {
   const float q = x / scale;
   const uint32_t qb = float_bits(q);
-  const int32_t ok = -static_cast<int32_t>(((qb & 0x7fffffffu) < 0x4f000000u) |
-                                           (qb == 0xcf000000u));
+  const int32_t ok =
+      -static_cast<int32_t>(((qb & 0x7fffffffu) < 0x4f000000u) | (qb == 0xcf000000u));
   const uint32_t sb = qb & static_cast<uint32_t>(ok);
   float s;
   std::memcpy(&s, &sb, sizeof(s));
@@ -176,9 +176,19 @@ Status dequantize_eval(const EvalContext& ctx) {
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kQuantizeOp = {kBuiltinQuantize, builtin_op_name(kBuiltinQuantize),
-                                    quantize_prepare, quantize_eval, "quantize", 0, {}};
-extern const OpDescriptor kDequantizeOp = {kBuiltinDequantize, builtin_op_name(kBuiltinDequantize),
-                                    dequantize_prepare, dequantize_eval, "dequantize", 0, {}};
+extern const OpDescriptor kQuantizeOp = {kBuiltinQuantize,
+                                         builtin_op_name(kBuiltinQuantize),
+                                         quantize_prepare,
+                                         quantize_eval,
+                                         "quantize",
+                                         0,
+                                         {}};
+extern const OpDescriptor kDequantizeOp = {kBuiltinDequantize,
+                                           builtin_op_name(kBuiltinDequantize),
+                                           dequantize_prepare,
+                                           dequantize_eval,
+                                           "dequantize",
+                                           0,
+                                           {}};
 
 }  // namespace tinyops

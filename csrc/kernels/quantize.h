@@ -26,16 +26,16 @@
 namespace tinyops {
 
 struct QuantizeParams {
-  int32_t from_float;   // 1: float32 input, 0: int8 input (requantize)
-  float scale;          // output scale (float mode)
-  int32_t zero_point;   // output zero point (float mode)
+  int32_t from_float;  // 1: float32 input, 0: int8 input (requantize)
+  float scale;         // output scale (float mode)
+  int32_t zero_point;  // output zero point (float mode)
   int64_t num_elements;
-  int8_t lut[256];      // requantize mode: output for input v at lut[(uint8_t)v]
+  int8_t lut[256];  // requantize mode: output for input v at lut[(uint8_t)v]
 };
 
 struct DequantizeParams {
   int64_t num_elements;
-  float lut[256];       // output for input v at lut[(uint8_t)v]
+  float lut[256];  // output for input v at lut[(uint8_t)v]
 };
 
 // TFLM's float -> int8 conversion of one value (the definition).

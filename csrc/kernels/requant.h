@@ -60,8 +60,8 @@ struct Requant {
 
 // outs[r][out_off + i] = requant(acc[r * acc_stride + i] + bias[i]) (wrapping
 // add; bias may be nullptr) for rows r < rows and channels c0 + i, i < n.
-inline void requant_rows(const int32_t* __restrict acc, int32_t acc_stride, int32_t rows,
-                         int32_t n, const int32_t* __restrict bias, const Requant& rq, int32_t c0,
+inline void requant_rows(const int32_t* __restrict acc, int32_t acc_stride, int32_t rows, int32_t n,
+                         const int32_t* __restrict bias, const Requant& rq, int32_t c0,
                          int8_t* const* outs, int32_t out_off) {
   if (const auto simd = x86::kernels().requant_rows) {
     simd(acc, acc_stride, rows, n, bias, rq, c0, outs, out_off);
@@ -88,8 +88,7 @@ inline void requant_rows(const int32_t* __restrict acc, int32_t acc_stride, int3
 // FULLY_CONNECTED params carry the same fields).
 template <class Params>
 inline Requant requant_of(const Params& p) {
-  return Requant{p.multiplier, p.left_shift, p.right_shift, p.output_offset, p.act_min,
-                 p.act_max};
+  return Requant{p.multiplier, p.left_shift, p.right_shift, p.output_offset, p.act_min, p.act_max};
 }
 
 // The output stage as TFLM's reference kernels write it (the reference tile
@@ -98,8 +97,8 @@ inline Requant requant_of(const Params& p) {
 template <class Params>
 inline int8_t reference_output(const Params& p, int32_t c, uint32_t acc, const int32_t* bias) {
   if (bias) acc += static_cast<uint32_t>(bias[c]);
-  int32_t v = multiply_by_quantized_multiplier(static_cast<int32_t>(acc), p.multiplier[c],
-                                               p.shift[c]);
+  int32_t v =
+      multiply_by_quantized_multiplier(static_cast<int32_t>(acc), p.multiplier[c], p.shift[c]);
   v += p.output_offset;
   v = v > p.act_min ? v : p.act_min;
   v = v < p.act_max ? v : p.act_max;

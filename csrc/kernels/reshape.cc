@@ -29,7 +29,8 @@ Status reshape_prepare(PrepareContext& ctx) {
   const size_t es = dtype_size(in->type);
   if (es == 0) return ctx.fail(Status::kUnsupported, "%s: unknown tensor type", op);
   for (int32_t d = 0; d < in->shape.rank; ++d) {
-    if (in->shape.dims[d] < 0) return ctx.fail(Status::kInvalidModel, "%s: input has a negative dim", op);
+    if (in->shape.dims[d] < 0)
+      return ctx.fail(Status::kInvalidModel, "%s: input has a negative dim", op);
   }
   for (int32_t d = 0; d < out->shape.rank; ++d) {
     if (out->shape.dims[d] < 0) {
@@ -67,11 +68,23 @@ Status reshape_eval(const EvalContext& ctx) {
 }
 
 // The op descriptor (tinyops/op_descriptor.h): a byte copy.
-extern const OpDescriptor kReshapeOp = {kBuiltinReshape, builtin_op_name(kBuiltinReshape),
-                                    reshape_prepare, reshape_eval, "reshape", 0, {fixed_family<OpFamily::kCopy>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-     nullptr, nullptr, nullptr, nullptr, nullptr}};
-extern const OpDescriptor kSqueezeOp = {kBuiltinSqueeze, builtin_op_name(kBuiltinSqueeze),
-                                    reshape_prepare, reshape_eval, "reshape", 0, {fixed_family<OpFamily::kCopy>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-     nullptr, nullptr, nullptr, nullptr, nullptr}};
+extern const OpDescriptor kReshapeOp = {
+    kBuiltinReshape,
+    builtin_op_name(kBuiltinReshape),
+    reshape_prepare,
+    reshape_eval,
+    "reshape",
+    0,
+    {fixed_family<OpFamily::kCopy>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr}};
+extern const OpDescriptor kSqueezeOp = {
+    kBuiltinSqueeze,
+    builtin_op_name(kBuiltinSqueeze),
+    reshape_prepare,
+    reshape_eval,
+    "reshape",
+    0,
+    {fixed_family<OpFamily::kCopy>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+     nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

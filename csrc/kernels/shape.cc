@@ -36,12 +36,13 @@ Status shape_prepare(PrepareContext& ctx) {
 
 Status shape_eval(const EvalContext& ctx) {
   const ShapeParams& p = *static_cast<const ShapeParams*>(ctx.params);
-  if (p.rank > 0) std::memcpy(ctx.outputs[0], p.dims, sizeof(int32_t) * static_cast<size_t>(p.rank));
+  if (p.rank > 0)
+    std::memcpy(ctx.outputs[0], p.dims, sizeof(int32_t) * static_cast<size_t>(p.rank));
   return Status::kOk;
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kShapeOp = {kBuiltinShape, builtin_op_name(kBuiltinShape),
-                                    shape_prepare, shape_eval, "shape", 0, {}};
+extern const OpDescriptor kShapeOp = {
+    kBuiltinShape, builtin_op_name(kBuiltinShape), shape_prepare, shape_eval, "shape", 0, {}};
 
 }  // namespace tinyops

@@ -57,9 +57,8 @@ void softmax_row(const SoftmaxParams& p, const int8_t* in, OutT* out) {
   }
   for (int32_t c = 0; c < depth; ++c) {
     const int32_t d = max_in_row - in[c];
-    const int32_t unsat =
-        rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted_scale, p.exp_q0[d]),
-                               exponent);
+    const int32_t unsat = rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(shifted_scale, p.exp_q0[d]), exponent);
     int32_t v = unsat + kMin;
     v = v > kMax ? kMax : (v < kMin ? kMin : v);
     out[c] = static_cast<OutT>(p.included[d] ? v : kMin);
@@ -113,7 +112,8 @@ Status softmax_prepare(PrepareContext& ctx) {
       return ctx.fail(Status::kInvalidModel,
                       "SOFTMAX: int16 output must have scale 1/65536 and zero point -32768 "
                       "(has %g, %d)",
-                      static_cast<double>(out->quant.scale), static_cast<int>(out->quant.zero_point));
+                      static_cast<double>(out->quant.scale),
+                      static_cast<int>(out->quant.zero_point));
     }
   } else if (out->quant.zero_point != -128 || !(out->quant.scale == 1.0f / 256)) {
     return ctx.fail(Status::kInvalidModel,
@@ -171,7 +171,12 @@ Status softmax_eval(const EvalContext& ctx) {
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kSoftmaxOp = {kBuiltinSoftmax, builtin_op_name(kBuiltinSoftmax),
-                                    softmax_prepare, softmax_eval, "softmax", 0, {}};
+extern const OpDescriptor kSoftmaxOp = {kBuiltinSoftmax,
+                                        builtin_op_name(kBuiltinSoftmax),
+                                        softmax_prepare,
+                                        softmax_eval,
+                                        "softmax",
+                                        0,
+                                        {}};
 
 }  // namespace tinyops

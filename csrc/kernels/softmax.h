@@ -41,8 +41,8 @@ namespace tinyops {
 struct SoftmaxParams {
   int64_t num_rows;
   int32_t depth;
-  int32_t output_int16;        // 0: int8 output, 1: int16 output
-  int32_t input_multiplier;    // as TFLM's (after the defined clamp, if any)
+  int32_t output_int16;      // 0: int8 output, 1: int16 output
+  int32_t input_multiplier;  // as TFLM's (after the defined clamp, if any)
   int32_t input_left_shift;
   int32_t diff_min;
   int32_t multiplier_clamped;  // 1 when the "<= 1" defined result applies

@@ -16,10 +16,10 @@ namespace {
 struct SliceParams {
   int32_t elem_size;
   int32_t start[5];
-  int32_t count[5];        // iterations per axis
-  int32_t step[5];         // stride
-  int64_t in_stride[5];    // elements
-  int64_t total;           // output elements
+  int32_t count[5];      // iterations per axis
+  int32_t step[5];       // stride
+  int64_t in_stride[5];  // elements
+  int64_t total;         // output elements
 };
 
 inline int32_t clamp_int(int32_t v, int32_t lo, int32_t hi) {
@@ -65,7 +65,9 @@ int32_t eval_stop(int32_t axis_size, int32_t end, int32_t stride, bool end_maske
 
 int32_t iterations(int32_t start, int32_t stop, int32_t stride) {
   if (stride > 0) {
-    return stop > start ? static_cast<int32_t>((static_cast<int64_t>(stop) - start + stride - 1) / stride) : 0;
+    return stop > start
+               ? static_cast<int32_t>((static_cast<int64_t>(stop) - start + stride - 1) / stride)
+               : 0;
   }
   const int64_t s = -static_cast<int64_t>(stride);
   return start > stop ? static_cast<int32_t>((static_cast<int64_t>(start) - stop + s - 1) / s) : 0;
@@ -90,9 +92,8 @@ void slice_copy(const SliceParams& p, const T* in, T* out) {
       for (int32_t i2 = 0; i2 < c[2]; ++i2) {
         const T* a2 = a1 + (p.start[2] + static_cast<int64_t>(i2) * p.step[2]) * p.in_stride[2];
         for (int32_t i3 = 0; i3 < c[3]; ++i3) {
-          const T* a3 =
-              a2 + (p.start[3] + static_cast<int64_t>(i3) * p.step[3]) * p.in_stride[3] +
-              p.start[4];
+          const T* a3 = a2 + (p.start[3] + static_cast<int64_t>(i3) * p.step[3]) * p.in_stride[3] +
+                        p.start[4];
           if (p.step[4] == 1) {
             std::memcpy(out, a3, sizeof(T) * static_cast<size_t>(c[4]));
             out += c[4];
@@ -140,21 +141,22 @@ Status strided_slice_prepare(PrepareContext& ctx) {
   if (!read_indices(ctx.input(1), dims, begin) || !read_indices(ctx.input(2), dims, end) ||
       !read_indices(ctx.input(3), dims, strides)) {
     return ctx.fail(Status::kUnsupported,
-                    "%s: begin, end and strides must be constant int32 tensors with %d values",
-                    op, static_cast<int>(dims));
+                    "%s: begin, end and strides must be constant int32 tensors with %d values", op,
+                    static_cast<int>(dims));
   }
   // Output shape, as TFLM's Prepare checks it.
   int32_t shape_size = 0;
   for (int32_t d = 0; d < dims; ++d) {
-    if (strides[d] == 0) return ctx.fail(Status::kInvalidModel, "%s: stride %d is zero", op, static_cast<int>(d));
+    if (strides[d] == 0)
+      return ctx.fail(Status::kInvalidModel, "%s: stride %d is zero", op, static_cast<int>(d));
     const int32_t size = in->shape.dims[d];
     const bool bm = (o.begin_mask >> d) & 1, em = (o.end_mask >> d) & 1;
     const bool shrink = (o.shrink_axis_mask >> d) & 1;
     const int32_t b = check_start(size, begin[d], strides[d], bm);
     int32_t e = check_stop(size, end[d], strides[d], em, shrink, b);
     if (shrink) e = b + 1;
-    int32_t dim = static_cast<int32_t>(
-        std::ceil(static_cast<float>(e - b) / static_cast<float>(strides[d])));
+    int32_t dim =
+        static_cast<int32_t>(std::ceil(static_cast<float>(e - b) / static_cast<float>(strides[d])));
     dim = dim < 0 ? 0 : dim;
     if (!shrink) {
       if (shape_size >= out->shape.rank || out->shape.dims[shape_size] != dim) {
@@ -220,23 +222,32 @@ Status strided_slice_eval(const EvalContext& ctx) {
   if (p.total == 0) return Status::kOk;
   switch (p.elem_size) {
     case 1:
-      slice_copy(p, static_cast<const uint8_t*>(ctx.inputs[0]), static_cast<uint8_t*>(ctx.outputs[0]));
+      slice_copy(p, static_cast<const uint8_t*>(ctx.inputs[0]),
+                 static_cast<uint8_t*>(ctx.outputs[0]));
       break;
     case 2:
-      slice_copy(p, static_cast<const uint16_t*>(ctx.inputs[0]), static_cast<uint16_t*>(ctx.outputs[0]));
+      slice_copy(p, static_cast<const uint16_t*>(ctx.inputs[0]),
+                 static_cast<uint16_t*>(ctx.outputs[0]));
       break;
     case 4:
-      slice_copy(p, static_cast<const uint32_t*>(ctx.inputs[0]), static_cast<uint32_t*>(ctx.outputs[0]));
+      slice_copy(p, static_cast<const uint32_t*>(ctx.inputs[0]),
+                 static_cast<uint32_t*>(ctx.outputs[0]));
       break;
     default:
-      slice_copy(p, static_cast<const uint64_t*>(ctx.inputs[0]), static_cast<uint64_t*>(ctx.outputs[0]));
+      slice_copy(p, static_cast<const uint64_t*>(ctx.inputs[0]),
+                 static_cast<uint64_t*>(ctx.outputs[0]));
       break;
   }
   return Status::kOk;
 }
 
 // The op descriptor (tinyops/op_descriptor.h): whole tensors only.
-extern const OpDescriptor kStridedSliceOp = {kBuiltinStridedSlice, builtin_op_name(kBuiltinStridedSlice),
-                                    strided_slice_prepare, strided_slice_eval, "strided_slice", 0, {}};
+extern const OpDescriptor kStridedSliceOp = {kBuiltinStridedSlice,
+                                             builtin_op_name(kBuiltinStridedSlice),
+                                             strided_slice_prepare,
+                                             strided_slice_eval,
+                                             "strided_slice",
+                                             0,
+                                             {}};
 
 }  // namespace tinyops

@@ -28,8 +28,8 @@ struct OutputTile {
 // clipped to [0, in_h): halo rows for a window of `filter_h` taps spaced
 // `dilation_h` apart, stride `stride_h`, `pad_top` rows of implicit padding.
 inline void window_input_rows(int32_t row_begin, int32_t row_end, int32_t stride_h,
-                              int32_t dilation_h, int32_t filter_h, int32_t pad_top,
-                              int32_t in_h, int32_t* first, int32_t* last) {
+                              int32_t dilation_h, int32_t filter_h, int32_t pad_top, int32_t in_h,
+                              int32_t* first, int32_t* last) {
   int32_t lo = row_begin * stride_h - pad_top;
   int32_t hi = (row_end - 1) * stride_h - pad_top + (filter_h - 1) * dilation_h + 1;
   *first = lo < 0 ? 0 : (lo > in_h ? in_h : lo);
@@ -43,7 +43,7 @@ inline void window_input_rows(int32_t row_begin, int32_t row_end, int32_t stride
 inline int32_t conv_output_size(int32_t padding, int32_t in, int32_t filter, int32_t stride,
                                 int32_t dilation) {
   const int64_t eff = (static_cast<int64_t>(filter) - 1) * dilation + 1;
-  const int64_t out = padding == 0 ? (static_cast<int64_t>(in) + stride - 1) / stride  // SAME
+  const int64_t out = padding == 0 ? (static_cast<int64_t>(in) + stride - 1) / stride     // SAME
                                    : (static_cast<int64_t>(in) - eff + stride) / stride;  // VALID
   return out < INT32_MIN ? INT32_MIN : static_cast<int32_t>(out);
 }

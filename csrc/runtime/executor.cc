@@ -43,8 +43,8 @@ const char* Executor::tensor_name(uint32_t i) const {
 }
 
 Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
-                                 const RegionBinding* regions, uint32_t num_regions,
-                                 char* message, size_t cap) {
+                                 const RegionBinding* regions, uint32_t num_regions, char* message,
+                                 size_t cap) {
   const Status bad = Status::kInvalidPlan;
   if (plan == nullptr || plan_bytes < sizeof(PlanHeader)) {
     return failf(message, cap, bad, "plan is %zu bytes, shorter than its header",
@@ -78,8 +78,9 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
                  static_cast<size_t>(plan_bytes));
   }
   if (num_regions != h->num_regions) {
-    return failf(message, cap, Status::kBadArgument, "plan has %" PRIu32 " memory regions, %" PRIu32 " bound",
-                 h->num_regions, num_regions);
+    return failf(message, cap, Status::kBadArgument,
+                 "plan has %" PRIu32 " memory regions, %" PRIu32 " bound", h->num_regions,
+                 num_regions);
   }
   header_ = h;
   region_records_ = reinterpret_cast<const RegionRecord*>(plan + regions_at);
@@ -94,12 +95,15 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
     if (rr.kind > static_cast<uint32_t>(RegionKind::kConstant) ||
         rr.memory > static_cast<uint32_t>(MemoryKind::kHost) ||
         rr.flags > (kRegionDma | kRegionCpuDirect)) {
-      return failf(message, cap, bad, "region %" PRIu32 " has unknown kind %" PRIu32 " / memory %" PRIu32 " / flags %" PRIu32, r,
-                   rr.kind, rr.memory, rr.flags);
+      return failf(message, cap, bad,
+                   "region %" PRIu32 " has unknown kind %" PRIu32 " / memory %" PRIu32
+                   " / flags %" PRIu32,
+                   r, rr.kind, rr.memory, rr.flags);
     }
     if (regions[r].bytes < rr.bytes || (rr.bytes > 0 && regions[r].base == nullptr)) {
       return failf(message, cap, Status::kBadArgument,
-                   "region %" PRIu32 ": plan needs %" PRIu32 " bytes, %" PRIu32 " bound", r, rr.bytes, regions[r].bytes);
+                   "region %" PRIu32 ": plan needs %" PRIu32 " bytes, %" PRIu32 " bound", r,
+                   rr.bytes, regions[r].bytes);
     }
   }
 
@@ -129,13 +133,16 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
     }
     uint64_t n = 1;
     for (uint32_t d = 0; d < tr.rank; ++d) {
-      if (tr.dims[d] < 0) return failf(message, cap, bad, "tensor %" PRIu32 ": negative dimension", t);
+      if (tr.dims[d] < 0)
+        return failf(message, cap, bad, "tensor %" PRIu32 ": negative dimension", t);
       n *= static_cast<uint64_t>(tr.dims[d]);
-      if (n > 0xFFFFFFFFull) return failf(message, cap, bad, "tensor %" PRIu32 ": too many elements", t);
+      if (n > 0xFFFFFFFFull)
+        return failf(message, cap, bad, "tensor %" PRIu32 ": too many elements", t);
     }
     const uint64_t bytes = n * dtype_size(static_cast<DType>(tr.type));
     if (bytes != tr.bytes) {
-      return failf(message, cap, bad, "tensor %" PRIu32 " '%s': %" PRIu32 " bytes recorded, shape needs %llu", t,
+      return failf(message, cap, bad,
+                   "tensor %" PRIu32 " '%s': %" PRIu32 " bytes recorded, shape needs %llu", t,
                    pool_ + tr.name_offset, tr.bytes, static_cast<unsigned long long>(bytes));
     }
     if (tr.region == kNoRegion) {
@@ -158,10 +165,12 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
       const DType type = static_cast<DType>(tr.type);
       const bool zp_ok = type == DType::kInt8    ? (tr.zero_point >= -128 && tr.zero_point <= 127)
                          : type == DType::kUInt8 ? (tr.zero_point >= 0 && tr.zero_point <= 255)
-                         : type == DType::kInt16 ? (tr.zero_point >= -32768 && tr.zero_point <= 32767)
-                                                 : true;
+                         : type == DType::kInt16
+                             ? (tr.zero_point >= -32768 && tr.zero_point <= 32767)
+                             : true;
       if (!zp_ok) {
-        return failf(message, cap, bad, "tensor %" PRIu32 ": zero point %" PRId32 " outside its type's range", t,
+        return failf(message, cap, bad,
+                     "tensor %" PRIu32 ": zero point %" PRId32 " outside its type's range", t,
                      tr.zero_point);
       }
       if (!range_ok(tr.scales_offset, 4ull * tr.num_scales, pool_bytes) ||
@@ -171,7 +180,8 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
       if (tr.num_scales > 1 &&
           (tr.quantized_dimension < 0 || tr.quantized_dimension >= static_cast<int32_t>(tr.rank) ||
            static_cast<uint32_t>(tr.dims[tr.quantized_dimension]) != tr.num_scales)) {
-        return failf(message, cap, bad, "tensor %" PRIu32 ": %" PRIu32 " scales do not match its shape", t,
+        return failf(message, cap, bad,
+                     "tensor %" PRIu32 ": %" PRIu32 " scales do not match its shape", t,
                      tr.num_scales);
       }
     }
@@ -180,31 +190,34 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
   for (uint32_t i = 0; i < h->num_inputs + h->num_outputs; ++i) {
     const int32_t id = io_[i];
     if (id < 0 || static_cast<uint32_t>(id) >= h->num_tensors) {
-      return failf(message, cap, bad, "graph input/output %" PRIu32 ": tensor index %" PRId32 " out of range", i, id);
+      return failf(message, cap, bad,
+                   "graph input/output %" PRIu32 ": tensor index %" PRId32 " out of range", i, id);
     }
     const uint32_t reg = tensor_records_[id].region;
     if (reg == kNoRegion ||
         region_records_[reg].kind != static_cast<uint32_t>(RegionKind::kArena)) {
-      return failf(message, cap, bad, "graph input/output tensor %" PRId32 " has no writable storage", id);
+      return failf(message, cap, bad,
+                   "graph input/output tensor %" PRId32 " has no writable storage", id);
     }
   }
 
   for (uint32_t o = 0; o < h->num_ops; ++o) {
     const OpRecord& op = op_records_[o];
     if (find_op_kernel(op.opcode) == nullptr) {
-      return failf(message, cap, Status::kUnsupported, "op %" PRIu32 ": no kernel for builtin code %" PRId32, o,
-                   op.opcode);
+      return failf(message, cap, Status::kUnsupported,
+                   "op %" PRIu32 ": no kernel for builtin code %" PRId32, o, op.opcode);
     }
     if (op.num_inputs > kMaxOpIo || op.num_outputs > kMaxOpIo ||
         !range_ok(op.tensors_offset, 4ull * (op.num_inputs + op.num_outputs), pool_bytes) ||
         op.tensors_offset % 4 != 0) {
       return failf(message, cap, bad, "op %" PRIu32 ": tensor list out of range", o);
     }
-    if (h->sram_region == kNoRegion ? op.schedule_offset != kNoSchedule
-                                    : (op.schedule_offset == kNoSchedule ||
-                                       op.schedule_offset % 4 != 0 ||
-                                       !range_ok(op.schedule_offset, sizeof(OpSchedule), pool_bytes))) {
-      return failf(message, cap, bad, "op %" PRIu32 ": schedule missing, misplaced or out of range", o);
+    if (h->sram_region == kNoRegion
+            ? op.schedule_offset != kNoSchedule
+            : (op.schedule_offset == kNoSchedule || op.schedule_offset % 4 != 0 ||
+               !range_ok(op.schedule_offset, sizeof(OpSchedule), pool_bytes))) {
+      return failf(message, cap, bad, "op %" PRIu32 ": schedule missing, misplaced or out of range",
+                   o);
     }
     const auto* ids = reinterpret_cast<const int32_t*>(pool_ + op.tensors_offset);
     for (uint32_t k = 0; k < op.num_inputs + op.num_outputs; ++k) {
@@ -212,17 +225,18 @@ Status Executor::validate_tables(const uint8_t* plan, size_t plan_bytes,
       const bool is_output = k >= op.num_inputs;
       if (id == -1 && !is_output) continue;
       if (id < 0 || static_cast<uint32_t>(id) >= h->num_tensors) {
-        return failf(message, cap, bad, "op %" PRIu32 ": tensor index %" PRId32 " out of range", o, id);
+        return failf(message, cap, bad, "op %" PRIu32 ": tensor index %" PRId32 " out of range", o,
+                     id);
       }
       const TensorRecord& tr = tensor_records_[id];
       if (tr.region == kNoRegion && tr.bytes != 0) {
-        return failf(message, cap, bad, "op %" PRIu32 ": tensor %" PRId32 " '%s' has no storage", o, id,
-                     pool_ + tr.name_offset);
+        return failf(message, cap, bad, "op %" PRIu32 ": tensor %" PRId32 " '%s' has no storage", o,
+                     id, pool_ + tr.name_offset);
       }
       if (is_output && tr.region != kNoRegion &&
           region_records_[tr.region].kind != static_cast<uint32_t>(RegionKind::kArena)) {
-        return failf(message, cap, bad, "op %" PRIu32 " writes constant tensor %" PRId32 " '%s'", o, id,
-                     pool_ + tr.name_offset);
+        return failf(message, cap, bad, "op %" PRIu32 " writes constant tensor %" PRId32 " '%s'", o,
+                     id, pool_ + tr.name_offset);
       }
     }
   }
@@ -243,8 +257,10 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
 
   auto* descs = static_cast<TensorDesc*>(
       allocator->alloc(sizeof(TensorDesc) * (num_tensors_ ? num_tensors_ : 1), 16));
-  auto* data = static_cast<void**>(allocator->alloc(sizeof(void*) * (num_tensors_ ? num_tensors_ : 1), 16));
-  auto* ops = static_cast<PreparedOp*>(allocator->alloc(sizeof(PreparedOp) * (num_ops_ ? num_ops_ : 1), 16));
+  auto* data =
+      static_cast<void**>(allocator->alloc(sizeof(void*) * (num_tensors_ ? num_tensors_ : 1), 16));
+  auto* ops = static_cast<PreparedOp*>(
+      allocator->alloc(sizeof(PreparedOp) * (num_ops_ ? num_ops_ : 1), 16));
   if (!descs || !data || !ops) {
     return failf(message, message_cap, Status::kOutOfMemory, "no memory for executor tables");
   }
@@ -257,7 +273,8 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
     d.quant.scale = tr.scale;
     d.quant.zero_point = tr.zero_point;
     d.quant.num_scales = static_cast<int32_t>(tr.num_scales);
-    d.quant.scales = tr.num_scales ? reinterpret_cast<const float*>(pool_ + tr.scales_offset) : nullptr;
+    d.quant.scales =
+        tr.num_scales ? reinterpret_cast<const float*>(pool_ + tr.scales_offset) : nullptr;
     d.quant.quantized_dimension = tr.quantized_dimension;
     d.bytes = tr.bytes;
     data[t] = nullptr;
@@ -280,7 +297,8 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
     const auto* ids = reinterpret_cast<const int32_t*>(pool_ + rec.tensors_offset);
     const TensorDesc* in_descs[kMaxOpIo];
     const TensorDesc* out_descs[kMaxOpIo];
-    for (uint32_t k = 0; k < rec.num_inputs; ++k) in_descs[k] = ids[k] >= 0 ? &descs[ids[k]] : nullptr;
+    for (uint32_t k = 0; k < rec.num_inputs; ++k)
+      in_descs[k] = ids[k] >= 0 ? &descs[ids[k]] : nullptr;
     for (uint32_t k = 0; k < rec.num_outputs; ++k) out_descs[k] = &descs[ids[rec.num_inputs + k]];
     PrepareContext ctx;
     ctx.opcode = rec.opcode;
@@ -301,8 +319,9 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
                    rec.num_outputs ? tensor_name(static_cast<uint32_t>(ids[rec.num_inputs])) : "",
                    op_message[0] ? op_message : status_name(s));
     }
-    ops[o] = PreparedOp{kernel, ctx.params, ids, ids + rec.num_inputs, rec.num_inputs,
-                        rec.num_outputs, ctx.scratch_bytes};
+    ops[o] =
+        PreparedOp{kernel,          ctx.params,       ids, ids + rec.num_inputs, rec.num_inputs,
+                   rec.num_outputs, ctx.scratch_bytes};
     if (ctx.scratch_bytes > scratch) scratch = ctx.scratch_bytes;
     if (rec.num_inputs > max_io) max_io = rec.num_inputs;
     if (rec.num_outputs > max_io) max_io = rec.num_outputs;
@@ -321,28 +340,32 @@ Status Executor::load(const uint8_t* plan, size_t plan_bytes, const RegionBindin
   out_ptrs_ = static_cast<void**>(allocator->alloc(sizeof(void*) * max_io, 16));
   scratch_ = scratch ? allocator->alloc(scratch, 16) : nullptr;
   if (!in_ptrs_ || !out_ptrs_ || (scratch && !scratch_)) {
-    return failf(message, message_cap, Status::kOutOfMemory, "no memory for %" PRIu32 " scratch bytes",
-                 scratch);
+    return failf(message, message_cap, Status::kOutOfMemory,
+                 "no memory for %" PRIu32 " scratch bytes", scratch);
   }
   scratch_bytes_ = scratch;
   ops_ = ops;
   return Status::kOk;
 }
 
-Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocator,
-                                char* message, size_t cap) {
+Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocator, char* message,
+                                size_t cap) {
   const PlanHeader* h = header_;
   const uint32_t sram = h->sram_region;
   const uint32_t pool_bytes = h->pool_bytes;
-  auto* sched = static_cast<ScheduledOp*>(allocator->alloc(sizeof(ScheduledOp) * (num_ops_ ? num_ops_ : 1), 16));
-  auto* stats = static_cast<OpStats*>(allocator->alloc(sizeof(OpStats) * (num_ops_ ? num_ops_ : 1), 16));
+  auto* sched = static_cast<ScheduledOp*>(
+      allocator->alloc(sizeof(ScheduledOp) * (num_ops_ ? num_ops_ : 1), 16));
+  auto* stats =
+      static_cast<OpStats*>(allocator->alloc(sizeof(OpStats) * (num_ops_ ? num_ops_ : 1), 16));
   if (!sched || !stats) return failf(message, cap, Status::kOutOfMemory, "no memory for schedules");
   std::memset(stats, 0, sizeof(OpStats) * num_ops_);
 
   // Lifetimes of SRAM-resident tensors, to check no op's buffers overlap one
   // that is live while the op runs.
-  auto* first = static_cast<int32_t*>(allocator->alloc(sizeof(int32_t) * (num_tensors_ ? num_tensors_ : 1), 16));
-  auto* last = static_cast<int32_t*>(allocator->alloc(sizeof(int32_t) * (num_tensors_ ? num_tensors_ : 1), 16));
+  auto* first = static_cast<int32_t*>(
+      allocator->alloc(sizeof(int32_t) * (num_tensors_ ? num_tensors_ : 1), 16));
+  auto* last = static_cast<int32_t*>(
+      allocator->alloc(sizeof(int32_t) * (num_tensors_ ? num_tensors_ : 1), 16));
   if (!first || !last) return failf(message, cap, Status::kOutOfMemory, "no memory for lifetimes");
   for (uint32_t t = 0; t < num_tensors_; ++t) {
     first[t] = static_cast<int32_t>(num_ops_);
@@ -359,21 +382,26 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     }
   }
   // Graph inputs and outputs are live for the whole inference.
-  for (uint32_t i = 0; i < num_inputs_ + num_outputs_; ++i) last[io_[i]] = static_cast<int32_t>(num_ops_);
+  for (uint32_t i = 0; i < num_inputs_ + num_outputs_; ++i)
+    last[io_[i]] = static_cast<int32_t>(num_ops_);
 
   for (uint32_t o = 0; o < num_ops_; ++o) {
     const PreparedOp& op = ops_[o];
     const OpRecord& rec = op_records_[o];
     const uint32_t n = op.num_inputs + op.num_outputs;
     if (n > static_cast<uint32_t>(kMaxScheduledOperands)) {
-      return failf(message, cap, Status::kUnsupported, "op %" PRIu32 ": too many operands to partition", o);
+      return failf(message, cap, Status::kUnsupported,
+                   "op %" PRIu32 ": too many operands to partition", o);
     }
     const auto* s = reinterpret_cast<const OpSchedule*>(pool_ + rec.schedule_offset);
     if (s->operand_slots % 4 != 0 || !range_ok(s->operand_slots, 8ull * n, pool_bytes)) {
-      return failf(message, cap, Status::kInvalidPlan, "op %" PRIu32 ": staging slots out of range", o);
+      return failf(message, cap, Status::kInvalidPlan, "op %" PRIu32 ": staging slots out of range",
+                   o);
     }
-    auto** in_descs = static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_inputs + 1), 16));
-    auto** out_descs = static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_outputs + 1), 16));
+    auto** in_descs =
+        static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_inputs + 1), 16));
+    auto** out_descs =
+        static_cast<const TensorDesc**>(allocator->alloc(sizeof(void*) * (op.num_outputs + 1), 16));
     auto** data = static_cast<void**>(allocator->alloc(sizeof(void*) * (n + 1), 16));
     auto* region = static_cast<uint32_t*>(allocator->alloc(sizeof(uint32_t) * (n + 1), 16));
     auto* offset = static_cast<uint32_t*>(allocator->alloc(sizeof(uint32_t) * (n + 1), 16));
@@ -400,12 +428,13 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
       offset[k] = id >= 0 ? tensor_records_[id].offset : 0;
       resident[k] = (id >= 0 && region[k] == sram) ? offset[k] : kNotResident;
       const uint32_t flags = (id >= 0 && region[k] != kNoRegion) ? region_records_[region[k]].flags
-                                                                  : (kRegionCpuDirect | kRegionDma);
+                                                                 : (kRegionCpuDirect | kRegionDma);
       v.direct[k] = (flags & kRegionCpuDirect) != 0;
       if (!v.direct[k] && !(flags & kRegionDma)) {
         return failf(message, cap, Status::kInvalidPlan,
-                     "op %" PRIu32 " (%s): tensor %" PRId32 " is neither CPU-direct nor DMA-reachable", o,
-                     op.kernel->name, id);
+                     "op %" PRIu32 " (%s): tensor %" PRId32
+                     " is neither CPU-direct nor DMA-reachable",
+                     o, op.kernel->name, id);
       }
     }
     so.eval = op.kernel->eval;
@@ -417,17 +446,17 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     so.sram_region = sram;
     so.sram = static_cast<uint8_t*>(regions[sram].base);
     char why[200] = {0};
-    const Status cs = check_schedule(v, *s, so.operand_slots, resident,
-                                     region_records_[sram].bytes, why, sizeof(why));
+    const Status cs = check_schedule(v, *s, so.operand_slots, resident, region_records_[sram].bytes,
+                                     why, sizeof(why));
     if (cs != Status::kOk) {
       return failf(message, cap, cs, "op %" PRIu32 " (%s): %s", o, op.kernel->name, why);
     }
     // No buffer of this op may overlap an SRAM tensor that is live now.
     const BufferSlot* slots[11 + kMaxScheduledOperands];
     int ns = 0;
-    const BufferSlot* fixed[] = {&s->in_band[0], &s->in_band[1], &s->in2_band[0], &s->in2_band[1],
-                                 &s->weights[0],  &s->weights[1],  &s->out_band[0], &s->out_band[1],
-                                 &s->scratch,     &s->next_weights};
+    const BufferSlot* fixed[] = {&s->in_band[0], &s->in_band[1],  &s->in2_band[0], &s->in2_band[1],
+                                 &s->weights[0], &s->weights[1],  &s->out_band[0], &s->out_band[1],
+                                 &s->scratch,    &s->next_weights};
     for (const BufferSlot* b : fixed) slots[ns++] = b;
     for (uint32_t k = 0; k < n; ++k) slots[ns++] = &so.operand_slots[k];
     for (uint32_t t = 0; t < num_tensors_; ++t) {
@@ -437,8 +466,9 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
       for (int i = 0; i < ns; ++i) {
         if (slots[i]->bytes && slots[i]->offset < b1 && b0 < slots[i]->offset + slots[i]->bytes) {
           return failf(message, cap, Status::kInvalidPlan,
-                       "op %" PRIu32 " (%s): a tile buffer overlaps live SRAM tensor %" PRIu32 " '%s'", o,
-                       op.kernel->name, t, tensor_name(t));
+                       "op %" PRIu32 " (%s): a tile buffer overlaps live SRAM tensor %" PRIu32
+                       " '%s'",
+                       o, op.kernel->name, t, tensor_name(t));
         }
       }
     }
@@ -449,8 +479,9 @@ Status Executor::load_schedules(const RegionBinding* regions, Allocator* allocat
     if (nw.bytes == 0) continue;
     if (o + 1 >= num_ops_ || sched[o + 1].schedule->weights[0].offset != nw.offset ||
         sched[o + 1].schedule->weights[0].bytes != nw.bytes) {
-      return failf(message, cap, Status::kInvalidPlan,
-                   "op %" PRIu32 ": weight prefetch slot does not match the next op's weight buffer", o);
+      return failf(
+          message, cap, Status::kInvalidPlan,
+          "op %" PRIu32 ": weight prefetch slot does not match the next op's weight buffer", o);
     }
   }
   sched_ = sched;

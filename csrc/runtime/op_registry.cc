@@ -5,29 +5,29 @@ namespace tinyops {
 // The registry: one line per op, naming the descriptor its kernel file
 // defines (csrc/kernels/<op>.cc).
 #define TINYOPS_REGISTERED_OPS(X) \
-  X(kAddOp)                       \
-  X(kAveragePool2DOp)             \
-  X(kConcatenationOp)             \
-  X(kConv2DOp)                    \
-  X(kDepthwiseConv2DOp)           \
-  X(kDequantizeOp)                \
-  X(kFullyConnectedOp)            \
-  X(kLogisticOp)                  \
-  X(kMaxPool2DOp)                 \
-  X(kMulOp)                       \
-  X(kReluOp)                      \
-  X(kRelu6Op)                     \
-  X(kReshapeOp)                   \
-  X(kSoftmaxOp)                   \
-  X(kPadOp)                       \
-  X(kMeanOp)                      \
-  X(kSqueezeOp)                   \
-  X(kStridedSliceOp)              \
-  X(kPadV2Op)                     \
-  X(kShapeOp)                     \
-  X(kPackOp)                      \
-  X(kLeakyReluOp)                 \
-  X(kQuantizeOp)                  \
+  X(kAddOp) \
+  X(kAveragePool2DOp) \
+  X(kConcatenationOp) \
+  X(kConv2DOp) \
+  X(kDepthwiseConv2DOp) \
+  X(kDequantizeOp) \
+  X(kFullyConnectedOp) \
+  X(kLogisticOp) \
+  X(kMaxPool2DOp) \
+  X(kMulOp) \
+  X(kReluOp) \
+  X(kRelu6Op) \
+  X(kReshapeOp) \
+  X(kSoftmaxOp) \
+  X(kPadOp) \
+  X(kMeanOp) \
+  X(kSqueezeOp) \
+  X(kStridedSliceOp) \
+  X(kPadV2Op) \
+  X(kShapeOp) \
+  X(kPackOp) \
+  X(kLeakyReluOp) \
+  X(kQuantizeOp) \
   X(kHardSwishOp)
 
 #define TINYOPS_DECLARE(d) extern const OpDescriptor d;

@@ -38,8 +38,8 @@ static_assert(sizeof(PlanHeader) == 64, "plan format");
 
 // Where tensor bytes live. The executor is handed one base pointer per region.
 enum class RegionKind : uint32_t {
-  kArena = 0,      // read-write activations (host arena, SRAM or SDRAM)
-  kConstant = 1,   // read-only model constants (host blob, flash or QSPI)
+  kArena = 0,     // read-write activations (host arena, SRAM or SDRAM)
+  kConstant = 1,  // read-only model constants (host blob, flash or QSPI)
 };
 
 struct RegionRecord {
@@ -53,27 +53,27 @@ static_assert(sizeof(RegionRecord) == 16, "plan format");
 constexpr uint32_t kNoRegion = 0xFFFFFFFFu;
 
 struct TensorRecord {
-  uint8_t type;      // DType
+  uint8_t type;  // DType
   uint8_t rank;
   uint8_t reserved0[2];
   int32_t dims[kMaxRank];
-  uint32_t region;   // index into the region table, kNoRegion for "no storage"
-  uint32_t offset;   // byte offset in the region
-  uint32_t bytes;    // == num_elements * dtype_size
+  uint32_t region;  // index into the region table, kNoRegion for "no storage"
+  uint32_t offset;  // byte offset in the region
+  uint32_t bytes;   // == num_elements * dtype_size
   float scale;
   int32_t zero_point;
   uint32_t scales_offset;  // pool offset of num_scales float32 values
   uint32_t num_scales;     // 0: not quantized
   int32_t quantized_dimension;
-  uint32_t name_offset;    // pool offset of a NUL-terminated name
+  uint32_t name_offset;  // pool offset of a NUL-terminated name
 };
 static_assert(sizeof(TensorRecord) == 64, "plan format");
 
 struct OpRecord {
-  int32_t opcode;          // TFLite BuiltinOperator
+  int32_t opcode;  // TFLite BuiltinOperator
   uint32_t num_inputs;
   uint32_t num_outputs;
-  uint32_t tensors_offset; // pool offset: int32 inputs[num_inputs] then outputs
+  uint32_t tensors_offset;  // pool offset: int32 inputs[num_inputs] then outputs
   OpOptions options;
   uint32_t schedule_offset;  // pool offset of an OpSchedule, kNoSchedule: in place
   uint32_t reserved[3];

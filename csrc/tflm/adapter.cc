@@ -10,8 +10,8 @@
 #include "dma_partition/op_tiler.h"
 #include "dma_partition/schedule_check.h"
 #include "dma_partition/scheduler.h"
-#include "runtime/op_registry.h"
 #include "kernels/x86/dispatch.h"
+#include "runtime/op_registry.h"
 
 namespace tinyops {
 namespace tflm {
@@ -51,9 +51,9 @@ struct OpData {
   uint32_t mode;  // OperandMode
   OpView view;
   OpSchedule schedule;
-  BufferSlot* slots;       // [operands] whole-operand staging
-  uint32_t* region;        // [operands] StatRegion, kNoStatRegion if absent
-  uint32_t* sram_offset;   // [operands] (never resident in the tile arena)
+  BufferSlot* slots;      // [operands] whole-operand staging
+  uint32_t* region;       // [operands] StatRegion, kNoStatRegion if absent
+  uint32_t* sram_offset;  // [operands] (never resident in the tile arena)
 };
 
 Binding* binding_of(TflmContext* context) {
@@ -236,15 +236,15 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
     case kBuiltinMean:
       o->keep_dims = static_cast<const TflmReducerParams*>(builtin)->keep_dims ? 1 : 0;
       break;
-    default:
-      break;
+    default: break;
   }
   if (s != Status::kOk) {
     std::snprintf(msg, cap, "unknown padding");
     return s;
   }
   if (o->activation < kActNone || o->activation > kActRelu6) {
-    std::snprintf(msg, cap, "fused activation %d is not supported", static_cast<int>(o->activation));
+    std::snprintf(msg, cap, "fused activation %d is not supported",
+                  static_cast<int>(o->activation));
     return Status::kUnsupported;
   }
   return Status::kOk;
@@ -301,8 +301,8 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
   d->region = static_cast<uint32_t*>(persistent(context, sizeof(uint32_t) * n, 16));
   d->sram_offset = static_cast<uint32_t*>(persistent(context, sizeof(uint32_t) * n, 16));
   if (!descs || !ptrs || !d->slots || !d->region || !d->sram_offset) {
-    return fail(context, b, Status::kOutOfMemory, "%s (output tensor %d): no TFLM persistent memory",
-                op.name, out_id);
+    return fail(context, b, Status::kOutOfMemory,
+                "%s (output tensor %d): no TFLM persistent memory", op.name, out_id);
   }
 
   // Describe the operands from TFLM's (temporary) tensors.
@@ -360,8 +360,8 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
   if (s != Status::kOk) {
     if (failed_at >= 0) {
       return fail(context, b, s, "%s (output tensor %d), %s %d: %s", op.name, out_id,
-                  failed_at < nin ? "input" : "output", failed_at < nin ? failed_at : failed_at - nin,
-                  msg);
+                  failed_at < nin ? "input" : "output",
+                  failed_at < nin ? failed_at : failed_at - nin, msg);
     }
     return fail(context, b, s, "%s (output tensor %d): %s", op.name, out_id,
                 msg[0] ? msg : status_name(s));
@@ -386,8 +386,8 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
   bool found = false;
   for (uint32_t mode = kModeStreamed; mode < kNumModes && !found; ++mode) {
     for (int k = 0; k < n; ++k) {
-      v.direct[k] = mode == kModeAllDirect || (mode == kModeConstantsDirect && ptrs[k] != nullptr &&
-                                              ptrs[k]->is_constant());
+      v.direct[k] = mode == kModeAllDirect ||
+                    (mode == kModeConstantsDirect && ptrs[k] != nullptr && ptrs[k]->is_constant());
     }
     uint64_t min_needed = 0;
     found = choose_tiling(v, b->sram_bytes, kTileAlign, &choice, &min_needed) == Status::kOk;

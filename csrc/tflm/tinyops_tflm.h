@@ -62,7 +62,7 @@ enum OperandMode : uint32_t {
 // external context. Caller-owned; must outlive the interpreter.
 struct Binding {
   uint32_t magic;
-  uint8_t* sram;        // tile arena, kTileAlign-aligned
+  uint8_t* sram;  // tile arena, kTileAlign-aligned
   uint32_t sram_bytes;
   DmaEngine* dma;
   // Per served op (index as in served_op()).

@@ -43,19 +43,19 @@ constexpr uint32_t kSdcr = (0u << 0) | (1u << 2) | (1u << 4) | (1u << 6) | (3u <
 // TXSR 8 (74 ns >= 70), TRAS 5 (46 ns >= 42), TRC 7 (65 ns >= 60), TWR 2
 // (18.5 ns >= 12), TRP 2 (18.5 >= 18), TRCD 2 (18.5 >= 18). TXSR 7 and TRAS 4
 // (64.8 / 37 ns) were too short at this clock.
-constexpr uint32_t kSdtr = (1u << 0) | (7u << 4) | (4u << 8) | (6u << 12) | (1u << 16) |
-                           (1u << 20) | (1u << 24);
+constexpr uint32_t kSdtr =
+    (1u << 0) | (7u << 4) | (4u << 8) | (6u << 12) | (1u << 16) | (1u << 20) | (1u << 24);
 // Mode register: burst length 1, sequential, CAS 3, standard, single write burst.
 constexpr uint32_t kSdramMode = 0x0230;
 // 64 ms / 4096 rows = 15.625 us * 108 MHz = 1687 cycles, minus 20 of margin.
 constexpr uint32_t kSdramRefresh = 1667;
 
 constexpr SdramConfig kSdramCfg = {kSdramPins, sizeof(kSdramPins) / sizeof(kSdramPins[0]),
-                                kSdcr,      kSdtr,
-                                kSdramMode, kSdramRefresh,
-                                8,          true,
-                                0x60000000, 8u << 20,
-                                kCoreHz};
+                                   kSdcr,      kSdtr,
+                                   kSdramMode, kSdramRefresh,
+                                   8,          true,
+                                   0x60000000, 8u << 20,
+                                   kCoreHz};
 
 // QUADSPI bank 1 pins: CLK PB2 (AF9), NCS PB6 (AF10), IO0 PD11, IO1 PD12,
 // IO3 PD13 (AF9), IO2 PE2 (AF9).
@@ -67,8 +67,8 @@ constexpr PinGroup kQspiPins[] = {
 };
 // 216 MHz / 2 = 108 MHz, 16 MB, CS high 6 cycles, half-cycle sample shift,
 // 10 dummy cycles for 0x6B.
-constexpr QspiConfig kQspiCfg = {kQspiPins, sizeof(kQspiPins) / sizeof(kQspiPins[0]), 1, 24, 6,
-                              true,      10,  kCoreHz};
+constexpr QspiConfig kQspiCfg = {
+    kQspiPins, sizeof(kQspiPins) / sizeof(kQspiPins[0]), 1, 24, 6, true, 10, kCoreHz};
 
 // ST-LINK VCP: USART1 TX PA9 / RX PB7, AF7.
 constexpr PinGroup kUartPins[] = {{gpio::A, 1u << 9, 7}, {gpio::B, 1u << 7, 7}};
@@ -80,8 +80,8 @@ namespace stm32 {
 
 const Stm32Board& stm32_board() {
   static constexpr Stm32Board kBoard = {
-      kCoreHz,   kClockCfg, rcc::kApb2enr, rcc::kApb2Usart1, kUartPins, 2, kUartCfg,
-      kSdramCfg, kQspiCfg,
+      kCoreHz, kClockCfg, rcc::kApb2enr, rcc::kApb2Usart1, kUartPins, 2, kUartCfg, kSdramCfg,
+      kQspiCfg,
       true,  // caches
       // DMA2 streams 0 and 1, cache maintenance around every transfer; every
       // memory is DMA-reachable (DTCM through the AHBS port).

@@ -23,9 +23,9 @@
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/fully_connected.h"
-#include "kernels/requant.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/requant.h"
 #include "kernels/tile.h"
 #include "kernels/x86/dispatch.h"
 
@@ -110,8 +110,8 @@ Status run_prepare(int op, const OpOptions& opt, int n_in, const TensorDesc* ins
 
 Status run_eval(int op, const Prepared& pr, const void* const* data, void* out) {
   std::vector<uint8_t> scratch(pr.scratch_bytes + 64);
-  void* sp = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 15) &
-                                     ~uintptr_t(15));
+  void* sp =
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 15) & ~uintptr_t(15));
   void* outs[1] = {out};
   EvalContext ectx{pr.params, data, outs, sp};
   if (op == kOpConv) return conv2d_eval(ectx);
@@ -127,8 +127,13 @@ void run_reference(int op, const Prepared& pr, const void* const* data, int8_t* 
     const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
     for (int b = 0; b < p.batches; ++b) {
       InputBand in{input + size_t(b) * p.in_h * p.in_w * p.in_c, 0, p.in_h};
-      OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c, 0, p.out_h, 0, p.out_c,
-                   p.out_w * p.out_c, p.out_c};
+      OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c,
+                   0,
+                   p.out_h,
+                   0,
+                   p.out_c,
+                   p.out_w * p.out_c,
+                   p.out_c};
       conv2d_tile_reference(p, in, filter, bias, o);
     }
   } else if (op == kOpDepthwise) {
@@ -136,15 +141,19 @@ void run_reference(int op, const Prepared& pr, const void* const* data, int8_t* 
     const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
     for (int b = 0; b < p.batches; ++b) {
       InputBand in{input + size_t(b) * p.in_h * p.in_w * p.in_c, 0, p.in_h};
-      OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c, 0, p.out_h, 0, p.out_c,
-                   p.out_w * p.out_c, p.out_c};
+      OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c,
+                   0,
+                   p.out_h,
+                   0,
+                   p.out_c,
+                   p.out_w * p.out_c,
+                   p.out_c};
       depthwise_conv2d_tile_reference(p, in, filter, bias, o);
     }
   } else {
     const FullyConnectedParams& p = *static_cast<const FullyConnectedParams*>(pr.params);
     const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
-    fully_connected_tile_reference(p, input, filter, bias, out, p.units, 0, p.units, 0,
-                                   p.batches);
+    fully_connected_tile_reference(p, input, filter, bias, out, p.units, 0, p.units, 0, p.batches);
   }
 }
 
@@ -167,7 +176,12 @@ int check_tiles(int op, const Prepared& pr, const void* const* data, const int8_
         const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
         int b0 = uni(0, p.batches - 1), b1 = uni(b0 + 1, p.batches);
         int c0 = uni(0, p.units - 1), c1 = uni(c0 + 1, p.units);
-        if (t == 0) { b0 = 0; b1 = p.batches; c0 = 0; c1 = p.units; }
+        if (t == 0) {
+          b0 = 0;
+          b1 = p.batches;
+          c0 = 0;
+          c1 = p.units;
+        }
         const int K = p.accum_depth, nch = c1 - c0, nb = b1 - b0;
         Buf in(input + size_t(b0) * K, size_t(nb) * K);
         Buf w(filter + size_t(c0) * K, size_t(nch) * K);
@@ -211,18 +225,43 @@ int check_tiles(int op, const Prepared& pr, const void* const* data, const int8_
       int H, W, C, OH, OW, OC, sh, dh, kh, pt, batches;
       if (op == kOpConv) {
         const Conv2DParams& p = *static_cast<const Conv2DParams*>(pr.params);
-        H = p.in_h; W = p.in_w; C = p.in_c; OH = p.out_h; OW = p.out_w; OC = p.out_c;
-        sh = p.stride_h; dh = p.dilation_h; kh = p.filter_h; pt = p.pad_top; batches = p.batches;
+        H = p.in_h;
+        W = p.in_w;
+        C = p.in_c;
+        OH = p.out_h;
+        OW = p.out_w;
+        OC = p.out_c;
+        sh = p.stride_h;
+        dh = p.dilation_h;
+        kh = p.filter_h;
+        pt = p.pad_top;
+        batches = p.batches;
       } else {
         const DepthwiseConv2DParams& p = *static_cast<const DepthwiseConv2DParams*>(pr.params);
-        H = p.in_h; W = p.in_w; C = p.in_c; OH = p.out_h; OW = p.out_w; OC = p.out_c;
-        sh = p.stride_h; dh = p.dilation_h; kh = p.filter_h; pt = p.pad_top; batches = p.batches;
+        H = p.in_h;
+        W = p.in_w;
+        C = p.in_c;
+        OH = p.out_h;
+        OW = p.out_w;
+        OC = p.out_c;
+        sh = p.stride_h;
+        dh = p.dilation_h;
+        kh = p.filter_h;
+        pt = p.pad_top;
+        batches = p.batches;
       }
       const int b = uni(0, batches - 1);
       int r0 = uni(0, OH - 1), r1 = uni(r0 + 1, OH);
       int c0 = uni(0, OC - 1), c1 = uni(c0 + 1, OC);
-      if (t == 0) { r0 = 0; r1 = OH; c0 = 0; c1 = OC; }
-      if (t == 1) { r1 = r0 + 1; }
+      if (t == 0) {
+        r0 = 0;
+        r1 = OH;
+        c0 = 0;
+        c1 = OC;
+      }
+      if (t == 1) {
+        r1 = r0 + 1;
+      }
       const int nch = c1 - c0, rows = r1 - r0;
       int first = 0, last = 0;
       window_input_rows(r0, r1, sh, dh, kh, pt, H, &first, &last);
@@ -268,15 +307,15 @@ int check_tiles(int op, const Prepared& pr, const void* const* data, const int8_
           const uint8_t got = o.p[size_t(y) * row_stride + j];
           const int x = j / pixel_stride, k = j % pixel_stride;
           if (x < OW && k < nch) {
-            bad = static_cast<int8_t>(got) !=
-                  fullimg[(size_t(r0 + y) * OW + x) * OC + c0 + k];
+            bad = static_cast<int8_t>(got) != fullimg[(size_t(r0 + y) * OW + x) * OC + c0 + k];
           } else {
             bad = got != kSentinel;
           }
         }
       if (bad && failures++ == 0) {
         char buf[256];
-        std::snprintf(buf, sizeof buf, "%s tile (%s) batch %d rows [%d,%d) channels [%d,%d) differs",
+        std::snprintf(buf, sizeof buf,
+                      "%s tile (%s) batch %d rows [%d,%d) channels [%d,%d) differs",
                       op == kOpConv ? "CONV_2D" : "DEPTHWISE_CONV_2D",
                       variant ? "reference" : "fast", b, r0, r1, c0, c1);
         *msg = buf;
@@ -396,13 +435,25 @@ int main(int argc, char** argv) {
   // The fast output stage (scalar and SIMD) against quant.h's TFLM-style
   // MultiplyByQuantizedMultiplier, including extreme accumulators and shifts.
   {
-    const int32_t specials[] = {0, 1, -1, 2, -2, 1 << 30, -(1 << 30), INT32_MAX, INT32_MIN,
-                                INT32_MAX - 1, INT32_MIN + 1, 12345, -12345};
+    const int32_t specials[] = {0,
+                                1,
+                                -1,
+                                2,
+                                -2,
+                                1 << 30,
+                                -(1 << 30),
+                                INT32_MAX,
+                                INT32_MIN,
+                                INT32_MAX - 1,
+                                INT32_MIN + 1,
+                                12345,
+                                -12345};
     // 4096 + 13 values: the SIMD paths' partial last vectors too.
     std::vector<int32_t> acc(4109), mult(4109), ls(4109), rs(4109), shift(4109);
     for (size_t i = 0; i < acc.size(); ++i) {
       acc[i] = i < 13 * 8 ? specials[i % 13] : static_cast<int32_t>(rng()) >> uni(0, 31);
-      mult[i] = uni(0, 7) == 0 ? (1 << 30) + uni(0, 3) : static_cast<int32_t>((rng() >> 1) | (1u << 30));
+      mult[i] =
+          uni(0, 7) == 0 ? (1 << 30) + uni(0, 3) : static_cast<int32_t>((rng() >> 1) | (1u << 30));
       if (uni(0, 15) == 0) mult[i] = 0;
       shift[i] = uni(0, 9) == 0 ? uni(1, 31) : uni(-31, 0);
       ls[i] = shift[i] > 0 ? shift[i] : 0;
@@ -410,7 +461,8 @@ int main(int argc, char** argv) {
     }
     std::vector<int8_t> out(acc.size());
     const conv_detail::Requant rq{mult.data(), ls.data(), rs.data(), uni(-128, 127), -128, 127};
-    conv_detail::requant_row(acc.data(), static_cast<int32_t>(acc.size()), nullptr, rq, 0, out.data());
+    conv_detail::requant_row(acc.data(), static_cast<int32_t>(acc.size()), nullptr, rq, 0,
+                             out.data());
     int bad = 0;
     for (size_t i = 0; i < acc.size(); ++i) {
       int32_t v = multiply_by_quantized_multiplier(acc[i], mult[i], shift[i]) + rq.output_offset;
@@ -436,8 +488,14 @@ int main(int argc, char** argv) {
     const int N = uni(1, 2), H = uni(1, 12), W = uni(1, 12);
     int C = uni(1, 5) == 5 ? uni(17, 70) : uni(1, 16);
     int kh = uni(1, 5), kw = uni(1, 5);
-    if (uni(0, 5) == 0) { kh = 7; kw = 7; }
-    if (uni(0, 3) == 0) { kh = kw = 1; opt.padding = uni(0, 1); }
+    if (uni(0, 5) == 0) {
+      kh = 7;
+      kw = 7;
+    }
+    if (uni(0, 3) == 0) {
+      kh = kw = 1;
+      opt.padding = uni(0, 1);
+    }
     const bool has_bias = uni(0, 4) != 0;
     const bool per_channel = uni(0, 3) != 0;
     const float in_scale = static_cast<float>(std::exp(unif(std::log(1e-3), std::log(1.0))));
@@ -473,7 +531,11 @@ int main(int argc, char** argv) {
     if (op != kOpFullyConnected) {
       out_h = conv_output_size(opt.padding, H, kh, opt.stride_h, opt.dilation_h);
       out_w = conv_output_size(opt.padding, W, kw, opt.stride_w, opt.dilation_w);
-      if (out_h < 1 || out_w < 1) { opt.padding = kPaddingSame; out_h = conv_output_size(0, H, kh, opt.stride_h, opt.dilation_h); out_w = conv_output_size(0, W, kw, opt.stride_w, opt.dilation_w); }
+      if (out_h < 1 || out_w < 1) {
+        opt.padding = kPaddingSame;
+        out_h = conv_output_size(0, H, kh, opt.stride_h, opt.dilation_h);
+        out_w = conv_output_size(0, W, kw, opt.stride_w, opt.dilation_w);
+      }
       set_shape(d[3], {N, out_h, out_w, OC});
     } else {
       set_shape(d[3], {N, d[0].shape.dims[1], OC});
@@ -481,7 +543,8 @@ int main(int argc, char** argv) {
     set_shape(d[2], {OC});
     const int nscales = per_channel ? OC : 1;
     const double base = std::exp(unif(std::log(1e-4), std::log(1e-1)));
-    for (int i = 0; i < nscales; ++i) fscales.push_back(static_cast<float>(base * std::exp(unif(-3.0, 3.0))));
+    for (int i = 0; i < nscales; ++i)
+      fscales.push_back(static_cast<float>(base * std::exp(unif(-3.0, 3.0))));
     input.resize(d[0].shape.num_elements());
     for (auto& v : input) v = static_cast<int8_t>(uni(-128, 127));
     filter.resize(d[1].shape.num_elements());

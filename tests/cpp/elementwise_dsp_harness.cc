@@ -4,10 +4,10 @@
 // mul_reference on every int8 input pair (vector x vector, scalar x vector
 // and vector x scalar) for many parameter sets. Built and run by
 // tests/test_elementwise_dsp.py; exits 1 on the first mismatch.
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -38,7 +38,9 @@ struct Emu {
     return static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xffffu) |
                                 (static_cast<uint32_t>(hi) << 16));
   }
-  static int32_t lo16(int32_t v) { return static_cast<int16_t>(static_cast<uint32_t>(v) & 0xffffu); }
+  static int32_t lo16(int32_t v) {
+    return static_cast<int16_t>(static_cast<uint32_t>(v) & 0xffffu);
+  }
   static int32_t hi16(int32_t v) { return static_cast<int16_t>(static_cast<uint32_t>(v) >> 16); }
   static int32_t byte(int32_t v, int k) {
     return static_cast<int8_t>((static_cast<uint32_t>(v) >> (8 * k)) & 0xffu);
@@ -54,7 +56,9 @@ struct Emu {
 };
 
 std::mt19937_64 rng(12345);
-int64_t irand(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+int64_t irand(int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
 double log_uniform(double lo, double hi) {
   return std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng));
 }
@@ -71,10 +75,22 @@ void fill_pairs() {
 
 void act_range(int32_t* lo, int32_t* hi) {
   switch (irand(0, 3)) {
-    case 0: *lo = -128; *hi = 127; break;
-    case 1: *lo = static_cast<int32_t>(irand(-128, 127)); *hi = 127; break;
-    case 2: *lo = static_cast<int32_t>(irand(-128, 0)); *hi = static_cast<int32_t>(irand(*lo, 127)); break;
-    default: *lo = -128; *hi = static_cast<int32_t>(irand(-128, 127)); break;
+    case 0:
+      *lo = -128;
+      *hi = 127;
+      break;
+    case 1:
+      *lo = static_cast<int32_t>(irand(-128, 127));
+      *hi = 127;
+      break;
+    case 2:
+      *lo = static_cast<int32_t>(irand(-128, 0));
+      *hi = static_cast<int32_t>(irand(*lo, 127));
+      break;
+    default:
+      *lo = -128;
+      *hi = static_cast<int32_t>(irand(-128, 127));
+      break;
   }
 }
 
@@ -115,7 +131,8 @@ void check_all(const Params& p, const char* what, Ref ref, VV vv, SV sv) {
     for (int first = 0; first < 2; ++first) {
       sv(first == 1, static_cast<int8_t>(s), B.data(), O.data(), 4096);
       for (int k = 0; k < 4096; ++k) {
-        const int8_t w = first ? ref(p, static_cast<int8_t>(s), B[k]) : ref(p, B[k], static_cast<int8_t>(s));
+        const int8_t w =
+            first ? ref(p, static_cast<int8_t>(s), B[k]) : ref(p, B[k], static_cast<int8_t>(s));
         if (O[k] != w) fail(what, first ? s : B[k], first ? B[k] : s, O[k], w);
       }
     }
@@ -149,8 +166,10 @@ bool run_add(const AddParams& p, const char* what) {
   // Input-side formula alone, every int8 value.
   for (int v = -128; v < 128; ++v) {
     const int32_t w1 = add_rescale(v, p.input1_offset, p.input1_multiplier, p.input1_shift);
-    const int32_t g1 = d.in1.shift ? ew_dsp::add_input<Emu, true>(v, d.in1.base, d.in1.m2, d.in1.round, d.in1.shift)
-                                   : ew_dsp::add_input<Emu, false>(v, d.in1.base, d.in1.m2, d.in1.round, d.in1.shift);
+    const int32_t g1 =
+        d.in1.shift
+            ? ew_dsp::add_input<Emu, true>(v, d.in1.base, d.in1.m2, d.in1.round, d.in1.shift)
+            : ew_dsp::add_input<Emu, false>(v, d.in1.base, d.in1.m2, d.in1.round, d.in1.shift);
     if (g1 != w1) fail("add input rescale", v, 0, g1, w1);
   }
   check_all(
@@ -161,10 +180,12 @@ bool run_add(const AddParams& p, const char* what) {
       [&](bool scalar_first, int8_t s, const int8_t* v, int8_t* o, int32_t n) {
         if (scalar_first) {
           ew_dsp::add_sv_dispatch<Emu>(
-              d, add_rescale(s, p.input1_offset, p.input1_multiplier, p.input1_shift), d.in2, v, o, n);
+              d, add_rescale(s, p.input1_offset, p.input1_multiplier, p.input1_shift), d.in2, v, o,
+              n);
         } else {
           ew_dsp::add_sv_dispatch<Emu>(
-              d, add_rescale(s, p.input2_offset, p.input2_multiplier, p.input2_shift), d.in1, v, o, n);
+              d, add_rescale(s, p.input2_offset, p.input2_multiplier, p.input2_shift), d.in1, v, o,
+              n);
         }
       });
   return true;
@@ -199,7 +220,8 @@ int main(int argc, char** argv) {
                   c = static_cast<int32_t>(rng());
     const __int128 s = static_cast<__int128>(c) * (static_cast<__int128>(1) << 32) +
                        static_cast<__int128>(a) * b + (static_cast<__int128>(1) << 31);
-    const int32_t want = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s >> 32)));
+    const int32_t want =
+        static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(s >> 32)));
     if (Emu::smmlar(a, b, c) != want) fail("smmlar emulation", a, b, Emu::smmlar(a, b, c), want);
   }
   int add_fast = 0, add_generic = 0, mul_fast = 0, mul_generic = 0;
@@ -221,7 +243,8 @@ int main(int argc, char** argv) {
       int sh1, sh2, sho;
       ok = quantize_multiplier_smaller_than_one_exp(s1 / twice, &ap.input1_multiplier, &sh1) &&
            quantize_multiplier_smaller_than_one_exp(s2 / twice, &ap.input2_multiplier, &sh2) &&
-           quantize_multiplier_smaller_than_one_exp(twice / ((1 << 20) * so), &ap.output_multiplier, &sho);
+           quantize_multiplier_smaller_than_one_exp(twice / ((1 << 20) * so), &ap.output_multiplier,
+                                                    &sho);
       ap.input1_shift = sh1;
       ap.input2_shift = sh2;
       ap.output_shift = sho;
@@ -234,7 +257,8 @@ int main(int argc, char** argv) {
       ap.output_shift = -static_cast<int32_t>(irand(0, 24));
     }
     if (ok) {
-      if (run_add(ap, "ADD")) ++add_fast; else ++add_generic;
+      if (run_add(ap, "ADD")) ++add_fast;
+      else ++add_generic;
     }
     // MUL.
     MulParams mp;
@@ -252,7 +276,8 @@ int main(int argc, char** argv) {
       mp.output_multiplier = static_cast<int32_t>(irand(1 << 30, INT32_MAX));
       mp.output_shift = -static_cast<int32_t>(irand(0, 24));
     }
-    if (run_mul(mp, "MUL")) ++mul_fast; else ++mul_generic;
+    if (run_mul(mp, "MUL")) ++mul_fast;
+    else ++mul_generic;
   }
   std::printf("OK pairs=%lld add_fast=%d add_generic=%d mul_fast=%d mul_generic=%d\n", checked,
               add_fast, add_generic, mul_fast, mul_generic);

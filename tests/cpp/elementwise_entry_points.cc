@@ -20,14 +20,14 @@ static std::mt19937 rng(12345);
 static int R(int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); }
 static double U() { return (rng() + 0.5) / 4294967296.0; }
 static int failures = 0;
-#define CHECK(c, ...)             \
-  do {                            \
-    if (!(c)) {                   \
-      if (failures++ < 20) {      \
+#define CHECK(c, ...) \
+  do { \
+    if (!(c)) { \
+      if (failures++ < 20) { \
         std::printf(__VA_ARGS__); \
-        std::printf("\n");        \
-      }                           \
-    }                             \
+        std::printf("\n"); \
+      } \
+    } \
   } while (0)
 
 static void* arena_alloc(void*, size_t bytes, size_t align) {

@@ -43,7 +43,9 @@ struct Emu {
 };
 
 std::mt19937_64 rng(20241);
-int64_t irand(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+int64_t irand(int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
 
 int32_t reference(int32_t acc, int32_t m, int shift, int32_t off, int32_t lo, int32_t hi) {
   int32_t v = multiply_by_quantized_multiplier(acc, m, shift) + off;
@@ -77,13 +79,30 @@ void check_one(int32_t acc, int32_t m, int e, int32_t off, int32_t lo, int32_t h
 
 void act_range(int32_t off, int32_t* lo, int32_t* hi) {
   switch (irand(0, 5)) {
-    case 0: *lo = -128; *hi = 127; break;                                        // NONE
-    case 1: *lo = -128; *hi = static_cast<int32_t>(irand(off, 127)); break;      // RELU6, zp -128
-    case 2: *lo = off; *hi = 127; break;                                         // RELU
-    case 3: *lo = off; *hi = static_cast<int32_t>(irand(off, 127)); break;       // RELU6
-    case 4: *lo = static_cast<int32_t>(irand(-128, 127));                        // anything
-      *hi = static_cast<int32_t>(irand(*lo, 127)); break;
-    default: *lo = -128; *hi = static_cast<int32_t>(irand(-128, 127)); break;    // hi may be < off
+    case 0:
+      *lo = -128;
+      *hi = 127;
+      break;  // NONE
+    case 1:
+      *lo = -128;
+      *hi = static_cast<int32_t>(irand(off, 127));
+      break;  // RELU6, zp -128
+    case 2:
+      *lo = off;
+      *hi = 127;
+      break;  // RELU
+    case 3:
+      *lo = off;
+      *hi = static_cast<int32_t>(irand(off, 127));
+      break;  // RELU6
+    case 4:
+      *lo = static_cast<int32_t>(irand(-128, 127));  // anything
+      *hi = static_cast<int32_t>(irand(*lo, 127));
+      break;
+    default:
+      *lo = -128;
+      *hi = static_cast<int32_t>(irand(-128, 127));
+      break;  // hi may be < off
   }
 }
 
@@ -104,8 +123,8 @@ void run_params(int32_t m, int e, int32_t off, int32_t lo, int32_t hi, bool plai
   }
   ++kinds[kind];
   if (kind == kOutHigh && lo == -128 && hi == 127) ++full_range;
-  static const int32_t fixed[] = {INT32_MIN, INT32_MIN + 1, INT32_MIN + 2, -1, 0, 1,
-                                  INT32_MAX - 1, INT32_MAX, 1 << 30, -(1 << 30)};
+  static const int32_t fixed[] = {INT32_MIN, INT32_MIN + 1, INT32_MIN + 2, -1,      0,
+                                  1,         INT32_MAX - 1, INT32_MAX,     1 << 30, -(1 << 30)};
   for (int32_t a : fixed) check_one(a, m, e, off, lo, hi, kind, c);
   for (int i = 0; i < 400; ++i) {
     const int bits = static_cast<int>(irand(0, 31));
@@ -119,7 +138,8 @@ void run_params(int32_t m, int e, int32_t off, int32_t lo, int32_t hi, bool plai
     const double center = (t - off + 0.5) / scale;
     if (!(center > INT32_MIN + 8.0 && center < INT32_MAX - 8.0)) continue;
     const int64_t a0 = static_cast<int64_t>(std::floor(center));
-    for (int64_t d = -3; d <= 3; ++d) check_one(static_cast<int32_t>(a0 + d), m, e, off, lo, hi, kind, c);
+    for (int64_t d = -3; d <= 3; ++d)
+      check_one(static_cast<int32_t>(a0 + d), m, e, off, lo, hi, kind, c);
   }
 }
 
@@ -133,7 +153,8 @@ int main(int argc, char** argv) {
     act_range(off, &lo, &hi);
     if (it % 2 == 0) {
       // An effective scale as conv prepare computes it (QuantizeMultiplier).
-      const double eff = std::exp(std::uniform_real_distribution<double>(std::log(1e-8), std::log(4.0))(rng));
+      const double eff =
+          std::exp(std::uniform_real_distribution<double>(std::log(1e-8), std::log(4.0))(rng));
       int32_t q = 0;
       int s = 0;
       if (!quantize_multiplier(eff, &q, &s) || s > 0) continue;
@@ -143,9 +164,10 @@ int main(int argc, char** argv) {
       run_params(m, static_cast<int>(irand(0, 31)), off, lo, hi, it % 4 == 1);
     }
   }
-  std::printf("OK checked=%lld param_sets=%lld refused=%lld high=%lld range=%lld plain=%lld "
-              "high_full_range=%lld\n",
-              checked, param_sets, refused, kinds[kOutHigh], kinds[kOutRange], kinds[kOutPlain],
-              full_range);
+  std::printf(
+      "OK checked=%lld param_sets=%lld refused=%lld high=%lld range=%lld plain=%lld "
+      "high_full_range=%lld\n",
+      checked, param_sets, refused, kinds[kOutHigh], kinds[kOutRange], kinds[kOutPlain],
+      full_range);
   return 0;
 }

@@ -25,13 +25,13 @@ static void* heap_alloc(void*, size_t n, size_t) {
 }
 static Allocator g_alloc{heap_alloc, nullptr};
 static int failures = 0;
-#define CHECK(c, ...)           \
-  do {                          \
-    if (!(c)) {                 \
-      ++failures;               \
+#define CHECK(c, ...) \
+  do { \
+    if (!(c)) { \
+      ++failures; \
       std::printf(__VA_ARGS__); \
-      std::printf("\n");        \
-    }                           \
+      std::printf("\n"); \
+    } \
   } while (0)
 
 static TensorDesc desc(DType t, std::initializer_list<int> dims, float scale, int zp,

@@ -2,6 +2,7 @@
 one g++ command shape for all of them, each artifact cached in the temp
 directory under a digest of everything it is built from (sources, every
 header under csrc/, flags), so a rebuilt engine never meets a stale harness."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "csrc"
 CPP = ROOT / "tests" / "cpp"
-SANITIZE_ASAN_UBSAN = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-                       "-fno-omit-frame-pointer"]
+SANITIZE_ASAN_UBSAN = [
+    "-O1",
+    "-g",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=undefined",
+    "-fno-omit-frame-pointer",
+]
 SANITIZE_UBSAN = ["-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all"]
 
 
@@ -32,8 +38,15 @@ def engine_sources(*dirs: str) -> list[Path]:
     return sorted(p for d in dirs for p in (CSRC / d).glob("*.cc"))
 
 
-def build(harness: str, sources: Iterable[Path], flags: Sequence[str], *, tag: str = "",
-          shared: bool = False, libs: Sequence[str] = ()) -> Path:
+def build(
+    harness: str,
+    sources: Iterable[Path],
+    flags: Sequence[str],
+    *,
+    tag: str = "",
+    shared: bool = False,
+    libs: Sequence[str] = (),
+) -> Path:
     """tests/cpp/<harness> linked with `sources`, built with `flags` (an
     executable, or with `shared` a library for ctypes). A missing compiler
     fails the test: these harnesses are the only check of what they test."""
@@ -41,8 +54,15 @@ def build(harness: str, sources: Iterable[Path], flags: Sequence[str], *, tag: s
     if gxx is None:
         pytest.fail(f"g++ not found: needed to build tests/cpp/{harness}")
     srcs = [CPP / harness, *sources]
-    cmd_flags = ["-std=c++17", "-Wall", "-Wextra", *flags, *(["-shared", "-fPIC"] if shared else []),
-                 f"-I{CSRC / 'include'}", f"-I{CSRC}"]
+    cmd_flags = [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        *flags,
+        *(["-shared", "-fPIC"] if shared else []),
+        f"-I{CSRC / 'include'}",
+        f"-I{CSRC}",
+    ]
     h = hashlib.sha256(" ".join([*cmd_flags, *libs]).encode())
     for p in [*srcs, *sorted(CSRC.glob("**/*.h"))]:
         h.update(str(p.relative_to(ROOT)).encode())
@@ -62,7 +82,12 @@ def build(harness: str, sources: Iterable[Path], flags: Sequence[str], *, tag: s
 
 def run(exe: Path, *args: str, timeout: float = 600, env: dict | None = None) -> str:
     """Runs a harness, asserts success and returns its stdout."""
-    r = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout,
-                       env=None if env is None else {**os.environ, **env})
+    r = subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
+    )
     assert r.returncode == 0, f"{exe.name}: {(r.stdout + r.stderr)[-4000:]}"
     return r.stdout

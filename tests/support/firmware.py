@@ -1,4 +1,5 @@
 """Shared helpers of the emulated-firmware tests (DSP vs portable builds)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,8 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-ARM_INSTALL_HINT = ("apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-                    "libstdc++-arm-none-eabi-newlib qemu-system-arm")
+ARM_INSTALL_HINT = (
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+)
 
 
 def arm_tools_missing(qemu: bool = True) -> str | None:
@@ -27,8 +29,7 @@ def firmware_variant(caches: dict, name: str):
     os.environ["TINYOPS_FW_CACHE"] = str(caches[name])
     if name == "portable":
         args = saved["TINYOPS_FW_CMAKE_ARGS"] or ""
-        os.environ["TINYOPS_FW_CMAKE_ARGS"] = (
-            args + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
+        os.environ["TINYOPS_FW_CMAKE_ARGS"] = (args + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
     try:
         yield
     finally:

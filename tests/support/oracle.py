@@ -1,4 +1,5 @@
 """Comparisons against the pinned tflite-micro oracle: raw bytes, no tolerance."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -12,8 +13,7 @@ def assert_bytes_equal(got: np.ndarray, ref: np.ndarray, msg: str = "") -> None:
     """Same dtype, shape and bytes (so float outputs, -0.0 and NaN payloads
     included, compare exactly)."""
     assert got.dtype == ref.dtype and got.shape == ref.shape, (got.dtype, got.shape, ref.dtype, ref.shape)
-    np.testing.assert_array_equal(np.atleast_1d(got).view(np.uint8), np.atleast_1d(ref).view(np.uint8),
-                                  err_msg=msg)
+    np.testing.assert_array_equal(np.atleast_1d(got).view(np.uint8), np.atleast_1d(ref).view(np.uint8), err_msg=msg)
 
 
 def assert_matches_oracle(got: Sequence[np.ndarray], refs, what: str, num_outputs: int = 1) -> None:

@@ -1,4 +1,5 @@
 """The `tinyops` command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,8 @@ import sys
 import time
 from importlib import resources
 
-from .util import EXIT_MISMATCH, EXIT_OK, jsonable, print_json
 from ..errors import TinyOpsError
+from .util import EXIT_MISMATCH, EXIT_OK, jsonable, print_json
 
 
 def demo_model_path() -> str:
@@ -16,27 +17,28 @@ def demo_model_path() -> str:
 
 def cmd_validate(args) -> int:
     from ..validation.compare import validate
-    report = validate(args.model, num_inputs=args.inputs, seed=args.seed,
-                      stop_before=args.stop_before)
+
+    report = validate(args.model, num_inputs=args.inputs, seed=args.seed, stop_before=args.stop_before)
     if args.json:
         print_json(report.to_dict())
         return EXIT_OK if report.ok else EXIT_MISMATCH
     print(report)
     if report.oracle_seconds:
-        print(f"  time (measured on this host): tinyops "
-              f"{report.engine_seconds * 1e3 / max(1, len(report.cases)):.2f} ms/inference"
-              f" (oracle run incl. subprocess start {report.oracle_seconds:.2f} s)")
+        print(
+            f"  time (measured on this host): tinyops "
+            f"{report.engine_seconds * 1e3 / max(1, len(report.cases)):.2f} ms/inference"
+            f" (oracle run incl. subprocess start {report.oracle_seconds:.2f} s)"
+        )
     return EXIT_OK if report.ok else EXIT_MISMATCH
 
 
 def cmd_plan(args) -> int:
     import json
 
-    from ..planning.boards import parse_size
     from ..frontend.reader import read_model_file
-    from .report_text import plan_table
-
+    from ..planning.boards import parse_size
     from ..runtime.interpreter import Interpreter
+    from .report_text import plan_table
 
     graph = read_model_file(args.model)
     budget = parse_size(args.sram_budget) if args.sram_budget else None
@@ -56,12 +58,12 @@ def cmd_plan(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ..planning.boards import parse_size
-    from ..runtime.interpreter import Interpreter
     from ..frontend.metrics import human_bytes
     from ..frontend.reader import read_model_file
-    from .report_text import model_summary, plan_table
+    from ..planning.boards import parse_size
+    from ..runtime.interpreter import Interpreter
     from ..validation.compare import make_inputs, validate
+    from .report_text import model_summary, plan_table
 
     path = args.model or demo_model_path()
     budget = parse_size(args.sram_budget)
@@ -82,9 +84,11 @@ def cmd_demo(args) -> int:
     ms = (time.perf_counter() - t0) * 1e3 / reps
     hw = interp.stats["sram_high_water"]
     moved = sum(sum(o["dma_read_bytes"].values()) for o in interp.stats["ops"])
-    say(f"partitioned host run (asynchronous DMA engine, measured on this host): {ms:.2f} "
+    say(
+        f"partitioned host run (asynchronous DMA engine, measured on this host): {ms:.2f} "
         f"ms/inference, SRAM high-water {human_bytes(hw)} of {human_bytes(budget)}, "
-        f"{human_bytes(moved)} moved by DMA")
+        f"{human_bytes(moved)} moved by DMA"
+    )
     latency = interp.estimate_latency()
     say(latency)
     say()
@@ -94,13 +98,21 @@ def cmd_demo(args) -> int:
 
     report = validate(path, num_inputs=args.inputs, seed=args.seed, interpreter_factory=partitioned)
     if args.json:
-        print_json({
-            "model": path, "board": interp.plan.board.name, "sram_budget": budget,
-            "ops": len(graph.operators), "totals": interp.plan.totals(),
-            "host_ms_per_inference_measured": ms, "sram_high_water": hw, "dma_read_bytes": moved,
-            "estimated_latency": _latency_dict(latency),
-            "validation": report.to_dict(), "ok": report.ok,
-        })
+        print_json(
+            {
+                "model": path,
+                "board": interp.plan.board.name,
+                "sram_budget": budget,
+                "ops": len(graph.operators),
+                "totals": interp.plan.totals(),
+                "host_ms_per_inference_measured": ms,
+                "sram_high_water": hw,
+                "dma_read_bytes": moved,
+                "estimated_latency": _latency_dict(latency),
+                "validation": report.to_dict(),
+                "ok": report.ok,
+            }
+        )
     else:
         print(report)
     return EXIT_OK if report.ok else EXIT_MISMATCH
@@ -115,9 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     p = argparse.ArgumentParser(
-        prog="tinyops", description="TinyOps for TensorFlow Lite Micro",
+        prog="tinyops",
+        description="TinyOps for TensorFlow Lite Micro",
         epilog="exit codes: 0 ok; 1 results differ or not validated; 2 usage or input error; "
-               "3 a required tool (toolchain, CMake, QEMU) is missing or failed")
+        "3 a required tool (toolchain, CMake, QEMU) is missing or failed",
+    )
     p.add_argument("--version", action="version", version=f"tinyops-tflm {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -125,17 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("model", help=".tflite file")
     v.add_argument("--inputs", type=int, default=8, help="number of seeded random inputs (8)")
     v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--stop-before", type=int, default=None, metavar="OP_INDEX",
-                   help="validate the graph up to this op's input (e.g. the op tflite-micro "
-                        "cannot run)")
+    v.add_argument(
+        "--stop-before",
+        type=int,
+        default=None,
+        metavar="OP_INDEX",
+        help="validate the graph up to this op's input (e.g. the op tflite-micro cannot run)",
+    )
     v.add_argument("--json", action="store_true", help="machine-readable output")
     v.set_defaults(func=cmd_validate)
 
     d = sub.add_parser("demo", help="plan, run partitioned and validate the bundled demo model")
     d.add_argument("--model", default=None, help="a .tflite file instead of the bundled model")
     d.add_argument("--board", default="stm32f746", help="target board (stm32f746)")
-    d.add_argument("--sram-budget", default="32K",
-                   help="internal SRAM for the engine (32K: small enough that the demo model is tiled)")
+    d.add_argument(
+        "--sram-budget",
+        default="32K",
+        help="internal SRAM for the engine (32K: small enough that the demo model is tiled)",
+    )
     d.add_argument("--inputs", type=int, default=4)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--verbose", action="store_true", help="show every op of the plan")
@@ -151,19 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Firmware commands (new-project, export, emulate) live beside the exporter.
     from . import firmware as cli_firmware
+
     cli_firmware.register(sub)
     from . import estimate as cli_estimate
+
     cli_estimate.register(sub)
     from . import paper as cli_paper
+
     cli_paper.register(sub)
     from . import report as cli_report
+
     cli_report.register(sub)
-    from . import explore as cli_explore, zoo as cli_zoo
+    from . import explore as cli_explore
+    from . import zoo as cli_zoo
+
     cli_zoo.register(sub)
     cli_explore.register(sub)
     from . import pipeline as cli_pipeline  # build-net, train, quantize, evaluate
+
     cli_pipeline.register(sub)
     from . import cycles as cli_cycles
+
     cli_cycles.register(sub)
     return p
 
@@ -174,8 +203,10 @@ def _hint(err: BaseException, args) -> str:
 
     if isinstance(err, BudgetError) and hasattr(args, "sram_budget"):
         now = f" (now {args.sram_budget})" if getattr(args, "sram_budget", None) else ""
-        return (f"hint: give the engine more internal SRAM with --sram-budget{now}, "
-                "e.g. --sram-budget 128K, up to the board's SRAM minus what the firmware needs")
+        return (
+            f"hint: give the engine more internal SRAM with --sram-budget{now}, "
+            "e.g. --sram-budget 128K, up to the board's SRAM minus what the firmware needs"
+        )
     return ""
 
 
@@ -195,8 +226,15 @@ def main(argv: list[str] | None = None) -> int:
         hint = _hint(err, args)
         print(f"tinyops: error: {err}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
         if want_json:
-            print_json({"ok": False, "error": str(err), "error_type": type(err).__name__,
-                        "hint": hint or None, "exit_code": code})
+            print_json(
+                {
+                    "ok": False,
+                    "error": str(err),
+                    "error_type": type(err).__name__,
+                    "hint": hint or None,
+                    "exit_code": code,
+                }
+            )
         return code
     except KeyboardInterrupt:
         print("tinyops: interrupted", file=sys.stderr)

@@ -1,4 +1,5 @@
 """`tinyops estimate`: modelled on-board latency of a model, per op, without QEMU."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ def plot_breakdown(est: LatencyEstimate, path: str, title: str = "") -> None:
     """Per-op stacked bars: core compute, memory wait states, exposed DMA (ms)."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -23,8 +25,7 @@ def plot_breakdown(est: LatencyEstimate, path: str, title: str = "") -> None:
     fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * len(idx) + 2), 3.6), dpi=120)
     ax.bar(idx, core, width=0.85, label="compute", color="#4C72B0")
     ax.bar(idx, stall, width=0.85, bottom=core, label="memory wait states", color="#DD8452")
-    ax.bar(idx, dma, width=0.85, bottom=[a + b for a, b in zip(core, stall)],
-           label="exposed DMA", color="#C44E52")
+    ax.bar(idx, dma, width=0.85, bottom=[a + b for a, b in zip(core, stall)], label="exposed DMA", color="#C44E52")
     ax.set_xlabel("op")
     ax.set_ylabel("ms (modelled)")
     ax.set_title(title or f"{est.board}: {est.ms:.1f} ms modelled")
@@ -37,7 +38,6 @@ def plot_breakdown(est: LatencyEstimate, path: str, title: str = "") -> None:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from ..frontend.reader import read_model_file
-
     from ..planning.boards import get_board, parse_size
     from ..planning.schedules import schedule_cost
 
@@ -46,22 +46,24 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     budget = parse_size(args.sram_budget) if args.sram_budget else board.default_sram_budget
     est = schedule_cost(graph, board, args.schedule, budget).estimate
     if args.plot:
-        plot_breakdown(est, args.plot, f"{args.model.split('/')[-1]} on {est.board}: "
-                                       f"{est.ms:.1f} ms (modelled)")
+        plot_breakdown(est, args.plot, f"{args.model.split('/')[-1]} on {est.board}: {est.ms:.1f} ms (modelled)")
     if args.json:
         print(json.dumps(est.to_dict(), indent=1))
         return 0
     ms = 1e3 / est.clock_hz
-    print(f"tinyops estimate: {args.model} on {est.board}, {args.schedule} schedule "
-          f"(SRAM budget {budget // 1024} KiB)")
+    print(f"tinyops estimate: {args.model} on {est.board}, {args.schedule} schedule (SRAM budget {budget // 1024} KiB)")
     print(f"  {'op':>4}  {'name':<20}{'cycles':>13}{'compute':>13}{'exposed DMA':>13}{'ms':>9}")
     for o in est.ops:
-        print(f"  {o.op:>4}  {o.name:<20}{o.cycles:>13,.0f}{o.compute_cycles:>13,.0f}"
-              f"{o.dma_cycles:>13,.0f}{o.cycles * ms:>9.2f}")
+        print(
+            f"  {o.op:>4}  {o.name:<20}{o.cycles:>13,.0f}{o.compute_cycles:>13,.0f}"
+            f"{o.dma_cycles:>13,.0f}{o.cycles * ms:>9.2f}"
+        )
     print(f"  total: {est.total_cycles:,} cycles = {est.ms:.1f} ms at {est.clock_hz / 1e6:.0f} MHz")
-    check = ("validated against the cycle emulation by benchmarks/cycle_model.py"
-             if args.schedule == "tinyops" else "uncalibrated (`tinyops reproduce-paper` "
-             "calibrates it on the paper's table)")
+    check = (
+        "validated against the cycle emulation by benchmarks/cycle_model.py"
+        if args.schedule == "tinyops"
+        else "uncalibrated (`tinyops reproduce-paper` calibrates it on the paper's table)"
+    )
     print(f"  modelled by {est.model}; {check}; not a board measurement")
     if args.plot:
         print(f"  wrote {args.plot}")
@@ -73,10 +75,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help=".tflite file")
     p.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
     p.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
-    p.add_argument("--schedule", default="tinyops", choices=("tinyops", "original", "internal"),
-                   help="tinyops: this engine's plan and kernels (default); original: the paper's "
-                        "TinyOps firmware; internal: TFLM + CMSIS-NN in internal memory")
+    p.add_argument(
+        "--schedule",
+        default="tinyops",
+        choices=("tinyops", "original", "internal"),
+        help="tinyops: this engine's plan and kernels (default); original: the paper's "
+        "TinyOps firmware; internal: TFLM + CMSIS-NN in internal memory",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object")
-    p.add_argument("--plot", default=None, metavar="OUT.png",
-                   help="per-op stacked bars: compute, memory wait states, exposed DMA")
+    p.add_argument(
+        "--plot", default=None, metavar="OUT.png", help="per-op stacked bars: compute, memory wait states, exposed DMA"
+    )
     p.set_defaults(func=cmd_estimate)

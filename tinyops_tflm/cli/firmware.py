@@ -1,4 +1,5 @@
 """The firmware subcommands of the `tinyops` CLI: new-project, export and emulate."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,13 +42,22 @@ def cmd_new_project(args: argparse.Namespace) -> int:
     root = project.root.resolve()
     configure, build = project.build_commands()
     if args.json:
-        print_json({"ok": True, "project": str(root), "board": project.board,
-                    "port": project.port, "tinyops_version": project.version,
-                    "models_dir": str(project.models_dir.resolve()),
-                    "build_commands": [configure, build]})
+        print_json(
+            {
+                "ok": True,
+                "project": str(root),
+                "board": project.board,
+                "port": project.port,
+                "tinyops_version": project.version,
+                "models_dir": str(project.models_dir.resolve()),
+                "build_commands": [configure, build],
+            }
+        )
         return EXIT_OK
-    print(f"tinyops new-project: {'updated' if args.update else 'created'} {root} "
-          f"({project.board}, sources of tinyops-tflm {project.version})")
+    print(
+        f"tinyops new-project: {'updated' if args.update else 'created'} {root} "
+        f"({project.board}, sources of tinyops-tflm {project.version})"
+    )
     print(f"  add a model: tinyops export MODEL.tflite --project {root}")
     print(f"  build:       {configure} && {build}")
     print(f"  emulate:     tinyops emulate --project {root}")
@@ -64,37 +74,58 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..firmware.project import add_model, default_model_name, load_project
 
     if (args.project is None) == (args.out is None):
-        raise ValueError("tinyops export needs exactly one destination: --project DIR (a "
-                         "firmware project, see `tinyops new-project DIR --board B`) or --out "
-                         "DIR (a models directory for a port's -DTINYOPS_MODELS_DIR)")
+        raise ValueError(
+            "tinyops export needs exactly one destination: --project DIR (a "
+            "firmware project, see `tinyops new-project DIR --board B`) or --out "
+            "DIR (a models directory for a port's -DTINYOPS_MODELS_DIR)"
+        )
     inputs = _load_inputs(args.input, args.model)
     if args.project is not None:
         project = load_project(args.project)
-        result = add_model(project, args.model, args.name, board=args.board,
-                           sram_budget=args.sram_budget, inputs=inputs,
-                           partitioned=not args.unpartitioned)
+        result = add_model(
+            project,
+            args.model,
+            args.name,
+            board=args.board,
+            sram_budget=args.sram_budget,
+            inputs=inputs,
+            partitioned=not args.unpartitioned,
+        )
         commands = project.build_commands()
     else:
         if args.board is None:
             raise ValueError("--out needs --board (stm32f469, stm32f746 or stm32f469-paper)")
         out = Path(args.out).resolve()
-        result = export_model(args.model, args.board, args.name or default_model_name(args.model),
-                              out, sram_budget=args.sram_budget, inputs=inputs,
-                              partitioned=not args.unpartitioned, register=not args.no_register)
+        result = export_model(
+            args.model,
+            args.board,
+            args.name or default_model_name(args.model),
+            out,
+            sram_budget=args.sram_budget,
+            inputs=inputs,
+            partitioned=not args.unpartitioned,
+            register=not args.no_register,
+        )
         from ..firmware.export import source_root
+
         port_src = (source_root() / "ports" / port_for(result.board).port).resolve()
         build = Path(args.build_dir or Path.cwd() / "build" / f"fw-{result.port}").resolve()
-        commands = [f"cmake -S {port_src} -B {build} -G Ninja -DTINYOPS_MODELS_DIR={out}",
-                    f"cmake --build {build} -j2"]
+        commands = [f"cmake -S {port_src} -B {build} -G Ninja -DTINYOPS_MODELS_DIR={out}", f"cmake --build {build} -j2"]
     targets = [f"{result.symbol}.elf", f"{result.symbol}_qemu.elf"]
     if args.json:
-        print_json({"ok": True, **result.to_dict(), "registered": not args.no_register,
-                    "project": None if args.project is None else str(Path(args.project).resolve()),
-                    "build_commands": commands, "targets": targets})
+        print_json(
+            {
+                "ok": True,
+                **result.to_dict(),
+                "registered": not args.no_register,
+                "project": None if args.project is None else str(Path(args.project).resolve()),
+                "build_commands": commands,
+                "targets": targets,
+            }
+        )
         return EXIT_OK
     print(result.report())
-    print(f"  registered in {result.out_dir / 'models.cmake'}" if not args.no_register
-          else "  (not registered)")
+    print(f"  registered in {result.out_dir / 'models.cmake'}" if not args.no_register else "  (not registered)")
     print(f"  build: {commands[0]} && {commands[1]}")
     print(f"     -> {', '.join(targets)}")
     return EXIT_OK
@@ -107,14 +138,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _check(result, data: bytes | None, validate: bool) -> dict:
     """Compare an emulated run's outputs with the host engine (same plan, same
     input) and, with `validate`, with the pinned tflite-micro interpreter."""
-    from ..runtime.interpreter import Interpreter
     from ..frontend.reader import read_model
+    from ..runtime.interpreter import Interpreter
 
     checks: dict = {}
     exp = result.export
     if data is None:
-        checks["host"] = {"verdict": "NOT CHECKED",
-                          "reason": f"no {exp.name}.tflite beside the exported sources"}
+        checks["host"] = {"verdict": "NOT CHECKED", "reason": f"no {exp.name}.tflite beside the exported sources"}
         return checks
     if not exp.inputs:
         checks["host"] = {"verdict": "NOT CHECKED", "reason": "the fixed input was not saved"}
@@ -137,8 +167,12 @@ def _check(result, data: bytes | None, validate: bool) -> dict:
         try:
             theirs = run_tflm(data, [exp.inputs])[0]
         except OracleError as err:
-            checks["tflm"] = {"verdict": "NOT VALIDATED", "against": label, "error": str(err),
-                              "oracle_limits": [lim.to_dict() for lim in known_limits(graph)]}
+            checks["tflm"] = {
+                "verdict": "NOT VALIDATED",
+                "against": label,
+                "error": str(err),
+                "oracle_limits": [lim.to_dict() for lim in known_limits(graph)],
+            }
         else:
             checks["tflm"] = _compare(result.outputs, theirs, label)
     return checks
@@ -153,11 +187,18 @@ def _compare(ours: list[np.ndarray], theirs: list[np.ndarray], against: str) -> 
         if d is not None:
             diffs.append({"output": i, **d})
     if len(ours) != len(theirs):
-        diffs.append({"output": None, "index": None, "position": None,
-                      "ours": f"{len(ours)} outputs", "theirs": f"{len(theirs)} outputs",
-                      "num_different": None, "size": None})
-    return {"verdict": "BIT-EXACT" if not diffs else "MISMATCH", "against": against,
-            "differences": diffs}
+        diffs.append(
+            {
+                "output": None,
+                "index": None,
+                "position": None,
+                "ours": f"{len(ours)} outputs",
+                "theirs": f"{len(theirs)} outputs",
+                "num_different": None,
+                "size": None,
+            }
+        )
+    return {"verdict": "BIT-EXACT" if not diffs else "MISMATCH", "against": against, "differences": diffs}
 
 
 def _check_lines(checks: dict) -> list[str]:
@@ -171,36 +212,55 @@ def _check_lines(checks: dict) -> list[str]:
         elif c["verdict"] == "MISMATCH":
             for d in c["differences"]:
                 where = f"output {d['output']}" if d["output"] is not None else "outputs"
-                lines.append(f"  check vs {against}: MISMATCH, {where}: "
-                             + describe_difference(d, "firmware", against.split()[0]))
+                lines.append(
+                    f"  check vs {against}: MISMATCH, {where}: "
+                    + describe_difference(d, "firmware", against.split()[0])
+                )
         else:
             why = c.get("reason") or c.get("error", "")
             lines.append(f"  check vs {against}: {c['verdict']} ({why})")
             for lim in c.get("oracle_limits", []):
-                lines.append(f"    tflite-micro cannot run op {lim['op']} ({lim['name']}): "
-                             f"{lim['reason']}")
+                lines.append(f"    tflite-micro cannot run op {lim['op']} ({lim['name']}): {lim['reason']}")
         if c.get("same_plan") is False:
-            lines.append("    note: the exported plan differs from the one this tinyops makes "
-                         "(export the model again to update it)")
+            lines.append(
+                "    note: the exported plan differs from the one this tinyops makes "
+                "(export the model again to update it)"
+            )
     return lines
 
 
 def _result_dict(result, checks: dict) -> dict:
     return {
-        "model": result.model_name, "board": result.board, "machine": result.machine,
-        "partitioned": result.export.partitioned, "sram_budget": result.export.sram_budget,
+        "model": result.model_name,
+        "board": result.board,
+        "machine": result.machine,
+        "partitioned": result.export.partitioned,
+        "sram_budget": result.export.sram_budget,
         "elf": str(result.elf),
-        "outputs": [{"shape": list(y.shape), "dtype": y.dtype.name,
-                     "sha256": hashlib.sha256(y.tobytes()).hexdigest()} for y in result.outputs],
+        "outputs": [
+            {"shape": list(y.shape), "dtype": y.dtype.name, "sha256": hashlib.sha256(y.tobytes()).hexdigest()}
+            for y in result.outputs
+        ],
         "ops": [{**vars(o), **o.to_dict()} for o in result.ops],
-        "instructions": {"invoke": result.invoke_instructions, "load": result.load_instructions,
-                         "program": result.program_instructions,
-                         "kind": "measured: guest instructions counted by the QEMU plugin"},
-        **({} if result.invoke_cycles is None else {
-            "total_cycles": result.invoke_cycles, "ms": result.invoke_cycles / result.clock_hz * 1e3,
-            "clock_hz": result.clock_hz, "load_cycles": result.load_cycles,
-            "cycles_kind": "modelled: tinyops cycle model (ports/README.md), not a board measurement"}),
-        "seconds": result.seconds, "checks": checks,
+        "instructions": {
+            "invoke": result.invoke_instructions,
+            "load": result.load_instructions,
+            "program": result.program_instructions,
+            "kind": "measured: guest instructions counted by the QEMU plugin",
+        },
+        **(
+            {}
+            if result.invoke_cycles is None
+            else {
+                "total_cycles": result.invoke_cycles,
+                "ms": result.invoke_cycles / result.clock_hz * 1e3,
+                "clock_hz": result.clock_hz,
+                "load_cycles": result.load_cycles,
+                "cycles_kind": "modelled: tinyops cycle model (ports/README.md), not a board measurement",
+            }
+        ),
+        "seconds": result.seconds,
+        "checks": checks,
         "ok": all(c["verdict"] == "BIT-EXACT" for c in checks.values()),
     }
 
@@ -215,27 +275,40 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         from ..firmware.project import ProjectError, emulate_project, load_project
 
         if args.model is not None:
-            raise ValueError("give either MODEL or --project DIR, not both "
-                             "(export the model into the project first)")
+            raise ValueError("give either MODEL or --project DIR, not both (export the model into the project first)")
         project = load_project(args.project)
         names = [args.name] if args.name else project.model_names()
         if not names:
-            raise ProjectError(f"{project.root} has no models yet; add one with "
-                               f"`tinyops export MODEL.tflite --project {project.root}`")
+            raise ProjectError(
+                f"{project.root} has no models yet; add one with `tinyops export MODEL.tflite --project {project.root}`"
+            )
         for name in names:
-            r = emulate_project(project, name, count_instructions=not args.no_count,
-                                timeout=args.timeout, jobs=args.jobs, cycles=args.cycles,
-                                build_dir=Path(args.build_dir) if args.build_dir else None)
+            r = emulate_project(
+                project,
+                name,
+                count_instructions=not args.no_count,
+                timeout=args.timeout,
+                jobs=args.jobs,
+                cycles=args.cycles,
+                build_dir=Path(args.build_dir) if args.build_dir else None,
+            )
             tfl = project.models_dir / name / f"{name}.tflite"
             runs.append((r, name, tfl.read_bytes() if tfl.is_file() else None))
     else:
         if args.model is None:
             raise ValueError("tinyops emulate needs a MODEL.tflite or --project DIR")
         data = Path(args.model).read_bytes()
-        r = emulate(data, args.board, inputs=_load_inputs(args.input, args.model),
-                    sram_budget=args.sram_budget, partitioned=not args.unpartitioned,
-                    count_instructions=not args.no_count, timeout=args.timeout, jobs=args.jobs,
-                    cycles=args.cycles)
+        r = emulate(
+            data,
+            args.board,
+            inputs=_load_inputs(args.input, args.model),
+            sram_budget=args.sram_budget,
+            partitioned=not args.unpartitioned,
+            count_instructions=not args.no_count,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            cycles=args.cycles,
+        )
         runs.append((r, os.path.basename(args.model), data))
     if args.output and len(runs) != 1:
         raise ValueError("--output needs a single model (use --name with --project)")
@@ -275,9 +348,15 @@ def _cmd_board_model(args: argparse.Namespace) -> int:
 
     if args.model is None or args.project is not None:
         raise ValueError("--board-model needs a MODEL.tflite (not --project)")
-    result = emulate_board(args.model, args.board, inputs=_load_inputs(args.input),
-                           sram_budget=args.sram_budget, partitioned=not args.unpartitioned,
-                           timeout=args.timeout, jobs=args.jobs)
+    result = emulate_board(
+        args.model,
+        args.board,
+        inputs=_load_inputs(args.input),
+        sram_budget=args.sram_budget,
+        partitioned=not args.unpartitioned,
+        timeout=args.timeout,
+        jobs=args.jobs,
+    )
     print(result.report().replace(result.model_name, os.path.basename(args.model), 1))
     if args.output:
         np.save(args.output, result.outputs[0])
@@ -292,58 +371,65 @@ def register(sub: argparse._SubParsersAction) -> None:
     n = sub.add_parser("new-project", help="create a standalone CMake firmware project for a board")
     n.add_argument("directory", help="new (or empty) directory")
     n.add_argument("--board", required=True, help=boards)
-    n.add_argument("--update", action="store_true",
-                   help="refresh an existing project's sources from this installation "
-                        "(keeps its models)")
+    n.add_argument(
+        "--update",
+        action="store_true",
+        help="refresh an existing project's sources from this installation (keeps its models)",
+    )
     n.add_argument("--json", action="store_true", help="machine-readable output")
     n.set_defaults(func=cmd_new_project)
 
-    e = sub.add_parser("export", help="add a model to a firmware project (C++ sources + "
-                                      "registration)")
+    e = sub.add_parser("export", help="add a model to a firmware project (C++ sources + registration)")
     e.add_argument("model", help=".tflite file")
     e.add_argument("--project", default=None, help="firmware project (tinyops new-project)")
-    e.add_argument("--out", default=None, help="or: a models directory for a port's "
-                                               "-DTINYOPS_MODELS_DIR")
+    e.add_argument("--out", default=None, help="or: a models directory for a port's -DTINYOPS_MODELS_DIR")
     e.add_argument("--board", default=None, help=f"{boards} (default: the project's board)")
-    e.add_argument("--name", default=None,
-                   help="registered name, e.g. mbv3-w1.00-r160 (default: the file name)")
+    e.add_argument("--name", default=None, help="registered name, e.g. mbv3-w1.00-r160 (default: the file name)")
     e.add_argument("--sram-budget", default=None, help="internal SRAM for the plan (e.g. 256K)")
-    e.add_argument("--input", default=None, help=".npy (or .npz for several inputs) the firmware "
-                                                 "runs, or an image (preprocessed as recorded at "
-                                                 "quantize time) (default: the demo's deterministic input)")
-    e.add_argument("--unpartitioned", action="store_true",
-                   help="one arena + one constant blob, run in place (TFLM-style)")
-    e.add_argument("--no-register", action="store_true",
-                   help="with --out: do not add to models.cmake")
-    e.add_argument("--build-dir", default=None,
-                   help="with --out: the build directory the printed commands use")
+    e.add_argument(
+        "--input",
+        default=None,
+        help=".npy (or .npz for several inputs) the firmware "
+        "runs, or an image (preprocessed as recorded at "
+        "quantize time) (default: the demo's deterministic input)",
+    )
+    e.add_argument(
+        "--unpartitioned", action="store_true", help="one arena + one constant blob, run in place (TFLM-style)"
+    )
+    e.add_argument("--no-register", action="store_true", help="with --out: do not add to models.cmake")
+    e.add_argument("--build-dir", default=None, help="with --out: the build directory the printed commands use")
     e.add_argument("--json", action="store_true", help="machine-readable output")
     e.set_defaults(func=cmd_export)
 
-    m = sub.add_parser("emulate", help="build the emulated firmware, run it under QEMU and "
-                                       "check its output against the host engine")
+    m = sub.add_parser(
+        "emulate", help="build the emulated firmware, run it under QEMU and check its output against the host engine"
+    )
     m.add_argument("model", nargs="?", default=None, help=".tflite file (or use --project)")
-    m.add_argument("--project", default=None,
-                   help="run this firmware project's QEMU build of its models")
+    m.add_argument("--project", default=None, help="run this firmware project's QEMU build of its models")
     m.add_argument("--name", default=None, help="with --project: only this model")
-    m.add_argument("--build-dir", default=None,
-                   help="with --project: build directory (default: DIR/build)")
+    m.add_argument("--build-dir", default=None, help="with --project: build directory (default: DIR/build)")
     m.add_argument("--board", default="stm32f746", help=boards)
-    m.add_argument("--input", default=None, help=".npy input or an image (preprocessed as recorded at "
-                                                 "quantize time) (default: the demo's input)")
+    m.add_argument(
+        "--input",
+        default=None,
+        help=".npy input or an image (preprocessed as recorded at quantize time) (default: the demo's input)",
+    )
     m.add_argument("--output", default=None, help="write the output array to this .npy")
     m.add_argument("--sram-budget", default=None, help="internal SRAM for the plan (e.g. 128K)")
     m.add_argument("--unpartitioned", action="store_true", help="run the unpartitioned plan")
-    m.add_argument("--validate", action="store_true",
-                   help="also compare with the pinned tflite-micro interpreter")
+    m.add_argument("--validate", action="store_true", help="also compare with the pinned tflite-micro interpreter")
     m.add_argument("--no-count", action="store_true", help="skip the instruction-count plugin")
-    m.add_argument("--cycles", action="store_true",
-                   help="run under the board's cycle model: per-op modelled cycles and stalls")
+    m.add_argument(
+        "--cycles", action="store_true", help="run under the board's cycle model: per-op modelled cycles and stalls"
+    )
     m.add_argument("--timeout", type=float, default=900.0, help="seconds before QEMU is stopped")
     m.add_argument("--jobs", type=int, default=2, help="parallel compile jobs (2)")
     m.add_argument("--log", default=None, help="save the firmware's console output here")
     m.add_argument("--json", action="store_true", help="machine-readable output")
-    m.add_argument("--board-model", action="store_true",
-                   help="run the board firmware (not the QEMU variant) on the register-level "
-                        "STM32 board model and compare with the host engine")
+    m.add_argument(
+        "--board-model",
+        action="store_true",
+        help="run the board firmware (not the QEMU variant) on the register-level "
+        "STM32 board model and compare with the host engine",
+    )
     m.set_defaults(func=cmd_emulate)

@@ -5,6 +5,7 @@ CI logs (``$CI`` set) and ``--json`` runs stay silent. ``TINYOPS_PROGRESS=0``
 turns them off, ``TINYOPS_PROGRESS=1`` forces them on (e.g. to see them in a
 log file).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -82,8 +83,7 @@ def bar(total: int | None, desc: str, unit: str = "it"):
     if not enabled():
         yield _Null()
         return
-    b = _tqdm()(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr,
-                dynamic_ncols=True)
+    b = _tqdm()(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr, dynamic_ncols=True)
     try:
         yield b
     finally:
@@ -97,8 +97,7 @@ def ticking(desc: str) -> Iterator[None]:
     if not enabled():
         yield
         return
-    b = _tqdm()(total=None, desc=desc, bar_format="{desc}: {elapsed}", leave=False,
-                file=sys.stderr)
+    b = _tqdm()(total=None, desc=desc, bar_format="{desc}: {elapsed}", leave=False, file=sys.stderr)
     stop = threading.Event()
 
     def tick() -> None:
@@ -115,12 +114,12 @@ def ticking(desc: str) -> Iterator[None]:
         b.close()
 
 
-def run_streamed(cmd: Sequence[str], desc: str, timeout: float | None = None,
-                 **kw) -> subprocess.CompletedProcess:
+def run_streamed(cmd: Sequence[str], desc: str, timeout: float | None = None, **kw) -> subprocess.CompletedProcess:
     """Run a build command, showing its "[n/m]" steps as a bar. Returns the
     finished process with stdout and stderr merged into stdout (stderr "")."""
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True, **kw)
+    proc = subprocess.Popen(
+        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, **kw
+    )
     lines: list[str] = []
     timer = None
     if timeout is not None:

@@ -1,4 +1,5 @@
 """`tinyops report`: an analyze-style HTML report of a model on a board."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report_data import collect
     from .report_html import write_report
 
-    r = collect(args.model, args.board, args.sram_budget, num_inputs=args.inputs,
-                seed=args.seed, validate=not args.no_validate)
+    r = collect(
+        args.model, args.board, args.sram_budget, num_inputs=args.inputs, seed=args.seed, validate=not args.no_validate
+    )
     out = Path(args.out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     write_report(r, str(out))
@@ -25,9 +27,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_OK if ok else EXIT_MISMATCH
     lat, plan = r["latency"], r["plan"]
     print(f"tinyops report: {args.model} on {r['board']['name']} -> {out}")
-    print(f"  {r['model']['ops']} ops; SRAM peak {human_bytes(plan['sram_peak'])} of "
-          f"{human_bytes(plan['sram_budget'])}; {human_bytes(plan['totals']['dma_bytes'])} "
-          f"moved by DMA per inference")
+    print(
+        f"  {r['model']['ops']} ops; SRAM peak {human_bytes(plan['sram_peak'])} of "
+        f"{human_bytes(plan['sram_budget'])}; {human_bytes(plan['totals']['dma_bytes'])} "
+        f"moved by DMA per inference"
+    )
     print(f"  latency: {lat['ms']:.2f} ms modelled ({lat['model']}; not a board measurement)")
     if v is None:
         print("  validation: not run")
@@ -39,12 +43,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("report", help="HTML report: summary, per-layer table, memory maps, "
-                                      "latency breakdown, validation")
+    r = sub.add_parser(
+        "report", help="HTML report: summary, per-layer table, memory maps, latency breakdown, validation"
+    )
     r.add_argument("model", help=".tflite file")
     r.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
-    r.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's "
-                                                       "budget)")
+    r.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
     r.add_argument("--out", default="report.html", help="HTML file to write (report.html)")
     r.add_argument("--inputs", type=int, default=2, help="seeded random inputs to validate (2)")
     r.add_argument("--seed", type=int, default=0)

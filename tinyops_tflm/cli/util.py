@@ -8,6 +8,7 @@ Exit codes (documented in README.md):
   3  a required tool is missing or failed: Arm toolchain, CMake, QEMU, a
      firmware build or run, the firmware sources
 """
+
 from __future__ import annotations
 
 import json
@@ -52,12 +53,10 @@ def print_json(obj: Any) -> None:
 
 
 def exit_code_for(err: BaseException) -> int:
+    from ..errors import MissingDependencyError
     from ..firmware.emulate import EmulationError, ToolchainMissing
     from ..firmware.export import FirmwareSourceMissing
 
-    from ..errors import MissingDependencyError
-
-    if isinstance(err, (ToolchainMissing, EmulationError, FirmwareSourceMissing,
-                        MissingDependencyError)):
+    if isinstance(err, (ToolchainMissing, EmulationError, FirmwareSourceMissing, MissingDependencyError)):
         return EXIT_TOOL
     return EXIT_USAGE

@@ -16,6 +16,7 @@ semihosting console, and ``tinyops_op_marker(n)``: the function the cycle
 model records its counters at (the same name the firmware uses), so
 ``tinyops cycles`` reports per-section numbers for code bracketed by it.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -26,8 +27,7 @@ from typing import Sequence
 
 from ..errors import BuildError
 
-__all__ = ["Machine", "MACHINES", "machine_for", "runtime_source", "linker_script", "build_program",
-           "BuildError"]
+__all__ = ["Machine", "MACHINES", "machine_for", "runtime_source", "linker_script", "build_program", "BuildError"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Machine:
     qemu_machine: str
     cpu_flags: tuple[str, ...]
     flash_size: int
-    ram_size: int      # QEMU data RAM at 0x20000000 used by programs
+    ram_size: int  # QEMU data RAM at 0x20000000 used by programs
     sdram_base: int
     sdram_size: int
     qspi_base: int
@@ -46,12 +46,28 @@ class Machine:
 # Compile flags as the ports (ports/*/toolchain.cmake); addresses as the
 # ports' QEMU variants (ports/*/CMakeLists.txt TINYOPS_QEMU_*).
 MACHINES = {
-    "stm32f469": Machine("stm32f469", "mps2-an386",
-                         ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
-                         2 << 20, 384 << 10, 0x2100_0000, 8 << 20, 0x2180_0000, 8 << 20),
-    "stm32f746": Machine("stm32f746", "mps2-an500",
-                         ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
-                         1 << 20, 320 << 10, 0x6000_0000, 8 << 20, 0x6080_0000, 8 << 20),
+    "stm32f469": Machine(
+        "stm32f469",
+        "mps2-an386",
+        ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
+        2 << 20,
+        384 << 10,
+        0x2100_0000,
+        8 << 20,
+        0x2180_0000,
+        8 << 20,
+    ),
+    "stm32f746": Machine(
+        "stm32f746",
+        "mps2-an500",
+        ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
+        1 << 20,
+        320 << 10,
+        0x6000_0000,
+        8 << 20,
+        0x6080_0000,
+        8 << 20,
+    ),
 }
 
 
@@ -142,14 +158,23 @@ SECTIONS
 """
 
 
-def build_program(sources: Sequence[str | Path], board: str, out: str | Path, *,
-                  opt: str = "-O2", defines: Sequence[str] = (), include_dirs: Sequence[str | Path] = (),
-                  extra_flags: Sequence[str] = (), stack_size: int = 16384) -> Path:
+def build_program(
+    sources: Sequence[str | Path],
+    board: str,
+    out: str | Path,
+    *,
+    opt: str = "-O2",
+    defines: Sequence[str] = (),
+    include_dirs: Sequence[str | Path] = (),
+    extra_flags: Sequence[str] = (),
+    stack_size: int = 16384,
+) -> Path:
     """Compile and link C/assembly `sources` with the runtime into `out` (an ELF)."""
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
-        raise BuildError("arm-none-eabi-gcc not found on PATH (apt-get install gcc-arm-none-eabi "
-                         "libnewlib-arm-none-eabi)")
+        raise BuildError(
+            "arm-none-eabi-gcc not found on PATH (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
+        )
     m = machine_for(board)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -157,8 +182,21 @@ def build_program(sources: Sequence[str | Path], board: str, out: str | Path, *,
     rt.write_text(runtime_source())
     ld = out.with_name(out.stem + ".ld")
     ld.write_text(linker_script(m, stack_size))
-    cmd = [gcc, *m.cpu_flags, *opt.split(), "-g", "-ffunction-sections", "-fdata-sections", "-ffreestanding",
-           "-nostartfiles", "-T", str(ld), "-Wl,--gc-sections", "-o", str(out)]
+    cmd = [
+        gcc,
+        *m.cpu_flags,
+        *opt.split(),
+        "-g",
+        "-ffunction-sections",
+        "-fdata-sections",
+        "-ffreestanding",
+        "-nostartfiles",
+        "-T",
+        str(ld),
+        "-Wl,--gc-sections",
+        "-o",
+        str(out),
+    ]
     cmd += [f"-D{d}" for d in defines] + [f"-I{i}" for i in include_dirs] + list(extra_flags)
     cmd += [str(s) for s in sources] + [str(rt), "-lc", "-lgcc", "--specs=nano.specs", "--specs=nosys.specs"]
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -6,6 +6,7 @@ one model, one board, one SRAM budget -> the emulated firmware's per-op
 cycles (QEMU cycle model) beside the estimator's, with the op features the
 tables use.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,14 +62,15 @@ class Comparison:
         return [o for o in self.ops if o.emulated > share * self.emulated]
 
 
-def compare(model: str, data: bytes, board: str, sram_budget: int | str | None = None,
-            tables: dict | None = None) -> Comparison:
+def compare(
+    model: str, data: bytes, board: str, sram_budget: int | str | None = None, tables: dict | None = None
+) -> Comparison:
     """Emulate `data` on `board` under the cycle model and estimate it."""
-    from ..planning.boards import get_board, parse_size
-    from .emulate import emulate
-    from ..runtime.interpreter import Interpreter
-    from ..planning.latency import FAST_SRAM_BYTES, cost_class, op_features, split_trace
     from ..frontend.reader import read_model
+    from ..planning.boards import get_board, parse_size
+    from ..planning.latency import FAST_SRAM_BYTES, cost_class, op_features, split_trace
+    from ..runtime.interpreter import Interpreter
+    from .emulate import emulate
 
     b = get_board(board)
     budget = b.default_sram_budget if sram_budget is None else parse_size(sram_budget)
@@ -78,13 +80,29 @@ def compare(model: str, data: bytes, board: str, sram_budget: int | str | None =
     traces = split_trace(interp.schedule_trace(), len(graph.operators))
     run = emulate(data, b, sram_budget=budget, cycles=True)
     if len(run.ops) != len(graph.operators):
-        raise RuntimeError(f"{model} on {b.name}: {len(run.ops)} emulated ops, "
-                           f"{len(graph.operators)} in the graph")
+        raise RuntimeError(f"{model} on {b.name}: {len(run.ops)} emulated ops, {len(graph.operators)} in the graph")
     ops = []
     for op, tr, em, e in zip(graph.operators, traces, run.ops, est.ops):
-        feats = op_features(graph, op, interp.plan.memories, interp.plan.placements, tr,
-                            interp.plan.ops[op.index], FAST_SRAM_BYTES.get(b.core))
-        ops.append(OpComparison(op.index, op.name, cost_class(graph, op), int(em.cycles),
-                                e.cycles, int(em.instructions or 0), _stall(em, "dma"),
-                                _stall(em, "mem") + _stall(em, "fetch"), feats))
+        feats = op_features(
+            graph,
+            op,
+            interp.plan.memories,
+            interp.plan.placements,
+            tr,
+            interp.plan.ops[op.index],
+            FAST_SRAM_BYTES.get(b.core),
+        )
+        ops.append(
+            OpComparison(
+                op.index,
+                op.name,
+                cost_class(graph, op),
+                int(em.cycles),
+                e.cycles,
+                int(em.instructions or 0),
+                _stall(em, "dma"),
+                _stall(em, "mem") + _stall(em, "fetch"),
+                feats,
+            )
+        )
     return Comparison(model, b.name, budget, ops)

@@ -13,14 +13,15 @@ between consecutive calls (``sections``).
 The cycles are modelled, not measured: see ports/README.md for what the
 model covers and how it was validated (CoreMark per MHz on both cores).
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .emulate import EmulationError, STALL_KEYS, build_plugin, find_tools, run_firmware
 from ..errors import CycleError, CycleRunError
+from .emulate import STALL_KEYS, EmulationError, build_plugin, find_tools, run_firmware
 
 __all__ = ["CycleRun", "CycleError", "CycleRunError", "run_cycles"]
 
@@ -50,27 +51,41 @@ class CycleRun:
         return [{k: b.get(k, 0) - a.get(k, 0) for k in b} for a, b in zip(self.marks, self.marks[1:])]
 
     def to_dict(self) -> dict:
-        return {"board": self.board, "machine": self.machine, "elf": str(self.elf),
-                "clock_hz": self.clock_hz, "exit_code": self.exit_code, "cycles": self.cycles,
-                "instructions": self.instructions, "ms": self.ms,
-                "stalls": self.stalls, "dma": self.dma, "marks": self.marks,
-                "sections": self.sections,
-                "latency_kind": "modelled (tinyops cycle model, ports/README.md)"}
+        return {
+            "board": self.board,
+            "machine": self.machine,
+            "elf": str(self.elf),
+            "clock_hz": self.clock_hz,
+            "exit_code": self.exit_code,
+            "cycles": self.cycles,
+            "instructions": self.instructions,
+            "ms": self.ms,
+            "stalls": self.stalls,
+            "dma": self.dma,
+            "marks": self.marks,
+            "sections": self.sections,
+            "latency_kind": "modelled (tinyops cycle model, ports/README.md)",
+        }
 
     def report(self) -> str:
         ipc = self.instructions / max(1, self.cycles)
-        lines = [f"tinyops cycles: {self.elf.name} on {self.board} (QEMU {self.machine}, "
-                 f"cycle model; modelled, not measured)",
-                 f"  cycles        {self.cycles:>15,}   ({self.ms:.3f} ms at {self.clock_hz / 1e6:.0f} MHz)",
-                 f"  instructions  {self.instructions:>15,}   ({ipc:.3f} per cycle)"]
+        lines = [
+            f"tinyops cycles: {self.elf.name} on {self.board} (QEMU {self.machine}, "
+            f"cycle model; modelled, not measured)",
+            f"  cycles        {self.cycles:>15,}   ({self.ms:.3f} ms at {self.clock_hz / 1e6:.0f} MHz)",
+            f"  instructions  {self.instructions:>15,}   ({ipc:.3f} per cycle)",
+        ]
         for cause, n in self.stalls.items():
             lines.append(f"  stall {cause:<8}{n:>15,}   ({100.0 * n / max(1, self.cycles):.1f} %)")
         if self.dma.get("jobs"):
-            lines.append(f"  DMA: {self.dma['jobs']} jobs, {self.dma['bytes']:,} bytes, "
-                         f"{self.dma['busy']:,} engine cycles")
+            lines.append(
+                f"  DMA: {self.dma['jobs']} jobs, {self.dma['bytes']:,} bytes, {self.dma['busy']:,} engine cycles"
+            )
         for i, s in enumerate(self.sections):
-            lines.append(f"  section {i} (mark {i} -> {i + 1}): {s.get('cycles', 0):,} cycles, "
-                         f"{s.get('insns', 0):,} instructions")
+            lines.append(
+                f"  section {i} (mark {i} -> {i + 1}): {s.get('cycles', 0):,} cycles, "
+                f"{s.get('insns', 0):,} instructions"
+            )
         lines.append(f"  exit code {self.exit_code}; QEMU ran {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -85,16 +100,19 @@ def _check_elf(path: Path) -> None:
     if len(head) < 20 or head[:4] != b"\x7fELF":
         raise CycleError(f"{path}: not an ELF file")
     if head[4] != 1 or head[5] != 1 or int.from_bytes(head[18:20], "little") != 40:
-        raise CycleError(f"{path}: not a 32-bit little-endian Arm ELF (build it for the board's "
-                         "QEMU machine, e.g. arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb)")
+        raise CycleError(
+            f"{path}: not a 32-bit little-endian Arm ELF (build it for the board's "
+            "QEMU machine, e.g. arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb)"
+        )
 
 
-def run_cycles(elf: str | os.PathLike, board: str = "stm32f746", *, timeout: float = 600.0,
-               allow_nonzero_exit: bool = False) -> CycleRun:
+def run_cycles(
+    elf: str | os.PathLike, board: str = "stm32f746", *, timeout: float = 600.0, allow_nonzero_exit: bool = False
+) -> CycleRun:
     """Run `elf` under `board`'s cycle model. Raises CycleError for a missing
     or non-Arm file and (unless `allow_nonzero_exit`) a non-zero exit code."""
-    from .baremetal import machine_for
     from ..planning.board_timing import get_timing
+    from .baremetal import machine_for
 
     path = Path(elf)
     _check_elf(path)
@@ -108,21 +126,34 @@ def run_cycles(elf: str | os.PathLike, board: str = "stm32f746", *, timeout: flo
     if plugin is None:
         raise CycleError("the cycle model needs a host C compiler (cc) to build its QEMU plugin")
     try:
-        run = run_firmware(path, machine.qemu_machine, tools, plugin, timeout, timing=timing,
-                           require_marker=False)
+        run = run_firmware(path, machine.qemu_machine, tools, plugin, timeout, timing=timing, require_marker=False)
     except EmulationError as err:
         raise CycleRunError(str(err)) from None
     if run.exit_code != 0 and not allow_nonzero_exit:
         tail = "\n".join(run.log.strip().splitlines()[-20:])
-        raise CycleRunError(f"{path.name} exited with code {run.exit_code} under QEMU "
-                            f"{machine.qemu_machine}" + (f":\n{tail}" if tail else ""))
+        raise CycleRunError(
+            f"{path.name} exited with code {run.exit_code} under QEMU "
+            f"{machine.qemu_machine}" + (f":\n{tail}" if tail else "")
+        )
     if run.total is None:
-        raise CycleRunError(f"{path.name}: the cycle model wrote no totals (did QEMU start? "
-                            f"exit code {run.exit_code})\n{run.log[-2000:]}")
+        raise CycleRunError(
+            f"{path.name}: the cycle model wrote no totals (did QEMU start? "
+            f"exit code {run.exit_code})\n{run.log[-2000:]}"
+        )
     total = run.total
-    stalls = {k[len("stall_"):]: total.get(k, 0) for k in STALL_KEYS}
-    dma = {"jobs": total.get("dma_jobs", 0), "bytes": total.get("dma_bytes", 0),
-           "busy": total.get("dma_busy", 0)}
-    return CycleRun(timing.board, machine.qemu_machine, path, timing.clock_hz, run.exit_code,
-                    total.get("cycles", 0), total.get("insns", 0), stalls, dma, run.marks,
-                    run.log, run.seconds)
+    stalls = {k[len("stall_") :]: total.get(k, 0) for k in STALL_KEYS}
+    dma = {"jobs": total.get("dma_jobs", 0), "bytes": total.get("dma_bytes", 0), "busy": total.get("dma_busy", 0)}
+    return CycleRun(
+        timing.board,
+        machine.qemu_machine,
+        path,
+        timing.clock_hz,
+        run.exit_code,
+        total.get("cycles", 0),
+        total.get("insns", 0),
+        stalls,
+        dma,
+        run.marks,
+        run.log,
+        run.seconds,
+    )

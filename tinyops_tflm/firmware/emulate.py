@@ -23,6 +23,7 @@ Builds are cached per board under ``$TINYOPS_FW_CACHE`` (default
 later runs only compile the exported model and link. A file lock serialises
 concurrent runs on the same board.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,18 +42,26 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..cli import progress
-from ..planning.boards import Board, get_board
 from ..errors import EmulationError, ToolchainMissing
-from .export import ExportResult, export_model, port_for, source_root
 from ..frontend.metrics import human_bytes
+from ..planning.boards import Board, get_board
+from .export import ExportResult, export_model, port_for, source_root
 
-__all__ = ["ToolchainMissing", "EmulationError", "EmulationResult", "find_tools", "emulate",
-           "build_firmware", "build_plugin", "run_firmware", "cache_dir"]
+__all__ = [
+    "ToolchainMissing",
+    "EmulationError",
+    "EmulationResult",
+    "find_tools",
+    "emulate",
+    "build_firmware",
+    "build_plugin",
+    "run_firmware",
+    "cache_dir",
+]
 
-APT_PACKAGES = ("gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib "
-                "qemu-system-arm")
+APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
 MARKER_SYMBOL = "tinyops_op_marker"
-EVENT_SYMBOL = "tinyops_dma_event"       # ports/common/src/dma_events.cc
+EVENT_SYMBOL = "tinyops_dma_event"  # ports/common/src/dma_events.cc
 MAILBOX_SYMBOL = "tinyops_dma_mailbox"
 PLUGIN_SOURCE = ("ports", "common", "qemu_plugin", "tinyops_cycles.c")
 # Counter keys of the plugin's records that are stalls, by cause.
@@ -91,20 +100,39 @@ def find_tools() -> Tools:
             hints.append(f"on Debian/Ubuntu: apt-get install --no-install-recommends {APT_PACKAGES}")
         if "cmake" in missing:
             hints.append("CMake >= 3.20: pip install cmake (or apt-get install cmake)")
-        raise ToolchainMissing(f"emulation needs {', '.join(missing)}, not found on PATH"
-                               + ("; " + "; ".join(hints) if hints else ""))
+        raise ToolchainMissing(
+            f"emulation needs {', '.join(missing)}, not found on PATH" + ("; " + "; ".join(hints) if hints else "")
+        )
     # The newlib C++ runtime is a separate Debian package; check it is there.
-    probe = subprocess.run([found["arm-none-eabi-g++"], "-mcpu=cortex-m4", "-mthumb",
-                            "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "--specs=nano.specs",
-                            "-print-file-name=libstdc++_nano.a"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            found["arm-none-eabi-g++"],
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv4-sp-d16",
+            "--specs=nano.specs",
+            "-print-file-name=libstdc++_nano.a",
+        ],
+        capture_output=True,
+        text=True,
+    )
     lib = probe.stdout.strip()
     if probe.returncode != 0 or not os.path.isabs(lib):
-        raise ToolchainMissing("arm-none-eabi-g++ has no newlib C++ library (libstdc++_nano.a); "
-                               "install libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib")
-    return Tools(found["arm-none-eabi-gcc"], found["arm-none-eabi-g++"], found["arm-none-eabi-nm"],
-                 found["arm-none-eabi-size"], found["cmake"], which("ninja"),
-                 found["qemu-system-arm"], which("cc") or which("gcc") or which("clang"))
+        raise ToolchainMissing(
+            "arm-none-eabi-g++ has no newlib C++ library (libstdc++_nano.a); "
+            "install libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib"
+        )
+    return Tools(
+        found["arm-none-eabi-gcc"],
+        found["arm-none-eabi-g++"],
+        found["arm-none-eabi-nm"],
+        found["arm-none-eabi-size"],
+        found["cmake"],
+        which("ninja"),
+        found["qemu-system-arm"],
+        which("cc") or which("gcc") or which("clang"),
+    )
 
 
 def cache_dir() -> Path:
@@ -123,8 +151,9 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _run(cmd: Sequence[str], what: str, timeout: float | None = None, *, bar: bool = False,
-         **kw) -> subprocess.CompletedProcess:
+def _run(
+    cmd: Sequence[str], what: str, timeout: float | None = None, *, bar: bool = False, **kw
+) -> subprocess.CompletedProcess:
     if bar and progress.enabled():  # a terminal: show the build's steps
         proc = progress.run_streamed(cmd, what, timeout, **kw)
     else:
@@ -149,15 +178,21 @@ def build_plugin(tools: Tools | None = None, out_dir: Path | None = None) -> Pat
         return so
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = so.with_suffix(f".{os.getpid()}.tmp")
-    _run([tools.host_cc, "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)],
-         "building the QEMU plugin")
+    _run([tools.host_cc, "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)], "building the QEMU plugin")
     os.replace(tmp, so)
     return so
 
 
-def build_firmware(board: str | Board, models_dir: Path, build_dir: Path, target: str,
-                   tools: Tools | None = None, jobs: int = 2, qemu_only: bool = True,
-                   source_dir: Path | None = None) -> Path:
+def build_firmware(
+    board: str | Board,
+    models_dir: Path,
+    build_dir: Path,
+    target: str,
+    tools: Tools | None = None,
+    jobs: int = 2,
+    qemu_only: bool = True,
+    source_dir: Path | None = None,
+) -> Path:
     """Configure (once) and build `target` of the board's port (or of the
     firmware project at `source_dir`); returns the ELF."""
     tools = tools or find_tools()
@@ -165,16 +200,21 @@ def build_firmware(board: str | Board, models_dir: Path, build_dir: Path, target
     src = source_dir or source_root() / "ports" / port.port
     cache = build_dir / "CMakeCache.txt"
     if not cache.is_file():
-        cmd = [tools.cmake, "-S", str(src), "-B", str(build_dir),
-               f"-DTINYOPS_MODELS_DIR={models_dir}",
-               f"-DTINYOPS_BUILD_BOARD={'OFF' if qemu_only else 'ON'}"]
+        cmd = [
+            tools.cmake,
+            "-S",
+            str(src),
+            "-B",
+            str(build_dir),
+            f"-DTINYOPS_MODELS_DIR={models_dir}",
+            f"-DTINYOPS_BUILD_BOARD={'OFF' if qemu_only else 'ON'}",
+        ]
         # Extra configure options, e.g. -DTINYOPS_FW_OPT=-O3.
         cmd += shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
         if tools.ninja:
             cmd += ["-G", "Ninja"]
         _run(cmd, "configuring the firmware build")
-    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)],
-         f"building {target}", bar=True)
+    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)], f"building {target}", bar=True)
     elf = build_dir / f"{target}.elf"
     if not elf.is_file():
         raise EmulationError(f"build produced no {elf}")
@@ -218,26 +258,45 @@ def parse_record(line: str) -> tuple[str, dict[str, int]] | None:
 class FirmwareRun:
     exit_code: int
     log: str
-    marks: list[dict[str, int]]          # counters at each tinyops_op_marker call
-    total: dict[str, int] | None         # counters at exit
+    marks: list[dict[str, int]]  # counters at each tinyops_op_marker call
+    total: dict[str, int] | None  # counters at exit
     seconds: float
-    cycle_model: bool = False            # counters include cycles and stalls
+    cycle_model: bool = False  # counters include cycles and stalls
 
     @property
     def total_instructions(self) -> int | None:
         return None if self.total is None else self.total.get("insns")
 
 
-def run_firmware(elf: Path, machine: str, tools: Tools | None = None, plugin: Path | None = None,
-                 timeout: float = 600.0, timing=None, require_marker: bool = True) -> FirmwareRun:
+def run_firmware(
+    elf: Path,
+    machine: str,
+    tools: Tools | None = None,
+    plugin: Path | None = None,
+    timeout: float = 600.0,
+    timing=None,
+    require_marker: bool = True,
+) -> FirmwareRun:
     """Run an emulated firmware under QEMU (semihosting console, exit code).
 
     With `plugin`, records the plugin's counters at every tinyops_op_marker
     call and at exit; with `timing` (a board_timing.BoardTiming) too, the
     plugin runs that board's cycle model."""
     tools = tools or find_tools()
-    cmd = [tools.qemu, "-M", machine, "-display", "none", "-monitor", "none", "-serial", "none",
-           "-semihosting", "-kernel", str(elf)]
+    cmd = [
+        tools.qemu,
+        "-M",
+        machine,
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting",
+        "-kernel",
+        str(elf),
+    ]
     marks_file = config_file = None
     if plugin is not None:
         syms = _symbols(tools, elf)
@@ -254,17 +313,21 @@ def run_firmware(elf: Path, machine: str, tools: Tools | None = None, plugin: Pa
             args.append(f"config={config_file}")
             if EVENT_SYMBOL in syms and MAILBOX_SYMBOL in syms:
                 addr, size = syms[EVENT_SYMBOL]
-                args += [f"event={addr:#x}", f"event_end={addr + max(size, 2):#x}",
-                         f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}"]
+                args += [
+                    f"event={addr:#x}",
+                    f"event_end={addr + max(size, 2):#x}",
+                    f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}",
+                ]
         cmd += ["-plugin", ",".join([str(plugin)] + args)]
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as err:
         out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-        raise EmulationError(f"{elf.name} did not finish within {timeout:.0f} s under QEMU "
-                             f"(hang?); last output:\n" + "\n".join(out.splitlines()[-20:])) from None
+        raise EmulationError(
+            f"{elf.name} did not finish within {timeout:.0f} s under QEMU "
+            f"(hang?); last output:\n" + "\n".join(out.splitlines()[-20:])
+        ) from None
     finally:
         if config_file is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -335,8 +398,8 @@ class EmulationResult:
     model_name: str
     outputs: list[np.ndarray]
     ops: list[OpCount]
-    invoke_instructions: int | None   # all ops
-    load_instructions: int | None     # plan validation + prepare
+    invoke_instructions: int | None  # all ops
+    load_instructions: int | None  # plan validation + prepare
     program_instructions: int | None  # everything QEMU ran, boot to exit
     export: ExportResult
     elf: Path
@@ -354,37 +417,53 @@ class EmulationResult:
 
     def to_dict(self) -> dict:
         """The run as JSON-friendly data (`tinyops emulate --json`)."""
-        d = {"board": self.board, "machine": self.machine,
-             "partitioned": self.export.partitioned, "sram_budget": self.export.sram_budget,
-             "invoke_instructions": self.invoke_instructions,
-             "load_instructions": self.load_instructions,
-             "program_instructions": self.program_instructions,
-             "ops": [o.to_dict() for o in self.ops],
-             "outputs": [{"shape": list(y.shape), "dtype": y.dtype.name} for y in self.outputs],
-             "seconds": self.seconds}
+        d = {
+            "board": self.board,
+            "machine": self.machine,
+            "partitioned": self.export.partitioned,
+            "sram_budget": self.export.sram_budget,
+            "invoke_instructions": self.invoke_instructions,
+            "load_instructions": self.load_instructions,
+            "program_instructions": self.program_instructions,
+            "ops": [o.to_dict() for o in self.ops],
+            "outputs": [{"shape": list(y.shape), "dtype": y.dtype.name} for y in self.outputs],
+            "seconds": self.seconds,
+        }
         if self.invoke_cycles is not None:
-            d.update(total_cycles=self.invoke_cycles, load_cycles=self.load_cycles,
-                     program_cycles=self.program_cycles, clock_hz=self.clock_hz,
-                     ms=self.invoke_cycles / self.clock_hz * 1e3,
-                     latency_kind="modelled (tinyops cycle model, ports/README.md)")
+            d.update(
+                total_cycles=self.invoke_cycles,
+                load_cycles=self.load_cycles,
+                program_cycles=self.program_cycles,
+                clock_hz=self.clock_hz,
+                ms=self.invoke_cycles / self.clock_hz * 1e3,
+                latency_kind="modelled (tinyops cycle model, ports/README.md)",
+            )
         return d
 
     def report(self) -> str:
         kind = "partitioned" if self.export.partitioned else "unpartitioned"
-        lines = [f"tinyops emulate: {self.model_name} on {self.board} (QEMU {self.machine}, "
-                 f"{kind} plan, SRAM budget {human_bytes(self.export.sram_budget)})"]
+        lines = [
+            f"tinyops emulate: {self.model_name} on {self.board} (QEMU {self.machine}, "
+            f"{kind} plan, SRAM budget {human_bytes(self.export.sram_budget)})"
+        ]
         if self.invoke_cycles is not None:
-            lines.append(f"  {'op':>4}  {'name':<20}{'cycles':>13}{'instructions':>14}{'DMA stall':>11}"
-                         f"{'mem stall':>11}{'share':>8}")
+            lines.append(
+                f"  {'op':>4}  {'name':<20}{'cycles':>13}{'instructions':>14}{'DMA stall':>11}"
+                f"{'mem stall':>11}{'share':>8}"
+            )
             for o in self.ops:
                 share = 100.0 * (o.cycles or 0) / max(1, self.invoke_cycles)
-                lines.append(f"  {o.index:>4}  {o.name:<20}{o.cycles or 0:>13,}{o.instructions or 0:>14,}"
-                             f"{o.stall_dma:>11,}{o.stall_mem:>11,}{share:>7.1f}%")
+                lines.append(
+                    f"  {o.index:>4}  {o.name:<20}{o.cycles or 0:>13,}{o.instructions or 0:>14,}"
+                    f"{o.stall_dma:>11,}{o.stall_mem:>11,}{share:>7.1f}%"
+                )
             ms = self.invoke_cycles / self.clock_hz * 1e3
-            lines.append(f"  total (invoke): {self.invoke_cycles:,} cycles = {ms:.2f} ms at "
-                         f"{self.clock_hz / 1e6:.0f} MHz, modelled by the tinyops cycle model "
-                         f"(QEMU run costed as the board; not a board measurement); "
-                         f"{self.invoke_instructions:,} instructions")
+            lines.append(
+                f"  total (invoke): {self.invoke_cycles:,} cycles = {ms:.2f} ms at "
+                f"{self.clock_hz / 1e6:.0f} MHz, modelled by the tinyops cycle model "
+                f"(QEMU run costed as the board; not a board measurement); "
+                f"{self.invoke_instructions:,} instructions"
+            )
         elif self.invoke_instructions:
             lines.append(f"  {'op':>4}  {'name':<20}{'instructions':>15}{'share':>8}")
             for o in self.ops:
@@ -393,9 +472,11 @@ class EmulationResult:
                 if o.tiles is not None:
                     extra = f"  tiles {o.tiles}, dma {human_bytes(o.dma_bytes)}"
                 lines.append(f"  {o.index:>4}  {o.name:<20}{o.instructions or 0:>15,}{share:>7.1f}%{extra}")
-            lines.append(f"  total (invoke): {self.invoke_instructions:,} instructions; "
-                         f"load/prepare {self.load_instructions or 0:,}; "
-                         f"whole program {self.program_instructions or 0:,}")
+            lines.append(
+                f"  total (invoke): {self.invoke_instructions:,} instructions; "
+                f"load/prepare {self.load_instructions or 0:,}; "
+                f"whole program {self.program_instructions or 0:,}"
+            )
         else:
             lines.append("  (no instruction counts: the QEMU plugin could not be built)")
         for i, y in enumerate(self.outputs):
@@ -416,9 +497,9 @@ def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[Op
     done = None
     for line in log.splitlines():
         line = line.strip()
-        if line.startswith("out") and " " in line and line[3:line.index(" ")].isdigit():
-            k = int(line[3:line.index(" ")])
-            hexes.setdefault(k, []).append(line[line.index(" ") + 1:])
+        if line.startswith("out") and " " in line and line[3 : line.index(" ")].isdigit():
+            k = int(line[3 : line.index(" ")])
+            hexes.setdefault(k, []).append(line[line.index(" ") + 1 :])
         elif line.startswith("output "):
             m = re.match(r"output (\d+) bytes=(\d+) fnv1a32=([0-9a-f]+)", line)
             if m:
@@ -427,14 +508,20 @@ def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[Op
             m = _OP_RE.match(line)
             if m:
                 tiles = int(m.group(4)) if m.group(4) else None
-                ops.append(OpCount(int(m.group(1)), m.group(2), None, tiles,
-                                   int(m.group(5)) if m.group(5) else None,
-                                   int(m.group(6)) if m.group(6) else None))
+                ops.append(
+                    OpCount(
+                        int(m.group(1)),
+                        m.group(2),
+                        None,
+                        tiles,
+                        int(m.group(5)) if m.group(5) else None,
+                        int(m.group(6)) if m.group(6) else None,
+                    )
+                )
         elif line.startswith("DONE"):
             done = line
     if done != "DONE status=0":
-        raise EmulationError("the firmware did not finish cleanly:\n"
-                             + "\n".join(log.strip().splitlines()[-25:]))
+        raise EmulationError("the firmware did not finish cleanly:\n" + "\n".join(log.strip().splitlines()[-25:]))
     outputs = []
     for i, (shape, dtype) in enumerate(zip(export.output_shapes, export.output_dtypes)):
         if i not in hexes or i not in declared:
@@ -445,8 +532,9 @@ def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[Op
         for byte in raw:
             h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
         if len(raw) != nbytes or f"{h:08x}" != fnv:
-            raise EmulationError(f"output {i}: console bytes do not match the firmware's "
-                                 f"checksum ({len(raw)} of {nbytes} bytes)")
+            raise EmulationError(
+                f"output {i}: console bytes do not match the firmware's checksum ({len(raw)} of {nbytes} bytes)"
+            )
         arr = np.frombuffer(raw, dtype=np.dtype(dtype))
         if arr.size != int(np.prod(shape)):
             raise EmulationError(f"output {i}: {arr.size} values, shape {list(shape)} expected")
@@ -454,8 +542,9 @@ def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[Op
     return outputs, ops
 
 
-def _model_key(data: bytes, board: str, budget: int | None, partitioned: bool,
-               inputs: Sequence[np.ndarray] | None) -> str:
+def _model_key(
+    data: bytes, board: str, budget: int | None, partitioned: bool, inputs: Sequence[np.ndarray] | None
+) -> str:
     h = hashlib.sha256()
     h.update(data)
     h.update(f"|{board}|{budget}|{partitioned}|".encode())
@@ -469,8 +558,11 @@ def _model_key(data: bytes, board: str, budget: int | None, partitioned: bool,
 def _prune(models_dir: Path, keep: str) -> None:
     """Keep the most recently used exported models only (the registry and
     every configure grow with them)."""
-    dirs = sorted((d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("emu-")),
-                  key=lambda d: d.stat().st_mtime, reverse=True)
+    dirs = sorted(
+        (d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("emu-")),
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
     stale = [d for d in dirs[_KEEP_MODELS:] if d.name != keep]
     if not stale:
         return
@@ -479,15 +571,22 @@ def _prune(models_dir: Path, keep: str) -> None:
     reg = models_dir / "models.cmake"
     if reg.is_file():
         names = {d.name for d in stale}
-        lines = [ln for ln in reg.read_text().splitlines()
-                 if not any(f'NAME "{n}"' in ln for n in names)]
+        lines = [ln for ln in reg.read_text().splitlines() if not any(f'NAME "{n}"' in ln for n in names)]
         reg.write_text("\n".join(lines) + "\n")
 
 
-def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", *,
-            inputs: Sequence[np.ndarray] | None = None, sram_budget: int | str | None = None,
-            partitioned: bool = True, count_instructions: bool = True,
-            timeout: float = 900.0, jobs: int = 2, cycles: bool = False) -> EmulationResult:
+def emulate(
+    model: str | os.PathLike | bytes,
+    board: str | Board = "stm32f746",
+    *,
+    inputs: Sequence[np.ndarray] | None = None,
+    sram_budget: int | str | None = None,
+    partitioned: bool = True,
+    count_instructions: bool = True,
+    timeout: float = 900.0,
+    jobs: int = 2,
+    cycles: bool = False,
+) -> EmulationResult:
     """Export `model` for `board`, build the emulated firmware, run it under
     QEMU and return its outputs (and per-op instruction counts).
 
@@ -514,8 +613,16 @@ def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", 
     seconds: dict[str, float] = {}
     with _locked(root / ".lock"):
         t0 = time.perf_counter()
-        exported = export_model(data, b, name, models_dir, sram_budget=budget, inputs=inputs,
-                                partitioned=partitioned, qspi_capacity=port.qemu_qspi_capacity)
+        exported = export_model(
+            data,
+            b,
+            name,
+            models_dir,
+            sram_budget=budget,
+            inputs=inputs,
+            partitioned=partitioned,
+            qspi_capacity=port.qemu_qspi_capacity,
+        )
         os.utime(exported.model_dir)
         _prune(models_dir, name)
         seconds["export"] = time.perf_counter() - t0
@@ -523,12 +630,12 @@ def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", 
         elf = build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs)
         plugin = build_plugin(tools) if (count_instructions or cycles) else None
         if cycles and plugin is None:
-            raise ToolchainMissing("the cycle model needs a host C compiler (cc) to build its "
-                                   "QEMU plugin")
+            raise ToolchainMissing("the cycle model needs a host C compiler (cc) to build its QEMU plugin")
         seconds["build"] = time.perf_counter() - t0
         timing = None
         if cycles:
             from ..planning.board_timing import get_timing
+
             timing = get_timing(b)
         with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
             run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout, timing=timing)
@@ -536,9 +643,16 @@ def emulate(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", 
     return finish_emulation(run, exported, b, elf, plugin, seconds, timing=timing)
 
 
-def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Board, elf: Path,
-                     plugin: Path | None, seconds: dict[str, float], *,
-                     timing=None) -> EmulationResult:
+def finish_emulation(
+    run: FirmwareRun,
+    exported: ExportResult,
+    board: str | Board,
+    elf: Path,
+    plugin: Path | None,
+    seconds: dict[str, float],
+    *,
+    timing=None,
+) -> EmulationResult:
     """Outputs and per-op instruction counts of a finished QEMU run of
     `exported`'s firmware (`plugin`: the counting plugin it ran with, if any;
     `timing`: the board_timing.BoardTiming of its cycle model, if it ran one).
@@ -547,8 +661,9 @@ def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Boar
     b = get_board(board)
     port, name = port_for(b), exported.name
     if run.exit_code != 0:
-        raise EmulationError(f"the emulated firmware exited with code {run.exit_code}:\n"
-                             + "\n".join(run.log.strip().splitlines()[-25:]))
+        raise EmulationError(
+            f"the emulated firmware exited with code {run.exit_code}:\n" + "\n".join(run.log.strip().splitlines()[-25:])
+        )
     outputs, ops = parse_log(run.log, exported)
     load = invoke = None
     load_cyc = invoke_cyc = None
@@ -567,15 +682,27 @@ def finish_emulation(run: FirmwareRun, exported: ExportResult, board: str | Boar
             o.instructions = diff(2 + i, 3 + i, "insns")
             if cycles:
                 o.cycles = diff(2 + i, 3 + i, "cycles")
-                o.stalls = {k[len("stall_"):]: diff(2 + i, 3 + i, k) for k in STALL_KEYS}
-                o.dma_model = {k[len("dma_"):]: diff(2 + i, 3 + i, k)
-                               for k in ("dma_busy", "dma_jobs", "dma_bytes")}
+                o.stalls = {k[len("stall_") :]: diff(2 + i, 3 + i, k) for k in STALL_KEYS}
+                o.dma_model = {k[len("dma_") :]: diff(2 + i, 3 + i, k) for k in ("dma_busy", "dma_jobs", "dma_bytes")}
         invoke = diff(2, n + 2, "insns")
         if cycles:
             load_cyc = diff(0, 1, "cycles")
             invoke_cyc = diff(2, n + 2, "cycles")
-    return EmulationResult(b.name, port.qemu_machine, name, outputs, ops, invoke, load,
-                           run.total_instructions, exported, elf, run.log, seconds,
-                           invoke_cyc, load_cyc,
-                           (run.total or {}).get("cycles") if cycles else None,
-                           timing.clock_hz if timing is not None else None)
+    return EmulationResult(
+        b.name,
+        port.qemu_machine,
+        name,
+        outputs,
+        ops,
+        invoke,
+        load,
+        run.total_instructions,
+        exported,
+        elf,
+        run.log,
+        seconds,
+        invoke_cyc,
+        load_cyc,
+        (run.total or {}).get("cycles") if cycles else None,
+        timing.clock_hz if timing is not None else None,
+    )

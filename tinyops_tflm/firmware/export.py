@@ -26,6 +26,7 @@ TFLM would run it) is mapped by fit: constants to internal flash when they fit
 its budget else QSPI, the arena to internal SRAM when it fits the SRAM budget
 else SDRAM.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,14 +40,23 @@ from typing import Sequence
 
 import numpy as np
 
-from ..planning.boards import FLASH, QSPI, SDRAM, SRAM, CCM, Board, get_board, parse_size
 from ..errors import BudgetError, FirmwareSourceMissing, TinyOpsError
 from ..frontend.ir import Graph
+from ..planning.boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board, parse_size
 from ..planning.plan_writer import PLAN_LAYOUT
 
 __all__ = [
-    "PortInfo", "PORTS", "RegionExport", "ExportResult", "export_model", "map_regions",
-    "port_for", "source_root", "model_symbol", "plan_regions", "FirmwareSourceMissing",
+    "PortInfo",
+    "PORTS",
+    "RegionExport",
+    "ExportResult",
+    "export_model",
+    "map_regions",
+    "port_for",
+    "source_root",
+    "model_symbol",
+    "plan_regions",
+    "FirmwareSourceMissing",
     "load_export",
 ]
 
@@ -72,8 +82,8 @@ _ENUMERATORS = {SRAM: "kSram", CCM: "kCcm", FLASH: "kFlash", SDRAM: "kSdram", QS
 class PortInfo:
     """A firmware port: the linker's view of the board and its QEMU stand-in."""
 
-    board: str            # the planner's board (tinyops_tflm.planning.boards)
-    port: str             # directory under ports/
+    board: str  # the planner's board (tinyops_tflm.planning.boards)
+    port: str  # directory under ports/
     core: str
     qemu_machine: str
     qemu_qspi_capacity: int  # the emulated QSPI window in the QEMU board's PSRAM
@@ -111,14 +121,14 @@ def source_root() -> Path:
             return c
     raise FirmwareSourceMissing(
         "the firmware ports need the tinyops-tflm source tree (csrc/ and ports/), which this "
-        "installation does not include; set TINYOPS_SOURCE_DIR to a checkout")
+        "installation does not include; set TINYOPS_SOURCE_DIR to a checkout"
+    )
 
 
 def model_symbol(name: str) -> tuple[str, str]:
     """(file base, C identifier) for a registered model name."""
     if not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name):
-        raise ValueError(f"model name {name!r}: use letters, digits and . _ + - "
-                         "(starting with a letter or digit)")
+        raise ValueError(f"model name {name!r}: use letters, digits and . _ + - (starting with a letter or digit)")
     base = f"{name}_int8_1"
     sym = re.sub(r"[^0-9A-Za-z_]", "_", base)
     if sym[0].isdigit():
@@ -135,10 +145,10 @@ class RegionExport:
     """One plan region as the firmware binds it."""
 
     index: int
-    kind: str        # "arena" or "constant"
-    memory: str      # sram, ccm, flash, sdram, qspi
+    kind: str  # "arena" or "constant"
+    memory: str  # sram, ccm, flash, sdram, qspi
     section: str
-    nbytes: int      # bytes the plan records for the region (the array's size)
+    nbytes: int  # bytes the plan records for the region (the array's size)
     symbol: str = ""
 
 
@@ -150,8 +160,7 @@ def plan_regions(plan: bytes) -> list[tuple[int, int, int]]:
         raise ValueError("not a tinyops plan (bad magic)")
     at = layout["header_bytes"]
     if version < 2:  # v1 regions: kind, bytes (host memory)
-        return [struct.unpack_from("<II", plan, at + 8 * i) + (layout["memory_host"],)
-                for i in range(n)]
+        return [struct.unpack_from("<II", plan, at + 8 * i) + (layout["memory_host"],) for i in range(n)]
     return [struct.unpack_from("<III", plan, at + layout["region_bytes"] * i) for i in range(n)]
 
 
@@ -177,12 +186,11 @@ def map_regions(plan: bytes, board: Board, sram_budget: int, flash_free: int) ->
         section = SECTIONS.get((memory, kind))
         if section is None:
             raise NotImplementedError(
-                f"plan region {i}: a {'constant' if kind else 'arena'} region in {memory} has "
-                f"no firmware section")
+                f"plan region {i}: a {'constant' if kind else 'arena'} region in {memory} has no firmware section"
+            )
         if not board.has(memory):
             raise ValueError(f"plan region {i} is in {memory}, which {board.name} does not have")
-        out.append(RegionExport(i, "constant" if kind == REGION_CONSTANT else "arena", memory,
-                                section, int(nbytes)))
+        out.append(RegionExport(i, "constant" if kind == REGION_CONSTANT else "arena", memory, section, int(nbytes)))
     return out
 
 
@@ -207,8 +215,8 @@ class ExportResult:
     plan_section: str
     input_section: str
     input_bytes: int
-    usage: dict[str, int]          # bytes per memory (plan, inputs included)
-    capacity: dict[str, int]       # what the port allows per memory
+    usage: dict[str, int]  # bytes per memory (plan, inputs included)
+    capacity: dict[str, int]  # what the port allows per memory
     inputs: list[np.ndarray] = field(default_factory=list)
     output_shapes: list[tuple[int, ...]] = field(default_factory=list)
     output_dtypes: list[str] = field(default_factory=list)
@@ -217,10 +225,12 @@ class ExportResult:
     def report(self) -> str:
         from ..frontend.metrics import human_bytes
 
-        lines = [f"tinyops export: {self.name} for {self.board} "
-                 f"({'partitioned' if self.partitioned else 'unpartitioned'} plan, "
-                 f"SRAM budget {human_bytes(self.sram_budget)})",
-                 f"  {'memory':<8}{'used':>12}{'capacity':>12}{'':>7}  contents"]
+        lines = [
+            f"tinyops export: {self.name} for {self.board} "
+            f"({'partitioned' if self.partitioned else 'unpartitioned'} plan, "
+            f"SRAM budget {human_bytes(self.sram_budget)})",
+            f"  {'memory':<8}{'used':>12}{'capacity':>12}{'':>7}  contents",
+        ]
         for mem in (SRAM, CCM, FLASH, SDRAM, QSPI):
             if mem not in self.capacity:
                 continue
@@ -232,25 +242,35 @@ class ExportResult:
                 what.append("input")
             used, cap = self.usage.get(mem, 0), self.capacity[mem]
             share = f"{100.0 * used / cap:5.1f}%" if cap else ""
-            lines.append(f"  {mem:<8}{human_bytes(used):>12}{human_bytes(cap):>12}{share:>7}  "
-                         f"{', '.join(what) if what else '-'}")
+            lines.append(
+                f"  {mem:<8}{human_bytes(used):>12}{human_bytes(cap):>12}{share:>7}  {', '.join(what) if what else '-'}"
+            )
         lines.append(f"  sources: {self.model_dir}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         """JSON-ready description (what `tinyops export --json` prints)."""
         return {
-            "name": self.name, "base": self.base, "symbol": self.symbol, "board": self.board,
-            "port": self.port, "partitioned": self.partitioned, "sram_budget": self.sram_budget,
-            "out_dir": str(self.out_dir), "model_dir": str(self.model_dir),
-            "files": [str(f) for f in self.files], "regions": [asdict(r) for r in self.regions],
-            "plan_bytes": self.plan_bytes, "plan_sha256": self.plan_sha256,
-            "plan_section": self.plan_section, "input_section": self.input_section,
-            "input_bytes": self.input_bytes, "usage": dict(self.usage),
+            "name": self.name,
+            "base": self.base,
+            "symbol": self.symbol,
+            "board": self.board,
+            "port": self.port,
+            "partitioned": self.partitioned,
+            "sram_budget": self.sram_budget,
+            "out_dir": str(self.out_dir),
+            "model_dir": str(self.model_dir),
+            "files": [str(f) for f in self.files],
+            "regions": [asdict(r) for r in self.regions],
+            "plan_bytes": self.plan_bytes,
+            "plan_sha256": self.plan_sha256,
+            "plan_section": self.plan_section,
+            "input_section": self.input_section,
+            "input_bytes": self.input_bytes,
+            "usage": dict(self.usage),
             "capacity": dict(self.capacity),
             "inputs": [{"shape": list(x.shape), "dtype": x.dtype.name} for x in self.inputs],
-            "outputs": [{"shape": list(s), "dtype": d}
-                        for s, d in zip(self.output_shapes, self.output_dtypes)],
+            "outputs": [{"shape": list(s), "dtype": d} for s, d in zip(self.output_shapes, self.output_dtypes)],
         }
 
 
@@ -261,8 +281,9 @@ def load_export(model_dir: str | os.PathLike) -> ExportResult:
     model_dir = Path(model_dir)
     metas = sorted(model_dir.glob("*_int8_1.json"))
     if len(metas) != 1:
-        raise TinyOpsError(f"{model_dir}: expected one exported model description "
-                           f"(<name>_int8_1.json), found {len(metas)}")
+        raise TinyOpsError(
+            f"{model_dir}: expected one exported model description (<name>_int8_1.json), found {len(metas)}"
+        )
     meta = json.loads(metas[0].read_text())
     inputs: list[np.ndarray] = []
     npz = model_dir / f"{meta['base']}_input.npz"
@@ -270,15 +291,28 @@ def load_export(model_dir: str | os.PathLike) -> ExportResult:
         with np.load(npz, allow_pickle=False) as z:
             inputs = [z[f"arr_{i}"] for i in range(len(z.files))]
     return ExportResult(
-        name=meta["name"], base=meta["base"], symbol=meta["symbol"], board=meta["board"],
-        port=meta["port"], partitioned=meta["partitioned"], sram_budget=meta["sram_budget"],
-        out_dir=model_dir.parent, model_dir=model_dir, files=[],
-        regions=[RegionExport(**r) for r in meta["regions"]], plan_bytes=meta["plan_bytes"],
-        plan_section=meta["plan_section"], input_section=meta["input_section"],
-        input_bytes=sum(x.nbytes for x in inputs), usage=meta["usage"],
-        capacity=meta["capacity"], inputs=inputs,
+        name=meta["name"],
+        base=meta["base"],
+        symbol=meta["symbol"],
+        board=meta["board"],
+        port=meta["port"],
+        partitioned=meta["partitioned"],
+        sram_budget=meta["sram_budget"],
+        out_dir=model_dir.parent,
+        model_dir=model_dir,
+        files=[],
+        regions=[RegionExport(**r) for r in meta["regions"]],
+        plan_bytes=meta["plan_bytes"],
+        plan_section=meta["plan_section"],
+        input_section=meta["input_section"],
+        input_bytes=sum(x.nbytes for x in inputs),
+        usage=meta["usage"],
+        capacity=meta["capacity"],
+        inputs=inputs,
         output_shapes=[tuple(o["shape"]) for o in meta["outputs"]],
-        output_dtypes=[o["dtype"] for o in meta["outputs"]], plan_sha256=meta["plan_sha256"])
+        output_dtypes=[o["dtype"] for o in meta["outputs"]],
+        plan_sha256=meta["plan_sha256"],
+    )
 
 
 def _load_graph(model: str | os.PathLike | bytes | Graph) -> tuple[Graph, bytes | None]:
@@ -306,8 +340,10 @@ def _check_inputs(graph: Graph, inputs: Sequence[np.ndarray] | None) -> list[np.
         tensor = graph.tensors[t]
         x = np.asarray(x)
         if x.dtype != tensor.dtype or tuple(x.shape) != tuple(tensor.shape):
-            raise ValueError(f"input {i} '{tensor.name}' expects {list(tensor.shape)} "
-                             f"{tensor.dtype.name}, got {list(x.shape)} {x.dtype.name}")
+            raise ValueError(
+                f"input {i} '{tensor.name}' expects {list(tensor.shape)} "
+                f"{tensor.dtype.name}, got {list(x.shape)} {x.dtype.name}"
+            )
         out.append(np.ascontiguousarray(x))
     return out
 
@@ -319,30 +355,33 @@ def _words(data: bytes) -> str:
     if words.size == 0:
         return "0"
     text = np.char.mod("0x%08x", words)
-    rows = [",".join(text[i:i + 8]) for i in range(0, text.size, 8)]
+    rows = [",".join(text[i : i + 8]) for i in range(0, text.size, 8)]
     return ",\n".join(rows)
 
 
 def _array(name: str, section: str, data: bytes | None, nbytes: int, *, extern: bool = False) -> str:
     link = "extern " if extern else "static "
     if data is None:  # RAM region: zeroed at boot
-        return (f"{link}uint8_t {name}[{max(nbytes, 1)}] __attribute__((section(\"{section}\"), "
-                f"aligned({ALIGN})));\n")
+        return f'{link}uint8_t {name}[{max(nbytes, 1)}] __attribute__((section("{section}"), aligned({ALIGN})));\n'
     n_words = max(1, (len(data) + 3) // 4)
-    return (f"{link}const uint32_t {name}[{n_words}] __attribute__((section(\"{section}\"), "
-            f"aligned({ALIGN}))) = {{\n{_words(data)}\n}};\n")
+    return (
+        f'{link}const uint32_t {name}[{n_words}] __attribute__((section("{section}"), '
+        f"aligned({ALIGN}))) = {{\n{_words(data)}\n}};\n"
+    )
 
 
-def _update_registry(out_dir: Path, name: str, symbol: str, model_dir: str, board: str,
-                     sram_budget: int) -> Path:
+def _update_registry(out_dir: Path, name: str, symbol: str, model_dir: str, board: str, sram_budget: int) -> Path:
     path = out_dir / "models.cmake"
-    header = ("# The port's model list, maintained by `tinyops export` (one line a model).\n"
-              "# Each registered model builds <symbol>.elf (board) and <symbol>_qemu.elf.\n")
+    header = (
+        "# The port's model list, maintained by `tinyops export` (one line a model).\n"
+        "# Each registered model builds <symbol>.elf (board) and <symbol>_qemu.elf.\n"
+    )
     lines = path.read_text().splitlines() if path.is_file() else []
-    keep = [ln for ln in lines
-            if ln.strip() and not ln.startswith("#") and f'NAME "{name}"' not in ln]
-    keep.append(f'tinyops_register_model(NAME "{name}" SYMBOL {symbol} DIR "{model_dir}" '
-                f'BOARD {board} SRAM_BUDGET {sram_budget})')
+    keep = [ln for ln in lines if ln.strip() and not ln.startswith("#") and f'NAME "{name}"' not in ln]
+    keep.append(
+        f'tinyops_register_model(NAME "{name}" SYMBOL {symbol} DIR "{model_dir}" '
+        f"BOARD {board} SRAM_BUDGET {sram_budget})"
+    )
     tmp = path.with_suffix(".cmake.tmp")
     tmp.write_text(header + "\n".join(keep) + "\n")
     os.replace(tmp, path)
@@ -358,13 +397,18 @@ def _write_if_changed(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, name: str,
-                 out_dir: str | os.PathLike, *,
-                 sram_budget: int | str | None = None,
-                 inputs: Sequence[np.ndarray] | None = None,
-                 partitioned: bool = True,
-                 register: bool = True,
-                 qspi_capacity: int | None = None) -> ExportResult:
+def export_model(
+    model: str | os.PathLike | bytes | Graph,
+    board: str | Board,
+    name: str,
+    out_dir: str | os.PathLike,
+    *,
+    sram_budget: int | str | None = None,
+    inputs: Sequence[np.ndarray] | None = None,
+    partitioned: bool = True,
+    register: bool = True,
+    qspi_capacity: int | None = None,
+) -> ExportResult:
     """Plan `model` for `board` and write its firmware sources (see the module
     docstring). `inputs` is the fixed input the runner feeds (default: the
     host demo's deterministic input, ``make_inputs(graph, 1, seed=0)[0]``).
@@ -375,8 +419,10 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
     if out_dir is None:
         # The old default (the source tree's ports/<board>/models) wrote into
         # the installed package; a destination is now always explicit.
-        raise ValueError("export_model needs out_dir: a firmware project's models/ folder "
-                         "(tinyops new-project) or a directory for -DTINYOPS_MODELS_DIR")
+        raise ValueError(
+            "export_model needs out_dir: a firmware project's models/ folder "
+            "(tinyops new-project) or a directory for -DTINYOPS_MODELS_DIR"
+        )
     b = get_board(board)
     port = port_for(b)
     base, symbol = model_symbol(name)
@@ -387,6 +433,7 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
 
     if partitioned:
         from ..planning.partition import plan_model
+
         plan = plan_model(graph, b, budget)
         plan_bytes = plan.plan_bytes
         contents = list(plan.region_contents)
@@ -402,8 +449,12 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
     for r in regions:
         r.symbol = f"{symbol}_region{r.index}"
 
-    capacity = {SRAM: budget, FLASH: flash_budget, SDRAM: b.memory(SDRAM).capacity,
-                QSPI: qspi_capacity or b.memory(QSPI).capacity}
+    capacity = {
+        SRAM: budget,
+        FLASH: flash_budget,
+        SDRAM: b.memory(SDRAM).capacity,
+        QSPI: qspi_capacity or b.memory(QSPI).capacity,
+    }
     if b.has(CCM):
         capacity[CCM] = b.memory(CCM).capacity
     usage = {m: 0 for m in capacity}
@@ -423,19 +474,32 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
         usage[FLASH] += input_bytes
 
     result = ExportResult(
-        name=name, base=base, symbol=symbol, board=b.name, port=port.port,
-        partitioned=partitioned, sram_budget=budget,
-        out_dir=Path(), model_dir=Path(), files=[], regions=regions,
-        plan_bytes=plan_len, plan_section=plan_section, input_section=input_section,
-        input_bytes=input_bytes, usage=usage, capacity=capacity, inputs=xs,
+        name=name,
+        base=base,
+        symbol=symbol,
+        board=b.name,
+        port=port.port,
+        partitioned=partitioned,
+        sram_budget=budget,
+        out_dir=Path(),
+        model_dir=Path(),
+        files=[],
+        regions=regions,
+        plan_bytes=plan_len,
+        plan_section=plan_section,
+        input_section=input_section,
+        input_bytes=input_bytes,
+        usage=usage,
+        capacity=capacity,
+        inputs=xs,
         output_shapes=[tuple(graph.tensors[t].shape) for t in graph.outputs],
         output_dtypes=[graph.tensors[t].dtype.name for t in graph.outputs],
-        plan_sha256=hashlib.sha256(plan_bytes).hexdigest())
+        plan_sha256=hashlib.sha256(plan_bytes).hexdigest(),
+    )
 
     over = [m for m in capacity if usage.get(m, 0) > capacity[m]]
     if over:
-        detail = "; ".join(f"{m}: {usage[m]:,} bytes needed, {capacity[m]:,} available"
-                           for m in over)
+        detail = "; ".join(f"{m}: {usage[m]:,} bytes needed, {capacity[m]:,} available" for m in over)
         raise BudgetError(f"{name} does not fit {b.name}: {detail}\n{result.report()}")
 
     # ---- write -------------------------------------------------------------
@@ -444,21 +508,29 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
     model_dir.mkdir(parents=True, exist_ok=True)
     result.out_dir, result.model_dir = out, model_dir
     guard = re.sub(r"[^0-9A-Za-z_]", "_", base).upper() + "_H_"
-    origin = (f"sha256 {hashlib.sha256(data).hexdigest()[:16]}" if data is not None else "graph")
-    head = (f"// Generated by `tinyops export` (tinyops-tflm) -- do not edit.\n"
-            f"// Model {name} ({origin}) for {b.name}: "
-            f"{'partitioned' if partitioned else 'unpartitioned'} plan, SRAM budget {budget} bytes.\n")
+    origin = f"sha256 {hashlib.sha256(data).hexdigest()[:16]}" if data is not None else "graph"
+    head = (
+        f"// Generated by `tinyops export` (tinyops-tflm) -- do not edit.\n"
+        f"// Model {name} ({origin}) for {b.name}: "
+        f"{'partitioned' if partitioned else 'unpartitioned'} plan, SRAM budget {budget} bytes.\n"
+    )
 
     files: list[Path] = []
-    h = [head, f"#ifndef {guard}\n#define {guard}\n\n#include <cstdint>\n\n",
-         '#include "tinyops_port/model.h"\n\n',
-         f"#define {symbol.upper()}_PLAN_BYTES {plan_len}u\n",
-         f"#define {symbol.upper()}_NUM_REGIONS {len(regions)}u\n"]
+    h = [
+        head,
+        f"#ifndef {guard}\n#define {guard}\n\n#include <cstdint>\n\n",
+        '#include "tinyops_port/model.h"\n\n',
+        f"#define {symbol.upper()}_PLAN_BYTES {plan_len}u\n",
+        f"#define {symbol.upper()}_NUM_REGIONS {len(regions)}u\n",
+    ]
     for r in regions:
-        h.append(f"#define {symbol.upper()}_REGION{r.index}_BYTES {r.nbytes}u  "
-                 f"// {r.kind} in {r.memory} ({r.section})\n")
-    h.append(f"\n// The model: plan, region bindings and the fixed input.\n"
-             f"extern const tinyops_port::ModelDesc {symbol}_model;\n\n#endif  // {guard}\n")
+        h.append(
+            f"#define {symbol.upper()}_REGION{r.index}_BYTES {r.nbytes}u  // {r.kind} in {r.memory} ({r.section})\n"
+        )
+    h.append(
+        f"\n// The model: plan, region bindings and the fixed input.\n"
+        f"extern const tinyops_port::ModelDesc {symbol}_model;\n\n#endif  // {guard}\n"
+    )
     hpath = model_dir / f"{base}.h"
     _write_if_changed(hpath, "".join(h))
     files.append(hpath)
@@ -470,9 +542,12 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
             if blob is None or len(blob) != r.nbytes:
                 raise TinyOpsError(f"plan region {r.index}: constant contents missing")
             part = model_dir / f"{base}_{r.memory}{r.index}.cc"
-            _write_if_changed(part, head + "#include <cstdint>\n\n" + f"// Region {r.index}: "
-                              f"{r.nbytes} bytes of constants in {r.memory}.\n"
-                              + _array(r.symbol, r.section, blob, r.nbytes, extern=True))
+            _write_if_changed(
+                part,
+                head + "#include <cstdint>\n\n" + f"// Region {r.index}: "
+                f"{r.nbytes} bytes of constants in {r.memory}.\n"
+                + _array(r.symbol, r.section, blob, r.nbytes, extern=True),
+            )
             files.append(part)
             cc.append(f"extern const uint32_t {r.symbol}[];\n")
     cc.append("\nnamespace {\n\n")
@@ -487,34 +562,45 @@ def export_model(model: str | os.PathLike | bytes | Graph, board: str | Board, n
             cc.append(_array(r.symbol, r.section, None, r.nbytes))
     cc.append("\nconst tinyops_port::RegionDesc kRegions[] = {\n")
     for r in regions:
-        ptr = (f"const_cast<uint32_t*>({r.symbol})" if r.kind == "constant" else r.symbol)
-        cc.append(f"    {{{REGION_CONSTANT if r.kind == 'constant' else REGION_ARENA}u, "
-                  f"tinyops_port::Memory::{_ENUMERATORS[r.memory]}, "
-                  f"{ptr}, {r.nbytes}u}},\n")
+        ptr = f"const_cast<uint32_t*>({r.symbol})" if r.kind == "constant" else r.symbol
+        cc.append(
+            f"    {{{REGION_CONSTANT if r.kind == 'constant' else REGION_ARENA}u, "
+            f"tinyops_port::Memory::{_ENUMERATORS[r.memory]}, "
+            f"{ptr}, {r.nbytes}u}},\n"
+        )
     cc.append("};\n\nconst tinyops_port::InputDesc kInputs[] = {\n")
     for i, x in enumerate(xs):
         cc.append(f"    {{reinterpret_cast<const uint8_t*>({symbol}_input{i}), {x.nbytes}u}},\n")
     if not xs:
         cc.append("    {nullptr, 0u},\n")
     cc.append("};\n\n}  // namespace\n\n")
-    cc.append(f"extern const tinyops_port::ModelDesc {symbol}_model = {{\n"
-              f"    \"{name}\", \"{b.name}\",\n"
-              f"    reinterpret_cast<const uint8_t*>({symbol}_plan), {plan_len}u,\n"
-              f"    kRegions, {len(regions)}u, kInputs, {len(xs)}u}};\n")
+    cc.append(
+        f"extern const tinyops_port::ModelDesc {symbol}_model = {{\n"
+        f'    "{name}", "{b.name}",\n'
+        f"    reinterpret_cast<const uint8_t*>({symbol}_plan), {plan_len}u,\n"
+        f"    kRegions, {len(regions)}u, kInputs, {len(xs)}u}};\n"
+    )
     ccpath = model_dir / f"{base}.cc"
     _write_if_changed(ccpath, "".join(cc))
     files.append(ccpath)
 
     meta = {
-        "name": name, "base": base, "symbol": symbol, "board": b.name, "port": port.port,
-        "partitioned": partitioned, "sram_budget": budget, "plan_bytes": plan_len,
-        "plan_sha256": result.plan_sha256, "plan_section": plan_section,
+        "name": name,
+        "base": base,
+        "symbol": symbol,
+        "board": b.name,
+        "port": port.port,
+        "partitioned": partitioned,
+        "sram_budget": budget,
+        "plan_bytes": plan_len,
+        "plan_sha256": result.plan_sha256,
+        "plan_section": plan_section,
         "input_section": input_section,
         "regions": [asdict(r) for r in regions],
         "inputs": [{"shape": list(x.shape), "dtype": x.dtype.name} for x in xs],
-        "outputs": [{"shape": list(s), "dtype": d}
-                    for s, d in zip(result.output_shapes, result.output_dtypes)],
-        "usage": usage, "capacity": capacity,
+        "outputs": [{"shape": list(s), "dtype": d} for s, d in zip(result.output_shapes, result.output_dtypes)],
+        "usage": usage,
+        "capacity": capacity,
         "ops": [op.name for op in graph.operators],
     }
     jpath = model_dir / f"{base}.json"

@@ -17,6 +17,7 @@ a model (C++ sources plus a copy of the .tflite and the fixed input, so
 ``tinyops emulate --project DIR`` can check the firmware against the host
 engine). Nothing here writes into the installed package.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,16 @@ import numpy as np
 from ..errors import ProjectError
 from .export import ExportResult, export_model, load_export, port_for, source_root
 
-__all__ = ["ProjectError", "Project", "new_project", "load_project", "add_model",
-           "default_model_name", "emulate_project", "PROJECT_FILE"]
+__all__ = [
+    "ProjectError",
+    "Project",
+    "new_project",
+    "load_project",
+    "add_model",
+    "default_model_name",
+    "emulate_project",
+    "PROJECT_FILE",
+]
 
 PROJECT_FILE = "tinyops-project.json"
 FORMAT = 1
@@ -47,9 +56,9 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "models", "build*", ".
 @dataclass
 class Project:
     root: Path
-    board: str           # planner board (tinyops_tflm.planning.boards), e.g. stm32f746
-    port: str            # firmware port directory under tinyops/ports/
-    version: str         # tinyops-tflm version the sources were copied from
+    board: str  # planner board (tinyops_tflm.planning.boards), e.g. stm32f746
+    port: str  # firmware port directory under tinyops/ports/
+    version: str  # tinyops-tflm version the sources were copied from
 
     @property
     def models_dir(self) -> Path:
@@ -69,17 +78,18 @@ class Project:
     def build_commands(self, build_dir: Path | None = None, jobs: int = 2) -> list[str]:
         """Configure + build, with absolute paths (they work from any directory)."""
         build = (build_dir or self.build_dir).resolve()
-        return [f"cmake -S {_q(self.root.resolve())} -B {_q(build)} -G Ninja",
-                f"cmake --build {_q(build)} -j{jobs}"]
+        return [f"cmake -S {_q(self.root.resolve())} -B {_q(build)} -G Ninja", f"cmake --build {_q(build)} -j{jobs}"]
 
 
 def _q(path: Path) -> str:
     import shlex
+
     return shlex.quote(str(path))
 
 
 def _version() -> str:
     from .. import __version__
+
     return __version__
 
 
@@ -87,8 +97,10 @@ def load_project(directory: str | os.PathLike) -> Project:
     root = Path(directory).resolve()
     manifest = root / PROJECT_FILE
     if not manifest.is_file():
-        raise ProjectError(f"{root} is not a tinyops firmware project (no {PROJECT_FILE}); "
-                           f"create one with `tinyops new-project {root} --board stm32f746`")
+        raise ProjectError(
+            f"{root} is not a tinyops firmware project (no {PROJECT_FILE}); "
+            f"create one with `tinyops new-project {root} --board stm32f746`"
+        )
     try:
         meta = json.loads(manifest.read_text())
         return Project(root, meta["board"], meta["port"], meta.get("tinyops_version", "?"))
@@ -115,8 +127,11 @@ def new_project(directory: str | os.PathLike, board: str, *, update: bool = Fals
         if old.port != port.port:
             raise ProjectError(f"{root} is a {old.port} project; cannot update it to {port.port}")
     elif root.exists() and (not root.is_dir() or any(root.iterdir())):
-        hint = (" (it is a firmware project already: --update refreshes its sources)"
-                if (root / PROJECT_FILE).is_file() else "")
+        hint = (
+            " (it is a firmware project already: --update refreshes its sources)"
+            if (root / PROJECT_FILE).is_file()
+            else ""
+        )
         raise ProjectError(f"{root} exists and is not empty{hint}; give a new directory")
     src = source_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -145,11 +160,20 @@ def new_project(directory: str | os.PathLike, board: str, *, update: bool = Fals
     gitignore = root / ".gitignore"
     if not gitignore.is_file():
         gitignore.write_text("build/\n")
-    (root / PROJECT_FILE).write_text(json.dumps({
-        "format": FORMAT, "board": b.name, "port": port.port, "qemu_machine": port.qemu_machine,
-        "tinyops_version": project.version,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }, indent=1) + "\n")
+    (root / PROJECT_FILE).write_text(
+        json.dumps(
+            {
+                "format": FORMAT,
+                "board": b.name,
+                "port": port.port,
+                "qemu_machine": port.qemu_machine,
+                "tinyops_version": project.version,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     return project
 
 
@@ -173,14 +197,24 @@ include(${{TINYOPS_PORT_DIR}}/port.cmake)
 
 def _presets() -> str:
     # Version 2 presets: CMake >= 3.20, the ports' minimum.
-    return json.dumps({
-        "version": 2,
-        "configurePresets": [{
-            "name": "firmware", "displayName": "Board + QEMU firmware (Ninja)",
-            "generator": "Ninja", "binaryDir": "${sourceDir}/build",
-        }],
-        "buildPresets": [{"name": "firmware", "configurePreset": "firmware", "jobs": 2}],
-    }, indent=2) + "\n"
+    return (
+        json.dumps(
+            {
+                "version": 2,
+                "configurePresets": [
+                    {
+                        "name": "firmware",
+                        "displayName": "Board + QEMU firmware (Ninja)",
+                        "generator": "Ninja",
+                        "binaryDir": "${sourceDir}/build",
+                    }
+                ],
+                "buildPresets": [{"name": "firmware", "configurePreset": "firmware", "jobs": 2}],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def _readme(p: Project) -> str:
@@ -280,10 +314,16 @@ def default_model_name(model: str | os.PathLike) -> str:
     return name
 
 
-def add_model(project: Project, model: str | os.PathLike, name: str | None = None, *,
-              board: str | None = None, sram_budget: int | str | None = None,
-              inputs: Sequence[np.ndarray] | None = None,
-              partitioned: bool = True) -> ExportResult:
+def add_model(
+    project: Project,
+    model: str | os.PathLike,
+    name: str | None = None,
+    *,
+    board: str | None = None,
+    sram_budget: int | str | None = None,
+    inputs: Sequence[np.ndarray] | None = None,
+    partitioned: bool = True,
+) -> ExportResult:
     """Export `model` into the project (tinyops export --project). Besides the
     firmware sources, keeps the .tflite and the fixed input next to them, so
     the emulated firmware can be checked against the host engine later."""
@@ -291,22 +331,30 @@ def add_model(project: Project, model: str | os.PathLike, name: str | None = Non
 
     b = get_board(board or project.board)
     if port_for(b).port != project.port:
-        raise ProjectError(f"{project.root} is a {project.port} project; --board {b.name} "
-                           f"needs the {port_for(b).port} port")
+        raise ProjectError(
+            f"{project.root} is a {project.port} project; --board {b.name} needs the {port_for(b).port} port"
+        )
     name = name or default_model_name(model)
     data = Path(model).read_bytes()
-    result = export_model(data, b, name, project.models_dir, sram_budget=sram_budget,
-                          inputs=inputs, partitioned=partitioned)
+    result = export_model(
+        data, b, name, project.models_dir, sram_budget=sram_budget, inputs=inputs, partitioned=partitioned
+    )
     (result.model_dir / f"{name}.tflite").write_bytes(data)
     np.savez(result.model_dir / f"{result.base}_input.npz", *result.inputs)
-    result.files += [result.model_dir / f"{name}.tflite",
-                     result.model_dir / f"{result.base}_input.npz"]
+    result.files += [result.model_dir / f"{name}.tflite", result.model_dir / f"{result.base}_input.npz"]
     return result
 
 
-def emulate_project(project: Project, name: str, *, build_dir: Path | None = None,
-                    count_instructions: bool = True, timeout: float = 900.0, jobs: int = 2,
-                    cycles: bool = False):
+def emulate_project(
+    project: Project,
+    name: str,
+    *,
+    build_dir: Path | None = None,
+    count_instructions: bool = True,
+    timeout: float = 900.0,
+    jobs: int = 2,
+    cycles: bool = False,
+):
     """Build the project's QEMU firmware of model `name` and run it; returns an
     EmulationResult (tinyops_tflm.firmware.emulate). `cycles`: under the board's cycle
     model (tinyops_tflm.planning.board_timing)."""
@@ -315,24 +363,33 @@ def emulate_project(project: Project, name: str, *, build_dir: Path | None = Non
 
     if name not in project.model_names():
         known = ", ".join(project.model_names()) or "none yet"
-        raise ProjectError(f"{project.root} has no model {name!r} (models: {known}); "
-                           f"add it with `tinyops export MODEL --project {project.root}`")
+        raise ProjectError(
+            f"{project.root} has no model {name!r} (models: {known}); "
+            f"add it with `tinyops export MODEL --project {project.root}`"
+        )
     exported = load_export(project.models_dir / name)
     tools = find_tools()
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     build = (build_dir or project.build_dir).resolve()
-    elf = build_firmware(project.board, project.models_dir.resolve(), build,
-                         f"{exported.symbol}_qemu", tools, jobs, qemu_only=False,
-                         source_dir=project.root.resolve())
+    elf = build_firmware(
+        project.board,
+        project.models_dir.resolve(),
+        build,
+        f"{exported.symbol}_qemu",
+        tools,
+        jobs,
+        qemu_only=False,
+        source_dir=project.root.resolve(),
+    )
     plugin = build_plugin(tools) if (count_instructions or cycles) else None
     seconds["build"] = time.perf_counter() - t0
     timing = None
     if cycles:
         from ..planning.board_timing import get_timing
+
         timing = get_timing(project.board)
     with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
-        run = run_firmware(elf, port_for(project.board).qemu_machine, tools, plugin, timeout,
-                           timing=timing)
+        run = run_firmware(elf, port_for(project.board).qemu_machine, tools, plugin, timeout, timing=timing)
     seconds["run"] = run.seconds
     return finish_emulation(run, exported, exported.board, elf, plugin, seconds, timing=timing)

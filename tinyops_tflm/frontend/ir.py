@@ -4,6 +4,7 @@ The IR is plain data. Everything in it has been validated by
 :func:`tinyops_tflm.frontend.reader.read_model`, so later stages (plan writer, planner)
 may trust indices, shapes and buffer sizes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

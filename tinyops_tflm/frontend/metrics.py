@@ -1,4 +1,5 @@
 """Per-op work counts used by reports, stats and the latency model."""
+
 from __future__ import annotations
 
 import math

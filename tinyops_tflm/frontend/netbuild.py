@@ -22,6 +22,7 @@ int8 SOFTMAX when the logits' scale is tiny, and top-k does not need it.
 TensorFlow is imported inside the functions; importing this module does not
 need it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,8 +33,16 @@ from pathlib import Path
 from ..errors import NetConfigError
 
 __all__ = [
-    "make_divisible", "net_config", "load_net_config", "ofa_net", "keras_application",
-    "demo_tiny", "hard_sigmoid", "hard_swish", "set_num_classes", "with_batch_size",
+    "make_divisible",
+    "net_config",
+    "load_net_config",
+    "ofa_net",
+    "keras_application",
+    "demo_tiny",
+    "hard_sigmoid",
+    "hard_swish",
+    "set_num_classes",
+    "with_batch_size",
     "KERAS_APPLICATIONS",
 ]
 
@@ -99,14 +108,21 @@ def load_net_config(path: str | os.PathLike) -> dict:
         raise NetConfigError(f"net config {str(p)!r}: expected a JSON object")
     missing = [k for k in ("first_conv", "blocks", "classifier") if k not in config]
     if missing:
-        raise NetConfigError(f"net config {str(p)!r} lacks {', '.join(missing)} "
-                             "(expected the OFA/ProxylessNAS net config layout)")
+        raise NetConfigError(
+            f"net config {str(p)!r} lacks {', '.join(missing)} (expected the OFA/ProxylessNAS net config layout)"
+        )
     return config
 
 
-def ofa_net(config: dict, width_mult: float = 1.0, resolution: int | None = None,
-            batch_size: int | None = None, name: str = "ofa_net", num_classes: int | None = None,
-            dropout: bool | None = None):
+def ofa_net(
+    config: dict,
+    width_mult: float = 1.0,
+    resolution: int | None = None,
+    batch_size: int | None = None,
+    name: str = "ofa_net",
+    num_classes: int | None = None,
+    dropout: bool | None = None,
+):
     """Keras model of an OFA/ProxylessNAS net config, following the JSON:
     ``first_conv`` (ConvLayer), ``blocks`` (MobileInvertedResidualBlock of an
     MBInvertedConvLayer = [expand 1x1 + BN + act] + depthwise kxk/s + BN + act
@@ -261,8 +277,9 @@ KERAS_APPLICATIONS = {
 }
 
 
-def keras_application(arch: str, resolution: int, alpha: float = 1.0,
-                      batch_size: int | None = None, num_classes: int | None = None):
+def keras_application(
+    arch: str, resolution: int, alpha: float = 1.0, batch_size: int | None = None, num_classes: int | None = None
+):
     """``tf.keras.applications.<arch>`` with random weights and no softmax.
     MobileNetV3's built-in input rescaling is disabled and EfficientNet's made
     a no-op: inputs are already normalised (to [-1, 1])."""
@@ -275,13 +292,13 @@ def keras_application(arch: str, resolution: int, alpha: float = 1.0,
     inp = _input(tf, resolution, batch_size)
     if arch == "MobileNetV2":
         return tf.keras.applications.MobileNetV2(
-            input_tensor=inp, alpha=alpha, weights=None, classifier_activation=None, **kw)
+            input_tensor=inp, alpha=alpha, weights=None, classifier_activation=None, **kw
+        )
     if arch.startswith("MobileNetV3"):
         return getattr(tf.keras.applications, arch)(
-            input_tensor=inp, alpha=alpha, weights=None, classifier_activation=None,
-            include_preprocessing=False, **kw)
-    m = tf.keras.applications.EfficientNetB0(
-        input_tensor=inp, weights=None, classifier_activation=None, **kw)
+            input_tensor=inp, alpha=alpha, weights=None, classifier_activation=None, include_preprocessing=False, **kw
+        )
+    m = tf.keras.applications.EfficientNetB0(input_tensor=inp, weights=None, classifier_activation=None, **kw)
     # The built-in preprocessing (x/255, then an un-adapted Normalization = identity)
     # expects [0, 255] pixels; our inputs are [-1, 1], so make the rescale a no-op.
     for layer in m.layers:
@@ -368,8 +385,10 @@ def set_num_classes(model, num_classes: int):
         tail.append(layer)
         layer = _single_inbound(model, layer)
     if type(layer).__name__ not in ("Dense", "Conv2D"):
-        raise NetConfigError(f"cannot find the classifier of {model.name!r}: its output comes "
-                             f"from a {type(layer).__name__} layer, not a Dense/Conv2D")
+        raise NetConfigError(
+            f"cannot find the classifier of {model.name!r}: its output comes "
+            f"from a {type(layer).__name__} layer, not a Dense/Conv2D"
+        )
     taken = {l.name for l in model.layers}
 
     def fresh(name: str) -> str:  # a layer name unused in the model

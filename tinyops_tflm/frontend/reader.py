@@ -21,6 +21,7 @@ being read. After :func:`read_model` returns, later stages may trust:
 * each supported operator has all its option keys (schema defaults filled in),
   enum values in range, strides/dilations/filter sizes/depth multipliers >= 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -85,7 +86,15 @@ _PADDING_NAMES = {0: "SAME", 1: "VALID"}
 _ACT, _PAD, _POS, _BOOL, _INT, _FLOAT, _INTS, _WFMT, _TTYPE = range(9)
 # their flatbuffer storage: scalar byte size, or int32 vector
 _KIND_SIZE: dict[int, Any] = {
-    _ACT: 1, _PAD: 1, _POS: 4, _BOOL: 1, _INT: 4, _FLOAT: 4, _INTS: "vector<4>", _WFMT: 1, _TTYPE: 1,
+    _ACT: 1,
+    _PAD: 1,
+    _POS: 4,
+    _BOOL: 1,
+    _INT: 4,
+    _FLOAT: 4,
+    _INTS: "vector<4>",
+    _WFMT: 1,
+    _TTYPE: 1,
 }
 
 
@@ -139,7 +148,10 @@ _DW_FIELDS = (
 _OP_SPECS: dict[str, _OpSpec] = {
     "ADD": _OpSpec(
         "AddOptions",
-        (("fused_activation_function", "FusedActivationFunction", _ACT, 4), ("pot_scale_int16", "PotScaleInt16", _BOOL, 6)),
+        (
+            ("fused_activation_function", "FusedActivationFunction", _ACT, 4),
+            ("pot_scale_int16", "PotScaleInt16", _BOOL, 6),
+        ),
         n_in=(2, 2),
     ),
     "AVERAGE_POOL_2D": _OpSpec("Pool2DOptions", _POOL_FIELDS),
@@ -185,7 +197,9 @@ _OP_SPECS: dict[str, _OpSpec] = {
         ),
         n_in=(4, 4),
     ),
-    "PACK": _OpSpec("PackOptions", (("values_count", "ValuesCount", _INT, 4), ("axis", "Axis", _INT, 6)), n_in=(1, None)),
+    "PACK": _OpSpec(
+        "PackOptions", (("values_count", "ValuesCount", _INT, 4), ("axis", "Axis", _INT, 6)), n_in=(1, None)
+    ),
     "LEAKY_RELU": _OpSpec("LeakyReluOptions", (("alpha", "Alpha", _FLOAT, 4),)),
     "QUANTIZE": _OpSpec("QuantizeOptions"),
     "HARD_SWISH": _OpSpec("HardSwishOptions"),
@@ -225,9 +239,7 @@ _OPTION_DEFAULTS: dict[str, dict[str, Any]] = {}
 for _name, _spec in _OP_SPECS.items():
     if _spec.accessor is not None:
         _d = _schema_defaults(_spec.accessor.__name__)
-        _OPTION_DEFAULTS[_name] = {
-            key: ([] if kind == _INTS else _d[key]) for key, _acc, kind, _slot in _spec.fields
-        }
+        _OPTION_DEFAULTS[_name] = {key: ([] if kind == _INTS else _d[key]) for key, _acc, kind, _slot in _spec.fields}
     else:
         _OPTION_DEFAULTS[_name] = {}
 
@@ -310,9 +322,7 @@ class _Verifier:
             length = _U32.unpack_from(buf, target)[0]
             end = target + 4 + length * _VEC_ELEM[kind] + (1 if kind == _STR else 0)
             if end > n:
-                raise self._fail(
-                    what, f"{kind} at {target} with {length} elements (slot {slot}) extends past the end"
-                )
+                raise self._fail(what, f"{kind} at {target} with {length} elements (slot {slot}) extends past the end")
 
     def vector_span(self, pos: int, slot: int, elem: int, what: str) -> tuple[int, int] | None:
         """(start, length) of the (already verified) vector in ``slot`` of table ``pos``."""
@@ -612,21 +622,16 @@ class _Parser:
         zps = np.array(zps, dtype=np.int64)
         if zps.size != scales.size:
             if zps.size != 1:
-                raise ModelError(
-                    f"{what}: quantization has {scales.size} scales but {zps.size} zero points"
-                )
+                raise ModelError(f"{what}: quantization has {scales.size} scales but {zps.size} zero points")
             # TFLM's space-saving convention: one zero point shared by all channels
             zps = np.full(scales.shape, zps[0], dtype=np.int64)
         qdim = int(q.QuantizedDimension())
         if scales.size > 1 or qdim != 0:
             if not 0 <= qdim < len(shape):
-                raise ModelError(
-                    f"{what}: quantized_dimension {qdim} out of range for shape {list(shape)}"
-                )
+                raise ModelError(f"{what}: quantized_dimension {qdim} out of range for shape {list(shape)}")
         if scales.size > 1 and scales.size != shape[qdim]:
             raise ModelError(
-                f"{what}: {scales.size} per-channel scales but shape[{qdim}] is {shape[qdim]} "
-                f"(shape {list(shape)})"
+                f"{what}: {scales.size} per-channel scales but shape[{qdim}] is {shape[qdim]} (shape {list(shape)})"
             )
         if not np.all(np.isfinite(scales)):
             raise ModelError(f"{what}: quantization scale is not finite")
@@ -635,9 +640,7 @@ class _Parser:
                 raise ModelError(f"{what}: quantization scale must be > 0, got {scales[scales <= 0][0]}")
             lo, hi = _ZP_RANGE[ttype]
             if zps.min() < lo or zps.max() > hi:
-                raise ModelError(
-                    f"{what}: zero point outside [{lo}, {hi}] for {_TYPE_NAMES[ttype]}"
-                )
+                raise ModelError(f"{what}: zero point outside [{lo}, {hi}] for {_TYPE_NAMES[ttype]}")
         elif not np.all(scales >= 0):
             raise ModelError(f"{what}: quantization scale must be >= 0")
         if zps.min() < -(2**31) or zps.max() >= 2**31:
@@ -666,9 +669,7 @@ class _Parser:
     def _note_unsupported(self, key: str, op_index: int) -> None:
         self.unsupported.setdefault(key, []).append(op_index)
 
-    def _read_operator(
-        self, i: int, op: Any, opcodes: list[tuple[int, str, str | None]], nt: int
-    ) -> Operator:
+    def _read_operator(self, i: int, op: Any, opcodes: list[tuple[int, str, str | None]], nt: int) -> Operator:
         oi = op.OpcodeIndex()
         if oi >= len(opcodes):
             raise ModelError(f"op {i}: opcode index {oi} out of range (model has {len(opcodes)} operator codes)")
@@ -819,9 +820,7 @@ class _Parser:
                 if tensor.size == 0:
                     tensor.data = b""  # empty constant (e.g. an empty shape vector)
                     return True
-                raise ModelError(
-                    f"tensor {t} '{tensor.name}' has no data and is not produced by any operator"
-                )
+                raise ModelError(f"tensor {t} '{tensor.name}' has no data and is not produced by any operator")
             if before_op is not None and p >= before_op:
                 raise ModelError(
                     f"op {before_op} ({operators[before_op].name}) reads tensor {t} '{tensor.name}' "
@@ -901,8 +900,18 @@ def read_model(data: bytes | bytearray | memoryview, *, check_supported: bool = 
 
 # Ops that legitimately touch float32 in an int8 model (its float interface),
 # and the pure data-movement ops the engine runs for any element type.
-_FLOAT_INTERFACE_OPS = {"QUANTIZE", "DEQUANTIZE", "SHAPE", "PAD", "PADV2", "RESHAPE", "SQUEEZE",
-                        "CONCATENATION", "STRIDED_SLICE", "PACK"}
+_FLOAT_INTERFACE_OPS = {
+    "QUANTIZE",
+    "DEQUANTIZE",
+    "SHAPE",
+    "PAD",
+    "PADV2",
+    "RESHAPE",
+    "SQUEEZE",
+    "CONCATENATION",
+    "STRIDED_SLICE",
+    "PACK",
+}
 
 
 def _check_quantized(graph: Graph) -> None:
@@ -926,7 +935,8 @@ def _check_quantized(graph: Graph) -> None:
         "converter.representative_dataset = <function yielding [input_batch] lists>; "
         "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; "
         "converter.inference_input_type = converter.inference_output_type = tf.int8; "
-        "open('model_int8.tflite', 'wb').write(converter.convert())")
+        "open('model_int8.tflite', 'wb').write(converter.convert())"
+    )
 
 
 def read_model_file(path: str | os.PathLike[str], *, check_supported: bool = True) -> Graph:

@@ -44,6 +44,7 @@ Sources (cited again where used; see ports/README.md for the full list):
          high time, and the DMA driver (ports/common/stm32/dma2.cc: two
          streams, chunks of 65535 items, INCR4 bursts when 16-byte aligned).
 """
+
 from __future__ import annotations
 
 import math
@@ -52,18 +53,28 @@ from typing import Iterable
 
 from .boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board
 
-__all__ = ["CacheGeometry", "SdramTiming", "QspiTiming", "Region", "DmaModel", "BoardTiming",
-           "get_timing", "dma_transfer_cycles", "cpu_access_cycles_per_byte", "TIMINGS",
-           "MEMORY_KINDS"]
+__all__ = [
+    "CacheGeometry",
+    "SdramTiming",
+    "QspiTiming",
+    "Region",
+    "DmaModel",
+    "BoardTiming",
+    "get_timing",
+    "dma_transfer_cycles",
+    "cpu_access_cycles_per_byte",
+    "TIMINGS",
+    "MEMORY_KINDS",
+]
 
 MEMORY_KINDS = (SRAM, CCM, FLASH, SDRAM, QSPI)  # order of the plugin's DMA table
 
 
 @dataclass(frozen=True)
 class CacheGeometry:
-    size: int   # bytes
+    size: int  # bytes
     ways: int
-    line: int   # bytes
+    line: int  # bytes
 
 
 @dataclass(frozen=True)
@@ -71,19 +82,19 @@ class SdramTiming:
     """FMC SDRAM as the firmware configures it [BOARD], in SDRAM clocks except
     the overheads (CPU cycles)."""
 
-    hclk_per_sdclk: int      # SDCLK = HCLK / 2
-    cas: int                 # CAS latency, SDRAM clocks
-    trp: int                 # precharge, SDRAM clocks
-    trcd: int                # activate to read/write, SDRAM clocks
-    bus_bytes: int           # 4 (32-bit bus, F469) or 2 (16-bit, F746)
-    row_bytes: int           # 256 columns x bus width
+    hclk_per_sdclk: int  # SDCLK = HCLK / 2
+    cas: int  # CAS latency, SDRAM clocks
+    trp: int  # precharge, SDRAM clocks
+    trcd: int  # activate to read/write, SDRAM clocks
+    bus_bytes: int  # 4 (32-bit bus, F469) or 2 (16-bit, F746)
+    row_bytes: int  # 256 columns x bus width
     banks: int
     bank_bytes: int
     # AHB -> FMC request and data resynchronisation around a read (CPU
     # cycles); first-order estimate, checked against [MPY4032].
     rd_overhead: float
     wr_overhead: float
-    fifo_bytes: int          # read FIFO the RBURST mode streams into [RM0386]
+    fifo_bytes: int  # read FIFO the RBURST mode streams into [RM0386]
 
     def word_read_cycles(self, row_hit: bool = True) -> float:
         """CPU cycles of an isolated 32-bit read (beyond a zero-wait access)."""
@@ -94,8 +105,7 @@ class SdramTiming:
     def burst_read_cycles(self, nbytes: int, row_hit: bool = True) -> float:
         """CPU cycles to read `nbytes` in one burst (a cache line fill)."""
         row = 0 if row_hit else (self.trp + self.trcd) * self.hclk_per_sdclk
-        return (row + self.rd_overhead + self.cas * self.hclk_per_sdclk
-                + nbytes * self.hclk_per_sdclk / self.bus_bytes)
+        return row + self.rd_overhead + self.cas * self.hclk_per_sdclk + nbytes * self.hclk_per_sdclk / self.bus_bytes
 
     def write_cycles(self, nbytes: int) -> float:
         return self.wr_overhead + math.ceil(nbytes / self.bus_bytes) * self.hclk_per_sdclk
@@ -106,11 +116,11 @@ class QspiTiming:
     """Memory-mapped quad-output fast read (0x6B) of the N25Q128A [BOARD]."""
 
     hclk_per_sclk: int
-    command_clocks: int      # instruction (8, 1 line) + address (24, 1 line) + dummy (10)
-    cs_high_clocks: int      # chip-select high time between commands
-    sustained_mb_s: float    # measured sequential read rate [MBED456]
+    command_clocks: int  # instruction (8, 1 line) + address (24, 1 line) + dummy (10)
+    cs_high_clocks: int  # chip-select high time between commands
+    sustained_mb_s: float  # measured sequential read rate [MBED456]
     clock_hz: int
-    fifo_bytes: int = 32     # QUADSPI FIFO [RM0386, RM0385]
+    fifo_bytes: int = 32  # QUADSPI FIFO [RM0386, RM0385]
 
     @property
     def cycles_per_byte(self) -> float:
@@ -130,15 +140,15 @@ class Region:
 
     name: str
     lo: int
-    hi: int              # exclusive
-    kind: str            # DMA memory kind (boards.py names) or "none"
-    model: str           # plugin model: zero, bus, flash, sdram, qspi
-    cached: bool = False         # Cortex-M7 L1 caches serve it
+    hi: int  # exclusive
+    kind: str  # DMA memory kind (boards.py names) or "none"
+    model: str  # plugin model: zero, bus, flash, sdram, qspi
+    cached: bool = False  # Cortex-M7 L1 caches serve it
     write_through: bool = False
-    rd: float = 0.0      # bus: extra cycles per uncached read
-    wr: float = 0.0      # bus: extra cycles per uncached write
-    fill: float = 0.0    # bus/flash: cycles per cache line fill
-    wb: float = 0.0      # bus: cycles per dirty line write-back
+    rd: float = 0.0  # bus: extra cycles per uncached read
+    wr: float = 0.0  # bus: extra cycles per uncached write
+    fill: float = 0.0  # bus/flash: cycles per cache line fill
+    wb: float = 0.0  # bus: cycles per dirty line write-back
 
     def contains(self, addr: int) -> bool:
         return self.lo <= addr < self.hi
@@ -158,7 +168,7 @@ class DmaModel:
 
     setup_cycles: float
     streams: int
-    rates: dict[tuple[str, str, int, bool], float]   # cycles per byte
+    rates: dict[tuple[str, str, int, bool], float]  # cycles per byte
     max_items: int = 65535
     max_items_burst: int = 65532
 
@@ -169,11 +179,12 @@ class DmaModel:
         try:
             return self.rates[(src, dst, width, burst)]
         except KeyError:
-            raise ValueError(f"no DMA rate for {src} -> {dst} (width {width}, burst {burst}); "
-                             f"the DMA reaches {', '.join(sorted({k[0] for k in self.rates}))}") from None
+            raise ValueError(
+                f"no DMA rate for {src} -> {dst} (width {width}, burst {burst}); "
+                f"the DMA reaches {', '.join(sorted({k[0] for k in self.rates}))}"
+            ) from None
 
-    def transfer_cycles(self, src: str, dst: str, nbytes: int, width: int = 4,
-                        burst: bool = True) -> float:
+    def transfer_cycles(self, src: str, dst: str, nbytes: int, width: int = 4, burst: bool = True) -> float:
         if nbytes < 0:
             raise ValueError(f"nbytes must be >= 0, got {nbytes}")
         burst = bool(burst) and width == 4
@@ -186,14 +197,14 @@ class DmaModel:
 @dataclass(frozen=True)
 class BoardTiming:
     board: str
-    core: str                    # "cortex-m4" / "cortex-m7"
+    core: str  # "cortex-m4" / "cortex-m7"
     clock_hz: int
     regions: tuple[Region, ...]  # QEMU addresses; first match wins
     dma: DmaModel
     sdram: SdramTiming
     qspi: QspiTiming
     flash_wait_states: int
-    icache: CacheGeometry | None = None    # Cortex-M7 L1
+    icache: CacheGeometry | None = None  # Cortex-M7 L1
     dcache: CacheGeometry | None = None
     art_icache: CacheGeometry | None = None  # STM32F4 ART accelerator
     art_dcache: CacheGeometry | None = None
@@ -243,8 +254,7 @@ class BoardTiming:
                 return r
         raise KeyError(f"{self.board} timing has no region {name!r}")
 
-    def dma_transfer_cycles(self, src: str, dst: str, nbytes: int, width: int = 4,
-                            burst: bool = True) -> float:
+    def dma_transfer_cycles(self, src: str, dst: str, nbytes: int, width: int = 4, burst: bool = True) -> float:
         return self.dma.transfer_cycles(src, dst, nbytes, width, burst)
 
     def seconds(self, cycles: float) -> float:
@@ -254,39 +264,69 @@ class BoardTiming:
     def config_text(self) -> str:
         """The plugin's config file (key value lines; regions; DMA rates)."""
         f = _fmt
-        lines = [f"# tinyops cycle model config for {self.board} (tinyops_tflm/planning/board_timing.py)",
-                 f"core {self.core}", f"clock_hz {self.clock_hz}",
-                 f"refill_direct {f(self.refill_direct)}", f"refill_indirect {f(self.refill_indirect)}",
-                 f"refill_load {f(self.refill_load)}", f"refill_unaligned {f(self.refill_unaligned)}",
-                 f"mispredict {f(self.mispredict)}", f"btac_miss_direct {f(self.btac_miss_direct)}",
-                 f"btac_entries {self.btac_entries}", f"btac_ways {self.btac_ways}",
-                 f"div_cycles {f(self.div_cycles)}",
-                 f"fdiv_cycles {f(self.fdiv_cycles)}", f"ldm_base {f(self.ldm_base)}",
-                 f"ldm_per {self.ldm_per}", f"flash_ws {self.flash_wait_states}",
-                 f"art_prefetch {int(self.art_prefetch)}"]
-        for key, g in (("icache", self.icache), ("dcache", self.dcache),
-                       ("art_icache", self.art_icache), ("art_dcache", self.art_dcache)):
+        lines = [
+            f"# tinyops cycle model config for {self.board} (tinyops_tflm/planning/board_timing.py)",
+            f"core {self.core}",
+            f"clock_hz {self.clock_hz}",
+            f"refill_direct {f(self.refill_direct)}",
+            f"refill_indirect {f(self.refill_indirect)}",
+            f"refill_load {f(self.refill_load)}",
+            f"refill_unaligned {f(self.refill_unaligned)}",
+            f"mispredict {f(self.mispredict)}",
+            f"btac_miss_direct {f(self.btac_miss_direct)}",
+            f"btac_entries {self.btac_entries}",
+            f"btac_ways {self.btac_ways}",
+            f"div_cycles {f(self.div_cycles)}",
+            f"fdiv_cycles {f(self.fdiv_cycles)}",
+            f"ldm_base {f(self.ldm_base)}",
+            f"ldm_per {self.ldm_per}",
+            f"flash_ws {self.flash_wait_states}",
+            f"art_prefetch {int(self.art_prefetch)}",
+        ]
+        for key, g in (
+            ("icache", self.icache),
+            ("dcache", self.dcache),
+            ("art_icache", self.art_icache),
+            ("art_dcache", self.art_dcache),
+        ):
             if g is not None:
                 lines.append(f"{key} {g.size} {g.ways} {g.line}")
         sd = self.sdram
         sd_base = next((r.lo for r in self.regions if r.model == "sdram"), 0)
-        lines += [f"sdram_base {sd_base:#x}", f"sdram_div {sd.hclk_per_sdclk}", f"sdram_cas {sd.cas}",
-                  f"sdram_trp {sd.trp}", f"sdram_trcd {sd.trcd}", f"sdram_bus_bytes {sd.bus_bytes}",
-                  f"sdram_row_bytes {sd.row_bytes}", f"sdram_banks {sd.banks}",
-                  f"sdram_bank_bytes {sd.bank_bytes}", f"sdram_rd_overhead {f(sd.rd_overhead)}",
-                  f"sdram_wr_overhead {f(sd.wr_overhead)}", f"sdram_fifo_bytes {sd.fifo_bytes}"]
+        lines += [
+            f"sdram_base {sd_base:#x}",
+            f"sdram_div {sd.hclk_per_sdclk}",
+            f"sdram_cas {sd.cas}",
+            f"sdram_trp {sd.trp}",
+            f"sdram_trcd {sd.trcd}",
+            f"sdram_bus_bytes {sd.bus_bytes}",
+            f"sdram_row_bytes {sd.row_bytes}",
+            f"sdram_banks {sd.banks}",
+            f"sdram_bank_bytes {sd.bank_bytes}",
+            f"sdram_rd_overhead {f(sd.rd_overhead)}",
+            f"sdram_wr_overhead {f(sd.wr_overhead)}",
+            f"sdram_fifo_bytes {sd.fifo_bytes}",
+        ]
         q = self.qspi
-        lines += [f"qspi_cmd {f(q.command_cycles)}", f"qspi_cycles_per_byte {f(q.cycles_per_byte)}",
-                  f"qspi_fifo_bytes {q.fifo_bytes}"]
-        lines += [f"dma_setup {f(self.dma.setup_cycles)}", f"dma_streams {self.dma.streams}",
-                  f"dma_max_items {self.dma.max_items}",
-                  f"dma_max_items_burst {self.dma.max_items_burst}"]
+        lines += [
+            f"qspi_cmd {f(q.command_cycles)}",
+            f"qspi_cycles_per_byte {f(q.cycles_per_byte)}",
+            f"qspi_fifo_bytes {q.fifo_bytes}",
+        ]
+        lines += [
+            f"dma_setup {f(self.dma.setup_cycles)}",
+            f"dma_streams {self.dma.streams}",
+            f"dma_max_items {self.dma.max_items}",
+            f"dma_max_items_burst {self.dma.max_items_burst}",
+        ]
         for (src, dst, width, burst), cpb in sorted(self.dma.rates.items()):
             lines.append(f"dma_rate {src} {dst} {width} {int(burst)} {f(cpb)}")
         for r in self.regions:
-            lines.append(f"region {r.lo:#x} {r.hi:#x} {r.name} {r.kind} {r.model} "
-                         f"cached={int(r.cached)} wt={int(r.write_through)} rd={f(r.rd)} "
-                         f"wr={f(r.wr)} fill={f(r.fill)} wb={f(r.wb)}")
+            lines.append(
+                f"region {r.lo:#x} {r.hi:#x} {r.name} {r.kind} {r.model} "
+                f"cached={int(r.cached)} wt={int(r.write_through)} rd={f(r.rd)} "
+                f"wr={f(r.wr)} fill={f(r.fill)} wb={f(r.wb)}"
+            )
         return "\n".join(lines) + "\n"
 
 
@@ -308,7 +348,7 @@ def _fmt(x: float) -> str:
 # CAS + beats at HCLK/2). QSPI is bounded by its measured sustained rate
 # [MBED456] whatever the DMA does.
 
-_DMA_OVERHEAD = 3.0      # AHB cycles per single access or per burst [AN4031]
+_DMA_OVERHEAD = 3.0  # AHB cycles per single access or per burst [AN4031]
 
 
 def _read_access(kind: str, width: int, burst: bool, t: "_Facts") -> float:
@@ -384,35 +424,45 @@ _DMA_SETUP = 70.0
 
 _F469_CLOCK = 180_000_000
 _F469_SDRAM = SdramTiming(
-    hclk_per_sdclk=2, cas=3, trp=2, trcd=2,      # [BOARD] SDCR1/SDTR1 at 90 MHz
-    bus_bytes=4, row_bytes=256 * 4, banks=4,     # MT48LC4M32B2: 8 column bits, 4 banks, x32
-    bank_bytes=4 << 20,                          # 16 MB chip / 4 banks
-    rd_overhead=4.0, wr_overhead=1.0, fifo_bytes=24)
-_F469_QSPI = QspiTiming(hclk_per_sclk=2, command_clocks=8 + 24 + 10, cs_high_clocks=2,
-                        sustained_mb_s=24.32, clock_hz=_F469_CLOCK)
+    hclk_per_sdclk=2,
+    cas=3,
+    trp=2,
+    trcd=2,  # [BOARD] SDCR1/SDTR1 at 90 MHz
+    bus_bytes=4,
+    row_bytes=256 * 4,
+    banks=4,  # MT48LC4M32B2: 8 column bits, 4 banks, x32
+    bank_bytes=4 << 20,  # 16 MB chip / 4 banks
+    rd_overhead=4.0,
+    wr_overhead=1.0,
+    fifo_bytes=24,
+)
+_F469_QSPI = QspiTiming(
+    hclk_per_sclk=2, command_clocks=8 + 24 + 10, cs_high_clocks=2, sustained_mb_s=24.32, clock_hz=_F469_CLOCK
+)
 _F469_FACTS = _Facts(flash_ws=5, flash_line=16, sdram=_F469_SDRAM, qspi=_F469_QSPI)
 
 STM32F469_TIMING = BoardTiming(
     board="stm32f469",
     core="cortex-m4",
     clock_hz=_F469_CLOCK,
-    flash_wait_states=5,                          # [RM0386] 150 < HCLK <= 180 MHz, 2.7-3.6 V
-    art_icache=CacheGeometry(64 * 16, 64, 16),    # [RM0386] 64 lines of 128 bits (fully assoc.)
-    art_dcache=CacheGeometry(8 * 16, 8, 16),      # [RM0386] 8 lines of 128 bits
-    art_prefetch=True,                            # [BOARD] FLASH_ACR PRFTEN|ICEN|DCEN
+    flash_wait_states=5,  # [RM0386] 150 < HCLK <= 180 MHz, 2.7-3.6 V
+    art_icache=CacheGeometry(64 * 16, 64, 16),  # [RM0386] 64 lines of 128 bits (fully assoc.)
+    art_dcache=CacheGeometry(8 * 16, 8, 16),  # [RM0386] 8 lines of 128 bits
+    art_prefetch=True,  # [BOARD] FLASH_ACR PRFTEN|ICEN|DCEN
     sdram=_F469_SDRAM,
     qspi=_F469_QSPI,
     regions=(
         # QEMU mps2-an386 map of the port (ports/stm32f469/CMakeLists.txt)
         Region("flash", 0x0000_0000, 0x0020_0000, FLASH, "flash"),
-        Region("sram", 0x2000_0000, 0x2005_0000, SRAM, "zero"),       # SRAM1+2+3, zero wait
-        Region("ccm", 0x2005_0000, 0x2006_0000, CCM, "zero"),         # CCM (CPU only)
-        Region("ram", 0x2006_0000, 0x2040_0000, SRAM, "zero"),        # rest of QEMU data RAM
+        Region("sram", 0x2000_0000, 0x2005_0000, SRAM, "zero"),  # SRAM1+2+3, zero wait
+        Region("ccm", 0x2005_0000, 0x2006_0000, CCM, "zero"),  # CCM (CPU only)
+        Region("ram", 0x2006_0000, 0x2040_0000, SRAM, "zero"),  # rest of QEMU data RAM
         Region("sdram", 0x2100_0000, 0x2180_0000, SDRAM, "sdram"),
         Region("qspi", 0x2180_0000, 0x2200_0000, QSPI, "qspi"),
     ),
-    dma=DmaModel(setup_cycles=_DMA_SETUP, streams=2,
-                 rates=_dma_rates(_F469_FACTS, (SRAM, FLASH, SDRAM, QSPI), (SRAM, SDRAM))),
+    dma=DmaModel(
+        setup_cycles=_DMA_SETUP, streams=2, rates=_dma_rates(_F469_FACTS, (SRAM, FLASH, SDRAM, QSPI), (SRAM, SDRAM))
+    ),
 )
 
 # ---------------------------------------------------------------------------
@@ -420,12 +470,21 @@ STM32F469_TIMING = BoardTiming(
 
 _F746_CLOCK = 216_000_000
 _F746_SDRAM = SdramTiming(
-    hclk_per_sdclk=2, cas=3, trp=2, trcd=2,      # [BOARD] SDCR1/SDTR1 at 108 MHz (CAS 3: the -6A part's CL2 needs tCK >= 10 ns)
-    bus_bytes=2, row_bytes=256 * 2, banks=4,     # 16-bit bus, 8 column bits
-    bank_bytes=2 << 20,                          # 8 MB / 4 banks
-    rd_overhead=4.0, wr_overhead=1.0, fifo_bytes=24)
-_F746_QSPI = QspiTiming(hclk_per_sclk=2, command_clocks=8 + 24 + 10, cs_high_clocks=6,
-                        sustained_mb_s=29.09, clock_hz=_F746_CLOCK)
+    hclk_per_sdclk=2,
+    cas=3,
+    trp=2,
+    trcd=2,  # [BOARD] SDCR1/SDTR1 at 108 MHz (CAS 3: the -6A part's CL2 needs tCK >= 10 ns)
+    bus_bytes=2,
+    row_bytes=256 * 2,
+    banks=4,  # 16-bit bus, 8 column bits
+    bank_bytes=2 << 20,  # 8 MB / 4 banks
+    rd_overhead=4.0,
+    wr_overhead=1.0,
+    fifo_bytes=24,
+)
+_F746_QSPI = QspiTiming(
+    hclk_per_sclk=2, command_clocks=8 + 24 + 10, cs_high_clocks=6, sustained_mb_s=29.09, clock_hz=_F746_CLOCK
+)
 _F746_FACTS = _Facts(flash_ws=7, flash_line=32, sdram=_F746_SDRAM, qspi=_F746_QSPI)
 # A 32-byte L1 line from the flash on AXI: one 256-bit flash read (7 WS + 1)
 # plus the AXI-to-AHB bridge (about 2 cycles) [RM0385].
@@ -438,28 +497,51 @@ STM32F746_TIMING = BoardTiming(
     board="stm32f746",
     core="cortex-m7",
     clock_hz=_F746_CLOCK,
-    flash_wait_states=7,                          # [RM0385] 210 < HCLK <= 216 MHz, 2.7-3.6 V
-    icache=CacheGeometry(4096, 2, 32),            # [DS-F746, M7TRM]
+    flash_wait_states=7,  # [RM0385] 210 < HCLK <= 216 MHz, 2.7-3.6 V
+    icache=CacheGeometry(4096, 2, 32),  # [DS-F746, M7TRM]
     dcache=CacheGeometry(4096, 4, 32),
     sdram=_F746_SDRAM,
     qspi=_F746_QSPI,
-    mispredict=6, btac_miss_direct=2, btac_entries=64, btac_ways=4,
+    mispredict=6,
+    btac_miss_direct=2,
+    btac_entries=64,
+    btac_ways=4,
     regions=(
         # QEMU mps2-an500 map of the port (ports/stm32f746/CMakeLists.txt).
         # Default memory map (no MPU): SRAM and SDRAM (0x60000000, FMC banks
         # swapped) are write-back cacheable, QSPI (0x90000000) write-through.
-        Region("flash", 0x0000_0000, 0x0010_0000, FLASH, "flash", cached=True,
-               fill=_F746_FLASH_FILL),
-        Region("dtcm", 0x2000_0000, 0x2001_0000, SRAM, "zero"),       # 64 KB DTCM, zero wait
-        Region("sram", 0x2001_0000, 0x2005_0000, SRAM, "bus", cached=True,  # SRAM1 + SRAM2
-               rd=_F746_SRAM_FILL, wr=1.0, fill=_F746_SRAM_FILL, wb=8 + 3.0),
-        Region("ram", 0x2005_0000, 0x2040_0000, SRAM, "bus", cached=True,
-               rd=_F746_SRAM_FILL, wr=1.0, fill=_F746_SRAM_FILL, wb=8 + 3.0),
+        Region("flash", 0x0000_0000, 0x0010_0000, FLASH, "flash", cached=True, fill=_F746_FLASH_FILL),
+        Region("dtcm", 0x2000_0000, 0x2001_0000, SRAM, "zero"),  # 64 KB DTCM, zero wait
+        Region(
+            "sram",
+            0x2001_0000,
+            0x2005_0000,
+            SRAM,
+            "bus",
+            cached=True,  # SRAM1 + SRAM2
+            rd=_F746_SRAM_FILL,
+            wr=1.0,
+            fill=_F746_SRAM_FILL,
+            wb=8 + 3.0,
+        ),
+        Region(
+            "ram",
+            0x2005_0000,
+            0x2040_0000,
+            SRAM,
+            "bus",
+            cached=True,
+            rd=_F746_SRAM_FILL,
+            wr=1.0,
+            fill=_F746_SRAM_FILL,
+            wb=8 + 3.0,
+        ),
         Region("sdram", 0x6000_0000, 0x6080_0000, SDRAM, "sdram", cached=True),
         Region("qspi", 0x6080_0000, 0x6100_0000, QSPI, "qspi", cached=True, write_through=True),
     ),
-    dma=DmaModel(setup_cycles=_DMA_SETUP, streams=2,
-                 rates=_dma_rates(_F746_FACTS, (SRAM, FLASH, SDRAM, QSPI), (SRAM, SDRAM))),
+    dma=DmaModel(
+        setup_cycles=_DMA_SETUP, streams=2, rates=_dma_rates(_F746_FACTS, (SRAM, FLASH, SDRAM, QSPI), (SRAM, SDRAM))
+    ),
 )
 
 TIMINGS: dict[str, BoardTiming] = {t.board: t for t in (STM32F469_TIMING, STM32F746_TIMING)}
@@ -482,8 +564,9 @@ def get_timing(board: str | Board | BoardTiming) -> BoardTiming:
     return TIMINGS[name]
 
 
-def dma_transfer_cycles(board: str | Board | BoardTiming, src: str, dst: str, nbytes: int, *,
-                        width: int = 4, burst: bool = True) -> float:
+def dma_transfer_cycles(
+    board: str | Board | BoardTiming, src: str, dst: str, nbytes: int, *, width: int = 4, burst: bool = True
+) -> float:
     """CPU cycles one DMA job of `nbytes` from `src` to `dst` memory takes on
     `board` (memory kinds as boards.py: "sram", "ccm", "flash", "sdram",
     "qspi"), including its per-transfer setup. The cycle model costs the
@@ -491,8 +574,7 @@ def dma_transfer_cycles(board: str | Board | BoardTiming, src: str, dst: str, nb
     return get_timing(board).dma_transfer_cycles(src, dst, nbytes, width, burst)
 
 
-def cpu_access_cycles_per_byte(board: str | Board | BoardTiming, memory: str, *,
-                               write: bool = False) -> float:
+def cpu_access_cycles_per_byte(board: str | Board | BoardTiming, memory: str, *, write: bool = False) -> float:
     """CPU stall cycles per byte when the CPU streams through `memory`
     sequentially (word accesses), beyond the same accesses in zero-wait SRAM:
     the cycle model's steady state for that pattern, for analytic estimates.
@@ -518,8 +600,7 @@ def cpu_access_cycles_per_byte(board: str | Board | BoardTiming, memory: str, *,
     if memory == SDRAM:
         if t.dcache is not None:
             line = t.dcache.line
-            return (sd.burst_read_cycles(line) + (sd.trp + sd.trcd) * sd.hclk_per_sdclk
-                    * line / sd.row_bytes) / line
+            return (sd.burst_read_cycles(line) + (sd.trp + sd.trcd) * sd.hclk_per_sdclk * line / sd.row_bytes) / line
         # the read FIFO streams at the bus rate; the CPU's own 1-2 cycles per
         # word overlap it only partly (first order: bus rate + row opening)
         return sd.hclk_per_sdclk / sd.bus_bytes + row

@@ -5,6 +5,7 @@ in shared/reference/README.md. Relative costs are the planner's view of a
 byte moved: what matters is their order, and they are calibrated together with
 the latency model.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -82,24 +83,64 @@ STM32F469 = Board(
     clock_hz=180_000_000,
     memories=(
         # SRAM1 160K + SRAM2 32K + SRAM3 128K, contiguous on the bus matrix.
-        Memory(SRAM, 0x2000_0000, 320 * KIB, dma=True, writable=True, external=False,
-               bandwidth_mb_s=720.0, cpu_read_cycles_per_byte=0.25),
+        Memory(
+            SRAM,
+            0x2000_0000,
+            320 * KIB,
+            dma=True,
+            writable=True,
+            external=False,
+            bandwidth_mb_s=720.0,
+            cpu_read_cycles_per_byte=0.25,
+        ),
         # Core-coupled memory: CPU only, DMA cannot reach it.
-        Memory(CCM, 0x1000_0000, 64 * KIB, dma=False, writable=True, external=False,
-               bandwidth_mb_s=720.0, cpu_read_cycles_per_byte=0.25),
-        Memory(FLASH, 0x0800_0000, 2 * MIB, dma=True, writable=False, external=False,
-               bandwidth_mb_s=360.0, cpu_read_cycles_per_byte=0.5),
+        Memory(
+            CCM,
+            0x1000_0000,
+            64 * KIB,
+            dma=False,
+            writable=True,
+            external=False,
+            bandwidth_mb_s=720.0,
+            cpu_read_cycles_per_byte=0.25,
+        ),
+        Memory(
+            FLASH,
+            0x0800_0000,
+            2 * MIB,
+            dma=True,
+            writable=False,
+            external=False,
+            bandwidth_mb_s=360.0,
+            cpu_read_cycles_per_byte=0.5,
+        ),
         # 32-bit FMC bus at 90 MHz, CAS 3; 8 MB used.
-        Memory(SDRAM, 0xC000_0000, 8 * MIB, dma=True, writable=True, external=True,
-               bandwidth_mb_s=360.0, cpu_read_cycles_per_byte=1.5),
+        Memory(
+            SDRAM,
+            0xC000_0000,
+            8 * MIB,
+            dma=True,
+            writable=True,
+            external=True,
+            bandwidth_mb_s=360.0,
+            cpu_read_cycles_per_byte=1.5,
+        ),
         # Quad-SPI NOR, memory-mapped, 90 MHz.
-        Memory(QSPI, 0x9000_0000, 16 * MIB, dma=True, writable=False, external=True,
-               bandwidth_mb_s=45.0, cpu_read_cycles_per_byte=4.0),
+        Memory(
+            QSPI,
+            0x9000_0000,
+            16 * MIB,
+            dma=True,
+            writable=False,
+            external=True,
+            bandwidth_mb_s=45.0,
+            cpu_read_cycles_per_byte=4.0,
+        ),
     ),
     sram_reserve=_SRAM_RESERVE,
     flash_reserve=_FLASH_RESERVE,
     description="STM32F469I-DISCO: Cortex-M4F 180 MHz, 320 KiB SRAM + 64 KiB CCM, 2 MiB flash, "
-                "8 MiB SDRAM, 16 MiB QSPI NOR",
+    "8 MiB SDRAM, 16 MiB QSPI NOR",
 )
 
 STM32F746 = Board(
@@ -109,23 +150,55 @@ STM32F746 = Board(
     memories=(
         # DTCM 64K + SRAM1 240K + SRAM2 16K, contiguous from 0x20000000; DMA2
         # reaches DTCM through the core's AHB slave port.
-        Memory(SRAM, 0x2000_0000, 320 * KIB, dma=True, writable=True, external=False,
-               bandwidth_mb_s=864.0, cpu_read_cycles_per_byte=0.25),
-        Memory(FLASH, 0x0800_0000, 1 * MIB, dma=True, writable=False, external=False,
-               bandwidth_mb_s=432.0, cpu_read_cycles_per_byte=0.4),
+        Memory(
+            SRAM,
+            0x2000_0000,
+            320 * KIB,
+            dma=True,
+            writable=True,
+            external=False,
+            bandwidth_mb_s=864.0,
+            cpu_read_cycles_per_byte=0.25,
+        ),
+        Memory(
+            FLASH,
+            0x0800_0000,
+            1 * MIB,
+            dma=True,
+            writable=False,
+            external=False,
+            bandwidth_mb_s=432.0,
+            cpu_read_cycles_per_byte=0.4,
+        ),
         # 16-bit FMC bus at 108 MHz, CAS 2; 8 MB. The firmware swaps the FMC
         # banks (SYSCFG MEMRMP.SWP_FMC) so SDRAM appears at 0x60000000, where
         # the M7 treats it as cacheable normal memory.
-        Memory(SDRAM, 0x6000_0000, 8 * MIB, dma=True, writable=True, external=True,
-               bandwidth_mb_s=216.0, cpu_read_cycles_per_byte=1.0),
+        Memory(
+            SDRAM,
+            0x6000_0000,
+            8 * MIB,
+            dma=True,
+            writable=True,
+            external=True,
+            bandwidth_mb_s=216.0,
+            cpu_read_cycles_per_byte=1.0,
+        ),
         # Quad-SPI NOR, memory-mapped, 108 MHz, fast read quad output 0x6B.
-        Memory(QSPI, 0x9000_0000, 16 * MIB, dma=True, writable=False, external=True,
-               bandwidth_mb_s=54.0, cpu_read_cycles_per_byte=4.0),
+        Memory(
+            QSPI,
+            0x9000_0000,
+            16 * MIB,
+            dma=True,
+            writable=False,
+            external=True,
+            bandwidth_mb_s=54.0,
+            cpu_read_cycles_per_byte=4.0,
+        ),
     ),
     sram_reserve=_SRAM_RESERVE,
     flash_reserve=_FLASH_RESERVE,
     description="STM32F746G-DISCO: Cortex-M7 216 MHz (4 KiB I/D caches), 320 KiB SRAM, "
-                "1 MiB flash, 8 MiB SDRAM, 16 MiB QSPI NOR",
+    "1 MiB flash, 8 MiB SDRAM, 16 MiB QSPI NOR",
 )
 
 # The paper's F469 setting: 256 KB SRAM and 1 MB flash, standing in for an

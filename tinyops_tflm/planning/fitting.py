@@ -1,4 +1,5 @@
 """Small numerical helpers for the cost models (numpy only)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -26,6 +26,7 @@ Validation: ``benchmarks/cycle_model.py`` compares this estimate with the
 cycle emulation per op and in total on every zoo model and both boards.
 Neither is a board measurement.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,20 +38,35 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .boards import FLASH, SRAM, Board, get_board
 from ..errors import CostTableError, TinyOpsError
 from ..frontend.ir import Graph, Operator
 from ..frontend.metrics import op_macs
 from ..frontend.ops import COST_CLASSES
+from .boards import FLASH, SRAM, Board, get_board
 
 MODEL_NAME = "tinyops cost tables (fitted to the QEMU cycle model) + DMA timeline replay"
 
 # Event kinds of the engine's tracing DMA (csrc/host/host_dma.h).
 EV_OP, EV_KERNEL, EV_START, EV_WAIT, EV_WAIT_ALL = 0, 1, 2, 3, 4
 
-FEATURES = ("calls", "transfers", "macs", "out_elems", "in_elems", "flash_direct_bytes",
-            "flash_macs", "macs_direct_in", "far_in_elems", "far_out_elems", "in_elems_x_ctiles",
-            "odd_pixel_weights", "edge_out_elems", "strided_macs", "far_weight_macs", "op")
+FEATURES = (
+    "calls",
+    "transfers",
+    "macs",
+    "out_elems",
+    "in_elems",
+    "flash_direct_bytes",
+    "flash_macs",
+    "macs_direct_in",
+    "far_in_elems",
+    "far_out_elems",
+    "in_elems_x_ctiles",
+    "odd_pixel_weights",
+    "edge_out_elems",
+    "strided_macs",
+    "far_weight_macs",
+    "op",
+)
 
 # Cortex-M7 boards: the first bytes of the plan's SRAM region sit in the
 # DTCM (zero wait, not cached); the rest is SRAM1/SRAM2 behind the AXI bus and
@@ -149,8 +165,15 @@ def split_trace(trace: np.ndarray, num_ops: int) -> list[OpTrace]:
     return ops
 
 
-def op_features(graph: Graph, op: Operator, memories: list[str], placements,
-                trace: OpTrace, tiling=None, fast_sram: int | None = None) -> dict[str, float]:
+def op_features(
+    graph: Graph,
+    op: Operator,
+    memories: list[str],
+    placements,
+    trace: OpTrace,
+    tiling=None,
+    fast_sram: int | None = None,
+) -> dict[str, float]:
     """The work counts the compute cost is linear in. `tiling` (the op's
     partition.OpTiling) and `fast_sram` (bytes of the SRAM region in
     zero-wait tightly coupled memory) locate the SRAM the kernel works in."""
@@ -171,30 +194,34 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
     buffers = tiling.buffers if tiling is not None else {}
     # The activation input read whole, in place (no input bands).
     act_in = [i for i in op.inputs if i >= 0 and not t[i].is_constant]
-    direct_in = bool(act_in) and placements is not None and "in_band0" not in buffers and \
-        placements[act_in[0]].memory == SRAM
+    direct_in = (
+        bool(act_in) and placements is not None and "in_band0" not in buffers and placements[act_in[0]].memory == SRAM
+    )
     far_in = far_out = far_weight_macs = 0.0
     if fast_sram is not None and placements is not None:
+
         def far(tensor: int, band: str) -> bool:
             if band in buffers:
                 return buffers[band][0] >= fast_sram
             p = placements[tensor]
             return p.memory == SRAM and p.offset >= fast_sram
+
         far_in = float(sum(t[i].size for k, i in enumerate(act_in) if far(i, ("in_band0", "in2_band0")[min(k, 1)])))
         far_out = float(sum(t[i].size for i in op.outputs if i >= 0 and far(i, "out_band0")))
         # Weights the kernel re-reads per block of pixels from cached SRAM
         # (streamed weight tiles, or constants resident there).
         if len(op.inputs) > 1 and op.inputs[1] >= 0 and t[op.inputs[1]].is_constant:
             w = op.inputs[1]
-            if ("weights0" in buffers and buffers["weights0"][0] + buffers["weights0"][1] > fast_sram) \
-                    or ("weights0" not in buffers and placements[w].memory == SRAM
-                        and placements[w].offset + placements[w].nbytes > fast_sram):
+            if ("weights0" in buffers and buffers["weights0"][0] + buffers["weights0"][1] > fast_sram) or (
+                "weights0" not in buffers
+                and placements[w].memory == SRAM
+                and placements[w].offset + placements[w].nbytes > fast_sram
+            ):
                 far_weight_macs = macs
     # Channel-tiled window / FC ops re-read (and re-unpack, re-im2col) their
     # input once per output-channel tile.
     ctiles = 1
-    if tiling is not None and tiling.strategy in ("rows", "channels") and tiling.channels > 0 \
-            and op.outputs:
+    if tiling is not None and tiling.strategy in ("rows", "channels") and tiling.channels > 0 and op.outputs:
         out_c = t[op.outputs[0]].shape[-1]
         ctiles = max(1, -(-out_c // tiling.channels))
     # 1x1 conv / FC GEMMs take output pixels in pairs: a call with an odd
@@ -202,8 +229,11 @@ def op_features(graph: Graph, op: Operator, memories: list[str], placements,
     odd = 0.0
     if cost_class(graph, op) in ("conv_1x1", "conv_1x1_narrow", "fully_connected") and op.outputs:
         out_c = t[op.outputs[0]].shape[-1]
-        per = min(out_c, tiling.channels) if tiling is not None and tiling.strategy in (
-            "rows", "channels") and tiling.channels > 0 else out_c
+        per = (
+            min(out_c, tiling.channels)
+            if tiling is not None and tiling.strategy in ("rows", "channels") and tiling.channels > 0
+            else out_c
+        )
         w = t[op.inputs[1]]
         weights = w.size * per / out_c
         for e in trace.events:
@@ -261,23 +291,31 @@ def board_table(tables: dict[str, Any], board: Board) -> dict[str, Any]:
     the same core (custom boards, stm32f469-paper)."""
     boards = tables["boards"]
     entry = boards.get(board.name) or next(
-        (e for e in boards.values() if isinstance(e, dict) and e.get("core") == board.core), None)
+        (e for e in boards.values() if isinstance(e, dict) and e.get("core") == board.core), None
+    )
     if entry is not None:
         classes = entry.get("classes")
-        if not isinstance(classes, dict) or "default" not in classes or not all(
-                isinstance(c, dict) and isinstance(c.get("core"), dict)
-                and isinstance(c.get("stall"), dict) for c in classes.values()):
-            raise CostTableError(f"cost tables: the {board.name} entry needs 'classes' with a "
-                                 "'default' class, each with 'core' and 'stall' coefficients")
+        if (
+            not isinstance(classes, dict)
+            or "default" not in classes
+            or not all(
+                isinstance(c, dict) and isinstance(c.get("core"), dict) and isinstance(c.get("stall"), dict)
+                for c in classes.values()
+            )
+        ):
+            raise CostTableError(
+                f"cost tables: the {board.name} entry needs 'classes' with a "
+                "'default' class, each with 'core' and 'stall' coefficients"
+            )
         return entry
-    raise CostTableError(f"cost tables have no entry for board {board.name} ({board.core}); "
-                         f"tabled: {', '.join(boards)}")
+    raise CostTableError(
+        f"cost tables have no entry for board {board.name} ({board.core}); tabled: {', '.join(boards)}"
+    )
 
 
 # Where a table has no entry for a fine class, its coarser class (e.g. the
 # CMSIS-NN table's one class for every depthwise window but 3x3).
-_PARENT_CLASS = {"depthwise_5x5": "depthwise_large", "depthwise_7x7": "depthwise_large",
-                 "conv_1x1_narrow": "conv_1x1"}
+_PARENT_CLASS = {"depthwise_5x5": "depthwise_large", "depthwise_7x7": "depthwise_large", "conv_1x1_narrow": "conv_1x1"}
 
 
 def compute_cycles(entry: dict[str, Any], cls: str, features: dict[str, float]) -> tuple[float, float]:
@@ -307,17 +345,22 @@ def tile_cost_model(board: str | Board, tables: dict[str, Any] | None = None) ->
     # binary flat, binary rows, fully connected; work = MACs for conv,
     # depthwise, pool, FC; input elements for MEAN; output elements otherwise.
     per_family = [
-        _rate(entry, "default", "out_elems"), 0.0,
-        _rate(entry, "conv_1x1", "macs"), _rate(entry, "depthwise_3x3", "macs"),
+        _rate(entry, "default", "out_elems"),
+        0.0,
+        _rate(entry, "conv_1x1", "macs"),
+        _rate(entry, "depthwise_3x3", "macs"),
         _rate(entry, "average_pool_2d", "macs") or _rate(entry, "default", "out_elems"),
-        _rate(entry, "mean", "in_elems"), _rate(entry, "hard_swish", "out_elems"),
-        _rate(entry, "add", "out_elems"), _rate(entry, "add", "out_elems"),
+        _rate(entry, "mean", "in_elems"),
+        _rate(entry, "hard_swish", "out_elems"),
+        _rate(entry, "add", "out_elems"),
+        _rate(entry, "add", "out_elems"),
         _rate(entry, "fully_connected", "macs"),
     ]
     classes = entry["classes"].values()
     step = sum(c["core"].get("calls", 0.0) + c["stall"].get("calls", 0.0) for c in classes) / len(entry["classes"])
-    transfer = sum(c["core"].get("transfers", 0.0) + c["stall"].get("transfers", 0.0)
-                   for c in classes) / len(entry["classes"])
+    transfer = sum(c["core"].get("transfers", 0.0) + c["stall"].get("transfers", 0.0) for c in classes) / len(
+        entry["classes"]
+    )
     dma = _dma_cycles_fn(b)
     has_sdram = b.has("sdram")
     src = "sdram" if has_sdram else FLASH
@@ -331,10 +374,21 @@ def tile_cost_model(board: str | Board, tables: dict[str, Any] | None = None) ->
         # Channel tiles of a conv / FC unpack (im2col) their input once per
         # tile; the costliest conv class's rate, so a tiling that re-runs the
         # stem's im2col is never mistaken for a cheap one.
-        "reread_cycles_milli": [int(round(1000 * max(r, 0.0))) for r in (
-            0.0, 0.0, max(_rate(entry, c, "in_elems_x_ctiles")
-                          for c in ("conv_1x1", "conv_stem", "conv_kxk")),
-            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, _rate(entry, "fully_connected", "in_elems_x_ctiles"))],
+        "reread_cycles_milli": [
+            int(round(1000 * max(r, 0.0)))
+            for r in (
+                0.0,
+                0.0,
+                max(_rate(entry, c, "in_elems_x_ctiles") for c in ("conv_1x1", "conv_stem", "conv_kxk")),
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                _rate(entry, "fully_connected", "in_elems_x_ctiles"),
+            )
+        ],
     }
 
 
@@ -378,20 +432,29 @@ class LatencyEstimate:
             "total_cycles": self.total_cycles,
             "ms": self.ms,
             "model": self.model,
-            "ops": [{"op": o.op, "name": o.name, "cycles": int(round(o.cycles)),
-                     "compute_cycles": int(round(o.compute_cycles)),
-                     "dma_cycles": int(round(o.dma_cycles)),
-                     "stall_cycles": int(round(o.stall_cycles)),
-                     "dma_busy_cycles": int(round(o.dma_busy_cycles))} for o in self.ops],
+            "ops": [
+                {
+                    "op": o.op,
+                    "name": o.name,
+                    "cycles": int(round(o.cycles)),
+                    "compute_cycles": int(round(o.compute_cycles)),
+                    "dma_cycles": int(round(o.dma_cycles)),
+                    "stall_cycles": int(round(o.stall_cycles)),
+                    "dma_busy_cycles": int(round(o.dma_busy_cycles)),
+                }
+                for o in self.ops
+            ],
         }
 
     def __str__(self) -> str:
         ms = lambda c: c / self.clock_hz * 1e3  # noqa: E731
         compute = sum(o.compute_cycles for o in self.ops)
         dma = sum(o.dma_cycles for o in self.ops)
-        return (f"modelled latency on {self.board}: {self.ms:.1f} ms "
-                f"(compute {ms(compute):.1f} ms, exposed DMA {ms(dma):.1f} ms; "
-                f"{self.model}; not a board measurement)")
+        return (
+            f"modelled latency on {self.board}: {self.ms:.1f} ms "
+            f"(compute {ms(compute):.1f} ms, exposed DMA {ms(dma):.1f} ms; "
+            f"{self.model}; not a board measurement)"
+        )
 
 
 def _dma_cycles_fn(board: Board, **dma_kwargs):
@@ -399,18 +462,28 @@ def _dma_cycles_fn(board: Board, **dma_kwargs):
 
     def cycles(src: str, dst: str, nbytes: int) -> float:
         return dma_transfer_cycles(board, src, dst, nbytes, **dma_kwargs)
+
     return cycles
 
 
 def _dma_streams(board: Board) -> int:
     from .board_timing import get_timing
+
     return max(1, int(get_timing(board).dma.streams))
 
 
-def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTrace],
-           board: str | Board, tables: dict[str, Any] | None = None, *,
-           dma_kwargs: dict[str, Any] | None = None,
-           extra_stall: list[float] | None = None, tilings=None) -> LatencyEstimate:
+def replay(
+    graph: Graph,
+    memories: list[str],
+    placements,
+    traces: Iterable[OpTrace],
+    board: str | Board,
+    tables: dict[str, Any] | None = None,
+    *,
+    dma_kwargs: dict[str, Any] | None = None,
+    extra_stall: list[float] | None = None,
+    tilings=None,
+) -> LatencyEstimate:
     """Replay a traced schedule on the board's timing model (see module doc).
     `dma_kwargs` go to dma_transfer_cycles (e.g. byte-wide, no burst);
     `extra_stall[i]` adds memory cycles to op i's compute."""
@@ -426,9 +499,15 @@ def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTra
     last_ticket = 0
     for tr in traces:
         op = graph.operators[tr.op]
-        feats = op_features(graph, op, memories, placements, tr,
-                            tilings[tr.op] if tilings is not None else None,
-                            FAST_SRAM_BYTES.get(b.core))
+        feats = op_features(
+            graph,
+            op,
+            memories,
+            placements,
+            tr,
+            tilings[tr.op] if tilings is not None else None,
+            FAST_SRAM_BYTES.get(b.core),
+        )
         core, stall = compute_cycles(entry, cost_class(graph, op), feats)
         if extra_stall is not None:
             stall += extra_stall[tr.op]
@@ -478,10 +557,8 @@ def replay(graph: Graph, memories: list[str], placements, traces: Iterable[OpTra
     return result
 
 
-def estimate_latency(plan, graph: Graph, trace: np.ndarray,
-                     tables: dict[str, Any] | None = None) -> LatencyEstimate:
+def estimate_latency(plan, graph: Graph, trace: np.ndarray, tables: dict[str, Any] | None = None) -> LatencyEstimate:
     """Estimate a plan's on-board latency from one traced host run of it
     (`HostEngine.trace_invoke()`)."""
     traces = split_trace(trace, len(graph.operators))
-    return replay(graph, plan.memories, plan.placements, traces, plan.board, tables,
-                  tilings=plan.ops)
+    return replay(graph, plan.memories, plan.placements, traces, plan.board, tables, tilings=plan.ops)

@@ -4,17 +4,28 @@ The decisions are made by the C++ planner (csrc/host/planner.h)
 through the binding; this module turns them into a partitioned plan (bytes
 the executor loads, on the host and in firmware) and a readable description.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board
-from ..runtime.engine import core, translate_core_error
 from ..errors import BudgetError, PlanError
 from ..frontend.ir import Graph
-from .plan_writer import (FLAG_CPU_DIRECT, FLAG_DMA, NO_REGION, PLAN_LAYOUT, REGION_ARENA,
-                          REGION_CONSTANT, Placement, RegionSpec, constant_blobs, encode_plan,
-                          write_plan)
+from ..runtime.engine import core, translate_core_error
+from .boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board
+from .plan_writer import (
+    FLAG_CPU_DIRECT,
+    FLAG_DMA,
+    NO_REGION,
+    PLAN_LAYOUT,
+    REGION_ARENA,
+    REGION_CONSTANT,
+    Placement,
+    RegionSpec,
+    constant_blobs,
+    encode_plan,
+    write_plan,
+)
 
 # Names of the schedule's Strategy and TileOrder codes (csrc/dma_partition/schedule.h).
 STRATEGIES = list(PLAN_LAYOUT["strategies"])
@@ -111,13 +122,20 @@ def _memories(board: Board, sram_budget: int) -> list[tuple[str, dict]]:
     for m in board.memories:
         if m.name == CCM:
             continue
-        capacity = sram_budget if m.name == SRAM else (
-            board.flash_budget if m.name == FLASH else m.capacity)
-        out.append((m.name, {
-            "kind": m.code, "capacity": int(max(capacity, 0)), "dma": m.dma,
-            "writable": m.writable, "cpu_direct": m.name in (SRAM, FLASH),
-            "dma_cycles_per_kib": _dma_cycles_per_kib(board, m.name) if m.dma else 0,
-        }))
+        capacity = sram_budget if m.name == SRAM else (board.flash_budget if m.name == FLASH else m.capacity)
+        out.append(
+            (
+                m.name,
+                {
+                    "kind": m.code,
+                    "capacity": int(max(capacity, 0)),
+                    "dma": m.dma,
+                    "writable": m.writable,
+                    "cpu_direct": m.name in (SRAM, FLASH),
+                    "dma_cycles_per_kib": _dma_cycles_per_kib(board, m.name) if m.dma else 0,
+                },
+            )
+        )
     return out
 
 
@@ -132,17 +150,16 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
     if budget <= 0:
         raise BudgetError(f"SRAM budget must be positive, got {budget}")
     if budget > sram_capacity:
-        raise BudgetError(f"SRAM budget {budget} bytes exceeds the {sram_capacity} bytes of "
-                          f"SRAM on {board.name}")
+        raise BudgetError(f"SRAM budget {budget} bytes exceeds the {sram_capacity} bytes of SRAM on {board.name}")
     base = write_plan(graph)
     _core = core()
     try:
-        engine = _core.HostEngine(base.plan, [(base.arena_bytes, None),
-                                              (len(base.constants), base.constants)])
+        engine = _core.HostEngine(base.plan, [(base.arena_bytes, None), (len(base.constants), base.constants)])
     except _core.CoreError as err:
         raise translate_core_error(err) from None
     memories = _memories(board, budget)
     from .latency import tile_cost_model
+
     result = engine.partition([spec for _, spec in memories], budget, cost=tile_cost_model(board))
     if not result["ok"]:
         failed = result["failed_op"]
@@ -152,7 +169,8 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
             raise BudgetError(
                 f"op {failed} ({op.name}, output '{out}') needs at least "
                 f"{result['needed_bytes']} bytes of SRAM for its tile buffers at its finest "
-                f"tiling, but the SRAM budget on {board.name} is {budget} bytes")
+                f"tiling, but the SRAM budget on {board.name} is {budget} bytes"
+            )
         raise BudgetError(f"{board.name} with a {budget}-byte SRAM budget: {result['error']}")
 
     names = [name for name, _ in memories]
@@ -167,9 +185,17 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
     for t, (mem, offset, first, last) in zip(graph.tensors, result["tensors"]):
         region = NO_REGION if mem < 0 else mem
         placements.append(Placement(region, offset, t.nbytes, first, last))
-        described.append(TensorPlacement(
-            t.index, t.name, names[mem] if mem >= 0 else None, offset, t.nbytes,
-            None if t.is_constant or mem < 0 else (first, last), t.is_constant))
+        described.append(
+            TensorPlacement(
+                t.index,
+                t.name,
+                names[mem] if mem >= 0 else None,
+                offset,
+                t.nbytes,
+                None if t.is_constant or mem < 0 else (first, last),
+                t.is_constant,
+            )
+        )
     schedules = [(o["schedule"], o["operand_slots"]) for o in result["ops"]]
     sram_index = names.index(SRAM)
     plan_bytes = encode_plan(graph, regions, placements, schedules, sram_index)
@@ -181,13 +207,35 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
         for k, (off, size) in enumerate(o["staged"]):
             if size:
                 buffers[f"staged{k}"] = (int(off), int(size))
-        tilings.append(OpTiling(
-            i, op.name, graph.tensors[op.outputs[0]].name if op.outputs else "",
-            STRATEGIES[o["strategy"]], ORDERS[o["order"]], o["rows"], o["channels"],
-            o["steps"], o["transfers"], o["dma_bytes"], o["sram_bytes"], buffers))
+        tilings.append(
+            OpTiling(
+                i,
+                op.name,
+                graph.tensors[op.outputs[0]].name if op.outputs else "",
+                STRATEGIES[o["strategy"]],
+                ORDERS[o["order"]],
+                o["rows"],
+                o["channels"],
+                o["steps"],
+                o["transfers"],
+                o["dma_bytes"],
+                o["sram_bytes"],
+                buffers,
+            )
+        )
     used = {n: int(u) for n, u in zip(names, result["memory_used"])}
-    return Plan(board, budget, names, described, tilings, used, int(result["sram_peak"]),
-                plan_bytes, [r.nbytes for r in regions], contents)
+    return Plan(
+        board,
+        budget,
+        names,
+        described,
+        tilings,
+        used,
+        int(result["sram_peak"]),
+        plan_bytes,
+        [r.nbytes for r in regions],
+        contents,
+    )
 
 
 def check_plan(plan: Plan, graph: Graph) -> list[str]:
@@ -197,9 +245,10 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
     buffer is in internal SRAM. Returns the problems found (empty: valid)."""
     problems: list[str] = []
     board = plan.board
-    caps = {m.name: (plan.sram_budget if m.name == SRAM else
-                     board.flash_budget if m.name == FLASH else m.capacity)
-            for m in board.memories}
+    caps = {
+        m.name: (plan.sram_budget if m.name == SRAM else board.flash_budget if m.name == FLASH else m.capacity)
+        for m in board.memories
+    }
     n_ops = len(graph.operators)
     by_memory: dict[str, list[tuple[int, int, int, int, str]]] = {}
     for p in plan.placements:
@@ -207,8 +256,7 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
             continue
         end = p.offset + p.nbytes
         if end > caps[p.memory]:
-            problems.append(f"tensor {p.tensor} '{p.name}' ends at {end}, beyond {p.memory} "
-                            f"capacity {caps[p.memory]}")
+            problems.append(f"tensor {p.tensor} '{p.name}' ends at {end}, beyond {p.memory} capacity {caps[p.memory]}")
         first, last = p.lifetime if p.lifetime else (-1, n_ops)
         by_memory.setdefault(p.memory, []).append((p.offset, end, first, last, f"tensor {p.tensor}"))
         mem = board.memory(p.memory)
@@ -241,15 +289,16 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
     for mem, spans in by_memory.items():
         spans.sort()
         for i, a in enumerate(spans):
-            for b in spans[i + 1:]:
+            for b in spans[i + 1 :]:
                 if b[0] >= a[1]:
                     break
                 if not (a[3] < b[2] or b[3] < a[2]):
                     # the same prefetch block listed by both ops is one buffer
                     if a[0] == b[0] and a[1] == b[1] and "weights" in a[4] and "weights" in b[4]:
                         continue
-                    problems.append(f"{mem}: {a[4]} [{a[0]}, {a[1]}) overlaps {b[4]} "
-                                    f"[{b[0]}, {b[1]}) while both are live")
+                    problems.append(
+                        f"{mem}: {a[4]} [{a[0]}, {a[1]}) overlaps {b[4]} [{b[0]}, {b[1]}) while both are live"
+                    )
     for mem, used in plan.memory_used.items():
         if used > caps.get(mem, 0):
             problems.append(f"{mem}: {used} bytes used, capacity {caps.get(mem, 0)}")

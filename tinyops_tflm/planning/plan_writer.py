@@ -5,6 +5,7 @@ The writer also places every tensor: constants into the constant region
 bytes between tensors whose lifetimes do not overlap (greedy by size, the
 way TFLM's GreedyMemoryPlanner packs its arena).
 """
+
 from __future__ import annotations
 
 import struct
@@ -35,12 +36,13 @@ _HEADER = struct.Struct("<16I")
 _REGION = struct.Struct("<IIII")
 _TENSOR = struct.Struct("<BBxx6iIIIfiIIiI")
 _OP = struct.Struct("<iIII18i2f4iI3I")
-RECORD_FORMATS = {"header_bytes": _HEADER, "region_bytes": _REGION, "tensor_bytes": _TENSOR,
-                  "op_bytes": _OP}
+RECORD_FORMATS = {"header_bytes": _HEADER, "region_bytes": _REGION, "tensor_bytes": _TENSOR, "op_bytes": _OP}
 for _key, _fmt in RECORD_FORMATS.items():
     if _fmt.size != PLAN_LAYOUT[_key]:
-        raise ImportError(f"plan record {_key}: the writer packs {_fmt.size} bytes, the engine "
-                          f"reads {PLAN_LAYOUT[_key]}: rebuild the extension")
+        raise ImportError(
+            f"plan record {_key}: the writer packs {_fmt.size} bytes, the engine "
+            f"reads {PLAN_LAYOUT[_key]}: rebuild the extension"
+        )
 
 # OpOptions field order of csrc/include/tinyops/types.h, with the reader's
 # option keys feeding each.
@@ -160,20 +162,23 @@ class RegionSpec:
 
 def constant_blobs(graph: Graph, placements: list[Placement], regions: list[RegionSpec]) -> list[bytes | None]:
     """Contents of every constant region, each tensor's bytes at its offset."""
-    blobs: list[bytearray | None] = [bytearray(r.nbytes) if r.kind == REGION_CONSTANT else None
-                                     for r in regions]
+    blobs: list[bytearray | None] = [bytearray(r.nbytes) if r.kind == REGION_CONSTANT else None for r in regions]
     for t, p in zip(graph.tensors, placements):
         if t.is_constant and p.region != NO_REGION:
             blob = blobs[p.region]
             if blob is None:
                 raise ValueError(f"constant tensor {t.index} '{t.name}' placed in an arena region")
-            blob[p.offset:p.offset + t.nbytes] = t.data
+            blob[p.offset : p.offset + t.nbytes] = t.data
     return [bytes(b) if b is not None else None for b in blobs]
 
 
-def encode_plan(graph: Graph, regions: list[RegionSpec], placements: list[Placement],
-                schedules: list[tuple[bytes, bytes]] | None = None,
-                sram_region: int = NO_REGION) -> bytes:
+def encode_plan(
+    graph: Graph,
+    regions: list[RegionSpec],
+    placements: list[Placement],
+    schedules: list[tuple[bytes, bytes]] | None = None,
+    sram_region: int = NO_REGION,
+) -> bytes:
     """Serialize a plan. `schedules[i]` is (OpSchedule bytes, BufferSlot array bytes)."""
     tensors = graph.tensors
     pool = bytearray()
@@ -196,9 +201,22 @@ def encode_plan(graph: Graph, regions: list[RegionSpec], placements: list[Placem
             n_scales = int(scales.size)
             qdim = int(t.quant.quantized_dimension)
         name_off = pool_add(t.name.encode("utf-8", "replace") + b"\0", 1)
-        tensor_recs.append(_TENSOR.pack(
-            t.tflite_type, len(t.shape), *dims, p.region, p.offset, p.nbytes,
-            scale, zp, scales_off, n_scales, qdim, name_off))
+        tensor_recs.append(
+            _TENSOR.pack(
+                t.tflite_type,
+                len(t.shape),
+                *dims,
+                p.region,
+                p.offset,
+                p.nbytes,
+                scale,
+                zp,
+                scales_off,
+                n_scales,
+                qdim,
+                name_off,
+            )
+        )
 
     op_recs = []
     for i, op in enumerate(graph.operators):
@@ -212,8 +230,11 @@ def encode_plan(graph: Graph, regions: list[RegionSpec], placements: list[Placem
             struct.pack_into("<I", sched, SCHEDULE_OPERAND_SLOTS_AT, slots_off)
             sched_off = pool_add(bytes(sched))
         ints, floats = pack_options(op.options)
-        op_recs.append(_OP.pack(op.opcode, len(op.inputs), len(op.outputs), tensors_off,
-                                *ints, *floats, 0, 0, 0, 0, sched_off, 0, 0, 0))
+        op_recs.append(
+            _OP.pack(
+                op.opcode, len(op.inputs), len(op.outputs), tensors_off, *ints, *floats, 0, 0, 0, 0, sched_off, 0, 0, 0
+            )
+        )
 
     io = np.asarray([*graph.inputs, *graph.outputs], dtype="<i4").tobytes()
     region_recs = [_REGION.pack(r.kind, r.nbytes, r.memory, r.flags) for r in regions]
@@ -221,9 +242,24 @@ def encode_plan(graph: Graph, regions: list[RegionSpec], placements: list[Placem
     pool_offset = _align(_HEADER.size + len(tables), 4)
     body = tables + b"\0" * (pool_offset - _HEADER.size - len(tables)) + bytes(pool)
     total = _HEADER.size + len(body)
-    header = _HEADER.pack(PLAN_MAGIC, PLAN_VERSION, total, len(regions), len(tensors),
-                          len(graph.operators), len(graph.inputs), len(graph.outputs),
-                          pool_offset, len(pool), sram_region, 0, 0, 0, 0, 0)
+    header = _HEADER.pack(
+        PLAN_MAGIC,
+        PLAN_VERSION,
+        total,
+        len(regions),
+        len(tensors),
+        len(graph.operators),
+        len(graph.inputs),
+        len(graph.outputs),
+        pool_offset,
+        len(pool),
+        sram_region,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
     return header + body
 
 
@@ -247,8 +283,10 @@ def write_plan(graph: Graph) -> WrittenPlan:
         else:
             placements.append(Placement(NO_REGION, 0, t.nbytes))
     host = FLAG_DMA | FLAG_CPU_DIRECT
-    regions = [RegionSpec(REGION_ARENA, arena_bytes, MEMORY_HOST, host),
-               RegionSpec(REGION_CONSTANT, const_bytes, MEMORY_HOST, host)]
+    regions = [
+        RegionSpec(REGION_ARENA, arena_bytes, MEMORY_HOST, host),
+        RegionSpec(REGION_CONSTANT, const_bytes, MEMORY_HOST, host),
+    ]
     constants = constant_blobs(graph, placements, regions)[1]
     plan = encode_plan(graph, regions, placements)
     return WrittenPlan(plan, arena_bytes, constants, placements)

@@ -23,6 +23,7 @@ CPU accesses to SDRAM / flash add the board's per-access costs
 external-memory cycles and exposed DMA so the paper reproduction can
 calibrate one scale per part (tinyops_tflm.workflow.paper).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,11 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from .boards import FLASH, SDRAM, SRAM, Board, get_board
 from ..errors import ScheduleError
 from ..frontend.ir import Graph
-from .latency import (EV_KERNEL, EV_START, EV_WAIT_ALL, LatencyEstimate, OpTrace, cost_class,
-                      replay)
+from .boards import FLASH, SDRAM, SRAM, Board, get_board
+from .latency import EV_KERNEL, EV_START, EV_WAIT_ALL, LatencyEstimate, OpTrace, cost_class, replay
 
 SCHEDULES = ("tinyops", "original", "internal")
 CHUNK = 32 * 1024  # the original firmware's DMA chunk
@@ -52,8 +52,10 @@ def cmsis_nn_table() -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ScheduleError("no CMSIS-NN cost table (tinyops_tflm/data/refkernel_costs.json); "
-                            "see ports/README.md, 'CMSIS-NN reference costs'") from None
+        raise ScheduleError(
+            "no CMSIS-NN cost table (tinyops_tflm/data/refkernel_costs.json); "
+            "see ports/README.md, 'CMSIS-NN reference costs'"
+        ) from None
     boards = {}
     for core, classes in raw["cores"].items():
         table = {cls: {"core": dict(coef), "stall": {}} for cls, coef in classes.items()}
@@ -68,8 +70,9 @@ def _core_entry(board: Board) -> dict[str, Any]:
     return {"boards": {board.name: t["boards"][board.core]}}
 
 
-def cpu_bytes_cycles(board: Board, memory: str, nbytes: float, write: bool = False,
-                     interleaved: bool = False, stride: int = 0) -> float:
+def cpu_bytes_cycles(
+    board: Board, memory: str, nbytes: float, write: bool = False, interleaved: bool = False, stride: int = 0
+) -> float:
     """CPU cycles to read (or write) `nbytes` in `memory`, beyond the same
     accesses in SRAM (board_timing's per-access costs). Sequential streams
     use the streaming cost; `interleaved` word reads (a GEMM walking two
@@ -81,6 +84,7 @@ def cpu_bytes_cycles(board: Board, memory: str, nbytes: float, write: bool = Fal
     between them reopens a row; below that, a fraction stride / row size of
     the word pairs straddles a row boundary."""
     from .board_timing import cpu_access_cycles_per_byte, get_timing
+
     t = get_timing(board)
     if write and memory == SDRAM and t.dcache is None:
         # The kernels' output stages store one int8 at a time; uncached, each
@@ -109,8 +113,7 @@ class ScheduleCost:
 
 
 def _weights_bytes(graph: Graph, op) -> int:
-    return sum(graph.tensors[i].nbytes for i in op.inputs[1:] if i >= 0
-               and graph.tensors[i].is_constant)
+    return sum(graph.tensors[i].nbytes for i in op.inputs[1:] if i >= 0 and graph.tensors[i].is_constant)
 
 
 def _chunks(nbytes: int, first_id: int, src: int, dst: int) -> list[tuple]:
@@ -155,17 +158,17 @@ def original_traces(graph: Graph, board: Board, sram_budget: int) -> tuple[list[
                 # per pair of output pixels; an odd pixel goes alone.
                 passes = max(1, -(-(y.size // out_c) // 2)) if op.name == "CONV_2D" else 1
                 row = int(np.prod(w[1:]))
-                extra += cpu_bytes_cycles(board, SDRAM, w_bytes * passes, interleaved=True,
-                                          stride=row)
+                extra += cpu_bytes_cycles(board, SDRAM, w_bytes * passes, interleaved=True, stride=row)
             band_budget = (sram_budget - (w_bytes if in_sram else 0)) // 2
             row_bytes = in_w * in_c
             halo = max(0, kh - stride)
             rows_out = max(1, min(out_h, (band_budget // max(1, row_bytes) - halo) // max(1, stride)))
             bands = math.ceil(out_h / rows_out)
-            band_in = [min(in_h, (min(out_h, (b + 1) * rows_out) - b * rows_out) * stride + halo)
-                       * row_bytes for b in range(bands)]
-            work = [(min(out_h, (b + 1) * rows_out) - b * rows_out) * out_w * out_c
-                    for b in range(bands)]
+            band_in = [
+                min(in_h, (min(out_h, (b + 1) * rows_out) - b * rows_out) * stride + halo) * row_bytes
+                for b in range(bands)
+            ]
+            work = [(min(out_h, (b + 1) * rows_out) - b * rows_out) * out_w * out_c for b in range(bands)]
             tr.events += _chunks(band_in[0], ticket, 1, 0)
             ticket += math.ceil(band_in[0] / CHUNK)
             tr.events.append((EV_WAIT_ALL, 0, 0, -1, -1))
@@ -202,13 +205,15 @@ def internal_traces(graph: Graph, board: Board) -> tuple[list[OpTrace], list[flo
     return traces, memory
 
 
-def schedule_cost(graph: Graph, board: str | Board, schedule: str = "tinyops",
-                  sram_budget: int | None = None) -> ScheduleCost:
+def schedule_cost(
+    graph: Graph, board: str | Board, schedule: str = "tinyops", sram_budget: int | None = None
+) -> ScheduleCost:
     """Estimate `graph` on `board` under one of SCHEDULES, split into parts."""
     b = get_board(board)
     budget = b.default_sram_budget if sram_budget is None else int(sram_budget)
     if schedule == "tinyops":
         from ..runtime.interpreter import Interpreter
+
         est = Interpreter(graph, board=b, sram_budget=budget).estimate_latency()
         stall = sum(o.stall_cycles for o in est.ops)
         compute = sum(o.compute_cycles for o in est.ops) - stall
@@ -222,13 +227,15 @@ def schedule_cost(graph: Graph, board: str | Board, schedule: str = "tinyops",
         dma_kwargs = {}
     else:
         raise ScheduleError(f"unknown schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
-    est = replay(graph, [SRAM, SDRAM], None, traces, b, _core_entry(b), dma_kwargs=dma_kwargs,
-                 extra_stall=memory)
-    est.model = (f"{schedule} schedule: CMSIS-NN cost table + {'byte-wide ' if schedule == 'original' else ''}"
-                 "DMA timeline replay (tinyops_tflm.planning.schedules)")
+    est = replay(graph, [SRAM, SDRAM], None, traces, b, _core_entry(b), dma_kwargs=dma_kwargs, extra_stall=memory)
+    est.model = (
+        f"{schedule} schedule: CMSIS-NN cost table + {'byte-wide ' if schedule == 'original' else ''}"
+        "DMA timeline replay (tinyops_tflm.planning.schedules)"
+    )
     stall = sum(o.stall_cycles for o in est.ops)
-    return ScheduleCost(est, sum(o.compute_cycles for o in est.ops) - stall, stall,
-                        sum(o.dma_cycles for o in est.ops), len(est.ops))
+    return ScheduleCost(
+        est, sum(o.compute_cycles for o in est.ops) - stall, stall, sum(o.dma_cycles for o in est.ops), len(est.ops)
+    )
 
 
 def op_classes(graph: Graph) -> list[str]:

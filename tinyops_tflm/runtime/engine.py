@@ -1,4 +1,5 @@
 """Loading the compiled engine and translating its errors."""
+
 from __future__ import annotations
 
 import importlib
@@ -7,11 +8,9 @@ import os
 import sys
 from types import ModuleType
 
-from ..errors import (InvocationError, IsaError, ModelError, PlanError, TinyOpsError,
-                      UnsupportedOpError)
+from ..errors import InvocationError, IsaError, ModelError, PlanError, TinyOpsError, UnsupportedOpError
 
 _core: ModuleType | None = None
-
 
 
 # The x86 kernel levels, slowest first (csrc/kernels/x86/dispatch.h).

@@ -1,4 +1,5 @@
 """Host interpreter with the TFLM / LiteRT shape of API."""
+
 from __future__ import annotations
 
 import os
@@ -6,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from ..planning.boards import Board
-from .engine import core, translate_core_error
-from .stats import InvocationStats, OpStats
 from ..frontend.ir import Graph, Tensor
 from ..frontend.metrics import op_macs
-from ..planning.plan_writer import write_plan
 from ..frontend.reader import read_model
+from ..planning.boards import Board
+from ..planning.plan_writer import write_plan
+from .engine import core, translate_core_error
+from .stats import InvocationStats, OpStats
 
 
 def _details(t: Tensor) -> dict[str, Any]:
@@ -45,9 +46,14 @@ class Interpreter:
     >>> interp.set_input(x, 0); interp.invoke(); y = interp.get_output(0)
     """
 
-    def __init__(self, graph: Graph, board: str | Board | None = None,
-                 sram_budget: int | str | None = None, dma: str = "sync",
-                 dma_delay_us: int = 0):
+    def __init__(
+        self,
+        graph: Graph,
+        board: str | Board | None = None,
+        sram_budget: int | str | None = None,
+        dma: str = "sync",
+        dma_delay_us: int = 0,
+    ):
         """`board=None` runs unpartitioned. With a board, every tensor is
         placed in the board's memories and every op streams through at most
         `sram_budget` bytes of internal SRAM (bytes or e.g. "128K"; default:
@@ -67,8 +73,7 @@ class Interpreter:
                 raise ValueError("sram_budget needs a board (e.g. board='stm32f746')")
             self.written = write_plan(graph)
             plan_bytes = self.written.plan
-            regions = [(self.written.arena_bytes, None),
-                       (len(self.written.constants), self.written.constants)]
+            regions = [(self.written.arena_bytes, None), (len(self.written.constants), self.written.constants)]
         else:
             budget = None if sram_budget is None else parse_size(sram_budget)
             self.plan = plan_model(graph, board, budget)
@@ -82,13 +87,23 @@ class Interpreter:
         self._macs = [op_macs(graph, op) for op in graph.operators]
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview, board: str | Board | None = None,
-                   sram_budget: int | str | None = None, **kwargs: Any) -> "Interpreter":
+    def from_bytes(
+        cls,
+        data: bytes | bytearray | memoryview,
+        board: str | Board | None = None,
+        sram_budget: int | str | None = None,
+        **kwargs: Any,
+    ) -> "Interpreter":
         return cls(read_model(bytes(data)), board=board, sram_budget=sram_budget, **kwargs)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, board: str | Board | None = None,
-                  sram_budget: int | str | None = None, **kwargs: Any) -> "Interpreter":
+    def from_file(
+        cls,
+        path: str | os.PathLike,
+        board: str | Board | None = None,
+        sram_budget: int | str | None = None,
+        **kwargs: Any,
+    ) -> "Interpreter":
         with open(path, "rb") as f:
             data = f.read()
         return cls.from_bytes(data, board=board, sram_budget=sram_budget, **kwargs)
@@ -118,11 +133,9 @@ class Interpreter:
         t = self._io_tensor(index, self.graph.inputs, "input")
         arr = np.asarray(value)
         if arr.dtype != t.dtype:
-            raise ValueError(
-                f"input {index} '{t.name}' expects dtype {t.dtype.name}, got {arr.dtype.name}")
+            raise ValueError(f"input {index} '{t.name}' expects dtype {t.dtype.name}, got {arr.dtype.name}")
         if tuple(arr.shape) != tuple(t.shape):
-            raise ValueError(
-                f"input {index} '{t.name}' expects shape {list(t.shape)}, got {list(arr.shape)}")
+            raise ValueError(f"input {index} '{t.name}' expects shape {list(t.shape)}, got {list(arr.shape)}")
         self._engine.set_tensor(t.index, np.ascontiguousarray(arr))
 
     def invoke(self) -> None:
@@ -140,22 +153,31 @@ class Interpreter:
         for i, op in enumerate(self.graph.operators):
             if raw:
                 st = raw[i]
-                ops.append(OpStats(
-                    op.name, i, self._macs[i], tiles=st["tiles"], dma_transfers=st["transfers"],
-                    dma_read_bytes={n: b for n, b in zip(names, st["read_bytes"]) if b},
-                    dma_write_bytes={n: b for n, b in zip(names, st["write_bytes"]) if b}))
+                ops.append(
+                    OpStats(
+                        op.name,
+                        i,
+                        self._macs[i],
+                        tiles=st["tiles"],
+                        dma_transfers=st["transfers"],
+                        dma_read_bytes={n: b for n, b in zip(names, st["read_bytes"]) if b},
+                        dma_write_bytes={n: b for n, b in zip(names, st["write_bytes"]) if b},
+                    )
+                )
             else:
                 ops.append(OpStats(op.name, i, self._macs[i], tiles=1, dma_transfers=0))
-        return InvocationStats(
-            ops, self._engine.sram_high_water if self.plan is not None else None)
+        return InvocationStats(ops, self._engine.sram_high_water if self.plan is not None else None)
 
     def get_output(self, index: int = 0) -> np.ndarray:
         t = self._io_tensor(index, self.graph.outputs, "output")
         if self.stats is None:  # set only by a successful invoke()
             from ..errors import InvocationError
-            raise InvocationError(f"get_output({index}) before invoke(): the output "
-                                  f"'{t.name}' holds no result yet; call set_input() and "
-                                  "invoke() first")
+
+            raise InvocationError(
+                f"get_output({index}) before invoke(): the output "
+                f"'{t.name}' holds no result yet; call set_input() and "
+                "invoke() first"
+            )
         return self._engine.get_tensor(t.index)
 
     def schedule_trace(self) -> np.ndarray:
@@ -178,6 +200,7 @@ class Interpreter:
         tables fitted to the QEMU cycle model + the schedule's DMA timeline).
         Needs a board plan; no prior invoke()."""
         from ..planning.latency import estimate_latency
+
         if self.plan is None:
             raise ValueError("estimate_latency() needs a board plan (Interpreter(..., board=...))")
         return estimate_latency(self.plan, self.graph, self.schedule_trace(), tables)

@@ -1,6 +1,7 @@
 """What one ``Interpreter.invoke()`` did: per-op tiles, DMA transfers and
 bytes, and the SRAM high water. Typed records that still read like the dicts
 they used to be (``stats["ops"][0]["tiles"]``, ``dict(stats)``, ``"ops" in stats``)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -33,12 +34,12 @@ class _Record(Mapping):
 class OpStats(_Record):
     """One operator of the plan in one invoke()."""
 
-    op: str                  # builtin name, e.g. "CONV_2D"
-    index: int               # position in the graph
-    macs: int                # multiply-accumulates of one inference
-    tiles: int               # kernel calls (1 when unpartitioned)
+    op: str  # builtin name, e.g. "CONV_2D"
+    index: int  # position in the graph
+    macs: int  # multiply-accumulates of one inference
+    tiles: int  # kernel calls (1 when unpartitioned)
     dma_transfers: int
-    dma_read_bytes: dict[str, int] = field(default_factory=dict)   # memory -> bytes (non-zero only)
+    dma_read_bytes: dict[str, int] = field(default_factory=dict)  # memory -> bytes (non-zero only)
     dma_write_bytes: dict[str, int] = field(default_factory=dict)
 
 

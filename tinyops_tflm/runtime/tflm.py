@@ -18,6 +18,7 @@ instead of running against any other tflite-micro::
     >>> interp.set_input(x, 0); interp.invoke(); y = interp.get_output(0)
     >>> interp.tinyops_invocations()["CONV_2D"]
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -30,16 +31,31 @@ from typing import Any
 
 import numpy as np
 
-from ..planning.boards import Board, get_board, parse_size
-from ..errors import (BudgetError, InvocationError, ModelError, TflmAbiError, TflmUnavailableError,
-                      TflmVersionError, TinyOpsError, UnsupportedOpError)
+from ..errors import (
+    BudgetError,
+    InvocationError,
+    ModelError,
+    TflmAbiError,
+    TflmUnavailableError,
+    TflmVersionError,
+    TinyOpsError,
+    UnsupportedOpError,
+)
 from ..frontend.ops import TFLM_SERVED_OPS
+from ..planning.boards import Board, get_board, parse_size
 from ..validation.oracle import PINNED_TFLM_VERSION
 from .engine import status_code
 
 __all__ = [
-    "TflmInterpreter", "Interpreter", "SERVED_OPS", "TflmUnavailableError", "TflmVersionError", "TflmAbiError",
-    "check_available", "plugin_path", "DEFAULT_BOARD",
+    "TflmInterpreter",
+    "Interpreter",
+    "SERVED_OPS",
+    "TflmUnavailableError",
+    "TflmVersionError",
+    "TflmAbiError",
+    "check_available",
+    "plugin_path",
+    "DEFAULT_BOARD",
 ]
 
 #: Builtins whose TFLM kernels the adapter replaces (csrc/tflm/adapter.cc):
@@ -57,8 +73,7 @@ _STATUS_ABI_MISMATCH = 100
 
 _MIN_ARENA = 16 << 20
 _MAX_ARENA = 1 << 30
-_ALLOC_MARKERS = ("Failed to allocate", "Failed to resize buffer", "Arena size is too small",
-                  "missing:")
+_ALLOC_MARKERS = ("Failed to allocate", "Failed to resize buffer", "Arena size is too small", "missing:")
 
 
 def _installed_version() -> str:
@@ -66,8 +81,8 @@ def _installed_version() -> str:
         import tflite_micro
     except ImportError as e:  # pragma: no cover - the wheel is a dependency
         raise TflmVersionError(
-            f"tinyops_tflm.tflm needs tflite-micro=={PINNED_TFLM_VERSION}, which is not "
-            f"installed ({e})") from None
+            f"tinyops_tflm.tflm needs tflite-micro=={PINNED_TFLM_VERSION}, which is not installed ({e})"
+        ) from None
     return str(getattr(tflite_micro, "__version__", "unknown"))
 
 
@@ -81,7 +96,8 @@ def check_version() -> str:
             f"only (the TFLM types it touches are declared for that exact build); installed: "
             f"tflite-micro {version}. Install the pinned wheel (pip install "
             f"tflite-micro=={PINNED_TFLM_VERSION}), or run the model with "
-            f"tinyops_tflm.Interpreter, which needs no TFLM")
+            f"tinyops_tflm.Interpreter, which needs no TFLM"
+        )
     return version
 
 
@@ -111,7 +127,8 @@ def _plugin() -> ctypes.CDLL:
     if not path.is_file():
         raise TflmUnavailableError(
             f"the TFLM adapter library {path} is missing (built with the extension unless "
-            "-DTINYOPS_TFLM_HOST=OFF; set TINYOPS_TFLM_PLUGIN to a development build)")
+            "-DTINYOPS_TFLM_HOST=OFF; set TINYOPS_TFLM_PLUGIN to a development build)"
+        )
     lib = ctypes.CDLL(str(path), mode=os.RTLD_GLOBAL | getattr(os, "RTLD_NOW", 2))
     vp, u32, i32, u64 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, ctypes.c_uint64
     sigs = {
@@ -140,11 +157,13 @@ def _plugin() -> ctypes.CDLL:
     if pinned != PINNED_TFLM_VERSION:
         raise TflmUnavailableError(
             f"the TFLM adapter library {path} declares tflite-micro=={pinned}, the package pins "
-            f"{PINNED_TFLM_VERSION}: rebuild it")
+            f"{PINNED_TFLM_VERSION}: rebuild it"
+        )
     served = tuple(lib.tinyops_tflm_op_name(i).decode() for i in range(lib.tinyops_tflm_num_ops()))
     if served != SERVED_OPS:
-        raise TflmUnavailableError(f"the TFLM adapter library {path} serves {served}, "
-                                   f"this module expects {SERVED_OPS}: rebuild it")
+        raise TflmUnavailableError(
+            f"the TFLM adapter library {path} serves {served}, this module expects {SERVED_OPS}: rebuild it"
+        )
     _lib = lib
     return lib
 
@@ -218,9 +237,16 @@ class TflmInterpreter:
     model fits).
     """
 
-    def __init__(self, model_data: bytes | bytearray | memoryview, board: str | Board | None = None,
-                 sram_budget: int | str | None = None, *, dma: str = "sync",
-                 dma_delay_us: int = 0, arena_size: int | None = None):
+    def __init__(
+        self,
+        model_data: bytes | bytearray | memoryview,
+        board: str | Board | None = None,
+        sram_budget: int | str | None = None,
+        *,
+        dma: str = "sync",
+        dma_delay_us: int = 0,
+        arena_size: int | None = None,
+    ):
         check_version()
         lib = _plugin()
         from tflite_micro import runtime
@@ -240,8 +266,7 @@ class TflmInterpreter:
         self._model = bytes(model_data)
         self.num_inputs, self.num_outputs = _io_counts(self._model)
         self._lib = lib
-        binding = lib.tinyops_tflm_binding_create(self.sram_budget, 1 if dma == "async" else 0,
-                                                  int(dma_delay_us))
+        binding = lib.tinyops_tflm_binding_create(self.sram_budget, 1 if dma == "async" else 0, int(dma_delay_us))
         if not binding:
             raise MemoryError(f"cannot allocate a {self.sram_budget}-byte tile arena")
         self._binding = binding
@@ -255,7 +280,8 @@ class TflmInterpreter:
                 with _CaptureStderr() as cap:
                     try:
                         inner = runtime.Interpreter.from_bytes(
-                            self._model, custom_op_registerers=[REGISTERER], arena_size=arena)
+                            self._model, custom_op_registerers=[REGISTERER], arena_size=arena
+                        )
                         failure = None
                     except (RuntimeError, ValueError) as e:
                         inner, failure = None, e
@@ -268,24 +294,34 @@ class TflmInterpreter:
             status, message = self._tinyops_error()
             if message:
                 raise _error(status, message) from None
-            if (arena_size is None and arena < _MAX_ARENA
-                    and any(m in cap.text for m in _ALLOC_MARKERS)):
+            if arena_size is None and arena < _MAX_ARENA and any(m in cap.text for m in _ALLOC_MARKERS):
                 arena = min(_MAX_ARENA, arena * 4)
                 continue
             tail = "\n".join(cap.text.strip().splitlines()[-10:])
-            raise InvocationError(f"tflite-micro could not build the interpreter: {failure}"
-                                  + (f"; it said:\n{tail}" if tail else "")) from None
+            raise InvocationError(
+                f"tflite-micro could not build the interpreter: {failure}" + (f"; it said:\n{tail}" if tail else "")
+            ) from None
         self.arena_size = arena
         self._holder.append(inner)
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview, board: str | Board | None = None,
-                   sram_budget: int | str | None = None, **kwargs: Any) -> "TflmInterpreter":
+    def from_bytes(
+        cls,
+        data: bytes | bytearray | memoryview,
+        board: str | Board | None = None,
+        sram_budget: int | str | None = None,
+        **kwargs: Any,
+    ) -> "TflmInterpreter":
         return cls(data, board=board, sram_budget=sram_budget, **kwargs)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, board: str | Board | None = None,
-                  sram_budget: int | str | None = None, **kwargs: Any) -> "TflmInterpreter":
+    def from_file(
+        cls,
+        path: str | os.PathLike,
+        board: str | Board | None = None,
+        sram_budget: int | str | None = None,
+        **kwargs: Any,
+    ) -> "TflmInterpreter":
         with open(path, "rb") as f:
             data = f.read()
         return cls(data, board=board, sram_budget=sram_budget, **kwargs)
@@ -302,8 +338,7 @@ class TflmInterpreter:
         message = lib.tinyops_tflm_binding_error(self._binding).decode("utf-8", "replace")
         if message:
             return int(lib.tinyops_tflm_binding_error_status(self._binding)), message
-        return (int(lib.tinyops_tflm_last_error_status()),
-                lib.tinyops_tflm_last_error().decode("utf-8", "replace"))
+        return (int(lib.tinyops_tflm_last_error_status()), lib.tinyops_tflm_last_error().decode("utf-8", "replace"))
 
     def get_input_details(self, index: int) -> dict[str, Any]:
         return self._tflm.get_input_details(index)
@@ -343,8 +378,7 @@ class TflmInterpreter:
         """Builtin op name -> how many times a TinyOps kernel ran it (since
         construction or :meth:`reset_tinyops_counters`)."""
         lib = self._lib
-        return {SERVED_OPS[i]: int(lib.tinyops_tflm_invocations(self._binding, i))
-                for i in range(len(SERVED_OPS))}
+        return {SERVED_OPS[i]: int(lib.tinyops_tflm_invocations(self._binding, i)) for i in range(len(SERVED_OPS))}
 
     def tinyops_stats(self) -> dict[str, Any]:
         """Tiles, DMA transfers and bytes per memory (tile arena ``sram``, TFLM

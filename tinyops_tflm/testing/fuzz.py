@@ -14,6 +14,7 @@ truncations they overwrite one located field (an offset, a vtable entry, a
 tensor shape, a buffer index, an opcode, a plan record field) with a value at
 an edge, so corruption reaches past the outermost checks.
 """
+
 from __future__ import annotations
 
 import re
@@ -167,8 +168,9 @@ def load_corpus(folder: str | Path | None = None, fresh_plans: bool = True) -> l
         return seeds
     models = dict(seeds)
     fresh = dict(plan_seeds(models))
-    return [(name, fresh.get(name, data)) for name, data in seeds] + \
-        [(name, data) for name, data in fresh.items() if name not in models]
+    return [(name, fresh.get(name, data)) for name, data in seeds] + [
+        (name, data) for name, data in fresh.items() if name not in models
+    ]
 
 
 #: Plan cases of the corpus: name -> (model seed, board or None, SRAM budget).
@@ -193,8 +195,9 @@ def plan_case(model: bytes, board: str | None = None, budget: str | None = None)
 
 def plan_seeds(models: dict[str, bytes]) -> list[tuple[str, bytes]]:
     """The plan cases of :data:`PLAN_SEEDS` whose model is among ``models``."""
-    return [(name, plan_case(models[m], board, budget))
-            for name, (m, board, budget) in PLAN_SEEDS.items() if m in models]
+    return [
+        (name, plan_case(models[m], board, budget)) for name, (m, board, budget) in PLAN_SEEDS.items() if m in models
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -217,22 +220,54 @@ _I32 = struct.Struct("<i")
 # kinds: scalar sizes 1/2/4/8; "tab" sub-table; "vtab" vector of tables;
 # "v1"/"v4"/"v8" scalar vectors; "str".
 _SCHEMA: dict[str, dict[int, tuple]] = {
-    "model": {4: ("version", 4), 6: ("operator_codes", "vtab", "opcode"),
-              8: ("subgraphs", "vtab", "subgraph"), 10: ("description", "str"),
-              12: ("buffers", "vtab", "buffer")},
-    "opcode": {4: ("deprecated_builtin_code", 1), 6: ("custom_code", "str"), 8: ("version", 4),
-               10: ("builtin_code", 4)},
+    "model": {
+        4: ("version", 4),
+        6: ("operator_codes", "vtab", "opcode"),
+        8: ("subgraphs", "vtab", "subgraph"),
+        10: ("description", "str"),
+        12: ("buffers", "vtab", "buffer"),
+    },
+    "opcode": {
+        4: ("deprecated_builtin_code", 1),
+        6: ("custom_code", "str"),
+        8: ("version", 4),
+        10: ("builtin_code", 4),
+    },
     "buffer": {4: ("data", "v1"), 6: ("offset", 8), 8: ("size", 8)},
-    "subgraph": {4: ("tensors", "vtab", "tensor"), 6: ("inputs", "v4"), 8: ("outputs", "v4"),
-                 10: ("operators", "vtab", "operator"), 12: ("name", "str")},
-    "tensor": {4: ("shape", "v4"), 6: ("type", 1), 8: ("buffer", 4), 10: ("name", "str"),
-               12: ("quantization", "tab", "quant"), 14: ("is_variable", 1),
-               16: ("sparsity", "tab", None), 18: ("shape_signature", "v4")},
-    "quant": {4: ("min", "v4"), 6: ("max", "v4"), 8: ("scale", "v4"), 10: ("zero_point", "v8"),
-              12: ("details_type", 1), 16: ("quantized_dimension", 4)},
-    "operator": {4: ("opcode_index", 4), 6: ("inputs", "v4"), 8: ("outputs", "v4"),
-                 10: ("builtin_options_type", 1), 12: ("builtin_options", "tab", "options"),
-                 14: ("custom_options", "v1"), 16: ("custom_options_format", 1)},
+    "subgraph": {
+        4: ("tensors", "vtab", "tensor"),
+        6: ("inputs", "v4"),
+        8: ("outputs", "v4"),
+        10: ("operators", "vtab", "operator"),
+        12: ("name", "str"),
+    },
+    "tensor": {
+        4: ("shape", "v4"),
+        6: ("type", 1),
+        8: ("buffer", 4),
+        10: ("name", "str"),
+        12: ("quantization", "tab", "quant"),
+        14: ("is_variable", 1),
+        16: ("sparsity", "tab", None),
+        18: ("shape_signature", "v4"),
+    },
+    "quant": {
+        4: ("min", "v4"),
+        6: ("max", "v4"),
+        8: ("scale", "v4"),
+        10: ("zero_point", "v8"),
+        12: ("details_type", 1),
+        16: ("quantized_dimension", 4),
+    },
+    "operator": {
+        4: ("opcode_index", 4),
+        6: ("inputs", "v4"),
+        8: ("outputs", "v4"),
+        10: ("builtin_options_type", 1),
+        12: ("builtin_options", "tab", "options"),
+        14: ("custom_options", "v1"),
+        16: ("custom_options_format", 1),
+    },
     "options": {},  # any table: every present field, taken as a 4-byte (or shorter) scalar
 }
 _MAX_FIELDS = 20000
@@ -303,10 +338,33 @@ def model_fields(buf: bytes) -> list[Field]:
     return out
 
 
-_TENSOR_FIELDS = ("type", "rank", "dims", "region", "offset", "bytes", "scale", "zero_point",
-                  "scales_offset", "num_scales", "quantized_dimension", "name_offset")
-_HEADER_FIELDS = ("magic", "version", "total_bytes", "num_regions", "num_tensors", "num_ops",
-                  "num_inputs", "num_outputs", "pool_offset", "pool_bytes", "sram_region")
+_TENSOR_FIELDS = (
+    "type",
+    "rank",
+    "dims",
+    "region",
+    "offset",
+    "bytes",
+    "scale",
+    "zero_point",
+    "scales_offset",
+    "num_scales",
+    "quantized_dimension",
+    "name_offset",
+)
+_HEADER_FIELDS = (
+    "magic",
+    "version",
+    "total_bytes",
+    "num_regions",
+    "num_tensors",
+    "num_ops",
+    "num_inputs",
+    "num_outputs",
+    "pool_offset",
+    "pool_bytes",
+    "sram_region",
+)
 
 
 def plan_fields(buf: bytes) -> list[Field]:
@@ -322,8 +380,11 @@ def plan_fields(buf: bytes) -> list[Field]:
     out.extend(Field(4 * i, 4, f"plan.header.{name}") for i, name in enumerate(_HEADER_FIELDS))
     at = _HEADER.size
     for _ in range(min(h[3], 16)):
-        out.extend(Field(at + 4 * i, 4, f"plan.region.{f}") for i, f in
-                   enumerate(("kind", "bytes", "memory", "flags")) if at + 4 * i + 4 <= n)
+        out.extend(
+            Field(at + 4 * i, 4, f"plan.region.{f}")
+            for i, f in enumerate(("kind", "bytes", "memory", "flags"))
+            if at + 4 * i + 4 <= n
+        )
         at += _REGION.size
     for _ in range(min(h[4], 4096)):
         if at + 64 > n:
@@ -357,15 +418,40 @@ def plan_fields(buf: bytes) -> list[Field]:
 def _edge_values(size: int, old: int, n: int, rng: np.random.Generator) -> int:
     bits = 8 * size
     mask = (1 << bits) - 1
-    choices = [0, 1, 2, 3, 4, 7, 8, 16, 255, mask, mask >> 1, (mask >> 1) + 1, old + 1, old - 1,
-               old * 2, old ^ (1 << int(rng.integers(0, bits))), n, n - 1, n + 1, n // 2,
-               int(rng.integers(0, mask + 1, dtype=np.uint64)) if bits < 64 else int(rng.integers(0, 2**62)),
-               -1, -2, -128, 127, 65535, 65536]
+    choices = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        7,
+        8,
+        16,
+        255,
+        mask,
+        mask >> 1,
+        (mask >> 1) + 1,
+        old + 1,
+        old - 1,
+        old * 2,
+        old ^ (1 << int(rng.integers(0, bits))),
+        n,
+        n - 1,
+        n + 1,
+        n // 2,
+        int(rng.integers(0, mask + 1, dtype=np.uint64)) if bits < 64 else int(rng.integers(0, 2**62)),
+        -1,
+        -2,
+        -128,
+        127,
+        65535,
+        65536,
+    ]
     return choices[int(rng.integers(0, len(choices)))] & mask
 
 
 def _write(buf: bytearray, f: Field, value: int) -> None:
-    buf[f.pos:f.pos + f.size] = (value & ((1 << (8 * f.size)) - 1)).to_bytes(f.size, "little")
+    buf[f.pos : f.pos + f.size] = (value & ((1 << (8 * f.size)) - 1)).to_bytes(f.size, "little")
 
 
 MUTATIONS = ("bitflip", "bytes", "truncate", "field", "fields")
@@ -399,7 +485,7 @@ def mutate(data: bytes, kind: str, rng: np.random.Generator) -> tuple[bytes, str
         f = fields[int(rng.integers(0, len(fields)))]
         if f.pos + f.size > n:
             continue
-        old = int.from_bytes(buf[f.pos:f.pos + f.size], "little")
+        old = int.from_bytes(buf[f.pos : f.pos + f.size], "little")
         _write(buf, f, _edge_values(f.size, old, n, rng))
         labels.append(f.label)
     return bytes(buf), "field " + ",".join(labels)
@@ -409,7 +495,7 @@ def field_family(label: str) -> str:
     """The mutated field without indices: for summaries."""
     if not label.startswith("field "):
         return label.split(" ")[0]
-    first = label[len("field "):].split(",")[0]
+    first = label[len("field ") :].split(",")[0]
     return "field:" + re.sub(r"\[\]|\.offset$|\.length$", "", first)
 
 

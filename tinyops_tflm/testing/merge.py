@@ -8,6 +8,7 @@ emulated run, and each operator's per-op instruction count stays its own
 its own input and output tensors (graph inputs / outputs of the result, in
 order).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -107,8 +108,7 @@ def extract_ops(model: bytes, op_indices: Sequence[int]) -> list[bytes]:
         new.builtinOptions = op.builtinOptions
         new.inputs = [take(i) for i in op.inputs]
         new.outputs = [take(i) for i in op.outputs]
-        sg.inputs = [remap[i] for i in op.inputs
-                     if i >= 0 and sg.tensors[remap[i]].buffer == 0]
+        sg.inputs = [remap[i] for i in op.inputs if i >= 0 and sg.tensors[remap[i]].buffer == 0]
         sg.outputs = list(new.outputs)
         sg.operators = [new]
         out.subgraphs = [sg]

@@ -9,6 +9,7 @@ image-folder datasets (``root/<class>/<n>.png``) by a minimal PNG encoder
 
 Used by the pipeline tests and benchmarks/evaluate_throughput.py.
 """
+
 from __future__ import annotations
 
 import struct
@@ -31,8 +32,12 @@ def encode_png(rgb: np.ndarray) -> bytes:
     def chunk(tag: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
@@ -46,7 +51,7 @@ def draw(rng: np.random.Generator, label: int, size: int = 40) -> np.ndarray:
     """One uint8 [size, size, 3] image of class ``label``."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     r = rng.uniform(0.22, 0.34) * size
-    cx, cy = (size / 2 + rng.uniform(-0.08, 0.08, 2) * size)
+    cx, cy = size / 2 + rng.uniform(-0.08, 0.08, 2) * size
     dx, dy = xx - cx, yy - cy
     kind = CLASSES[label]
     if kind == "circle":
@@ -67,8 +72,9 @@ def draw(rng: np.random.Generator, label: int, size: int = 40) -> np.ndarray:
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 
-def write_dataset(root: str | Path, per_class: int, seed: int, size: int = 40,
-                  fmt: str = "png", classes: int = len(CLASSES)) -> Path:
+def write_dataset(
+    root: str | Path, per_class: int, seed: int, size: int = 40, fmt: str = "png", classes: int = len(CLASSES)
+) -> Path:
     """Write ``per_class`` images of each of the first ``classes`` classes to
     ``root/<class>/<i>.<fmt>`` (fmt ``png`` or ``jpg``); returns ``root``."""
     root = Path(root)

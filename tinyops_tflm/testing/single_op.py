@@ -33,6 +33,7 @@ builder).  ``meta`` is a dict::
 :func:`random_inputs` draws one input set for a ``meta``; :data:`BUILDERS`
 maps operator names to builders.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,6 @@ from typing import Any, Callable, Sequence, Union
 
 import flatbuffers
 import numpy as np
-
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 __all__ = [
@@ -101,9 +101,7 @@ ACTIVATIONS = {
 }
 _PADDINGS = {"SAME": schema.Padding.SAME, "VALID": schema.Padding.VALID}
 
-_OPCODE_NAMES = {
-    v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")
-}
+_OPCODE_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
 # ----------------------------------------------------------------------------
@@ -136,9 +134,7 @@ class TensorSpec:
         if self.data is not None:
             self.data = np.asarray(self.data).astype(self.dtype, copy=False)
             if self.data.shape != self.shape:
-                raise ValueError(
-                    f"tensor {self.name!r}: data shape {self.data.shape} != shape {self.shape}"
-                )
+                raise ValueError(f"tensor {self.name!r}: data shape {self.data.shape} != shape {self.shape}")
 
     @property
     def is_constant(self) -> bool:
@@ -347,6 +343,7 @@ def random_inputs(meta: dict, rng: np.random.Generator) -> list[np.ndarray]:
 # Helpers for the convenience builders
 # ----------------------------------------------------------------------------
 
+
 #: std of (x - zp) for x uniform over int8, for a given zp: sqrt(var + mean^2)
 def _dev(zp: int) -> float:
     return math.sqrt(73.9**2 + (zp + 0.5) ** 2)
@@ -524,12 +521,21 @@ def conv2d(
 
     tensors = [
         TensorSpec("input", input_shape, np.int8, in_scale, in_zp),
-        TensorSpec("filter", (oc, kh, kw, c), np.int8, w_scales, [0] * len(w_scales), 0, _weights(rng, (oc, kh, kw, c))),
+        TensorSpec(
+            "filter", (oc, kh, kw, c), np.int8, w_scales, [0] * len(w_scales), 0, _weights(rng, (oc, kh, kw, c))
+        ),
     ]
     if bias:
         tensors.append(
-            TensorSpec("bias", (oc,), np.int32, _bias_scales(in_scale, w_scales) * (oc if not per_channel else 1),
-                       [0] * oc, 0, _bias(rng, oc, acc_std))
+            TensorSpec(
+                "bias",
+                (oc,),
+                np.int32,
+                _bias_scales(in_scale, w_scales) * (oc if not per_channel else 1),
+                [0] * oc,
+                0,
+                _bias(rng, oc, acc_std),
+            )
         )
     tensors.append(TensorSpec("output", (n, oh, ow, oc), np.int8, out_scale, out_zp))
     opt = schema.Conv2DOptionsT()
@@ -540,9 +546,22 @@ def conv2d(
     out_idx = len(tensors) - 1
     # Without bias the op gets 2 inputs (LiteRT's CONV_2D rejects a -1 bias).
     op = OpSpec("CONV_2D", opt, [0, 1, 2] if bias else [0, 1], [out_idx])
-    params = dict(input_shape=input_shape, out_channels=oc, kernel=(kh, kw), stride=(sh, sw), dilation=(dh, dw),
-                  padding=padding, activation=activation, per_channel=per_channel, bias=bias,
-                  in_scale=in_scale, in_zp=in_zp, out_scale=out_scale, out_zp=out_zp, filter_scales=w_scales)
+    params = dict(
+        input_shape=input_shape,
+        out_channels=oc,
+        kernel=(kh, kw),
+        stride=(sh, sw),
+        dilation=(dh, dw),
+        padding=padding,
+        activation=activation,
+        per_channel=per_channel,
+        bias=bias,
+        in_scale=in_scale,
+        in_zp=in_zp,
+        out_scale=out_scale,
+        out_zp=out_zp,
+        filter_scales=w_scales,
+    )
     return _finish("CONV_2D", params, tensors, [op], [0], [out_idx])
 
 
@@ -592,7 +611,9 @@ def depthwise_conv2d(
     ow = conv_output_size(w, kw, sw, dw, padding)
     tensors = [
         TensorSpec("input", input_shape, np.int8, in_scale, in_zp),
-        TensorSpec("filter", (1, kh, kw, oc), np.int8, w_scales, [0] * len(w_scales), 3, _weights(rng, (1, kh, kw, oc))),
+        TensorSpec(
+            "filter", (1, kh, kw, oc), np.int8, w_scales, [0] * len(w_scales), 3, _weights(rng, (1, kh, kw, oc))
+        ),
     ]
     if bias:
         bs = _bias_scales(in_scale, w_scales)
@@ -610,9 +631,22 @@ def depthwise_conv2d(
     # Without bias the op gets 2 inputs: TFLM's depthwise Prepare dereferences
     # a null bias when given 3 inputs with bias index -1 (segfault).
     op = OpSpec("DEPTHWISE_CONV_2D", opt, [0, 1, 2] if bias else [0, 1], [out_idx])
-    params = dict(input_shape=input_shape, depth_multiplier=dm, kernel=(kh, kw), stride=(sh, sw), dilation=(dh, dw),
-                  padding=padding, activation=activation, per_channel=per_channel, bias=bias,
-                  in_scale=in_scale, in_zp=in_zp, out_scale=out_scale, out_zp=out_zp, filter_scales=w_scales)
+    params = dict(
+        input_shape=input_shape,
+        depth_multiplier=dm,
+        kernel=(kh, kw),
+        stride=(sh, sw),
+        dilation=(dh, dw),
+        padding=padding,
+        activation=activation,
+        per_channel=per_channel,
+        bias=bias,
+        in_scale=in_scale,
+        in_zp=in_zp,
+        out_scale=out_scale,
+        out_zp=out_zp,
+        filter_scales=w_scales,
+    )
     return _finish("DEPTHWISE_CONV_2D", params, tensors, [op], [0], [out_idx])
 
 
@@ -667,9 +701,19 @@ def fully_connected(
     opt.keepNumDims = keep_num_dims
     out_idx = len(tensors) - 1
     op = OpSpec("FULLY_CONNECTED", opt, [0, 1, 2 if bias else -1], [out_idx])
-    params = dict(input_shape=input_shape, units=units, keep_num_dims=keep_num_dims, per_channel=per_channel,
-                  bias=bias, activation=activation, in_scale=in_scale, in_zp=in_zp, out_scale=out_scale,
-                  out_zp=out_zp, filter_scales=w_scales)
+    params = dict(
+        input_shape=input_shape,
+        units=units,
+        keep_num_dims=keep_num_dims,
+        per_channel=per_channel,
+        bias=bias,
+        activation=activation,
+        in_scale=in_scale,
+        in_zp=in_zp,
+        out_scale=out_scale,
+        out_zp=out_zp,
+        filter_scales=w_scales,
+    )
     return _finish("FULLY_CONNECTED", params, tensors, [op], [0], [out_idx])
 
 
@@ -728,20 +772,51 @@ def _binary(op: str, rng, shape1, shape2, activation, in1_scale, in1_zp, in2_sca
         TensorSpec("input2", shape2, np.int8, s2, z2),
         TensorSpec("output", out_shape, np.int8, out_scale, out_zp),
     ]
-    params = dict(shape1=shape1, shape2=shape2, activation=activation, in1_scale=s1, in1_zp=z1, in2_scale=s2,
-                  in2_zp=z2, out_scale=out_scale, out_zp=out_zp)
+    params = dict(
+        shape1=shape1,
+        shape2=shape2,
+        activation=activation,
+        in1_scale=s1,
+        in1_zp=z1,
+        in2_scale=s2,
+        in2_zp=z2,
+        out_scale=out_scale,
+        out_zp=out_zp,
+    )
     return _finish(op, params, tensors, [OpSpec(op, opt, [0, 1], [2])], [0, 1], [2])
 
 
-def add(rng, *, shape1=None, shape2=None, activation=None, in1_scale=None, in1_zp=None, in2_scale=None,
-        in2_zp=None, out_scale=None, out_zp=None) -> tuple[bytes, dict]:
+def add(
+    rng,
+    *,
+    shape1=None,
+    shape2=None,
+    activation=None,
+    in1_scale=None,
+    in1_zp=None,
+    in2_scale=None,
+    in2_zp=None,
+    out_scale=None,
+    out_zp=None,
+) -> tuple[bytes, dict]:
     """ADD with numpy broadcasting (<= 4-D).  TFLM aborts (CHECK) in Prepare
     unless 2*max(in1_scale, in2_scale) / (2**20 * out_scale) < 1."""
     return _binary("ADD", rng, shape1, shape2, activation, in1_scale, in1_zp, in2_scale, in2_zp, out_scale, out_zp)
 
 
-def mul(rng, *, shape1=None, shape2=None, activation=None, in1_scale=None, in1_zp=None, in2_scale=None,
-        in2_zp=None, out_scale=None, out_zp=None) -> tuple[bytes, dict]:
+def mul(
+    rng,
+    *,
+    shape1=None,
+    shape2=None,
+    activation=None,
+    in1_scale=None,
+    in1_zp=None,
+    in2_scale=None,
+    in2_zp=None,
+    out_scale=None,
+    out_zp=None,
+) -> tuple[bytes, dict]:
     """MUL with numpy broadcasting (<= 4-D); any scales."""
     return _binary("MUL", rng, shape1, shape2, activation, in1_scale, in1_zp, in2_scale, in2_zp, out_scale, out_zp)
 
@@ -773,26 +848,36 @@ def _pool(op, rng, input_shape, filter, stride, padding, activation, scale, zp):
         TensorSpec("input", input_shape, np.int8, scale, zp),
         TensorSpec("output", (n, oh, ow, c), np.int8, scale, zp),
     ]
-    params = dict(input_shape=input_shape, filter=(fh, fw), stride=(sh, sw), padding=padding,
-                  activation=activation, scale=scale, zp=zp)
+    params = dict(
+        input_shape=input_shape,
+        filter=(fh, fw),
+        stride=(sh, sw),
+        padding=padding,
+        activation=activation,
+        scale=scale,
+        zp=zp,
+    )
     return _finish(op, params, tensors, [OpSpec(op, opt, [0], [1])], [0], [1])
 
 
-def average_pool_2d(rng, *, input_shape=None, filter=None, stride=None, padding=None, activation=None,
-                    scale=None, zp=None) -> tuple[bytes, dict]:
+def average_pool_2d(
+    rng, *, input_shape=None, filter=None, stride=None, padding=None, activation=None, scale=None, zp=None
+) -> tuple[bytes, dict]:
     """AVERAGE_POOL_2D; TFLM requires identical input/output scale (within
     1e-6) and zero point, so there is one ``scale``/``zp``."""
     return _pool("AVERAGE_POOL_2D", rng, input_shape, filter, stride, padding, activation, scale, zp)
 
 
-def max_pool_2d(rng, *, input_shape=None, filter=None, stride=None, padding=None, activation=None,
-                scale=None, zp=None) -> tuple[bytes, dict]:
+def max_pool_2d(
+    rng, *, input_shape=None, filter=None, stride=None, padding=None, activation=None, scale=None, zp=None
+) -> tuple[bytes, dict]:
     """MAX_POOL_2D; same equal-quantization constraint as average pooling."""
     return _pool("MAX_POOL_2D", rng, input_shape, filter, stride, padding, activation, scale, zp)
 
 
-def mean(rng, *, input_shape=None, axes=None, keep_dims=None, in_scale=None, in_zp=None, out_scale=None,
-         out_zp=None) -> tuple[bytes, dict]:
+def mean(
+    rng, *, input_shape=None, axes=None, keep_dims=None, in_scale=None, in_zp=None, out_scale=None, out_zp=None
+) -> tuple[bytes, dict]:
     """MEAN over constant int32 ``axes`` (shape [len(axes)]); in/out
     quantization may differ (requantized)."""
     input_shape = tuple(_pick(input_shape, lambda: _rand_shape4(rng, max_hw=8)))
@@ -828,8 +913,15 @@ def mean(rng, *, input_shape=None, axes=None, keep_dims=None, in_scale=None, in_
     ]
     opt = schema.ReducerOptionsT()
     opt.keepDims = keep_dims
-    params = dict(input_shape=input_shape, axes=axes, keep_dims=keep_dims, in_scale=in_scale, in_zp=in_zp,
-                  out_scale=out_scale, out_zp=out_zp)
+    params = dict(
+        input_shape=input_shape,
+        axes=axes,
+        keep_dims=keep_dims,
+        in_scale=in_scale,
+        in_zp=in_zp,
+        out_scale=out_scale,
+        out_zp=out_zp,
+    )
     return _finish("MEAN", params, tensors, [OpSpec("MEAN", opt, [0, 1], [2])], [0], [2])
 
 
@@ -913,8 +1005,9 @@ def relu6(rng, *, shape=None, scale=None, zp=None) -> tuple[bytes, dict]:
     return _unary("RELU6", shape, scale, zp, scale, zp)
 
 
-def leaky_relu(rng, *, shape=None, alpha=None, in_scale=None, in_zp=None, out_scale=None,
-               out_zp=None) -> tuple[bytes, dict]:
+def leaky_relu(
+    rng, *, shape=None, alpha=None, in_scale=None, in_zp=None, out_scale=None, out_zp=None
+) -> tuple[bytes, dict]:
     """LEAKY_RELU (alpha in LeakyReluOptions); in/out quantization may differ."""
     shape = tuple(_pick(shape, lambda: _rand_shape_any(rng)))
     alpha = _f32(_pick(alpha, lambda: float(rng.choice([0.01, 0.1, 0.2, 0.3, 0.5]))))
@@ -949,8 +1042,9 @@ def softmax(rng, *, shape=None, beta=None, in_scale=None, in_zp=None) -> tuple[b
 # ----------------------------------------------------------------------------
 
 
-def quantize(rng, *, shape=None, input_dtype=None, in_scale=None, in_zp=None, out_scale=None,
-             out_zp=None) -> tuple[bytes, dict]:
+def quantize(
+    rng, *, shape=None, input_dtype=None, in_scale=None, in_zp=None, out_scale=None, out_zp=None
+) -> tuple[bytes, dict]:
     """QUANTIZE float32->int8 (``input_dtype="float32"``) or int8->int8
     requantization (``"int8"``).  Output is per-tensor (TFLM requires it).
     ``meta["float_range"]`` is the range :func:`random_inputs` draws floats from."""
@@ -961,20 +1055,29 @@ def quantize(rng, *, shape=None, input_dtype=None, in_scale=None, in_zp=None, ou
     lo, hi = _real_range(out_scale, out_zp)
     margin = 0.1 * (hi - lo)
     if input_dtype == np.float32:
-        tensors = [TensorSpec("input", shape, np.float32),
-                   TensorSpec("output", shape, np.int8, out_scale, out_zp)]
+        tensors = [TensorSpec("input", shape, np.float32), TensorSpec("output", shape, np.int8, out_scale, out_zp)]
         params = dict(shape=shape, input_dtype="float32", out_scale=out_scale, out_zp=out_zp)
     elif input_dtype == np.int8:
         in_scale = _f32(_pick(in_scale, lambda: out_scale * _log_uniform(rng, 0.3, 3.0)))
         in_zp = int(_pick(in_zp, lambda: _zp(rng)))
-        tensors = [TensorSpec("input", shape, np.int8, in_scale, in_zp),
-                   TensorSpec("output", shape, np.int8, out_scale, out_zp)]
-        params = dict(shape=shape, input_dtype="int8", in_scale=in_scale, in_zp=in_zp, out_scale=out_scale,
-                      out_zp=out_zp)
+        tensors = [
+            TensorSpec("input", shape, np.int8, in_scale, in_zp),
+            TensorSpec("output", shape, np.int8, out_scale, out_zp),
+        ]
+        params = dict(
+            shape=shape, input_dtype="int8", in_scale=in_scale, in_zp=in_zp, out_scale=out_scale, out_zp=out_zp
+        )
     else:
         raise ValueError(f"QUANTIZE: input_dtype must be float32 or int8, got {input_dtype}")
-    return _finish("QUANTIZE", params, tensors, [OpSpec("QUANTIZE", None, [0], [1])], [0], [1],
-                   float_range=(lo - margin, hi + margin))
+    return _finish(
+        "QUANTIZE",
+        params,
+        tensors,
+        [OpSpec("QUANTIZE", None, [0], [1])],
+        [0],
+        [1],
+        float_range=(lo - margin, hi + margin),
+    )
 
 
 def dequantize(rng, *, shape=None, in_scale=None, in_zp=None) -> tuple[bytes, dict]:
@@ -1104,7 +1207,10 @@ def squeeze(rng, *, input_shape=None, squeeze_dims=None, scale=None, zp=None) ->
     zp = int(_pick(zp, lambda: _zp(rng)))
     opt = schema.SqueezeOptionsT()
     opt.squeezeDims = squeeze_dims
-    tensors = [TensorSpec("input", input_shape, np.int8, scale, zp), TensorSpec("output", out_shape, np.int8, scale, zp)]
+    tensors = [
+        TensorSpec("input", input_shape, np.int8, scale, zp),
+        TensorSpec("output", out_shape, np.int8, scale, zp),
+    ]
     params = dict(input_shape=input_shape, squeeze_dims=squeeze_dims, scale=scale, zp=zp)
     return _finish("SQUEEZE", params, tensors, [OpSpec("SQUEEZE", opt, [0], [1])], [0], [1])
 
@@ -1152,8 +1258,19 @@ def concatenation(rng, *, shapes=None, axis=None, activation="NONE", scale=None,
     return _finish("CONCATENATION", params, tensors, [OpSpec("CONCATENATION", opt, ins, [out_idx])], ins, [out_idx])
 
 
-def strided_slice(rng, *, input_shape=None, begin=None, end=None, strides=None, begin_mask=None, end_mask=None,
-                  shrink_axis_mask=None, scale=None, zp=None) -> tuple[bytes, dict]:
+def strided_slice(
+    rng,
+    *,
+    input_shape=None,
+    begin=None,
+    end=None,
+    strides=None,
+    begin_mask=None,
+    end_mask=None,
+    shrink_axis_mask=None,
+    scale=None,
+    zp=None,
+) -> tuple[bytes, dict]:
     """STRIDED_SLICE (1-4-D) with constant int32 begin/end/strides and
     begin/end/shrink-axis masks (TFLM ignores ellipsis/new-axis masks).
     Drawn parameters stay in range; the output shape follows TF semantics."""
@@ -1225,8 +1342,17 @@ def strided_slice(rng, *, input_shape=None, begin=None, end=None, strides=None, 
         TensorSpec("strides", (nd,), np.int32, data=np.array(strides, np.int32)),
         TensorSpec("output", tuple(out_shape), np.int8, scale, zp),
     ]
-    params = dict(input_shape=input_shape, begin=begin, end=end, strides=strides, begin_mask=begin_mask,
-                  end_mask=end_mask, shrink_axis_mask=shrink_axis_mask, scale=scale, zp=zp)
+    params = dict(
+        input_shape=input_shape,
+        begin=begin,
+        end=end,
+        strides=strides,
+        begin_mask=begin_mask,
+        end_mask=end_mask,
+        shrink_axis_mask=shrink_axis_mask,
+        scale=scale,
+        zp=zp,
+    )
     return _finish("STRIDED_SLICE", params, tensors, [OpSpec("STRIDED_SLICE", opt, [0, 1, 2, 3], [4])], [0], [4])
 
 
@@ -1258,8 +1384,10 @@ def shape(rng, *, input_shape=None, scale=None, zp=None) -> tuple[bytes, dict]:
     zp = int(_pick(zp, lambda: _zp(rng)))
     opt = schema.ShapeOptionsT()
     opt.outType = schema.TensorType.INT32
-    tensors = [TensorSpec("input", input_shape, np.int8, scale, zp),
-               TensorSpec("output", (len(input_shape),), np.int32)]
+    tensors = [
+        TensorSpec("input", input_shape, np.int8, scale, zp),
+        TensorSpec("output", (len(input_shape),), np.int32),
+    ]
     params = dict(input_shape=input_shape, scale=scale, zp=zp)
     return _finish("SHAPE", params, tensors, [OpSpec("SHAPE", opt, [0], [1])], [0], [1])
 
@@ -1268,8 +1396,29 @@ def shape(rng, *, input_shape=None, scale=None, zp=None) -> tuple[bytes, dict]:
 BUILDERS: dict[str, Callable[..., tuple[bytes, dict]]] = {
     f.__name__: f
     for f in (
-        conv2d, depthwise_conv2d, fully_connected, add, mul, average_pool_2d, max_pool_2d, mean, hard_swish,
-        logistic, relu, relu6, leaky_relu, pad, padv2, reshape, squeeze, concatenation, softmax, quantize,
-        dequantize, strided_slice, pack, shape,
+        conv2d,
+        depthwise_conv2d,
+        fully_connected,
+        add,
+        mul,
+        average_pool_2d,
+        max_pool_2d,
+        mean,
+        hard_swish,
+        logistic,
+        relu,
+        relu6,
+        leaky_relu,
+        pad,
+        padv2,
+        reshape,
+        squeeze,
+        concatenation,
+        softmax,
+        quantize,
+        dequantize,
+        strided_slice,
+        pack,
+        shape,
     )
 }

@@ -15,6 +15,7 @@ works as well.
 This module imports neither TensorFlow nor any other ``tinyops_tflm`` module
 (but the dependency-free ``errors``, and not in the child).
 """
+
 from __future__ import annotations
 
 import json
@@ -223,18 +224,26 @@ def run_tflm_batch(
             json.dump({"cases": cases, "arena": int(arena_size)}, f)
         start = 0
         while start < len(cases):
-            proc = subprocess.run([sys.executable, "-c", _BATCH_CHILD, tmp, str(start)],
-                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                                  cwd=tmp)
+            proc = subprocess.run(
+                [sys.executable, "-c", _BATCH_CHILD, tmp, str(start)],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                cwd=tmp,
+            )
             if proc.returncode == 0:
                 break
             progress = os.path.join(tmp, "progress")
             crashed = int(open(progress).read()) if os.path.exists(progress) else start
-            why = (f"tflite-micro interpreter died ({_signal_name(-proc.returncode)})"
-                   if proc.returncode < 0 else f"oracle child exited with status {proc.returncode}")
+            why = (
+                f"tflite-micro interpreter died ({_signal_name(-proc.returncode)})"
+                if proc.returncode < 0
+                else f"oracle child exited with status {proc.returncode}"
+            )
             with open(os.path.join(tmp, f"c{crashed}.err"), "w") as f:
-                f.write(why + (f"; stderr: {_tail(proc.stderr.decode('utf-8', 'replace'))}"
-                               if proc.stderr.strip() else ""))
+                f.write(
+                    why + (f"; stderr: {_tail(proc.stderr.decode('utf-8', 'replace'))}" if proc.stderr.strip() else "")
+                )
             start = crashed + 1
         results: list[list[np.ndarray] | OracleError] = []
         for k in range(len(cases)):
@@ -321,8 +330,11 @@ def _child_main(workdir: str) -> int:
         return finish(_EXIT_TFLM_ERROR, status="error", message=f"cannot read model: {e}")
     for k, cnt in enumerate(request["num_inputs"]):
         if cnt != n_in:
-            return finish(_EXIT_BAD_INPUT, status="error",
-                          message=f"input set {k} has {cnt} arrays but the model has {n_in} inputs")
+            return finish(
+                _EXIT_BAD_INPUT,
+                status="error",
+                message=f"input set {k} has {cnt} arrays but the model has {n_in} inputs",
+            )
 
     from tflite_micro import runtime
 

@@ -11,6 +11,7 @@ explains it with:
 * :func:`cut_before`: the model up to an op's input, which is what
   ``tinyops validate --stop-before OP_INDEX`` validates instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -34,7 +35,7 @@ class OracleLimit:
     op: int
     name: str
     reason: str
-    aborts: bool   # True: TFLM aborts the process; False: it refuses the model (Prepare fails)
+    aborts: bool  # True: TFLM aborts the process; False: it refuses the model (Prepare fails)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,23 +65,38 @@ def _softmax_limits(graph: Graph, i: int) -> list[OracleLimit]:
     scale = _scale(x)
     if scale is not None:
         product = beta * scale
-        if min(product * 2.0 ** (31 - _SOFTMAX_DIFF_INTEGER_BITS), 2.0 ** 31 - 1) <= 1.0:
-            out.append(OracleLimit(i, op.name, (
-                f"int8 input scale {scale:.4g} x beta {beta:g} = {product:.4g} is not above "
-                f"2^-26 = {SOFTMAX_MIN_INPUT_SCALE_X_BETA:.4g}: TFLM's PreprocessSoftmaxScaling "
-                "fails TFLITE_CHECK_GT(multiplier, 1) in QuantizeMultiplierGreaterThanOne and "
-                "aborts (typical of untrained classifiers whose logits have a tiny range; "
-                "the engine computes a defined result, see csrc/kernels/softmax.cc)"), True))
+        if min(product * 2.0 ** (31 - _SOFTMAX_DIFF_INTEGER_BITS), 2.0**31 - 1) <= 1.0:
+            out.append(
+                OracleLimit(
+                    i,
+                    op.name,
+                    (
+                        f"int8 input scale {scale:.4g} x beta {beta:g} = {product:.4g} is not above "
+                        f"2^-26 = {SOFTMAX_MIN_INPUT_SCALE_X_BETA:.4g}: TFLM's PreprocessSoftmaxScaling "
+                        "fails TFLITE_CHECK_GT(multiplier, 1) in QuantizeMultiplierGreaterThanOne and "
+                        "aborts (typical of untrained classifiers whose logits have a tiny range; "
+                        "the engine computes a defined result, see csrc/kernels/softmax.cc)"
+                    ),
+                    True,
+                )
+            )
     # Same function, int8 output: TF_LITE_ENSURE zero point -128 and scale
     # exactly 1/256 (Prepare fails, no abort).
     if y.dtype == np.int8:
         yscale = _scale(y)
         yzp = int(y.quant.zero_points[0]) if y.quant is not None and y.quant.zero_points.size else 0
         if yzp != -128 or yscale is None or np.float32(yscale) != np.float32(1.0 / 256):
-            out.append(OracleLimit(i, op.name, (
-                f"int8 output quantization is scale {yscale} zero point {yzp}; TFLM's "
-                "CalculateSoftmaxParams requires scale 1/256 and zero point -128 (Prepare fails)"),
-                False))
+            out.append(
+                OracleLimit(
+                    i,
+                    op.name,
+                    (
+                        f"int8 output quantization is scale {yscale} zero point {yzp}; TFLM's "
+                        "CalculateSoftmaxParams requires scale 1/256 and zero point -128 (Prepare fails)"
+                    ),
+                    False,
+                )
+            )
     return out
 
 
@@ -105,8 +121,10 @@ def cut_before(data: bytes, graph: Graph, op_index: int) -> bytes:
 
     n = len(graph.operators)
     if not 0 < op_index < n:
-        raise ModelError(f"--stop-before {op_index}: choose an op index between 1 and {n - 1} "
-                         f"(the model has {n} ops; op 0 has nothing before it)")
+        raise ModelError(
+            f"--stop-before {op_index}: choose an op index between 1 and {n - 1} "
+            f"(the model has {n} ops; op 0 has nothing before it)"
+        )
     op = graph.operators[op_index]
     wanted = [t for t in op.inputs if t >= 0 and not graph.tensors[t].is_constant]
     if not wanted:
@@ -121,8 +139,7 @@ def cut_before(data: bytes, graph: Graph, op_index: int) -> bytes:
     return bytes(builder.Output())
 
 
-def locate_failing_op(data: bytes, graph: Graph, inputs: Sequence[np.ndarray],
-                      timeout: float = 600) -> tuple[int, str]:
+def locate_failing_op(data: bytes, graph: Graph, inputs: Sequence[np.ndarray], timeout: float = 600) -> tuple[int, str]:
     """The first op at which the tflite-micro oracle fails on `graph` with
     `inputs` (one input set) and the oracle's error there ("" when only the
     whole model reproduced it: then the last op is named). Bisection: about

@@ -76,6 +76,7 @@ counted here.  Any config of this format builds with :func:`build_from_config`
 (cached by :func:`cached_from_config`); :mod:`tinyops_tflm.workflow.design_space`
 derives the sweep's configs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -91,9 +92,22 @@ import numpy as np
 from ..frontend import netbuild
 
 __all__ = [
-    "build", "cached", "build_from_config", "cached_from_config", "list_models", "paper_models",
-    "paper_spec", "net_config", "net_configs", "macs", "params", "op_counts", "default_cache_dir",
-    "keras_model", "ALIASES", "RECIPE_VERSION",
+    "build",
+    "cached",
+    "build_from_config",
+    "cached_from_config",
+    "list_models",
+    "paper_models",
+    "paper_spec",
+    "net_config",
+    "net_configs",
+    "macs",
+    "params",
+    "op_counts",
+    "default_cache_dir",
+    "keras_model",
+    "ALIASES",
+    "RECIPE_VERSION",
 ]
 
 #: Bumped whenever a recipe changes, so caches built by an older one are ignored.
@@ -147,16 +161,23 @@ def net_configs() -> list[str]:
 _make_divisible = netbuild.make_divisible
 
 
-def _ofa_net(tf, config: dict, width_mult: float = 1.0, resolution: int | None = None,
-             name: str = "ofa_net", batch_size: int | None = 1):
+def _ofa_net(
+    tf,
+    config: dict,
+    width_mult: float = 1.0,
+    resolution: int | None = None,
+    name: str = "ofa_net",
+    batch_size: int | None = 1,
+):
     """:func:`tinyops_tflm.frontend.netbuild.ofa_net` at batch 1."""
     return netbuild.ofa_net(config, width_mult, resolution, batch_size=batch_size, name=name)
 
 
 def _paper_model(config_name: str, width_mult: float, resolution: int, name: str) -> Callable:
     def make(tf, batch_size: int | None = 1):
-        return _ofa_net(tf, net_config(config_name), width_mult, resolution,
-                        name=name.replace("-", "_"), batch_size=batch_size)
+        return _ofa_net(
+            tf, net_config(config_name), width_mult, resolution, name=name.replace("-", "_"), batch_size=batch_size
+        )
 
     make.__doc__ = f"{config_name} at width {width_mult}, resolution {resolution}"
     make.spec = ("ofa", config_name, width_mult, resolution)
@@ -228,8 +249,13 @@ def _canonical(name: str) -> str:
     return name
 
 
-def keras_model(name: str, width: float | None = None, resolution: int | None = None,
-                batch_size: int | None = None, num_classes: int | None = None):
+def keras_model(
+    name: str,
+    width: float | None = None,
+    resolution: int | None = None,
+    batch_size: int | None = None,
+    num_classes: int | None = None,
+):
     """The Keras model of zoo row ``name`` (Keras' random initialisation, BN
     not calibrated: a starting point for training), optionally at another
     ``width`` multiplier (OFA configs; ``alpha`` of MobileNets), ``resolution``
@@ -255,8 +281,14 @@ def keras_model(name: str, width: float | None = None, resolution: int | None = 
     res = res if resolution is None else int(resolution)
     if kind == "keras":
         return netbuild.keras_application(arch, res, w, batch_size, num_classes)
-    return netbuild.ofa_net(net_config(arch), w, res, batch_size=batch_size,
-                            name=name.replace("-", "_").replace(".", "_"), num_classes=num_classes)
+    return netbuild.ofa_net(
+        net_config(arch),
+        w,
+        res,
+        batch_size=batch_size,
+        name=name.replace("-", "_").replace(".", "_"),
+        num_classes=num_classes,
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -322,8 +354,9 @@ def build(name: str, seed: int = 0) -> bytes:
     return _build_int8(_MODELS.get(name) or _PAPER_MODELS[name], seed, name)
 
 
-def build_from_config(config: dict, resolution: int | None = None, width_mult: float = 1.0,
-                      seed: int = 0, name: str = "net") -> bytes:
+def build_from_config(
+    config: dict, resolution: int | None = None, width_mult: float = 1.0, seed: int = 0, name: str = "net"
+) -> bytes:
     """Build an OFA/ProxylessNAS/MCUNet-style net config (a dict in the JSON
     format of ``data/net_configs``) at ``width_mult`` and ``resolution``
     (default: the config's) like the paper models: TF 'SAME' padding, random
@@ -399,9 +432,14 @@ def cached(name: str, seed: int = 0, cache_dir: str | os.PathLike | None = None)
     return _cached_file(f"{name}-s{int(seed)}", cache_dir, lambda: build(name, seed))
 
 
-def cached_from_config(config: dict, resolution: int | None = None, width_mult: float = 1.0,
-                       seed: int = 0, cache_dir: str | os.PathLike | None = None,
-                       name: str = "net") -> bytes:
+def cached_from_config(
+    config: dict,
+    resolution: int | None = None,
+    width_mult: float = 1.0,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    name: str = "net",
+) -> bytes:
     """Like :func:`build_from_config`, cached under a digest of the config,
     width, resolution and seed (the config's ``_source`` note excluded)."""
     import hashlib
@@ -410,8 +448,9 @@ def cached_from_config(config: dict, resolution: int | None = None, width_mult: 
     arch = {k: v for k, v in config.items() if not k.startswith("_")}
     key = json.dumps([arch, float(width_mult), resolution, int(seed)], sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return _cached_file(f"config-{digest}", cache_dir,
-                        lambda: build_from_config(config, resolution, width_mult, seed, name))
+    return _cached_file(
+        f"config-{digest}", cache_dir, lambda: build_from_config(config, resolution, width_mult, seed, name)
+    )
 
 
 def _cached_file(stem: str, cache_dir: str | os.PathLike | None, make: Callable[[], bytes]) -> bytes:

@@ -8,6 +8,7 @@ far the table's MACs/params are from the architecture's (counted by
 :func:`tinyops_tflm.workflow.design_space.arch_counts`, equal to the built int8 model's
 counts - tests check it).
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,7 @@ BOARDS = {"F469": "stm32f469-paper", "F746": "stm32f746"}
 
 # Why a row may not match: (family, width) -> note.  Rows not listed use their
 # family's published config as is.
-_UNPUBLISHED = ("exact subnet unpublished: a uniform width multiplier on the paper's "
-                "published w1.00 config")
+_UNPUBLISHED = "exact subnet unpublished: a uniform width multiplier on the paper's published w1.00 config"
 _SOURCES = {
     "mbv3": "the paper's published OFA/ProxylessNAS config (mbv3-w1.00-r224)",
     "mcunet": "MCUNet model zoo config ({config})",
@@ -34,8 +34,9 @@ _SOURCES = {
     "mnasnet": "MNASNet-B1 (tensorflow/tpu mnasnet_b1)",
 }
 _NOTES = {
-    "proxyless": ("published config; MCUNet's own table gives it 38.3 M MACs at r176 (as "
-                  "counted here), the paper's table less"),
+    "proxyless": (
+        "published config; MCUNet's own table gives it 38.3 M MACs at r176 (as counted here), the paper's table less"
+    ),
 }
 
 
@@ -77,8 +78,11 @@ class ZooRow:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(macs_diff_pct=round(100 * self.macs_diff, 1),
-                 params_diff_pct=round(100 * self.params_diff, 1), status=self.status)
+        d.update(
+            macs_diff_pct=round(100 * self.macs_diff, 1),
+            params_diff_pct=round(100 * self.params_diff, 1),
+            status=self.status,
+        )
         return d
 
 
@@ -101,8 +105,8 @@ def _model_for(rec: dict) -> str:
 
 def rows() -> list[ZooRow]:
     """The table's 11 rows, in its order, with this project's counts."""
-    from . import zoo
     from ..workflow.design_space import arch_counts, scale_width
+    from . import zoo
 
     out = []
     for rec in csv.DictReader(io.StringIO(_table_text())):
@@ -111,14 +115,25 @@ def rows() -> list[ZooRow]:
         counts = arch_counts(scale_width(zoo.net_config(config_name), width), res)
         fam = rec["family"]
         published = not (fam == "mbv3" and width != 1.0)
-        out.append(ZooRow(
-            platform=rec["platform"], board=BOARDS[rec["platform"]], label=rec["model"],
-            model=name, family=fam, design_space=rec["design_space"],
-            table_macs=float(rec["macs_m"]) * 1e6, table_params=float(rec["params_m"]) * 1e6,
-            top1_pct=float(rec["top1_pct"]), paper_latency_ms=float(rec["latency_ms"]),
-            macs=counts["macs"], params=counts["params"], published=published,
-            source=_SOURCES[fam].format(config=config_name),
-            note=_NOTES.get(fam, "") if published else _UNPUBLISHED))
+        out.append(
+            ZooRow(
+                platform=rec["platform"],
+                board=BOARDS[rec["platform"]],
+                label=rec["model"],
+                model=name,
+                family=fam,
+                design_space=rec["design_space"],
+                table_macs=float(rec["macs_m"]) * 1e6,
+                table_params=float(rec["params_m"]) * 1e6,
+                top1_pct=float(rec["top1_pct"]),
+                paper_latency_ms=float(rec["latency_ms"]),
+                macs=counts["macs"],
+                params=counts["params"],
+                published=published,
+                source=_SOURCES[fam].format(config=config_name),
+                note=_NOTES.get(fam, "") if published else _UNPUBLISHED,
+            )
+        )
     return out
 
 

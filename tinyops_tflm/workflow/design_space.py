@@ -19,14 +19,24 @@ Depth (OFA elastic depth, families that come from a supernet only): at most
 ``depth`` blocks per stage, the first blocks kept.  A stage starts at a block
 that changes the channel count or the resolution.
 """
+
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import dataclass
 
-__all__ = ["Family", "FAMILIES", "family", "model_name", "derive_config", "scale_width",
-           "limit_depth", "arch_counts", "stage_depths"]
+__all__ = [
+    "Family",
+    "FAMILIES",
+    "family",
+    "model_name",
+    "derive_config",
+    "scale_width",
+    "limit_depth",
+    "arch_counts",
+    "stage_depths",
+]
 
 
 @dataclass(frozen=True)
@@ -38,17 +48,28 @@ class Family:
     description: str
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("mbv3", "mbv3-w1.00-r224", "nearest8", True,
-           "the TinyOps paper's OFA/ProxylessNAS subnet (MbV3 rows)"),
-    Family("proxyless", "proxyless_mobile", "ceil8", True,
-           "ProxylessNAS-Mobile (w0.30 = MCUNet's proxyless-w0.3)"),
-    Family("mcunet-in2", "mcunet-256kb-1mb_imagenet", "nearest8", False,
-           "MCUNet mcunet-256kb-1mb (TinyNAS subnet for 256 KB SRAM, 1 MB flash)"),
-    Family("mcunet-in3", "mcunet-320kb-1mb_imagenet", "nearest8", False,
-           "MCUNet mcunet-320kb-1mb (TinyNAS subnet for 320 KB SRAM, 1 MB flash)"),
-    Family("mnasnet", "mnasnet-b1-w1.00-r224", "nearest8", False, "MNASNet-B1"),
-)}
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("mbv3", "mbv3-w1.00-r224", "nearest8", True, "the TinyOps paper's OFA/ProxylessNAS subnet (MbV3 rows)"),
+        Family("proxyless", "proxyless_mobile", "ceil8", True, "ProxylessNAS-Mobile (w0.30 = MCUNet's proxyless-w0.3)"),
+        Family(
+            "mcunet-in2",
+            "mcunet-256kb-1mb_imagenet",
+            "nearest8",
+            False,
+            "MCUNet mcunet-256kb-1mb (TinyNAS subnet for 256 KB SRAM, 1 MB flash)",
+        ),
+        Family(
+            "mcunet-in3",
+            "mcunet-320kb-1mb_imagenet",
+            "nearest8",
+            False,
+            "MCUNet mcunet-320kb-1mb (TinyNAS subnet for 320 KB SRAM, 1 MB flash)",
+        ),
+        Family("mnasnet", "mnasnet-b1-w1.00-r224", "nearest8", False, "MNASNet-B1"),
+    )
+}
 
 
 def family(name: str) -> Family:
@@ -173,8 +194,10 @@ def derive_config(family_name: str, width: float = 1.0, depth: int | None = None
 
     fam = family(family_name)
     if depth is not None and not fam.depth:
-        raise ValueError(f"family {fam.name!r} has a fixed depth (a searched subnet); "
-                         f"depth applies to: {', '.join(f.name for f in FAMILIES.values() if f.depth)}")
+        raise ValueError(
+            f"family {fam.name!r} has a fixed depth (a searched subnet); "
+            f"depth applies to: {', '.join(f.name for f in FAMILIES.values() if f.depth)}"
+        )
     cfg = net_config(fam.config)
     if depth is not None:
         cfg = limit_depth(cfg, depth)

@@ -15,33 +15,36 @@ private local one is started with ``workers`` CPUs and shut down afterwards
 model's bytes go to the object store once; each Ray worker process loads the
 model on its first chunk and keeps it.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
 from typing import Callable, Iterable, Iterator
 
-from . import eval_runner
 from ..errors import MissingDependencyError
+from . import eval_runner
 
 Chunk = list  # [(path, bytes | None, error | None)]
 
 
-def run_inprocess(chunks: Iterable[Chunk], key: str, kind: str, model: bytes,
-                  prep: dict) -> Iterator[list[dict]]:
+def run_inprocess(chunks: Iterable[Chunk], key: str, kind: str, model: bytes, prep: dict) -> Iterator[list[dict]]:
     runner = eval_runner.get_runner(key, kind, model, prep, worker=False)
     for chunk in chunks:
         yield runner.run(chunk)
 
 
-def run_local(chunks: Iterable[Chunk], workers: int, key: str, kind: str, model: bytes,
-              prep: dict) -> Iterator[list[dict]]:
+def run_local(
+    chunks: Iterable[Chunk], workers: int, key: str, kind: str, model: bytes, prep: dict
+) -> Iterator[list[dict]]:
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                initializer=eval_runner.init_local_worker,
-                                initargs=(key, kind, model, prep)) as pool:
-        yield from _bounded(chunks, 2 * workers, lambda c: pool.submit(eval_runner.run_local_chunk, c),
-                            _wait_futures)
+    with cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=eval_runner.init_local_worker,
+        initargs=(key, kind, model, prep),
+    ) as pool:
+        yield from _bounded(chunks, 2 * workers, lambda c: pool.submit(eval_runner.run_local_chunk, c), _wait_futures)
 
 
 def _wait_futures(pending: set) -> tuple[list, set]:
@@ -65,13 +68,13 @@ def _bounded(chunks: Iterable[Chunk], limit: int, submit: Callable, wait: Callab
         yield from done
 
 
-def run_ray(chunks: Iterable[Chunk], workers: int | None, address: str | None, key: str,
-            kind: str, model: bytes, prep: dict) -> Iterator[list[dict]]:
+def run_ray(
+    chunks: Iterable[Chunk], workers: int | None, address: str | None, key: str, kind: str, model: bytes, prep: dict
+) -> Iterator[list[dict]]:
     try:
         import ray
     except ImportError:
-        raise MissingDependencyError(
-            "--backend ray needs Ray: pip install 'tinyops-tflm[distributed]'") from None
+        raise MissingDependencyError("--backend ray needs Ray: pip install 'tinyops-tflm[distributed]'") from None
     import logging
 
     own = not ray.is_initialized()
@@ -90,8 +93,7 @@ def run_ray(chunks: Iterable[Chunk], workers: int | None, address: str | None, k
             done, rest = ray.wait(list(pending), num_returns=1)
             return ray.get(done), set(rest)
 
-        yield from _bounded(chunks, 2 * cpus,
-                            lambda c: remote.remote(key, kind, model_ref, prep, c), wait)
+        yield from _bounded(chunks, 2 * cpus, lambda c: remote.remote(key, kind, model_ref, prep, c), wait)
     finally:
         if own:
             ray.shutdown()

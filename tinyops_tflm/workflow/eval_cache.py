@@ -9,6 +9,7 @@ flushed as chunks complete, so a killed run resumes where it stopped; a torn
 last line is ignored.  Labels are not cached (they come from the folder), so
 renaming class folders needs no new evaluation.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -16,6 +16,7 @@ index (the lower wins), deterministically in every process.
 Worker processes (local or Ray) keep their runners in :data:`_RUNNERS`,
 keyed by the model's hash, so each loads the model once.
 """
+
 from __future__ import annotations
 
 import os

@@ -19,6 +19,7 @@ Unreadable images are skipped and counted.  ``check_tflm=N`` re-runs N
 images (spread over the set) in the pinned tflite-micro interpreter and
 requires byte-equal outputs, and equal top-5 to the backend's results.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import (DataFolderError, ModelError, PreprocessingError, TflmMismatchError,
-                      UnreadableImageError)
+from ..errors import DataFolderError, ModelError, PreprocessingError, TflmMismatchError, UnreadableImageError
 from .eval_cache import ResultCache, cache_name, default_cache_dir
 from .imagedata import ImageFolder, Preprocessing, list_image_folder, read_sidecar
 
@@ -48,19 +48,19 @@ _MAX_LISTED_UNREADABLE = 20
 @dataclass
 class ModelInfo:
     path: Path
-    kind: str                 # "int8" (.tflite on the engine) or "float" (.keras in TF)
+    kind: str  # "int8" (.tflite on the engine) or "float" (.keras in TF)
     data: bytes
     prep: Preprocessing
     classes: list[str] | None
     num_outputs: int
-    prep_recorded: bool       # from the sidecar (else defaults)
+    prep_recorded: bool  # from the sidecar (else defaults)
 
 
 @dataclass
 class EvalResult:
-    top1: float               # percent
-    top5: float               # percent
-    images: int               # images evaluated (readable)
+    top1: float  # percent
+    top5: float  # percent
+    images: int  # images evaluated (readable)
     unreadable: int
     unreadable_files: list[str]
     model: str
@@ -85,15 +85,22 @@ class EvalResult:
         return d
 
     def summary(self) -> str:
-        par = (f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
-               if self.backend == "local" else f"Ray ({self.workers or 'cluster'} CPUs)")
-        s = (f"{self.kind} model {self.model}: top-1 {self.top1:.2f} %, top-5 {self.top5:.2f} % "
-             f"over {self.images} images")
+        par = (
+            f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
+            if self.backend == "local"
+            else f"Ray ({self.workers or 'cluster'} CPUs)"
+        )
+        s = (
+            f"{self.kind} model {self.model}: top-1 {self.top1:.2f} %, top-5 {self.top5:.2f} % "
+            f"over {self.images} images"
+        )
         if self.unreadable:
             s += f" ({self.unreadable} unreadable skipped: {', '.join(self.unreadable_files[:3])}"
             s += ", ...)" if self.unreadable > 3 else ")"
-        s += (f"\n  {par}, {self.seconds:.1f} s measured ({self.images_per_second:.1f} images/s"
-              f"{f'; {self.from_cache} from the cache' if self.from_cache else ''})")
+        s += (
+            f"\n  {par}, {self.seconds:.1f} s measured ({self.images_per_second:.1f} images/s"
+            f"{f'; {self.from_cache} from the cache' if self.from_cache else ''})"
+        )
         if self.tflm_checked:
             s += f"\n  tflite-micro: {self.tflm_equal}/{self.tflm_checked} images give byte-equal int8 outputs"
         return s
@@ -118,13 +125,16 @@ def load_model_for_eval(path: str | os.PathLike, resolution: int | None = None) 
 
         graph = read_model(data)
         if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-            raise ModelError(f"{p.name}: evaluate needs one input and one output "
-                             f"(has {len(graph.inputs)} and {len(graph.outputs)})")
+            raise ModelError(
+                f"{p.name}: evaluate needs one input and one output (has {len(graph.inputs)} and {len(graph.outputs)})"
+            )
         t_in, t_out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
         if t_in.dtype != np.int8 or t_out.dtype != np.int8 or t_in.quant is None:
-            raise ModelError(f"{p.name}: evaluate runs full-int8 models (int8 input and output); "
-                             f"this one has {t_in.dtype.name} input, {t_out.dtype.name} output "
-                             "(use `tinyops quantize`)")
+            raise ModelError(
+                f"{p.name}: evaluate runs full-int8 models (int8 input and output); "
+                f"this one has {t_in.dtype.name} input, {t_out.dtype.name} output "
+                "(use `tinyops quantize`)"
+            )
         shape, n_out, kind = list(t_in.shape), int(np.prod(t_out.shape)), "int8"
         if shape[:1] != [1]:
             raise PreprocessingError(f"{p.name}: input shape {shape} must have batch 1")
@@ -142,12 +152,14 @@ def load_model_for_eval(path: str | os.PathLike, resolution: int | None = None) 
             raise PreprocessingError(f"{p.name}: input shape {shape} has no fixed resolution")
         prep = Preprocessing(resolution=int(res))
     elif resolution is not None and resolution != prep.resolution:
-        raise PreprocessingError(f"--resolution {resolution} differs from the resolution "
-                                 f"{prep.resolution} recorded for {p.name}")
+        raise PreprocessingError(
+            f"--resolution {resolution} differs from the resolution {prep.resolution} recorded for {p.name}"
+        )
     prep.check_input_shape(shape, f"model {p.name}")
     if classes is not None and len(classes) != n_out:
-        raise PreprocessingError(f"{p.name}: its sidecar names {len(classes)} classes but the model "
-                                 f"has {n_out} outputs")
+        raise PreprocessingError(
+            f"{p.name}: its sidecar names {len(classes)} classes but the model has {n_out} outputs"
+        )
     return ModelInfo(p, kind, data, prep, classes, n_out, recorded)
 
 
@@ -156,13 +168,17 @@ def _labels(data: ImageFolder, info: ModelInfo) -> list[int]:
         index = {c: i for i, c in enumerate(info.classes)}
         unknown = [c for c in data.classes if c not in index]
         if unknown:
-            raise DataFolderError(f"data folder {str(data.root)!r}: class folder(s) "
-                                  + ", ".join(repr(c) for c in unknown[:5])
-                                  + f" are not classes of {info.path.name}")
+            raise DataFolderError(
+                f"data folder {str(data.root)!r}: class folder(s) "
+                + ", ".join(repr(c) for c in unknown[:5])
+                + f" are not classes of {info.path.name}"
+            )
         return [index[data.classes[label]] for _, label in data.files]
     if len(data.classes) > info.num_outputs:
-        raise DataFolderError(f"data folder {str(data.root)!r} has {len(data.classes)} classes but "
-                              f"{info.path.name} has {info.num_outputs} outputs")
+        raise DataFolderError(
+            f"data folder {str(data.root)!r} has {len(data.classes)} classes but "
+            f"{info.path.name} has {info.num_outputs} outputs"
+        )
     return [label for _, label in data.files]
 
 
@@ -179,14 +195,21 @@ def _read(path: str) -> tuple[str, bytes | None, str | None]:
 
 def _chunks(paths: list[str], size: int) -> Iterator[list]:
     for i in range(0, len(paths), size):
-        yield [_read(p) for p in paths[i:i + size]]
+        yield [_read(p) for p in paths[i : i + size]]
 
 
-def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | None = None,
-             backend: str = "local", address: str | None = None,
-             cache_dir: str | os.PathLike | None | bool = None, check_tflm: int = 0,
-             chunk: int = DEFAULT_CHUNK, progress: bool = True,
-             resolution: int | None = None) -> EvalResult:
+def evaluate(
+    model: str | os.PathLike,
+    data: str | os.PathLike,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    cache_dir: str | os.PathLike | None | bool = None,
+    check_tflm: int = 0,
+    chunk: int = DEFAULT_CHUNK,
+    progress: bool = True,
+    resolution: int | None = None,
+) -> EvalResult:
     """Top-1/top-5 (percent) of ``model`` on the image folder ``data``.
 
     ``backend``: "local" (``workers`` processes, default one per 256 images
@@ -266,14 +289,25 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
         top1 += e["top5"][0] == label
         top5 += label in e["top5"][:5]
     if not seen:
-        raise DataFolderError(f"data folder {str(folder.root)!r}: none of its {len(paths)} images "
-                              f"is readable (first: {cache.entries[paths[0]].get('error')})")
+        raise DataFolderError(
+            f"data folder {str(folder.root)!r}: none of its {len(paths)} images "
+            f"is readable (first: {cache.entries[paths[0]].get('error')})"
+        )
     result = EvalResult(
-        top1=100.0 * top1 / seen, top5=100.0 * top5 / seen, images=seen,
-        unreadable=len(unreadable), unreadable_files=unreadable[:_MAX_LISTED_UNREADABLE],
-        model=info.path.name, kind=info.kind, backend=backend,
-        workers=(workers if backend == "ray" else n_workers), seconds=seconds,
-        from_cache=from_cache, preprocessing=prep, first_result_seconds=t_first)
+        top1=100.0 * top1 / seen,
+        top5=100.0 * top5 / seen,
+        images=seen,
+        unreadable=len(unreadable),
+        unreadable_files=unreadable[:_MAX_LISTED_UNREADABLE],
+        model=info.path.name,
+        kind=info.kind,
+        backend=backend,
+        workers=(workers if backend == "ray" else n_workers),
+        seconds=seconds,
+        from_cache=from_cache,
+        preprocessing=prep,
+        first_result_seconds=t_first,
+    )
     if t_first is not None and done > first and seconds > t_first:
         result.steady_images_per_second = (done - first) / (seconds - t_first)
     if check_tflm:
@@ -284,9 +318,9 @@ def evaluate(model: str | os.PathLike, data: str | os.PathLike, workers: int | N
 
 def _check_tflm(info: ModelInfo, readable: list[str], n: int, cache: ResultCache) -> tuple[int, int]:
     """Engine vs tflite-micro on ``n`` images spread over ``readable``."""
+    from ..validation.oracle import OracleError, run_tflm_batch
     from .eval_runner import Runner, quantize_input, topk
     from .imagedata import load_eval_image
-    from ..validation.oracle import OracleError, run_tflm_batch
 
     picks = sorted({int(round(i)) for i in np.linspace(0, len(readable) - 1, min(n, len(readable)))})
     runner = Runner("int8", info.data, info.prep.to_dict(), worker=False)
@@ -304,11 +338,13 @@ def _check_tflm(info: ModelInfo, readable: list[str], n: int, cache: ResultCache
         t = np.asarray(t_out[0])
         if t.tobytes() != e_out.tobytes():
             diff = int(np.count_nonzero(t.reshape(-1) != e_out.reshape(-1)))
-            raise TflmMismatchError(f"{path}: the engine's int8 output differs from tflite-micro's "
-                                    f"in {diff} of {t.size} bytes")
+            raise TflmMismatchError(
+                f"{path}: the engine's int8 output differs from tflite-micro's in {diff} of {t.size} bytes"
+            )
         if topk(e_out) != cache.entries[path]["top5"]:
-            raise TflmMismatchError(f"{path}: the evaluation's top-5 {cache.entries[path]['top5']} "
-                                    f"differs from a re-run's {topk(e_out)}")
+            raise TflmMismatchError(
+                f"{path}: the evaluation's top-5 {cache.entries[path]['top5']} differs from a re-run's {topk(e_out)}"
+            )
     return len(picks), len(picks)
 
 

@@ -24,6 +24,7 @@ to ``<out>/candidates/<key>.json`` so an interrupted sweep resumes, and a
 failing candidate is recorded with its error (in the outputs, not the cache:
 the next run retries it).
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,18 +41,32 @@ from typing import Any, Callable, Iterable
 
 from ..errors import MissingDependencyError
 
-__all__ = ["ModelSpec", "Candidate", "PRESETS", "SCHEDULES", "grid", "preset_candidates",
-           "candidates_for", "evaluate_model", "estimate_latency_ms", "fits_internal",
-           "peak_activation_bytes", "pareto_front", "run_sweep", "SweepResult", "write_outputs",
-           "plot_pareto", "VALIDATION"]
+__all__ = [
+    "ModelSpec",
+    "Candidate",
+    "PRESETS",
+    "SCHEDULES",
+    "grid",
+    "preset_candidates",
+    "candidates_for",
+    "evaluate_model",
+    "estimate_latency_ms",
+    "fits_internal",
+    "peak_activation_bytes",
+    "pareto_front",
+    "run_sweep",
+    "SweepResult",
+    "write_outputs",
+    "plot_pareto",
+    "VALIDATION",
+]
 
 SCHEDULES = ("internal", "tinyops", "original")
 DEFAULT_SCHEDULES = ("internal", "tinyops")
 DEFAULT_BOARDS = ("stm32f469-paper", "stm32f746")
 
 #: How the estimates are checked (printed with every latency).
-VALIDATION = ("modelled, checked against the QEMU cycle model (benchmarks/cycle_model.py), "
-              "not measured on a board")
+VALIDATION = "modelled, checked against the QEMU cycle model (benchmarks/cycle_model.py), not measured on a board"
 
 #: Bumped when a record's meaning changes, so cached candidates are recomputed.
 EXPLORE_VERSION = 2
@@ -86,13 +101,13 @@ class Candidate:
     schedule: str
 
     def key(self, fingerprint: str) -> str:
-        text = json.dumps([self.model.to_dict(), self.board, self.schedule, fingerprint],
-                          sort_keys=True)
+        text = json.dumps([self.model.to_dict(), self.board, self.schedule, fingerprint], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def grid(families: Iterable[str], widths: Iterable[float], resolutions: Iterable[int],
-         depths: Iterable[int | None] = (None,)) -> list[ModelSpec]:
+def grid(
+    families: Iterable[str], widths: Iterable[float], resolutions: Iterable[int], depths: Iterable[int | None] = (None,)
+) -> list[ModelSpec]:
     """Every (family, width, resolution, depth); depths other than None only
     for families that allow them."""
     from .design_space import family
@@ -124,21 +139,35 @@ def grid(families: Iterable[str], widths: Iterable[float], resolutions: Iterable
 #: cached.  paper: the 10 models of the paper's table.  wide: a grid of every
 #: family, 4 widths, 4 resolutions and (OFA families) depth 2 or published.
 PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"models": [ModelSpec("mbv3", 0.5, 112), ModelSpec("proxyless", 0.3, 144),
-                         ModelSpec("mnasnet", 1.0, 80)]},
-    "paper": {"models": [ModelSpec("mbv3", 1.0, 160), ModelSpec("mbv3", 0.75, 128),
-                         ModelSpec("mbv3", 0.55, 128), ModelSpec("mbv3", 0.5, 112),
-                         ModelSpec("mcunet-in2", 1.0, 160), ModelSpec("mcunet-in3", 1.0, 176),
-                         ModelSpec("proxyless", 0.3, 144), ModelSpec("proxyless", 0.3, 176),
-                         ModelSpec("mnasnet", 1.0, 80), ModelSpec("mnasnet", 1.0, 128)]},
-    "wide": {"grid": dict(families=["mbv3", "proxyless", "mcunet-in2", "mcunet-in3", "mnasnet"],
-                          widths=[0.35, 0.5, 0.75, 1.0], resolutions=[96, 128, 160, 176],
-                          depths=[None, 2])},
+    "smoke": {"models": [ModelSpec("mbv3", 0.5, 112), ModelSpec("proxyless", 0.3, 144), ModelSpec("mnasnet", 1.0, 80)]},
+    "paper": {
+        "models": [
+            ModelSpec("mbv3", 1.0, 160),
+            ModelSpec("mbv3", 0.75, 128),
+            ModelSpec("mbv3", 0.55, 128),
+            ModelSpec("mbv3", 0.5, 112),
+            ModelSpec("mcunet-in2", 1.0, 160),
+            ModelSpec("mcunet-in3", 1.0, 176),
+            ModelSpec("proxyless", 0.3, 144),
+            ModelSpec("proxyless", 0.3, 176),
+            ModelSpec("mnasnet", 1.0, 80),
+            ModelSpec("mnasnet", 1.0, 128),
+        ]
+    },
+    "wide": {
+        "grid": dict(
+            families=["mbv3", "proxyless", "mcunet-in2", "mcunet-in3", "mnasnet"],
+            widths=[0.35, 0.5, 0.75, 1.0],
+            resolutions=[96, 128, 160, 176],
+            depths=[None, 2],
+        )
+    },
 }
 
 
-def candidates_for(models: Iterable[ModelSpec], boards: Iterable[str] = DEFAULT_BOARDS,
-                   schedules: Iterable[str] = DEFAULT_SCHEDULES) -> list[Candidate]:
+def candidates_for(
+    models: Iterable[ModelSpec], boards: Iterable[str] = DEFAULT_BOARDS, schedules: Iterable[str] = DEFAULT_SCHEDULES
+) -> list[Candidate]:
     from ..planning.boards import get_board
 
     boards = [get_board(b).name for b in boards]
@@ -149,8 +178,9 @@ def candidates_for(models: Iterable[ModelSpec], boards: Iterable[str] = DEFAULT_
     return [Candidate(m, b, s) for m in models for b in boards for s in schedules]
 
 
-def preset_candidates(name: str, boards: Iterable[str] = DEFAULT_BOARDS,
-                      schedules: Iterable[str] = DEFAULT_SCHEDULES) -> list[Candidate]:
+def preset_candidates(
+    name: str, boards: Iterable[str] = DEFAULT_BOARDS, schedules: Iterable[str] = DEFAULT_SCHEDULES
+) -> list[Candidate]:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     p = PRESETS[name]
@@ -163,8 +193,9 @@ def preset_candidates(name: str, boards: Iterable[str] = DEFAULT_BOARDS,
 # ----------------------------------------------------------------------------
 
 
-def estimate_latency_ms(graph, board, schedule: str = "tinyops",
-                        sram_budget: int | None = None) -> tuple[float, Any, str]:
+def estimate_latency_ms(
+    graph, board, schedule: str = "tinyops", sram_budget: int | None = None
+) -> tuple[float, Any, str]:
     """The sweep's one latency call: (estimated ms, plan or None, what
     estimated it) of ``graph`` on ``board`` under ``schedule``.  ``tinyops``
     is this engine's plan (returned, for its memory use); the others are the
@@ -224,13 +255,23 @@ def _build(spec: ModelSpec, cache_dir) -> bytes:
 
 
 def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
-    from ..planning.boards import FLASH, QSPI, SDRAM, get_board
     from ..errors import BudgetError
+    from ..planning.boards import FLASH, QSPI, SDRAM, get_board
 
     board = get_board(board_name)
-    rec = dict(model, board=board.name, schedule=schedule, feasible=False, latency_ms=None,
-               latency_source=None, peak_sram=None, flash_bytes=None, external_bytes=None,
-               note="", error=None)
+    rec = dict(
+        model,
+        board=board.name,
+        schedule=schedule,
+        feasible=False,
+        latency_ms=None,
+        latency_source=None,
+        peak_sram=None,
+        flash_bytes=None,
+        external_bytes=None,
+        note="",
+        error=None,
+    )
     acts, weights = model["activation_bytes"], model["weight_bytes"]
     rec["fits_internal"] = fits_internal(acts, weights, board)
     if schedule == "tinyops":
@@ -240,15 +281,18 @@ def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
             rec["note"] = f"no plan: {err}"
             return rec
         used = plan.memory_used
-        rec.update(feasible=True, latency_ms=round(ms, 3), peak_sram=int(plan.sram_peak),
-                   flash_bytes=int(used.get(FLASH, 0)),
-                   external_bytes=int(used.get(SDRAM, 0) + used.get(QSPI, 0)),
-                   latency_source=f"tinyops plan at {plan.sram_budget} B SRAM: {how}; {VALIDATION}")
+        rec.update(
+            feasible=True,
+            latency_ms=round(ms, 3),
+            peak_sram=int(plan.sram_peak),
+            flash_bytes=int(used.get(FLASH, 0)),
+            external_bytes=int(used.get(SDRAM, 0) + used.get(QSPI, 0)),
+            latency_source=f"tinyops plan at {plan.sram_budget} B SRAM: {how}; {VALIDATION}",
+        )
         return rec
     if schedule == "original":
         # the model copied to SDRAM at boot, the whole arena in SDRAM
-        rec.update(peak_sram=board.default_sram_budget, flash_bytes=0,
-                   external_bytes=weights + acts)
+        rec.update(peak_sram=board.default_sram_budget, flash_bytes=0, external_bytes=weights + acts)
         sdram = board.memory(SDRAM).capacity if board.has(SDRAM) else 0
         if weights + acts > sdram:
             rec["note"] = f"weights + activations ({weights + acts} B) exceed SDRAM ({sdram} B)"
@@ -259,9 +303,11 @@ def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
     # internal
     rec.update(peak_sram=acts, flash_bytes=weights, external_bytes=0)
     if not rec["fits_internal"]:
-        rec["note"] = (f"does not fit internal memory: activations {acts} B (SRAM budget "
-                       f"{board.default_sram_budget} B), weights {weights} B (flash budget "
-                       f"{board.flash_budget} B)")
+        rec["note"] = (
+            f"does not fit internal memory: activations {acts} B (SRAM budget "
+            f"{board.default_sram_budget} B), weights {weights} B (flash budget "
+            f"{board.flash_budget} B)"
+        )
         return rec
     rec["feasible"] = True
     from ..planning.schedules import ScheduleError
@@ -271,9 +317,11 @@ def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
         rec["latency_source"] = f"{how}; {VALIDATION}"
     except (ScheduleError, ImportError) as err:  # its cost data has not landed
         ms, plan, how = estimate_latency_ms(graph, board)
-        rec["latency_source"] = (f"tinyops plan at the board's SRAM budget ({plan.sram_budget} B) "
-                                 f"standing in for the internal schedule ({err}): {how}; "
-                                 f"{VALIDATION}")
+        rec["latency_source"] = (
+            f"tinyops plan at the board's SRAM budget ({plan.sram_budget} B) "
+            f"standing in for the internal schedule ({err}): {how}; "
+            f"{VALIDATION}"
+        )
     rec["latency_ms"] = round(ms, 3)
     return rec
 
@@ -285,14 +333,17 @@ def evaluate_model(model: dict, jobs: list[tuple[str, str]], cache_dir: str | No
     spec = ModelSpec(**model)
     base = dict(spec.to_dict(), model=spec.name)
     try:
-        from ..validation import zoo
         from ..frontend.reader import read_model
+        from ..validation import zoo
 
         data = _build(spec, cache_dir)
         graph = read_model(data)
-        base.update(macs=int(zoo.macs(data)), params=int(zoo.params(data)),
-                    activation_bytes=int(peak_activation_bytes(graph)),
-                    weight_bytes=int(weight_bytes(graph)))
+        base.update(
+            macs=int(zoo.macs(data)),
+            params=int(zoo.params(data)),
+            activation_bytes=int(peak_activation_bytes(graph)),
+            weight_bytes=int(weight_bytes(graph)),
+        )
     except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
         return [_error_record(base, b, s, err) for b, s in jobs]
     out = []
@@ -307,9 +358,20 @@ def evaluate_model(model: dict, jobs: list[tuple[str, str]], cache_dir: str | No
 def _error_record(base: dict, board: str, schedule: str, err: BaseException) -> dict:
     tb = traceback.extract_tb(err.__traceback__)
     where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
-    rec = dict(base, board=board, schedule=schedule, feasible=False, fits_internal=None,
-               latency_ms=None, latency_source=None, peak_sram=None, flash_bytes=None,
-               external_bytes=None, note="", error=f"{type(err).__name__}: {err}{where}")
+    rec = dict(
+        base,
+        board=board,
+        schedule=schedule,
+        feasible=False,
+        fits_internal=None,
+        latency_ms=None,
+        latency_source=None,
+        peak_sram=None,
+        flash_bytes=None,
+        external_bytes=None,
+        note="",
+        error=f"{type(err).__name__}: {err}{where}",
+    )
     for k in ("macs", "params", "activation_bytes", "weight_bytes"):
         rec.setdefault(k, None)
     return rec
@@ -324,8 +386,7 @@ def _task(payload: dict) -> list[dict]:
 
     quiet = _silenced_fds() if payload.get("quiet") else contextlib.nullcontext()
     with quiet:
-        return evaluate_model(payload["model"], [tuple(j) for j in payload["jobs"]],
-                              payload.get("cache_dir"))
+        return evaluate_model(payload["model"], [tuple(j) for j in payload["jobs"]], payload.get("cache_dir"))
 
 
 class _silenced_fds:
@@ -360,8 +421,7 @@ def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
     fast and at least as good, and strictly better in one."""
     out = []
     for i, (li, si) in enumerate(points):
-        dominated = any(lj <= li and sj >= si and (lj < li or sj > si)
-                        for j, (lj, sj) in enumerate(points) if j != i)
+        dominated = any(lj <= li and sj >= si and (lj < li or sj > si) for j, (lj, sj) in enumerate(points) if j != i)
         out.append(not dominated)
     return out
 
@@ -373,8 +433,11 @@ def _mark_pareto(records: list[dict]) -> None:
         r["pareto"] = False
         r["pareto_metric"] = None
     for board in sorted({r["board"] for r in records}):
-        pts = [r for r in records if r["board"] == board and r.get("latency_ms") is not None
-               and r.get("feasible") and not r.get("error")]
+        pts = [
+            r
+            for r in records
+            if r["board"] == board and r.get("latency_ms") is not None and r.get("feasible") and not r.get("error")
+        ]
         if not pts:
             continue
         known = all(r.get("top1_pct") is not None for r in pts)
@@ -401,9 +464,15 @@ def fingerprint() -> str:
 
     h = hashlib.sha256(f"{EXPLORE_VERSION}/{zoo.RECIPE_VERSION}".encode())
     package = Path(__file__).resolve().parents[1]
-    for name in ("planning/latency.py", "planning/schedules.py", "planning/board_timing.py",
-                 "planning/boards.py", "planning/partition.py", "workflow/design_space.py",
-                 "validation/zoo.py"):
+    for name in (
+        "planning/latency.py",
+        "planning/schedules.py",
+        "planning/board_timing.py",
+        "planning/boards.py",
+        "planning/partition.py",
+        "workflow/design_space.py",
+        "validation/zoo.py",
+    ):
         p = package / name
         if p.is_file():
             h.update(p.read_bytes())
@@ -455,8 +524,9 @@ class _Progress:
                 from tqdm import tqdm
             except ImportError:
                 return
-            self.bar = tqdm(total=total, initial=initial, unit="cand", desc="explore",
-                            file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total, initial=initial, unit="cand", desc="explore", file=sys.stderr, dynamic_ncols=True
+            )
 
     def update(self, n: int) -> None:
         if self.bar is not None:
@@ -467,10 +537,17 @@ class _Progress:
             self.bar.close()
 
 
-def run_sweep(candidates: list[Candidate], out_dir: str | os.PathLike, workers: int = 1,
-              backend: str = "local", address: str | None = None,
-              accuracy: dict[str, float] | None = None, accuracy_source: str = "user CSV",
-              cache_dir: str | None = None, progress: bool | None = None) -> SweepResult:
+def run_sweep(
+    candidates: list[Candidate],
+    out_dir: str | os.PathLike,
+    workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    accuracy: dict[str, float] | None = None,
+    accuracy_source: str = "user CSV",
+    cache_dir: str | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
     """Evaluate ``candidates`` (reusing ``<out_dir>/candidates``), attach
     accuracies (the paper's table, overridden by ``accuracy``), mark the Pareto
     front and write ``explore.json`` / ``explore.csv`` into ``out_dir``."""
@@ -497,8 +574,10 @@ def run_sweep(candidates: list[Candidate], out_dir: str | os.PathLike, workers: 
     for c in candidates:
         if c not in results:
             pending.setdefault(c.model, []).append(c)
-    tasks = [{"model": m.to_dict(), "jobs": [(c.board, c.schedule) for c in cs],
-              "cache_dir": cache_dir, "quiet": True} for m, cs in pending.items()]
+    tasks = [
+        {"model": m.to_dict(), "jobs": [(c.board, c.schedule) for c in cs], "cache_dir": cache_dir, "quiet": True}
+        for m, cs in pending.items()
+    ]
     by_job = {(m, c.board, c.schedule): c for m, cs in pending.items() for c in cs}
 
     bar = _Progress(len(candidates), cached, progress)
@@ -576,22 +655,21 @@ def _task_failed(task: dict, err: BaseException) -> list[dict]:
     return [_error_record(base, b, s, err) for b, s in task["jobs"]]
 
 
-def _run_ray(tasks: list[dict], workers: int, address: str | None,
-             on_result: Callable[[dict, list[dict]], None]) -> None:
+def _run_ray(
+    tasks: list[dict], workers: int, address: str | None, on_result: Callable[[dict, list[dict]], None]
+) -> None:
     """Ray tasks, one CPU each.  Joins the cluster at ``address`` (or the one
     this process is already connected to); without one, starts a private
     local instance with ``workers`` CPUs and stops it at the end."""
     try:
         import ray
     except ImportError:
-        raise MissingDependencyError(
-            "--backend ray needs Ray: pip install 'tinyops-tflm[distributed]'") from None
+        raise MissingDependencyError("--backend ray needs Ray: pip install 'tinyops-tflm[distributed]'") from None
     import logging
 
     own = not ray.is_initialized()
     if own:
-        kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
-                                      logging_level=logging.ERROR)
+        kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         if address:
             ray.init(address=address, **kwargs)
         else:  # a small object store: tasks pass a few KB of JSON
@@ -616,10 +694,32 @@ def _run_ray(tasks: list[dict], workers: int, address: str | None,
 # Outputs
 # ----------------------------------------------------------------------------
 
-CSV_FIELDS = ["board", "model", "schedule", "family", "width", "resolution", "depth", "macs",
-              "params", "activation_bytes", "weight_bytes", "peak_sram", "flash_bytes",
-              "external_bytes", "fits_internal", "feasible", "latency_ms", "top1_pct",
-              "accuracy_source", "pareto", "pareto_metric", "latency_source", "note", "error"]
+CSV_FIELDS = [
+    "board",
+    "model",
+    "schedule",
+    "family",
+    "width",
+    "resolution",
+    "depth",
+    "macs",
+    "params",
+    "activation_bytes",
+    "weight_bytes",
+    "peak_sram",
+    "flash_bytes",
+    "external_bytes",
+    "fits_internal",
+    "feasible",
+    "latency_ms",
+    "top1_pct",
+    "accuracy_source",
+    "pareto",
+    "pareto_metric",
+    "latency_source",
+    "note",
+    "error",
+]
 
 
 def write_outputs(records: list[dict], out_dir: str | os.PathLike) -> None:
@@ -642,19 +742,21 @@ def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise MissingDependencyError("the Pareto plot needs matplotlib: pip install "
-                                     "'tinyops-tflm[explore]' (or pass --no-plot)") from None
+        raise MissingDependencyError(
+            "the Pareto plot needs matplotlib: pip install 'tinyops-tflm[explore]' (or pass --no-plot)"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     boards = sorted({r["board"] for r in records})
-    fig, axes = plt.subplots(1, max(1, len(boards)), figsize=(6 * max(1, len(boards)), 4.5),
-                             squeeze=False)
-    styles = {"internal": ("s", "tab:blue"), "tinyops": ("o", "tab:red"),
-              "original": ("^", "tab:green")}
+    fig, axes = plt.subplots(1, max(1, len(boards)), figsize=(6 * max(1, len(boards)), 4.5), squeeze=False)
+    styles = {"internal": ("s", "tab:blue"), "tinyops": ("o", "tab:red"), "original": ("^", "tab:green")}
     for ax, board in zip(axes[0], boards):
-        pts = [r for r in records if r["board"] == board and r.get("latency_ms") is not None
-               and r.get("feasible") and not r.get("error")]
+        pts = [
+            r
+            for r in records
+            if r["board"] == board and r.get("latency_ms") is not None and r.get("feasible") and not r.get("error")
+        ]
         metric = pts[0]["pareto_metric"] if pts else "top1_pct"
         key = "top1_pct" if metric == "top1_pct" else "macs"
         scale = 1.0 if key == "top1_pct" else 1e-6
@@ -663,16 +765,21 @@ def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
             if not sel:
                 continue
             # internal hollow and larger: where it is costed like tinyops the two coincide
-            ax.scatter([r["latency_ms"] for r in sel], [r[key] * scale for r in sel],
-                       marker=marker, s=90 if sched == "internal" else 30,
-                       facecolors="none" if sched == "internal" else color,
-                       edgecolors=color, label=sched)
+            ax.scatter(
+                [r["latency_ms"] for r in sel],
+                [r[key] * scale for r in sel],
+                marker=marker,
+                s=90 if sched == "internal" else 30,
+                facecolors="none" if sched == "internal" else color,
+                edgecolors=color,
+                label=sched,
+            )
         front = sorted((r for r in pts if r["pareto"]), key=lambda r: r["latency_ms"])
-        ax.plot([r["latency_ms"] for r in front], [r[key] * scale for r in front], "k--", lw=1,
-                label="Pareto front")
+        ax.plot([r["latency_ms"] for r in front], [r[key] * scale for r in front], "k--", lw=1, label="Pareto front")
         for r in front:
-            ax.annotate(r["model"], (r["latency_ms"], r[key] * scale), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                r["model"], (r["latency_ms"], r[key] * scale), fontsize=7, xytext=(3, 3), textcoords="offset points"
+            )
         ax.set_title(board)
         ax.set_xlabel("latency, ms (modelled: tinyops_tflm.planning.latency / schedules)")
         ax.set_ylabel("ImageNet top-1, %" if key == "top1_pct" else "MACs, M (accuracy proxy)")

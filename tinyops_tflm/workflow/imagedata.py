@@ -12,6 +12,7 @@ Dataset layout: ``DIR/<class name>/<image>``, one sub-folder per class
 image_dataset_from_directory do), images in any format TensorFlow decodes
 (JPEG, PNG, BMP, GIF, WebP).  Listing needs no TensorFlow; decoding does.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,16 @@ import numpy as np
 from ..errors import DataFolderError, EmptyClassError, PreprocessingError, UnreadableImageError
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "ImageFolder", "list_image_folder", "Preprocessing", "sidecar_path",
-    "read_sidecar", "write_sidecar", "decode_image", "eval_image", "load_eval_image",
+    "IMAGE_EXTENSIONS",
+    "ImageFolder",
+    "list_image_folder",
+    "Preprocessing",
+    "sidecar_path",
+    "read_sidecar",
+    "write_sidecar",
+    "decode_image",
+    "eval_image",
+    "load_eval_image",
 ]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -40,6 +49,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 @dataclass
 class ImageFolder:
     """A listed image-folder dataset: sorted class names and (path, label) pairs."""
+
     root: Path
     classes: list[str]
     files: list[tuple[str, int]] = field(repr=False)
@@ -66,8 +76,13 @@ def list_image_folder(root: str | os.PathLike) -> ImageFolder:
     class_dirs = [e for e in entries if e.is_dir() and not e.name.startswith(".")]
     if not class_dirs:
         loose = [e.name for e in entries if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)]
-        hint = (f" (it holds {len(loose)} images directly; put them in one sub-folder per class)"
-                if loose else " (it is empty)" if not entries else "")
+        hint = (
+            f" (it holds {len(loose)} images directly; put them in one sub-folder per class)"
+            if loose
+            else " (it is empty)"
+            if not entries
+            else ""
+        )
         raise DataFolderError(f"data folder {str(root)!r} has no class sub-folders{hint}")
     classes, files, empty = [], [], []
     for label, d in enumerate(class_dirs):
@@ -75,15 +90,20 @@ def list_image_folder(root: str | os.PathLike) -> ImageFolder:
         images = []
         for dirpath, dirnames, filenames in os.walk(d.path, followlinks=True):
             dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
-            images.extend(os.path.join(dirpath, n) for n in sorted(filenames)
-                          if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS))
+            images.extend(
+                os.path.join(dirpath, n)
+                for n in sorted(filenames)
+                if not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS)
+            )
         if not images:
             empty.append(d.name)
         files.extend((p, label) for p in images)
     if empty:
-        raise EmptyClassError(f"data folder {str(root)!r}: class folder(s) without images: "
-                              + ", ".join(repr(n) for n in empty)
-                              + f" (image extensions: {' '.join(IMAGE_EXTENSIONS)})")
+        raise EmptyClassError(
+            f"data folder {str(root)!r}: class folder(s) without images: "
+            + ", ".join(repr(n) for n in empty)
+            + f" (image extensions: {' '.join(IMAGE_EXTENSIONS)})"
+        )
     return ImageFolder(root, classes, files)
 
 
@@ -103,6 +123,7 @@ class Preprocessing:
     resized to ``resolution``, random horizontal flip, same normalisation.
     The defaults map pixels to [-1, 1] (the zoo's int8 input convention) and
     crop 87.5 % (the usual ImageNet evaluation)."""
+
     resolution: int
     crop_fraction: float = 0.875
     mean: tuple[float, float, float] = (127.5, 127.5, 127.5)
@@ -132,11 +153,13 @@ class Preprocessing:
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
         try:
-            return cls(resolution=int(d["resolution"]),
-                       crop_fraction=float(d.get("crop_fraction", 0.875)),
-                       mean=tuple(float(v) for v in d.get("mean", (127.5,) * 3)),
-                       std=tuple(float(v) for v in d.get("std", (127.5,) * 3)),
-                       min_scale=float(d.get("min_scale", 0.08)))
+            return cls(
+                resolution=int(d["resolution"]),
+                crop_fraction=float(d.get("crop_fraction", 0.875)),
+                mean=tuple(float(v) for v in d.get("mean", (127.5,) * 3)),
+                std=tuple(float(v) for v in d.get("std", (127.5,) * 3)),
+                min_scale=float(d.get("min_scale", 0.08)),
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise PreprocessingError(f"malformed preprocessing record {d!r}: {err}") from None
 
@@ -148,7 +171,8 @@ class Preprocessing:
         if len(dims) != 4 or dims[1:] != want:
             raise PreprocessingError(
                 f"{what} input shape {list(shape)} does not match the preprocessing: expected "
-                f"[batch, {self.resolution}, {self.resolution}, 3] (resolution {self.resolution}, RGB)")
+                f"[batch, {self.resolution}, {self.resolution}, 3] (resolution {self.resolution}, RGB)"
+            )
 
 
 def _tf():
@@ -162,12 +186,13 @@ def decode_image(data):
     """TF op: encoded bytes -> uint8 [H, W, 3] (grey expanded, alpha dropped;
     JPEG with the accurate integer IDCT, like PIL)."""
     import tensorflow as tf  # (no _tf(): this runs inside tf.data/autograph)
+
     return tf.cond(
         tf.io.is_jpeg(data),
         lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
         lambda: tf.ensure_shape(
-            tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8),
-            [None, None, 3]),
+            tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8), [None, None, 3]
+        ),
     )
 
 
@@ -180,6 +205,7 @@ def _normalize(tf, x, prep: Preprocessing):
 def eval_image(image, prep: Preprocessing):
     """TF op: uint8 [H, W, 3] -> float32 [R, R, 3], evaluation preprocessing."""
     import tensorflow as tf  # (no _tf(): this runs inside tf.data/autograph)
+
     shape = tf.shape(image)
     h = tf.cast(shape[0], tf.float32)
     w = tf.cast(shape[1], tf.float32)
@@ -188,8 +214,7 @@ def eval_image(image, prep: Preprocessing):
     # never below the crop: rounding of the longer side must not lose pixels
     new_h = tf.maximum(tf.cast(tf.round(h * scale), tf.int32), r)
     new_w = tf.maximum(tf.cast(tf.round(w * scale), tf.int32), r)
-    x = tf.image.resize(tf.cast(image, tf.float32), tf.stack([new_h, new_w]),
-                        method="bilinear", antialias=True)
+    x = tf.image.resize(tf.cast(image, tf.float32), tf.stack([new_h, new_w]), method="bilinear", antialias=True)
     x = tf.image.crop_to_bounding_box(x, (new_h - r) // 2, (new_w - r) // 2, r, r)
     return _normalize(tf, x, prep)
 
@@ -198,10 +223,16 @@ def train_image(image, prep: Preprocessing):
     """TF op: uint8 [H, W, 3] -> float32 [R, R, 3], random-resized-crop
     (area ``min_scale``..1, aspect 3/4..4/3) + random horizontal flip."""
     import tensorflow as tf  # (no _tf(): this runs inside tf.data/autograph)
+
     begin, size, _ = tf.image.sample_distorted_bounding_box(
-        tf.shape(image), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
-        min_object_covered=0.0, aspect_ratio_range=(3 / 4, 4 / 3),
-        area_range=(prep.min_scale, 1.0), max_attempts=10, use_image_if_no_bounding_boxes=True)
+        tf.shape(image),
+        bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
+        min_object_covered=0.0,
+        aspect_ratio_range=(3 / 4, 4 / 3),
+        area_range=(prep.min_scale, 1.0),
+        max_attempts=10,
+        use_image_if_no_bounding_boxes=True,
+    )
     crop = tf.slice(image, begin, size)
     r = prep.resolution
     x = tf.image.resize(tf.cast(crop, tf.float32), [r, r], method="bilinear", antialias=True)
@@ -218,8 +249,7 @@ def load_eval_image(data: bytes, prep: Preprocessing) -> np.ndarray:
     tf = _tf()
     fn = _EVAL_FNS.get(prep)
     if fn is None:
-        fn = tf.function(lambda b: eval_image(decode_image(b), prep),
-                         input_signature=[tf.TensorSpec([], tf.string)])
+        fn = tf.function(lambda b: eval_image(decode_image(b), prep), input_signature=[tf.TensorSpec([], tf.string)])
         _EVAL_FNS[prep] = fn
     try:
         return fn(tf.constant(data)).numpy()
@@ -241,11 +271,15 @@ def sidecar_path(model_path: str | os.PathLike) -> Path:
     return p.with_name(p.name + ".json")
 
 
-def write_sidecar(model_path: str | os.PathLike, prep: Preprocessing,
-                  classes: list[str] | None, **extra) -> Path:
+def write_sidecar(model_path: str | os.PathLike, prep: Preprocessing, classes: list[str] | None, **extra) -> Path:
     out = sidecar_path(model_path)
-    record = {"format": SIDECAR_FORMAT, "version": 1, "preprocessing": prep.to_dict(),
-              "classes": list(classes) if classes is not None else None, **extra}
+    record = {
+        "format": SIDECAR_FORMAT,
+        "version": 1,
+        "preprocessing": prep.to_dict(),
+        "classes": list(classes) if classes is not None else None,
+        **extra,
+    }
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out)
@@ -263,8 +297,10 @@ def read_sidecar(model_path: str | os.PathLike) -> tuple[Preprocessing | None, l
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise PreprocessingError(f"cannot read model sidecar {str(p)!r}: {err}") from None
     if not isinstance(record, dict) or record.get("format") != SIDECAR_FORMAT:
-        raise PreprocessingError(f"{str(p)!r} is not a tinyops model sidecar "
-                                 f"(format {record.get('format') if isinstance(record, dict) else None!r})")
+        raise PreprocessingError(
+            f"{str(p)!r} is not a tinyops model sidecar "
+            f"(format {record.get('format') if isinstance(record, dict) else None!r})"
+        )
     prep = record.get("preprocessing")
     classes = record.get("classes")
     if classes is not None and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)):

@@ -25,6 +25,7 @@ the row says so (``macs_ratio``).
 ``tinyops_ms`` is this project's plan and kernels under the cycle-model cost
 tables, uncalibrated.
 """
+
 from __future__ import annotations
 
 import csv
@@ -70,9 +71,20 @@ def paper_rows() -> list[PaperRow]:
     rows = []
     with path.open() as f:
         for r in csv.DictReader(f):
-            rows.append(PaperRow(r["platform"], r["model"], r["family"], r["width"], r["resolution"],
-                                 r["design_space"], float(r["macs_m"]), float(r["params_m"]),
-                                 float(r["top1_pct"]), float(r["latency_ms"])))
+            rows.append(
+                PaperRow(
+                    r["platform"],
+                    r["model"],
+                    r["family"],
+                    r["width"],
+                    r["resolution"],
+                    r["design_space"],
+                    float(r["macs_m"]),
+                    float(r["params_m"]),
+                    float(r["top1_pct"]),
+                    float(r["latency_ms"]),
+                )
+            )
     return rows
 
 
@@ -122,6 +134,7 @@ def _fit(parts: np.ndarray, paper_cycles: np.ndarray, prior: float = PRIOR_WEIGH
     """Non-negative parameters minimising sum(relative error^2) +
     prior * sum((k - 1)^2)."""
     from ..planning.fitting import nnls
+
     a = parts / paper_cycles[:, None]
     scale = np.maximum(np.abs(a).max(axis=0), 1e-12)  # columns of comparable size
     a = a / scale
@@ -136,11 +149,11 @@ def _fit(parts: np.ndarray, paper_cycles: np.ndarray, prior: float = PRIOR_WEIGH
 def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float]]]:
     """Every row of the paper's table: paper, calibrated, leave-one-out and
     this engine's latency. Returns the rows and the per-board parameters."""
-    from ..validation import zoo
-    from ..planning.boards import get_board
     from ..frontend.metrics import graph_macs
     from ..frontend.reader import read_model
+    from ..planning.boards import get_board
     from ..planning.schedules import schedule_cost
+    from ..validation import zoo
 
     rows = paper_rows()
     measured = []
@@ -153,10 +166,8 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
         ours = schedule_cost(graph, b, "tinyops")
         macs_ratio = row.macs_m * 1e6 / graph_macs(graph)
         params_ratio = row.params_m * 1e6 / sum(t.size for t in graph.tensors if t.is_constant)
-        dw = sum(o.compute_cycles - o.stall_cycles for o in own.estimate.ops
-                 if o.name == "DEPTHWISE_CONV_2D")
-        parts = np.array([dw * macs_ratio, (own.compute - dw) * macs_ratio + own.dma,
-                          own.memory * params_ratio])
+        dw = sum(o.compute_cycles - o.stall_cycles for o in own.estimate.ops if o.name == "DEPTHWISE_CONV_2D")
+        parts = np.array([dw * macs_ratio, (own.compute - dw) * macs_ratio + own.dma, own.memory * params_ratio])
         measured.append((row, b, own, ours, parts, macs_ratio))
     results: list[RowResult] = []
     params: dict[str, dict[str, float]] = {}
@@ -174,13 +185,25 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
             loo = _fit(parts[keep], paper[keep])
             est_ms = float(parts[j] @ coef) / clock * 1e3
             loo_ms = float(parts[j] @ loo) / clock * 1e3
-            results.append(RowResult(
-                b.name, platform, row.model, row_model_name(row), row.design_space, row.schedule,
-                row.top1_pct, row.latency_ms, est_ms, loo_ms,
-                100.0 * (loo_ms - row.latency_ms) / row.latency_ms, ours.estimate.ms,
-                row.latency_ms / ours.estimate.ms,
-                {"compute_cycles": own.compute, "memory_cycles": own.memory, "dma_cycles": own.dma,
-                 "ops": own.ops}, macs_ratio))
+            results.append(
+                RowResult(
+                    b.name,
+                    platform,
+                    row.model,
+                    row_model_name(row),
+                    row.design_space,
+                    row.schedule,
+                    row.top1_pct,
+                    row.latency_ms,
+                    est_ms,
+                    loo_ms,
+                    100.0 * (loo_ms - row.latency_ms) / row.latency_ms,
+                    ours.estimate.ms,
+                    row.latency_ms / ours.estimate.ms,
+                    {"compute_cycles": own.compute, "memory_cycles": own.memory, "dma_cycles": own.dma, "ops": own.ops},
+                    macs_ratio,
+                )
+            )
     return results, params
 
 
@@ -188,6 +211,7 @@ def plot(results: list[RowResult], path: str) -> None:
     """The paper's figure: latency vs top-1 per board, Internal vs TinyOps,
     with this engine's latency for the same models."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -198,15 +222,23 @@ def plot(results: list[RowResult], path: str) -> None:
         rs = [r for r in results if r.platform == platform]
         for space, marker, color in (("Internal", "s", "#8172B2"), ("TinyOps", "o", "#4C72B0")):
             pts = [r for r in rs if r.design_space == space]
-            ax.scatter([r.paper_ms for r in pts], [r.top1_pct for r in pts], marker=marker,
-                       color=color, label=f"paper, {space}")
-        ax.scatter([r.tinyops_ms for r in rs], [r.top1_pct for r in rs], marker="^",
-                   color="#55A868", label="this engine (modelled)")
+            ax.scatter(
+                [r.paper_ms for r in pts],
+                [r.top1_pct for r in pts],
+                marker=marker,
+                color=color,
+                label=f"paper, {space}",
+            )
+        ax.scatter(
+            [r.tinyops_ms for r in rs],
+            [r.top1_pct for r in rs],
+            marker="^",
+            color="#55A868",
+            label="this engine (modelled)",
+        )
         for r in rs:
-            ax.annotate(r.model, (r.paper_ms, r.top1_pct), fontsize=6, xytext=(3, 3),
-                        textcoords="offset points")
-            ax.plot([r.tinyops_ms, r.paper_ms], [r.top1_pct, r.top1_pct], color="#bbbbbb",
-                    lw=0.7, zorder=0)
+            ax.annotate(r.model, (r.paper_ms, r.top1_pct), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            ax.plot([r.tinyops_ms, r.paper_ms], [r.top1_pct, r.top1_pct], color="#bbbbbb", lw=0.7, zorder=0)
         ax.set_xscale("log")
         ax.set_xlabel("latency, ms (log)")
         ax.set_ylabel("ImageNet top-1, %")

@@ -8,6 +8,7 @@ turn reshapes into SHAPE/STRIDED_SLICE/PACK chains).  The preprocessing and
 class names go into the output's sidecar (``m.tflite.json``), from where
 evaluate and export apply them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,9 +61,14 @@ def convert_int8(model, samples: list[np.ndarray]) -> bytes:
         return bytes(conv.convert())
 
 
-def quantize(model_path: str | os.PathLike, calibration: str | os.PathLike, out: str | os.PathLike,
-             num_samples: int = 500, seed: int = 0,
-             log: Callable[[str], None] = print) -> QuantizeResult:
+def quantize(
+    model_path: str | os.PathLike,
+    calibration: str | os.PathLike,
+    out: str | os.PathLike,
+    num_samples: int = 500,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> QuantizeResult:
     """Quantize ``model_path`` (.keras) with ``num_samples`` images drawn
     (seeded, uniformly) from the image folder ``calibration``; write ``out``
     and its sidecar.  Unreadable images are skipped and counted."""
@@ -92,11 +98,23 @@ def quantize(model_path: str | os.PathLike, calibration: str | os.PathLike, out:
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(tflite)
     os.replace(tmp, out)
-    write_sidecar(out, prep, classes, source=str(model_path.resolve()),
-                  calibration={"data": str(Path(calibration).resolve()), "images": len(samples),
-                               "unreadable": unreadable, "seed": seed})
-    log(f"wrote {out} ({len(tflite)} bytes, int8, calibrated on {len(samples)} images"
-        + (f", {unreadable} unreadable skipped" if unreadable else "") + ")")
+    write_sidecar(
+        out,
+        prep,
+        classes,
+        source=str(model_path.resolve()),
+        calibration={
+            "data": str(Path(calibration).resolve()),
+            "images": len(samples),
+            "unreadable": unreadable,
+            "seed": seed,
+        },
+    )
+    log(
+        f"wrote {out} ({len(tflite)} bytes, int8, calibrated on {len(samples)} images"
+        + (f", {unreadable} unreadable skipped" if unreadable else "")
+        + ")"
+    )
     return QuantizeResult(out, len(tflite), len(samples), unreadable)
 
 
@@ -107,5 +125,4 @@ def _check_engine_runs(tflite: bytes, model_path: Path) -> None:
     try:
         Interpreter.from_bytes(tflite)
     except ModelError as err:
-        raise ModelError(f"the int8 conversion of {model_path.name} is not a model the engine "
-                         f"accepts: {err}") from None
+        raise ModelError(f"the int8 conversion of {model_path.name} is not a model the engine accepts: {err}") from None

@@ -27,6 +27,7 @@ input normalised by the earlier BNs' batch statistics, as during training).
 The moving averages of a short or fast-changing run otherwise lag behind
 the weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,16 @@ from typing import Callable
 import numpy as np
 
 from ..errors import DataFolderError, NetConfigError, PreprocessingError
-from .imagedata import (ImageFolder, Preprocessing, decode_image, eval_image, list_image_folder,
-                        read_sidecar, train_image, write_sidecar)
+from .imagedata import (
+    ImageFolder,
+    Preprocessing,
+    decode_image,
+    eval_image,
+    list_image_folder,
+    read_sidecar,
+    train_image,
+    write_sidecar,
+)
 
 __all__ = ["TrainConfig", "TrainResult", "train", "load_keras_model", "save_model", "reestimate_batchnorm"]
 
@@ -52,7 +61,7 @@ _STATE = "state.json"
 class TrainConfig:
     epochs: int = 150
     lr: float = 0.05
-    lr_decay: str = "cos"          # "cos" or "none"
+    lr_decay: str = "cos"  # "cos" or "none"
     wd: float = 4e-5
     batch: int = 256
     momentum: float = 0.9
@@ -60,7 +69,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     warmup_epochs: int = 0
     min_scale: float | None = None  # random-resized-crop minimum area (default: the preprocessing's)
-    bn_images: int = 2000           # images for the final BN re-estimation (0: skip)
+    bn_images: int = 2000  # images for the final BN re-estimation (0: skip)
     seed: int = 0
     # One input-pipeline thread, elements in order: the random augmentation of
     # each image no longer depends on thread timing, so a run repeats exactly
@@ -115,12 +124,14 @@ def model_preprocessing(model, model_path, min_scale: float | None = None) -> tu
     shape = list(model.input_shape)
     if prep is None:
         if len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
-            raise PreprocessingError(f"model input shape {shape} is not [batch, R, R, 3] with a fixed "
-                                     "square resolution R")
+            raise PreprocessingError(
+                f"model input shape {shape} is not [batch, R, R, 3] with a fixed square resolution R"
+            )
         prep = Preprocessing(resolution=int(shape[1]))
     if min_scale is not None:
-        prep = Preprocessing(**{**prep.to_dict(), "min_scale": float(min_scale),
-                                "mean": tuple(prep.mean), "std": tuple(prep.std)})
+        prep = Preprocessing(
+            **{**prep.to_dict(), "min_scale": float(min_scale), "mean": tuple(prep.mean), "std": tuple(prep.std)}
+        )
     prep.check_input_shape(shape, f"model {Path(model_path).name}")
     return prep, classes
 
@@ -129,13 +140,14 @@ def _labels_for(data: ImageFolder, classes: list[str], what: str) -> list[int]:
     index = {c: i for i, c in enumerate(classes)}
     unknown = [c for c in data.classes if c not in index]
     if unknown:
-        raise DataFolderError(f"{what} folder {str(data.root)!r} has classes the training data lacks: "
-                              + ", ".join(repr(c) for c in unknown[:5]))
+        raise DataFolderError(
+            f"{what} folder {str(data.root)!r} has classes the training data lacks: "
+            + ", ".join(repr(c) for c in unknown[:5])
+        )
     return [index[data.classes[label]] for _, label in data.files]
 
 
-def _dataset(tf, paths, labels, num_classes, prep, batch, training, shuffle_seed=None,
-             deterministic=False):
+def _dataset(tf, paths, labels, num_classes, prep, batch, training, shuffle_seed=None, deterministic=False):
     ds = tf.data.Dataset.from_tensor_slices((np.asarray(paths), np.asarray(labels, np.int32)))
     if training:
         ds = ds.shuffle(len(paths), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -186,7 +198,8 @@ def _compile(tf, model, cfg: TrainConfig, steps_per_epoch: int):
     if cfg.lr_decay == "cos":
         if warm:
             schedule = tf.keras.optimizers.schedules.CosineDecay(
-                0.0, total - warm, alpha=0.0, warmup_target=cfg.lr, warmup_steps=warm)
+                0.0, total - warm, alpha=0.0, warmup_target=cfg.lr, warmup_steps=warm
+            )
         else:
             schedule = tf.keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.0)
     else:
@@ -256,14 +269,27 @@ class _State:
 
 
 def _recipe_key(cfg: TrainConfig, classes: list[str], model_path: Path) -> dict:
-    return {"epochs": cfg.epochs, "lr": cfg.lr, "lr_decay": cfg.lr_decay, "wd": cfg.wd,
-            "batch": cfg.batch, "warmup_epochs": cfg.warmup_epochs, "classes": classes,
-            "model": str(model_path.resolve())}
+    return {
+        "epochs": cfg.epochs,
+        "lr": cfg.lr,
+        "lr_decay": cfg.lr_decay,
+        "wd": cfg.wd,
+        "batch": cfg.batch,
+        "warmup_epochs": cfg.warmup_epochs,
+        "classes": classes,
+        "model": str(model_path.resolve()),
+    }
 
 
-def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
-          val: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
-          config: TrainConfig | None = None, log: Callable[[str], None] = print) -> TrainResult:
+def train(
+    model_path: str | os.PathLike,
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    val: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    config: TrainConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
     """Train ``model_path`` (.keras) on the image folder ``data``; write the
     trained model (after BN re-estimation) to ``out`` with its sidecar.
     ``checkpoint`` defaults to ``<out>.ckpt``."""
@@ -280,8 +306,10 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
     tf.keras.utils.set_random_seed(cfg.seed)
     model = load_keras_model(model_path)
     if model.input_shape[0] is not None:
-        raise PreprocessingError(f"model {model_path.name} has a fixed batch size {model.input_shape[0]}; "
-                                 "training needs a dynamic batch (build it with `tinyops build-net`)")
+        raise PreprocessingError(
+            f"model {model_path.name} has a fixed batch size {model.input_shape[0]}; "
+            "training needs a dynamic batch (build it with `tinyops build-net`)"
+        )
     prep, _ = model_preprocessing(model, model_path, cfg.min_scale)
     from ..frontend.netbuild import set_num_classes
 
@@ -298,8 +326,10 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
     start_epoch, best_epoch, best_top1, history = 0, None, None, []
     if state is not None:
         if state.get("recipe") != key:
-            raise DataFolderError(f"checkpoint folder {str(ckpt)!r} belongs to another run "
-                                  f"({state.get('recipe')}); use another --checkpoint folder")
+            raise DataFolderError(
+                f"checkpoint folder {str(ckpt)!r} belongs to another run "
+                f"({state.get('recipe')}); use another --checkpoint folder"
+            )
         model = load_keras_model(ckpt / state["model"])
         start_epoch = int(state["epoch"])
         best_epoch, best_top1 = state.get("best_epoch"), state.get("best_top1")
@@ -312,26 +342,43 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
         with np.load(ckpt / state["optimizer"]) as z:
             saved = [z[f"v{i}"] for i in range(len(z.files))]
         if len(saved) != len(opt.variables) or any(
-                tuple(s.shape) != tuple(v.shape) for s, v in zip(saved, opt.variables)):
+            tuple(s.shape) != tuple(v.shape) for s, v in zip(saved, opt.variables)
+        ):
             raise DataFolderError(f"optimizer state in {str(ckpt)!r} does not fit the model")
         for v, s in zip(opt.variables, saved):
             v.assign(s)
 
-    train_ds = _dataset(tf, [p for p, _ in train_set.files], [l for _, l in train_set.files],
-                        len(classes), prep, cfg.batch, training=True, shuffle_seed=cfg.seed,
-                        deterministic=cfg.deterministic)
-    val_ds = (_dataset(tf, [p for p, _ in val_set.files], val_labels, len(classes), prep,
-                       cfg.batch, training=False) if val_set is not None else None)
-    log(f"training {model_path.name}: {n} images, {len(classes)} classes, "
+    train_ds = _dataset(
+        tf,
+        [p for p, _ in train_set.files],
+        [l for _, l in train_set.files],
+        len(classes),
+        prep,
+        cfg.batch,
+        training=True,
+        shuffle_seed=cfg.seed,
+        deterministic=cfg.deterministic,
+    )
+    val_ds = (
+        _dataset(tf, [p for p, _ in val_set.files], val_labels, len(classes), prep, cfg.batch, training=False)
+        if val_set is not None
+        else None
+    )
+    log(
+        f"training {model_path.name}: {n} images, {len(classes)} classes, "
         f"{prep.resolution}x{prep.resolution}, batch {cfg.batch} ({steps} steps/epoch), "
-        f"epochs {start_epoch + 1}..{cfg.epochs}, lr {cfg.lr} {cfg.lr_decay}, wd {cfg.wd}")
+        f"epochs {start_epoch + 1}..{cfg.epochs}, lr {cfg.lr} {cfg.lr_decay}, wd {cfg.wd}"
+    )
 
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        h = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps,
-                      shuffle=False, verbose=0)
-        row = {"epoch": epoch + 1, "loss": float(h.history["loss"][-1]),
-               "top1": 100.0 * float(h.history["top1"][-1]), "lr": _current_lr(opt)}
+        h = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps, shuffle=False, verbose=0)
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(h.history["loss"][-1]),
+            "top1": 100.0 * float(h.history["top1"][-1]),
+            "lr": _current_lr(opt),
+        }
         if val_ds is not None:
             vl, vt = _evaluate(model, val_ds)
             row["val_loss"], row["val_top1"] = float(vl), 100.0 * float(vt)
@@ -346,32 +393,58 @@ def train(model_path: str | os.PathLike, data: str | os.PathLike, out: str | os.
             _save_clean(tf, model, ckpt / "best.keras")
             write_sidecar(ckpt / "best.keras", prep, classes, best_epoch=best_epoch, top1=best_top1)
         previous = state_store.load()
-        state_store.save({"recipe": key, "epoch": epoch + 1, "model": f"{name}.keras",
-                          "optimizer": f"{name}.opt.npz", "best_epoch": best_epoch,
-                          "best_top1": best_top1, "history": history})
+        state_store.save(
+            {
+                "recipe": key,
+                "epoch": epoch + 1,
+                "model": f"{name}.keras",
+                "optimizer": f"{name}.opt.npz",
+                "best_epoch": best_epoch,
+                "best_top1": best_top1,
+                "history": history,
+            }
+        )
         if previous is not None and previous.get("model") != f"{name}.keras":
             for f in (previous.get("model"), previous.get("optimizer")):
                 if f:
                     (ckpt / f).unlink(missing_ok=True)
-        log(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}, train top-1 {row['top1']:.2f} %"
+        log(
+            f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}, train top-1 {row['top1']:.2f} %"
             + (f", val top-1 {row['val_top1']:.2f} %" if "val_top1" in row else "")
-            + f", lr {row['lr']:.5f}, {row['seconds']:.1f} s")
+            + f", lr {row['lr']:.5f}, {row['seconds']:.1f} s"
+        )
 
     final_val = None
     if cfg.bn_images > 0:
-        bn_ds = _dataset(tf, [p for p, _ in train_set.files], [l for _, l in train_set.files],
-                         len(classes), prep, min(cfg.batch, 200), training=True,
-                         shuffle_seed=cfg.seed + 1, deterministic=cfg.deterministic)
+        bn_ds = _dataset(
+            tf,
+            [p for p, _ in train_set.files],
+            [l for _, l in train_set.files],
+            len(classes),
+            prep,
+            min(cfg.batch, 200),
+            training=True,
+            shuffle_seed=cfg.seed + 1,
+            deterministic=cfg.deterministic,
+        )
         seen = reestimate_batchnorm(model, bn_ds, cfg.bn_images)
         log(f"batch-norm statistics re-estimated over {seen} training images")
     if val_ds is not None:
         final_val = 100.0 * float(_evaluate(model, val_ds)[1])
-        log(f"final val top-1 {final_val:.2f} % (best epoch {best_epoch}: {best_top1:.2f} % before "
-            "BN re-estimation)")
+        log(f"final val top-1 {final_val:.2f} % (best epoch {best_epoch}: {best_top1:.2f} % before BN re-estimation)")
     out.parent.mkdir(parents=True, exist_ok=True)
     _save_clean(tf, model, out)
-    write_sidecar(out, prep, classes, trained={"data": str(Path(data).resolve()), "epochs": cfg.epochs,
-                                               "val_top1": final_val, "best_epoch": best_epoch})
+    write_sidecar(
+        out,
+        prep,
+        classes,
+        trained={
+            "data": str(Path(data).resolve()),
+            "epochs": cfg.epochs,
+            "val_top1": final_val,
+            "best_epoch": best_epoch,
+        },
+    )
     log(f"wrote {out}")
     return TrainResult(out, classes, len(history), history, best_epoch, best_top1, final_val)
 

@@ -233,12 +233,10 @@ enum BuiltinOperator : int32_t {
 constexpr const char* builtin_op_name(int32_t code) {
   switch (code) {
 #define TINYOPS_BUILTIN_NAME(camel, value, name) \
-  case value:                                    \
-    return name;
+  case value: return name;
     TINYOPS_BUILTIN_OPS(TINYOPS_BUILTIN_NAME)
 #undef TINYOPS_BUILTIN_NAME
-    default:
-      return nullptr;
+    default: return nullptr;
   }
 }
 

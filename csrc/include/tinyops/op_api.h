@@ -29,11 +29,11 @@ struct PrepareContext {
   int32_t op_index;
   const OpOptions* options;
   int32_t num_inputs;
-  const TensorDesc* const* inputs;   // entries are nullptr for omitted optionals
+  const TensorDesc* const* inputs;  // entries are nullptr for omitted optionals
   int32_t num_outputs;
   const TensorDesc* const* outputs;
   Allocator* allocator;
-  char* message;                      // error text, message_cap bytes
+  char* message;  // error text, message_cap bytes
   size_t message_cap;
 
   // Results.
@@ -59,7 +59,7 @@ struct EvalContext {
   const void* params;
   const void* const* inputs;  // data pointers, in op input order (nullptr if omitted)
   void* const* outputs;
-  void* scratch;              // scratch_bytes from prepare, 16-byte aligned
+  void* scratch;  // scratch_bytes from prepare, 16-byte aligned
 };
 
 using PrepareFn = Status (*)(PrepareContext& ctx);

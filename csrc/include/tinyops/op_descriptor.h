@@ -12,9 +12,9 @@
 
 namespace tinyops {
 
-struct InputBand;    // kernels/tile.h
-struct OutputTile;   // kernels/tile.h
-struct BinaryLayout; // kernels/elementwise.h
+struct InputBand;     // kernels/tile.h
+struct OutputTile;    // kernels/tile.h
+struct BinaryLayout;  // kernels/elementwise.h
 
 // How an op can be partitioned (decided by its family hook from its prepared
 // params). Values index TileCostModel::work_cycles_milli.
@@ -59,8 +59,8 @@ struct TileHooks {
   const BinaryLayout* (*binary_layout)(const void* params);
 
   // Tile functions.
-  void (*window)(const void* params, const InputBand& in, const int8_t* filter,
-                 const int32_t* bias, const OutputTile& out, void* scratch);
+  void (*window)(const void* params, const InputBand& in, const int8_t* filter, const int32_t* bias,
+                 const OutputTile& out, void* scratch);
   // Elements [begin, end) of flat operands (b is nullptr for unary ops).
   void (*range)(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
                 int64_t end);
@@ -86,15 +86,15 @@ enum OpDescriptorFlags : uint32_t {
 };
 
 struct OpDescriptor {
-  int32_t opcode;          // BuiltinOperator
-  const char* name;        // builtin_op_name(opcode)
+  int32_t opcode;    // BuiltinOperator
+  const char* name;  // builtin_op_name(opcode)
   PrepareFn prepare;
   EvalFn eval;
   // The latency estimator's cost-table family (tinyops_tflm.latency.cost_class
   // refines "conv" and "depthwise" by kernel shape).
   const char* cost_class;
-  uint32_t flags;          // OpDescriptorFlags
-  TileHooks tile;          // all nullptr: whole tensors only
+  uint32_t flags;  // OpDescriptorFlags
+  TileHooks tile;  // all nullptr: whole tensors only
 };
 
 template <OpFamily F>

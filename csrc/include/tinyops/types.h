@@ -42,10 +42,10 @@ struct Shape {
 };
 
 struct QuantInfo {
-  float scale;              // per-tensor scale (scales[0] when per-channel)
-  int32_t zero_point;       // per-tensor zero point
-  const float* scales;      // per-channel scales, num_scales entries (>= 1)
-  int32_t num_scales;       // 0 when the tensor is not quantized
+  float scale;          // per-tensor scale (scales[0] when per-channel)
+  int32_t zero_point;   // per-tensor zero point
+  const float* scales;  // per-channel scales, num_scales entries (>= 1)
+  int32_t num_scales;   // 0 when the tensor is not quantized
   int32_t quantized_dimension;
 };
 
@@ -53,7 +53,7 @@ struct TensorDesc {
   DType type;
   Shape shape;
   QuantInfo quant;
-  const void* const_data;   // contents of a constant tensor, else nullptr
+  const void* const_data;  // contents of a constant tensor, else nullptr
   uint32_t bytes;
 
   bool is_constant() const { return const_data != nullptr; }
@@ -74,16 +74,16 @@ struct OpOptions {
   int32_t padding;
   int32_t stride_w, stride_h;
   int32_t dilation_w, dilation_h;
-  int32_t filter_w, filter_h;        // pooling window
+  int32_t filter_w, filter_h;  // pooling window
   int32_t depth_multiplier;
-  int32_t activation;                // FusedActivation
-  int32_t keep_dims;                 // MEAN keep_dims, FULLY_CONNECTED keep_num_dims
-  int32_t axis;                      // CONCATENATION, PACK
-  int32_t values_count;              // PACK
+  int32_t activation;    // FusedActivation
+  int32_t keep_dims;     // MEAN keep_dims, FULLY_CONNECTED keep_num_dims
+  int32_t axis;          // CONCATENATION, PACK
+  int32_t values_count;  // PACK
   int32_t begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask;
-  int32_t offset;                    // STRIDED_SLICE offset flag
-  float alpha;                       // LEAKY_RELU
-  float beta;                        // SOFTMAX
+  int32_t offset;  // STRIDED_SLICE offset flag
+  float alpha;     // LEAKY_RELU
+  float beta;      // SOFTMAX
   int32_t reserved[4];
 };
 static_assert(sizeof(OpOptions) == 24 * 4, "OpOptions is part of the plan format");

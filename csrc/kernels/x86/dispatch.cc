@@ -54,7 +54,7 @@ const char* missing_feature(Isa isa) {
 
 Kernels table_for(Isa isa) {
   Kernels k{Isa::kPortable, nullptr, nullptr, nullptr, nullptr, 0,
-            nullptr,           nullptr, nullptr, nullptr};
+            nullptr,        nullptr, nullptr, nullptr};
   k.isa = isa;
   if (isa == Isa::kAvx2) {
     k.requant_rows = avx2::requant_rows;

@@ -39,7 +39,7 @@ struct Requant;
 namespace ew {
 struct AddMath;
 struct MulMath;
-}
+}  // namespace ew
 
 namespace x86 {
 
@@ -85,10 +85,9 @@ struct Kernels {
   // or nullptr outside the image; init[i] = bias + input_offset * (weights of
   // the rows inside) for interior columns [xa, xb); border columns sum
   // bias + w * (x + input_offset) over their taps inside. Channels [c0, c0 + n).
-  void (*dw_row)(const DepthwiseConv2DParams& p, const int8_t* const* rows,
-                 const int8_t* filter, const int32_t* bias, int32_t c0, int32_t n,
-                 const int32_t* init, int32_t xa, int32_t xb, const conv_detail::Requant& rq,
-                 int8_t* dst_row, int32_t pixel_stride);
+  void (*dw_row)(const DepthwiseConv2DParams& p, const int8_t* const* rows, const int8_t* filter,
+                 const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa,
+                 int32_t xb, const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
 
   // out[i] = lut[(uint8_t)in[i]] for i in [begin, end).
   void (*lut8)(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);
@@ -120,7 +119,7 @@ uint32_t supported_isas();
 #else
 inline const Kernels& kernels() {
   static constexpr Kernels k{Isa::kPortable, nullptr, nullptr, nullptr, nullptr, 0,
-                             nullptr,           nullptr, nullptr, nullptr};
+                             nullptr,        nullptr, nullptr, nullptr};
   return k;
 }
 inline const char* isa_error() { return nullptr; }

@@ -40,12 +40,12 @@ TINYOPS_TARGET_AVX2 void mul(const ew::MulMath& op, const int8_t* a, const int8_
 }  // namespace avx2
 
 namespace avx512 {
-TINYOPS_TARGET_AVX512 void add(const ew::AddMath& op, const int8_t* a, const int8_t* b,
-                               int8_t* out, int64_t n, BinaryForm form) {
+TINYOPS_TARGET_AVX512 void add(const ew::AddMath& op, const int8_t* a, const int8_t* b, int8_t* out,
+                               int64_t n, BinaryForm form) {
   binary_loops(op, a, b, out, n, form);
 }
-TINYOPS_TARGET_AVX512 void mul(const ew::MulMath& op, const int8_t* a, const int8_t* b,
-                               int8_t* out, int64_t n, BinaryForm form) {
+TINYOPS_TARGET_AVX512 void mul(const ew::MulMath& op, const int8_t* a, const int8_t* b, int8_t* out,
+                               int64_t n, BinaryForm form) {
   binary_loops(op, a, b, out, n, form);
 }
 }  // namespace avx512

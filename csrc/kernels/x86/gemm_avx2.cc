@@ -101,9 +101,10 @@ TINYOPS_TARGET_AVX2 void madd_blocks(const int8_t* const* xs, const int8_t* blk,
 struct Packed {
   static constexpr int32_t kLanes = avx2::kLanes;
   static ptrdiff_t block_bytes(int32_t K) { return static_cast<ptrdiff_t>(pairs_of(K)) * 32; }
-  static TINYOPS_TARGET_AVX2 __attribute__((noinline)) void blocks(
-      int32_t np, const int8_t* const* x4, const int8_t* blk, int32_t K, int32_t nb,
-      int32_t* acc) {
+  static TINYOPS_TARGET_AVX2 __attribute__((noinline)) void blocks(int32_t np,
+                                                                   const int8_t* const* x4,
+                                                                   const int8_t* blk, int32_t K,
+                                                                   int32_t nb, int32_t* acc) {
     const int32_t k2 = pairs_of(K);
     if (np == 1) {
       madd_blocks<1>(x4, blk, K, k2, nb, acc);
@@ -144,10 +145,12 @@ void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {
   }
 }
 
-TINYOPS_TARGET_AVX2 __attribute__((flatten)) void gemm_packed(
-    const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K, int32_t row0,
-    int32_t nch, const int32_t* bias_eff, const Requant& rq, int32_t c0, int8_t* const* outs,
-    int32_t* acc) {
+TINYOPS_TARGET_AVX2 __attribute__((flatten)) void gemm_packed(const int8_t* const* xs, int32_t npix,
+                                                              const int8_t* packed, int32_t K,
+                                                              int32_t row0, int32_t nch,
+                                                              const int32_t* bias_eff,
+                                                              const Requant& rq, int32_t c0,
+                                                              int8_t* const* outs, int32_t* acc) {
   gemm_packed_lanes<Packed, Lanes>(xs, npix, packed, K, row0, nch, bias_eff, rq, c0, outs, acc);
 }
 

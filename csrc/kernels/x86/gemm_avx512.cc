@@ -80,9 +80,10 @@ TINYOPS_TARGET_AVX512 void vnni_blocks(const int8_t* const* xs, const int8_t* bl
 struct Packed {
   static constexpr int32_t kLanes = 16;
   static ptrdiff_t block_bytes(int32_t K) { return static_cast<ptrdiff_t>((K + 3) / 4) * 64; }
-  static TINYOPS_TARGET_AVX512 __attribute__((noinline)) void blocks(
-      int32_t np, const int8_t* const* x4, const int8_t* blk, int32_t K, int32_t nb,
-      int32_t* acc) {
+  static TINYOPS_TARGET_AVX512 __attribute__((noinline)) void blocks(int32_t np,
+                                                                     const int8_t* const* x4,
+                                                                     const int8_t* blk, int32_t K,
+                                                                     int32_t nb, int32_t* acc) {
     const int32_t k4 = (K + 3) / 4;
     if (np == 1) {
       vnni_blocks<1>(x4, blk, K, k4, nb, acc);
@@ -101,8 +102,8 @@ TINYOPS_TARGET_AVX512 __attribute__((flatten)) void requant_rows(
 }
 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch) {
-  return static_cast<uint32_t>(conv_detail::round_up16(nch)) *
-         static_cast<uint32_t>((K + 3) / 4) * 4u;
+  return static_cast<uint32_t>(conv_detail::round_up16(nch)) * static_cast<uint32_t>((K + 3) / 4) *
+         4u;
 }
 
 void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst) {

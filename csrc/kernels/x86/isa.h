@@ -27,13 +27,15 @@
 // x86-64-v3.
 #define TINYOPS_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,popcnt")))
 // The AVX-512 level: Ice Lake / Zen 4 and later server and client cores.
-#define TINYOPS_TARGET_AVX512                                                            \
-  __attribute__((target("avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512vl,avx512dq," \
-                        "avx512vnni")))
+#define TINYOPS_TARGET_AVX512 \
+  __attribute__(( \
+      target("avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512vl,avx512dq," \
+             "avx512vnni")))
 // The AVX-512 level plus VBMI (byte permutes), checked separately.
-#define TINYOPS_TARGET_AVX512VBMI                                                        \
-  __attribute__((target("avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512vl,avx512dq," \
-                        "avx512vnni,avx512vbmi")))
+#define TINYOPS_TARGET_AVX512VBMI \
+  __attribute__(( \
+      target("avx2,fma,bmi,bmi2,popcnt,avx512f,avx512bw,avx512vl,avx512dq," \
+             "avx512vnni,avx512vbmi")))
 
 namespace tinyops {
 namespace x86 {
@@ -46,11 +48,11 @@ void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch);
 void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst);
 void gemm_packed(const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K,
-                 int32_t row0, int32_t nch, const int32_t* bias_eff,
-                 const conv_detail::Requant& rq, int32_t c0, int8_t* const* outs, int32_t* acc);
+                 int32_t row0, int32_t nch, const int32_t* bias_eff, const conv_detail::Requant& rq,
+                 int32_t c0, int8_t* const* outs, int32_t* acc);
 void dw_row(const DepthwiseConv2DParams& p, const int8_t* const* rows, const int8_t* filter,
-            const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa,
-            int32_t xb, const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
+            const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa, int32_t xb,
+            const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
 void lut8_vbmi(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);
 void add(const ew::AddMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,
          BinaryForm form);
@@ -65,11 +67,11 @@ void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t 
 uint32_t gemm_pack_bytes(int32_t K, int32_t nch);
 void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst);
 void gemm_packed(const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K,
-                 int32_t row0, int32_t nch, const int32_t* bias_eff,
-                 const conv_detail::Requant& rq, int32_t c0, int8_t* const* outs, int32_t* acc);
+                 int32_t row0, int32_t nch, const int32_t* bias_eff, const conv_detail::Requant& rq,
+                 int32_t c0, int8_t* const* outs, int32_t* acc);
 void dw_row(const DepthwiseConv2DParams& p, const int8_t* const* rows, const int8_t* filter,
-            const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa,
-            int32_t xb, const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
+            const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa, int32_t xb,
+            const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
 void add(const ew::AddMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,
          BinaryForm form);
 void mul(const ew::MulMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,

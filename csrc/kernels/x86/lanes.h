@@ -134,7 +134,8 @@ inline void dw_row_lanes(const DepthwiseConv2DParams& p, const int8_t* const* ro
       typename L::Vec acc;
       if (x >= xa && x < xb) {
         acc = iv;
-        for (int32_t t = 0; t < T; ++t) acc = L::add(acc, L::mul(L::load_i8(k, tap_in[t] + o), wv[t]));
+        for (int32_t t = 0; t < T; ++t)
+          acc = L::add(acc, L::mul(L::load_i8(k, tap_in[t] + o), wv[t]));
       } else {
         acc = bv;
         for (int32_t t = 0; t < T; ++t) {
@@ -144,8 +145,8 @@ inline void dw_row_lanes(const DepthwiseConv2DParams& p, const int8_t* const* ro
           acc = L::add(acc, L::mul(xv, wv[t]));
         }
       }
-      L::store_requant(k, dst_row + static_cast<ptrdiff_t>(x) * pixel_stride + cg, acc, r, off,
-                       lo, hi);
+      L::store_requant(k, dst_row + static_cast<ptrdiff_t>(x) * pixel_stride + cg, acc, r, off, lo,
+                       hi);
     }
   }
   for (; cg < n; ++cg) {  // channels past the last full vector
@@ -165,9 +166,9 @@ inline void dw_row_lanes(const DepthwiseConv2DParams& p, const int8_t* const* ro
           acc = wrap_add(acc, wrap_mul(static_cast<int32_t>(tap_in[t][o]) + p.input_offset, w));
         }
       }
-      dst_row[static_cast<ptrdiff_t>(x) * pixel_stride + cg] = conv_detail::requant_clamp(
-          acc, rq.multiplier[c], rq.left_shift[c], rq.right_shift[c], rq.output_offset,
-          rq.act_min, rq.act_max);
+      dst_row[static_cast<ptrdiff_t>(x) * pixel_stride + cg] =
+          conv_detail::requant_clamp(acc, rq.multiplier[c], rq.left_shift[c], rq.right_shift[c],
+                                     rq.output_offset, rq.act_min, rq.act_max);
     }
   }
 }

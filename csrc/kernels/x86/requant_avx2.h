@@ -42,8 +42,8 @@ TINYOPS_AVX2_INLINE __m256i requant8(__m256i acc, const RequantLanes& r, __m256i
                                      __m256i hi) {
   const __m256i a = _mm256_sllv_epi32(acc, r.ls);
   const __m256i even = srdhm_high_epi64(_mm256_mul_epi32(a, r.m));
-  const __m256i odd = srdhm_high_epi64(
-      _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(r.m, 32)));
+  const __m256i odd =
+      srdhm_high_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(r.m, 32)));
   const __m256i high = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
   const __m256i rem = _mm256_and_si256(high, r.mask);
   const __m256i thr = _mm256_sub_epi32(r.half_mask, _mm256_srai_epi32(high, 31));

@@ -37,12 +37,12 @@ TINYOPS_AVX512_INLINE __m512i srdhm_high_epi64(__m512i ab) {
 // The same arithmetic as requant_clamp: 64-bit products of even and odd
 // lanes, nudge, truncating division by 2^31, gemmlowp rounding right shift,
 // offset, max then min.
-TINYOPS_AVX512_INLINE __m512i requant16(__m512i acc, const RequantLanes& r, __m512i off,
-                                        __m512i lo, __m512i hi) {
+TINYOPS_AVX512_INLINE __m512i requant16(__m512i acc, const RequantLanes& r, __m512i off, __m512i lo,
+                                        __m512i hi) {
   const __m512i a = _mm512_sllv_epi32(acc, r.ls);
   const __m512i even = srdhm_high_epi64(_mm512_mul_epi32(a, r.m));
-  const __m512i odd = srdhm_high_epi64(
-      _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(r.m, 32)));
+  const __m512i odd =
+      srdhm_high_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(r.m, 32)));
   const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
   const __m512i rem = _mm512_and_si512(high, r.mask);
   const __m512i thr = _mm512_sub_epi32(r.half_mask, _mm512_srai_epi32(high, 31));

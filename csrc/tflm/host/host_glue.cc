@@ -62,12 +62,13 @@ constexpr Slot kAllocatePersistent = {
 constexpr Slot kAllocateTempTensor = {
     5, "_ZN6tflite5micro23MicroInterpreterContext24AllocateTempTfLiteTensorEi"};
 constexpr Slot kDeallocateTempTensor = {
-    6, "_ZN6tflite5micro23MicroInterpreterContext26DeallocateTempTfLiteTensorEPNS0_12TfLiteTensorE"};
+    6,
+    "_ZN6tflite5micro23MicroInterpreterContext26DeallocateTempTfLiteTensorEPNS0_12TfLiteTensorE"};
 constexpr Slot kGetEvalTensor = {9, "_ZN6tflite5micro23MicroInterpreterContext13GetEvalTensorEi"};
 constexpr Slot kSetExternalContext = {
     10, "_ZN6tflite5micro23MicroInterpreterContext20set_external_contextEPv"};
-constexpr Slot kExternalContext = {
-    11, "_ZN6tflite5micro23MicroInterpreterContext16external_contextEv"};
+constexpr Slot kExternalContext = {11,
+                                   "_ZN6tflite5micro23MicroInterpreterContext16external_contextEv"};
 
 struct ContextCalls {
   void* (*allocate_persistent)(void* self, size_t bytes);
@@ -112,8 +113,7 @@ void abi_error(const char* fmt, ...) {
 bool is_symbol(const void* p, const char* name, Dl_info* info_out = nullptr) {
   Dl_info info;
   std::memset(&info, 0, sizeof(info));
-  if (p == nullptr || dladdr(p, &info) == 0 || info.dli_sname == nullptr ||
-      info.dli_saddr != p) {
+  if (p == nullptr || dladdr(p, &info) == 0 || info.dli_sname == nullptr || info.dli_saddr != p) {
     return false;
   }
   if (info_out) *info_out = info;
@@ -135,9 +135,10 @@ const ContextCalls* calls_for(TflmContext* context) {
     return nullptr;
   }
   if (static_cast<char*>(context->impl_) != reinterpret_cast<char*>(context) + kImplFromContext) {
-    abi_error("tflite-micro ABI mismatch: the interpreter context is not laid out as in "
-              "tflite-micro==%s (the only build the adapter declares)",
-              kPinnedTflmVersion);
+    abi_error(
+        "tflite-micro ABI mismatch: the interpreter context is not laid out as in "
+        "tflite-micro==%s (the only build the adapter declares)",
+        kPinnedTflmVersion);
     return nullptr;
   }
   void* const* vtable = *static_cast<void* const* const*>(context->impl_);
@@ -145,19 +146,19 @@ const ContextCalls* calls_for(TflmContext* context) {
   if (vtable == g_verified_vtable) return &g_calls;
   if (!is_symbol(vtable[-1], kContextTypeinfo)) {
     abi_error(
-              "tflite-micro ABI mismatch: the interpreter context is %s, expected %s (the adapter "
-              "declares the ABI of tflite-micro==%s only)",
-              symbol_at(vtable[-1]), kContextTypeinfo, kPinnedTflmVersion);
+        "tflite-micro ABI mismatch: the interpreter context is %s, expected %s (the adapter "
+        "declares the ABI of tflite-micro==%s only)",
+        symbol_at(vtable[-1]), kContextTypeinfo, kPinnedTflmVersion);
     return nullptr;
   }
   const Slot slots[] = {kAllocatePersistent, kAllocateTempTensor, kDeallocateTempTensor,
-                        kGetEvalTensor, kSetExternalContext, kExternalContext};
+                        kGetEvalTensor,      kSetExternalContext, kExternalContext};
   for (const Slot& s : slots) {
     if (!is_symbol(vtable[s.index], s.symbol)) {
       abi_error(
-                "tflite-micro ABI mismatch: MicroContext vtable slot %d holds %s, expected %s "
-                "(the adapter declares the ABI of tflite-micro==%s only)",
-                s.index, symbol_at(vtable[s.index]), s.symbol, kPinnedTflmVersion);
+          "tflite-micro ABI mismatch: MicroContext vtable slot %d holds %s, expected %s "
+          "(the adapter declares the ABI of tflite-micro==%s only)",
+          s.index, symbol_at(vtable[s.index]), s.symbol, kPinnedTflmVersion);
       return nullptr;
     }
   }
@@ -203,8 +204,9 @@ bool init_hook(TflmContext* context) {
   void* current = c->external_context(context->impl_);
   if (current != nullptr) return true;  // already attached (the adapter checks it is a Binding)
   if (t_pending == nullptr) {
-    set_error(Status::kBadArgument,
-              "no TinyOps binding for this interpreter: build it with tinyops_tflm.tflm.Interpreter");
+    set_error(
+        Status::kBadArgument,
+        "no TinyOps binding for this interpreter: build it with tinyops_tflm.tflm.Interpreter");
     return false;
   }
   if (c->set_external_context(context->impl_, t_pending) != abi::kTfLiteOk) {
@@ -259,10 +261,10 @@ TINYOPS_EXPORT bool tinyops_tflm_register(void* resolver) {
   if (!is_symbol(vtable[-1], kResolverTypeinfo) ||
       !is_symbol(vtable[0], kFindOpBuiltin, &find_info)) {
     abi_error(
-              "tflite-micro ABI mismatch: the op resolver is %s with FindOp %s, expected %s with %s "
-              "(the adapter declares the ABI of tflite-micro==%s only)",
-              symbol_at(vtable[-1]), symbol_at(vtable[0]), kResolverTypeinfo, kFindOpBuiltin,
-              kPinnedTflmVersion);
+        "tflite-micro ABI mismatch: the op resolver is %s with FindOp %s, expected %s with %s "
+        "(the adapter declares the ABI of tflite-micro==%s only)",
+        symbol_at(vtable[-1]), symbol_at(vtable[0]), kResolverTypeinfo, kFindOpBuiltin,
+        kPinnedTflmVersion);
     return false;
   }
   const auto find = reinterpret_cast<FindOpFn>(vtable[0]);
@@ -273,8 +275,7 @@ TINYOPS_EXPORT bool tinyops_tflm_register(void* resolver) {
     const int32_t code = served_op_code(i);
     const abi::TFLMRegistration* r = find(resolver, code);
     if (r == nullptr) {
-      abi_error("the tflite-micro resolver has no registration for %s",
-                served_op_name(i));
+      abi_error("the tflite-micro resolver has no registration for %s", served_op_name(i));
       return false;
     }
     const auto* p = reinterpret_cast<const uint8_t*>(r);
@@ -292,10 +293,10 @@ TINYOPS_EXPORT bool tinyops_tflm_register(void* resolver) {
          inv.dli_fbase == find_info.dli_fbase && prep.dli_fbase == find_info.dli_fbase);
     if (!in_array || r->builtin_code != code || r->custom_name != nullptr || !kernels_in_wheel) {
       abi_error(
-                "tflite-micro ABI mismatch: the resolver's registration of %s does not look like "
-                "tflite-micro==%s's (code %d, %s the registration array, kernels %s the wheel)",
-                served_op_name(i), kPinnedTflmVersion, static_cast<int>(r->builtin_code),
-                in_array ? "inside" : "outside", kernels_in_wheel ? "inside" : "outside");
+          "tflite-micro ABI mismatch: the resolver's registration of %s does not look like "
+          "tflite-micro==%s's (code %d, %s the registration array, kernels %s the wheel)",
+          served_op_name(i), kPinnedTflmVersion, static_cast<int>(r->builtin_code),
+          in_array ? "inside" : "outside", kernels_in_wheel ? "inside" : "outside");
       return false;
     }
     entries[i] = const_cast<abi::TFLMRegistration*>(r);
@@ -390,10 +391,10 @@ TINYOPS_EXPORT uint64_t tinyops_tflm_invocations(void* handle, int32_t i) {
 // prepared[streamed, constants_direct, all_direct], sram_bytes.
 TINYOPS_EXPORT int32_t tinyops_tflm_stats(void* handle, uint64_t* out, int32_t cap) {
   const Binding& b = static_cast<HostBinding*>(handle)->binding;
-  const uint64_t values[] = {b.tiles,         b.transfers,       b.dma_read[0],  b.dma_read[1],
-                             b.dma_read[2],   b.dma_write[0],    b.dma_write[1], b.dma_write[2],
-                             b.sram_high_water, b.sram_planned,  b.prepared[0],  b.prepared[1],
-                             b.prepared[2],   b.sram_bytes};
+  const uint64_t values[] = {b.tiles,           b.transfers,    b.dma_read[0],  b.dma_read[1],
+                             b.dma_read[2],     b.dma_write[0], b.dma_write[1], b.dma_write[2],
+                             b.sram_high_water, b.sram_planned, b.prepared[0],  b.prepared[1],
+                             b.prepared[2],     b.sram_bytes};
   const int32_t n = static_cast<int32_t>(sizeof(values) / sizeof(values[0]));
   for (int32_t i = 0; i < n && i < cap; ++i) out[i] = values[i];
   return n;

@@ -64,7 +64,8 @@ void console_vprintf(const char* fmt, va_list args) {
     int longs = 0;
     bool size_t_mod = false;
     while (*p == 'l' || *p == 'z') {
-      if (*p == 'z') size_t_mod = true; else ++longs;
+      if (*p == 'z') size_t_mod = true;
+      else ++longs;
       ++p;
     }
     switch (*p) {
@@ -102,7 +103,10 @@ void console_vprintf(const char* fmt, va_list args) {
         break;
       }
       case '\0': --p; break;
-      default: out.put('%'); out.put(*p); break;
+      default:
+        out.put('%');
+        out.put(*p);
+        break;
     }
   }
   out.flush();
@@ -117,8 +121,7 @@ void console_printf(const char* fmt, ...) {
 
 void console_puts(const char* s) { console_write(s, static_cast<uint32_t>(std::strlen(s))); }
 
-void console_hex_lines(const char* prefix, const uint8_t* data, uint32_t bytes,
-                       uint32_t per_line) {
+void console_hex_lines(const char* prefix, const uint8_t* data, uint32_t bytes, uint32_t per_line) {
   static const char kHex[] = "0123456789abcdef";
   char line[16 + 2 * 64 + 2];
   if (per_line == 0 || per_line > 64) per_line = 64;

@@ -14,8 +14,8 @@ inline void send(uint32_t w) {
 }  // namespace
 
 extern "C" __attribute__((noinline, used)) void tinyops_dma_event(uint32_t event, uint32_t a,
-                                                                   uint32_t b, uint32_t c,
-                                                                   uint32_t d) {
+                                                                  uint32_t b, uint32_t c,
+                                                                  uint32_t d) {
   send(event);
   send(a);
   send(b);

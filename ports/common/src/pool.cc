@@ -30,11 +30,10 @@ void* TieredPool::alloc(size_t bytes, size_t align) {
 }
 
 tinyops::Allocator TieredPool::allocator() {
-  return tinyops::Allocator{
-      [](void* self, size_t bytes, size_t align) {
-        return static_cast<TieredPool*>(self)->alloc(bytes, align);
-      },
-      this};
+  return tinyops::Allocator{[](void* self, size_t bytes, size_t align) {
+                              return static_cast<TieredPool*>(self)->alloc(bytes, align);
+                            },
+                            this};
 }
 
 TieredPool& firmware_pool() {

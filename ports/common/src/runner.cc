@@ -120,7 +120,8 @@ bool dma_selftest(TieredPool& pool, const ModelDesc& model) {
 void print_ms(const char* prefix, uint64_t cycles, uint32_t hz) {
   const uint64_t us = hz ? cycles * 1000000ull / hz : 0;
   console_printf("%scycles=%llu ms=%llu.%03llu\n", prefix, static_cast<unsigned long long>(cycles),
-                 static_cast<unsigned long long>(us / 1000), static_cast<unsigned long long>(us % 1000));
+                 static_cast<unsigned long long>(us / 1000),
+                 static_cast<unsigned long long>(us % 1000));
 }
 
 tinyops::Executor g_executor;
@@ -154,7 +155,8 @@ int main() {
     bindings[r] = tinyops::RegionBinding{rd.base, rd.bytes};
     console_printf("region %lu kind=%s memory=%s base=0x%08lx bytes=%lu\n",
                    static_cast<unsigned long>(r), rd.kind == 0 ? "arena" : "constant",
-                   memory_name(rd.memory), static_cast<unsigned long>(reinterpret_cast<uintptr_t>(rd.base)),
+                   memory_name(rd.memory),
+                   static_cast<unsigned long>(reinterpret_cast<uintptr_t>(rd.base)),
                    static_cast<unsigned long>(rd.bytes));
   }
 
@@ -185,7 +187,8 @@ int main() {
     const uint32_t need = g_executor.tensor(static_cast<uint32_t>(t)).bytes;
     if (model.inputs[i].bytes != need) {
       console_printf("input %lu: %lu bytes given, tensor needs %lu\nDONE status=input\n",
-                     static_cast<unsigned long>(i), static_cast<unsigned long>(model.inputs[i].bytes),
+                     static_cast<unsigned long>(i),
+                     static_cast<unsigned long>(model.inputs[i].bytes),
                      static_cast<unsigned long>(need));
       return 2;
     }
@@ -230,8 +233,8 @@ int main() {
                      static_cast<unsigned long>(st.transfers),
                      static_cast<unsigned long long>(dma_bytes));
     } else {
-      console_printf("op %lu %s cycles=%lu\n", static_cast<unsigned long>(o),
-                     g_executor.op_name(o), static_cast<unsigned long>(cycles[o]));
+      console_printf("op %lu %s cycles=%lu\n", static_cast<unsigned long>(o), g_executor.op_name(o),
+                     static_cast<unsigned long>(cycles[o]));
     }
     sum += cycles[o];
   }

@@ -96,8 +96,8 @@ void zero_section(uint8_t* start, const uint8_t* end) {
 }  // namespace
 
 // 512-byte aligned (128 entries) as VTOR requires.
-__attribute__((section(".vectors"), used, aligned(512)))
-extern const VectorTable g_vectors = make_vectors();
+__attribute__((section(".vectors"), used, aligned(512))) extern const VectorTable g_vectors =
+    make_vectors();
 
 // The FPU must be on before compiled code runs: with -mfloat-abi=hard the
 // compiler may use FP registers anywhere (memcpy, struct copies, ...).
@@ -158,9 +158,15 @@ extern "C" __attribute__((used)) void tinyops_fault_report(const uint32_t* frame
 
 // MemManage, BusFault and UsageFault report like HardFault (weak: a board may
 // override them).
-extern "C" __attribute__((naked, weak)) void MemManage_Handler() { __asm volatile("b HardFault_Handler"); }
-extern "C" __attribute__((naked, weak)) void BusFault_Handler() { __asm volatile("b HardFault_Handler"); }
-extern "C" __attribute__((naked, weak)) void UsageFault_Handler() { __asm volatile("b HardFault_Handler"); }
+extern "C" __attribute__((naked, weak)) void MemManage_Handler() {
+  __asm volatile("b HardFault_Handler");
+}
+extern "C" __attribute__((naked, weak)) void BusFault_Handler() {
+  __asm volatile("b HardFault_Handler");
+}
+extern "C" __attribute__((naked, weak)) void UsageFault_Handler() {
+  __asm volatile("b HardFault_Handler");
+}
 
 extern "C" __attribute__((naked)) void HardFault_Handler() {
   __asm volatile(

@@ -34,7 +34,7 @@ class Dma2Engine final : public tinyops::DmaEngine {
     bool cache_maintenance;   // Cortex-M7 with D-cache enabled
     uint32_t cpu_only_start;  // [start, end) not reachable by DMA (F469 CCM)
     uint32_t cpu_only_end;
-    uint8_t irq_priority;     // 0 (highest) .. 15
+    uint8_t irq_priority;  // 0 (highest) .. 15
   };
 
   void init(const Config& cfg);
@@ -51,19 +51,19 @@ class Dma2Engine final : public tinyops::DmaEngine {
 
  private:
   struct Slot {
-    volatile uint32_t id;      // 0: idle
-    uint8_t* dst;              // next chunk
+    volatile uint32_t id;  // 0: idle
+    uint8_t* dst;          // next chunk
     const uint8_t* src;
-    uint32_t remaining;        // bytes still to program (DMA part)
-    uint32_t unit_log2;        // 0 byte, 2 word
+    uint32_t remaining;  // bytes still to program (DMA part)
+    uint32_t unit_log2;  // 0 byte, 2 word
     bool burst;
-    uint8_t* dst_start;        // whole transfer, for the final invalidate
+    uint8_t* dst_start;  // whole transfer, for the final invalidate
     uint32_t dst_bytes;
   };
 
   bool reachable(const void* p, uint32_t bytes) const;
   void program_chunk(int slot);
-  void service(int slot);      // handle a finished chunk (IRQ or polling)
+  void service(int slot);  // handle a finished chunk (IRQ or polling)
   void finish(int slot);
   void wait_slot(int slot);
 

@@ -51,8 +51,7 @@ void board_init() {
 }
 
 const BoardInfo& board_info() {
-  static const BoardInfo info{TINYOPS_BOARD_NAME, TINYOPS_CORE_NAME, stm32_board().core_hz,
-                              false};
+  static const BoardInfo info{TINYOPS_BOARD_NAME, TINYOPS_CORE_NAME, stm32_board().core_hz, false};
   return info;
 }
 

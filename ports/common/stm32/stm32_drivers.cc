@@ -36,7 +36,8 @@ void gpio_alternate(const PinGroup* groups, uint32_t count) {
     const uint32_t base = gpio::port(pg.port);
     for (uint32_t pin = 0; pin < 16; ++pin) {
       if (!(pg.pins & (1u << pin))) continue;
-      reg(base + gpio::kModer) = (reg(base + gpio::kModer) & ~(3u << (2 * pin))) | (2u << (2 * pin));
+      reg(base + gpio::kModer) =
+          (reg(base + gpio::kModer) & ~(3u << (2 * pin))) | (2u << (2 * pin));
       reg(base + gpio::kOtyper) &= ~(1u << pin);
       reg(base + gpio::kOspeedr) |= 3u << (2 * pin);
       reg(base + gpio::kPupdr) &= ~(3u << (2 * pin));
@@ -125,7 +126,8 @@ bool sdram_init(const SdramConfig& cfg) {
   if (cfg.swap_banks) {
     reg(rcc::kApb2enr) |= rcc::kApb2Syscfg;
     read_back(rcc::kApb2enr);
-    reg(syscfg::kMemrmp) = (reg(syscfg::kMemrmp) & ~syscfg::kMemrmpSwpFmcMask) | syscfg::kMemrmpSwpFmc;
+    reg(syscfg::kMemrmp) =
+        (reg(syscfg::kMemrmp) & ~syscfg::kMemrmpSwpFmcMask) | syscfg::kMemrmpSwpFmc;
   }
   reg(rcc::kAhb3enr) |= rcc::kAhb3Fmc;
   read_back(rcc::kAhb3enr);
@@ -178,16 +180,16 @@ bool qspi_done() {
 
 bool qspi_instruction(uint32_t instruction) {
   if (!wait_clear(qspi::kSr, qspi::kSrBusy)) return false;
-  reg(qspi::kCcr) = qspi::ccr_instruction(instruction) | qspi::kImodeSingle |
-                    qspi::kFmodeIndirectWrite;
+  reg(qspi::kCcr) =
+      qspi::ccr_instruction(instruction) | qspi::kImodeSingle | qspi::kFmodeIndirectWrite;
   return qspi_done();
 }
 
 bool qspi_read_register(uint32_t instruction, uint8_t* value) {
   if (!wait_clear(qspi::kSr, qspi::kSrBusy)) return false;
   reg(qspi::kDlr) = 0;  // one byte
-  reg(qspi::kCcr) = qspi::ccr_instruction(instruction) | qspi::kImodeSingle |
-                    qspi::kDmodeSingle | qspi::kFmodeIndirectRead;
+  reg(qspi::kCcr) = qspi::ccr_instruction(instruction) | qspi::kImodeSingle | qspi::kDmodeSingle |
+                    qspi::kFmodeIndirectRead;
   if (!wait_set(qspi::kSr, qspi::kSrTcf)) return false;
   *value = reg8(qspi::kDr);
   reg(qspi::kFcr) = qspi::kFcrAll;
@@ -197,8 +199,8 @@ bool qspi_read_register(uint32_t instruction, uint8_t* value) {
 bool qspi_write_register(uint32_t instruction, uint8_t value) {
   if (!wait_clear(qspi::kSr, qspi::kSrBusy)) return false;
   reg(qspi::kDlr) = 0;
-  reg(qspi::kCcr) = qspi::ccr_instruction(instruction) | qspi::kImodeSingle |
-                    qspi::kDmodeSingle | qspi::kFmodeIndirectWrite;
+  reg(qspi::kCcr) = qspi::ccr_instruction(instruction) | qspi::kImodeSingle | qspi::kDmodeSingle |
+                    qspi::kFmodeIndirectWrite;
   reg8(qspi::kDr) = value;
   return qspi_done();
 }

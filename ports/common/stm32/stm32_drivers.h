@@ -12,9 +12,9 @@ enum class Family : uint8_t { kF4, kF7 };
 // Pins of one GPIO port put in one alternate function (very high speed,
 // push-pull, no pull).
 struct PinGroup {
-  uint8_t port;    // gpio::Port
-  uint16_t pins;   // bit mask
-  uint8_t af;      // alternate function number
+  uint8_t port;   // gpio::Port
+  uint16_t pins;  // bit mask
+  uint8_t af;     // alternate function number
 };
 void gpio_alternate(const PinGroup* groups, uint32_t count);
 
@@ -36,13 +36,13 @@ void delay_us(uint32_t us, uint32_t core_hz);
 struct SdramConfig {
   const PinGroup* pins;
   uint32_t num_pin_groups;
-  uint32_t sdcr;            // SDCR1 value (geometry, width, CAS, clock, burst)
-  uint32_t sdtr;            // SDTR1 value (timings)
-  uint32_t mode_register;   // SDRAM load-mode-register value
-  uint32_t refresh_count;   // SDRTR COUNT
-  uint32_t auto_refresh;    // auto-refresh commands in the init sequence
-  bool swap_banks;          // F7: SYSCFG SWP_FMC so SDRAM appears at 0x60000000
-  uint32_t base;            // where the CPU sees bank 1 afterwards
+  uint32_t sdcr;           // SDCR1 value (geometry, width, CAS, clock, burst)
+  uint32_t sdtr;           // SDTR1 value (timings)
+  uint32_t mode_register;  // SDRAM load-mode-register value
+  uint32_t refresh_count;  // SDRTR COUNT
+  uint32_t auto_refresh;   // auto-refresh commands in the init sequence
+  bool swap_banks;         // F7: SYSCFG SWP_FMC so SDRAM appears at 0x60000000
+  uint32_t base;           // where the CPU sees bank 1 afterwards
   uint32_t bytes;
   uint32_t core_hz;
 };
@@ -54,11 +54,11 @@ bool sdram_init(const SdramConfig& cfg);
 struct QspiConfig {
   const PinGroup* pins;
   uint32_t num_pin_groups;
-  uint32_t prescaler;       // QSPI clock = HCLK / (prescaler + 1)
-  uint32_t flash_size_log2; // 24 for 16 MB
-  uint32_t cs_high_cycles;  // CSHT + 1
-  bool sample_shift;        // SSHIFT: sample half a cycle later
-  uint32_t dummy_cycles;    // written to the flash's volatile config register
+  uint32_t prescaler;        // QSPI clock = HCLK / (prescaler + 1)
+  uint32_t flash_size_log2;  // 24 for 16 MB
+  uint32_t cs_high_cycles;   // CSHT + 1
+  bool sample_shift;         // SSHIFT: sample half a cycle later
+  uint32_t dummy_cycles;     // written to the flash's volatile config register
   uint32_t core_hz;
 };
 bool qspi_memory_mapped_init(const QspiConfig& cfg);

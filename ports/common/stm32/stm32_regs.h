@@ -23,7 +23,7 @@ constexpr uint32_t kPwr = 0x40007000;
 constexpr uint32_t kUsart3 = 0x40004800;
 constexpr uint32_t kUsart1 = 0x40011000;
 constexpr uint32_t kSyscfg = 0x40013800;
-constexpr uint32_t kGpioA = 0x40020000;    // GPIOx = kGpioA + 0x400 * x (A..K)
+constexpr uint32_t kGpioA = 0x40020000;  // GPIOx = kGpioA + 0x400 * x (A..K)
 constexpr uint32_t kRcc = 0x40023800;
 constexpr uint32_t kFlashIf = 0x40023C00;
 constexpr uint32_t kDma2 = 0x40026400;
@@ -57,7 +57,7 @@ constexpr uint32_t kCfgrSwsPll = 2u << 2;
 constexpr uint32_t kCfgrPpre1Div4 = 5u << 10;
 constexpr uint32_t kCfgrPpre2Div2 = 4u << 13;
 
-constexpr uint32_t kAhb1GpioBase = 0;       // GPIOAEN..GPIOKEN = bits 0..10
+constexpr uint32_t kAhb1GpioBase = 0;  // GPIOAEN..GPIOKEN = bits 0..10
 constexpr uint32_t kAhb1Dma2 = 1u << 22;
 constexpr uint32_t kAhb3Fmc = 1u << 0;
 constexpr uint32_t kAhb3Qspi = 1u << 1;

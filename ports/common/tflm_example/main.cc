@@ -91,18 +91,19 @@ int main() {
 
   const tflite::Model* model = tflite::GetModel(g_tinyops_tflm_model);
   if (model->version() != TFLITE_SCHEMA_VERSION) {
-    console_printf("model schema %lu, TFLM reads %d\n", static_cast<unsigned long>(model->version()),
-                   TFLITE_SCHEMA_VERSION);
+    console_printf("model schema %lu, TFLM reads %d\n",
+                   static_cast<unsigned long>(model->version()), TFLITE_SCHEMA_VERSION);
     return done("model", 2);
   }
 
   // 1. TinyOps kernels for the ops it serves, stock TFLM kernels for the rest.
   static tflite::MicroMutableOpResolver<24> resolver;
-  if (tinyops::tflm::add_tinyops_kernels(resolver) != kTfLiteOk || resolver.AddReshape() != kTfLiteOk ||
-      resolver.AddSoftmax() != kTfLiteOk || resolver.AddLogistic() != kTfLiteOk ||
-      resolver.AddQuantize() != kTfLiteOk || resolver.AddDequantize() != kTfLiteOk ||
-      resolver.AddMaxPool2D() != kTfLiteOk || resolver.AddRelu() != kTfLiteOk ||
-      resolver.AddRelu6() != kTfLiteOk || resolver.AddConcatenation() != kTfLiteOk) {
+  if (tinyops::tflm::add_tinyops_kernels(resolver) != kTfLiteOk ||
+      resolver.AddReshape() != kTfLiteOk || resolver.AddSoftmax() != kTfLiteOk ||
+      resolver.AddLogistic() != kTfLiteOk || resolver.AddQuantize() != kTfLiteOk ||
+      resolver.AddDequantize() != kTfLiteOk || resolver.AddMaxPool2D() != kTfLiteOk ||
+      resolver.AddRelu() != kTfLiteOk || resolver.AddRelu6() != kTfLiteOk ||
+      resolver.AddConcatenation() != kTfLiteOk) {
     return done("resolver", 2);
   }
 
@@ -127,11 +128,12 @@ int main() {
                  static_cast<unsigned long>(sizeof(g_persistent_arena)),
                  static_cast<unsigned long>(sizeof(g_tensor_arena)),
                  static_cast<unsigned long>(interpreter.arena_used_bytes()));
-  console_printf("prepared streamed=%lu constants_direct=%lu all_direct=%lu sram_planned=%lu\n",
-                 static_cast<unsigned long>(g_binding.prepared[tinyops::tflm::kModeStreamed]),
-                 static_cast<unsigned long>(g_binding.prepared[tinyops::tflm::kModeConstantsDirect]),
-                 static_cast<unsigned long>(g_binding.prepared[tinyops::tflm::kModeAllDirect]),
-                 static_cast<unsigned long>(g_binding.sram_planned));
+  console_printf(
+      "prepared streamed=%lu constants_direct=%lu all_direct=%lu sram_planned=%lu\n",
+      static_cast<unsigned long>(g_binding.prepared[tinyops::tflm::kModeStreamed]),
+      static_cast<unsigned long>(g_binding.prepared[tinyops::tflm::kModeConstantsDirect]),
+      static_cast<unsigned long>(g_binding.prepared[tinyops::tflm::kModeAllDirect]),
+      static_cast<unsigned long>(g_binding.sram_planned));
 
   for (size_t i = 0; i < interpreter.inputs_size(); ++i) {
     TfLiteTensor* in = interpreter.input(i);

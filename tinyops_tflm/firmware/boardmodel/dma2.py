@@ -19,6 +19,7 @@ becomes 0, EN clears, HTIF/TCIF are set and the stream's interrupt line is
 raised when TCIE/HTIE/TEIE allow it. Software that reads a destination
 before waiting therefore sees the old bytes, as it could on the board.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class Stream:
     m1ar: int = 0
     fcr: int = 0x21
     flags: int = 0
-    data: np.ndarray | None = None   # source bytes read at EN
+    data: np.ndarray | None = None  # source bytes read at EN
     transfers: int = 0
     bytes: int = 0
 
@@ -73,7 +74,7 @@ class Dma2(Peripheral):
         data, s.data = s.data, None
         if s.cr & (1 << 10):  # MINC
             self.m.dma_write(s.m0ar, data, f"DMA2 stream {s.index}")
-        else:                 # every memory item lands on the same address: the last one stays
+        else:  # every memory item lands on the same address: the last one stays
             self.m.dma_write(s.m0ar, data[-msize:], f"DMA2 stream {s.index}")
         s.bytes += data.size
         s.transfers += 1
@@ -84,9 +85,13 @@ class Dma2(Peripheral):
 
     def _update_irq(self, s: Stream) -> None:
         cr = s.cr
-        level = ((s.flags >> 5 & 1) and cr >> 4 & 1) or ((s.flags >> 4 & 1) and cr >> 3 & 1) or \
-            ((s.flags >> 3 & 1) and cr >> 2 & 1) or ((s.flags >> 2 & 1) and cr >> 1 & 1) or \
-            ((s.flags & 1) and s.fcr >> 7 & 1)
+        level = (
+            ((s.flags >> 5 & 1) and cr >> 4 & 1)
+            or ((s.flags >> 4 & 1) and cr >> 3 & 1)
+            or ((s.flags >> 3 & 1) and cr >> 2 & 1)
+            or ((s.flags >> 2 & 1) and cr >> 1 & 1)
+            or ((s.flags & 1) and s.fcr >> 7 & 1)
+        )
         self.m.nvic.set_level(IRQS[s.index], bool(level))
         if level:
             self.m.interrupts_changed()  # taken as soon as PRIMASK and priorities allow
@@ -106,8 +111,14 @@ class Dma2(Peripheral):
         if off in (0x08, 0x0C):
             return 0
         s, reg = self._stream(off)
-        return {0x00: s.cr | int(s.enabled), 0x04: s.ndtr, 0x08: s.par, 0x0C: s.m0ar,
-                0x10: s.m1ar, 0x14: (s.fcr & ~0x38) | (0x20 if not s.enabled else 0)}[reg]
+        return {
+            0x00: s.cr | int(s.enabled),
+            0x04: s.ndtr,
+            0x08: s.par,
+            0x0C: s.m0ar,
+            0x10: s.m1ar,
+            0x14: (s.fcr & ~0x38) | (0x20 if not s.enabled else 0),
+        }[reg]
 
     def _stream(self, off: int) -> tuple[Stream, int]:
         if not 0x10 <= off < 0x10 + 8 * 0x18:
@@ -131,8 +142,10 @@ class Dma2(Peripheral):
             return
         if s.enabled:
             name = {0x04: "NDTR", 0x08: "PAR", 0x0C: "M0AR", 0x10: "M1AR", 0x14: "FCR"}[reg]
-            raise DmaError(f"DMA2 stream {s.index}: S{s.index}{name} written while the stream is "
-                           "enabled (the RM makes it read-only while EN = 1)")
+            raise DmaError(
+                f"DMA2 stream {s.index}: S{s.index}{name} written while the stream is "
+                "enabled (the RM makes it read-only while EN = 1)"
+            )
         if reg == 0x04:
             s.ndtr = value & 0xFFFF
         elif reg == 0x08:
@@ -149,8 +162,9 @@ class Dma2(Peripheral):
         tag = f"DMA2 stream {s.index}"
         if s.enabled:
             if value & 1:
-                raise DmaError(f"{tag}: S{s.index}CR written with EN = 1 while the stream is "
-                               "still busy (enabling a busy stream)")
+                raise DmaError(
+                    f"{tag}: S{s.index}CR written with EN = 1 while the stream is still busy (enabling a busy stream)"
+                )
             # Software disable: the stream stops; TCIF signals the stop.
             s.data = None
             s.cr = value & ~1
@@ -166,19 +180,24 @@ class Dma2(Peripheral):
         cr = s.cr
         shift = FLAG_SHIFT[s.index % 4]
         if s.flags:
-            raise DmaError(f"{tag}: EN set with event flags {s.flags:#x} still set (clear them in "
-                           f"{'HIFCR' if s.index >= 4 else 'LIFCR'} bits {shift}.. first)")
+            raise DmaError(
+                f"{tag}: EN set with event flags {s.flags:#x} still set (clear them in "
+                f"{'HIFCR' if s.index >= 4 else 'LIFCR'} bits {shift}.. first)"
+            )
         direction = (cr >> 6) & 3
         if direction != 2:
-            raise DmaError(f"{tag}: DIR = {direction}: only memory-to-memory transfers are "
-                           "modelled (no peripheral requests on this board model)")
+            raise DmaError(
+                f"{tag}: DIR = {direction}: only memory-to-memory transfers are "
+                "modelled (no peripheral requests on this board model)"
+            )
         if cr & (1 << 8):
             raise DmaError(f"{tag}: circular mode with memory-to-memory (not allowed)")
         if cr & (1 << 18):
             raise DmaError(f"{tag}: double-buffer mode with memory-to-memory (not allowed)")
         if not s.fcr & (1 << 2):
-            raise DmaError(f"{tag}: direct mode (FCR.DMDIS = 0) with memory-to-memory "
-                           "(not allowed: the FIFO must be used)")
+            raise DmaError(
+                f"{tag}: direct mode (FCR.DMDIS = 0) with memory-to-memory (not allowed: the FIFO must be used)"
+            )
         psize_code, msize_code = (cr >> 11) & 3, (cr >> 13) & 3
         if psize_code == 3 or msize_code == 3:
             raise DmaError(f"{tag}: reserved PSIZE/MSIZE value")
@@ -187,12 +206,15 @@ class Dma2(Peripheral):
             raise DmaError(f"{tag}: enabled with NDTR = 0")
         total = s.ndtr * psize
         if total % msize:
-            raise DmaError(f"{tag}: NDTR {s.ndtr} x PSIZE {psize} B = {total} B is not a whole "
-                           f"number of MSIZE ({msize} B) items")
+            raise DmaError(
+                f"{tag}: NDTR {s.ndtr} x PSIZE {psize} B = {total} B is not a whole number of MSIZE ({msize} B) items"
+            )
         if s.par % psize or s.m0ar % msize:
-            raise DmaError(f"{tag}: PAR {s.par:#010x} / M0AR {s.m0ar:#010x} not aligned to PSIZE "
-                           f"{psize} / MSIZE {msize} bytes (the hardware ignores the low address "
-                           "bits, so the wrong bytes would move)")
+            raise DmaError(
+                f"{tag}: PAR {s.par:#010x} / M0AR {s.m0ar:#010x} not aligned to PSIZE "
+                f"{psize} / MSIZE {msize} bytes (the hardware ignores the low address "
+                "bits, so the wrong bytes would move)"
+            )
         fth = s.fcr & 3
         fifo_level = (fth + 1) * 4
         beats = {0: 1, 1: 4, 2: 8, 3: 16}
@@ -200,22 +222,25 @@ class Dma2(Peripheral):
         if mburst > 1:
             mbytes = mburst * msize
             if mbytes > 16 or fifo_level % mbytes:
-                raise DmaError(f"{tag}: MBURST {mburst} beats x MSIZE {msize} B with FIFO "
-                               f"threshold {fth + 1}/4 is a forbidden FIFO/burst combination "
-                               "(the stream would raise FEIF and stop)")
+                raise DmaError(
+                    f"{tag}: MBURST {mburst} beats x MSIZE {msize} B with FIFO "
+                    f"threshold {fth + 1}/4 is a forbidden FIFO/burst combination "
+                    "(the stream would raise FEIF and stop)"
+                )
         if pburst > 1:
             pbytes = pburst * psize
             if pbytes > 16:
                 raise DmaError(f"{tag}: PBURST {pburst} x PSIZE {psize} B exceeds the 16-byte FIFO")
             if pbytes == 16 and fth == 2:
                 raise DmaError(f"{tag}: PBURST x PSIZE = FIFO size with threshold 3/4 (forbidden)")
-        for port, addr, size, burst, inc in (("peripheral", s.par, psize, pburst, cr >> 9 & 1),
-                                             ("memory", s.m0ar, msize, mburst, cr >> 10 & 1)):
+        for port, addr, size, burst, inc in (
+            ("peripheral", s.par, psize, pburst, cr >> 9 & 1),
+            ("memory", s.m0ar, msize, mburst, cr >> 10 & 1),
+        ):
             b = burst * size
             if burst > 1 and inc and (addr % b or 1024 % b):
-                raise DmaError(f"{tag}: {port} bursts of {b} B from {addr:#010x} cross 1 KB "
-                               "boundaries (not allowed)")
-        if cr & (1 << 9):   # PINC
+                raise DmaError(f"{tag}: {port} bursts of {b} B from {addr:#010x} cross 1 KB boundaries (not allowed)")
+        if cr & (1 << 9):  # PINC
             src = self.m.dma_read(s.par, total, tag)
         else:
             src = np.tile(self.m.dma_read(s.par, psize, tag), s.ndtr)
@@ -235,6 +260,7 @@ class Dma1(Peripheral):
 
     def write32(self, off: int, value: int) -> None:
         if 0x10 <= off < 0xD0 and (off - 0x10) % 0x18 == 0 and (value >> 6) & 3 == 2:
-            raise DmaError(f"DMA1 stream {(off - 0x10) // 0x18}: memory-to-memory direction "
-                           "(DIR = 10) exists on DMA2 only")
+            raise DmaError(
+                f"DMA1 stream {(off - 0x10) // 0x18}: memory-to-memory direction (DIR = 10) exists on DMA2 only"
+            )
         super().write32(off, value)

@@ -14,16 +14,17 @@ board wires 32 data lines, the F746 board 16). Until then an access is a
 named error saying which step is missing. SDSR.BUSY is never set: commands
 complete at once in the model.
 """
+
 from __future__ import annotations
 
 from ...errors import SdramError
 from .peripheral import Peripheral
 
-POWER_UP_US = 100      # RM "SDRAM initialization" step 4: typical 100 us after clock enable
-MIN_AUTO_REFRESH = 2   # MT48LC4M32B2 data sheet: at least two AUTO REFRESH cycles
+POWER_UP_US = 100  # RM "SDRAM initialization" step 4: typical 100 us after clock enable
+MIN_AUTO_REFRESH = 2  # MT48LC4M32B2 data sheet: at least two AUTO REFRESH cycles
 ROWS, ROW_BITS, COL_BITS, BANKS = 4096, 12, 8, 4
-REFRESH_MS = 64.0      # MT48LC4M32B2: 4096 rows every 64 ms
-MIN_COUNT = 41         # RM FMC_SDRTR: COUNT must be at least 41 SDRAM clock cycles
+REFRESH_MS = 64.0  # MT48LC4M32B2: 4096 rows every 64 ms
+MIN_COUNT = 41  # RM FMC_SDRTR: COUNT must be at least 41 SDRAM clock cycles
 # MT48LC4M32B2-6A (both boards' part) AC characteristics, data sheet table
 # "Electrical Characteristics and Recommended AC Operating Conditions":
 # minimum clock period per CAS latency, and the command timings FMC_SDTR1
@@ -40,7 +41,7 @@ class FmcSdram(Peripheral):
 
     def __init__(self, machine) -> None:
         super().__init__(machine)
-        self.sdcr = [0x2D0, 0x2D0]   # reset values
+        self.sdcr = [0x2D0, 0x2D0]  # reset values
         self.sdtr = [0x0FFFFFFF, 0x0FFFFFFF]
         self.sdcmr = 0
         self.sdrtr = 0
@@ -49,7 +50,7 @@ class FmcSdram(Peripheral):
         self.auto_refreshes = 0
         self.mode_register: int | None = None
         self.ready = False
-        self.problem: str | None = None   # why the window is closed, once tried
+        self.problem: str | None = None  # why the window is closed, once tried
 
     # ---- facts derived from the registers -------------------------------------
     def sdclk_hz(self) -> int:
@@ -63,8 +64,7 @@ class FmcSdram(Peripheral):
         if not self.precharged:
             steps.append("Precharge All command")
         if self.auto_refreshes < MIN_AUTO_REFRESH:
-            steps.append(f"Auto-refresh commands ({self.auto_refreshes} issued, "
-                         f"{MIN_AUTO_REFRESH} needed)")
+            steps.append(f"Auto-refresh commands ({self.auto_refreshes} issued, {MIN_AUTO_REFRESH} needed)")
         if self.mode_register is None:
             steps.append("Load Mode Register command")
         if not (self.sdrtr >> 1) & 0x1FFF:
@@ -79,8 +79,10 @@ class FmcSdram(Peripheral):
         if self.problem:
             return self.problem
         missing = self.missing_steps()
-        return (f"SDRAM window accessed at {addr:#010x} before the FMC SDRAM init sequence "
-                f"finished (missing: {missing or 'nothing'})")
+        return (
+            f"SDRAM window accessed at {addr:#010x} before the FMC SDRAM init sequence "
+            f"finished (missing: {missing or 'nothing'})"
+        )
 
     # ---- registers ---------------------------------------------------------------
     def read32(self, off: int) -> int:
@@ -123,17 +125,18 @@ class FmcSdram(Peripheral):
             return  # bank 2 (SDNE1) has no chip on these boards: nothing answers
         if mode == 1:
             if not self.sdclk_hz():
-                raise SdramError("Clock Configuration Enable with FMC_SDCR1.SDCLK = 0 "
-                                 "(SDRAM clock disabled)")
+                raise SdramError("Clock Configuration Enable with FMC_SDCR1.SDCLK = 0 (SDRAM clock disabled)")
             self.clock_enabled_at = self._now()
         elif mode == 2:
             if self.clock_enabled_at is None:
                 raise SdramError("Precharge All before the Clock Configuration Enable command")
             waited = (self._now() - self.clock_enabled_at) / max(self.m.rcc.hclk(), 1) * 1e6
             if waited < POWER_UP_US:
-                raise SdramError(f"Precharge All {waited:.1f} us after Clock Configuration "
-                                 f"Enable: the SDRAM needs {POWER_UP_US} us of stable clock "
-                                 "first (time measured on the DWT cycle counter)")
+                raise SdramError(
+                    f"Precharge All {waited:.1f} us after Clock Configuration "
+                    f"Enable: the SDRAM needs {POWER_UP_US} us of stable clock "
+                    "first (time measured on the DWT cycle counter)"
+                )
             self.precharged = True
         elif mode == 3:
             if not self.precharged:
@@ -144,13 +147,16 @@ class FmcSdram(Peripheral):
                 raise SdramError(
                     f"Load Mode Register after {self.auto_refreshes} auto-refresh command(s): "
                     f"the MT48LC4M32B2 needs at least {MIN_AUTO_REFRESH} after Precharge All "
-                    "(missing FMC auto-refresh command in the init sequence)")
+                    "(missing FMC auto-refresh command in the init sequence)"
+                )
             mrd = (value >> 9) & 0x1FFF
             cas_mr = (mrd >> 4) & 7
             cas_cr = (self.sdcr[0] >> 7) & 3
             if cas_mr != cas_cr:
-                raise SdramError(f"mode register CAS latency {cas_mr} differs from "
-                                 f"FMC_SDCR1.CAS {cas_cr}: reads would sample the wrong cycle")
+                raise SdramError(
+                    f"mode register CAS latency {cas_mr} differs from "
+                    f"FMC_SDCR1.CAS {cas_cr}: reads would sample the wrong cycle"
+                )
             self.mode_register = mrd
         self._maybe_open()
 
@@ -161,17 +167,18 @@ class FmcSdram(Peripheral):
         out = []
         cas = (self.sdcr[0] >> 7) & 3
         if cas in TCK_MIN_NS and period < TCK_MIN_NS[cas]:
-            out.append(f"CAS latency {cas} at SDCLK {sdclk / 1e6:.0f} MHz ({period:.2f} ns): the "
-                       f"MT48LC4M32B2-6A needs a clock period of at least {TCK_MIN_NS[cas]} ns "
-                       f"with CL = {cas}")
+            out.append(
+                f"CAS latency {cas} at SDCLK {sdclk / 1e6:.0f} MHz ({period:.2f} ns): the "
+                f"MT48LC4M32B2-6A needs a clock period of at least {TCK_MIN_NS[cas]} ns "
+                f"with CL = {cas}"
+            )
         tr = self.sdtr[0]
         cycles = {k: ((tr >> sh) & 0xF) + 1 for k, sh in SDTR_FIELDS.items()}
         if cycles["TMRD"] < 2:
             out.append(f"FMC_SDTR1.TMRD = {cycles['TMRD']} cycle(s): tMRD is 2 clocks")
         for name, ns in T_MIN_NS.items():
             if cycles[name] * period < ns:
-                out.append(f"FMC_SDTR1.{name} = {cycles[name]} cycles = "
-                           f"{cycles[name] * period:.1f} ns < {ns:g} ns")
+                out.append(f"FMC_SDTR1.{name} = {cycles[name]} cycles = {cycles[name] * period:.1f} ns < {ns:g} ns")
         return out
 
     def _refresh_rate(self, value: int) -> None:
@@ -184,9 +191,11 @@ class FmcSdram(Peripheral):
             interval_us = (count + 1) / sdclk * 1e6 if sdclk else float("inf")
             need_us = REFRESH_MS * 1000 / ROWS
             if interval_us > need_us:
-                raise SdramError(f"FMC_SDRTR.COUNT = {count} refreshes a row every "
-                                 f"{interval_us:.2f} us at SDCLK {sdclk / 1e6:.0f} MHz; the "
-                                 f"SDRAM needs one every {need_us:.3f} us (64 ms / 4096 rows)")
+                raise SdramError(
+                    f"FMC_SDRTR.COUNT = {count} refreshes a row every "
+                    f"{interval_us:.2f} us at SDCLK {sdclk / 1e6:.0f} MHz; the "
+                    f"SDRAM needs one every {need_us:.3f} us (64 ms / 4096 rows)"
+                )
         self._maybe_open()
 
     def _maybe_open(self) -> None:
@@ -198,12 +207,13 @@ class FmcSdram(Peripheral):
         board = self.m.spec.sdram_bus_bits
         problems = []
         if bits != board:
-            problems.append(f"FMC_SDCR1.MWID = {bits}-bit but the board wires {board} SDRAM "
-                            "data lines")
+            problems.append(f"FMC_SDCR1.MWID = {bits}-bit but the board wires {board} SDRAM data lines")
         if nc + 8 != COL_BITS or nr + 11 != ROW_BITS or (4 if nb else 2) != BANKS:
-            problems.append(f"FMC_SDCR1 geometry {nc + 8} column / {nr + 11} row bits, "
-                            f"{4 if nb else 2} banks; the MT48LC4M32B2 has {COL_BITS} / "
-                            f"{ROW_BITS}, {BANKS} banks")
+            problems.append(
+                f"FMC_SDCR1 geometry {nc + 8} column / {nr + 11} row bits, "
+                f"{4 if nb else 2} banks; the MT48LC4M32B2 has {COL_BITS} / "
+                f"{ROW_BITS}, {BANKS} banks"
+            )
         problems += self._timing_problems()
         if problems:
             self.problem = "; ".join(problems)

@@ -6,6 +6,7 @@ console check can see whether the TX pin is in its alternate function.
 SYSCFG (chapter "System configuration controller"): MEMRMP.SWP_FMC [11:10] moves
 the SDRAM banks to 0x6000 0000 (01).
 """
+
 from __future__ import annotations
 
 from ...errors import ClockError
@@ -19,8 +20,9 @@ class Gpio(Peripheral):
 
     def __init__(self, machine) -> None:
         super().__init__(machine)
-        self.ports = [{0x00: 0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 0, 0x1C: 0,
-                       0x20: 0, 0x24: 0} for _ in range(11)]
+        self.ports = [
+            {0x00: 0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 0, 0x1C: 0, 0x20: 0, 0x24: 0} for _ in range(11)
+        ]
         # Reset values of port A/B (debug pins), RM GPIO register descriptions.
         self.ports[0][0x00], self.ports[0][0x08], self.ports[0][0x0C] = 0xA8000000, 0x0C000000, 0x64000000
         self.ports[1][0x00], self.ports[1][0x08], self.ports[1][0x0C] = 0x00000280, 0x000000C0, 0x00000100
@@ -28,8 +30,9 @@ class Gpio(Peripheral):
     def _port(self, off: int) -> tuple[dict, int, int]:
         index, reg = off // 0x400, off % 0x400
         if not self.m.rcc.r[0x30] >> index & 1:
-            raise ClockError(f"GPIO{'ABCDEFGHIJK'[index]} accessed with its clock disabled "
-                             f"(RCC_AHB1ENR bit {index} = 0)")
+            raise ClockError(
+                f"GPIO{'ABCDEFGHIJK'[index]} accessed with its clock disabled (RCC_AHB1ENR bit {index} = 0)"
+            )
         return self.ports[index], reg, index
 
     def read32(self, off: int) -> int:

@@ -17,6 +17,7 @@ the branch to EXC_RETURN as an exception-exit event; the frame is popped
 here (B1.5.8). Faults of the core stop the run with a named error instead of
 entering the firmware's fault handlers.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,18 +27,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_PROT,
-                     UC_HOOK_MEM_UNMAPPED, UC_HOOK_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED,
-                     UC_MODE_MCLASS,
-                     UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc,
-                     UcError)
+from unicorn import (
+    UC_ARCH_ARM,
+    UC_HOOK_CODE,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_FETCH_PROT,
+    UC_HOOK_MEM_UNMAPPED,
+    UC_HOOK_MEM_WRITE_PROT,
+    UC_MEM_WRITE_UNMAPPED,
+    UC_MODE_MCLASS,
+    UC_MODE_THUMB,
+    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    Uc,
+    UcError,
+)
 from unicorn import arm_const as A
 
+from ...errors import BoardModelError, BusFaultError, DmaBusError, FirmwareHang, QspiError, SdramError
 from .boards import BoardSpec, MemRegion, board_spec
 from .dma2 import Dma1, Dma2
 from .elf import read_elf
-from ...errors import (BoardModelError, BusFaultError, DmaBusError, FirmwareHang, QspiError,
-                      SdramError)
 from .fmc_sdram import FmcSdram
 from .gpio_syscfg import Gpio, Syscfg
 from .quadspi import Quadspi
@@ -99,12 +111,10 @@ class Machine:
         self.flash = Region(self.spec.flash, fill=0xFF)
         uc.mem_map_ptr(self.flash.base, self.flash.size, UC_PROT_READ | UC_PROT_EXEC, self.flash.ptr)
         if self.spec.boot_alias != self.flash.base:
-            uc.mem_map_ptr(self.spec.boot_alias, self.flash.size, UC_PROT_READ | UC_PROT_EXEC,
-                           self.flash.ptr)
+            uc.mem_map_ptr(self.spec.boot_alias, self.flash.size, UC_PROT_READ | UC_PROT_EXEC, self.flash.ptr)
         self.rams = [Region(r) for r in self.spec.rams]
         for r in self.rams:
-            uc.mem_map_ptr(r.base, r.size, UC_PROT_ALL if r.spec.executable else
-                           UC_PROT_READ | UC_PROT_WRITE, r.ptr)
+            uc.mem_map_ptr(r.base, r.size, UC_PROT_ALL if r.spec.executable else UC_PROT_READ | UC_PROT_WRITE, r.ptr)
         self.qspi_image = Region(MemRegion("qspi", QSPI_BASE, QSPI_SIZE, writable=False), fill=0xFF)
         self.qspi_open = False
         self.sdram: Region | None = None
@@ -125,8 +135,20 @@ class Machine:
         self.scs = Scs(self)
         self.nvic = self.scs.nvic
         self._callbacks = []
-        for p in (self.rcc, self.pwr, self.flash_if, self.gpio, self.syscfg, self.fmc, self.qspi,
-                  self.dma, self.dma1, self.usart, self.dwt, self.scs):
+        for p in (
+            self.rcc,
+            self.pwr,
+            self.flash_if,
+            self.gpio,
+            self.syscfg,
+            self.fmc,
+            self.qspi,
+            self.dma,
+            self.dma1,
+            self.usart,
+            self.dwt,
+            self.scs,
+        ):
             self._mmio(p)
 
         # ---- hooks ----------------------------------------------------------------------
@@ -138,12 +160,12 @@ class Machine:
         text = self.elf.sections.get(".text")
         if text is None:
             raise BoardModelError("the firmware has no .text section")
-        code = self.flash.view[text[0] - self.flash.base:text[0] - self.flash.base + text[1]]
+        code = self.flash.view[text[0] - self.flash.base : text[0] - self.flash.base + text[1]]
         halves = code[: code.size & ~1].view("<u2")
-        for k in np.flatnonzero(halves == 0xBF30):       # WFI
+        for k in np.flatnonzero(halves == 0xBF30):  # WFI
             a = text[0] + 2 * int(k)
             uc.hook_add(UC_HOOK_CODE, self._on_wfi, begin=a, end=a)
-        for k in np.flatnonzero(halves == 0xB662):       # CPSIE I: check after it
+        for k in np.flatnonzero(halves == 0xB662):  # CPSIE I: check after it
             a = text[0] + 2 * int(k) + 2
             uc.hook_add(UC_HOOK_CODE, self._after_cpsie, begin=a, end=a)
         self._wfi = False
@@ -154,12 +176,14 @@ class Machine:
             for target in (self.flash, self.qspi_image):
                 if target.contains(seg.paddr, len(seg.data)):
                     off = seg.paddr - target.base
-                    target.view[off:off + len(seg.data)] = np.frombuffer(seg.data, np.uint8)
+                    target.view[off : off + len(seg.data)] = np.frombuffer(seg.data, np.uint8)
                     break
             else:
-                raise BoardModelError(f"ELF segment at {seg.paddr:#010x} (+{len(seg.data)} B) is "
-                                      "neither in internal flash nor in the QSPI flash: a "
-                                      "programmer cannot write it")
+                raise BoardModelError(
+                    f"ELF segment at {seg.paddr:#010x} (+{len(seg.data)} B) is "
+                    "neither in internal flash nor in the QSPI flash: a "
+                    "programmer cannot write it"
+                )
 
     # ---- MMIO plumbing -------------------------------------------------------------------
     def _mmio(self, p) -> None:
@@ -196,12 +220,10 @@ class Machine:
     # ---- memory map changes ---------------------------------------------------------------
     def open_sdram(self, base: int) -> None:
         if self.sdram is None:
-            self.sdram = Region(MemRegion("sdram", base, self.spec.sdram_bytes,
-                                          cacheable=self._sdram_cacheable(base)))
+            self.sdram = Region(MemRegion("sdram", base, self.spec.sdram_bytes, cacheable=self._sdram_cacheable(base)))
         else:
             self.sdram.base = base
-            self.sdram.spec = MemRegion("sdram", base, self.spec.sdram_bytes,
-                                        cacheable=self._sdram_cacheable(base))
+            self.sdram.spec = MemRegion("sdram", base, self.spec.sdram_bytes, cacheable=self._sdram_cacheable(base))
         self.uc.mem_map_ptr(base, self.sdram.size, UC_PROT_ALL, self.sdram.ptr)
         if self.scs.dcache is not None and self.scs.dcache.enabled and self.sdram.spec.cacheable:
             self.scs.dcache.track(self.sdram)
@@ -221,8 +243,7 @@ class Machine:
 
     def open_qspi(self) -> None:
         if not self.qspi_open:
-            self.uc.mem_map_ptr(QSPI_BASE, QSPI_SIZE, UC_PROT_READ | UC_PROT_EXEC,
-                                self.qspi_image.ptr)
+            self.uc.mem_map_ptr(QSPI_BASE, QSPI_SIZE, UC_PROT_READ | UC_PROT_EXEC, self.qspi_image.ptr)
             self.qspi_open = True
 
     def close_qspi(self) -> None:
@@ -264,15 +285,19 @@ class Machine:
             for r in self._regions():
                 if r.contains(at, 1):
                     if not r.spec.dma:
-                        raise DmaBusError(f"{who}: {addr:#010x}+{n} touches {r.name}, which the "
-                                          f"DMA cannot reach ({r.spec.why_not_dma})")
+                        raise DmaBusError(
+                            f"{who}: {addr:#010x}+{n} touches {r.name}, which the "
+                            f"DMA cannot reach ({r.spec.why_not_dma})"
+                        )
                     k = min(left, r.base + r.size - at)
                     pieces.append((r, at - r.base, k))
                     at, left = at + k, left - k
                     break
             else:
-                raise DmaBusError(f"{who}: {addr:#010x}+{n} reaches {at:#010x}, where no memory "
-                                  "answers (the stream would stop with a transfer error)")
+                raise DmaBusError(
+                    f"{who}: {addr:#010x}+{n} reaches {at:#010x}, where no memory "
+                    "answers (the stream would stop with a transfer error)"
+                )
         return pieces
 
     def dma_region(self, addr: int, n: int, who: str) -> None:
@@ -288,7 +313,7 @@ class Machine:
             if self._dcache_on(region):
                 parts.append(self.scs.dcache.dma_read(region, off, k, who))
             else:
-                parts.append(region.view[off:off + k].copy())
+                parts.append(region.view[off : off + k].copy())
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def dma_write(self, addr: int, data: np.ndarray, who: str) -> None:
@@ -297,9 +322,9 @@ class Machine:
             if not region.spec.writable:
                 raise DmaBusError(f"{who}: write to read-only {region.name} at {addr:#010x}")
             if self._dcache_on(region):
-                self.scs.dcache.dma_write(region, off, data[at:at + k], who)
+                self.scs.dcache.dma_write(region, off, data[at : at + k], who)
             else:
-                region.view[off:off + k] = data[at:at + k]
+                region.view[off : off + k] = data[at : at + k]
             at += k
 
     # ---- hooks -------------------------------------------------------------------------------
@@ -309,20 +334,20 @@ class Machine:
                 err_type = SdramError if self.fmc.problem else BusFaultError
                 self.fail(err_type(self.fmc.closed_reason(addr)))
             else:
-                self.fail(BusFaultError(f"{addr:#010x} is outside the "
-                                        f"{self.spec.sdram_bytes >> 20} MB SDRAM at "
-                                        f"{self.sdram.base:#010x}"))
+                self.fail(
+                    BusFaultError(
+                        f"{addr:#010x} is outside the {self.spec.sdram_bytes >> 20} MB SDRAM at {self.sdram.base:#010x}"
+                    )
+                )
         elif QSPI_BASE <= addr < QSPI_BASE + 0x10000000:
-            self.fail(QspiError(f"QSPI window accessed at {addr:#010x} while QUADSPI is not in "
-                                "memory-mapped mode"))
+            self.fail(QspiError(f"QSPI window accessed at {addr:#010x} while QUADSPI is not in memory-mapped mode"))
         else:
             what = "write to" if access == UC_MEM_WRITE_UNMAPPED else "access to"
             self.fail(BusFaultError(f"{what} {addr:#010x} ({size} B): nothing is mapped there"))
         return False
 
     def _on_prot(self, uc, access, addr, size, value, _):
-        self.fail(BusFaultError(f"write or fetch at {addr:#010x} not allowed (read-only flash "
-                                "or a data-only RAM)"))
+        self.fail(BusFaultError(f"write or fetch at {addr:#010x} not allowed (read-only flash or a data-only RAM)"))
         return False
 
     def _on_intr(self, uc, intno, _):
@@ -330,8 +355,12 @@ class Machine:
             self._exc_return = self.pc() | 1
             self.request("exc_return")
         else:
-            self.fail(BoardModelError(f"CPU exception {intno} (QEMU EXCP number: fault, "
-                                      f"undefined instruction or breakpoint) at pc {self.pc():#010x}"))
+            self.fail(
+                BoardModelError(
+                    f"CPU exception {intno} (QEMU EXCP number: fault, "
+                    f"undefined instruction or breakpoint) at pc {self.pc():#010x}"
+                )
+            )
 
     def _on_exit(self, uc, addr, size, _):
         self.exit_code = ctypes.c_int32(uc.reg_read(A.UC_ARM_REG_R0)).value
@@ -359,8 +388,17 @@ class Machine:
         uc = self.uc
         exc = 16 + irq
         self.nvic.pending[irq] = False
-        regs = [uc.reg_read(r) for r in (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2,
-                                         A.UC_ARM_REG_R3, A.UC_ARM_REG_R12, A.UC_ARM_REG_LR)]
+        regs = [
+            uc.reg_read(r)
+            for r in (
+                A.UC_ARM_REG_R0,
+                A.UC_ARM_REG_R1,
+                A.UC_ARM_REG_R2,
+                A.UC_ARM_REG_R3,
+                A.UC_ARM_REG_R12,
+                A.UC_ARM_REG_LR,
+            )
+        ]
         pc, xpsr = self.pc(), uc.reg_read(A.UC_ARM_REG_XPSR)
         control = uc.reg_read(A.UC_ARM_REG_CONTROL)
         fp = bool(control & 4)
@@ -380,8 +418,9 @@ class Machine:
         uc.reg_write(A.UC_ARM_REG_XPSR, (1 << 24) | exc)
         vector = struct.unpack("<I", uc.mem_read(self.scs.vtor + 4 * exc, 4))[0]
         if not vector & 1:
-            raise BoardModelError(f"vector {exc} at VTOR {self.scs.vtor:#010x} is {vector:#x} "
-                                  "(not a Thumb address: the core would fault)")
+            raise BoardModelError(
+                f"vector {exc} at VTOR {self.scs.vtor:#010x} is {vector:#x} (not a Thumb address: the core would fault)"
+            )
         uc.reg_write(A.UC_ARM_REG_PC, vector & ~1)
         self.nvic.active.append(exc)
         self.interrupts_taken += 1
@@ -393,8 +432,10 @@ class Machine:
         sp = uc.reg_read(A.UC_ARM_REG_SP)
         n = 26 if fp else 8
         words = struct.unpack(f"<{n}I", uc.mem_read(sp, 4 * n))
-        for r, v in zip((A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3,
-                         A.UC_ARM_REG_R12, A.UC_ARM_REG_LR), words):
+        for r, v in zip(
+            (A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3, A.UC_ARM_REG_R12, A.UC_ARM_REG_LR),
+            words,
+        ):
             uc.reg_write(r, v)
         if fp:
             for i in range(16):
@@ -419,9 +460,10 @@ class Machine:
         while True:
             left = timeout - (time.perf_counter() - t0)
             if left <= 0:
-                raise FirmwareHang(f"the firmware did not finish within {timeout:.0f} s "
-                                   f"(pc {self.pc():#010x}); console so far:\n"
-                                   + self.console()[-2000:])
+                raise FirmwareHang(
+                    f"the firmware did not finish within {timeout:.0f} s "
+                    f"(pc {self.pc():#010x}); console so far:\n" + self.console()[-2000:]
+                )
             self._stop_reasons.clear()
             self._wfi = False
             try:
@@ -443,17 +485,24 @@ class Machine:
                 if self.error is not None:
                     raise self.error
                 if self._takeable(ignore_primask=True) is None:
-                    raise FirmwareHang(f"WFI at {self.pc() - 2:#010x} with no interrupt pending "
-                                       "and no DMA transfer in flight: the core would sleep "
-                                       "forever")
+                    raise FirmwareHang(
+                        f"WFI at {self.pc() - 2:#010x} with no interrupt pending "
+                        "and no DMA transfer in flight: the core would sleep "
+                        "forever"
+                    )
             irq = self._takeable()
             if irq is not None:
                 self._enter(irq)
             pc = self.pc()
-        return RunResult(self.exit_code, self.console(), time.perf_counter() - t0,
-                         self.interrupts_taken, sum(s.transfers for s in self.dma.streams),
-                         sum(s.bytes for s in self.dma.streams),
-                         self.scs.dcache.maintenance_ops if self.scs.dcache else 0)
+        return RunResult(
+            self.exit_code,
+            self.console(),
+            time.perf_counter() - t0,
+            self.interrupts_taken,
+            sum(s.transfers for s in self.dma.streams),
+            sum(s.bytes for s in self.dma.streams),
+            self.scs.dcache.maintenance_ops if self.scs.dcache else 0,
+        )
 
     def console(self) -> str:
         return self.usart.out.decode("latin-1").replace("\r\n", "\n")

@@ -2,6 +2,7 @@
 priority bits the STM32 implements (RM0386/RM0385 section "Nested vectored
 interrupt controller"). Interrupt lines are level-sensitive: a line that is
 still asserted when its handler returns pends again."""
+
 from __future__ import annotations
 
 
@@ -12,7 +13,7 @@ class Nvic:
         self.pending = [False] * num_irqs
         self.level = [False] * num_irqs
         self.priority = [0] * num_irqs
-        self.active: list[int] = []   # exception numbers, innermost last
+        self.active: list[int] = []  # exception numbers, innermost last
         self.taken = 0
 
     def set_level(self, irq: int, level: bool) -> None:

@@ -1,6 +1,7 @@
 """Base of the register-level peripheral models: one MMIO window, 32-bit
 registers, sub-word accesses merged into the word (as the AHB/APB bridges
 do on these parts)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -21,12 +22,14 @@ class Peripheral:
 
     # Word-level accessors the models implement.
     def read32(self, off: int) -> int:
-        raise BusFaultError(f"{self.name}: read of unmodelled register at offset {off:#x} "
-                            f"(address {self.base + off:#010x})")
+        raise BusFaultError(
+            f"{self.name}: read of unmodelled register at offset {off:#x} (address {self.base + off:#010x})"
+        )
 
     def write32(self, off: int, value: int) -> None:
-        raise BusFaultError(f"{self.name}: write {value:#x} to unmodelled register at offset "
-                            f"{off:#x} (address {self.base + off:#010x})")
+        raise BusFaultError(
+            f"{self.name}: write {value:#x} to unmodelled register at offset {off:#x} (address {self.base + off:#010x})"
+        )
 
     # Sub-word accesses: a model overrides these when a register has byte
     # semantics (QUADSPI_DR, NVIC_IPR).

@@ -18,6 +18,7 @@ flash's volatile configuration register asks for; otherwise the reads would
 return shifted data, which the model reports as a QspiError when CCR is
 written. Reads return the image the ELF places at 0x9000 0000.
 """
+
 from __future__ import annotations
 
 from ...errors import QspiError
@@ -26,8 +27,14 @@ from .peripheral import Peripheral
 MAX_HZ = 108_000_000
 SIZE_LOG2 = 24
 # command -> (address lines, data lines, needs dummy cycles); lines: 1, 2 or 4.
-READS = {0x03: (1, 1, False), 0x0B: (1, 1, True), 0x3B: (1, 2, True), 0xBB: (2, 2, True),
-         0x6B: (1, 4, True), 0xEB: (4, 4, True)}
+READS = {
+    0x03: (1, 1, False),
+    0x0B: (1, 1, True),
+    0x3B: (1, 2, True),
+    0xBB: (2, 2, True),
+    0x6B: (1, 4, True),
+    0xEB: (4, 4, True),
+}
 DEFAULT_DUMMY = {0x0B: 8, 0x3B: 8, 0xBB: 8, 0x6B: 8, 0xEB: 10}  # VCR[7:4] = 0 or 15
 LINES = {0: 0, 1: 1, 2: 2, 3: 4}
 
@@ -70,8 +77,9 @@ class N25Q128A:
             return bytes([self.vcr]) * data_len
         if instr == 0x81:
             if not self.wel:
-                raise QspiError("N25Q128A WRITE VOLATILE CONFIGURATION (0x81) without WRITE "
-                                "ENABLE: the flash ignores it")
+                raise QspiError(
+                    "N25Q128A WRITE VOLATILE CONFIGURATION (0x81) without WRITE ENABLE: the flash ignores it"
+                )
             if len(data_in) != 1:
                 raise QspiError(f"WRITE VOLATILE CONFIGURATION with {len(data_in)} data bytes (1)")
             self.vcr, self.wel = data_in[0], False
@@ -79,7 +87,7 @@ class N25Q128A:
         if instr in (0x9E, 0x9F):
             return (bytes([0x20, 0xBA, 0x18]) + bytes(data_len))[:data_len]
         if instr in READS and address is not None:
-            return bytes(self.image[address:address + data_len])
+            return bytes(self.image[address : address + data_len])
         raise QspiError(f"N25Q128A command {instr:#04x} is not modelled")
 
 
@@ -94,7 +102,7 @@ class Quadspi(Peripheral):
         self.cr = self.dcr = self.dlr = self.ccr = self.ar = self.abr = 0
         self.rx = bytearray()
         self.tx = bytearray()
-        self.pending = False   # a command waiting for its address / data
+        self.pending = False  # a command waiting for its address / data
         self.tcf = False
         self.mapped = False
 
@@ -110,8 +118,10 @@ class Quadspi(Peripheral):
 
     def _check_lines(self, what: str) -> None:
         if (self.ccr >> 8) & 3 != 1:
-            raise QspiError(f"{what}: instruction on {LINES[(self.ccr >> 8) & 3]} line(s); the "
-                            "N25Q128A in extended SPI mode takes instructions on one line")
+            raise QspiError(
+                f"{what}: instruction on {LINES[(self.ccr >> 8) & 3]} line(s); the "
+                "N25Q128A in extended SPI mode takes instructions on one line"
+            )
         if self.ccr & (1 << 31):
             raise QspiError(f"{what}: DDR mode (CCR.DDRM) with a single-rate command")
 
@@ -123,8 +133,7 @@ class Quadspi(Peripheral):
             raise QspiError(f"{what} issued with QUADSPI_CR.EN = 0")
         self._check_lines(what)
         if self.clock_hz() > MAX_HZ:
-            raise QspiError(f"{what}: QUADSPI clock {self.clock_hz() / 1e6:.0f} MHz exceeds the "
-                            "N25Q128A's 108 MHz")
+            raise QspiError(f"{what}: QUADSPI clock {self.clock_hz() / 1e6:.0f} MHz exceeds the N25Q128A's 108 MHz")
         dmode = LINES[(self.ccr >> 24) & 3]
         if instr in (0x05, 0x85, 0x81, 0x9E, 0x9F) and dmode not in (0, 1):
             raise QspiError(f"{what}: register access with data on {dmode} lines (one expected)")
@@ -148,28 +157,33 @@ class Quadspi(Peripheral):
         want_addr, want_data, uses_dummy = READS[instr]
         admode, dmode = LINES[(self.ccr >> 10) & 3], LINES[(self.ccr >> 24) & 3]
         if (admode, dmode) != (want_addr, want_data):
-            raise QspiError(f"{what}: CCR sends the address on {admode} and data on {dmode} "
-                            f"line(s); command {instr:#04x} uses {want_addr} and {want_data}")
+            raise QspiError(
+                f"{what}: CCR sends the address on {admode} and data on {dmode} "
+                f"line(s); command {instr:#04x} uses {want_addr} and {want_data}"
+            )
         if (self.ccr >> 12) & 3 != 2:
-            raise QspiError(f"{what}: CCR.ADSIZE = {(self.ccr >> 12) & 3}; the N25Q128A uses "
-                            "3-byte (24-bit, ADSIZE = 2) addresses")
+            raise QspiError(
+                f"{what}: CCR.ADSIZE = {(self.ccr >> 12) & 3}; the N25Q128A uses 3-byte (24-bit, ADSIZE = 2) addresses"
+            )
         cycles = (self.ccr >> 18) & 0x1F
         abmode = LINES[(self.ccr >> 14) & 3]
         if abmode:
             cycles += (((self.ccr >> 16) & 3) + 1) * 8 // abmode
         want = self.flash.dummy_cycles(instr) if uses_dummy else 0
         if cycles != want:
-            raise QspiError(f"{what}: CCR gives {cycles} dummy cycles but the flash's volatile "
-                            f"configuration register ({self.flash.vcr:#04x}) makes it wait "
-                            f"{want}: every memory-mapped read would return shifted data")
+            raise QspiError(
+                f"{what}: CCR gives {cycles} dummy cycles but the flash's volatile "
+                f"configuration register ({self.flash.vcr:#04x}) makes it wait "
+                f"{want}: every memory-mapped read would return shifted data"
+            )
         hz = self.clock_hz()
         if hz > (54_000_000 if instr == 0x03 else MAX_HZ):
-            raise QspiError(f"{what}: QUADSPI clock {hz / 1e6:.0f} MHz is above the command's "
-                            "maximum")
+            raise QspiError(f"{what}: QUADSPI clock {hz / 1e6:.0f} MHz is above the command's maximum")
         fsize = (self.dcr >> 16) & 0x1F
         if fsize + 1 != SIZE_LOG2:
-            raise QspiError(f"QUADSPI_DCR.FSIZE = {fsize} describes 2^{fsize + 1} bytes; the "
-                            f"N25Q128A has 2^{SIZE_LOG2}")
+            raise QspiError(
+                f"QUADSPI_DCR.FSIZE = {fsize} describes 2^{fsize + 1} bytes; the N25Q128A has 2^{SIZE_LOG2}"
+            )
         if not self.cr & 1:
             raise QspiError(f"{what} with QUADSPI_CR.EN = 0")
         self.mapped = True
@@ -187,8 +201,12 @@ class Quadspi(Peripheral):
             return self.dcr
         if off == 0x08:
             level = min(len(self.rx), 31)
-            return (int(self.tcf) << 1) | (int(bool(self.rx) or self._fmode() == 0) << 2) | \
-                (int(self._busy()) << 5) | (level << 8)
+            return (
+                (int(self.tcf) << 1)
+                | (int(bool(self.rx) or self._fmode() == 0) << 2)
+                | (int(self._busy()) << 5)
+                | (level << 8)
+            )
         if off == 0x10:
             return self.dlr
         if off == 0x14:
@@ -236,8 +254,9 @@ class Quadspi(Peripheral):
             self.dlr = value
         elif off == 0x14:
             if self._busy():
-                raise QspiError(f"QUADSPI_CCR written ({value:#010x}) while BUSY = 1 (the RM "
-                                "allows CCR changes only when BUSY = 0)")
+                raise QspiError(
+                    f"QUADSPI_CCR written ({value:#010x}) while BUSY = 1 (the RM allows CCR changes only when BUSY = 0)"
+                )
             self.ccr = value
             self.tcf = False
             fmode = self._fmode()

@@ -17,6 +17,7 @@ What is checked, with the rule it comes from:
   from flash or run its buses out of specification;
 - peripheral registers answer only with their RCC enable bit set.
 """
+
 from __future__ import annotations
 
 from ...errors import ClockError, FlashLatencyError
@@ -26,8 +27,13 @@ HSI_HZ = 16_000_000
 
 # (register offset, bit) of the clock enables of the modelled peripherals.
 ENABLES = {
-    "dma2": (0x30, 22), "fmc": (0x38, 0), "quadspi": (0x38, 1),
-    "usart3": (0x40, 18), "pwr": (0x40, 28), "usart1": (0x44, 4), "syscfg": (0x44, 14),
+    "dma2": (0x30, 22),
+    "fmc": (0x38, 0),
+    "quadspi": (0x38, 1),
+    "usart3": (0x40, 18),
+    "pwr": (0x40, 28),
+    "usart1": (0x44, 4),
+    "syscfg": (0x44, 14),
 }
 ENABLE_NAMES = {0x30: "RCC_AHB1ENR", 0x38: "RCC_AHB3ENR", 0x40: "RCC_APB1ENR", 0x44: "RCC_APB2ENR"}
 
@@ -78,9 +84,11 @@ class Rcc(Peripheral):
     def require(self, what: str) -> None:
         if not self.enabled(what):
             off, bit = ENABLES[what]
-            raise ClockError(f"{what.upper()} register accessed with its clock disabled "
-                             f"({ENABLE_NAMES[off]} bit {bit} = 0): the hardware ignores the "
-                             "access (enable the clock first)")
+            raise ClockError(
+                f"{what.upper()} register accessed with its clock disabled "
+                f"({ENABLE_NAMES[off]} bit {bit} = 0): the hardware ignores the "
+                "access (enable the clock first)"
+            )
 
     # ---- registers ---------------------------------------------------------------
     def read32(self, off: int) -> int:
@@ -97,8 +105,10 @@ class Rcc(Peripheral):
             self._write_cr(value)
         elif off == 0x04:
             if self.r[0x00] & (1 << 24):
-                raise ClockError(f"RCC_PLLCFGR written ({value:#010x}) while the PLL is on: "
-                                 "the PLL configuration may be changed only with PLLON = 0")
+                raise ClockError(
+                    f"RCC_PLLCFGR written ({value:#010x}) while the PLL is on: "
+                    "the PLL configuration may be changed only with PLLON = 0"
+                )
             self.r[0x04] = value
         elif off == 0x08:
             self._write_cfgr(value)
@@ -109,9 +119,9 @@ class Rcc(Peripheral):
         spec = self.m.spec
         ready = 0
         if value & 1:
-            ready |= 1 << 1                     # HSIRDY
+            ready |= 1 << 1  # HSIRDY
         if value & (1 << 16):
-            ready |= 1 << 17                    # HSERDY: the board's crystal starts
+            ready |= 1 << 17  # HSERDY: the board's crystal starts
         if value & (1 << 24):
             vco, _ = self.pll_out()
             v = self.r[0x04]
@@ -120,12 +130,10 @@ class Rcc(Peripheral):
             if v & (1 << 22) and not value & (1 << 16):
                 raise ClockError("PLL enabled with HSE as source while HSE is off")
             if m < 2 or not 1_000_000 <= src / m <= 2_000_000:
-                raise ClockError(f"PLL input {src / max(m, 1) / 1e6:.3f} MHz (PLLM={m}): the VCO "
-                                 "input must be 1-2 MHz")
+                raise ClockError(f"PLL input {src / max(m, 1) / 1e6:.3f} MHz (PLLM={m}): the VCO input must be 1-2 MHz")
             if not 50 <= n <= 432 or not 100_000_000 <= vco <= 432_000_000:
-                raise ClockError(f"PLL VCO {vco / 1e6:.1f} MHz (PLLN={n}): must be 100-432 MHz "
-                                 "with 50 <= PLLN <= 432")
-            ready |= 1 << 25                    # PLLRDY: locks
+                raise ClockError(f"PLL VCO {vco / 1e6:.1f} MHz (PLLN={n}): must be 100-432 MHz with 50 <= PLLN <= 432")
+            ready |= 1 << 25  # PLLRDY: locks
         if self.sws == 2 and not value & (1 << 24):
             raise ClockError("PLL switched off while it clocks SYSCLK")
         self.r[0x00] = (value & ~((1 << 1) | (1 << 17) | (1 << 25))) | ready
@@ -144,8 +152,12 @@ class Rcc(Peripheral):
         if new > limit:
             raise ClockError(
                 f"SYSCLK {new / 1e6:.0f} MHz exceeds {limit / 1e6:.0f} MHz "
-                + ("(the maximum in VOS scale 1 with over-drive)" if pwr.overdrive_on() else
-                   "without over-drive (set PWR ODEN/ODSWEN first)"))
+                + (
+                    "(the maximum in VOS scale 1 with over-drive)"
+                    if pwr.overdrive_on()
+                    else "without over-drive (set PWR ODEN/ODSWEN first)"
+                )
+            )
         old_sws = self.sws
         self.sws = sw if sw != 3 else old_sws
         hclk = self.hclk()
@@ -156,10 +168,13 @@ class Rcc(Peripheral):
             raise FlashLatencyError(
                 f"SYSCLK switched to {new / 1e6:.0f} MHz (HCLK {hclk / 1e6:.0f} MHz) with "
                 f"FLASH_ACR.LATENCY = {flash.latency}: {need} wait states are needed at this "
-                "clock (program LATENCY before raising the clock)")
+                "clock (program LATENCY before raising the clock)"
+            )
         if self.pclk1() > spec.max_pclk1 or self.pclk2() > spec.max_pclk2:
-            raise ClockError(f"APB1 {self.pclk1() / 1e6:.1f} MHz / APB2 {self.pclk2() / 1e6:.1f} MHz "
-                             f"exceed {spec.max_pclk1 / 1e6:.0f} / {spec.max_pclk2 / 1e6:.0f} MHz")
+            raise ClockError(
+                f"APB1 {self.pclk1() / 1e6:.1f} MHz / APB2 {self.pclk2() / 1e6:.1f} MHz "
+                f"exceed {spec.max_pclk1 / 1e6:.0f} / {spec.max_pclk2 / 1e6:.0f} MHz"
+            )
 
 
 class Pwr(Peripheral):
@@ -168,7 +183,7 @@ class Pwr(Peripheral):
 
     def __init__(self, machine) -> None:
         super().__init__(machine)
-        self.cr = 0x0000_C000   # VOS = scale 1 at reset
+        self.cr = 0x0000_C000  # VOS = scale 1 at reset
         self.csr = 0
 
     def overdrive_on(self) -> bool:
@@ -194,15 +209,15 @@ class Pwr(Peripheral):
             raise ClockError("PWR VOS changed while the PLL is on (allowed only with PLLON = 0)")
         if value & (1 << 16):
             if not rcc.r[0x00] & (1 << 25):
-                raise ClockError("PWR ODEN set before the PLL is locked (over-drive entry "
-                                 "sequence: PLL on, then ODEN)")
+                raise ClockError("PWR ODEN set before the PLL is locked (over-drive entry sequence: PLL on, then ODEN)")
             self.csr |= 1 << 16
         if value & (1 << 17) and not self.overdrive_on():
             if not self.csr & (1 << 16):
                 raise ClockError("PWR ODSWEN set before ODRDY")
             if rcc.sws == 2:
-                raise ClockError("PWR ODSWEN set while SYSCLK runs from the PLL (switch to "
-                                 "over-drive while on HSI/HSE)")
+                raise ClockError(
+                    "PWR ODSWEN set while SYSCLK runs from the PLL (switch to over-drive while on HSI/HSE)"
+                )
             self.csr |= 1 << 17
         self.cr = value
 
@@ -235,8 +250,10 @@ class FlashInterface(Peripheral):
             super().write32(off, value)
         need = self.wait_states_for(self.m.rcc.hclk())
         if (value & 0xF) < need:
-            raise FlashLatencyError(f"FLASH_ACR.LATENCY lowered to {value & 0xF} while HCLK is "
-                                    f"{self.m.rcc.hclk() / 1e6:.0f} MHz ({need} needed)")
+            raise FlashLatencyError(
+                f"FLASH_ACR.LATENCY lowered to {value & 0xF} while HCLK is "
+                f"{self.m.rcc.hclk() / 1e6:.0f} MHz ({need} needed)"
+            )
         if (value & 0xF) > self.m.spec.max_latency:
             raise FlashLatencyError(f"FLASH_ACR.LATENCY {value & 0xF} is not a valid setting")
         self.acr = value

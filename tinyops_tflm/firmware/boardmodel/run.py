@@ -8,6 +8,7 @@ Builds are cached per board under ``$TINYOPS_FW_CACHE/<port>/boardmodel``
 the same firmware with one deliberately broken driver (the CMake cache
 variable TINYOPS_DRIVER_MUTATION, used only by the mutation tests).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,14 @@ from ..emulate import EmulationError, _locked, _model_key, _run, cache_dir, find
 from ..export import ExportResult, export_model, port_for, source_root
 from .machine import Machine, RunResult
 
-MUTATIONS = ("NO_DCACHE_CLEAN", "NO_DCACHE_INVALIDATE", "DMA_WORD_WIDTH", "NO_SDRAM_AUTO_REFRESH", "QSPI_DUMMY_CYCLES",
-             "LATENCY_AFTER_SWITCH")
+MUTATIONS = (
+    "NO_DCACHE_CLEAN",
+    "NO_DCACHE_INVALIDATE",
+    "DMA_WORD_WIDTH",
+    "NO_SDRAM_AUTO_REFRESH",
+    "QSPI_DUMMY_CYCLES",
+    "LATENCY_AFTER_SWITCH",
+)
 
 
 @dataclass
@@ -44,27 +51,31 @@ class BoardModelResult:
             return None
         return len(self.outputs) == len(self.host_outputs) and all(
             a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-            for a, b in zip(self.outputs, self.host_outputs))
+            for a, b in zip(self.outputs, self.host_outputs)
+        )
 
     def report(self) -> str:
         r = self.run
-        lines = [f"tinyops emulate --board-model: {self.model_name} on {self.board} "
-                 f"(board firmware {self.elf.name} on the register-level board model)",
-                 f"  from reset to DONE: {r.interrupts} DMA interrupts taken, {r.dma_transfers} "
-                 f"DMA2 transfers ({r.dma_bytes:,} B), {r.cache_maintenance_ops:,} D-cache "
-                 "maintenance operations",
-                 "  (the board model makes no timing claim: the firmware's cycle counts are "
-                 "counts of the model's DWT clock)"]
+        lines = [
+            f"tinyops emulate --board-model: {self.model_name} on {self.board} "
+            f"(board firmware {self.elf.name} on the register-level board model)",
+            f"  from reset to DONE: {r.interrupts} DMA interrupts taken, {r.dma_transfers} "
+            f"DMA2 transfers ({r.dma_bytes:,} B), {r.cache_maintenance_ops:,} D-cache "
+            "maintenance operations",
+            "  (the board model makes no timing claim: the firmware's cycle counts are "
+            "counts of the model's DWT clock)",
+        ]
         for i, y in enumerate(self.outputs):
             lines.append(f"  output {i}: {list(y.shape)} {y.dtype.name}")
         if self.host_outputs is not None:
             if self.matches_host:
                 lines.append("  outputs equal the host engine's, byte for byte")
             else:
-                diffs = [int(np.count_nonzero(a != b)) if a.shape == b.shape else -1
-                         for a, b in zip(self.outputs, self.host_outputs)]
-                lines.append(f"  OUTPUTS DIFFER from the host engine (values differing per "
-                             f"output: {diffs})")
+                diffs = [
+                    int(np.count_nonzero(a != b)) if a.shape == b.shape else -1
+                    for a, b in zip(self.outputs, self.host_outputs)
+                ]
+                lines.append(f"  OUTPUTS DIFFER from the host engine (values differing per output: {diffs})")
         lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()))
         return "\n".join(lines)
 
@@ -74,8 +85,9 @@ def run_elf(elf: str | os.PathLike, board: str | Board, timeout: float = 600.0) 
     return Machine(get_board(board).name, elf).run(timeout)
 
 
-def build_board_firmware(board: str | Board, models_dir: Path, build_dir: Path, target: str,
-                         mutation: str | None = None, jobs: int = 2) -> Path:
+def build_board_firmware(
+    board: str | Board, models_dir: Path, build_dir: Path, target: str, mutation: str | None = None, jobs: int = 2
+) -> Path:
     """Configures (once) and builds `target` of the board port (hardware
     variant only), with at most one driver mutation."""
     if mutation is not None and mutation not in MUTATIONS:
@@ -83,17 +95,25 @@ def build_board_firmware(board: str | Board, models_dir: Path, build_dir: Path, 
     tools = find_tools()
     port = port_for(board)
     src = source_root() / "ports" / port.port
-    cmd = [tools.cmake, "-S", str(src), "-B", str(build_dir), f"-DTINYOPS_MODELS_DIR={models_dir}",
-           "-DTINYOPS_BUILD_BOARD=ON", "-DTINYOPS_BUILD_QEMU=OFF",
-           f"-DTINYOPS_DRIVER_MUTATION={mutation or ''}"]
+    cmd = [
+        tools.cmake,
+        "-S",
+        str(src),
+        "-B",
+        str(build_dir),
+        f"-DTINYOPS_MODELS_DIR={models_dir}",
+        "-DTINYOPS_BUILD_BOARD=ON",
+        "-DTINYOPS_BUILD_QEMU=OFF",
+        f"-DTINYOPS_DRIVER_MUTATION={mutation or ''}",
+    ]
     if not (build_dir / "CMakeCache.txt").is_file():
         import shlex
+
         cmd += shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
         if tools.ninja:
             cmd += ["-G", "Ninja"]
     _run(cmd, "configuring the board firmware build")
-    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)],
-         f"building {target}")
+    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)], f"building {target}")
     elf = build_dir / f"{target}.elf"
     if not elf.is_file():
         raise EmulationError(f"build produced no {elf}")
@@ -104,8 +124,7 @@ def board_cache(board: str | Board) -> Path:
     return cache_dir() / port_for(board).port / "boardmodel"
 
 
-def run_selftest(board: str | Board, mutation: str | None = None, timeout: float = 300.0,
-                 jobs: int = 2) -> RunResult:
+def run_selftest(board: str | Board, mutation: str | None = None, timeout: float = 300.0, jobs: int = 2) -> RunResult:
     """Builds the board's self-test firmware (clocks, SDRAM, QSPI, DMA self-test;
     no model), optionally with a driver mutation, and runs it on the model."""
     b = get_board(board)
@@ -117,10 +136,17 @@ def run_selftest(board: str | Board, mutation: str | None = None, timeout: float
         return Machine(b.name, elf).run(timeout)
 
 
-def emulate_board(model: str | os.PathLike | bytes, board: str | Board = "stm32f746", *,
-                  inputs: Sequence[np.ndarray] | None = None,
-                  sram_budget: int | str | None = None, partitioned: bool = True,
-                  compare: bool = True, timeout: float = 900.0, jobs: int = 2) -> BoardModelResult:
+def emulate_board(
+    model: str | os.PathLike | bytes,
+    board: str | Board = "stm32f746",
+    *,
+    inputs: Sequence[np.ndarray] | None = None,
+    sram_budget: int | str | None = None,
+    partitioned: bool = True,
+    compare: bool = True,
+    timeout: float = 900.0,
+    jobs: int = 2,
+) -> BoardModelResult:
     """Export `model` for `board`, build the board firmware, run it on the board
     model from reset and (with `compare`) run the host engine on the same plan
     and input for a byte-exact comparison (see BoardModelResult.matches_host)."""
@@ -135,8 +161,7 @@ def emulate_board(model: str | os.PathLike | bytes, board: str | Board = "stm32f
     seconds: dict[str, float] = {}
     with _locked(root / ".lock"):
         t0 = time.perf_counter()
-        exported = export_model(data, b, name, models_dir, sram_budget=budget, inputs=inputs,
-                                partitioned=partitioned)
+        exported = export_model(data, b, name, models_dir, sram_budget=budget, inputs=inputs, partitioned=partitioned)
         os.utime(exported.model_dir)
         _prune_bm(models_dir, name)
         seconds["export"] = time.perf_counter() - t0
@@ -146,8 +171,10 @@ def emulate_board(model: str | os.PathLike | bytes, board: str | Board = "stm32f
         run = Machine(b.name, elf).run(timeout)
         seconds["board model"] = run.seconds
     if run.exit_code != 0:
-        raise EmulationError(f"the board firmware exited with code {run.exit_code}:\n"
-                             + "\n".join(run.console.strip().splitlines()[-25:]))
+        raise EmulationError(
+            f"the board firmware exited with code {run.exit_code}:\n"
+            + "\n".join(run.console.strip().splitlines()[-25:])
+        )
     outputs, _ = parse_log(run.console, exported)
     host = None
     if compare:
@@ -157,30 +184,35 @@ def emulate_board(model: str | os.PathLike | bytes, board: str | Board = "stm32f
     return BoardModelResult(b.name, name, outputs, host, exported, elf, run, seconds)
 
 
-def host_outputs(data: bytes, board: Board, budget: int | None, inputs: list[np.ndarray],
-                 partitioned: bool) -> list[np.ndarray]:
+def host_outputs(
+    data: bytes, board: Board, budget: int | None, inputs: list[np.ndarray], partitioned: bool
+) -> list[np.ndarray]:
     """The host engine on the plan the firmware runs (same board, budget, input)."""
-    from ...runtime.interpreter import Interpreter
     from ...frontend.reader import read_model
+    from ...runtime.interpreter import Interpreter
 
     graph = read_model(data)
-    interp = Interpreter(graph, board=board.name if partitioned else None,
-                         sram_budget=budget if partitioned else None)
+    interp = Interpreter(graph, board=board.name if partitioned else None, sram_budget=budget if partitioned else None)
     return interp.run(*inputs)
 
 
 def _prune_bm(models_dir: Path, keep: str) -> None:
     # emulate._prune keeps the newest "emu-" models; board-model exports are "bm-".
-    dirs = sorted((d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("bm-")),
-                  key=lambda d: d.stat().st_mtime, reverse=True)
+    dirs = sorted(
+        (d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("bm-")),
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
     stale = [d for d in dirs[6:] if d.name != keep]
     if stale:
         import shutil
+
         for d in stale:
             shutil.rmtree(d, ignore_errors=True)
         reg = models_dir / "models.cmake"
         if reg.is_file():
             names = {d.name for d in stale}
-            reg.write_text("\n".join(ln for ln in reg.read_text().splitlines()
-                                     if not any(f'NAME "{n}"' in ln for n in names)) + "\n")
-
+            reg.write_text(
+                "\n".join(ln for ln in reg.read_text().splitlines() if not any(f'NAME "{n}"' in ln for n in names))
+                + "\n"
+            )

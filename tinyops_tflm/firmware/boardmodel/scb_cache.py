@@ -25,6 +25,7 @@ memory make that the only safe assumption (ARMv7-M A3.5.x). Therefore:
 The real 4 KB cache evicts, so some of these programs would work by luck on
 the board; the model reports them anyway. It cannot show timing effects.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,7 +47,7 @@ class DCache:
     def __init__(self, machine) -> None:
         self.m = machine
         self.enabled = False
-        self.invalidated = set()     # set/way pairs invalidated since reset
+        self.invalidated = set()  # set/way pairs invalidated since reset
         self.cleaned_sw = set()
         self.poc: dict[str, np.ndarray] = {}
         self.stale: dict[str, np.ndarray] = {}
@@ -68,7 +69,8 @@ class DCache:
             raise CacheCoherencyError(
                 f"D-cache enabled with {missing} of {SETS * WAYS} set/way lines never "
                 "invalidated since reset (the cache contents are UNKNOWN at reset: invalidate "
-                "all by set/way first)")
+                "all by set/way first)"
+            )
         self.enabled = True
         for region in self.m.cacheable_regions():
             self.track(region)
@@ -112,7 +114,7 @@ class DCache:
                 else:
                     for k in np.flatnonzero(~st):
                         o = (la + int(k)) * LINE
-                        poc[o:o + LINE] = view[o:o + LINE]
+                        poc[o : o + LINE] = view[o : o + LINE]
             if "i" in kind:
                 view[a:b] = poc[a:b]
                 if stale[la:lb].any():
@@ -124,8 +126,7 @@ class DCache:
     def by_set_way(self, value: int, clean: bool, invalidate: bool) -> None:
         sw = (value >> 30, (value >> 5) & (SETS - 1))
         if self.enabled:
-            raise BoardModelError("D-cache maintenance by set/way while the D-cache is on is "
-                                  "not modelled")
+            raise BoardModelError("D-cache maintenance by set/way while the D-cache is on is not modelled")
         if invalidate:
             self.invalidated.add(sw)
 
@@ -133,7 +134,7 @@ class DCache:
     def dma_read(self, region, off: int, n: int, who: str) -> np.ndarray:
         self.flush()
         poc = self.poc[region.name]
-        diff = np.flatnonzero(region.view[off:off + n] != poc[off:off + n])
+        diff = np.flatnonzero(region.view[off : off + n] != poc[off : off + n])
         if diff.size:
             lines = np.unique((off + diff) // LINE)
             dirty = lines[~self.stale[region.name][lines]]
@@ -142,8 +143,9 @@ class DCache:
                 raise CacheCoherencyError(
                     f"{who} reads {region.base + off:#010x}+{n}: {dirty.size} line(s) from "
                     f"{a:#010x} hold CPU writes that were never cleaned to memory (missing D-cache "
-                    "clean, DCCMVAC, before the transfer)")
-        return poc[off:off + n].copy()
+                    "clean, DCCMVAC, before the transfer)"
+                )
+        return poc[off : off + n].copy()
 
     def dma_write(self, region, off: int, data: np.ndarray, who: str) -> None:
         self.flush()
@@ -159,9 +161,10 @@ class DCache:
                 raise CacheCoherencyError(
                     f"{who} writes {region.base + off:#010x}+{data.size} over {dirty.size} "
                     f"line(s) from {a:#010x} that the CPU holds dirty in its D-cache (no clean + "
-                    "invalidate before the transfer: the eviction would overwrite the DMA data)")
-        poc[off:off + data.size] = data
-        stale[first:last + 1] = True
+                    "invalidate before the transfer: the eviction would overwrite the DMA data)"
+                )
+        poc[off : off + data.size] = data
+        stale[first : last + 1] = True
         self._update_hook()
 
     # ---- CPU accesses to stale lines -------------------------------------------------------
@@ -183,8 +186,9 @@ class DCache:
             self.m.uc.hook_del(self._hook)
             self._hook = None
         if want is not None:
-            self._hook = self.m.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._on_access,
-                                            begin=want[0], end=want[1])
+            self._hook = self.m.uc.hook_add(
+                UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._on_access, begin=want[0], end=want[1]
+            )
         self._hook_range = want
         # Unicorn decides at TLB fill whether an access goes through the memory
         # hooks: pages already in the TLB would bypass a new hook.
@@ -205,13 +209,15 @@ class DCache:
                 raise CacheCoherencyError(
                     f"CPU wrote {addr:#010x} (pc {self.m.pc():#010x}) in a line the DMA wrote "
                     "and the CPU has not invalidated since: the dirty line would later overwrite "
-                    "the DMA data")
+                    "the DMA data"
+                )
             poc = self.poc[region.name]
-            if (region.view[off:off + size] != poc[off:off + size]).any():
+            if (region.view[off : off + size] != poc[off : off + size]).any():
                 raise CacheCoherencyError(
                     f"CPU read {addr:#010x} (pc {self.m.pc():#010x}) which the DMA wrote after "
                     "the CPU last invalidated the line: it reads stale cached data (missing "
-                    "D-cache invalidate, DCIMVAC, after the transfer)")
+                    "D-cache invalidate, DCIMVAC, after the transfer)"
+                )
         except BoardModelError as err:
             self.m.fail(err)
 
@@ -229,9 +235,27 @@ class Scs(Peripheral):
         self.systick = SysTick()
         m7 = machine.spec.core == "cortex-m7"
         self.dcache = DCache(machine) if m7 else None
-        self.r = {0xD04: 0, 0xD08: 0, 0xD0C: 0xFA050000, 0xD10: 0, 0xD14: 0x200,
-                  0xD18: 0, 0xD1C: 0, 0xD20: 0, 0xD24: 0, 0xD28: 0, 0xD2C: 0, 0xD30: 0,
-                  0xD34: 0, 0xD38: 0, 0xD3C: 0, 0xD88: 0, 0xF34: 0xC0000000, 0xF38: 0, 0xF3C: 0}
+        self.r = {
+            0xD04: 0,
+            0xD08: 0,
+            0xD0C: 0xFA050000,
+            0xD10: 0,
+            0xD14: 0x200,
+            0xD18: 0,
+            0xD1C: 0,
+            0xD20: 0,
+            0xD24: 0,
+            0xD28: 0,
+            0xD2C: 0,
+            0xD30: 0,
+            0xD34: 0,
+            0xD38: 0,
+            0xD3C: 0,
+            0xD88: 0,
+            0xF34: 0xC0000000,
+            0xF38: 0,
+            0xF3C: 0,
+        }
         if m7:
             self.r.update({0xD78: 0x09000003, 0xD7C: 0x8303C003, 0xD84: 0})
         self.icache_on = False
@@ -314,8 +338,7 @@ class Scs(Peripheral):
             raise BoardModelError("D-cache disabled after being enabled: not modelled")
         ic = bool(value >> 17 & 1)
         if ic and not self.icache_on and not self._icache_invalidated:
-            raise CacheCoherencyError("I-cache enabled without ICIALLU first (contents UNKNOWN "
-                                      "at reset)")
+            raise CacheCoherencyError("I-cache enabled without ICIALLU first (contents UNKNOWN at reset)")
         self.icache_on = ic
         self.r[0xD14] = value & ~(3 << 16)
 
@@ -323,25 +346,25 @@ class Scs(Peripheral):
 
     def _maintenance(self, off: int, value: int) -> None:
         if self.dcache is None:
-            raise BoardModelError(f"cache maintenance register {self.base + off:#010x} written on "
-                                  "a Cortex-M4 (it has no caches)")
+            raise BoardModelError(
+                f"cache maintenance register {self.base + off:#010x} written on a Cortex-M4 (it has no caches)"
+            )
         dc = self.dcache
-        if off == 0xF50:      # ICIALLU
+        if off == 0xF50:  # ICIALLU
             self._icache_invalidated = True
         elif off in (0xF58, 0xF78):  # ICIMVAU, BPIALL
             pass
-        elif off == 0xF5C:    # DCIMVAC
+        elif off == 0xF5C:  # DCIMVAC
             dc.op("i", value)
         elif off in (0xF64, 0xF68):  # DCCMVAU, DCCMVAC
             dc.op("c", value)
-        elif off == 0xF70:    # DCCIMVAC
+        elif off == 0xF70:  # DCCIMVAC
             dc.op("ci", value)
-        elif off == 0xF60:    # DCISW
+        elif off == 0xF60:  # DCISW
             dc.by_set_way(value, clean=False, invalidate=True)
-        elif off == 0xF6C:    # DCCSW
+        elif off == 0xF6C:  # DCCSW
             dc.by_set_way(value, clean=True, invalidate=False)
-        elif off == 0xF74:    # DCCISW
+        elif off == 0xF74:  # DCCISW
             dc.by_set_way(value, clean=True, invalidate=True)
         else:
-            raise BoardModelError(f"write to reserved cache maintenance address "
-                                  f"{self.base + off:#010x}")
+            raise BoardModelError(f"write to reserved cache maintenance address {self.base + off:#010x}")

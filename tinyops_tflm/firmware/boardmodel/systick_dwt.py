@@ -7,6 +7,7 @@ delays written against CYCCNT therefore end, and the per-op "cycles" the
 runner prints under the board model are counts of that clock, not cycles:
 the board model makes no timing claims. SysTick is kept as registers; its
 interrupt is not modelled (none of the ports enables it)."""
+
 from __future__ import annotations
 
 from ...errors import BoardModelError
@@ -22,7 +23,7 @@ class Dwt(Peripheral):
 
     def __init__(self, machine) -> None:
         super().__init__(machine)
-        self.ctrl = 0x4000_0000   # NUMCOMP etc. as read-only id bits
+        self.ctrl = 0x4000_0000  # NUMCOMP etc. as read-only id bits
         self.cycles = 0
         self.demcr = 0
         self.lar_unlocked = False
@@ -43,14 +44,16 @@ class Dwt(Peripheral):
 
     def write32(self, off: int, value: int) -> None:
         if not self.demcr & (1 << 24):
-            raise BoardModelError(f"DWT register {self.base + off:#010x} written with "
-                                  "DEMCR.TRCENA = 0 (the DWT is not powered)")
+            raise BoardModelError(
+                f"DWT register {self.base + off:#010x} written with DEMCR.TRCENA = 0 (the DWT is not powered)"
+            )
         if off == 0xFB0:
             self.lar_unlocked = value == 0xC5ACCE55
             return
         if self.m.spec.core == "cortex-m7" and not self.lar_unlocked:
-            raise BoardModelError("DWT written while its software lock is set (write 0xC5ACCE55 "
-                                  "to DWT_LAR first on the Cortex-M7)")
+            raise BoardModelError(
+                "DWT written while its software lock is set (write 0xC5ACCE55 to DWT_LAR first on the Cortex-M7)"
+            )
         if off == 0x000:
             self.ctrl = (self.ctrl & 0xF000_0000) | (value & 0x0FFF_FFFF)
         elif off == 0x004:

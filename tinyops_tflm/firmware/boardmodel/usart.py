@@ -10,6 +10,7 @@ A byte sent while the baud rate, computed from the modelled PCLK and BRR
 not in its alternate function, is an error: the host terminal would show
 garbage or nothing.
 """
+
 from __future__ import annotations
 
 from ...errors import BoardModelError, ClockError
@@ -29,9 +30,11 @@ class Usart(Peripheral):
         self.v2 = spec.console_v2
         self.clock = "usart1" if spec.usart_on_apb2 else "usart3"
         self.name = self.clock.upper()
-        self.r = ({0x00: 0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 0, 0x18: 0, 0x1C: 0x00C0,
-                   0x20: 0, 0x24: 0, 0x28: 0} if self.v2 else
-                  {0x00: 0x00C0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 0, 0x18: 0})
+        self.r = (
+            {0x00: 0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 0, 0x18: 0, 0x1C: 0x00C0, 0x20: 0, 0x24: 0, 0x28: 0}
+            if self.v2
+            else {0x00: 0x00C0, 0x04: 0, 0x08: 0, 0x0C: 0, 0x10: 0, 0x14: 0, 0x18: 0}
+        )
         self.out = bytearray()
         self._checked = False
 
@@ -72,11 +75,12 @@ class Usart(Peripheral):
         brr = self.r[0x0C if self.v2 else 0x08]
         baud = pclk / brr if brr else 0
         if abs(baud - BAUD) > TOLERANCE * BAUD:
-            raise ClockError(f"{self.name}: BRR {brr} at PCLK {pclk / 1e6:.1f} MHz gives "
-                             f"{baud:.0f} baud, not {BAUD}")
+            raise ClockError(f"{self.name}: BRR {brr} at PCLK {pclk / 1e6:.1f} MHz gives {baud:.0f} baud, not {BAUD}")
         port, pin, af = spec.console_tx_pin
         got = self.m.gpio.alternate(port, pin)
         if got != af:
-            raise BoardModelError(f"{self.name}: TX pin P{'ABCDEFGHIJK'[port]}{pin} is "
-                                  f"{'not in alternate-function mode' if got is None else f'AF{got}'}"
-                                  f"; the console needs AF{af}")
+            raise BoardModelError(
+                f"{self.name}: TX pin P{'ABCDEFGHIJK'[port]}{pin} is "
+                f"{'not in alternate-function mode' if got is None else f'AF{got}'}"
+                f"; the console needs AF{af}"
+            )

@@ -8,9 +8,9 @@
 namespace tinyops_port {
 
 struct BoardInfo {
-  const char* name;          // "stm32f746", "stm32f746-qemu", ...
-  const char* core;          // "cortex-m7"
-  uint32_t core_hz;          // clock the cycle counts are converted at
+  const char* name;              // "stm32f746", "stm32f746-qemu", ...
+  const char* core;              // "cortex-m7"
+  uint32_t core_hz;              // clock the cycle counts are converted at
   bool cycles_are_instructions;  // true on QEMU: counts come from the TCG plugin
 };
 

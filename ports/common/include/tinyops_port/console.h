@@ -14,7 +14,6 @@ void console_puts(const char* s);  // no newline added
 
 // Writes `bytes` as lowercase hex, `per_line` bytes a line, each line starting
 // with `prefix`.
-void console_hex_lines(const char* prefix, const uint8_t* data, uint32_t bytes,
-                       uint32_t per_line);
+void console_hex_lines(const char* prefix, const uint8_t* data, uint32_t bytes, uint32_t per_line);
 
 }  // namespace tinyops_port

@@ -11,25 +11,25 @@ inline volatile uint32_t& reg(uint32_t addr) { return *reinterpret_cast<volatile
 
 // System Control Block.
 constexpr uint32_t kScbVtor = 0xE000ED08;
-constexpr uint32_t kScbCcr = 0xE000ED14;       // configuration and control
-constexpr uint32_t kScbCfsr = 0xE000ED28;      // configurable fault status
+constexpr uint32_t kScbCcr = 0xE000ED14;   // configuration and control
+constexpr uint32_t kScbCfsr = 0xE000ED28;  // configurable fault status
 constexpr uint32_t kScbHfsr = 0xE000ED2C;
 constexpr uint32_t kScbMmfar = 0xE000ED34;
 constexpr uint32_t kScbBfar = 0xE000ED38;
-constexpr uint32_t kScbCcsidr = 0xE000ED80;    // cache size id (M7)
-constexpr uint32_t kScbCsselr = 0xE000ED84;    // cache size selection (M7)
-constexpr uint32_t kScbCpacr = 0xE000ED88;     // coprocessor access control
+constexpr uint32_t kScbCcsidr = 0xE000ED80;  // cache size id (M7)
+constexpr uint32_t kScbCsselr = 0xE000ED84;  // cache size selection (M7)
+constexpr uint32_t kScbCpacr = 0xE000ED88;   // coprocessor access control
 constexpr uint32_t kScbShcsr = 0xE000ED24;
-constexpr uint32_t kCcrDc = 1u << 16;           // D-cache enable (M7)
-constexpr uint32_t kCcrIc = 1u << 17;           // I-cache enable (M7)
+constexpr uint32_t kCcrDc = 1u << 16;  // D-cache enable (M7)
+constexpr uint32_t kCcrIc = 1u << 17;  // I-cache enable (M7)
 
 // Cache maintenance operations (M7), write the address / set-way.
 constexpr uint32_t kIciallu = 0xE000EF50;
-constexpr uint32_t kDcimvac = 0xE000EF5C;       // invalidate by address to PoC
-constexpr uint32_t kDcisw = 0xE000EF60;         // invalidate by set/way
-constexpr uint32_t kDccmvac = 0xE000EF68;       // clean by address to PoC
-constexpr uint32_t kDccimvac = 0xE000EF70;      // clean+invalidate by address
-constexpr uint32_t kDccisw = 0xE000EF74;        // clean+invalidate by set/way
+constexpr uint32_t kDcimvac = 0xE000EF5C;   // invalidate by address to PoC
+constexpr uint32_t kDcisw = 0xE000EF60;     // invalidate by set/way
+constexpr uint32_t kDccmvac = 0xE000EF68;   // clean by address to PoC
+constexpr uint32_t kDccimvac = 0xE000EF70;  // clean+invalidate by address
+constexpr uint32_t kDccisw = 0xE000EF74;    // clean+invalidate by set/way
 constexpr uint32_t kCacheLine = 32;
 
 // NVIC.
@@ -48,7 +48,7 @@ constexpr uint32_t kDemcr = 0xE000EDFC;
 constexpr uint32_t kDemcrTrcena = 1u << 24;
 constexpr uint32_t kDwtCtrl = 0xE0001000;
 constexpr uint32_t kDwtCyccnt = 0xE0001004;
-constexpr uint32_t kDwtLar = 0xE0001FB0;        // lock access (M7)
+constexpr uint32_t kDwtLar = 0xE0001FB0;  // lock access (M7)
 constexpr uint32_t kDwtCtrlCyccntena = 1u;
 
 inline void dsb() { __asm volatile("dsb 0xF" ::: "memory"); }

@@ -51,7 +51,7 @@ class CpuCopyDma final : public tinyops::DmaEngine {
   uint32_t cpu_only_start_;
   uint32_t cpu_only_end_;
   Job queue_[kQueue] = {};
-  int pending_ = 0;          // jobs in queue_[0 .. pending_)
+  int pending_ = 0;  // jobs in queue_[0 .. pending_)
   uint32_t next_id_ = 1;
   uint64_t bytes_copied_ = 0;
   uint32_t transfers_ = 0;

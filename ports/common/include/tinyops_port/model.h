@@ -24,9 +24,9 @@ inline const char* memory_name(Memory m) {
 }
 
 struct RegionDesc {
-  uint32_t kind;      // tinyops::RegionKind of the plan region
-  Memory memory;      // where the exporter placed it
-  void* base;         // 32-byte aligned array in that memory's section
+  uint32_t kind;  // tinyops::RegionKind of the plan region
+  Memory memory;  // where the exporter placed it
+  void* base;     // 32-byte aligned array in that memory's section
   uint32_t bytes;
 };
 
@@ -36,13 +36,13 @@ struct InputDesc {
 };
 
 struct ModelDesc {
-  const char* name;          // as registered, e.g. "mbv3-w1.00-r160"
-  const char* board;         // board it was exported for
+  const char* name;   // as registered, e.g. "mbv3-w1.00-r160"
+  const char* board;  // board it was exported for
   const uint8_t* plan;
   uint32_t plan_bytes;
   const RegionDesc* regions;
   uint32_t num_regions;
-  const InputDesc* inputs;   // one per graph input, in order
+  const InputDesc* inputs;  // one per graph input, in order
   uint32_t num_inputs;
 };
 
