@@ -44,6 +44,7 @@ import argparse
 import csv
 import datetime
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -618,10 +619,19 @@ class Measured:
     extra: list[dict] = field(default_factory=list)  # per shape, the other counters
 
 
+def _use_checkout() -> None:
+    """Puts this checkout's package first on sys.path when it can run here (its
+    engine built beside it, or TINYOPS_CORE); otherwise the installed package
+    (the same checkout, installed) serves."""
+    if os.environ.get("TINYOPS_CORE") or any((ROOT / "tinyops_tflm").glob("_core*")):
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+
+
 def _cycle_model():
     """tinyops_tflm.firmware.cycles.run_cycles of this checkout, or None before the
     cycle model exists there."""
-    sys.path.insert(0, str(ROOT))
+    _use_checkout()
     try:
         from tinyops_tflm.firmware.cycles import run_cycles
     except ImportError:
@@ -658,7 +668,7 @@ def run_program(elf: Path, core: Core, n: int, counter: str = "auto") -> Measure
     """Runs the program under QEMU; per-shape counts between its markers:
     cycles of the project's cycle model when the checkout has one (or
     counter="cycles"), else executed instructions."""
-    sys.path.insert(0, str(ROOT))
+    _use_checkout()
     run_cycles = _cycle_model() if counter in ("auto", "cycles") else None
     if counter == "cycles" and run_cycles is None:
         raise HarnessError("this checkout has no cycle model (tinyops_tflm.firmware.cycles)")
