@@ -1,0 +1,346 @@
+// Arm DSP GEMM, P pixels x 1 channel: the unpacked-pixel layout (expand_pixels)
+// and the PxDot / px6_* assembly loops. Part of gemm_dsp.h (see there for the
+// design and the exactness argument); include that, not this.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/arm/output_stage.h"
+#include "kernels/arm_dsp.h"
+#include "kernels/quant.h"
+
+#if TINYOPS_ARM_DSP
+namespace tinyops {
+namespace arm_kernels {
+
+#ifndef TINYOPS_ARM_INLINE
+#define TINYOPS_ARM_INLINE inline __attribute__((always_inline))
+#endif
+
+using GemmOut = OutParams;
+
+// Channels whose fast output-stage constants are prepared together.
+constexpr int32_t kGemmChannelBlock = 64;
+// Pixels unpacked together at most.
+constexpr int32_t kGemmMaxPixels = 6;
+// Unpacked-pixel bytes gemm() keeps on the stack (the scratch's size,
+// gemm_layout.h's kUnpackedBytes).
+constexpr uint32_t kGemmStackUnpackedBytes = 6144;
+
+// Bytes of one pixel's unpacked activations: ceil(K / 4) groups of two words.
+TINYOPS_ARM_INLINE int32_t unpacked_pixel_bytes(int32_t K) { return ((K + 3) / 4) * 8; }
+
+// Unpacks P pixels of K int8 activations into int16 pairs, interleaved by
+// depth group: buf[(g * P + p) * 2] = even16(x_p[4g .. 4g + 3]) (depths 4g and
+// 4g + 2), buf[(g * P + p) * 2 + 1] = odd16(...) (4g + 1, 4g + 3); depths at or
+// past K are zero.
+inline void expand_pixels_strided(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf,
+                                  int32_t step);
+inline void expand_pixels(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf) {
+  expand_pixels_strided(xs, P, K, buf, 2 * P);
+}
+
+// The same with `step` words between a pixel's depth groups (pixel p's first
+// words at buf + 2p).
+inline void expand_pixels_strided(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf,
+                                  int32_t step) {
+  using namespace arm_dsp;
+  const int32_t full = K >> 2, rem = K & 3;
+  for (int32_t p = 0; p < P; ++p) {
+    const int8_t* x = xs[p];
+    int32_t* d = buf + 2 * p;
+    for (int32_t g = 0; g < full; ++g, x += 4, d += step) {
+      const uint32_t v = load4(x);
+      d[0] = even16(v);
+      d[1] = odd16(v);
+    }
+    if (rem) {
+      uint32_t v = static_cast<uint8_t>(x[0]);
+      if (rem > 1) v |= static_cast<uint32_t>(static_cast<uint8_t>(x[1])) << 8;
+      if (rem > 2) v |= static_cast<uint32_t>(static_cast<uint8_t>(x[2])) << 16;
+      d[0] = even16(v);
+      d[1] = odd16(v);
+    }
+  }
+}
+
+// The weight word of a row's last, partial depth group (K % 4 bytes at w,
+// the rest zero), read without touching bytes past the row.
+TINYOPS_ARM_INLINE uint32_t partial_word(const int8_t* w, int32_t rem) {
+  uint32_t v = static_cast<uint8_t>(w[0]);
+  if (rem > 1) v |= static_cast<uint32_t>(static_cast<uint8_t>(w[1])) << 8;
+  if (rem > 2) v |= static_cast<uint32_t>(static_cast<uint8_t>(w[2])) << 16;
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// P pixels x 1 channel. One depth group (4 depths): the weight word is loaded
+// and unpacked (we, wo), then two pixels' four unpacked words at a time are
+// loaded with one LDM into r0-r3 (LDM needs fixed ascending registers) and
+// multiplied in; an odd last pixel takes an LDRD. Per 4 depths at P = 6: one
+// LDR, two SXTB16, three LDM and 12 SMLAD -- 18 instructions for 24 MACs.
+// The first group starts every accumulator from the bias in a0.
+#define TINYOPS_PX_WEIGHT                  \
+  "ldr    %[wo], [%[wp]], #4\n\t"          \
+  "sxtb16 %[we], %[wo]\n\t"                \
+  "sxtb16 %[wo], %[wo], ror #8\n\t"
+#define TINYOPS_PX_PAIR(i, j)                          \
+  "ldmia  %[xp]!, {%[r0], %[r1], %[r2], %[r3]}\n\t"    \
+  "smlad  %[a" #i "], %[r0], %[we], %[a" #i "]\n\t"    \
+  "smlad  %[a" #i "], %[r1], %[wo], %[a" #i "]\n\t"    \
+  "smlad  %[a" #j "], %[r2], %[we], %[a" #j "]\n\t"    \
+  "smlad  %[a" #j "], %[r3], %[wo], %[a" #j "]\n\t"
+#define TINYOPS_PX_SINGLE(i)                           \
+  "ldrd   %[r0], %[r1], [%[xp]], #8\n\t"               \
+  "smlad  %[a" #i "], %[r0], %[we], %[a" #i "]\n\t"    \
+  "smlad  %[a" #i "], %[r1], %[wo], %[a" #i "]\n\t"
+// First pair: pixel 1 starts from a0 (the bias) before pixel 0 adds to it.
+#define TINYOPS_PX_PAIR_FIRST                          \
+  "ldmia  %[xp]!, {%[r0], %[r1], %[r2], %[r3]}\n\t"    \
+  "smlad  %[a1], %[r2], %[we], %[a0]\n\t"              \
+  "smlad  %[a1], %[r3], %[wo], %[a1]\n\t"              \
+  "smlad  %[a0], %[r0], %[we], %[a0]\n\t"              \
+  "smlad  %[a0], %[r1], %[wo], %[a0]\n\t"
+#define TINYOPS_PX_GROUP2 TINYOPS_PX_WEIGHT TINYOPS_PX_PAIR(0, 1)
+#define TINYOPS_PX_GROUP3 TINYOPS_PX_GROUP2 TINYOPS_PX_SINGLE(2)
+#define TINYOPS_PX_GROUP4 TINYOPS_PX_GROUP2 TINYOPS_PX_PAIR(2, 3)
+#define TINYOPS_PX_GROUP5 TINYOPS_PX_GROUP4 TINYOPS_PX_SINGLE(4)
+#define TINYOPS_PX_GROUP6 TINYOPS_PX_GROUP4 TINYOPS_PX_PAIR(4, 5)
+#define TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP##P
+#define TINYOPS_PX_FIRST2 TINYOPS_PX_WEIGHT TINYOPS_PX_PAIR_FIRST
+#define TINYOPS_PX_FIRST3 "mov %[a2], %[a0]\n\t" TINYOPS_PX_FIRST2 TINYOPS_PX_SINGLE(2)
+#define TINYOPS_PX_FIRST4 "mov %[a2], %[a0]\n\tmov %[a3], %[a0]\n\t" TINYOPS_PX_FIRST2 \
+  TINYOPS_PX_PAIR(2, 3)
+#define TINYOPS_PX_FIRST5 "mov %[a4], %[a0]\n\t" TINYOPS_PX_FIRST4 TINYOPS_PX_SINGLE(4)
+#define TINYOPS_PX_FIRST6 "mov %[a4], %[a0]\n\tmov %[a5], %[a0]\n\t" TINYOPS_PX_FIRST4 \
+  TINYOPS_PX_PAIR(4, 5)
+#define TINYOPS_PX_FIRST(P) TINYOPS_PX_FIRST##P
+
+#define TINYOPS_PX_LIST2(M) M(0) M(1)
+#define TINYOPS_PX_LIST3(M) TINYOPS_PX_LIST2(M) M(2)
+#define TINYOPS_PX_LIST4(M) TINYOPS_PX_LIST3(M) M(3)
+#define TINYOPS_PX_LIST5(M) TINYOPS_PX_LIST4(M) M(4)
+#define TINYOPS_PX_LIST6(M) TINYOPS_PX_LIST5(M) M(5)
+#define TINYOPS_PX_OPS2 [a0] "+r"(a0), [a1] "=&r"(a1)
+#define TINYOPS_PX_OPS3 TINYOPS_PX_OPS2, [a2] "=&r"(a2)
+#define TINYOPS_PX_OPS4 TINYOPS_PX_OPS3, [a3] "=&r"(a3)
+#define TINYOPS_PX_OPS5 TINYOPS_PX_OPS4, [a4] "=&r"(a4)
+#define TINYOPS_PX_OPS6 TINYOPS_PX_OPS5, [a5] "=&r"(a5)
+#define TINYOPS_PX_VARS2 int32_t a0 = bias, a1;
+#define TINYOPS_PX_VARS3 TINYOPS_PX_VARS2 int32_t a2;
+#define TINYOPS_PX_VARS4 TINYOPS_PX_VARS3 int32_t a3;
+#define TINYOPS_PX_VARS5 TINYOPS_PX_VARS4 int32_t a4;
+#define TINYOPS_PX_VARS6 TINYOPS_PX_VARS5 int32_t a5;
+#define TINYOPS_PX_COPY(i) a[i] = a##i;
+#define TINYOPS_PX_TAILOPS2 [a0] "+r"(a0), [a1] "+r"(a1)
+#define TINYOPS_PX_TAILOPS3 TINYOPS_PX_TAILOPS2, [a2] "+r"(a2)
+#define TINYOPS_PX_TAILOPS4 TINYOPS_PX_TAILOPS3, [a3] "+r"(a3)
+#define TINYOPS_PX_TAILOPS5 TINYOPS_PX_TAILOPS4, [a4] "+r"(a4)
+#define TINYOPS_PX_TAILOPS6 TINYOPS_PX_TAILOPS5, [a5] "+r"(a5)
+#define TINYOPS_PX_TAILVAR(i) int32_t a##i = a[i];
+#define TINYOPS_PX_TAILVARS2 TINYOPS_PX_TAILVAR(0) TINYOPS_PX_TAILVAR(1)
+#define TINYOPS_PX_TAILVARS3 TINYOPS_PX_TAILVARS2 TINYOPS_PX_TAILVAR(2)
+#define TINYOPS_PX_TAILVARS4 TINYOPS_PX_TAILVARS3 TINYOPS_PX_TAILVAR(3)
+#define TINYOPS_PX_TAILVARS5 TINYOPS_PX_TAILVARS4 TINYOPS_PX_TAILVAR(4)
+#define TINYOPS_PX_TAILVARS6 TINYOPS_PX_TAILVARS5 TINYOPS_PX_TAILVAR(5)
+#define TINYOPS_PX_FIXED                        \
+  register int32_t r0 __asm__("r0");            \
+  register int32_t r1 __asm__("r1");            \
+  register int32_t r2 __asm__("r2");            \
+  register int32_t r3 __asm__("r3");
+#define TINYOPS_PX_FIXED_OPS \
+  [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3)
+
+template <int P>
+struct PxDot;
+
+// a[p] = bias + x_p . w over the `full` complete depth groups (full >= 1):
+// the first group (two when full is even), then pairs of groups. With 6
+// pixels every register is taken (6 accumulators, r0-r3, 2 pointers, the
+// unpacked weight word), so the loop end is compared from memory.
+#define TINYOPS_PX_END_REG "cmp    %[wp], %[wend]\n\t"
+#define TINYOPS_PX_END_MEM "ldr    %[r0], %[wend]\n\tcmp    %[wp], %[r0]\n\t"
+#define TINYOPS_PX_ASM(P, FIRST, END, WEND)                                                    \
+  __asm__ volatile(FIRST END                                                                   \
+                   "beq    2f\n\t"                                                             \
+                   "1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P) END                        \
+                   "bne    1b\n\t"                                                             \
+                   "2:\n\t"                                                                    \
+                   : TINYOPS_PX_OPS##P, [xp] "+r"(xp), [wp] "+r"(wp), [we] "=&r"(we),          \
+                     [wo] "=&r"(wo), TINYOPS_PX_FIXED_OPS                                      \
+                   : [wend] WEND(wend)                                                         \
+                   : "cc", "memory")
+#define TINYOPS_PX_DEFINE(P, END, WEND)                                                        \
+  template <>                                                                                  \
+  struct PxDot<P> {                                                                            \
+    static TINYOPS_ARM_INLINE void run(const int32_t* xp, const int8_t* wp, int32_t full,      \
+                                       int32_t bias, int32_t (&a)[P]) {                        \
+      TINYOPS_PX_VARS##P                                                                       \
+      TINYOPS_PX_FIXED                                                                         \
+      int32_t we, wo;                                                                          \
+      const int8_t* wend = wp + 4 * full;                                                      \
+      if (full & 1) {                                                                          \
+        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P), END, WEND);                                     \
+      } else {                                                                                 \
+        TINYOPS_PX_ASM(P, TINYOPS_PX_FIRST(P) TINYOPS_PX_GROUP(P), END, WEND);                 \
+      }                                                                                        \
+      TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
+    }                                                                                          \
+    /* a[p] += x_p . v for one more depth group at xp (weight word v). */                     \
+    static TINYOPS_ARM_INLINE void tail(const int32_t* xp, uint32_t v, int32_t (&a)[P]) {      \
+      TINYOPS_PX_TAILVARS##P                                                                   \
+      TINYOPS_PX_FIXED                                                                         \
+      int32_t we, wo = static_cast<int32_t>(v);                                                \
+      __asm__ volatile("sxtb16 %[we], %[wo]\n\t"                                              \
+                       "sxtb16 %[wo], %[wo], ror #8\n\t" TINYOPS_PX_TAIL_BODY##P               \
+                       : TINYOPS_PX_TAILOPS##P, [xp] "+r"(xp), [we] "=&r"(we), [wo] "+r"(wo),  \
+                         TINYOPS_PX_FIXED_OPS                                                  \
+                       :                                                                       \
+                       : "memory");                                                            \
+      TINYOPS_PX_LIST##P(TINYOPS_PX_COPY)                                                      \
+    }                                                                                          \
+  };
+#define TINYOPS_PX_TAIL_BODY2 TINYOPS_PX_PAIR(0, 1)
+#define TINYOPS_PX_TAIL_BODY3 TINYOPS_PX_TAIL_BODY2 TINYOPS_PX_SINGLE(2)
+#define TINYOPS_PX_TAIL_BODY4 TINYOPS_PX_TAIL_BODY2 TINYOPS_PX_PAIR(2, 3)
+#define TINYOPS_PX_TAIL_BODY5 TINYOPS_PX_TAIL_BODY4 TINYOPS_PX_SINGLE(4)
+#define TINYOPS_PX_TAIL_BODY6 TINYOPS_PX_TAIL_BODY4 TINYOPS_PX_PAIR(4, 5)
+#define TINYOPS_PX_IN_REG(x) "r"(x)
+#define TINYOPS_PX_IN_MEM(x) "m"(x)
+TINYOPS_PX_DEFINE(2, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(3, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(4, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(5, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
+TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
+
+// ---------------------------------------------------------------------------
+// 6 pixels x the block's channels, K a multiple of 4: the whole channel loop
+// in one assembly function, as PxDot<6> + the output stage leave GCC no
+// registers for the loop's own state (it spills and reloads about 25 words a
+// channel). Here the 14 registers are fixed -- r4-r9 the accumulators, r0-r3
+// the LDM targets, r10/r11 the unpacked weight word, ip the activations, lr
+// the weights -- and the rest lives in a stack copy of Px6Frame: a channel
+// costs its MACs, the 6 output stages, one LDM / STM of the output pointers
+// and 12 more instructions; four depth groups a loop iteration (the rest
+// before the loop). Naked (the body is all assembly): the frame pointer
+// arrives in r0 (AAPCS).
+struct Px6Frame {
+  int8_t* ob[6];        // +0: the pixels' outputs at the block's channel 0
+  const int32_t* xend;  // +24: end of the unpacked pixels
+  const int32_t* xb;    // +28: the unpacked pixels (expand_pixels, P = 6)
+  const OutConst* oc;   // +32: channel 0's output-stage constants
+  const int32_t* be;    // +36: channel 0's bias
+  int32_t add;          // +40: act_min + 128 (kOutRange)
+  const int8_t* w;      // +44: channel 0's weight row (rows K bytes apart)
+  const int8_t* wend;   // +48: end of the block's rows
+};
+// The odd half of the weight word is unpacked after the first LDM, where the
+// M7 issues it together with the first SMLAD (an SXTB16 pairs only as the
+// older instruction, an LDM with nothing).
+#define TINYOPS_PX6_MACS(a, b)        \
+  "smlad  " a ", r0, r10, " a "\n\t"  \
+  "smlad  " a ", r1, r11, " a "\n\t"  \
+  "smlad  " b ", r2, r10, " b "\n\t"  \
+  "smlad  " b ", r3, r11, " b "\n\t"
+#define TINYOPS_PX6_PAIR(a, b) "ldmia  ip!, {r0-r3}\n\t" TINYOPS_PX6_MACS(a, b)
+#define TINYOPS_PX6_W_LDM          \
+  "ldr    r11, [lr], #4\n\t"       \
+  "sxtb16 r10, r11\n\t"            \
+  "ldmia  ip!, {r0-r3}\n\t"        \
+  "sxtb16 r11, r11, ror #8\n\t"
+#define TINYOPS_PX6_GROUP                                                        \
+  TINYOPS_PX6_W_LDM TINYOPS_PX6_MACS("r4", "r5") TINYOPS_PX6_PAIR("r6", "r7")    \
+      TINYOPS_PX6_PAIR("r8", "r9")
+#define TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP TINYOPS_PX6_GROUP
+#define TINYOPS_PX6_GROUP3 TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP
+#define TINYOPS_PX6_GROUP4 TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP2
+// The first group starts pixels 1-5 from the bias in r4 before pixel 0 adds to it.
+#define TINYOPS_PX6_FIRST                                                        \
+  "mov    r6, r4\n\t"                                                            \
+  "mov    r7, r4\n\t"                                                            \
+  "mov    r8, r4\n\t"                                                            \
+  "mov    r9, r4\n\t" TINYOPS_PX6_W_LDM                                          \
+  "smlad  r5, r2, r10, r4\n\t"                                                   \
+  "smlad  r5, r3, r11, r5\n\t"                                                   \
+  "smlad  r4, r0, r10, r4\n\t"                                                   \
+  "smlad  r4, r1, r11, r4\n\t" TINYOPS_PX6_PAIR("r6", "r7") TINYOPS_PX6_PAIR("r8", "r9")
+#define TINYOPS_PX6_EACH(OP) OP("r4") OP("r5") OP("r6") OP("r7") OP("r8") OP("r9")
+#define TINYOPS_PX6_SMMLAR(a) "smmlar " a ", " a ", r0, " a "\n\t"
+#define TINYOPS_PX6_SIGN(a) "add    " a ", " a ", " a ", asr #31\n\t"
+#define TINYOPS_PX6_QADD(a) "qadd   " a ", " a ", r1\n\t"
+#define TINYOPS_PX6_SHIFT(a) "asr    " a ", " a ", r2\n\t"
+#define TINYOPS_PX6_SUB(a) "sub    " a ", " a ", r3\n\t"
+#define TINYOPS_PX6_SSAT(a) "ssat   " a ", #8, " a "\n\t"
+#define TINYOPS_PX6_ADD(a) "add    " a ", " a ", r0\n\t"
+// Output stages (output_stage.h's out_apply) by kind.
+#define TINYOPS_PX6_OUT_HIGH TINYOPS_PX6_EACH(TINYOPS_PX6_SUB) TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
+#define TINYOPS_PX6_OUT_RANGE \
+  TINYOPS_PX6_OUT_HIGH "ldr    r0, [sp, #40]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_ADD)
+#define TINYOPS_PX6_OUT_PLAIN TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
+// PRE: (groups - 1) % 4 more groups before the loop of four groups.
+#define TINYOPS_PX6_FN(NAME, PRE, OUT)                                           \
+  __attribute__((naked, noinline)) inline void NAME(const Px6Frame*) {          \
+    __asm__ volatile(                                                            \
+        "push   {r4-r11, lr}\n\t"                                                \
+        "sub    sp, sp, #52\n\t"                                                 \
+        "ldmia  r0!, {r1-r7}\n\t"                                                \
+        "stmia  sp, {r1-r7}\n\t"                                                 \
+        "ldmia  r0, {r1-r6}\n\t"                                                 \
+        "add    r7, sp, #28\n\t"                                                 \
+        "stmia  r7, {r1-r6}\n\t"                                                 \
+        "mov    lr, r5\n\t"                                                      \
+        "3:\n\t"                                                                 \
+        "ldr    r0, [sp, #36]\n\t"                                               \
+        "ldr    r4, [r0], #4\n\t"                                                \
+        "str    r0, [sp, #36]\n\t"                                               \
+        "ldr    ip, [sp, #28]\n\t" TINYOPS_PX6_FIRST PRE                         \
+        "ldr    r0, [sp, #24]\n\t"                                               \
+        "cmp    ip, r0\n\t"                                                      \
+        "beq    2f\n\t"                                                          \
+        "1:\n\t" TINYOPS_PX6_GROUP4                                              \
+        "ldr    r0, [sp, #24]\n\t"                                               \
+        "cmp    ip, r0\n\t"                                                      \
+        "bne    1b\n\t"                                                          \
+        "2:\n\t"                                                                 \
+        "ldr    ip, [sp, #32]\n\t"                                               \
+        "ldmia  ip!, {r0-r3}\n\t"                                                \
+        "str    ip, [sp, #32]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_SMMLAR)          \
+        TINYOPS_PX6_EACH(TINYOPS_PX6_SIGN) TINYOPS_PX6_EACH(TINYOPS_PX6_QADD)    \
+        TINYOPS_PX6_EACH(TINYOPS_PX6_SHIFT) OUT                                  \
+        "ldmia  sp, {r0-r3, r10, r11}\n\t"                                       \
+        "strb   r4, [r0], #1\n\t"                                                \
+        "strb   r5, [r1], #1\n\t"                                                \
+        "strb   r6, [r2], #1\n\t"                                                \
+        "strb   r7, [r3], #1\n\t"                                                \
+        "strb   r8, [r10], #1\n\t"                                               \
+        "strb   r9, [r11], #1\n\t"                                               \
+        "stmia  sp, {r0-r3, r10, r11}\n\t"                                       \
+        "ldr    r0, [sp, #48]\n\t"                                               \
+        "cmp    lr, r0\n\t"                                                      \
+        "bne    3b\n\t"                                                          \
+        "add    sp, sp, #52\n\t"                                                 \
+        "pop    {r4-r11, pc}\n\t");                                              \
+  }
+#define TINYOPS_PX6_FNS(KIND, OUT)                                 \
+  TINYOPS_PX6_FN(px6_##KIND##_0, "", OUT)                          \
+  TINYOPS_PX6_FN(px6_##KIND##_1, TINYOPS_PX6_GROUP, OUT)           \
+  TINYOPS_PX6_FN(px6_##KIND##_2, TINYOPS_PX6_GROUP2, OUT)          \
+  TINYOPS_PX6_FN(px6_##KIND##_3, TINYOPS_PX6_GROUP3, OUT)          \
+  /* By (groups - 1) % 4. */                                       \
+  inline void px6_##KIND(int32_t pre, const Px6Frame* f) {         \
+    switch (pre) {                                                 \
+      case 0: px6_##KIND##_0(f); break;                            \
+      case 1: px6_##KIND##_1(f); break;                            \
+      case 2: px6_##KIND##_2(f); break;                            \
+      default: px6_##KIND##_3(f); break;                           \
+    }                                                              \
+  }
+TINYOPS_PX6_FNS(high, TINYOPS_PX6_OUT_HIGH)
+TINYOPS_PX6_FNS(range, TINYOPS_PX6_OUT_RANGE)
+TINYOPS_PX6_FNS(plain, TINYOPS_PX6_OUT_PLAIN)
+static_assert(sizeof(Px6Frame) == 52 && sizeof(OutConst) == 16, "offsets in TINYOPS_PX6_FN");
+
+}  // namespace arm_kernels
+}  // namespace tinyops
+#endif  // TINYOPS_ARM_DSP
+
