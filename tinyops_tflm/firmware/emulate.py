@@ -171,7 +171,11 @@ def build_plugin(tools: Tools | None = None, out_dir: Path | None = None) -> Pat
     if tools.host_cc is None:
         return None
     src = source_root().joinpath(*PLUGIN_SOURCE)
-    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    # The main file and the parts it includes (one translation unit).
+    h = hashlib.sha256()
+    for part in sorted(src.parent.glob("*.[ch]")):
+        h.update(part.name.encode() + b"\0" + part.read_bytes())
+    digest = h.hexdigest()[:12]
     out_dir = out_dir or cache_dir() / "plugin"
     so = out_dir / f"libtinyops_cycles-{digest}.so"
     if so.is_file():
