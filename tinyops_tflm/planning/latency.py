@@ -361,14 +361,11 @@ def tile_cost_model(board: str | Board, tables: dict[str, Any] | None = None) ->
     transfer = sum(c["core"].get("transfers", 0.0) + c["stall"].get("transfers", 0.0) for c in classes) / len(
         entry["classes"]
     )
-    dma = _dma_cycles_fn(b)
-    has_sdram = b.has("sdram")
-    src = "sdram" if has_sdram else FLASH
-    kib32 = dma(src, SRAM, 32 * 1024)
-    setup = dma(src, SRAM, 0)
+    src = "sdram" if b.has("sdram") else FLASH
+    setup = _dma_cycles_fn(b)(src, SRAM, 0)
     return {
         "work_cycles_milli": [int(round(1000 * max(r, 0.0))) for r in per_family],
-        "dma_cycles_per_kib": int(round((kib32 - setup) / 32)),
+        "dma_cycles_per_kib": dma_cycles_per_kib(b, src),
         "transfer_cycles": int(round(transfer + setup)),
         "step_cycles": int(round(step)),
         # Channel tiles of a conv / FC unpack (im2col) their input once per
@@ -455,6 +452,13 @@ class LatencyEstimate:
             f"(compute {ms(compute):.1f} ms, exposed DMA {ms(dma):.1f} ms; "
             f"{self.model}; not a board measurement)"
         )
+
+
+def dma_cycles_per_kib(board: Board, memory: str) -> int:
+    """Sustained DMA cycles per KiB from `memory` into SRAM (the board timing
+    model's 32 KiB copy, setup excluded): the planner's rate for copies."""
+    dma = _dma_cycles_fn(board)
+    return max(int(round((dma(memory, SRAM, 32 * 1024) - dma(memory, SRAM, 0)) / 32)), 0)
 
 
 def _dma_cycles_fn(board: Board, **dma_kwargs):

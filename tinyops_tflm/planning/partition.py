@@ -101,18 +101,16 @@ class Plan:
 
 
 def _dma_cycles_per_kib(board: Board, memory: str) -> int:
-    """Sustained DMA cycles per KiB from `memory` into SRAM (board timing
-    model, a 32 KiB copy): the planner weighs each op's copies by it."""
-    from .board_timing import dma_transfer_cycles
+    """The planner weighs each op's copies by its memories' DMA rates; 0 (the
+    cost model's default rate) for SRAM and boards without timing."""
+    from .latency import dma_cycles_per_kib
 
     if memory == SRAM:
         return 0
     try:
-        full = dma_transfer_cycles(board, memory, SRAM, 32 * 1024)
-        setup = dma_transfer_cycles(board, memory, SRAM, 0)
-    except (KeyError, ValueError):  # a custom board without timing: the default rate
+        return dma_cycles_per_kib(board, memory)
+    except (KeyError, ValueError):  # a custom board without timing
         return 0
-    return max(int(round((full - setup) / 32)), 0)
 
 
 def _memories(board: Board, sram_budget: int) -> list[tuple[str, dict]]:
