@@ -3,8 +3,8 @@
 The flatbuffer is read through the accessor classes of the schema module that
 ships with the pinned ``tflite-micro`` wheel (``Model.GetRootAs``; never the
 slow object API). Python flatbuffers accessors do no bounds checking, so every
-table, vtable, vector and string is verified by :class:`_Verifier` before an
-accessor touches it; any remaining low-level failure (``struct.error``,
+table, vtable, vector and string is verified by :class:`_Verifier`
+(:mod:`.flatbuffer`) before an accessor touches it; any remaining low-level failure (``struct.error``,
 ``IndexError``, ...) is converted to :class:`ModelError` with the location
 being read. After :func:`read_model` returns, later stages may trust:
 
@@ -26,15 +26,54 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 from typing import Any
 
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
 
 from ..errors import ModelError, UnsupportedOpError
+from .flatbuffer import (
+    _BUFFER_FIELDS,
+    _MODEL_FIELDS,
+    _OPCODE_FIELDS,
+    _OPERATOR_FIELDS,
+    _QUANT_FIELDS,
+    _SUBGRAPH_FIELDS,
+    _TENSOR_FIELDS,
+    _U32,
+    _decode,
+    _ints,
+    _Verifier,
+)
+from .graph_checks import check_dataflow, check_op_semantics, check_quantized
 from .ir import Graph, Operator, QuantParams, Tensor
 from .ops import SUPPORTED_OPS
+
+# Schema facts and op specs live in .tflite_schema; the reader's tests reach
+# _DTYPES, _OP_SPECS and _camel_to_snake through this module.
+from .tflite_schema import (
+    _ACT,
+    _ACT_NAMES,
+    _ACT_SUPPORTED,
+    _BOOL,
+    _BUILTIN_NAMES,
+    _CUSTOM,
+    _DTYPES,
+    _FLOAT,
+    _INTS,
+    _OP_SPECS,
+    _OPTION_DEFAULTS,
+    _OPTIONS_NAMES,
+    _PAD,
+    _PADDING_NAMES,
+    _POS,
+    _TTYPE,
+    _TYPE_NAMES,
+    _WFMT,
+    _ZP_RANGE,
+    _camel_to_snake,  # noqa: F401
+    _OpSpec,
+)
 
 __all__ = ["read_model", "read_model_file"]
 
@@ -42,319 +81,6 @@ SCHEMA_VERSION = 3
 FILE_IDENTIFIER = b"TFL3"
 MAX_RANK = 6
 MAX_ELEMENTS = 2**31  # exclusive
-
-# --------------------------------------------------------------------------
-# Schema enums
-# --------------------------------------------------------------------------
-
-
-def _enum_names(cls: type) -> dict[int, str]:
-    return {v: k for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, int)}
-
-
-_BUILTIN_NAMES = _enum_names(schema_fb.BuiltinOperator)
-_OPTIONS_NAMES = _enum_names(schema_fb.BuiltinOptions)
-_TYPE_NAMES = _enum_names(schema_fb.TensorType)
-_ACT_NAMES = _enum_names(schema_fb.ActivationFunctionType)
-_CUSTOM = schema_fb.BuiltinOperator.CUSTOM
-
-_TT = schema_fb.TensorType
-_DTYPES: dict[int, np.dtype] = {
-    _TT.FLOAT32: np.dtype(np.float32),
-    _TT.INT32: np.dtype(np.int32),
-    _TT.UINT8: np.dtype(np.uint8),
-    _TT.INT64: np.dtype(np.int64),
-    _TT.BOOL: np.dtype(np.bool_),
-    _TT.INT16: np.dtype(np.int16),
-    _TT.INT8: np.dtype(np.int8),
-}
-# integer types whose zero point must fit the type and whose scale must be > 0
-_ZP_RANGE: dict[int, tuple[int, int]] = {
-    _TT.INT8: (-128, 127),
-    _TT.UINT8: (0, 255),
-    _TT.INT16: (-32768, 32767),
-}
-
-_ACT_SUPPORTED = {0, 1, 2, 3}  # NONE, RELU, RELU_N1_TO_1, RELU6
-_PADDING_NAMES = {0: "SAME", 1: "VALID"}
-
-# --------------------------------------------------------------------------
-# Per-operator specification (supported operators only)
-# --------------------------------------------------------------------------
-
-# option kinds
-_ACT, _PAD, _POS, _BOOL, _INT, _FLOAT, _INTS, _WFMT, _TTYPE = range(9)
-# their flatbuffer storage: scalar byte size, or int32 vector
-_KIND_SIZE: dict[int, Any] = {
-    _ACT: 1,
-    _PAD: 1,
-    _POS: 4,
-    _BOOL: 1,
-    _INT: 4,
-    _FLOAT: 4,
-    _INTS: "vector<4>",
-    _WFMT: 1,
-    _TTYPE: 1,
-}
-
-
-class _OpSpec:
-    __slots__ = ("options_type", "accessor", "fields", "verify_fields", "n_in", "n_out", "optional_inputs")
-
-    def __init__(
-        self,
-        options: str | None,
-        fields: tuple[tuple[str, str, int, int], ...] = (),
-        n_in: tuple[int, int | None] = (1, 1),
-        n_out: int = 1,
-        optional_inputs: tuple[int, ...] = (),
-    ) -> None:
-        self.options_type = getattr(schema_fb.BuiltinOptions, options) if options else None
-        self.accessor = getattr(schema_fb, options) if options else None
-        self.fields = fields  # (snake_case key, accessor method, kind, vtable slot)
-        # field list for _Verifier.table(): slot -> scalar size or vector kind
-        self.verify_fields = {slot: _KIND_SIZE[kind] for _k, _a, kind, slot in fields}
-        self.n_in = n_in  # (min, max or None for unbounded)
-        self.n_out = n_out
-        self.optional_inputs = frozenset(optional_inputs)
-
-
-_POOL_FIELDS = (
-    ("padding", "Padding", _PAD, 4),
-    ("stride_w", "StrideW", _POS, 6),
-    ("stride_h", "StrideH", _POS, 8),
-    ("filter_width", "FilterWidth", _POS, 10),
-    ("filter_height", "FilterHeight", _POS, 12),
-    ("fused_activation_function", "FusedActivationFunction", _ACT, 14),
-)
-_CONV_FIELDS = (
-    ("padding", "Padding", _PAD, 4),
-    ("stride_w", "StrideW", _POS, 6),
-    ("stride_h", "StrideH", _POS, 8),
-    ("fused_activation_function", "FusedActivationFunction", _ACT, 10),
-    ("dilation_w_factor", "DilationWFactor", _POS, 12),
-    ("dilation_h_factor", "DilationHFactor", _POS, 14),
-)
-_DW_FIELDS = (
-    ("padding", "Padding", _PAD, 4),
-    ("stride_w", "StrideW", _POS, 6),
-    ("stride_h", "StrideH", _POS, 8),
-    ("depth_multiplier", "DepthMultiplier", _POS, 10),
-    ("fused_activation_function", "FusedActivationFunction", _ACT, 12),
-    ("dilation_w_factor", "DilationWFactor", _POS, 14),
-    ("dilation_h_factor", "DilationHFactor", _POS, 16),
-)
-
-_OP_SPECS: dict[str, _OpSpec] = {
-    "ADD": _OpSpec(
-        "AddOptions",
-        (
-            ("fused_activation_function", "FusedActivationFunction", _ACT, 4),
-            ("pot_scale_int16", "PotScaleInt16", _BOOL, 6),
-        ),
-        n_in=(2, 2),
-    ),
-    "AVERAGE_POOL_2D": _OpSpec("Pool2DOptions", _POOL_FIELDS),
-    "MAX_POOL_2D": _OpSpec("Pool2DOptions", _POOL_FIELDS),
-    "CONCATENATION": _OpSpec(
-        "ConcatenationOptions",
-        (("axis", "Axis", _INT, 4), ("fused_activation_function", "FusedActivationFunction", _ACT, 6)),
-        n_in=(1, None),
-    ),
-    "CONV_2D": _OpSpec("Conv2DOptions", _CONV_FIELDS, n_in=(2, 3), optional_inputs=(2,)),
-    "DEPTHWISE_CONV_2D": _OpSpec("DepthwiseConv2DOptions", _DW_FIELDS, n_in=(2, 3), optional_inputs=(2,)),
-    "DEQUANTIZE": _OpSpec("DequantizeOptions"),
-    "FULLY_CONNECTED": _OpSpec(
-        "FullyConnectedOptions",
-        (
-            ("fused_activation_function", "FusedActivationFunction", _ACT, 4),
-            ("weights_format", "WeightsFormat", _WFMT, 6),
-            ("keep_num_dims", "KeepNumDims", _BOOL, 8),
-            ("asymmetric_quantize_inputs", "AsymmetricQuantizeInputs", _BOOL, 10),
-        ),
-        n_in=(2, 3),
-        optional_inputs=(2,),
-    ),
-    "LOGISTIC": _OpSpec(None),
-    "MUL": _OpSpec("MulOptions", (("fused_activation_function", "FusedActivationFunction", _ACT, 4),), n_in=(2, 2)),
-    "RELU": _OpSpec(None),
-    "RELU6": _OpSpec(None),
-    "RESHAPE": _OpSpec("ReshapeOptions", (("new_shape", "NewShape", _INTS, 4),), n_in=(1, 2), optional_inputs=(1,)),
-    "SOFTMAX": _OpSpec("SoftmaxOptions", (("beta", "Beta", _FLOAT, 4),)),
-    "PAD": _OpSpec("PadOptions", n_in=(2, 3), optional_inputs=(2,)),
-    "PADV2": _OpSpec("PadV2Options", n_in=(2, 3), optional_inputs=(2,)),
-    "MEAN": _OpSpec("ReducerOptions", (("keep_dims", "KeepDims", _BOOL, 4),), n_in=(2, 2)),
-    "SQUEEZE": _OpSpec("SqueezeOptions", (("squeeze_dims", "SqueezeDims", _INTS, 4),)),
-    "STRIDED_SLICE": _OpSpec(
-        "StridedSliceOptions",
-        (
-            ("begin_mask", "BeginMask", _INT, 4),
-            ("end_mask", "EndMask", _INT, 6),
-            ("ellipsis_mask", "EllipsisMask", _INT, 8),
-            ("new_axis_mask", "NewAxisMask", _INT, 10),
-            ("shrink_axis_mask", "ShrinkAxisMask", _INT, 12),
-            ("offset", "Offset", _BOOL, 14),
-        ),
-        n_in=(4, 4),
-    ),
-    "PACK": _OpSpec(
-        "PackOptions", (("values_count", "ValuesCount", _INT, 4), ("axis", "Axis", _INT, 6)), n_in=(1, None)
-    ),
-    "LEAKY_RELU": _OpSpec("LeakyReluOptions", (("alpha", "Alpha", _FLOAT, 4),)),
-    "QUANTIZE": _OpSpec("QuantizeOptions"),
-    "HARD_SWISH": _OpSpec("HardSwishOptions"),
-    "SHAPE": _OpSpec("ShapeOptions", (("out_type", "OutType", _TTYPE, 4),)),
-}
-
-
-def _default_spec(name: str) -> _OpSpec:
-    """A registered op listed above has options fields or several inputs; any
-    other is one input, one output and the schema's field-less
-    ``<Name>Options`` table (if the schema has one)."""
-    options = "".join(part.capitalize() for part in name.split("_")) + "Options"
-    return _OpSpec(options if hasattr(schema_fb.BuiltinOptions, options) else None)
-
-
-for _name in SUPPORTED_OPS:
-    _OP_SPECS.setdefault(_name, _default_spec(_name))
-assert set(_OP_SPECS) == set(SUPPORTED_OPS), "reader op specs name an op the engine does not register"
-
-
-def _camel_to_snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
-
-
-def _schema_defaults(options_name: str) -> dict[str, Any]:
-    """Field defaults of an options table, from the schema's object-API class."""
-    obj = getattr(schema_fb, options_name + "T")()
-    return {_camel_to_snake(k): v for k, v in vars(obj).items()}
-
-
-_OPTION_DEFAULTS: dict[str, dict[str, Any]] = {}
-for _name, _spec in _OP_SPECS.items():
-    if _spec.accessor is not None:
-        _d = _schema_defaults(_spec.accessor.__name__)
-        _OPTION_DEFAULTS[_name] = {key: ([] if kind == _INTS else _d[key]) for key, _acc, kind, _slot in _spec.fields}
-    else:
-        _OPTION_DEFAULTS[_name] = {}
-
-# --------------------------------------------------------------------------
-# Flatbuffer verification
-# --------------------------------------------------------------------------
-
-_U16 = struct.Struct("<H")
-_U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
-_VTHDR = struct.Struct("<HH")
-
-# field kinds for _Verifier.table(): scalar byte sizes 1/2/4/8, or:
-_STR = "string"
-_TAB = "table"  # offset to a sub-table or union member (verified when visited)
-_VTAB = "vector of tables"  # elements verified when visited
-_V1, _V4, _V8 = "vector<1>", "vector<4>", "vector<8>"
-_VEC_ELEM = {_V1: 1, _V4: 4, _V8: 8, _VTAB: 4, _STR: 1}
-
-# Fields of each table that the reader touches, by vtable slot.
-_MODEL_FIELDS = {4: 4, 6: _VTAB, 8: _VTAB, 10: _STR, 12: _VTAB}
-_OPCODE_FIELDS = {4: 1, 6: _STR, 8: 4, 10: 4}
-_BUFFER_FIELDS = {4: _V1, 6: 8, 8: 8}
-_SUBGRAPH_FIELDS = {4: _VTAB, 6: _V4, 8: _V4, 10: _VTAB}
-_TENSOR_FIELDS = {4: _V4, 6: 1, 8: 4, 10: _STR, 12: _TAB, 14: 1, 16: _TAB, 18: _V4, 24: 4}
-_QUANT_FIELDS = {8: _V4, 10: _V8, 12: 1, 14: _TAB, 16: 4}
-_OPERATOR_FIELDS = {4: 4, 6: _V4, 8: _V4, 10: 1, 12: _TAB, 14: _V1, 22: 8, 24: 8, 26: 1}
-
-
-class _Verifier:
-    """Bounds checks for flatbuffer objects (a subset of the C++ Verifier)."""
-
-    __slots__ = ("buf", "n")
-
-    def __init__(self, buf: bytes) -> None:
-        self.buf = buf
-        self.n = len(buf)
-
-    def _fail(self, what: str, msg: str) -> ModelError:
-        return ModelError(f"{what}: {msg} (file is {self.n} bytes; truncated or corrupt flatbuffer)")
-
-    def uoffset(self, pos: int, what: str) -> int:
-        """Follow the uoffset stored at ``pos``; returns the absolute target."""
-        if pos < 0 or pos + 4 > self.n:
-            raise self._fail(what, f"offset field at {pos} is outside the buffer")
-        target = pos + _U32.unpack_from(self.buf, pos)[0]
-        if target + 4 > self.n:
-            raise self._fail(what, f"offset at {pos} points outside the buffer (to {target})")
-        return target
-
-    def table(self, pos: int, fields: dict[int, Any], what: str) -> None:
-        """Verify the table at ``pos``: its vtable and the listed fields."""
-        buf, n = self.buf, self.n
-        if pos < 0 or pos + 4 > n:
-            raise self._fail(what, f"table at {pos} is outside the buffer")
-        vt = pos - _I32.unpack_from(buf, pos)[0]
-        if vt < 0 or vt + 4 > n:
-            raise self._fail(what, f"vtable of table at {pos} is outside the buffer (at {vt})")
-        vsize, tsize = _VTHDR.unpack_from(buf, vt)
-        if vsize < 4 or vsize & 1 or vt + vsize > n:
-            raise self._fail(what, f"invalid vtable size {vsize} at {vt}")
-        if tsize < 4 or pos + tsize > n:
-            raise self._fail(what, f"table at {pos} of size {tsize} extends past the end")
-        for slot, kind in fields.items():
-            if slot + 2 > vsize:
-                continue
-            off = _U16.unpack_from(buf, vt + slot)[0]
-            if off == 0:
-                continue
-            p = pos + off
-            if isinstance(kind, int):
-                if off + kind > tsize:
-                    raise self._fail(what, f"field at vtable slot {slot} lies outside its table")
-                continue
-            if off + 4 > tsize:
-                raise self._fail(what, f"field at vtable slot {slot} lies outside its table")
-            target = self.uoffset(p, what)
-            if kind == _TAB:
-                continue  # sub-tables are verified with their own field list when visited
-            length = _U32.unpack_from(buf, target)[0]
-            end = target + 4 + length * _VEC_ELEM[kind] + (1 if kind == _STR else 0)
-            if end > n:
-                raise self._fail(what, f"{kind} at {target} with {length} elements (slot {slot}) extends past the end")
-
-    def vector_span(self, pos: int, slot: int, elem: int, what: str) -> tuple[int, int] | None:
-        """(start, length) of the (already verified) vector in ``slot`` of table ``pos``."""
-        buf = self.buf
-        vt = pos - _I32.unpack_from(buf, pos)[0]
-        vsize = _U16.unpack_from(buf, vt)[0]
-        if slot + 2 > vsize:
-            return None
-        off = _U16.unpack_from(buf, vt + slot)[0]
-        if off == 0:
-            return None
-        target = self.uoffset(pos + off, what)
-        length = _U32.unpack_from(buf, target)[0]
-        if target + 4 + length * elem > self.n:
-            raise self._fail(what, f"vector at {target} extends past the end")
-        return target + 4, length
-
-    def element(self, vec_start: int, index: int, what: str) -> int:
-        """Absolute position of table ``index`` of a (verified) vector of tables."""
-        return self.uoffset(vec_start + 4 * index, what)
-
-
-def _ints(arr: Any) -> list[int]:
-    """Accessor ``XAsNumpy()`` result (0 when absent) -> list of Python ints."""
-    if isinstance(arr, int):
-        return []
-    return arr.tolist()
-
-
-def _decode(b: bytes | None) -> str:
-    return b.decode("utf-8", errors="replace") if b else ""
-
 
 # --------------------------------------------------------------------------
 # The reader
@@ -434,8 +160,11 @@ class _Parser:
                 if not 0 <= t < nt:
                     raise ModelError(f"subgraph {kind} {k}: tensor index {t} out of range (model has {nt} tensors)")
 
-        self._check_dataflow(tensors, operators, inputs, outputs)
-        self._check_op_semantics(tensors, operators)
+        self.where = "graph dataflow"
+        check_dataflow(tensors, operators, inputs, outputs)
+        for op in operators:
+            self.where = f"op {op.index} ({op.name})"
+            check_op_semantics(op, tensors)
 
         if self.check_supported and self.unsupported:
             raise UnsupportedOpError(self._unsupported_message())
@@ -781,86 +510,6 @@ class _Parser:
             if options["new_axis_mask"] != 0:
                 self._note_unsupported("STRIDED_SLICE with new_axis_mask", i)
 
-    # ---- whole-graph checks ------------------------------------------------
-
-    def _check_dataflow(
-        self,
-        tensors: list[Tensor],
-        operators: list[Operator],
-        inputs: tuple[int, ...],
-        outputs: tuple[int, ...],
-    ) -> None:
-        self.where = "graph dataflow"
-        graph_inputs = set(inputs)
-        producer: dict[int, int] = {}
-        for op in operators:
-            for t in op.outputs:
-                tensor = tensors[t]
-                if tensor.is_variable:
-                    continue
-                if t in producer:
-                    raise ModelError(
-                        f"tensor {t} '{tensor.name}' is produced by both op {producer[t]} and op {op.index}"
-                    )
-                if tensor.data is not None:
-                    raise ModelError(f"tensor {t} '{tensor.name}' has constant data but is written by op {op.index}")
-                if t in graph_inputs:
-                    raise ModelError(f"tensor {t} '{tensor.name}' is a graph input but is written by op {op.index}")
-                producer[t] = op.index
-        for t in inputs:
-            if tensors[t].data is not None:
-                raise ModelError(f"graph input tensor {t} '{tensors[t].name}' has constant data")
-
-        def available(t: int, before_op: int | None) -> bool:
-            tensor = tensors[t]
-            if tensor.data is not None or tensor.is_variable or t in graph_inputs:
-                return True
-            p = producer.get(t)
-            if p is None:
-                if tensor.size == 0:
-                    tensor.data = b""  # empty constant (e.g. an empty shape vector)
-                    return True
-                raise ModelError(f"tensor {t} '{tensor.name}' has no data and is not produced by any operator")
-            if before_op is not None and p >= before_op:
-                raise ModelError(
-                    f"op {before_op} ({operators[before_op].name}) reads tensor {t} '{tensor.name}' "
-                    f"before op {p} produces it (operators are not in execution order)"
-                )
-            return True
-
-        for op in operators:
-            for t in op.inputs:
-                if t != -1:
-                    available(t, op.index)
-        for t in outputs:
-            available(t, None)
-
-    def _check_op_semantics(self, tensors: list[Tensor], operators: list[Operator]) -> None:
-        """Checks of option values against tensor ranks (supported ops only)."""
-        for op in operators:
-            o = op.options
-            what = f"op {op.index} ({op.name})"
-            self.where = what
-            if op.name not in _OP_SPECS or SUPPORTED_OPS[op.name] != op.opcode:
-                continue
-            if op.name == "CONCATENATION":
-                rank = len(tensors[op.outputs[0]].shape)
-                if not -rank <= o["axis"] < max(rank, 1):
-                    raise ModelError(f"{what}: axis {o['axis']} out of range for output rank {rank}")
-            elif op.name == "PACK":
-                if o["values_count"] != len(op.inputs):
-                    raise ModelError(
-                        f"{what}: values_count {o['values_count']} does not match its {len(op.inputs)} inputs"
-                    )
-                rank = len(tensors[op.outputs[0]].shape)
-                if not -rank <= o["axis"] < rank:
-                    raise ModelError(f"{what}: axis {o['axis']} out of range for output rank {rank}")
-            elif op.name == "SQUEEZE":
-                rank = len(tensors[op.inputs[0]].shape)
-                for d in o["squeeze_dims"]:
-                    if not -rank <= d < max(rank, 1):
-                        raise ModelError(f"{what}: squeeze dim {d} out of range for input rank {rank}")
-
     # ---- unsupported report -------------------------------------------
 
     def _unsupported_message(self) -> str:
@@ -894,49 +543,8 @@ def read_model(data: bytes | bytearray | memoryview, *, check_supported: bool = 
             raise TypeError(f"read_model expects bytes-like data, got {type(data).__name__}") from None
     graph = _Parser(data, check_supported).parse()
     if check_supported:
-        _check_quantized(graph)
+        check_quantized(graph)
     return graph
-
-
-# Ops that legitimately touch float32 in an int8 model (its float interface),
-# and the pure data-movement ops the engine runs for any element type.
-_FLOAT_INTERFACE_OPS = {
-    "QUANTIZE",
-    "DEQUANTIZE",
-    "SHAPE",
-    "PAD",
-    "PADV2",
-    "RESHAPE",
-    "SQUEEZE",
-    "CONCATENATION",
-    "STRIDED_SLICE",
-    "PACK",
-}
-
-
-def _check_quantized(graph: Graph) -> None:
-    """A float (or dynamic-range) model would otherwise fail deep in a kernel
-    with a dtype message; say what it is and how to convert it."""
-    floats = []
-    for op in graph.operators:
-        if op.name in _FLOAT_INTERFACE_OPS:
-            continue
-        ts = [graph.tensors[i] for i in (*op.inputs, *op.outputs) if i >= 0]
-        if any(t.dtype == np.float32 for t in ts):
-            floats.append(f"{op.name} (op {op.index})")
-    if not floats:
-        return
-    shown = ", ".join(floats[:5]) + (f" and {len(floats) - 5} more" if len(floats) > 5 else "")
-    raise UnsupportedOpError(
-        f"the model is not quantized to int8: {len(floats)} of {len(graph.operators)} ops compute "
-        f"in float32 ({shown}). tinyops runs full-integer int8 models; convert with TensorFlow: "
-        "converter = tf.lite.TFLiteConverter.from_keras_model(model); "
-        "converter.optimizations = [tf.lite.Optimize.DEFAULT]; "
-        "converter.representative_dataset = <function yielding [input_batch] lists>; "
-        "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; "
-        "converter.inference_input_type = converter.inference_output_type = tf.int8; "
-        "open('model_int8.tflite', 'wb').write(converter.convert())"
-    )
 
 
 def read_model_file(path: str | os.PathLike[str], *, check_supported: bool = True) -> Graph:
