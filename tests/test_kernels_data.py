@@ -25,6 +25,7 @@ from support.oracle import assert_matches_oracle
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
 from tinyops_tflm.testing import single_op as so
+from tinyops_tflm.testing.draw import draw_scale
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, schema
 from tinyops_tflm.validation.oracle import OracleError, run_tflm
 
@@ -143,7 +144,7 @@ def _mean_cases(cases, rng):
         shape = (int(rng.integers(1, 3)), int(rng.integers(1, 10)), int(rng.integers(1, 10)), int(rng.integers(1, 40)))
         kw = {}
         if i % 9 == 4:  # output scale finer than input: positive shift, saturation
-            s = so._in_scale(rng)
+            s = draw_scale(rng)
             kw = dict(in_scale=s, out_scale=float(np.float32(s / rng.uniform(1.5, 9.0))))
         _case(cases, "mean", so.mean(rng, input_shape=shape, axes=axes, keep_dims=bool(i % 2), **kw), rng)
     # other ranks
@@ -170,7 +171,7 @@ def _mean_cases(cases, rng):
     ]:
         kw = {}
         if ratio is not None:
-            s = so._in_scale(rng)
+            s = draw_scale(rng)
             kw = dict(in_scale=s, out_scale=float(np.float32(s / ratio)))
         for keep in (False, True):
             _case(cases, "mean", so.mean(rng, input_shape=shape, axes=[1, 2], keep_dims=keep, **kw), rng)
