@@ -36,3 +36,11 @@ def caches(tmp_path_factory):
     """Firmware caches of the two build variants (support.firmware.firmware_variant):
     Arm DSP paths on (the default build) and off."""
     return {"dsp": tmp_path_factory.mktemp("fw-dsp"), "portable": tmp_path_factory.mktemp("fw-portable")}
+
+
+@pytest.fixture(scope="module")
+def model_bytes() -> bytes:
+    """The reader tests' conv + add model, packed (support.reader_models)."""
+    from support.reader_models import conv_add_model, pack
+
+    return pack(conv_add_model())

@@ -31,6 +31,9 @@ SANITIZE = "address,undefined"
 SUBSET = [
     "tests/test_plan_loader.py",
     "tests/test_reader.py",
+    "tests/test_reader_errors.py",
+    "tests/test_reader_robustness.py",
+    "tests/test_reader_unsupported.py",
     "tests/test_partition.py::test_random_op_tilings_bit_exact",
     "tests/test_partition.py::test_partitioned_models_bit_exact[demo_tiny-stm32f746]",
     "tests/test_partition.py::test_partitioned_models_bit_exact[demo_tiny-stm32f469]",
@@ -40,7 +43,7 @@ SUBSET = [
     "tests/test_kernels_elementwise.py::test_matches_tflm",
     "tests/test_kernels_conv.py::test_conv2d_random_vs_oracle",
     "tests/test_kernels_conv.py::test_depthwise_random_vs_oracle",
-    "tests/test_kernels_conv.py::test_fully_connected_random_vs_oracle",
+    "tests/test_kernels_fc.py::test_fully_connected_random_vs_oracle",
 ]
 # Mutated models and plans (benchmarks/fuzz_long.py) on the instrumented engine.
 FUZZ_CASES = 1500

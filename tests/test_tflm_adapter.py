@@ -20,13 +20,7 @@ from tinyops_tflm.validation.oracle import PINNED_TFLM_VERSION, run_tflm
 
 zoo = pytest.importorskip("tinyops_tflm.validation.zoo")
 
-MODELS = [
-    "demo_tiny",
-    "mobilenet_v2_a035_r96",
-    "mobilenet_v3_small_r224",
-    "mobilenet_v3_large_r160",
-    "efficientnet_b0_r128",
-]
+MODELS = zoo.list_models()
 BUDGETS = [320 * KIB, 64 * KIB]
 NUM_INPUTS = 3
 
