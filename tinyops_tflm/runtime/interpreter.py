@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from ..frontend.reader import read_model
 from ..planning.boards import Board
 from ..planning.plan_writer import write_plan
 from .engine import core, translate_core_error
+from .model_file import FromFile
 from .stats import InvocationStats, OpStats
 
 
@@ -39,7 +39,7 @@ def _details(t: Tensor) -> dict[str, Any]:
     }
 
 
-class Interpreter:
+class Interpreter(FromFile):
     """Runs a .tflite model on the tinyops engine, bit-exact with TFLM.
 
     >>> interp = Interpreter.from_file("model.tflite")
@@ -95,18 +95,6 @@ class Interpreter:
         **kwargs: Any,
     ) -> "Interpreter":
         return cls(read_model(bytes(data)), board=board, sram_budget=sram_budget, **kwargs)
-
-    @classmethod
-    def from_file(
-        cls,
-        path: str | os.PathLike,
-        board: str | Board | None = None,
-        sram_budget: int | str | None = None,
-        **kwargs: Any,
-    ) -> "Interpreter":
-        with open(path, "rb") as f:
-            data = f.read()
-        return cls.from_bytes(data, board=board, sram_budget=sram_budget, **kwargs)
 
     # -- details ---------------------------------------------------------
     def get_input_details(self) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ from ..frontend.ops import TFLM_SERVED_OPS
 from ..planning.boards import Board, get_board, parse_size
 from ..validation.oracle import PINNED_TFLM_VERSION
 from .engine import status_code
+from .model_file import FromFile
 
 __all__ = [
     "TflmInterpreter",
@@ -226,7 +227,7 @@ def _release(lib: ctypes.CDLL, binding: int, holder: list) -> None:
     lib.tinyops_tflm_binding_destroy(binding)
 
 
-class TflmInterpreter:
+class TflmInterpreter(FromFile):
     """The pinned tflite-micro interpreter with TinyOps kernels for :data:`SERVED_OPS`.
 
     ``board`` / ``sram_budget`` size the SRAM tile arena every served op
@@ -312,18 +313,6 @@ class TflmInterpreter:
         sram_budget: int | str | None = None,
         **kwargs: Any,
     ) -> "TflmInterpreter":
-        return cls(data, board=board, sram_budget=sram_budget, **kwargs)
-
-    @classmethod
-    def from_file(
-        cls,
-        path: str | os.PathLike,
-        board: str | Board | None = None,
-        sram_budget: int | str | None = None,
-        **kwargs: Any,
-    ) -> "TflmInterpreter":
-        with open(path, "rb") as f:
-            data = f.read()
         return cls(data, board=board, sram_budget=sram_budget, **kwargs)
 
     # -- the tflite-micro interpreter API ----------------------------------
