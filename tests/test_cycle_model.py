@@ -464,7 +464,12 @@ def test_qspi_weights_op_slower_by_modelled_dma(fw_cache):
         np.random.default_rng(3), input_shape=(1, 512), units=128, bias=True, per_channel=True, activation="NONE"
     )
     board = get_board("stm32f469")
-    small = replace(board, name="stm32f469-smallflash", flash_reserve=board.memory("flash").capacity - 4 * KIB)
+    small = replace(
+        board,
+        name="stm32f469-smallflash",
+        flash_reserve=board.memory("flash").capacity - 4 * KIB,
+        constants_in_sdram=False,
+    )
     flash = emulate(data, board, cycles=True)
     qspi = emulate(data, small, cycles=True)
     weights = 512 * 128

@@ -142,14 +142,25 @@ def test_emulated_small_model_matches_host(board, fw_cache):
 
 
 @needs_tools
-@pytest.mark.parametrize("board", BOARDS)
-def test_emulated_external_memory_model_matches_host(board, fw_cache, big_model):
-    from tinyops_tflm.firmware.emulate import emulate
+@pytest.mark.parametrize("board,weights_in", [("stm32f469", "qspi"), ("stm32f746", "sdram")])
+def test_emulated_external_memory_model_matches_host(board, weights_in, fw_cache, big_model):
+    """Weights beyond flash either stream from QSPI or, copied there from
+    QSPI at boot, from SDRAM (the default): one board each."""
+    from dataclasses import replace
 
-    r = emulate(big_model, board)
-    used = {reg.memory for reg in r.export.regions if reg.nbytes}
-    assert {"sdram", "qspi"} <= used, "weights and activations must use external memory"
-    assert_same_as_host(r, host_outputs(big_model, board), f"{BIG} on {board}")
+    from tinyops_tflm.firmware.emulate import emulate
+    from tinyops_tflm.planning.boards import get_board
+
+    b = replace(get_board(board), constants_in_sdram=weights_in == "sdram")
+    r = emulate(big_model, b)
+    used = {(reg.memory, reg.kind) for reg in r.export.regions if reg.nbytes}
+    assert ("sdram", "arena") in used, "activations must use external memory"
+    assert (weights_in, "constant") in used, f"weights beyond flash must be in {weights_in}"
+    other = {"qspi": "sdram", "sdram": "qspi"}[weights_in]
+    assert (other, "constant") not in used
+    if weights_in == "sdram":
+        assert any(reg.section == ".tinyops_sdram_qdata" for reg in r.export.regions if reg.nbytes)
+    assert_same_as_host(r, host_outputs(big_model, b), f"{BIG} on {board}, weights in {weights_in}")
     assert sum(o.tiles or 0 for o in r.ops) > len(r.ops), "expected partitioned ops"
     print(r.report())
 
@@ -241,4 +252,5 @@ def test_hardware_port_cross_compiles(board, tmp_path, big_model):
         capture_output=True,
         text=True,
     ).stdout
-    assert re.search(r"^\.tinyops_qspi\s+[1-9]\d+\s+2415919104$", mbv3, re.M), mbv3
+    # Weights beyond flash: in SDRAM, loaded from QSPI at boot.
+    assert re.search(r"^\.sdram_qdata\s+[1-9]\d+\s+\d+$", mbv3, re.M), mbv3

@@ -57,12 +57,58 @@ def test_partitioned_models_bit_exact(model, board):
 
 def test_large_model_uses_external_memory():
     graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
-    plan = plan_model(graph, "stm32f746", 128 * KIB)
+    plan = plan_model(graph, "stm32f746", 128 * KIB, constants_in_sdram=False)
     assert plan.memory_used["qspi"] > 0, "weights beyond internal flash must stream from QSPI"
     assert plan.memory_used["sdram"] > 0, "activations beyond SRAM must live in SDRAM"
+    assert plan.memories.count("sdram") == 1
     tiled = [o for o in plan.ops if o.tiles > 1]
     assert len(tiled) > 10
     assert any(o.strategy == "rows" and o.channels < 10_000 and o.name == "CONV_2D" for o in tiled)
+
+
+def _weights_by_memory(plan):
+    out = {}
+    for p in plan.placements:
+        if p.constant and p.memory is not None:
+            out[p.memory] = out.get(p.memory, 0) + p.nbytes
+    return out
+
+
+def test_weights_beyond_flash_go_to_sdram_copied_at_boot():
+    graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
+    plan = plan_model(graph, "stm32f746", 128 * KIB)
+    assert not check_plan(plan, graph)
+    weights = _weights_by_memory(plan)
+    assert weights.get("qspi", 0) == 0 and weights["sdram"] > 1_000_000
+    # Two SDRAM regions: the writable arena and the read-only weights after it.
+    regions = [i for i, m in enumerate(plan.memories) if m == "sdram"]
+    assert len(regions) == 2
+    const_region = max(regions)
+    assert all(p.region == const_region for p in plan.placements if p.constant and p.memory == "sdram")
+    assert all(p.region != const_region for p in plan.placements if not p.constant and p.memory == "sdram")
+    assert plan.memory_used["sdram"] == sum(plan.region_sizes[i] for i in regions)
+
+
+def test_sdram_weights_spill_to_qspi_when_the_chip_is_full():
+    """The arena and the weights share one SDRAM chip: what does not fit
+    beside the arena's peak streams from QSPI instead."""
+    graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
+    board = get_board("stm32f746")
+    full = plan_model(graph, board, 128 * KIB)
+    arena = full.region_sizes[full.memories.index("sdram")]
+    small = [replace(m, capacity=arena + 1_000_000) if m.name == "sdram" else m for m in board.memories]
+    tight = replace(board, name="f746-small-sdram", memories=tuple(small))
+    plan = plan_model(graph, tight, 128 * KIB)
+    assert not check_plan(plan, graph)
+    weights = _weights_by_memory(plan)
+    assert 0 < weights["qspi"] and 0 < weights["sdram"] <= 1_000_000
+    assert plan.memory_used["sdram"] <= arena + 1_000_000
+    x = make_inputs(graph, 1, seed=3)[0]
+    spilled = Interpreter(graph, board=tight, sram_budget=128 * KIB).run(*x)
+    in_qspi = replace(board, constants_in_sdram=False)
+    placed = Interpreter(graph, board=in_qspi, sram_budget=128 * KIB).run(*x)
+    for a, b in zip(spilled, placed):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_stats_report_traffic_per_region():
@@ -213,6 +259,7 @@ def test_flash_holds_weights_of_few_pixel_layers_first():
         f746,
         name="custom-smallflash",
         flash_reserve=0,
+        constants_in_sdram=False,
         memories=tuple(replace(m, capacity=500 * KIB) if m.name == FLASH else m for m in f746.memories),
     )
     from tinyops_tflm.testing.merge import merge_models

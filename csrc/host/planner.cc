@@ -78,7 +78,8 @@ class Planner {
   uint64_t live_resident_bytes(uint32_t o, const std::vector<char>& resident) const;
   uint32_t dma_rate(uint32_t o) const;
   int64_t constant_reuse(uint32_t t) const;
-  bool place_constants(bool few_pixels_first);
+  bool place_constants(bool few_pixels_first, uint64_t sdram_constant_limit);
+  bool fit_sdram_constants();
   bool plan_ops(const std::vector<char>& resident, std::vector<OpPlan>* plans, int32_t* failed,
                 uint64_t* needed) const;
   bool layout_sram(const std::vector<char>& resident, std::vector<OpPlan>& plans, bool prefetch,
@@ -92,6 +93,10 @@ class Planner {
   PlanResult result_;
   std::vector<OpInfo> ops_;
   int32_t sram_ = -1, flash_ = -1, qspi_ = -1, sdram_ = -1;
+  // A read-only SDRAM memory: weights the firmware copies there from QSPI at
+  // boot. It shares the chip with the SDRAM arena (sdram_).
+  int32_t sdram_const_ = -1;
+  bool few_pixels_first_ = true;
   std::vector<int32_t> first_, last_;  // tensor lifetimes
   std::vector<char> is_activation_;
 };
@@ -169,7 +174,7 @@ int64_t Planner::constant_reuse(uint32_t t) const {
   return reuse;
 }
 
-bool Planner::place_constants(bool few_pixels_first) {
+bool Planner::place_constants(bool few_pixels_first, uint64_t sdram_constant_limit) {
   // Small constants first: each one in flash spares a staging buffer in SRAM
   // and a DMA transfer. Then weights of layers over a few pixels: each of
   // their bytes feeds only a few MACs, so a DMA from QSPI (several cycles a
@@ -178,8 +183,12 @@ bool Planner::place_constants(bool few_pixels_first) {
   // compute, and its weights, read again for every block of pixels, are
   // faster from a staging tile in SRAM (on the M7, tightly coupled) than
   // through the D-cache from flash. Without few_pixels_first, all by size.
+  // What flash cannot hold goes to SDRAM (copied there at boot; its DMA is
+  // 4-6x faster than QSPI's) in the same order up to sdram_constant_limit,
+  // and the rest to QSPI.
   constexpr uint32_t kSmallConstant = 4096;
   constexpr int64_t kFewPixels = 4;
+  few_pixels_first_ = few_pixels_first;
   std::vector<uint32_t> consts;
   std::vector<int64_t> reuse(exec_.num_tensors(), 0);
   for (uint32_t t = 0; t < exec_.num_tensors(); ++t) {
@@ -198,36 +207,59 @@ bool Planner::place_constants(bool few_pixels_first) {
     if (fa != fb) return fa;
     return ba < bb;
   });
-  uint64_t flash_used = 0, ext_used = 0;
   const int32_t ext = qspi_ >= 0 ? qspi_ : sdram_;
+  const uint64_t sdram_const_cap =
+      sdram_const_ >= 0
+          ? std::min<uint64_t>(cfg_.memories[sdram_const_].capacity, sdram_constant_limit)
+          : 0;
+  struct Tier {
+    int32_t memory;
+    uint64_t capacity, used;
+  };
+  Tier tiers[3] = {{flash_, flash_ >= 0 ? cfg_.memories[flash_].capacity : 0, 0},
+                   {sdram_const_, sdram_const_cap, 0},
+                   {ext, UINT64_MAX, 0}};
   for (uint32_t t : consts) {
     const uint32_t bytes = exec_.tensor(t).bytes;
     TensorPlacement& p = result_.tensors[t];
-    if (flash_ >= 0 && flash_used + bytes <= cfg_.memories[flash_].capacity) {
-      p.memory = flash_;
-      p.offset = static_cast<uint32_t>(flash_used);
-      flash_used = align_up(flash_used + bytes);
-    } else if (ext >= 0) {
-      p.memory = ext;
-      p.offset = static_cast<uint32_t>(ext_used);
-      ext_used = align_up(ext_used + bytes);
-    } else {
+    Tier* tier = nullptr;
+    for (Tier& candidate : tiers) {
+      if (candidate.memory >= 0 && candidate.used + bytes <= candidate.capacity) {
+        tier = &candidate;
+        break;
+      }
+    }
+    if (tier == nullptr) {
       result_.error = "no memory left for constant data";
       return false;
     }
+    p.memory = tier->memory;
+    p.offset = static_cast<uint32_t>(tier->used);
+    tier->used = align_up(tier->used + bytes);
   }
-  if (flash_ >= 0) result_.memory_used[flash_] = static_cast<uint32_t>(flash_used);
-  if (ext >= 0) {
-    result_.memory_used[ext] = static_cast<uint32_t>(ext_used);
-    if (ext_used > cfg_.memories[ext].capacity) {
-      char msg[200];
-      std::snprintf(msg, sizeof(msg), "constants need %llu bytes of external memory, %u available",
-                    static_cast<unsigned long long>(ext_used), cfg_.memories[ext].capacity);
-      result_.error = msg;
-      return false;
-    }
+  for (const Tier& tier : tiers) {
+    if (tier.memory >= 0) result_.memory_used[tier.memory] = static_cast<uint32_t>(tier.used);
+  }
+  if (ext >= 0 && tiers[2].used > cfg_.memories[ext].capacity) {
+    char msg[200];
+    std::snprintf(msg, sizeof(msg), "constants need %llu bytes of external memory, %u available",
+                  static_cast<unsigned long long>(tiers[2].used), cfg_.memories[ext].capacity);
+    result_.error = msg;
+    return false;
   }
   return true;
+}
+
+// The SDRAM constants and the SDRAM arena share one chip: when the arena's
+// peak leaves too little room, the constants that do not fit move back to
+// QSPI. Both are DMA-only memories, so every op's tiling stays valid; only
+// its copies get slower.
+bool Planner::fit_sdram_constants() {
+  if (sdram_const_ < 0 || sdram_ < 0) return true;
+  const uint64_t chip = cfg_.memories[sdram_].capacity;
+  const uint64_t arena = result_.memory_used[sdram_];
+  if (arena + result_.memory_used[sdram_const_] <= chip) return true;
+  return place_constants(few_pixels_first_, chip > arena ? chip - arena : 0);
 }
 
 void Planner::apply_residency(const std::vector<char>& resident) {
@@ -394,7 +426,8 @@ PlanResult Planner::run() {
     if (spec.kind == MemoryKind::kSram && sram_ < 0) sram_ = idx;
     if (spec.kind == MemoryKind::kFlash && flash_ < 0) flash_ = idx;
     if (spec.kind == MemoryKind::kQspi && qspi_ < 0) qspi_ = idx;
-    if (spec.kind == MemoryKind::kSdram && sdram_ < 0) sdram_ = idx;
+    if (spec.kind == MemoryKind::kSdram && spec.writable && sdram_ < 0) sdram_ = idx;
+    if (spec.kind == MemoryKind::kSdram && !spec.writable && sdram_const_ < 0) sdram_const_ = idx;
   }
   if (sram_ < 0) {
     result_.error = "the board has no internal SRAM memory";
@@ -437,7 +470,7 @@ PlanResult Planner::run() {
       first_[t] = std::max(first_[t], -1);
     }
   }
-  if (!place_constants(true)) return result_;
+  if (!place_constants(true, UINT64_MAX)) return result_;
 
   // 1. Everything external: every op must fit on its own.
   std::vector<char> resident(n_tensors, 0);
@@ -449,7 +482,7 @@ PlanResult Planner::run() {
   if (!fits) {
     // Weights the few-pixel ones pushed out of flash may need staging tiles
     // larger than the budget: place by size alone.
-    if (!place_constants(false)) return result_;
+    if (!place_constants(false, UINT64_MAX)) return result_;
     apply_residency(resident);
     fits = plan_ops(resident, &plans, &failed, &needed);
   }
@@ -529,6 +562,7 @@ PlanResult Planner::run() {
   result_.sram_peak = static_cast<uint32_t>(peak);
   result_.memory_used[sram_] = static_cast<uint32_t>(peak);
   if (!place_external_activations(resident)) return result_;
+  if (!fit_sdram_constants()) return result_;
   for (uint32_t t = 0; t < n_tensors; ++t) {
     result_.tensors[t].first_op = first_[t];
     result_.tensors[t].last_op = last_[t];

@@ -546,6 +546,11 @@ def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[Op
     return outputs, ops
 
 
+def board_key(b: Board) -> str:
+    """The board as far as it changes a plan: its name, and where weights go."""
+    return b.name if b.constants_in_sdram else f"{b.name}|weights-in-qspi"
+
+
 def _model_key(
     data: bytes, board: str, budget: int | None, partitioned: bool, inputs: Sequence[np.ndarray] | None
 ) -> str:
@@ -609,7 +614,7 @@ def emulate(
     port = port_for(b)
     data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else Path(model).read_bytes()
     budget = None if sram_budget is None else parse_size(sram_budget)
-    key = _model_key(data, b.name, budget, partitioned, inputs)
+    key = _model_key(data, board_key(b), budget, partitioned, inputs)
     name = f"emu-{key}"
     root = cache_dir() / port.port
     models_dir = root / "models"

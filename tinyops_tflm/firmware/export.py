@@ -234,7 +234,10 @@ class ExportResult:
         for mem in (SRAM, CCM, FLASH, SDRAM, QSPI):
             if mem not in self.capacity:
                 continue
-            what = [f"region {r.index} ({r.kind})" for r in self.regions if r.memory == mem]
+            what = [f"region {r.index} ({r.kind})" for r in self.regions if r.memory == mem and r.nbytes]
+            if mem == QSPI:
+                boot = SECTIONS[(SDRAM, REGION_CONSTANT)]
+                what += [f"region {r.index}'s boot copy" for r in self.regions if r.section == boot and r.nbytes]
             section = SECTIONS.get((mem, REGION_CONSTANT))
             if self.plan_section == section:
                 what.append("plan")
@@ -460,6 +463,8 @@ def export_model(
     usage = {m: 0 for m in capacity}
     for r in regions:
         usage[r.memory] = usage.get(r.memory, 0) + r.nbytes
+        if r.section == SECTIONS[(SDRAM, REGION_CONSTANT)]:
+            usage[QSPI] += r.nbytes  # its load image, copied at boot
     # Plan and input: internal flash while it has room, else QSPI.
     plan_section = input_section = SECTIONS[(FLASH, REGION_CONSTANT)]
     if usage[FLASH] + plan_len > flash_budget:

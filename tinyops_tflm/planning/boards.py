@@ -47,6 +47,11 @@ class Board:
     description: str = ""
     sram_budget_override: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # Weights that do not fit flash go to SDRAM, copied there from QSPI at
+    # boot (the ports' .tinyops_sdram_qdata section), where they stream 4-6x
+    # faster than from QSPI; the rest stay in QSPI. False: all in QSPI, as the
+    # paper's firmware keeps them. Only for boards with both memories.
+    constants_in_sdram: bool = True
 
     def memory(self, name: str) -> Memory:
         for m in self.memories:

@@ -41,6 +41,7 @@ class TensorPlacement:
     nbytes: int
     lifetime: tuple[int, int] | None  # first and last op (activations), None for constants
     constant: bool
+    region: int | None = None  # plan region (SDRAM has two: the arena and boot-copied weights)
 
 
 @dataclass
@@ -113,9 +114,12 @@ def _dma_cycles_per_kib(board: Board, memory: str) -> int:
         return 0
 
 
-def _memories(board: Board, sram_budget: int) -> list[tuple[str, dict]]:
+def _memories(board: Board, sram_budget: int, constants_in_sdram: bool) -> list[tuple[str, dict]]:
     """Board memories the planner may use, in plan-region order. CCM is
-    CPU-only and never given to DMA, so tile buffers cannot live there."""
+    CPU-only and never given to DMA, so tile buffers cannot live there. With
+    `constants_in_sdram`, SDRAM appears twice: the arena, and after it a
+    read-only region of weights the firmware copies from QSPI at boot (the
+    planner keeps the two within the chip)."""
     out = []
     for m in board.memories:
         if m.name == CCM:
@@ -134,14 +138,22 @@ def _memories(board: Board, sram_budget: int) -> list[tuple[str, dict]]:
                 },
             )
         )
+    if constants_in_sdram and board.has(SDRAM) and board.has(QSPI):
+        sdram = dict(next(spec for name, spec in out if name == SDRAM))
+        sdram.update(writable=False, cpu_direct=False)
+        out.append((SDRAM, sdram))
     return out
 
 
-def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None) -> Plan:
+def plan_model(
+    graph: Graph, board: str | Board, sram_budget: int | None = None, constants_in_sdram: bool | None = None
+) -> Plan:
     """Place every tensor of `graph` on `board` and tile every op so that the
     tile buffers and resident tensors fit `sram_budget` bytes of internal SRAM
-    (default: the board's budget). Raises BudgetError naming the op, the bytes
-    it needs and the budget when that is impossible."""
+    (default: the board's budget). `constants_in_sdram` (default: the board's
+    `constants_in_sdram`) lets weights that miss flash live in SDRAM, copied
+    from QSPI at boot, instead of QSPI. Raises BudgetError naming the op, the
+    bytes it needs and the budget when that is impossible."""
     board = get_board(board)
     budget = board.default_sram_budget if sram_budget is None else int(sram_budget)
     sram_capacity = board.memory(SRAM).capacity
@@ -155,7 +167,9 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
         engine = _core.HostEngine(base.plan, [(base.arena_bytes, None), (len(base.constants), base.constants)])
     except _core.CoreError as err:
         raise translate_core_error(err) from None
-    memories = _memories(board, budget)
+    if constants_in_sdram is None:
+        constants_in_sdram = board.constants_in_sdram
+    memories = _memories(board, budget, constants_in_sdram)
     from .latency import tile_cost_model
 
     result = engine.partition([spec for _, spec in memories], budget, cost=tile_cost_model(board))
@@ -192,6 +206,7 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
                 t.nbytes,
                 None if t.is_constant or mem < 0 else (first, last),
                 t.is_constant,
+                mem if mem >= 0 else None,
             )
         )
     schedules = [(o["schedule"], o["operand_slots"]) for o in result["ops"]]
@@ -221,7 +236,9 @@ def plan_model(graph: Graph, board: str | Board, sram_budget: int | None = None)
                 buffers,
             )
         )
-    used = {n: int(u) for n, u in zip(names, result["memory_used"])}
+    used: dict[str, int] = {}
+    for n, u in zip(names, result["memory_used"]):
+        used[n] = used.get(n, 0) + int(u)
     return Plan(
         board,
         budget,
@@ -248,7 +265,8 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
         for m in board.memories
     }
     n_ops = len(graph.operators)
-    by_memory: dict[str, list[tuple[int, int, int, int, str]]] = {}
+    # Offsets are per plan region; two regions of one memory are separate arrays.
+    by_memory: dict[tuple[str, int | None], list[tuple[int, int, int, int, str]]] = {}
     for p in plan.placements:
         if p.memory is None:
             continue
@@ -256,7 +274,7 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
         if end > caps[p.memory]:
             problems.append(f"tensor {p.tensor} '{p.name}' ends at {end}, beyond {p.memory} capacity {caps[p.memory]}")
         first, last = p.lifetime if p.lifetime else (-1, n_ops)
-        by_memory.setdefault(p.memory, []).append((p.offset, end, first, last, f"tensor {p.tensor}"))
+        by_memory.setdefault((p.memory, p.region), []).append((p.offset, end, first, last, f"tensor {p.tensor}"))
         mem = board.memory(p.memory)
         if not p.constant and not mem.writable:
             problems.append(f"activation {p.tensor} '{p.name}' in read-only {p.memory}")
@@ -270,7 +288,8 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
                 first = o.op - 1
             if off + size > plan.sram_budget:
                 problems.append(f"op {o.op} buffer {name} ends at {off + size}, beyond the SRAM budget")
-            by_memory.setdefault(SRAM, []).append((off, off + size, first, last, f"op {o.op} {name}"))
+            sram_region = plan.memories.index(SRAM) if SRAM in plan.memories else None
+            by_memory.setdefault((SRAM, sram_region), []).append((off, off + size, first, last, f"op {o.op} {name}"))
         op = graph.operators[o.op]
         if o.strategy not in ("in_place",):
             for t in (*op.inputs, *op.outputs):
@@ -284,7 +303,7 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
                 mem = plan.placements[t].memory if t >= 0 else None
                 if mem in (SDRAM, QSPI):
                     problems.append(f"op {o.op} runs in place on tensor {t} in external {mem}")
-    for mem, spans in by_memory.items():
+    for (mem, _), spans in by_memory.items():
         spans.sort()
         for i, a in enumerate(spans):
             for b in spans[i + 1 :]:

@@ -148,8 +148,8 @@ class Interpreter(FromFile):
                         self._macs[i],
                         tiles=st["tiles"],
                         dma_transfers=st["transfers"],
-                        dma_read_bytes={n: b for n, b in zip(names, st["read_bytes"]) if b},
-                        dma_write_bytes={n: b for n, b in zip(names, st["write_bytes"]) if b},
+                        dma_read_bytes=_bytes_per_memory(names, st["read_bytes"]),
+                        dma_write_bytes=_bytes_per_memory(names, st["write_bytes"]),
                     )
                 )
             else:
@@ -201,3 +201,12 @@ class Interpreter(FromFile):
             self.set_input(x, i)
         self.invoke()
         return [self.get_output(i) for i in range(self.num_outputs)]
+
+
+def _bytes_per_memory(region_memories: list[str], per_region: list[int]) -> dict[str, int]:
+    """Per-region byte counts summed per memory (SDRAM may hold two regions)."""
+    out: dict[str, int] = {}
+    for name, nbytes in zip(region_memories, per_region):
+        if nbytes:
+            out[name] = out.get(name, 0) + nbytes
+    return out

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ...planning.boards import Board, get_board
-from ..emulate import EmulationError, _locked, _model_key, _run, cache_dir, find_tools, parse_log
+from ..emulate import EmulationError, _locked, _model_key, _run, board_key, cache_dir, find_tools, parse_log
 from ..export import ExportResult, export_model, port_for, source_root
 from .machine import Machine, RunResult
 
@@ -155,7 +155,7 @@ def emulate_board(
     b = get_board(board)
     data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else Path(model).read_bytes()
     budget = None if sram_budget is None else parse_size(sram_budget)
-    name = f"bm-{_model_key(data, b.name, budget, partitioned, inputs)}"
+    name = f"bm-{_model_key(data, board_key(b), budget, partitioned, inputs)}"
     root = board_cache(b)
     models_dir = root / "models"
     seconds: dict[str, float] = {}
