@@ -48,7 +48,9 @@ add_library(tinyops_engine_fw STATIC ${TINYOPS_FW_ENGINE_SOURCES})
 target_include_directories(tinyops_engine_fw PUBLIC
   ${TINYOPS_REPO_ROOT}/csrc/include ${TINYOPS_REPO_ROOT}/csrc)
 target_compile_options(tinyops_engine_fw PRIVATE ${TINYOPS_FW_CXX_FLAGS})
-target_compile_definitions(tinyops_engine_fw PUBLIC TINYOPS_FIRMWARE=1)
+# The board's core (TINYOPS_CORTEX_M4 / _M7) picks per-core instruction
+# schedules in csrc/kernels/arm/.
+target_compile_definitions(tinyops_engine_fw PUBLIC TINYOPS_FIRMWARE=1 ${TINYOPS_BOARD_DEFINES})
 
 # ---------------------------------------------------------------------------
 # Firmware objects shared by both variants, then the variant-specific ones.
