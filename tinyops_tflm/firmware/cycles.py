@@ -20,8 +20,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CycleError, CycleRunError
-from .emulate import STALL_KEYS, EmulationError, build_plugin, find_tools, run_firmware
+from ..errors import CycleError, CycleRunError, EmulationError
+from .builds import build_plugin
+from .qemu import STALL_KEYS, run_firmware
+from .toolchain import find_tools
 
 __all__ = ["CycleRun", "CycleError", "CycleRunError", "run_cycles"]
 

@@ -17,27 +17,18 @@ each time the firmware calls ``tinyops_op_marker`` at an op boundary. With
 cause, the DMA costed as the board's DMA engine (its CPU stand-in copies are
 then counted neither as instructions nor as cycles).
 
-
-Builds are cached per board under ``$TINYOPS_FW_CACHE`` (default
-``~/.cache/tinyops_tflm/firmware``): the engine is compiled once per board,
-later runs only compile the exported model and link. A file lock serialises
-concurrent runs on the same board.
+Builds are cached per board (:mod:`.builds`); the tools are found and run by
+:mod:`.toolchain`, QEMU by :mod:`.qemu`, and the firmware's console read by
+:mod:`.console`. Their names stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import os
-import re
-import shlex
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -45,7 +36,26 @@ from ..cli import progress
 from ..errors import EmulationError, ToolchainMissing
 from ..frontend.metrics import human_bytes
 from ..planning.boards import Board, get_board
-from .export import ExportResult, export_model, port_for, source_root
+
+# `name as name`: a name of the parts this module was split into, importable
+# from here as before.
+from .builds import PLUGIN_SOURCE as PLUGIN_SOURCE
+from .builds import _locked, _model_key, board_key, build_firmware, build_plugin, cache_dir, export_cached
+from .console import OpCount, read_console
+from .console import parse_log as parse_log
+from .export import ExportResult, port_for
+from .qemu import EVENT_SYMBOL as EVENT_SYMBOL
+from .qemu import LOAD_BEGIN as LOAD_BEGIN
+from .qemu import LOAD_END as LOAD_END
+from .qemu import MAILBOX_SYMBOL as MAILBOX_SYMBOL
+from .qemu import MARKER_SYMBOL as MARKER_SYMBOL
+from .qemu import STALL_KEYS, FirmwareRun, run_firmware
+from .qemu import parse_record as parse_record
+from .toolchain import APT_PACKAGES as APT_PACKAGES
+from .toolchain import Tools as Tools
+from .toolchain import _run as _run
+from .toolchain import _symbols as _symbols
+from .toolchain import find_tools
 
 __all__ = [
     "ToolchainMissing",
@@ -59,340 +69,7 @@ __all__ = [
     "cache_dir",
 ]
 
-APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
-MARKER_SYMBOL = "tinyops_op_marker"
-EVENT_SYMBOL = "tinyops_dma_event"  # ports/common/src/dma_events.cc
-MAILBOX_SYMBOL = "tinyops_dma_mailbox"
-PLUGIN_SOURCE = ("ports", "common", "qemu_plugin", "tinyops_cycles.c")
-# Counter keys of the plugin's records that are stalls, by cause.
-STALL_KEYS = ("stall_mem", "stall_fetch", "stall_branch", "stall_dma")
-LOAD_BEGIN, LOAD_END = 0xFFFF0000, 0xFFFF0001
 _KEEP_MODELS = 12  # exported models kept in a board's emulation cache
-
-
-@dataclass
-class Tools:
-    gcc: str
-    gxx: str
-    nm: str
-    size: str
-    cmake: str
-    ninja: str | None
-    qemu: str
-    host_cc: str | None
-
-
-def find_tools() -> Tools:
-    """Locate the tools; raise ToolchainMissing naming every missing one."""
-    which = shutil.which
-    found = {
-        "arm-none-eabi-gcc": which("arm-none-eabi-gcc"),
-        "arm-none-eabi-g++": which("arm-none-eabi-g++"),
-        "arm-none-eabi-nm": which("arm-none-eabi-nm"),
-        "arm-none-eabi-size": which("arm-none-eabi-size"),
-        "cmake": which("cmake"),
-        "qemu-system-arm": which("qemu-system-arm"),
-    }
-    missing = [k for k, v in found.items() if v is None]
-    if missing:
-        hints = []
-        if any(m.startswith("arm-none-eabi") for m in missing) or "qemu-system-arm" in missing:
-            hints.append(f"on Debian/Ubuntu: apt-get install --no-install-recommends {APT_PACKAGES}")
-        if "cmake" in missing:
-            hints.append("CMake >= 3.20: pip install cmake (or apt-get install cmake)")
-        raise ToolchainMissing(
-            f"emulation needs {', '.join(missing)}, not found on PATH" + ("; " + "; ".join(hints) if hints else "")
-        )
-    # The newlib C++ runtime is a separate Debian package; check it is there.
-    probe = subprocess.run(
-        [
-            found["arm-none-eabi-g++"],
-            "-mcpu=cortex-m4",
-            "-mthumb",
-            "-mfloat-abi=hard",
-            "-mfpu=fpv4-sp-d16",
-            "--specs=nano.specs",
-            "-print-file-name=libstdc++_nano.a",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    lib = probe.stdout.strip()
-    if probe.returncode != 0 or not os.path.isabs(lib):
-        raise ToolchainMissing(
-            "arm-none-eabi-g++ has no newlib C++ library (libstdc++_nano.a); "
-            "install libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib"
-        )
-    return Tools(
-        found["arm-none-eabi-gcc"],
-        found["arm-none-eabi-g++"],
-        found["arm-none-eabi-nm"],
-        found["arm-none-eabi-size"],
-        found["cmake"],
-        which("ninja"),
-        found["qemu-system-arm"],
-        which("cc") or which("gcc") or which("clang"),
-    )
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("TINYOPS_FW_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "tinyops_tflm" / "firmware"
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _run(
-    cmd: Sequence[str], what: str, timeout: float | None = None, *, bar: bool = False, **kw
-) -> subprocess.CompletedProcess:
-    if bar and progress.enabled():  # a terminal: show the build's steps
-        proc = progress.run_streamed(cmd, what, timeout, **kw)
-    else:
-        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
-        raise EmulationError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-    return proc
-
-
-def build_plugin(tools: Tools | None = None, out_dir: Path | None = None) -> Path | None:
-    """Build the TCG plugin (instruction counts and the cycle model; once per
-    source version); None when there is no host C compiler."""
-    tools = tools or find_tools()
-    if tools.host_cc is None:
-        return None
-    src = source_root().joinpath(*PLUGIN_SOURCE)
-    # The main file and the parts it includes (one translation unit).
-    h = hashlib.sha256()
-    for part in sorted(src.parent.glob("*.[ch]")):
-        h.update(part.name.encode() + b"\0" + part.read_bytes())
-    digest = h.hexdigest()[:12]
-    out_dir = out_dir or cache_dir() / "plugin"
-    so = out_dir / f"libtinyops_cycles-{digest}.so"
-    if so.is_file():
-        return so
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = so.with_suffix(f".{os.getpid()}.tmp")
-    _run([tools.host_cc, "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)], "building the QEMU plugin")
-    os.replace(tmp, so)
-    return so
-
-
-def build_firmware(
-    board: str | Board,
-    models_dir: Path,
-    build_dir: Path,
-    target: str,
-    tools: Tools | None = None,
-    jobs: int = 2,
-    qemu_only: bool = True,
-    source_dir: Path | None = None,
-) -> Path:
-    """Configure (once) and build `target` of the board's port (or of the
-    firmware project at `source_dir`); returns the ELF."""
-    tools = tools or find_tools()
-    port = port_for(board)
-    src = source_dir or source_root() / "ports" / port.port
-    cache = build_dir / "CMakeCache.txt"
-    if not cache.is_file():
-        cmd = [
-            tools.cmake,
-            "-S",
-            str(src),
-            "-B",
-            str(build_dir),
-            f"-DTINYOPS_MODELS_DIR={models_dir}",
-            f"-DTINYOPS_BUILD_BOARD={'OFF' if qemu_only else 'ON'}",
-        ]
-        # Extra configure options, e.g. -DTINYOPS_FW_OPT=-O3.
-        cmd += shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
-        if tools.ninja:
-            cmd += ["-G", "Ninja"]
-        _run(cmd, "configuring the firmware build")
-    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)], f"building {target}", bar=True)
-    elf = build_dir / f"{target}.elf"
-    if not elf.is_file():
-        raise EmulationError(f"build produced no {elf}")
-    return elf
-
-
-def _symbols(tools: Tools, elf: Path) -> dict[str, tuple[int, int]]:
-    """name -> (address without the Thumb bit, size) of the ELF's symbols."""
-    out = _run([tools.nm, "-S", str(elf)], "reading firmware symbols").stdout
-    syms: dict[str, tuple[int, int]] = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 4:
-            syms[parts[3]] = (int(parts[0], 16) & ~1, int(parts[1], 16))
-        elif len(parts) == 3:
-            syms.setdefault(parts[2], (int(parts[0], 16) & ~1, 0))
-    return syms
-
-
-def _symbol_address(tools: Tools, elf: Path, symbol: str) -> int:
-    syms = _symbols(tools, elf)
-    if symbol not in syms:
-        raise EmulationError(f"{elf.name} has no symbol {symbol}")
-    return syms[symbol][0]
-
-
-def parse_record(line: str) -> tuple[str, dict[str, int]] | None:
-    """One plugin record ("mark insns=1 cycles=2 ..." / "total ...")."""
-    kind, _, rest = line.strip().partition(" ")
-    if kind not in ("mark", "total"):
-        return None
-    values: dict[str, int] = {}
-    for field_ in rest.split():
-        key, eq, value = field_.partition("=")
-        if eq and value.lstrip("-").isdigit():
-            values[key] = int(value)
-    return kind, values
-
-
-@dataclass
-class FirmwareRun:
-    exit_code: int
-    log: str
-    marks: list[dict[str, int]]  # counters at each tinyops_op_marker call
-    total: dict[str, int] | None  # counters at exit
-    seconds: float
-    cycle_model: bool = False  # counters include cycles and stalls
-
-    @property
-    def total_instructions(self) -> int | None:
-        return None if self.total is None else self.total.get("insns")
-
-
-def run_firmware(
-    elf: Path,
-    machine: str,
-    tools: Tools | None = None,
-    plugin: Path | None = None,
-    timeout: float = 600.0,
-    timing=None,
-    require_marker: bool = True,
-) -> FirmwareRun:
-    """Run an emulated firmware under QEMU (semihosting console, exit code).
-
-    With `plugin`, records the plugin's counters at every tinyops_op_marker
-    call and at exit; with `timing` (a board_timing.BoardTiming) too, the
-    plugin runs that board's cycle model."""
-    tools = tools or find_tools()
-    cmd = [
-        tools.qemu,
-        "-M",
-        machine,
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-        "-semihosting",
-        "-kernel",
-        str(elf),
-    ]
-    marks_file = config_file = None
-    if plugin is not None:
-        syms = _symbols(tools, elf)
-        args = []
-        if MARKER_SYMBOL in syms:
-            args.append(f"marker={syms[MARKER_SYMBOL][0]:#x}")
-        elif require_marker:
-            raise EmulationError(f"{elf.name} has no symbol {MARKER_SYMBOL}")
-        marks_file = elf.with_suffix(f".marks.{os.getpid()}")
-        args.append(f"out={marks_file}")
-        if timing is not None:
-            config_file = elf.with_suffix(f".timing.{os.getpid()}")
-            config_file.write_text(timing.config_text())
-            args.append(f"config={config_file}")
-            if EVENT_SYMBOL in syms and MAILBOX_SYMBOL in syms:
-                addr, size = syms[EVENT_SYMBOL]
-                args += [
-                    f"event={addr:#x}",
-                    f"event_end={addr + max(size, 2):#x}",
-                    f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}",
-                ]
-        cmd += ["-plugin", ",".join([str(plugin)] + args)]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as err:
-        out = err.stdout.decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-        raise EmulationError(
-            f"{elf.name} did not finish within {timeout:.0f} s under QEMU "
-            f"(hang?); last output:\n" + "\n".join(out.splitlines()[-20:])
-        ) from None
-    finally:
-        if config_file is not None:
-            with contextlib.suppress(FileNotFoundError):
-                config_file.unlink()
-    seconds = time.perf_counter() - t0
-    marks: list[dict[str, int]] = []
-    total = None
-    if marks_file is not None:
-        try:
-            for line in marks_file.read_text().splitlines():
-                rec = parse_record(line)
-                if rec is None:
-                    continue
-                if rec[0] == "mark":
-                    marks.append(rec[1])
-                else:
-                    total = rec[1]
-        except FileNotFoundError:
-            pass
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                marks_file.unlink()
-    log = proc.stdout + (("\n" + proc.stderr) if proc.stderr.strip() else "")
-    return FirmwareRun(proc.returncode, log, marks, total, seconds, timing is not None)
-
-
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class OpCount:
-    index: int
-    name: str
-    instructions: int | None
-    tiles: int | None = None
-    transfers: int | None = None
-    dma_bytes: int | None = None
-    # With the cycle model (emulate(..., cycles=True)): modelled cycles of the
-    # op and its stalls by cause ("mem", "fetch", "branch", "dma").
-    cycles: int | None = None
-    stalls: dict[str, int] = field(default_factory=dict)
-    # DMA model during the op: engine cycles of the jobs started, jobs, bytes
-    dma_model: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def stall_dma(self) -> int:
-        return self.stalls.get("dma", 0)
-
-    @property
-    def stall_mem(self) -> int:
-        return self.stalls.get("mem", 0)
-
-    def to_dict(self) -> dict:
-        d = {"op": self.index, "name": self.name, "instructions": self.instructions}
-        if self.cycles is not None:
-            d["cycles"] = self.cycles
-            d.update({f"stall_{k}": v for k, v in self.stalls.items()})
-            d.update({f"dma_model_{k}": v for k, v in self.dma_model.items()})
-        if self.tiles is not None:
-            d.update(tiles=self.tiles, transfers=self.transfers, dma_bytes=self.dma_bytes)
-        return d
 
 
 @dataclass
@@ -489,101 +166,6 @@ class EmulationResult:
         return "\n".join(lines)
 
 
-_OP_RE = re.compile(r"^op (\d+) (\S+) cycles=(\d+)(?: tiles=(\d+) transfers=(\d+) dma_bytes=(\d+))?$")
-
-
-def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[OpCount]]:
-    """Outputs and per-op lines of the runner's console protocol
-    (ports/common/src/runner.cc)."""
-    hexes: dict[int, list[str]] = {}
-    declared: dict[int, tuple[int, str]] = {}
-    ops: list[OpCount] = []
-    done = None
-    for line in log.splitlines():
-        line = line.strip()
-        if line.startswith("out") and " " in line and line[3 : line.index(" ")].isdigit():
-            k = int(line[3 : line.index(" ")])
-            hexes.setdefault(k, []).append(line[line.index(" ") + 1 :])
-        elif line.startswith("output "):
-            m = re.match(r"output (\d+) bytes=(\d+) fnv1a32=([0-9a-f]+)", line)
-            if m:
-                declared[int(m.group(1))] = (int(m.group(2)), m.group(3))
-        elif line.startswith("op "):
-            m = _OP_RE.match(line)
-            if m:
-                tiles = int(m.group(4)) if m.group(4) else None
-                ops.append(
-                    OpCount(
-                        int(m.group(1)),
-                        m.group(2),
-                        None,
-                        tiles,
-                        int(m.group(5)) if m.group(5) else None,
-                        int(m.group(6)) if m.group(6) else None,
-                    )
-                )
-        elif line.startswith("DONE"):
-            done = line
-    if done != "DONE status=0":
-        raise EmulationError("the firmware did not finish cleanly:\n" + "\n".join(log.strip().splitlines()[-25:]))
-    outputs = []
-    for i, (shape, dtype) in enumerate(zip(export.output_shapes, export.output_dtypes)):
-        if i not in hexes or i not in declared:
-            raise EmulationError(f"the firmware printed no output {i}")
-        raw = bytes.fromhex("".join(hexes[i]))
-        nbytes, fnv = declared[i]
-        h = 2166136261
-        for byte in raw:
-            h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
-        if len(raw) != nbytes or f"{h:08x}" != fnv:
-            raise EmulationError(
-                f"output {i}: console bytes do not match the firmware's checksum ({len(raw)} of {nbytes} bytes)"
-            )
-        arr = np.frombuffer(raw, dtype=np.dtype(dtype))
-        if arr.size != int(np.prod(shape)):
-            raise EmulationError(f"output {i}: {arr.size} values, shape {list(shape)} expected")
-        outputs.append(arr.reshape(shape).copy())
-    return outputs, ops
-
-
-def board_key(b: Board) -> str:
-    """The board as far as it changes a plan: its name, and where weights go."""
-    return b.name if b.constants_in_sdram else f"{b.name}|weights-in-qspi"
-
-
-def _model_key(
-    data: bytes, board: str, budget: int | None, partitioned: bool, inputs: Sequence[np.ndarray] | None
-) -> str:
-    h = hashlib.sha256()
-    h.update(data)
-    h.update(f"|{board}|{budget}|{partitioned}|".encode())
-    for x in inputs or ():
-        x = np.ascontiguousarray(x)
-        h.update(f"{x.dtype.str}{x.shape}".encode())
-        h.update(x.tobytes())
-    return h.hexdigest()[:12]
-
-
-def _prune(models_dir: Path, keep: str) -> None:
-    """Keep the most recently used exported models only (the registry and
-    every configure grow with them)."""
-    dirs = sorted(
-        (d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("emu-")),
-        key=lambda d: d.stat().st_mtime,
-        reverse=True,
-    )
-    stale = [d for d in dirs[_KEEP_MODELS:] if d.name != keep]
-    if not stale:
-        return
-    for d in stale:
-        shutil.rmtree(d, ignore_errors=True)
-    reg = models_dir / "models.cmake"
-    if reg.is_file():
-        names = {d.name for d in stale}
-        lines = [ln for ln in reg.read_text().splitlines() if not any(f'NAME "{n}"' in ln for n in names)]
-        reg.write_text("\n".join(lines) + "\n")
-
-
 def emulate(
     model: str | os.PathLike | bytes,
     board: str | Board = "stm32f746",
@@ -622,18 +204,18 @@ def emulate(
     seconds: dict[str, float] = {}
     with _locked(root / ".lock"):
         t0 = time.perf_counter()
-        exported = export_model(
+        exported = export_cached(
             data,
             b,
+            "emu-",
             name,
             models_dir,
+            _KEEP_MODELS,
             sram_budget=budget,
             inputs=inputs,
             partitioned=partitioned,
             qspi_capacity=port.qemu_qspi_capacity,
         )
-        os.utime(exported.model_dir)
-        _prune(models_dir, name)
         seconds["export"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         elf = build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs)
@@ -669,11 +251,7 @@ def finish_emulation(
     cycles = timing is not None
     b = get_board(board)
     port, name = port_for(b), exported.name
-    if run.exit_code != 0:
-        raise EmulationError(
-            f"the emulated firmware exited with code {run.exit_code}:\n" + "\n".join(run.log.strip().splitlines()[-25:])
-        )
-    outputs, ops = parse_log(run.log, exported)
+    outputs, ops = read_console(run.exit_code, run.log, exported, "the emulated firmware")
     load = invoke = None
     load_cyc = invoke_cyc = None
     if plugin is not None:

@@ -359,7 +359,10 @@ def emulate_project(
     EmulationResult (tinyops_tflm.firmware.emulate). `cycles`: under the board's cycle
     model (tinyops_tflm.planning.board_timing)."""
     from ..cli import progress
-    from .emulate import build_firmware, build_plugin, find_tools, finish_emulation, run_firmware
+    from .builds import build_firmware, build_plugin
+    from .emulate import finish_emulation
+    from .qemu import run_firmware
+    from .toolchain import find_tools
 
     if name not in project.model_names():
         known = ", ".join(project.model_names()) or "none yet"

@@ -20,8 +20,10 @@ from typing import Sequence
 import numpy as np
 
 from ...planning.boards import Board, get_board
-from ..emulate import EmulationError, _locked, _model_key, _run, board_key, cache_dir, find_tools, parse_log
-from ..export import ExportResult, export_model, port_for, source_root
+from ..builds import _locked, _model_key, board_key, build_target, cache_dir, configure_command, export_cached
+from ..console import read_console
+from ..export import ExportResult, port_for, source_root
+from ..toolchain import _run, find_tools
 from .machine import Machine, RunResult
 
 MUTATIONS = (
@@ -32,6 +34,7 @@ MUTATIONS = (
     "QSPI_DUMMY_CYCLES",
     "LATENCY_AFTER_SWITCH",
 )
+_KEEP_MODELS = 6  # board-model exports ("bm-") kept in a board's cache
 
 
 @dataclass
@@ -95,29 +98,12 @@ def build_board_firmware(
     tools = find_tools()
     port = port_for(board)
     src = source_root() / "ports" / port.port
-    cmd = [
-        tools.cmake,
-        "-S",
-        str(src),
-        "-B",
-        str(build_dir),
-        f"-DTINYOPS_MODELS_DIR={models_dir}",
-        "-DTINYOPS_BUILD_BOARD=ON",
-        "-DTINYOPS_BUILD_QEMU=OFF",
-        f"-DTINYOPS_DRIVER_MUTATION={mutation or ''}",
-    ]
-    if not (build_dir / "CMakeCache.txt").is_file():
-        import shlex
-
-        cmd += shlex.split(os.environ.get("TINYOPS_FW_CMAKE_ARGS", ""))
-        if tools.ninja:
-            cmd += ["-G", "Ninja"]
+    defines = ["-DTINYOPS_BUILD_BOARD=ON", "-DTINYOPS_BUILD_QEMU=OFF", f"-DTINYOPS_DRIVER_MUTATION={mutation or ''}"]
+    # Configured on every build: the mutation is a cache variable.
+    fresh = not (build_dir / "CMakeCache.txt").is_file()
+    cmd = configure_command(tools, src, build_dir, models_dir, defines, fresh=fresh)
     _run(cmd, "configuring the board firmware build")
-    _run([tools.cmake, "--build", str(build_dir), "--target", target, "-j", str(jobs)], f"building {target}")
-    elf = build_dir / f"{target}.elf"
-    if not elf.is_file():
-        raise EmulationError(f"build produced no {elf}")
-    return elf
+    return build_target(tools, build_dir, target, jobs)
 
 
 def board_cache(board: str | Board) -> Path:
@@ -161,21 +147,16 @@ def emulate_board(
     seconds: dict[str, float] = {}
     with _locked(root / ".lock"):
         t0 = time.perf_counter()
-        exported = export_model(data, b, name, models_dir, sram_budget=budget, inputs=inputs, partitioned=partitioned)
-        os.utime(exported.model_dir)
-        _prune_bm(models_dir, name)
+        exported = export_cached(
+            data, b, "bm-", name, models_dir, _KEEP_MODELS, sram_budget=budget, inputs=inputs, partitioned=partitioned
+        )
         seconds["export"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         elf = build_board_firmware(b, models_dir, root / "build", exported.symbol, None, jobs)
         seconds["build"] = time.perf_counter() - t0
         run = Machine(b.name, elf).run(timeout)
         seconds["board model"] = run.seconds
-    if run.exit_code != 0:
-        raise EmulationError(
-            f"the board firmware exited with code {run.exit_code}:\n"
-            + "\n".join(run.console.strip().splitlines()[-25:])
-        )
-    outputs, _ = parse_log(run.console, exported)
+    outputs, _ = read_console(run.exit_code, run.console, exported, "the board firmware")
     host = None
     if compare:
         t0 = time.perf_counter()
@@ -194,25 +175,3 @@ def host_outputs(
     graph = read_model(data)
     interp = Interpreter(graph, board=board.name if partitioned else None, sram_budget=budget if partitioned else None)
     return interp.run(*inputs)
-
-
-def _prune_bm(models_dir: Path, keep: str) -> None:
-    # emulate._prune keeps the newest "emu-" models; board-model exports are "bm-".
-    dirs = sorted(
-        (d for d in models_dir.iterdir() if d.is_dir() and d.name.startswith("bm-")),
-        key=lambda d: d.stat().st_mtime,
-        reverse=True,
-    )
-    stale = [d for d in dirs[6:] if d.name != keep]
-    if stale:
-        import shutil
-
-        for d in stale:
-            shutil.rmtree(d, ignore_errors=True)
-        reg = models_dir / "models.cmake"
-        if reg.is_file():
-            names = {d.name for d in stale}
-            reg.write_text(
-                "\n".join(ln for ln in reg.read_text().splitlines() if not any(f'NAME "{n}"' in ln for n in names))
-                + "\n"
-            )
