@@ -113,8 +113,9 @@ def test_export_refuses_with_numbers(tmp_path, capsys, big_model):
 
 def test_missing_toolchain_is_explained(monkeypatch):
     from tinyops_tflm.firmware import emulate as emu
+    from tinyops_tflm.firmware import toolchain
 
-    monkeypatch.setattr(emu.shutil, "which", lambda name: None)
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: None)
     with pytest.raises(emu.ToolchainMissing, match="apt-get install .*gcc-arm-none-eabi"):
         emu.emulate(DEMO.read_bytes(), "stm32f746")
 
