@@ -23,6 +23,10 @@ in local worker processes or as Ray tasks; every finished candidate is written
 to ``<out>/candidates/<key>.json`` so an interrupted sweep resumes, and a
 failing candidate is recorded with its error (in the outputs, not the cache:
 the next run retries it).
+
+This module runs the sweep; its parts are :mod:`.candidates` (the space),
+:mod:`.candidate_cost` (costing one model), :mod:`.sweep_workers` (local
+processes, Ray) and :mod:`.sweep_outputs` (Pareto front, JSON/CSV, plot).
 """
 
 from __future__ import annotations
@@ -34,38 +38,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .candidate_cost import (
-    VALIDATION,
-    _build,
-    _cost,
-    _error_record,
-    estimate_latency_ms,
-    evaluate_model,
-    fits_internal,
-    peak_activation_bytes,
-    weight_bytes,
-)
-from .candidates import (
-    DEFAULT_BOARDS,
-    DEFAULT_SCHEDULES,
-    PRESETS,
-    SCHEDULES,
-    Candidate,
-    ModelSpec,
-    candidates_for,
-    grid,
-    preset_candidates,
-)
-from .sweep_outputs import (
-    CSV_FIELDS,
-    _atomic_write,
-    _mark_pareto,
-    pareto_front,
-    plot_pareto,
-    read_accuracy_csv,
-    write_outputs,
-)
-from .sweep_workers import _run_local, _run_ray, _silenced_fds, _task, _task_failed
+# `name as name`: kept importable from here for callers of the one module this
+# was (benchmarks/explore_scale.py builds with _build; the CLI reads the defaults).
+from .candidate_cost import VALIDATION, estimate_latency_ms, evaluate_model, fits_internal, peak_activation_bytes
+from .candidate_cost import _build as _build
+from .candidate_cost import weight_bytes as weight_bytes
+from .candidates import DEFAULT_BOARDS as DEFAULT_BOARDS
+from .candidates import DEFAULT_SCHEDULES as DEFAULT_SCHEDULES
+from .candidates import PRESETS, SCHEDULES, Candidate, ModelSpec, candidates_for, grid, preset_candidates
+from .sweep_outputs import CSV_FIELDS as CSV_FIELDS
+from .sweep_outputs import _atomic_write, _mark_pareto, pareto_front, plot_pareto, write_outputs
+from .sweep_outputs import read_accuracy_csv as read_accuracy_csv
+from .sweep_workers import _run_local, _run_ray
 
 __all__ = [
     "ModelSpec",
@@ -127,7 +111,6 @@ class SweepResult:
     @property
     def failed(self) -> list[dict]:
         return [r for r in self.records if r.get("error")]
-
 
 
 class _Progress:
@@ -239,4 +222,3 @@ def _attach_accuracy(records: list[dict], accuracy: dict[str, float] | None, sou
             r["top1_pct"], r["accuracy_source"] = float(accuracy[r["model"]]), source
         elif r["model"] in table:
             r["top1_pct"], r["accuracy_source"] = table[r["model"]], "paper model-zoo table"
-

@@ -48,7 +48,6 @@ def _mark_pareto(records: list[dict]) -> None:
                 r["pareto_metric"] = label
 
 
-
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
