@@ -70,7 +70,8 @@ def cmd_new_project(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..firmware.export import export_model, port_for
+    from ..firmware.export import export_model
+    from ..firmware.ports import port_for
     from ..firmware.project import add_model, default_model_name, load_project
 
     if (args.project is None) == (args.out is None):
@@ -106,7 +107,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             partitioned=not args.unpartitioned,
             register=not args.no_register,
         )
-        from ..firmware.export import source_root
+        from ..firmware.ports import source_root
 
         port_src = (source_root() / "ports" / port_for(result.board).port).resolve()
         build = Path(args.build_dir or Path.cwd() / "build" / f"fw-{result.port}").resolve()

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..errors import EmulationError
 from ..planning.boards import Board
-from .export import ExportResult, export_model, port_for, source_root
+from .export import ExportResult, export_model
+from .ports import port_for, source_root
 from .toolchain import Tools, _run, find_tools
 
 PLUGIN_SOURCE = ("ports", "common", "qemu_plugin", "tinyops_cycles.c")

@@ -43,7 +43,8 @@ from .builds import PLUGIN_SOURCE as PLUGIN_SOURCE
 from .builds import _locked, _model_key, board_key, build_firmware, build_plugin, cache_dir, export_cached
 from .console import OpCount, read_console
 from .console import parse_log as parse_log
-from .export import ExportResult, port_for
+from .export import ExportResult
+from .ports import port_for
 from .qemu import EVENT_SYMBOL as EVENT_SYMBOL
 from .qemu import LOAD_BEGIN as LOAD_BEGIN
 from .qemu import LOAD_END as LOAD_END

@@ -33,7 +33,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ProjectError
-from .export import ExportResult, export_model, load_export, port_for, source_root
+from .export import ExportResult, export_model, load_export
+from .ports import port_for, source_root
 
 __all__ = [
     "ProjectError",

@@ -22,7 +22,8 @@ import numpy as np
 from ...planning.boards import Board, get_board
 from ..builds import _locked, _model_key, board_key, build_target, cache_dir, configure_command, export_cached
 from ..console import read_console
-from ..export import ExportResult, port_for, source_root
+from ..export import ExportResult
+from ..ports import port_for, source_root
 from ..toolchain import _run, find_tools
 from .machine import Machine, RunResult
 
