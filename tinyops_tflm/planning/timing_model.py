@@ -1,13 +1,14 @@
 """The cycle model's parameter types: cache geometry, FMC SDRAM and QSPI
 timing, the QEMU address regions costed as board memories, the DMA2 transfer
 model, and a board's whole timing with the plugin config it writes. The
-numbers themselves, with their sources (the [TAGS] below), are in
-:mod:`.board_timing`."""
+numbers themselves are in :mod:`.board_timing`, which lists the sources the
+bracketed tags below name."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
 
 @dataclass(frozen=True)
 class CacheGeometry:

@@ -88,6 +88,8 @@ def fingerprint() -> str:
         "planning/latency.py",
         "planning/schedules.py",
         "planning/board_timing.py",
+        "planning/timing_model.py",
+        "planning/dma_rates.py",
         "planning/boards.py",
         "planning/partition.py",
         "workflow/design_space.py",
