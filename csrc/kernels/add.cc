@@ -122,7 +122,7 @@ extern const OpDescriptor kAddOp = {kBuiltinAdd,
                                     add_prepare,
                                     add_eval,
                                     "add",
-                                    kServedInTflm,
+                                    served_in_tflm(TflmOptions::kAdd),
                                     {add_family, nullptr, nullptr, nullptr, add_layout, nullptr,
                                      add_flat, add_bands, nullptr, nullptr, nullptr, nullptr}};
 

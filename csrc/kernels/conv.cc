@@ -153,7 +153,7 @@ extern const OpDescriptor kConv2DOp = {
     conv2d_prepare,
     conv2d_eval,
     "conv",
-    kServedInTflm,
+    served_in_tflm(TflmOptions::kConv),
     {fixed_family<OpFamily::kConv>, conv_geometry, conv_input_rows, conv_scratch, nullptr,
      conv_window, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 

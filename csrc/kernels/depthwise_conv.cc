@@ -165,7 +165,7 @@ extern const OpDescriptor kDepthwiseConv2DOp = {
     depthwise_conv2d_prepare,
     depthwise_conv2d_eval,
     "depthwise",
-    kServedInTflm,
+    served_in_tflm(TflmOptions::kDepthwiseConv),
     {fixed_family<OpFamily::kDepthwise>, dw_geometry, dw_input_rows, dw_scratch, nullptr, dw_window,
      nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 

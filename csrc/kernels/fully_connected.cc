@@ -337,7 +337,7 @@ extern const OpDescriptor kFullyConnectedOp = {
     fully_connected_prepare,
     fully_connected_eval,
     "fully_connected",
-    kServedInTflm,
+    served_in_tflm(TflmOptions::kFullyConnected),
     {fixed_family<OpFamily::kFullyConnected>, fc_geometry, nullptr, fc_scratch, nullptr, nullptr,
      nullptr, nullptr, nullptr, nullptr, fc_channels, nullptr}};
 

@@ -256,7 +256,7 @@ extern const OpDescriptor kMeanOp = {
     mean_prepare,
     mean_eval,
     "mean",
-    kServedInTflm,
+    served_in_tflm(TflmOptions::kReducer),
     {mean_family, mean_geometry, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
      mean_accumulate, mean_finish, nullptr, nullptr}};
 

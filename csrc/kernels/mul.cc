@@ -104,7 +104,7 @@ extern const OpDescriptor kMulOp = {kBuiltinMul,
                                     mul_prepare,
                                     mul_eval,
                                     "mul",
-                                    kServedInTflm,
+                                    served_in_tflm(TflmOptions::kMul),
                                     {mul_family, nullptr, nullptr, nullptr, mul_layout, nullptr,
                                      mul_flat, mul_bands, nullptr, nullptr, nullptr, nullptr}};
 

@@ -246,7 +246,7 @@ extern const OpDescriptor kAveragePool2DOp = {
     average_pool2d_prepare,
     average_pool2d_eval,
     "average_pool_2d",
-    kServedInTflm,
+    served_in_tflm(TflmOptions::kPool),
     {fixed_family<OpFamily::kPool>, pool_geometry, pool_rows, nullptr, nullptr,
      pool_window<average_pool2d_tile>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 extern const OpDescriptor kMaxPool2DOp = {

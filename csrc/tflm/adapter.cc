@@ -173,19 +173,18 @@ Status padding_of(int32_t tflm_padding, int32_t* out) {
 }
 
 // OpOptions from the builtin data TFLM's parser produced for the op.
-Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, size_t cap) {
+Status options_of(const OpDescriptor& op, const void* builtin, OpOptions* o, char* msg,
+                  size_t cap) {
   *o = OpOptions{};
   o->dilation_w = o->dilation_h = 1;
-  const bool needs_data = code == kBuiltinConv2D || code == kBuiltinDepthwiseConv2D ||
-                          code == kBuiltinAveragePool2D || code == kBuiltinFullyConnected ||
-                          code == kBuiltinAdd || code == kBuiltinMul || code == kBuiltinMean;
-  if (needs_data && builtin == nullptr) {
+  const TflmOptions kind = tflm_options(op.flags);
+  if (kind != TflmOptions::kNone && builtin == nullptr) {
     std::snprintf(msg, cap, "the op has no options");
     return Status::kInvalidModel;
   }
   Status s = Status::kOk;
-  switch (code) {
-    case kBuiltinConv2D: {
+  switch (kind) {
+    case TflmOptions::kConv: {
       const auto* p = static_cast<const TflmConvParams*>(builtin);
       s = padding_of(static_cast<int32_t>(p->padding), &o->padding);
       o->stride_w = p->stride_width;
@@ -195,7 +194,7 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->activation = static_cast<int32_t>(p->activation);
       break;
     }
-    case kBuiltinDepthwiseConv2D: {
+    case TflmOptions::kDepthwiseConv: {
       const auto* p = static_cast<const TflmDepthwiseConvParams*>(builtin);
       s = padding_of(static_cast<int32_t>(p->padding), &o->padding);
       o->stride_w = p->stride_width;
@@ -206,7 +205,7 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->activation = static_cast<int32_t>(p->activation);
       break;
     }
-    case kBuiltinAveragePool2D: {
+    case TflmOptions::kPool: {
       const auto* p = static_cast<const TflmPoolParams*>(builtin);
       s = padding_of(static_cast<int32_t>(p->padding), &o->padding);
       o->stride_w = p->stride_width;
@@ -216,7 +215,7 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->activation = static_cast<int32_t>(p->activation);
       break;
     }
-    case kBuiltinFullyConnected: {
+    case TflmOptions::kFullyConnected: {
       const auto* p = static_cast<const TflmFullyConnectedParams*>(builtin);
       if (static_cast<int32_t>(p->weights_format) != 0) {
         std::snprintf(msg, cap, "shuffled weights format %d is not supported",
@@ -227,16 +226,16 @@ Status options_of(int32_t code, const void* builtin, OpOptions* o, char* msg, si
       o->keep_dims = p->keep_num_dims ? 1 : 0;
       break;
     }
-    case kBuiltinAdd:
+    case TflmOptions::kAdd:
       o->activation = static_cast<int32_t>(static_cast<const TflmAddParams*>(builtin)->activation);
       break;
-    case kBuiltinMul:
+    case TflmOptions::kMul:
       o->activation = static_cast<int32_t>(static_cast<const TflmMulParams*>(builtin)->activation);
       break;
-    case kBuiltinMean:
+    case TflmOptions::kReducer:
       o->keep_dims = static_cast<const TflmReducerParams*>(builtin)->keep_dims ? 1 : 0;
       break;
-    default: break;
+    case TflmOptions::kNone: break;
   }
   if (s != Status::kOk) {
     std::snprintf(msg, cap, "unknown padding");
@@ -337,7 +336,7 @@ TflmStatus op_prepare(TflmContext* context, TflmNode* node) {
     d->region[k] = descs[k].is_constant() ? kStatConstants : kStatArena;
   }
   OpOptions options;
-  if (s == Status::kOk) s = options_of(op.opcode, node->builtin_data, &options, msg, sizeof(msg));
+  if (s == Status::kOk) s = options_of(op, node->builtin_data, &options, msg, sizeof(msg));
 
   PrepareContext pc;
   Allocator allocator{allocator_fn, context};

@@ -80,10 +80,31 @@ struct TileHooks {
 };
 
 enum OpDescriptorFlags : uint32_t {
-  // The TFLM adapter (csrc/tflm) serves this op inside a TFLM interpreter
-  // (it knows how to read the op's options from TFLM's builtin data).
+  // The TFLM adapter (csrc/tflm) serves this op inside a TFLM interpreter;
+  // bits 8-15 say which TFLM builtin-data struct holds its options
+  // (served_in_tflm()).
   kServedInTflm = 1u << 0,
 };
+
+// The TFLM builtin-data struct of a served op's options: the adapter reads
+// options by struct, so a new op with one of these needs no adapter change.
+enum class TflmOptions : uint32_t {
+  kNone = 0,  // no builtin data read
+  kConv,
+  kDepthwiseConv,
+  kPool,
+  kFullyConnected,
+  kAdd,
+  kMul,
+  kReducer,
+};
+
+constexpr uint32_t served_in_tflm(TflmOptions options) {
+  return kServedInTflm | (static_cast<uint32_t>(options) << 8);
+}
+constexpr TflmOptions tflm_options(uint32_t flags) {
+  return static_cast<TflmOptions>((flags >> 8) & 0xFFu);
+}
 
 struct OpDescriptor {
   int32_t opcode;    // BuiltinOperator
