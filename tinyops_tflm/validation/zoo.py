@@ -82,13 +82,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from ..atomic_file import write_atomically
 from ..frontend import netbuild
 
 __all__ = [
@@ -461,19 +461,7 @@ def _cached_file(stem: str, cache_dir: str | os.PathLike | None, make: Callable[
         if len(data) > 8 and data[4:8] == b"TFL3":
             return data
     data = make()
-    d.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, data, mode=0o644)  # shared cache: readable by all
     return data
 
 

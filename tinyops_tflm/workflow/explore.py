@@ -40,6 +40,7 @@ from pathlib import Path
 
 # `name as name`: kept importable from here for callers of the one module this
 # was (benchmarks/explore_scale.py builds with _build; the CLI reads the defaults).
+from ..atomic_file import write_atomically
 from .candidate_cost import VALIDATION, estimate_latency_ms, evaluate_model, fits_internal, peak_activation_bytes
 from .candidate_cost import _build as _build
 from .candidate_cost import weight_bytes as weight_bytes
@@ -47,7 +48,7 @@ from .candidates import DEFAULT_BOARDS as DEFAULT_BOARDS
 from .candidates import DEFAULT_SCHEDULES as DEFAULT_SCHEDULES
 from .candidates import PRESETS, SCHEDULES, Candidate, ModelSpec, candidates_for, grid, preset_candidates
 from .sweep_outputs import CSV_FIELDS as CSV_FIELDS
-from .sweep_outputs import _atomic_write, _mark_pareto, pareto_front, plot_pareto, write_outputs
+from .sweep_outputs import _mark_pareto, pareto_front, plot_pareto, write_outputs
 from .sweep_outputs import read_accuracy_csv as read_accuracy_csv
 from .sweep_workers import _run_local, _run_ray
 
@@ -195,7 +196,7 @@ def run_sweep(
             c = by_job[(spec, rec["board"], rec["schedule"])]
             results[c] = rec
             if not rec.get("error"):  # failures are retried by the next run
-                _atomic_write(cand_dir / f"{keys[c]}.json", json.dumps(rec, sort_keys=True))
+                write_atomically(cand_dir / f"{keys[c]}.json", json.dumps(rec, sort_keys=True))
         bar.update(len(records))
 
     try:

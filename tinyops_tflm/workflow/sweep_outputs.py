@@ -7,9 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from ..atomic_file import write_atomically
 from ..errors import MissingDependencyError
 
 
@@ -48,21 +48,6 @@ def _mark_pareto(records: list[dict]) -> None:
                 r["pareto_metric"] = label
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 CSV_FIELDS = [
     "board",
     "model",
@@ -96,13 +81,13 @@ def write_outputs(records: list[dict], out_dir: str | os.PathLike) -> None:
     import io
 
     out = Path(out_dir)
-    _atomic_write(out / "explore.json", json.dumps(records, indent=1, sort_keys=True) + "\n")
+    write_atomically(out / "explore.json", json.dumps(records, indent=1, sort_keys=True) + "\n")
     s = io.StringIO()
     w = csv.DictWriter(s, fieldnames=CSV_FIELDS, extrasaction="ignore")
     w.writeheader()
     for r in records:
         w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in CSV_FIELDS})
-    _atomic_write(out / "explore.csv", s.getvalue())
+    write_atomically(out / "explore.csv", s.getvalue())
 
 
 def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
