@@ -294,26 +294,11 @@ def test_firmware_example_matches_host(adapter, tmp_path):
     subprocess.run(
         ["cmake", "--build", str(build), "-j2", "--target", "tflm_example_qemu"], check=True, capture_output=True
     )
-    run = subprocess.run(
-        [
-            tools[1],
-            "-M",
-            "mps2-an500",
-            "-display",
-            "none",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-            "-semihosting",
-            "-kernel",
-            str(build / "tflm_example_qemu.elf"),
-        ],
-        capture_output=True,
-        timeout=600,
-    )
-    text = run.stdout.decode("utf-8", "replace")
-    assert run.returncode == 0 and "DONE status=0" in text, text[-2000:]
+    from tinyops_tflm.firmware.qemu import run_firmware
+
+    run = run_firmware(build / "tflm_example_qemu.elf", "mps2-an500", timeout=600)
+    text = run.log
+    assert run.exit_code == 0 and "DONE status=0" in text, text[-2000:]
     fw = bytes.fromhex("".join(m for m in re.findall(r"^out0 ([0-9a-f]+)$", text, re.M)))
     data = model.read_bytes()
     interp = tflm.TflmInterpreter.from_bytes(data, sram_budget=64 * KIB)
