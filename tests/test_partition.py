@@ -274,3 +274,15 @@ def test_flash_holds_weights_of_few_pixel_layers_first():
     plan = plan_model(graph, small_flash, 256 * KIB)
     where = {op.name: plan.placements[op.inputs[1]].memory for op in graph.operators}
     assert where == {"FULLY_CONNECTED": FLASH, "CONV_2D": "qspi"}, where
+
+
+def test_plan_table_names_each_memory_once():
+    """SDRAM holds two plan regions (arena, boot-copied weights); the summary
+    reports the memory once, with both regions' bytes."""
+    from tinyops_tflm.cli.report_text import plan_table
+
+    graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
+    plan = plan_model(graph, "stm32f746", 128 * KIB)
+    line = next(x for x in plan_table(plan, graph).splitlines() if "memory used:" in x)
+    assert line.count("sdram ") == 1, line
+    assert plan.memories.count("sdram") == 2

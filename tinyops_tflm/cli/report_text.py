@@ -38,7 +38,7 @@ def plan_table(plan: Plan, graph: Graph, max_rows: int | None = None) -> str:
         f"plan for {plan.board.name} ({plan.board.description})",
         f"  SRAM budget {human_bytes(plan.sram_budget)}, peak {human_bytes(plan.sram_peak)}",
     ]
-    used = ", ".join(f"{m} {human_bytes(plan.memory_used.get(m, 0))}" for m in plan.memories)
+    used = ", ".join(f"{m} {human_bytes(plan.memory_used.get(m, 0))}" for m in dict.fromkeys(plan.memories))
     lines.append(f"  memory used: {used}")
     by_mem = Counter((p.memory, p.constant) for p in plan.placements if p.memory)
     place = ", ".join(
