@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
@@ -178,20 +178,32 @@ class _Parser:
             description=description,
         )
 
+    def _tables(
+        self, pos: int, slot: int, vector: str, item: str, fields: dict[int, Any]
+    ) -> Iterator[tuple[int, str, int]]:
+        """(index, name, position) of each table of the vector of tables in
+        `slot` of table `pos`, each verified with `fields` before it is read;
+        `item` formats a table's name from its index (errors name it)."""
+        v = self.v
+        span = v.vector_span(pos, slot, 4, vector)
+        if span is None:
+            return
+        start, count = span
+        for i in range(count):
+            what = item.format(i)
+            self.where = what
+            table = v.element(start, i, what)
+            v.table(table, fields, what)
+            yield i, what, table
+
     # ---- operator codes -----------------------------------------------
 
     def _read_opcodes(self, model: Any) -> list[tuple[int, str, str | None]]:
         """-> per opcode index: (builtin code, op name, custom code)."""
-        v = self.v
-        span = v.vector_span(model._tab.Pos, 6, 4, "model.operator_codes")
-        if span is None:
-            return []
-        start, count = span
         result = []
-        for i in range(count):
-            what = f"operator_codes[{i}]"
-            self.where = what
-            v.table(v.element(start, i, what), _OPCODE_FIELDS, what)
+        for i, what, _pos in self._tables(
+            model._tab.Pos, 6, "model.operator_codes", "operator_codes[{}]", _OPCODE_FIELDS
+        ):
             oc = model.OperatorCodes(i)
             code = max(int(oc.DeprecatedBuiltinCode()), int(oc.BuiltinCode()))
             if code < 0:
@@ -212,16 +224,8 @@ class _Parser:
     def _read_buffers(self, model: Any) -> list[tuple[int, int]]:
         """-> per buffer: (start, size) of its bytes in the file; size 0 when empty."""
         v, n = self.v, self.n
-        span = v.vector_span(model._tab.Pos, 12, 4, "model.buffers")
-        if span is None:
-            return []
-        start, count = span
         result = []
-        for i in range(count):
-            what = f"buffers[{i}]"
-            self.where = what
-            pos = v.element(start, i, what)
-            v.table(pos, _BUFFER_FIELDS, what)
+        for i, what, pos in self._tables(model._tab.Pos, 12, "model.buffers", "buffers[{}]", _BUFFER_FIELDS):
             data = v.vector_span(pos, 4, 1, what)
             b = model.Buffers(i)
             offset, size = b.Offset(), b.Size()
@@ -243,18 +247,8 @@ class _Parser:
     # ---- tensors ------------------------------------------------------
 
     def _read_tensors(self, sub: Any, buffers: list[tuple[int, int]]) -> list[Tensor]:
-        v = self.v
-        span = v.vector_span(sub._tab.Pos, 4, 4, "subgraph 0 tensors")
-        if span is None:
-            return []
-        start, count = span
-        tensors = []
-        for i in range(count):
-            self.where = f"tensor {i}"
-            pos = v.element(start, i, f"tensor {i}")
-            v.table(pos, _TENSOR_FIELDS, f"tensor {i}")
-            tensors.append(self._read_tensor(i, sub.Tensors(i), buffers))
-        return tensors
+        tables = self._tables(sub._tab.Pos, 4, "subgraph 0 tensors", "tensor {}", _TENSOR_FIELDS)
+        return [self._read_tensor(i, sub.Tensors(i), buffers) for i, _what, _pos in tables]
 
     def _read_tensor(self, i: int, t: Any, buffers: list[tuple[int, int]]) -> Tensor:
         name = _decode(t.Name())
@@ -382,18 +376,8 @@ class _Parser:
     def _read_operators(
         self, sub: Any, opcodes: list[tuple[int, str, str | None]], tensors: list[Tensor]
     ) -> list[Operator]:
-        v = self.v
-        span = v.vector_span(sub._tab.Pos, 10, 4, "subgraph 0 operators")
-        if span is None:
-            return []
-        start, count = span
-        ops = []
-        for i in range(count):
-            what = f"op {i}"
-            self.where = what
-            v.table(v.element(start, i, what), _OPERATOR_FIELDS, what)
-            ops.append(self._read_operator(i, sub.Operators(i), opcodes, len(tensors)))
-        return ops
+        tables = self._tables(sub._tab.Pos, 10, "subgraph 0 operators", "op {}", _OPERATOR_FIELDS)
+        return [self._read_operator(i, sub.Operators(i), opcodes, len(tensors)) for i, _what, _pos in tables]
 
     def _note_unsupported(self, key: str, op_index: int) -> None:
         self.unsupported.setdefault(key, []).append(op_index)
