@@ -28,7 +28,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,10 +53,9 @@ from .qemu import MARKER_SYMBOL as MARKER_SYMBOL
 from .qemu import STALL_KEYS, FirmwareRun, run_firmware
 from .qemu import parse_record as parse_record
 from .toolchain import APT_PACKAGES as APT_PACKAGES
-from .toolchain import Tools as Tools
+from .toolchain import Tools, find_tools
 from .toolchain import _run as _run
 from .toolchain import _symbols as _symbols
-from .toolchain import find_tools
 
 __all__ = [
     "ToolchainMissing",
@@ -218,21 +217,48 @@ def emulate(
             qspi_capacity=port.qemu_qspi_capacity,
         )
         seconds["export"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        elf = build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs)
-        plugin = build_plugin(tools) if (count_instructions or cycles) else None
-        if cycles and plugin is None:
-            raise ToolchainMissing("the cycle model needs a host C compiler (cc) to build its QEMU plugin")
-        seconds["build"] = time.perf_counter() - t0
-        timing = None
-        if cycles:
-            from ..planning.board_timing import get_timing
+        return build_and_emulate(
+            lambda: build_firmware(b, models_dir, build_dir, f"{exported.symbol}_qemu", tools, jobs),
+            exported,
+            b,
+            tools,
+            seconds,
+            count_instructions=count_instructions,
+            cycles=cycles,
+            timeout=timeout,
+        )
 
-            timing = get_timing(b)
-        with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
-            run = run_firmware(elf, port.qemu_machine, tools, plugin, timeout, timing=timing)
-        seconds["run"] = run.seconds
-    return finish_emulation(run, exported, b, elf, plugin, seconds, timing=timing)
+
+def build_and_emulate(
+    build: Callable[[], Path],
+    exported: ExportResult,
+    board: str | Board,
+    tools: Tools,
+    seconds: dict[str, float],
+    *,
+    count_instructions: bool,
+    cycles: bool,
+    timeout: float,
+) -> EmulationResult:
+    """Builds the QEMU firmware of `exported` (`build` returns its ELF) and
+    the counting plugin, runs it, under the board's cycle model with
+    `cycles`, and reads the run back; `seconds` gets "build" and "run".
+    Shared by `emulate` and firmware projects (tinyops_tflm.firmware.project)."""
+    t0 = time.perf_counter()
+    elf = build()
+    plugin = build_plugin(tools) if (count_instructions or cycles) else None
+    if cycles and plugin is None:
+        raise ToolchainMissing("the cycle model needs a host C compiler (cc) to build its QEMU plugin")
+    seconds["build"] = time.perf_counter() - t0
+    timing = None
+    if cycles:
+        from ..planning.board_timing import get_timing
+
+        timing = get_timing(board)
+    with progress.ticking(f"running {elf.stem} under QEMU"):
+        run = run_firmware(elf, port_for(board).qemu_machine, tools, plugin, timeout, timing=timing)
+    seconds["run"] = run.seconds
+    return finish_emulation(run, exported, board, elf, plugin, seconds, timing=timing)
 
 
 def finish_emulation(

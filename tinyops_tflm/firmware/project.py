@@ -359,10 +359,8 @@ def emulate_project(
     """Build the project's QEMU firmware of model `name` and run it; returns an
     EmulationResult (tinyops_tflm.firmware.emulate). `cycles`: under the board's cycle
     model (tinyops_tflm.planning.board_timing)."""
-    from ..cli import progress
-    from .builds import build_firmware, build_plugin
-    from .emulate import finish_emulation
-    from .qemu import run_firmware
+    from .builds import build_firmware
+    from .emulate import build_and_emulate
     from .toolchain import find_tools
 
     if name not in project.model_names():
@@ -373,27 +371,27 @@ def emulate_project(
         )
     exported = load_export(project.models_dir / name)
     tools = find_tools()
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
     build = (build_dir or project.build_dir).resolve()
-    elf = build_firmware(
-        project.board,
-        project.models_dir.resolve(),
-        build,
-        f"{exported.symbol}_qemu",
-        tools,
-        jobs,
-        qemu_only=False,
-        source_dir=project.root.resolve(),
-    )
-    plugin = build_plugin(tools) if (count_instructions or cycles) else None
-    seconds["build"] = time.perf_counter() - t0
-    timing = None
-    if cycles:
-        from ..planning.board_timing import get_timing
 
-        timing = get_timing(project.board)
-    with progress.ticking(f"running {exported.symbol}_qemu under QEMU"):
-        run = run_firmware(elf, port_for(project.board).qemu_machine, tools, plugin, timeout, timing=timing)
-    seconds["run"] = run.seconds
-    return finish_emulation(run, exported, exported.board, elf, plugin, seconds, timing=timing)
+    def build_elf() -> Path:
+        return build_firmware(
+            project.board,
+            project.models_dir.resolve(),
+            build,
+            f"{exported.symbol}_qemu",
+            tools,
+            jobs,
+            qemu_only=False,
+            source_dir=project.root.resolve(),
+        )
+
+    return build_and_emulate(
+        build_elf,
+        exported,
+        exported.board,
+        tools,
+        {},
+        count_instructions=count_instructions,
+        cycles=cycles,
+        timeout=timeout,
+    )
