@@ -65,6 +65,7 @@ FEATURES = (
     "edge_out_elems",
     "strided_macs",
     "far_weight_macs",
+    "far_weight_bytes",
     "op",
 )
 
@@ -96,6 +97,31 @@ def cost_class(graph: Graph, op: Operator) -> str:
             return f"depthwise_{w[1]}x{w[2]}"
         return "depthwise_large"
     return family
+
+
+# The Arm GEMM (csrc/kernels/arm/gemm_px_dsp.h) unpacks up to 6 pixels of K
+# activations (8 bytes per 4 depths) into its scratch, or into a 6 KiB stack
+# buffer when the scratch is no larger, and reads each weight row once per
+# such block.
+_GEMM_MAX_PIXELS = 6
+_GEMM_STACK_UNPACKED_BYTES = 6144
+
+
+def gemm_pixels_per_block(graph: Graph, op: Operator, buffers: dict) -> float:
+    """Pixels the Arm GEMM unpacks together for `op` (1 for non-GEMM ops)."""
+    t = graph.tensors
+    if op.name not in ("CONV_2D", "FULLY_CONNECTED") or len(op.inputs) < 2 or not op.outputs:
+        return 1.0
+    w = t[op.inputs[1]].shape
+    depth = 1
+    for d in w[1:]:
+        depth *= d
+    unpacked = ((depth + 3) // 4) * 8
+    scratch = buffers.get("scratch", (0, 0))[1]
+    fit = max(scratch, _GEMM_STACK_UNPACKED_BYTES) // max(unpacked, 1)
+    out = t[op.outputs[0]].shape
+    pixels = max(1, t[op.outputs[0]].size // max(out[-1], 1))
+    return float(max(1, min(_GEMM_MAX_PIXELS, fit, pixels)))
 
 
 def edge_out_elems(graph: Graph, op: Operator) -> float:
@@ -197,7 +223,7 @@ def op_features(
     direct_in = (
         bool(act_in) and placements is not None and "in_band0" not in buffers and placements[act_in[0]].memory == SRAM
     )
-    far_in = far_out = far_weight_macs = 0.0
+    far_in = far_out = far_weight_macs = far_weight_bytes = 0.0
     if fast_sram is not None and placements is not None:
 
         def far(tensor: int, band: str) -> bool:
@@ -218,6 +244,7 @@ def op_features(
                 and placements[w].offset + placements[w].nbytes > fast_sram
             ):
                 far_weight_macs = macs
+                far_weight_bytes = macs / gemm_pixels_per_block(graph, op, buffers)
     # Channel-tiled window / FC ops re-read (and re-unpack, re-im2col) their
     # input once per output-channel tile.
     ctiles = 1
@@ -258,6 +285,9 @@ def op_features(
         "edge_out_elems": edge_out_elems(graph, op),
         "strided_macs": strided_macs(graph, op),
         "far_weight_macs": far_weight_macs,
+        # Weight bytes read through the D-cache: once per block of pixels
+        # the GEMM unpacks together (few when K is deep).
+        "far_weight_bytes": far_weight_bytes,
         "op": 1.0,
     }
 
