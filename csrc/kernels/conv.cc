@@ -7,6 +7,7 @@
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/window_hooks.h"
 
 namespace tinyops {
 
@@ -118,32 +119,10 @@ Status conv2d_eval(const EvalContext& ctx) {
 
 // The op descriptor (tinyops/op_descriptor.h).
 namespace {
-const Conv2DParams& conv_params(const void* p) { return *static_cast<const Conv2DParams*>(p); }
+using ConvHooks = WindowHooks<Conv2DParams, conv2d_tile_scratch_size, conv2d_tile>;
 void conv_geometry(const void* params, TileGeometry* g) {
-  const Conv2DParams& p = conv_params(params);
-  *g = TileGeometry{p.batches,
-                    p.in_h,
-                    p.in_w,
-                    p.in_c,
-                    p.out_h,
-                    p.out_w,
-                    p.out_c,
-                    p.stride_h,
-                    p.dilation_h,
-                    p.filter_h,
-                    p.filter_volume,
-                    uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_volume)};
-}
-void conv_input_rows(const void* params, int32_t r0, int32_t r1, int32_t* first, int32_t* last) {
-  const Conv2DParams& p = conv_params(params);
-  window_input_rows(r0, r1, p.stride_h, p.dilation_h, p.filter_h, p.pad_top, p.in_h, first, last);
-}
-uint32_t conv_scratch(const void* params, int32_t rows, int32_t channels) {
-  return conv2d_tile_scratch_size(conv_params(params), rows, channels);
-}
-void conv_window(const void* params, const InputBand& in, const int8_t* filter, const int32_t* bias,
-                 const OutputTile& out, void* scratch) {
-  conv2d_tile(conv_params(params), in, filter, bias, out, scratch);
+  const Conv2DParams& p = ConvHooks::params(params);
+  *g = ConvHooks::geometry(p, p.filter_volume, uint64_t(p.filter_volume));
 }
 }  // namespace
 
@@ -154,7 +133,7 @@ extern const OpDescriptor kConv2DOp = {
     conv2d_eval,
     "conv",
     served_in_tflm(TflmOptions::kConv),
-    {fixed_family<OpFamily::kConv>, conv_geometry, conv_input_rows, conv_scratch, nullptr,
-     conv_window, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
+    {fixed_family<OpFamily::kConv>, conv_geometry, ConvHooks::input_rows, ConvHooks::scratch,
+     nullptr, ConvHooks::window, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

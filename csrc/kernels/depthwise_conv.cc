@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
 #include "kernels/scratch.h"
+#include "kernels/window_hooks.h"
 
 namespace tinyops {
 
@@ -127,35 +128,11 @@ Status depthwise_conv2d_eval(const EvalContext& ctx) {
 
 // The op descriptor (tinyops/op_descriptor.h).
 namespace {
-const DepthwiseConv2DParams& dw_params(const void* p) {
-  return *static_cast<const DepthwiseConv2DParams*>(p);
-}
+using DwHooks =
+    WindowHooks<DepthwiseConv2DParams, depthwise_conv2d_tile_scratch_size, depthwise_conv2d_tile>;
 void dw_geometry(const void* params, TileGeometry* g) {
-  const DepthwiseConv2DParams& p = dw_params(params);
-  *g = TileGeometry{
-      p.batches,
-      p.in_h,
-      p.in_w,
-      p.in_c,
-      p.out_h,
-      p.out_w,
-      p.out_c,
-      p.stride_h,
-      p.dilation_h,
-      p.filter_h,
-      0,
-      uint64_t(p.batches) * p.out_h * p.out_w * p.out_c * uint64_t(p.filter_h) * p.filter_w};
-}
-void dw_input_rows(const void* params, int32_t r0, int32_t r1, int32_t* first, int32_t* last) {
-  const DepthwiseConv2DParams& p = dw_params(params);
-  window_input_rows(r0, r1, p.stride_h, p.dilation_h, p.filter_h, p.pad_top, p.in_h, first, last);
-}
-uint32_t dw_scratch(const void* params, int32_t rows, int32_t channels) {
-  return depthwise_conv2d_tile_scratch_size(dw_params(params), rows, channels);
-}
-void dw_window(const void* params, const InputBand& in, const int8_t* filter, const int32_t* bias,
-               const OutputTile& out, void* scratch) {
-  depthwise_conv2d_tile(dw_params(params), in, filter, bias, out, scratch);
+  const DepthwiseConv2DParams& p = DwHooks::params(params);
+  *g = DwHooks::geometry(p, 0, uint64_t(p.filter_h) * p.filter_w);
 }
 }  // namespace
 
@@ -166,7 +143,7 @@ extern const OpDescriptor kDepthwiseConv2DOp = {
     depthwise_conv2d_eval,
     "depthwise",
     served_in_tflm(TflmOptions::kDepthwiseConv),
-    {fixed_family<OpFamily::kDepthwise>, dw_geometry, dw_input_rows, dw_scratch, nullptr, dw_window,
-     nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
+    {fixed_family<OpFamily::kDepthwise>, dw_geometry, DwHooks::input_rows, DwHooks::scratch,
+     nullptr, DwHooks::window, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops
