@@ -9,6 +9,7 @@
 #include "kernels/im2col.h"
 #include "kernels/quant.h"
 #include "kernels/requant.h"
+#include "kernels/window_reference.h"
 
 namespace tinyops {
 
@@ -38,36 +39,18 @@ uint32_t conv2d_tile_scratch_size(const Conv2DParams& p, int32_t rows, int32_t c
 void conv2d_tile_reference(const Conv2DParams& p, const InputBand& in, const int8_t* filter,
                            const int32_t* bias, const OutputTile& out) {
   const int32_t K = p.filter_volume;
-  const int32_t row_bytes = p.in_w * p.in_c;
-  for (int32_t y = out.row_begin; y < out.row_end; ++y) {
-    const int32_t iy0 = y * p.stride_h - p.pad_top;
-    for (int32_t x = 0; x < p.out_w; ++x) {
-      const int32_t ix0 = x * p.stride_w - p.pad_left;
-      int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
-                    static_cast<ptrdiff_t>(x) * out.pixel_stride;
-      for (int32_t c = out.ch_begin; c < out.ch_end; ++c) {
-        const int32_t g = c / p.out_c_per_group;
-        const int8_t* w = filter + static_cast<ptrdiff_t>(c - out.ch_begin) * K;
-        uint32_t acc = 0;
-        for (int32_t ky = 0; ky < p.filter_h; ++ky) {
-          const int32_t iy = iy0 + ky * p.dilation_h;
-          for (int32_t kx = 0; kx < p.filter_w; ++kx) {
-            const int32_t ix = ix0 + kx * p.dilation_w;
-            if (ix < 0 || ix >= p.in_w || iy < 0 || iy >= p.in_h) continue;
-            const int8_t* src = in.data + static_cast<ptrdiff_t>(iy - in.row_begin) * row_bytes +
-                                static_cast<ptrdiff_t>(ix) * p.in_c +
-                                static_cast<ptrdiff_t>(g) * p.filter_c;
-            const int8_t* wt = w + (ky * p.filter_w + kx) * p.filter_c;
-            for (int32_t ic = 0; ic < p.filter_c; ++ic) {
-              const int32_t xv = static_cast<int32_t>(src[ic]) + p.input_offset;
-              acc += static_cast<uint32_t>(static_cast<int32_t>(wt[ic]) * xv);
-            }
-          }
-        }
-        dst[c - out.ch_begin] = reference_output(p, c, acc, bias);
-      }
+  reference_window_tile(p, in, bias, out, [&](int32_t c, const int8_t* px, int32_t ky, int32_t kx) {
+    const int32_t g = c / p.out_c_per_group;
+    const int8_t* src = px + static_cast<ptrdiff_t>(g) * p.filter_c;
+    const int8_t* wt =
+        filter + static_cast<ptrdiff_t>(c - out.ch_begin) * K + (ky * p.filter_w + kx) * p.filter_c;
+    uint32_t acc = 0;
+    for (int32_t ic = 0; ic < p.filter_c; ++ic) {
+      const int32_t xv = static_cast<int32_t>(src[ic]) + p.input_offset;
+      acc += static_cast<uint32_t>(static_cast<int32_t>(wt[ic]) * xv);
     }
-  }
+    return acc;
+  });
 }
 
 void conv2d_tile(const Conv2DParams& p, const InputBand& in, const int8_t* filter,

@@ -15,6 +15,7 @@
 #include "kernels/quant.h"
 #include "kernels/requant.h"
 #include "kernels/scratch.h"
+#include "kernels/window_reference.h"
 #include "kernels/x86/dispatch.h"
 
 namespace tinyops {
@@ -96,33 +97,11 @@ void dw_pixel_multiplier(const int8_t* const* xp, const int8_t* const* wp, int32
 void depthwise_conv2d_tile_reference(const DepthwiseConv2DParams& p, const InputBand& in,
                                      const int8_t* filter, const int32_t* bias,
                                      const OutputTile& out) {
-  const int32_t row_bytes = p.in_w * p.in_c;
-  for (int32_t y = out.row_begin; y < out.row_end; ++y) {
-    const int32_t iy0 = y * p.stride_h - p.pad_top;
-    for (int32_t x = 0; x < p.out_w; ++x) {
-      const int32_t ix0 = x * p.stride_w - p.pad_left;
-      int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
-                    static_cast<ptrdiff_t>(x) * out.pixel_stride;
-      for (int32_t c = out.ch_begin; c < out.ch_end; ++c) {
-        const int32_t ic = c / p.depth_multiplier;
-        uint32_t acc = 0;
-        for (int32_t ky = 0; ky < p.filter_h; ++ky) {
-          const int32_t iy = iy0 + ky * p.dilation_h;
-          for (int32_t kx = 0; kx < p.filter_w; ++kx) {
-            const int32_t ix = ix0 + kx * p.dilation_w;
-            if (ix < 0 || ix >= p.in_w || iy < 0 || iy >= p.in_h) continue;
-            const int32_t xv =
-                static_cast<int32_t>(in.data[static_cast<ptrdiff_t>(iy - in.row_begin) * row_bytes +
-                                             static_cast<ptrdiff_t>(ix) * p.in_c + ic]) +
-                p.input_offset;
-            const int32_t wv = filter[static_cast<ptrdiff_t>(ky * p.filter_w + kx) * p.out_c + c];
-            acc += static_cast<uint32_t>(wv * xv);
-          }
-        }
-        dst[c - out.ch_begin] = reference_output(p, c, acc, bias);
-      }
-    }
-  }
+  reference_window_tile(p, in, bias, out, [&](int32_t c, const int8_t* px, int32_t ky, int32_t kx) {
+    const int32_t xv = static_cast<int32_t>(px[c / p.depth_multiplier]) + p.input_offset;
+    const int32_t wv = filter[static_cast<ptrdiff_t>(ky * p.filter_w + kx) * p.out_c + c];
+    return static_cast<uint32_t>(wv * xv);
+  });
 }
 
 void depthwise_conv2d_tile(const DepthwiseConv2DParams& p, const InputBand& in,
