@@ -26,6 +26,30 @@ constexpr int32_t kFloatDivMaxCount = 65536;
 inline int32_t imax(int32_t a, int32_t b) { return a > b ? a : b; }
 inline int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
 
+// One output pixel's window: input rows iy0 + [fy0, fy1) and columns
+// ix0 + [fx0, fx1), clipped to the image (padding is never read).
+struct PoolWindow {
+  int32_t iy0, fy0, fy1;
+  int32_t ix0, fx0, fx1;
+  int8_t* out_px;
+};
+
+// Calls visit(window) for every output pixel of `out`, row by row.
+template <class Visit>
+inline void for_each_pool_window(const PoolParams& p, const OutputTile& out, Visit visit) {
+  for (int32_t oy = out.row_begin; oy < out.row_end; ++oy) {
+    const int32_t iy0 = oy * p.stride_h - p.pad_top;
+    const int32_t fy0 = imax(0, -iy0);
+    const int32_t fy1 = imin(p.filter_h, p.in_h - iy0);
+    int8_t* out_row = out.data + static_cast<int64_t>(oy - out.row_begin) * out.row_stride;
+    for (int32_t ox = 0; ox < p.out_w; ++ox) {
+      const int32_t ix0 = ox * p.stride_w - p.pad_left;
+      visit(PoolWindow{iy0, fy0, fy1, ix0, imax(0, -ix0), imin(p.filter_w, p.in_w - ix0),
+                       out_row + static_cast<int64_t>(ox) * out.pixel_stride});
+    }
+  }
+}
+
 Status pool_prepare(PrepareContext& ctx, const char* op) {
   Status s = expect_io_counts(ctx, 1, 1, 1);
   if (s != Status::kOk) return s;
@@ -125,51 +149,41 @@ void average_pool2d_tile(const PoolParams& p, const InputBand& in, const OutputT
   const int32_t row_elems = p.in_w * p.channels;
   const int32_t C = p.channels;
   const int32_t act_min = p.act_min, act_max = p.act_max;
-  for (int32_t oy = out.row_begin; oy < out.row_end; ++oy) {
-    const int32_t iy0 = oy * p.stride_h - p.pad_top;
-    const int32_t fy0 = imax(0, -iy0);
-    const int32_t fy1 = imin(p.filter_h, p.in_h - iy0);
-    int8_t* out_row = out.data + static_cast<int64_t>(oy - out.row_begin) * out.row_stride;
-    for (int32_t ox = 0; ox < p.out_w; ++ox) {
-      const int32_t ix0 = ox * p.stride_w - p.pad_left;
-      const int32_t fx0 = imax(0, -ix0);
-      const int32_t fx1 = imin(p.filter_w, p.in_w - ix0);
-      const int32_t count = (fy1 - fy0) * (fx1 - fx0);
-      const int32_t half = count / 2;
-      const float fcount = static_cast<float>(count);
-      int8_t* out_px = out_row + static_cast<int64_t>(ox) * out.pixel_stride;
-      for (int32_t c0 = out.ch_begin; c0 < out.ch_end; c0 += kChunk) {
-        const int32_t n = imin(kChunk, out.ch_end - c0);
-        int32_t acc[kChunk];
-        for (int32_t i = 0; i < n; ++i) acc[i] = 0;
-        for (int32_t fy = fy0; fy < fy1; ++fy) {
-          const int8_t* row =
-              in.data + static_cast<int64_t>(iy0 + fy - in.row_begin) * row_elems + c0;
-          for (int32_t fx = fx0; fx < fx1; ++fx) {
-            const int8_t* __restrict px = row + static_cast<int64_t>(ix0 + fx) * C;
-            for (int32_t i = 0; i < n; ++i) acc[i] += px[i];
-          }
+  for_each_pool_window(p, out, [&](const PoolWindow& w) {
+    const int32_t count = (w.fy1 - w.fy0) * (w.fx1 - w.fx0);
+    const int32_t half = count / 2;
+    const float fcount = static_cast<float>(count);
+    for (int32_t c0 = out.ch_begin; c0 < out.ch_end; c0 += kChunk) {
+      const int32_t n = imin(kChunk, out.ch_end - c0);
+      int32_t acc[kChunk];
+      for (int32_t i = 0; i < n; ++i) acc[i] = 0;
+      for (int32_t fy = w.fy0; fy < w.fy1; ++fy) {
+        const int8_t* row =
+            in.data + static_cast<int64_t>(w.iy0 + fy - in.row_begin) * row_elems + c0;
+        for (int32_t fx = w.fx0; fx < w.fx1; ++fx) {
+          const int8_t* __restrict px = row + static_cast<int64_t>(w.ix0 + fx) * C;
+          for (int32_t i = 0; i < n; ++i) acc[i] += px[i];
         }
-        int8_t* __restrict o = out_px + (c0 - out.ch_begin);
-        if (count <= kFloatDivMaxCount) {
-          for (int32_t i = 0; i < n; ++i) {
-            const int32_t a = acc[i];
-            const int32_t num = a > 0 ? a + half : a - half;
-            int32_t q = static_cast<int32_t>(static_cast<float>(num) / fcount);
-            q = q < act_min ? act_min : (q > act_max ? act_max : q);
-            o[i] = static_cast<int8_t>(q);
-          }
-        } else {
-          for (int32_t i = 0; i < n; ++i) {
-            const int32_t a = acc[i];
-            int32_t q = (a > 0 ? a + half : a - half) / count;
-            q = q < act_min ? act_min : (q > act_max ? act_max : q);
-            o[i] = static_cast<int8_t>(q);
-          }
+      }
+      int8_t* __restrict o = w.out_px + (c0 - out.ch_begin);
+      if (count <= kFloatDivMaxCount) {
+        for (int32_t i = 0; i < n; ++i) {
+          const int32_t a = acc[i];
+          const int32_t num = a > 0 ? a + half : a - half;
+          int32_t q = static_cast<int32_t>(static_cast<float>(num) / fcount);
+          q = q < act_min ? act_min : (q > act_max ? act_max : q);
+          o[i] = static_cast<int8_t>(q);
+        }
+      } else {
+        for (int32_t i = 0; i < n; ++i) {
+          const int32_t a = acc[i];
+          int32_t q = (a > 0 ? a + half : a - half) / count;
+          q = q < act_min ? act_min : (q > act_max ? act_max : q);
+          o[i] = static_cast<int8_t>(q);
         }
       }
     }
-  }
+  });
 }
 
 void max_pool2d_tile(const PoolParams& p, const InputBand& in, const OutputTile& out) {
@@ -177,33 +191,23 @@ void max_pool2d_tile(const PoolParams& p, const InputBand& in, const OutputTile&
   const int32_t C = p.channels;
   const int8_t act_min = static_cast<int8_t>(p.act_min);
   const int8_t act_max = static_cast<int8_t>(p.act_max);
-  for (int32_t oy = out.row_begin; oy < out.row_end; ++oy) {
-    const int32_t iy0 = oy * p.stride_h - p.pad_top;
-    const int32_t fy0 = imax(0, -iy0);
-    const int32_t fy1 = imin(p.filter_h, p.in_h - iy0);
-    int8_t* out_row = out.data + static_cast<int64_t>(oy - out.row_begin) * out.row_stride;
-    for (int32_t ox = 0; ox < p.out_w; ++ox) {
-      const int32_t ix0 = ox * p.stride_w - p.pad_left;
-      const int32_t fx0 = imax(0, -ix0);
-      const int32_t fx1 = imin(p.filter_w, p.in_w - ix0);
-      int8_t* out_px = out_row + static_cast<int64_t>(ox) * out.pixel_stride;
-      for (int32_t c0 = out.ch_begin; c0 < out.ch_end; c0 += kChunk) {
-        const int32_t n = imin(kChunk, out.ch_end - c0);
-        int8_t m[kChunk];
-        for (int32_t i = 0; i < n; ++i) m[i] = act_min;  // max(-128, ...) then clamp low
-        for (int32_t fy = fy0; fy < fy1; ++fy) {
-          const int8_t* row =
-              in.data + static_cast<int64_t>(iy0 + fy - in.row_begin) * row_elems + c0;
-          for (int32_t fx = fx0; fx < fx1; ++fx) {
-            const int8_t* __restrict px = row + static_cast<int64_t>(ix0 + fx) * C;
-            for (int32_t i = 0; i < n; ++i) m[i] = px[i] > m[i] ? px[i] : m[i];
-          }
+  for_each_pool_window(p, out, [&](const PoolWindow& w) {
+    for (int32_t c0 = out.ch_begin; c0 < out.ch_end; c0 += kChunk) {
+      const int32_t n = imin(kChunk, out.ch_end - c0);
+      int8_t m[kChunk];
+      for (int32_t i = 0; i < n; ++i) m[i] = act_min;  // max(-128, ...) then clamp low
+      for (int32_t fy = w.fy0; fy < w.fy1; ++fy) {
+        const int8_t* row =
+            in.data + static_cast<int64_t>(w.iy0 + fy - in.row_begin) * row_elems + c0;
+        for (int32_t fx = w.fx0; fx < w.fx1; ++fx) {
+          const int8_t* __restrict px = row + static_cast<int64_t>(w.ix0 + fx) * C;
+          for (int32_t i = 0; i < n; ++i) m[i] = px[i] > m[i] ? px[i] : m[i];
         }
-        int8_t* __restrict o = out_px + (c0 - out.ch_begin);
-        for (int32_t i = 0; i < n; ++i) o[i] = m[i] < act_max ? m[i] : act_max;
       }
+      int8_t* __restrict o = w.out_px + (c0 - out.ch_begin);
+      for (int32_t i = 0; i < n; ++i) o[i] = m[i] < act_max ? m[i] : act_max;
     }
-  }
+  });
 }
 
 Status average_pool2d_prepare(PrepareContext& ctx) { return pool_prepare(ctx, "AVERAGE_POOL_2D"); }
