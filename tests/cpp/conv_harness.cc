@@ -119,39 +119,35 @@ Status run_eval(int op, const Prepared& pr, const void* const* data, void* out) 
   return fully_connected_eval(ectx);
 }
 
-void run_reference(int op, const Prepared& pr, const void* const* data, int8_t* out) {
+// The op's reference tile over each whole image of the batch.
+template <class P, class RefTile>
+void reference_per_image(const Prepared& pr, const void* const* data, int8_t* out, RefTile tile) {
+  const P& p = *static_cast<const P*>(pr.params);
   const int8_t* input = static_cast<const int8_t*>(data[0]);
   const int8_t* filter = static_cast<const int8_t*>(data[1]);
+  const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
+  for (int b = 0; b < p.batches; ++b) {
+    InputBand in{input + size_t(b) * p.in_h * p.in_w * p.in_c, 0, p.in_h};
+    OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c,
+                 0,
+                 p.out_h,
+                 0,
+                 p.out_c,
+                 p.out_w * p.out_c,
+                 p.out_c};
+    tile(p, in, filter, bias, o);
+  }
+}
+
+void run_reference(int op, const Prepared& pr, const void* const* data, int8_t* out) {
   if (op == kOpConv) {
-    const Conv2DParams& p = *static_cast<const Conv2DParams*>(pr.params);
-    const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
-    for (int b = 0; b < p.batches; ++b) {
-      InputBand in{input + size_t(b) * p.in_h * p.in_w * p.in_c, 0, p.in_h};
-      OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c,
-                   0,
-                   p.out_h,
-                   0,
-                   p.out_c,
-                   p.out_w * p.out_c,
-                   p.out_c};
-      conv2d_tile_reference(p, in, filter, bias, o);
-    }
+    reference_per_image<Conv2DParams>(pr, data, out, conv2d_tile_reference);
   } else if (op == kOpDepthwise) {
-    const DepthwiseConv2DParams& p = *static_cast<const DepthwiseConv2DParams*>(pr.params);
-    const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
-    for (int b = 0; b < p.batches; ++b) {
-      InputBand in{input + size_t(b) * p.in_h * p.in_w * p.in_c, 0, p.in_h};
-      OutputTile o{out + size_t(b) * p.out_h * p.out_w * p.out_c,
-                   0,
-                   p.out_h,
-                   0,
-                   p.out_c,
-                   p.out_w * p.out_c,
-                   p.out_c};
-      depthwise_conv2d_tile_reference(p, in, filter, bias, o);
-    }
+    reference_per_image<DepthwiseConv2DParams>(pr, data, out, depthwise_conv2d_tile_reference);
   } else {
     const FullyConnectedParams& p = *static_cast<const FullyConnectedParams*>(pr.params);
+    const int8_t* input = static_cast<const int8_t*>(data[0]);
+    const int8_t* filter = static_cast<const int8_t*>(data[1]);
     const int32_t* bias = p.has_bias ? static_cast<const int32_t*>(data[2]) : nullptr;
     fully_connected_tile_reference(p, input, filter, bias, out, p.units, 0, p.units, 0, p.batches);
   }
