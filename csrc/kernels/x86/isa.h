@@ -40,42 +40,15 @@
 namespace tinyops {
 namespace x86 {
 
-// Entry points of each level (signatures as in Kernels, dispatch.h).
+// Entry points of each level (x86/level_entry_points.h), and the ones only
+// some levels have.
 namespace avx512 {
-void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n,
-                  const int32_t* bias, const conv_detail::Requant& rq, int32_t c0,
-                  int8_t* const* outs, int32_t out_off);
-uint32_t gemm_pack_bytes(int32_t K, int32_t nch);
-void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst);
-void gemm_packed(const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K,
-                 int32_t row0, int32_t nch, const int32_t* bias_eff, const conv_detail::Requant& rq,
-                 int32_t c0, int8_t* const* outs, int32_t* acc);
-void dw_row(const DepthwiseConv2DParams& p, const int8_t* const* rows, const int8_t* filter,
-            const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa, int32_t xb,
-            const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
+#include "kernels/x86/level_entry_points.h"
 void lut8_vbmi(const int8_t* lut, const int8_t* in, int8_t* out, int64_t begin, int64_t end);
-void add(const ew::AddMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,
-         BinaryForm form);
-void mul(const ew::MulMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,
-         BinaryForm form);
 }  // namespace avx512
 
 namespace avx2 {
-void requant_rows(const int32_t* acc, int32_t acc_stride, int32_t rows, int32_t n,
-                  const int32_t* bias, const conv_detail::Requant& rq, int32_t c0,
-                  int8_t* const* outs, int32_t out_off);
-uint32_t gemm_pack_bytes(int32_t K, int32_t nch);
-void gemm_pack(const int8_t* w, int32_t K, int32_t nch, int8_t* dst);
-void gemm_packed(const int8_t* const* xs, int32_t npix, const int8_t* packed, int32_t K,
-                 int32_t row0, int32_t nch, const int32_t* bias_eff, const conv_detail::Requant& rq,
-                 int32_t c0, int8_t* const* outs, int32_t* acc);
-void dw_row(const DepthwiseConv2DParams& p, const int8_t* const* rows, const int8_t* filter,
-            const int32_t* bias, int32_t c0, int32_t n, const int32_t* init, int32_t xa, int32_t xb,
-            const conv_detail::Requant& rq, int8_t* dst_row, int32_t pixel_stride);
-void add(const ew::AddMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,
-         BinaryForm form);
-void mul(const ew::MulMath& op, const int8_t* a, const int8_t* b, int8_t* out, int64_t n,
-         BinaryForm form);
+#include "kernels/x86/level_entry_points.h"
 }  // namespace avx2
 
 }  // namespace x86
