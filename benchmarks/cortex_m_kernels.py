@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
-import os
 import shutil
 import subprocess
 import sys
@@ -191,20 +190,6 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
 
 
 @contextlib.contextmanager
-def _env(**values):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: v for k, v in values.items() if v is not None})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextlib.contextmanager
 def _base_tree(ref: str):
     """`ref` with HEAD's QEMU plugin, as a detached worktree (removed afterwards)."""
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True, text=True)
@@ -240,15 +225,16 @@ def main() -> int:
     args = ap.parse_args()
 
     from tinyops_tflm.firmware.emulate import cache_dir, emulate
+    from tinyops_tflm.testing.environ import environ
 
     cycles = "cycles" in inspect.signature(emulate).parameters
     after_cache = cache_dir()
     results: dict[str, dict[str, dict[str, Count]]] = {"before": {}, "after": {}}
     with _base_tree(args.base) as (base_src, base_sha):
         for board, core in BOARDS:
-            with _env(TINYOPS_SOURCE_DIR=str(base_src), TINYOPS_FW_CACHE=str(base_src.parent / "fw-cache")):
+            with environ(TINYOPS_SOURCE_DIR=str(base_src), TINYOPS_FW_CACHE=str(base_src.parent / "fw-cache")):
                 results["before"][board] = measure(board, cycles)
-            with _env(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
+            with environ(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
                 results["after"][board] = measure(board, cycles)
 
     print(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 
@@ -21,14 +19,11 @@ def oracle(request):
 def fw_cache(tmp_path_factory):
     """One firmware build cache for the session (the engine is cross-compiled
     once per board, whichever module builds first)."""
+    from tinyops_tflm.testing.environ import environ
+
     path = tmp_path_factory.mktemp("fw-cache")
-    old = os.environ.get("TINYOPS_FW_CACHE")
-    os.environ["TINYOPS_FW_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TINYOPS_FW_CACHE", None)
-    else:
-        os.environ["TINYOPS_FW_CACHE"] = old
+    with environ(TINYOPS_FW_CACHE=str(path)):
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -428,20 +428,6 @@ def test_cli_json_and_errors(tmp_path, capsys):
 # Per-op cycles of an emulated model include the DMA model's stalls
 
 
-@pytest.fixture(scope="module")
-def fw_cache(tmp_path_factory):
-    import os
-
-    path = tmp_path_factory.mktemp("fw-cycles")
-    old = os.environ.get("TINYOPS_FW_CACHE")
-    os.environ["TINYOPS_FW_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("TINYOPS_FW_CACHE", None)
-    else:
-        os.environ["TINYOPS_FW_CACHE"] = old
-
-
 @needs_tools
 def test_qspi_weights_op_slower_by_modelled_dma(fw_cache):
     """A FULLY_CONNECTED whose 64 KB of weights sit in internal flash runs
