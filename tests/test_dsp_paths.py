@@ -33,12 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.firmware import arm_tools_missing
-from support.firmware import assert_same_as_host as _assert_same
+from support.firmware import arm_tools_missing, assert_dsp_ratios, dsp_and_portable_runs
 from support.firmware import assert_same_per_op as _same_per_op
 from support.firmware import firmware_variant as _variant
 from support.firmware import host_outputs as _host
-from support.firmware import instructions_by_type as _by_type
 from support.firmware import merge_models as _merge
 from support.firmware import oracle_outputs as _oracle
 
@@ -65,31 +63,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_demo_dsp_matches_host_and_beats_portable(board, caches):
-    from tinyops_tflm.firmware.emulate import emulate
-
-    data = DEMO.read_bytes()
-    host = _host(data, board)
-    runs = {}
-    for name in ("dsp", "portable"):
-        with _variant(caches, name):
-            runs[name] = emulate(data, board)
-        _assert_same(runs[name], host, f"{board} {name} build")
-    dsp, port = runs["dsp"], runs["portable"]
-    if dsp.invoke_instructions is None or port.invoke_instructions is None:
-        pytest.skip("no instruction counts (the QEMU plugin needs a host C compiler)")
-    cd, cp = _by_type(dsp), _by_type(port)
-    lines = [f"{board}: guest instructions, DSP build / portable build"]
-    for op in sorted(cp, key=lambda k: -cp[k]):
-        lines.append(f"  {op:<20}{cd.get(op, 0):>12,} /{cp[op]:>12,}  {cd.get(op, 0) / cp[op]:.2f}")
-    lines.append(
-        f"  {'invoke':<20}{dsp.invoke_instructions:>12,} /{port.invoke_instructions:>12,}"
-        f"  {dsp.invoke_instructions / port.invoke_instructions:.2f}"
-    )
-    print("\n" + "\n".join(lines))
-    for op, bound in MAX_RATIO.items():
-        assert op in cp, f"the demo model has no {op}"
-        assert cd[op] <= bound * cp[op], f"{board} {op}: {cd[op]:,} > {bound} x {cp[op]:,}"
-    assert dsp.invoke_instructions <= MAX_RATIO_INVOKE * port.invoke_instructions
+    dsp, port = dsp_and_portable_runs(DEMO.read_bytes(), board, caches)
+    assert_dsp_ratios(board, dsp, port, MAX_RATIO, max_invoke=MAX_RATIO_INVOKE)
 
 
 # ---------------------------------------------------------------------------

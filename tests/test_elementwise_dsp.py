@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support import cxx
-from support.firmware import arm_tools_missing
+from support.firmware import arm_tools_missing, assert_dsp_ratios, dsp_and_portable_runs
 from support.firmware import assert_same_as_host as _assert_same
 from support.firmware import firmware_variant as _variant
 from support.firmware import host_outputs as _host
-from support.firmware import instructions_by_type as _by_type
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / "csrc" / "kernels" / n for n in ("add.cc", "mul.cc", "elementwise.cc", "quant.cc", "op_common.cc")]
@@ -41,19 +40,13 @@ DEMO = ROOT / "tinyops_tflm" / "data" / "demo_tiny.tflite"
 BOARDS = ["stm32f469", "stm32f746"]
 
 
-def _last_line(exe, iters: int) -> str:
-    line = cxx.run(exe, str(iters)).strip().splitlines()[-1]
-    assert line.startswith("OK"), line
-    return line
-
-
 # DSP build / portable build guest instructions (all ops of the type) on the
 # demo model. Measured on MobileNetV3-large r160 (stm32f746): ADD 0.32, MUL 0.27.
 MAX_RATIO = {"ADD": 0.55, "MUL": 0.55}
 
 
 def test_dsp_math_exhaustive_vs_reference():
-    line = _last_line(cxx.build("elementwise_dsp_harness.cc", SOURCES, ["-O2"], tag="o2"), 600)
+    line = cxx.ok_line(cxx.build("elementwise_dsp_harness.cc", SOURCES, ["-O2"], tag="o2"), 600)
     print("\n" + line)
     fields = dict(kv.split("=") for kv in line.split()[1:])
     # Both the fast loops and the refusals (generic fallback) were exercised.
@@ -62,13 +55,7 @@ def test_dsp_math_exhaustive_vs_reference():
 
 
 def test_dsp_math_ubsan():
-    try:
-        exe = cxx.build("elementwise_dsp_harness.cc", SOURCES, cxx.SANITIZE_UBSAN, tag="ubsan")
-    except AssertionError as e:
-        if "sanitize" in str(e) and ("cannot find" in str(e) or "libubsan" in str(e)):
-            pytest.skip("no UBSan runtime")
-        raise
-    _last_line(exe, 60)
+    cxx.ok_line(cxx.build_ubsan("elementwise_dsp_harness.cc", SOURCES), 60)
 
 
 # ---------------------------------------------------------------------------
@@ -86,26 +73,8 @@ needs_arm = pytest.mark.skipif(
 @needs_arm
 @pytest.mark.parametrize("board", BOARDS)
 def test_demo_add_mul_dsp_beats_portable(board, caches):
-    from tinyops_tflm.firmware.emulate import emulate
-
-    data = DEMO.read_bytes()
-    host = _host(data, board)
-    runs = {}
-    for name in ("dsp", "portable"):
-        with _variant(caches, name):
-            runs[name] = emulate(data, board)
-        _assert_same(runs[name], host, f"{board} {name} build")
-    dsp, port = runs["dsp"], runs["portable"]
-    if dsp.invoke_instructions is None or port.invoke_instructions is None:
-        pytest.skip("no instruction counts (the QEMU plugin needs a host C compiler)")
-    cd, cp = _by_type(dsp), _by_type(port)
-    lines = [f"{board}: guest instructions, DSP build / portable build"]
-    for op in MAX_RATIO:
-        assert op in cp, f"the demo model has no {op}"
-        lines.append(f"  {op:<6}{cd.get(op, 0):>12,} /{cp[op]:>12,}  {cd.get(op, 0) / cp[op]:.2f}")
-    print("\n" + "\n".join(lines))
-    for op, bound in MAX_RATIO.items():
-        assert cd[op] <= bound * cp[op], f"{board} {op}: {cd[op]:,} > {bound} x {cp[op]:,}"
+    dsp, port = dsp_and_portable_runs(DEMO.read_bytes(), board, caches)
+    assert_dsp_ratios(board, dsp, port, MAX_RATIO, shown=MAX_RATIO)
 
 
 def _edge_models() -> list[tuple[str, bytes]]:

@@ -91,3 +91,22 @@ def run(exe: Path, *args: str, timeout: float = 600, env: dict | None = None) ->
     )
     assert r.returncode == 0, f"{exe.name}: {(r.stdout + r.stderr)[-4000:]}"
     return r.stdout
+
+
+def build_ubsan(harness: str, sources: Iterable[Path]) -> Path:
+    """`build` with SANITIZE_UBSAN; skips, saying so, when the toolchain has
+    no UBSan runtime to link (any other build failure fails the test)."""
+    try:
+        return build(harness, sources, SANITIZE_UBSAN, tag="ubsan")
+    except AssertionError as e:
+        if "sanitize" in str(e) and ("cannot find" in str(e) or "libubsan" in str(e)):
+            pytest.skip("no UBSan runtime")
+        raise
+
+
+def ok_line(exe: Path, iters: int) -> str:
+    """The last line a self-checking harness prints after `iters` rounds,
+    asserted to report OK."""
+    line = run(exe, str(iters)).strip().splitlines()[-1]
+    assert line.startswith("OK"), line
+    return line

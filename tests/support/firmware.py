@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 
 import numpy as np
 import pytest
+
+from tinyops_tflm.testing.environ import environ
 
 ARM_INSTALL_HINT = (
     "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
@@ -21,23 +22,50 @@ def arm_tools_missing(qemu: bool = True) -> str | None:
     return ", ".join(missing) if missing else None
 
 
-@contextlib.contextmanager
 def firmware_variant(caches: dict, name: str):
     """Emulate with build variant `name`: "dsp" (the default build) or
     "portable" (-DTINYOPS_NO_ARM_DSP), each with its own firmware cache."""
-    saved = {k: os.environ.get(k) for k in ("TINYOPS_FW_CACHE", "TINYOPS_FW_CMAKE_ARGS")}
-    os.environ["TINYOPS_FW_CACHE"] = str(caches[name])
+    args = None
     if name == "portable":
-        args = saved["TINYOPS_FW_CMAKE_ARGS"] or ""
-        os.environ["TINYOPS_FW_CMAKE_ARGS"] = (args + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        args = (os.environ.get("TINYOPS_FW_CMAKE_ARGS", "") + " -DTINYOPS_FW_EXTRA_FLAGS=-DTINYOPS_NO_ARM_DSP").strip()
+    return environ(TINYOPS_FW_CACHE=str(caches[name]), TINYOPS_FW_CMAKE_ARGS=args)
+
+
+def dsp_and_portable_runs(data: bytes, board: str, caches: dict):
+    """The model emulated by the DSP build and by the portable build (each
+    checked to give the host Interpreter's bytes), as (dsp, portable); skips
+    when QEMU gives no instruction counts to compare."""
+    from tinyops_tflm.firmware.emulate import emulate
+
+    host = host_outputs(data, board)
+    runs = {}
+    for name in ("dsp", "portable"):
+        with firmware_variant(caches, name):
+            runs[name] = emulate(data, board)
+        assert_same_as_host(runs[name], host, f"{board} {name} build")
+    dsp, port = runs["dsp"], runs["portable"]
+    if dsp.invoke_instructions is None or port.invoke_instructions is None:
+        pytest.skip("no instruction counts (the QEMU plugin needs a host C compiler)")
+    return dsp, port
+
+
+def assert_dsp_ratios(board: str, dsp, port, max_ratio: dict[str, float], shown=None, max_invoke=None) -> None:
+    """Prints the DSP / portable guest instructions of the op types `shown`
+    (all of the portable run's, most first, when None) and of the whole
+    invoke, and asserts each op type of `max_ratio` is in the model and
+    within its bound (and the invoke within `max_invoke` when given)."""
+    cd, cp = instructions_by_type(dsp), instructions_by_type(port)
+    for op in max_ratio:
+        assert op in cp, f"the demo model has no {op}"
+    rows = [(op, cd.get(op, 0), cp[op]) for op in (sorted(cp, key=lambda k: -cp[k]) if shown is None else shown)]
+    rows.append(("invoke", dsp.invoke_instructions, port.invoke_instructions))
+    lines = [f"{board}: guest instructions, DSP build / portable build"]
+    lines += [f"  {name:<20}{d:>12,} /{p:>12,}  {d / p:.2f}" for name, d, p in rows]
+    print("\n" + "\n".join(lines))
+    for op, bound in max_ratio.items():
+        assert cd[op] <= bound * cp[op], f"{board} {op}: {cd[op]:,} > {bound} x {cp[op]:,}"
+    if max_invoke is not None:
+        assert dsp.invoke_instructions <= max_invoke * port.invoke_instructions, f"{board} invoke"
 
 
 def host_outputs(data: bytes, board: str | None, sram_budget=None) -> list[np.ndarray]:
