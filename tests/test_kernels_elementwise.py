@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support import cxx
-from support.oracle import assert_bytes_equal, assert_matches_oracle
+from support.oracle import assert_bytes_equal, assert_case_matches_oracle
 
 from tinyops_tflm import Interpreter, ModelError, UnsupportedOpError
 from tinyops_tflm.testing.single_op import OpSpec, TensorSpec, build_model, schema
@@ -356,10 +356,7 @@ CASES = all_cases()
 
 @pytest.mark.parametrize("k", range(len(CASES)), ids=[c.id for c in CASES])
 def test_matches_tflm(oracle, k):
-    case = CASES[k]
-    refs = oracle[k]
-    got = Interpreter.from_bytes(case.model).run(*case.inputs)
-    assert_matches_oracle(got, refs, str(case.params))
+    assert_case_matches_oracle(CASES[k], oracle[k])
 
 
 def test_case_mix():

@@ -122,14 +122,22 @@ def test_make_divisible_like_ofa(v, want):
     assert zoo._make_divisible(v) == want
 
 
-def test_headline_model_matches_the_paper_and_runs_in_the_oracle():
-    model = zoo.cached(HEADLINE)
+def _built_as_configured(name: str, width: float, resolution: int):
+    """The zoo model `name` with the op types, input shape, conv MACs and
+    weights the net config gives at this width and resolution; returns the
+    model, its graph and the config's ADD count."""
+    model = zoo.cached(name)
     assert set(zoo.op_counts(model)) == OPS
     graph = read_model(model)
-    assert graph.tensors[graph.inputs[0]].shape == (1, 160, 160, 3)
-    want_macs, want_weights, want_adds = expected_counts(zoo.net_config(), 1.0, 160)
+    assert graph.tensors[graph.inputs[0]].shape == (1, resolution, resolution, 3)
+    want_macs, want_weights, want_adds = expected_counts(zoo.net_config(), width, resolution)
     assert conv_macs(graph) == want_macs
     assert zoo.params(model, biases=False) == want_weights
+    return model, graph, want_adds
+
+
+def test_headline_model_matches_the_paper_and_runs_in_the_oracle():
+    model, graph, want_adds = _built_as_configured(HEADLINE, 1.0, 160)
     assert zoo.op_counts(model)["ADD"] == want_adds == 10
     # the CSV's 111 M MACs and 3.96 M params (ours: 111.6 M incl. ADD/MEAN,
     # 3.95 M incl. the folded-BN biases; the 1280x1000 classifier is 1.28 M of it)
@@ -140,13 +148,7 @@ def test_headline_model_matches_the_paper_and_runs_in_the_oracle():
 
 
 def test_small_variant_builds_and_runs():
-    model = zoo.cached(SMALL)
-    assert set(zoo.op_counts(model)) == OPS
-    graph = read_model(model)
-    assert graph.tensors[graph.inputs[0]].shape == (1, 112, 112, 3)
-    want_macs, want_weights, _ = expected_counts(zoo.net_config(), 0.5, 112)
-    assert conv_macs(graph) == want_macs
-    assert zoo.params(model, biases=False) == want_weights
+    model, _, _ = _built_as_configured(SMALL, 0.5, 112)
     # CSV: 1.33 M params (width applied to every channel, the 1280 included);
     # its 16 M MACs belong to an unpublished subnet (ours: 18.2 M)
     assert abs(zoo.params(model) / 1.33e6 - 1) < 0.05, zoo.params(model)

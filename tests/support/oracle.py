@@ -23,3 +23,13 @@ def assert_matches_oracle(got: Sequence[np.ndarray], refs, what: str, num_output
     assert len(got) == num_outputs == len(refs), (len(got), num_outputs, len(refs))
     for g, ref in zip(got, refs):
         assert_bytes_equal(g, ref, what)
+
+
+def assert_case_matches_oracle(case, refs) -> None:
+    """The host Interpreter run of a batched oracle case (``.model``,
+    ``.inputs``, ``.params``, ``.num_outputs`` when not 1) equals TFLM's
+    `refs` (its entry of the `oracle` fixture)."""
+    from tinyops_tflm import Interpreter
+
+    got = Interpreter.from_bytes(case.model).run(*case.inputs)
+    assert_matches_oracle(got, refs, str(case.params), getattr(case, "num_outputs", 1))
