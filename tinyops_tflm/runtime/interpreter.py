@@ -13,6 +13,7 @@ from ..planning.boards import Board
 from ..planning.plan_writer import write_plan
 from .engine import core, translate_core_error
 from .model_file import FromFile
+from .run_all import RunAll
 from .stats import InvocationStats, OpStats
 
 
@@ -39,7 +40,7 @@ def _details(t: Tensor) -> dict[str, Any]:
     }
 
 
-class Interpreter(FromFile):
+class Interpreter(FromFile, RunAll):
     """Runs a .tflite model on the tinyops engine, bit-exact with TFLM.
 
     >>> interp = Interpreter.from_file("model.tflite")
@@ -192,15 +193,6 @@ class Interpreter(FromFile):
         if self.plan is None:
             raise ValueError("estimate_latency() needs a board plan (Interpreter(..., board=...))")
         return estimate_latency(self.plan, self.graph, self.schedule_trace(), tables)
-
-    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        """set_input for each input, invoke, and return every output."""
-        if len(inputs) != self.num_inputs:
-            raise ValueError(f"the model takes {self.num_inputs} inputs, got {len(inputs)}")
-        for i, x in enumerate(inputs):
-            self.set_input(x, i)
-        self.invoke()
-        return [self.get_output(i) for i in range(self.num_outputs)]
 
 
 def _bytes_per_memory(region_memories: list[str], per_region: list[int]) -> dict[str, int]:

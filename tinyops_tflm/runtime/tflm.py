@@ -46,6 +46,7 @@ from ..planning.boards import Board, get_board, parse_size
 from ..validation.oracle import PINNED_TFLM_VERSION
 from .engine import status_code
 from .model_file import FromFile
+from .run_all import RunAll
 
 __all__ = [
     "TflmInterpreter",
@@ -227,7 +228,7 @@ def _release(lib: ctypes.CDLL, binding: int, holder: list) -> None:
     lib.tinyops_tflm_binding_destroy(binding)
 
 
-class TflmInterpreter(FromFile):
+class TflmInterpreter(FromFile, RunAll):
     """The pinned tflite-micro interpreter with TinyOps kernels for :data:`SERVED_OPS`.
 
     ``board`` / ``sram_budget`` size the SRAM tile arena every served op
@@ -392,15 +393,6 @@ class TflmInterpreter(FromFile):
 
     def reset_tinyops_counters(self) -> None:
         self._lib.tinyops_tflm_binding_reset(self._binding)
-
-    def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        """set_input for each input, invoke, and return every output."""
-        if len(inputs) != self.num_inputs:
-            raise ValueError(f"the model takes {self.num_inputs} inputs, got {len(inputs)}")
-        for i, x in enumerate(inputs):
-            self.set_input(x, i)
-        self.invoke()
-        return [self.get_output(i) for i in range(self.num_outputs)]
 
     def close(self) -> None:
         """Releases the TFLM interpreter and the tile arena now."""
