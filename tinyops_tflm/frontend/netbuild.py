@@ -431,6 +431,17 @@ def with_batch_size(model, batch_size: int | None):
     return clone
 
 
+def all_layers(model) -> list:
+    """Every layer of ``model``, those inside nested models included (each
+    nested model after its own layers)."""
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer is not model:
+            out.extend(all_layers(layer))
+        out.append(layer)
+    return out
+
+
 def _single_inbound(model, layer):
     src = layer.input
     hist = getattr(src, "_keras_history", None)

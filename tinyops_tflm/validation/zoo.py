@@ -90,6 +90,7 @@ import numpy as np
 
 from ..atomic_file import write_atomically
 from ..frontend import netbuild
+from ..frontend.tflite_convert import to_int8_tflite
 
 __all__ = [
     "build",
@@ -301,8 +302,8 @@ def _calibrate_batchnorm(tf, model, rng: np.random.Generator) -> None:
     the batch statistics of its input on random images: one training-mode pass
     with momentum 0 and dropout off normalizes every BN with exactly the
     statistics its input has when all earlier BNs are calibrated."""
-    bns = [l for l in _all_layers(model) if isinstance(l, tf.keras.layers.BatchNormalization)]
-    for layer in _all_layers(model):
+    bns = [l for l in netbuild.all_layers(model) if isinstance(l, tf.keras.layers.BatchNormalization)]
+    for layer in netbuild.all_layers(model):
         if isinstance(layer, tf.keras.layers.Dropout):
             layer.rate = 0.0
     for bn in bns:
@@ -320,15 +321,6 @@ def _calibrate_batchnorm(tf, model, rng: np.random.Generator) -> None:
         bn.momentum = 0.99
 
 
-def _all_layers(model):
-    out = []
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer is not model:
-            out.extend(_all_layers(layer))
-        out.append(layer)
-    return out
-
-
 def _convert(tf, model, rng: np.random.Generator) -> bytes:
     shape = (1,) + tuple(model.input_shape[1:])
     reps = [rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for _ in range(_NUM_REPRESENTATIVE)]
@@ -337,13 +329,7 @@ def _convert(tf, model, rng: np.random.Generator) -> bytes:
         for r in reps:
             yield [r]
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative_dataset
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    return bytes(conv.convert())
+    return to_int8_tflite(tf, model, representative_dataset)
 
 
 def build(name: str, seed: int = 0) -> bytes:

@@ -1,6 +1,7 @@
 """Full-integer post-training quantization of a Keras model (``tinyops quantize``).
 
-Same converter settings as the zoo (int8 input and output,
+Same converter settings as the zoo
+(:mod:`tinyops_tflm.frontend.tflite_convert`: int8 input and output,
 TFLITE_BUILTINS_INT8 only, BN folded), but calibrated on real images with
 the model's evaluation preprocessing, and converted from a batch-1 copy of
 the model so every shape in the int8 graph is static (a dynamic batch would
@@ -43,6 +44,7 @@ def convert_int8(model, samples: list[np.ndarray]) -> bytes:
     import tensorflow as tf
 
     from ..frontend.netbuild import with_batch_size
+    from ..frontend.tflite_convert import to_int8_tflite
 
     model1 = with_batch_size(model, 1)
 
@@ -52,13 +54,7 @@ def convert_int8(model, samples: list[np.ndarray]) -> bytes:
 
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        conv = tf.lite.TFLiteConverter.from_keras_model(model1)
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = representative_dataset
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-        return bytes(conv.convert())
+        return to_int8_tflite(tf, model1, representative_dataset)
 
 
 def quantize(

@@ -41,6 +41,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import DataFolderError, NetConfigError, PreprocessingError
+from ..frontend.netbuild import all_layers
 from .imagedata import (
     ImageFolder,
     Preprocessing,
@@ -176,20 +177,11 @@ def _set_weight_decay(tf, model, wd: float) -> None:
     if wd <= 0:
         return
     reg = tf.keras.regularizers.L2(wd / 2)
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         for name in ("kernel", "depthwise_kernel"):
             v = getattr(layer, name, None)
             if v is not None and getattr(v, "trainable", False):
                 v.regularizer = reg
-
-
-def _all_layers(model):
-    out = []
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer is not model:
-            out.extend(_all_layers(layer))
-        out.append(layer)
-    return out
 
 
 def _compile(tf, model, cfg: TrainConfig, steps_per_epoch: int):
@@ -456,7 +448,7 @@ def reestimate_batchnorm(model, dataset, max_images: int) -> int:
     in with weight 1/k (momentum (k-1)/k), which is an equal-weight average.
     Returns the number of images used."""
     tf = _tf()
-    layers = _all_layers(model)
+    layers = all_layers(model)
     bns = [l for l in layers if isinstance(l, tf.keras.layers.BatchNormalization)]
     drops = [(l, l.rate) for l in layers if isinstance(l, tf.keras.layers.Dropout)]
     saved = [bn.momentum for bn in bns]
