@@ -21,7 +21,7 @@ What is checked, with the rule it comes from:
 from __future__ import annotations
 
 from ...errors import ClockError, FlashLatencyError
-from .peripheral import Peripheral
+from .peripheral import Peripheral, RegisterFile
 
 HSI_HZ = 16_000_000
 
@@ -41,18 +41,15 @@ _HPRE = {8: 2, 9: 4, 10: 8, 11: 16, 12: 64, 13: 128, 14: 256, 15: 512}
 _PPRE = {4: 2, 5: 4, 6: 8, 7: 16}
 
 
-class Rcc(Peripheral):
+class Rcc(RegisterFile):
     name = "RCC"
     base = 0x40023800
+    # Reset values (RCC register descriptions): HSI on and ready; PLLCFGR
+    # 0x2400 3010; DTCM/CCM data RAM clock enabled in AHB1ENR.
+    regs = {**{off: 0 for off in range(0, 0x94, 4)}, 0x00: 0x0000_0083, 0x04: 0x2400_3010, 0x30: 0x0010_0000}
 
     def __init__(self, machine) -> None:
         super().__init__(machine)
-        # Reset values (RCC register descriptions): HSI on and ready; PLLCFGR
-        # 0x2400 3010; DTCM/CCM data RAM clock enabled in AHB1ENR.
-        self.r = {off: 0 for off in range(0, 0x94, 4)}
-        self.r[0x00] = 0x0000_0083
-        self.r[0x04] = 0x2400_3010
-        self.r[0x30] = 0x0010_0000
         self.sws = 0  # 0 HSI, 1 HSE, 2 PLL
 
     # ---- the clock tree, as the hardware runs it now --------------------------
@@ -94,8 +91,6 @@ class Rcc(Peripheral):
     def read32(self, off: int) -> int:
         if off == 0x08:
             return (self.r[0x08] & ~0xC) | (self.sws << 2)
-        if off in self.r:
-            return self.r[off]
         return super().read32(off)
 
     def write32(self, off: int, value: int) -> None:
