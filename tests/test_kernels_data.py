@@ -241,23 +241,16 @@ def _slice_cases(cases, rng):
         ((4,), [3], [4], [1], 0, 0, 1),
     ]
     for shape, b, e, s, bm, em, sm in specials:
-        _case(
-            cases,
-            "strided_slice",
-            so.strided_slice(
-                rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em, shrink_axis_mask=sm
-            ),
-            rng,
-        )
-        _case(
-            cases,
-            "strided_slice",
-            so.strided_slice(
-                rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em, shrink_axis_mask=sm
-            ),
-            rng,
-            np.int32,
-        )
+        for dtype in (None, np.int32):
+            _case(
+                cases,
+                "strided_slice",
+                so.strided_slice(
+                    rng, input_shape=shape, begin=b, end=e, strides=s, begin_mask=bm, end_mask=em, shrink_axis_mask=sm
+                ),
+                rng,
+                dtype,
+            )
 
 
 def _pack_shape_cases(cases, rng):
