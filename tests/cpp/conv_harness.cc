@@ -153,6 +153,17 @@ void run_reference(int op, const Prepared& pr, const void* const* data, int8_t* 
   }
 }
 
+// The geometry the tile checks read, from either window op's params.
+struct WindowDims {
+  int H, W, C, OH, OW, OC, sh, dh, kh, pt, batches;
+};
+template <class P>
+WindowDims window_dims(const void* params) {
+  const P& p = *static_cast<const P*>(params);
+  return WindowDims{p.in_h,     p.in_w,       p.in_c,     p.out_h,   p.out_w,  p.out_c,
+                    p.stride_h, p.dilation_h, p.filter_h, p.pad_top, p.batches};
+}
+
 // Random tiles, each compared with the matching slice of `full` (the whole-op
 // result). Returns the number of failing tiles; describes the first in msg.
 int check_tiles(int op, const Prepared& pr, const void* const* data, const int8_t* full,
@@ -218,34 +229,9 @@ int check_tiles(int op, const Prepared& pr, const void* const* data, const int8_
         continue;
       }
       // Spatial ops.
-      int H, W, C, OH, OW, OC, sh, dh, kh, pt, batches;
-      if (op == kOpConv) {
-        const Conv2DParams& p = *static_cast<const Conv2DParams*>(pr.params);
-        H = p.in_h;
-        W = p.in_w;
-        C = p.in_c;
-        OH = p.out_h;
-        OW = p.out_w;
-        OC = p.out_c;
-        sh = p.stride_h;
-        dh = p.dilation_h;
-        kh = p.filter_h;
-        pt = p.pad_top;
-        batches = p.batches;
-      } else {
-        const DepthwiseConv2DParams& p = *static_cast<const DepthwiseConv2DParams*>(pr.params);
-        H = p.in_h;
-        W = p.in_w;
-        C = p.in_c;
-        OH = p.out_h;
-        OW = p.out_w;
-        OC = p.out_c;
-        sh = p.stride_h;
-        dh = p.dilation_h;
-        kh = p.filter_h;
-        pt = p.pad_top;
-        batches = p.batches;
-      }
+      const auto [H, W, C, OH, OW, OC, sh, dh, kh, pt, batches] =
+          op == kOpConv ? window_dims<Conv2DParams>(pr.params)
+                        : window_dims<DepthwiseConv2DParams>(pr.params);
       const int b = uni(0, batches - 1);
       int r0 = uni(0, OH - 1), r1 = uni(r0 + 1, OH);
       int c0 = uni(0, OC - 1), c1 = uni(c0 + 1, OC);
