@@ -1,6 +1,7 @@
 // ADD (int8), bit-exact with TFLM's reference integer ADD (see elementwise.h).
 #include <cstring>
 
+#include "kernels/binary_hooks.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_loops.h"
 #include "kernels/kernels.h"
@@ -90,40 +91,21 @@ Status add_prepare(PrepareContext& ctx) {
   return Status::kOk;
 }
 
-Status add_eval(const EvalContext& ctx) {
-  const AddParams& p = *static_cast<const AddParams*>(ctx.params);
-  binary_detail::run_all(AddOp(p), p.layout, static_cast<const int8_t*>(ctx.inputs[0]),
-                         static_cast<const int8_t*>(ctx.inputs[1]),
-                         static_cast<int8_t*>(ctx.outputs[0]));
-  return Status::kOk;
-}
-
-// The op descriptor (tinyops/op_descriptor.h): flat chunks, or output row
-// bands when an operand broadcasts.
 namespace {
-const AddParams& add_params(const void* p) { return *static_cast<const AddParams*>(p); }
-OpFamily add_family(const void* params) {
-  return add_params(params).layout.kind == kBinaryBroadcast ? OpFamily::kBinaryRows
-                                                            : OpFamily::kBinaryFlat;
-}
-const BinaryLayout* add_layout(const void* params) { return &add_params(params).layout; }
-void add_flat(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
-              int64_t end) {
-  add_range(add_params(params), a, b, out, begin, end);
-}
-void add_bands(const void* params, const InputBand& a, const InputBand& b, int8_t* out, int64_t r0,
-               int64_t r1) {
-  add_rows(add_params(params), a, b, out, r0, r1);
-}
+using AddHooks = binary_detail::BinaryHooks<AddParams, AddOp, add_range, add_rows>;
 }  // namespace
 
-extern const OpDescriptor kAddOp = {kBuiltinAdd,
-                                    builtin_op_name(kBuiltinAdd),
-                                    add_prepare,
-                                    add_eval,
-                                    "add",
-                                    served_in_tflm(TflmOptions::kAdd),
-                                    {add_family, nullptr, nullptr, nullptr, add_layout, nullptr,
-                                     add_flat, add_bands, nullptr, nullptr, nullptr, nullptr}};
+Status add_eval(const EvalContext& ctx) { return AddHooks::eval(ctx); }
+
+// The op descriptor (tinyops/op_descriptor.h).
+extern const OpDescriptor kAddOp = {
+    kBuiltinAdd,
+    builtin_op_name(kBuiltinAdd),
+    add_prepare,
+    add_eval,
+    "add",
+    served_in_tflm(TflmOptions::kAdd),
+    {AddHooks::family, nullptr, nullptr, nullptr, AddHooks::layout, nullptr, AddHooks::flat,
+     AddHooks::bands, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops

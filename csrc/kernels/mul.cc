@@ -1,6 +1,7 @@
 // MUL (int8), bit-exact with TFLM's reference integer MUL (see elementwise.h).
 #include <cstring>
 
+#include "kernels/binary_hooks.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_loops.h"
 #include "kernels/kernels.h"
@@ -72,40 +73,21 @@ Status mul_prepare(PrepareContext& ctx) {
   return Status::kOk;
 }
 
-Status mul_eval(const EvalContext& ctx) {
-  const MulParams& p = *static_cast<const MulParams*>(ctx.params);
-  binary_detail::run_all(MulOp(p), p.layout, static_cast<const int8_t*>(ctx.inputs[0]),
-                         static_cast<const int8_t*>(ctx.inputs[1]),
-                         static_cast<int8_t*>(ctx.outputs[0]));
-  return Status::kOk;
-}
-
-// The op descriptor (tinyops/op_descriptor.h): flat chunks, or output row
-// bands when an operand broadcasts.
 namespace {
-const MulParams& mul_params(const void* p) { return *static_cast<const MulParams*>(p); }
-OpFamily mul_family(const void* params) {
-  return mul_params(params).layout.kind == kBinaryBroadcast ? OpFamily::kBinaryRows
-                                                            : OpFamily::kBinaryFlat;
-}
-const BinaryLayout* mul_layout(const void* params) { return &mul_params(params).layout; }
-void mul_flat(const void* params, const int8_t* a, const int8_t* b, int8_t* out, int64_t begin,
-              int64_t end) {
-  mul_range(mul_params(params), a, b, out, begin, end);
-}
-void mul_bands(const void* params, const InputBand& a, const InputBand& b, int8_t* out, int64_t r0,
-               int64_t r1) {
-  mul_rows(mul_params(params), a, b, out, r0, r1);
-}
+using MulHooks = binary_detail::BinaryHooks<MulParams, MulOp, mul_range, mul_rows>;
 }  // namespace
 
-extern const OpDescriptor kMulOp = {kBuiltinMul,
-                                    builtin_op_name(kBuiltinMul),
-                                    mul_prepare,
-                                    mul_eval,
-                                    "mul",
-                                    served_in_tflm(TflmOptions::kMul),
-                                    {mul_family, nullptr, nullptr, nullptr, mul_layout, nullptr,
-                                     mul_flat, mul_bands, nullptr, nullptr, nullptr, nullptr}};
+Status mul_eval(const EvalContext& ctx) { return MulHooks::eval(ctx); }
+
+// The op descriptor (tinyops/op_descriptor.h).
+extern const OpDescriptor kMulOp = {
+    kBuiltinMul,
+    builtin_op_name(kBuiltinMul),
+    mul_prepare,
+    mul_eval,
+    "mul",
+    served_in_tflm(TflmOptions::kMul),
+    {MulHooks::family, nullptr, nullptr, nullptr, MulHooks::layout, nullptr, MulHooks::flat,
+     MulHooks::bands, nullptr, nullptr, nullptr, nullptr}};
 
 }  // namespace tinyops
