@@ -1,6 +1,4 @@
 // ADD (int8), bit-exact with TFLM's reference integer ADD (see elementwise.h).
-#include <cstring>
-
 #include "kernels/binary_hooks.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_loops.h"
@@ -45,19 +43,12 @@ void add_rows(const AddParams& p, const InputBand& a, const InputBand& b, int8_t
 }
 
 Status add_prepare(PrepareContext& ctx) {
-  Status s = binary_check_tensors(ctx, "ADD");
+  AddParams* p = nullptr;
+  Status s = binary_detail::prepare_binary_params(ctx, "ADD", &p);
   if (s != Status::kOk) return s;
   const TensorDesc* in1 = ctx.input(0);
   const TensorDesc* in2 = ctx.input(1);
   const TensorDesc* out = ctx.output(0);
-  AddParams* p = ctx.alloc_array<AddParams>(1);
-  if (p == nullptr) return ctx.fail(Status::kOutOfMemory, "ADD: no memory for parameters");
-  std::memset(p, 0, sizeof(*p));
-  s = binary_layout_fail(ctx, "ADD", &p->layout);
-  if (s != Status::kOk) return s;
-  p->input1_offset = -in1->quant.zero_point;
-  p->input2_offset = -in2->quant.zero_point;
-  p->output_offset = out->quant.zero_point;
   p->left_shift = 20;
   const float s1 = in1->quant.scale, s2 = in2->quant.scale, so = out->quant.scale;
   const double twice_max_input_scale = 2 * static_cast<double>(s1 > s2 ? s1 : s2);

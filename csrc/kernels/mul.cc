@@ -1,6 +1,4 @@
 // MUL (int8), bit-exact with TFLM's reference integer MUL (see elementwise.h).
-#include <cstring>
-
 #include "kernels/binary_hooks.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_loops.h"
@@ -39,16 +37,12 @@ void mul_rows(const MulParams& p, const InputBand& a, const InputBand& b, int8_t
 }
 
 Status mul_prepare(PrepareContext& ctx) {
-  Status s = binary_check_tensors(ctx, "MUL");
+  MulParams* p = nullptr;
+  Status s = binary_detail::prepare_binary_params(ctx, "MUL", &p);
   if (s != Status::kOk) return s;
   const TensorDesc* in1 = ctx.input(0);
   const TensorDesc* in2 = ctx.input(1);
   const TensorDesc* out = ctx.output(0);
-  MulParams* p = ctx.alloc_array<MulParams>(1);
-  if (p == nullptr) return ctx.fail(Status::kOutOfMemory, "MUL: no memory for parameters");
-  std::memset(p, 0, sizeof(*p));
-  s = binary_layout_fail(ctx, "MUL", &p->layout);
-  if (s != Status::kOk) return s;
   const int32_t act = ctx.options ? ctx.options->activation : kActNone;
   if (!activation_range_quantized(act, DType::kInt8, out->quant.scale, out->quant.zero_point,
                                   &p->act_min, &p->act_max)) {
@@ -65,9 +59,6 @@ Status mul_prepare(PrepareContext& ctx) {
                     real_multiplier);
   }
   p->output_shift = shift;
-  p->input1_offset = -in1->quant.zero_point;
-  p->input2_offset = -in2->quant.zero_point;
-  p->output_offset = out->quant.zero_point;
   ctx.params = p;
   ctx.scratch_bytes = 0;
   return Status::kOk;
