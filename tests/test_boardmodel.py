@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.firmware import arm_tools_missing, assert_board_model_exact
+from support.firmware import arm_tools_missing, assert_board_model_exact, skip_without
 
 from tinyops_tflm.firmware.boardmodel import (
     CacheCoherencyError,
@@ -35,11 +35,11 @@ DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_
 ZOO = "mobilenet_v3_large_r160"
 
 _MISSING = arm_tools_missing(qemu=False)
-needs_tools = pytest.mark.skipif(
-    _MISSING is not None,
-    reason=f"board-model tests build the board firmware ({_MISSING} not found; "
-    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "libstdc++-arm-none-eabi-newlib)",
+needs_tools = skip_without(
+    _MISSING,
+    "tests/test_boardmodel.py",
+    "board-model tests (they build the board firmware)",
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib",
 )
 
 
@@ -141,7 +141,7 @@ def selftest_elf(fw_cache):
     from tinyops_tflm.firmware.emulate import _locked
 
     if _MISSING:
-        pytest.skip(f"needs {', '.join(_MISSING)}")
+        pytest.skip(f"needs {_MISSING}")
     elfs = {}
     for board in BOARDS:
         root = board_cache(board)

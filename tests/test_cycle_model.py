@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.firmware import skip_without, tools_missing
 
 from tinyops_tflm.planning.board_timing import dma_transfer_cycles, get_timing
 
@@ -26,20 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BOARDS = ["stm32f469", "stm32f746"]
 
 
-def _tools_missing() -> str | None:
-    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "cc") if shutil.which(t) is None]
-    return ", ".join(missing) if missing else None
-
-
-_MISSING = _tools_missing()
-needs_tools = pytest.mark.skipif(
-    _MISSING is not None,
-    reason=f"cycle-model plugin tests need the Arm toolchain, QEMU and a host C compiler "
-    f"({_MISSING} not found; apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "qemu-system-arm gcc)",
+needs_tools = skip_without(
+    tools_missing(("arm-none-eabi-gcc", "qemu-system-arm", "cc")),
+    "tests/test_cycle_model.py",
+    "the cycle-model plugin tests (Arm toolchain, QEMU and a host C compiler)",
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc",
 )
-if _MISSING is not None:
-    print(f"\ntests/test_cycle_model.py: skipping the plugin tests: {_MISSING} not found")
 
 
 # ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.firmware import arm_tools_missing, assert_dsp_ratios, dsp_and_portable_runs
+from support.firmware import arm_tools_missing, assert_dsp_ratios, dsp_and_portable_runs, skip_without
 from support.firmware import assert_same_per_op as _same_per_op
 from support.firmware import firmware_variant as _variant
 from support.firmware import host_outputs as _host
@@ -50,15 +50,7 @@ MAX_RATIO = {"CONV_2D": 0.60, "DEPTHWISE_CONV_2D": 0.60}
 MAX_RATIO_INVOKE = 0.70
 
 
-_MISSING = arm_tools_missing()
-if _MISSING is not None:
-    print(f"\ntests/test_dsp_paths.py: skipping the Arm DSP path tests: {_MISSING} not found")
-pytestmark = pytest.mark.skipif(
-    _MISSING is not None,
-    reason=f"Arm DSP path tests need the Arm toolchain and QEMU ({_MISSING} not found; "
-    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
-    "libstdc++-arm-none-eabi-newlib qemu-system-arm)",
-)
+pytestmark = skip_without(arm_tools_missing(), "tests/test_dsp_paths.py", "the Arm DSP path tests")
 
 
 @pytest.mark.parametrize("board", BOARDS)

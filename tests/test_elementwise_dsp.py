@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support import cxx
-from support.firmware import arm_tools_missing, assert_dsp_ratios, dsp_and_portable_runs
+from support.firmware import arm_tools_missing, assert_dsp_ratios, dsp_and_portable_runs, skip_without
 from support.firmware import assert_same_as_host as _assert_same
 from support.firmware import firmware_variant as _variant
 from support.firmware import host_outputs as _host
@@ -62,12 +62,7 @@ def test_dsp_math_ubsan():
 # Emulated (QEMU) checks.
 
 
-_MISSING = arm_tools_missing()
-if _MISSING is not None:
-    print(f"\ntests/test_elementwise_dsp.py: skipping the emulated ADD/MUL DSP checks: {_MISSING} not found")
-needs_arm = pytest.mark.skipif(
-    _MISSING is not None, reason=f"emulated checks need the Arm toolchain and QEMU ({_MISSING} not found)"
-)
+needs_arm = skip_without(arm_tools_missing(), "tests/test_elementwise_dsp.py", "the emulated ADD/MUL DSP checks")
 
 
 @needs_arm

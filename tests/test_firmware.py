@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.firmware import ARM_INSTALL_HINT, arm_tools_missing, assert_same_as_host, host_outputs
+from support.firmware import arm_tools_missing, assert_same_as_host, host_outputs, skip_without
 
 from tinyops_tflm.errors import BudgetError
 from tinyops_tflm.firmware.export import export_model, model_symbol, source_root
@@ -28,13 +28,7 @@ DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_
 BIG = "mobilenet_v3_large_r160"
 
 
-_MISSING = arm_tools_missing()
-needs_tools = pytest.mark.skipif(
-    _MISSING is not None,
-    reason=f"firmware tests need the Arm toolchain and QEMU ({_MISSING} not found; {ARM_INSTALL_HINT})",
-)
-if _MISSING is not None:
-    print(f"\ntests/test_firmware.py: skipping firmware builds and QEMU runs: {_MISSING} not found")
+needs_tools = skip_without(arm_tools_missing(), "tests/test_firmware.py", "firmware builds and QEMU runs")
 
 
 @pytest.fixture(scope="session")

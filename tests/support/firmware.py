@@ -17,9 +17,21 @@ ARM_INSTALL_HINT = (
 
 def arm_tools_missing(qemu: bool = True) -> str | None:
     """The Arm cross toolchain, CMake (and QEMU) tools not on PATH, or None."""
-    tools = ("arm-none-eabi-gcc", "arm-none-eabi-g++", *(("qemu-system-arm",) if qemu else ()), "cmake")
+    return tools_missing(("arm-none-eabi-gcc", "arm-none-eabi-g++", *(("qemu-system-arm",) if qemu else ()), "cmake"))
+
+
+def tools_missing(tools) -> str | None:
+    """Those of `tools` not on PATH, or None."""
     missing = [t for t in tools if shutil.which(t) is None]
     return ", ".join(missing) if missing else None
+
+
+def skip_without(missing: str | None, module: str, what: str, hint: str = ARM_INSTALL_HINT):
+    """The skipif marker of tests that need the tools `missing` names (from
+    arm_tools_missing / tools_missing); says at import which ones and why."""
+    if missing is not None:
+        print(f"\n{module}: skipping {what}: {missing} not found")
+    return pytest.mark.skipif(missing is not None, reason=f"{what} need {missing} (not found; {hint})")
 
 
 def firmware_variant(caches: dict, name: str):
