@@ -17,30 +17,10 @@ Status conv2d_prepare(PrepareContext& ctx) {
   WindowTensors t;
   Status s = weighted_op_tensors(ctx, "CONV_2D", &t);
   if (s != Status::kOk) return s;
-  const TensorDesc *input = t.input, *filter = t.filter, *bias = t.bias, *output = t.output;
+  if ((s = weighted_op_types(ctx, "CONV_2D", t)) != Status::kOk) return s;
+  if ((s = window_op_ranks(ctx, "CONV_2D", t)) != Status::kOk) return s;
+  const TensorDesc *input = t.input, *filter = t.filter;
   const OpOptions& opt = *ctx.options;
-
-  if (input->type != output->type) {
-    return ctx.fail(Status::kInvalidModel, "CONV_2D: input type %s differs from output type %s",
-                    dtype_name(input->type), dtype_name(output->type));
-  }
-  if ((s = expect_type(ctx, input, DType::kInt8, "CONV_2D input (only int8 activations)")) !=
-      Status::kOk)
-    return s;
-  if ((s = expect_type(ctx, filter, DType::kInt8, "CONV_2D filter (only int8 weights)")) !=
-      Status::kOk)
-    return s;
-  if (bias && (s = expect_type(ctx, bias, DType::kInt32, "CONV_2D bias")) != Status::kOk) return s;
-
-  if (input->shape.rank != 4 || filter->shape.rank != 4 || output->shape.rank != 4) {
-    return ctx.fail(Status::kInvalidModel,
-                    "CONV_2D: input, filter and output must be 4D, are %dD, %dD, %dD",
-                    static_cast<int>(input->shape.rank), static_cast<int>(filter->shape.rank),
-                    static_cast<int>(output->shape.rank));
-  }
-  if (!dims_positive(input) || !dims_positive(filter) || !dims_positive(output)) {
-    return ctx.fail(Status::kUnsupported, "CONV_2D: empty tensors are not supported");
-  }
   const int32_t batches = input->shape.dims[0], in_h = input->shape.dims[1],
                 in_w = input->shape.dims[2], in_c = input->shape.dims[3];
   const int32_t out_c = filter->shape.dims[0], kh = filter->shape.dims[1],

@@ -140,6 +140,35 @@ Status weighted_op_tensors(PrepareContext& ctx, const char* op, WindowTensors* t
   return Status::kOk;
 }
 
+Status weighted_op_types(PrepareContext& ctx, const char* op, const WindowTensors& t) {
+  if (t.input->type != t.output->type) {
+    return ctx.fail(Status::kInvalidModel, "%s: input type %s differs from output type %s", op,
+                    dtype_name(t.input->type), dtype_name(t.output->type));
+  }
+  char what[96];
+  std::snprintf(what, sizeof what, "%s input (only int8 activations)", op);
+  Status s = expect_type(ctx, t.input, DType::kInt8, what);
+  if (s != Status::kOk) return s;
+  std::snprintf(what, sizeof what, "%s filter (only int8 weights)", op);
+  if ((s = expect_type(ctx, t.filter, DType::kInt8, what)) != Status::kOk) return s;
+  std::snprintf(what, sizeof what, "%s bias", op);
+  if (t.bias && (s = expect_type(ctx, t.bias, DType::kInt32, what)) != Status::kOk) return s;
+  return Status::kOk;
+}
+
+Status window_op_ranks(PrepareContext& ctx, const char* op, const WindowTensors& t) {
+  if (t.input->shape.rank != 4 || t.filter->shape.rank != 4 || t.output->shape.rank != 4) {
+    return ctx.fail(Status::kInvalidModel,
+                    "%s: input, filter and output must be 4D, are %dD, %dD, %dD", op,
+                    static_cast<int>(t.input->shape.rank), static_cast<int>(t.filter->shape.rank),
+                    static_cast<int>(t.output->shape.rank));
+  }
+  if (!dims_positive(t.input) || !dims_positive(t.filter) || !dims_positive(t.output)) {
+    return ctx.fail(Status::kUnsupported, "%s: empty tensors are not supported", op);
+  }
+  return Status::kOk;
+}
+
 Status check_window_output(PrepareContext& ctx, const char* op, const WindowTensors& t,
                            int32_t batches, const SpatialGeometry& geo, int32_t out_c,
                            bool* per_channel) {

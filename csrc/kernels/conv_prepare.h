@@ -52,6 +52,13 @@ struct WindowTensors {
 // Input, filter, optional bias and output present, and the op's options.
 Status weighted_op_tensors(PrepareContext& ctx, const char* op, WindowTensors* t);
 
+// The types CONV_2D and FULLY_CONNECTED accept: input and output of one
+// type, int8 input and filter, int32 bias.
+Status weighted_op_types(PrepareContext& ctx, const char* op, const WindowTensors& t);
+
+// Input, filter and output of a window op are 4-D and not empty.
+Status window_op_ranks(PrepareContext& ctx, const char* op, const WindowTensors& t);
+
 // The checks both window ops make once their geometry is known: the output
 // is [batches, geo.out_h, geo.out_w, out_c], the bias has out_c elements,
 // input and output are int8-quantized, and the filter has one scale or one

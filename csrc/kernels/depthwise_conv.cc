@@ -51,15 +51,7 @@ Status depthwise_conv2d_prepare(PrepareContext& ctx) {
     return s;
   if (bias && (s = expect_type(ctx, bias, DType::kInt32, "DEPTHWISE_CONV_2D bias")) != Status::kOk)
     return s;
-  if (input->shape.rank != 4 || filter->shape.rank != 4 || output->shape.rank != 4) {
-    return ctx.fail(Status::kInvalidModel,
-                    "DEPTHWISE_CONV_2D: input, filter and output must be 4D, are %dD, %dD, %dD",
-                    static_cast<int>(input->shape.rank), static_cast<int>(filter->shape.rank),
-                    static_cast<int>(output->shape.rank));
-  }
-  if (!dims_positive(input) || !dims_positive(filter) || !dims_positive(output)) {
-    return ctx.fail(Status::kUnsupported, "DEPTHWISE_CONV_2D: empty tensors are not supported");
-  }
+  if ((s = window_op_ranks(ctx, "DEPTHWISE_CONV_2D", t)) != Status::kOk) return s;
   const int32_t batches = input->shape.dims[0], in_h = input->shape.dims[1],
                 in_w = input->shape.dims[2], in_c = input->shape.dims[3];
   const int32_t kh = filter->shape.dims[1], kw = filter->shape.dims[2],

@@ -128,19 +128,7 @@ Status fully_connected_prepare(PrepareContext& ctx) {
   if (s != Status::kOk) return s;
   const TensorDesc *input = t.input, *filter = t.filter, *bias = t.bias, *output = t.output;
   const OpOptions& opt = *ctx.options;
-  if (input->type != output->type) {
-    return ctx.fail(Status::kInvalidModel,
-                    "FULLY_CONNECTED: input type %s differs from output type %s",
-                    dtype_name(input->type), dtype_name(output->type));
-  }
-  if ((s = expect_type(ctx, input, DType::kInt8,
-                       "FULLY_CONNECTED input (only int8 activations)")) != Status::kOk)
-    return s;
-  if ((s = expect_type(ctx, filter, DType::kInt8, "FULLY_CONNECTED filter (only int8 weights)")) !=
-      Status::kOk)
-    return s;
-  if (bias && (s = expect_type(ctx, bias, DType::kInt32, "FULLY_CONNECTED bias")) != Status::kOk)
-    return s;
+  if ((s = weighted_op_types(ctx, "FULLY_CONNECTED", t)) != Status::kOk) return s;
   if (filter->shape.rank != 2) {
     return ctx.fail(Status::kInvalidModel, "FULLY_CONNECTED: filter must be 2D, is %dD",
                     static_cast<int>(filter->shape.rank));
