@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "arm_emu.h"
 #include "kernels/arm/output_stage.h"
 #include "kernels/quant.h"
 
@@ -27,20 +28,7 @@ using namespace tinyops::arm_kernels;
 
 namespace {
 
-// Instruction semantics (Arm ARM, ARMv7-M): the exact bit patterns.
-struct Emu {
-  static int32_t smmlar(int32_t a, int32_t b, int32_t c) {
-    // SMMLAR: (R[c]:0 + R[a] * R[b] + 0x80000000)<63:32>, 64-bit wrap.
-    const uint64_t sum = (static_cast<uint64_t>(static_cast<uint32_t>(c)) << 32) +
-                         static_cast<uint64_t>(static_cast<int64_t>(a) * b) + 0x80000000ull;
-    return static_cast<int32_t>(static_cast<uint32_t>(sum >> 32));
-  }
-  static int32_t qadd(int32_t a, int32_t b) {
-    const int64_t s = static_cast<int64_t>(a) + b;
-    return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : static_cast<int32_t>(s));
-  }
-  static int32_t ssat8(int32_t x) { return x > 127 ? 127 : (x < -128 ? -128 : x); }
-};
+struct Emu : ArmEmuOutput {};
 
 std::mt19937_64 rng(20241);
 int64_t irand(int64_t lo, int64_t hi) {

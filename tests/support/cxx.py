@@ -64,7 +64,7 @@ def build(
         f"-I{CSRC}",
     ]
     h = hashlib.sha256(" ".join([*cmd_flags, *libs]).encode())
-    for p in [*srcs, *sorted(CSRC.glob("**/*.h"))]:
+    for p in [*srcs, *sorted(CSRC.glob("**/*.h")), *sorted(CPP.glob("*.h"))]:
         h.update(str(p.relative_to(ROOT)).encode())
         h.update(p.read_bytes())
     cache = Path(tempfile.gettempdir()) / "tinyops-harness"
