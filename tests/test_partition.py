@@ -286,3 +286,20 @@ def test_plan_table_names_each_memory_once():
     line = next(x for x in plan_table(plan, graph).splitlines() if "memory used:" in x)
     assert line.count("sdram ") == 1, line
     assert plan.memories.count("sdram") == 2
+
+
+def test_report_memory_map_keeps_sdram_regions_apart():
+    """The report's SDRAM map draws the boot-copied weights after the arena:
+    no two rectangles live at the same time overlap."""
+    from tinyops_tflm.cli.report_data import memory_maps
+
+    graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
+    plan = plan_model(graph, "stm32f746", 128 * KIB)
+    rects = memory_maps(plan, graph)["sdram"]
+    assert any(r["kind"] == "constant" for r in rects) and any(r["kind"] == "activation" for r in rects)
+    rects.sort(key=lambda r: r["offset"])
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            if b["offset"] >= a["offset"] + a["nbytes"]:
+                break
+            assert a["last"] < b["first"] or b["last"] < a["first"], (a["label"], b["label"])

@@ -78,16 +78,24 @@ def memory_maps(plan, graph) -> dict[str, list[dict]]:
     Constants live for the whole run; tile buffers for their op (prefetched
     next weights from the op before)."""
     n = len(graph.operators)
+    # A memory with two plan regions (SDRAM: the arena, then the weights
+    # copied at boot) shows the second after the first, as linked.
+    base: list[int] = []
+    end: dict[str, int] = {}
+    for name, size in zip(plan.memories, plan.region_sizes):
+        base.append(end.get(name, 0))
+        end[name] = base[-1] + -(-int(size) // 32) * 32
     maps: dict[str, list[dict]] = {}
     for p in plan.placements:
         if p.memory is None or not p.nbytes:
             continue
         first, last = p.lifetime if p.lifetime else (0, n - 1)
+        at = base[p.region] if p.region is not None and p.region < len(base) else 0
         maps.setdefault(p.memory, []).append(
             {
                 "first": int(first),
                 "last": int(last),
-                "offset": int(p.offset),
+                "offset": at + int(p.offset),
                 "nbytes": int(p.nbytes),
                 "kind": "constant" if p.constant else "activation",
                 "label": f"t{p.tensor} {p.name}",
