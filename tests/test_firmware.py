@@ -156,6 +156,8 @@ def test_emulated_external_memory_model_matches_host(board, weights_in, fw_cache
     if weights_in == "sdram":
         assert any(reg.section == ".tinyops_sdram_qdata" for reg in r.export.regions if reg.nbytes)
     assert_same_as_host(r, host_outputs(big_model, b), f"{BIG} on {board}, weights in {weights_in}")
+    # The GEMM's and depthwise's stack buffers fit the port's stack.
+    assert r.stack_size and 0 < r.stack_used < r.stack_size, (r.stack_used, r.stack_size)
     assert sum(o.tiles or 0 for o in r.ops) > len(r.ops), "expected partitioned ops"
     print(r.report())
 
@@ -249,3 +251,16 @@ def test_hardware_port_cross_compiles(board, tmp_path, big_model):
     ).stdout
     # Weights beyond flash: in SDRAM, loaded from QSPI at boot.
     assert re.search(r"^\.sdram_qdata\s+[1-9]\d+\s+\d+$", mbv3, re.M), mbv3
+
+
+def test_stack_overflow_in_the_console_is_an_error():
+    """A run whose painted stack was overwritten to its last word is reported,
+    not trusted."""
+    from tinyops_tflm.firmware.console import parse_log, stack_use
+    from tinyops_tflm.firmware.emulate import EmulationError
+
+    log = "total cycles=10 ms=0.001\nstack used=16384 size=16384\nDONE status=0\n"
+    assert stack_use(log) == (16384, 16384)
+    with pytest.raises(EmulationError, match="stack overflowed its 16384 bytes"):
+        parse_log(log, None)
+    assert stack_use("DONE status=0\n") == (None, None)

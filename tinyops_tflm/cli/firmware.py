@@ -260,6 +260,7 @@ def _result_dict(result, checks: dict) -> dict:
                 "cycles_kind": "modelled: tinyops cycle model (ports/README.md), not a board measurement",
             }
         ),
+        "stack": {"used": result.stack_used, "size": result.stack_size},
         "seconds": result.seconds,
         "checks": checks,
         "ok": all(c["verdict"] == "BIT-EXACT" for c in checks.values()),

@@ -50,6 +50,13 @@ class OpCount:
 _OP_RE = re.compile(r"^op (\d+) (\S+) cycles=(\d+)(?: tiles=(\d+) transfers=(\d+) dma_bytes=(\d+))?$")
 
 
+def stack_use(log: str) -> tuple[int | None, int | None]:
+    """(bytes used, stack size) from the runner's `stack used=` line (None, None
+    for firmware that does not print it)."""
+    m = re.search(r"^stack used=(\d+) size=(\d+)$", log, re.M)
+    return (int(m.group(1)), int(m.group(2))) if m else (None, None)
+
+
 def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[OpCount]]:
     """Outputs and per-op lines of the runner's console protocol
     (ports/common/src/runner.cc)."""
@@ -82,6 +89,12 @@ def parse_log(log: str, export: ExportResult) -> tuple[list[np.ndarray], list[Op
                 )
         elif line.startswith("DONE"):
             done = line
+    used, size = stack_use(log)
+    if size and used >= size:
+        raise EmulationError(
+            f"the firmware's stack overflowed its {size} bytes (every painted word was overwritten); "
+            "a kernel's stack buffers or the call depth exceed the port's __stack_size"
+        )
     if done != "DONE status=0":
         raise EmulationError("the firmware did not finish cleanly:\n" + "\n".join(log.strip().splitlines()[-25:]))
     outputs = []

@@ -41,7 +41,7 @@ from ..planning.boards import Board, get_board
 # from here as before.
 from .builds import PLUGIN_SOURCE as PLUGIN_SOURCE
 from .builds import _locked, _model_key, board_key, build_firmware, build_plugin, cache_dir, export_cached
-from .console import OpCount, read_console
+from .console import OpCount, read_console, stack_use
 from .console import parse_log as parse_log
 from .export import ExportResult
 from .ports import port_for
@@ -91,6 +91,9 @@ class EmulationResult:
     load_cycles: int | None = None
     program_cycles: int | None = None
     clock_hz: int | None = None
+    # The stack's high-water mark in the run and the port's stack size (bytes).
+    stack_used: int | None = None
+    stack_size: int | None = None
 
     @property
     def total_cycles(self) -> int | None:
@@ -109,6 +112,8 @@ class EmulationResult:
             "ops": [o.to_dict() for o in self.ops],
             "outputs": [{"shape": list(y.shape), "dtype": y.dtype.name} for y in self.outputs],
             "seconds": self.seconds,
+            "stack_used": self.stack_used,
+            "stack_size": self.stack_size,
         }
         if self.invoke_cycles is not None:
             d.update(
@@ -162,6 +167,8 @@ class EmulationResult:
             lines.append("  (no instruction counts: the QEMU plugin could not be built)")
         for i, y in enumerate(self.outputs):
             lines.append(f"  output {i}: {list(y.shape)} {y.dtype.name}")
+        if self.stack_used is not None:
+            lines.append(f"  stack: {human_bytes(self.stack_used)} of {human_bytes(self.stack_size)} at the deepest")
         lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()))
         return "\n".join(lines)
 
@@ -319,4 +326,5 @@ def finish_emulation(
         load_cyc,
         (run.total or {}).get("cycles") if cycles else None,
         timing.clock_hz if timing is not None else None,
+        *stack_use(run.log),
     )

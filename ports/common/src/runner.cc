@@ -12,6 +12,7 @@
 //   pool <tier> used=<n> capacity=<n>
 //   op <i> <NAME> cycles=<n> [tiles=<n> transfers=<n> dma_bytes=<n>]
 //   total cycles=<n> ms=<x.yyy>
+//   stack used=<n> size=<n>        (high-water mark of the painted stack)
 //   output <i> bytes=<n> fnv1a32=<hex>
 //   out<i> <hex bytes ...>          (32 bytes a line)
 //   DONE status=<0|error>
@@ -28,6 +29,8 @@
 #include "tinyops_port/pool.h"
 
 using namespace tinyops_port;
+
+extern "C" uint32_t __stack_bottom, __stack_top;  // the linker script's .stack
 
 namespace {
 
@@ -126,9 +129,30 @@ void print_ms(const char* prefix, uint64_t cycles, uint32_t hz) {
 
 tinyops::Executor g_executor;
 
+// Stack high-water mark: the kernels keep their hot buffers on the stack
+// (tightly coupled RAM), so how deep an inference goes is worth knowing. The
+// free stack below main's frame is painted once; after the inference the
+// lowest overwritten word is the deepest point reached.
+constexpr uint32_t kStackPaint = 0x57ac57acu;
+
+__attribute__((noinline)) void stack_paint() {
+  uint32_t* sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  // Leave this frame and what an interrupt might push meanwhile untouched.
+  for (uint32_t* w = &__stack_bottom; w + 64 < sp; ++w) *w = kStackPaint;
+}
+
+uint32_t stack_used() {
+  const uint32_t* w = &__stack_bottom;
+  while (w < &__stack_top && *w == kStackPaint) ++w;
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(&__stack_top) -
+                               reinterpret_cast<uintptr_t>(w));
+}
+
 }  // namespace
 
 int main() {
+  stack_paint();
   const BoardInfo& info = board_info();
   console_printf("tinyops-fw board=%s core=%s clock_hz=%lu\n", info.name, info.core,
                  static_cast<unsigned long>(info.core_hz));
@@ -240,6 +264,9 @@ int main() {
   }
   const uint64_t total = op_timing_active() ? sum : static_cast<uint32_t>(c1 - c0);
   print_ms("total ", total, info.core_hz);
+  console_printf("stack used=%lu size=%lu\n", static_cast<unsigned long>(stack_used()),
+                 static_cast<unsigned long>(reinterpret_cast<uintptr_t>(&__stack_top) -
+                                            reinterpret_cast<uintptr_t>(&__stack_bottom)));
 
   for (uint32_t i = 0; i < g_executor.num_outputs(); ++i) {
     const uint32_t t = static_cast<uint32_t>(g_executor.output_tensor(i));
