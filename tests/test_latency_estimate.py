@@ -248,3 +248,17 @@ def test_malformed_cost_tables_are_named(tmp_path):
         interp.estimate_latency({"boards": {"stm32f746": {"core": "cortex-m7", "classes": {}}}})
     with pytest.raises(CostTableError, match="no entry"):
         interp.estimate_latency({"boards": {}})
+
+
+def test_gemm_block_constants_match_the_arm_kernel():
+    """The estimator's pixel-block size copies two constants of the Arm GEMM
+    (it is not compiled into the host engine): they must stay equal."""
+    import re
+    from pathlib import Path
+
+    from tinyops_tflm.planning import latency
+
+    header = (Path(__file__).resolve().parents[1] / "csrc/kernels/arm/gemm_px_dsp.h").read_text()
+    max_pixels = int(re.search(r"kGemmMaxPixels = (\d+);", header).group(1))
+    stack_bytes = int(re.search(r"kGemmStackUnpackedBytes = (\d+);", header).group(1))
+    assert (latency._GEMM_MAX_PIXELS, latency._GEMM_STACK_UNPACKED_BYTES) == (max_pixels, stack_bytes)

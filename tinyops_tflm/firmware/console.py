@@ -53,7 +53,7 @@ _OP_RE = re.compile(r"^op (\d+) (\S+) cycles=(\d+)(?: tiles=(\d+) transfers=(\d+
 def stack_use(log: str) -> tuple[int | None, int | None]:
     """(bytes used, stack size) from the runner's `stack used=` line (None, None
     for firmware that does not print it)."""
-    m = re.search(r"^stack used=(\d+) size=(\d+)$", log, re.M)
+    m = re.search(r"^\s*stack used=(\d+) size=(\d+)\s*$", log, re.M)
     return (int(m.group(1)), int(m.group(2))) if m else (None, None)
 
 

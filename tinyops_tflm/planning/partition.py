@@ -278,6 +278,7 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
         mem = board.memory(p.memory)
         if not p.constant and not mem.writable:
             problems.append(f"activation {p.tensor} '{p.name}' in read-only {p.memory}")
+    sram_region = plan.memories.index(SRAM) if SRAM in plan.memories else None
     for o in plan.ops:
         for name, (off, size) in o.buffers.items():
             first = o.op
@@ -288,7 +289,6 @@ def check_plan(plan: Plan, graph: Graph) -> list[str]:
                 first = o.op - 1
             if off + size > plan.sram_budget:
                 problems.append(f"op {o.op} buffer {name} ends at {off + size}, beyond the SRAM budget")
-            sram_region = plan.memories.index(SRAM) if SRAM in plan.memories else None
             by_memory.setdefault((SRAM, sram_region), []).append((off, off + size, first, last, f"op {o.op} {name}"))
         op = graph.operators[o.op]
         if o.strategy not in ("in_place",):
