@@ -107,6 +107,26 @@ def test_float_model_error_says_how_to_convert(tmp_path, capsys):
     assert "not quantized" in capsys.readouterr().err
 
 
+def test_plots_without_matplotlib_name_the_plot_extra(tmp_path, capsys, monkeypatch):
+    pyproject = Path(tinyops_tflm.__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():  # a checkout: the extra the message names exists and brings matplotlib
+        import re
+
+        assert re.search(r'(?m)^plot = \[[^\]]*"matplotlib', pyproject.read_text())
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    plot = str(tmp_path / "p.png")
+    for argv in (
+        ["estimate", DEMO, "--plot", plot],
+        ["report", DEMO, "--no-validate", "--out", str(tmp_path / "r.html")],
+        ["reproduce-paper", "--plot", plot],
+    ):
+        assert main(argv) == 3, argv  # a missing dependency, not a usage error
+        err = capsys.readouterr().err
+        assert "needs matplotlib" in err and "pip install 'tinyops-tflm[plot]'" in err, (argv, err)
+    assert not list(tmp_path.iterdir())
+
+
 def test_get_output_before_invoke_raises():
     from tinyops_tflm.errors import InvocationError
 

@@ -60,6 +60,23 @@ def test_from_file_matches_from_bytes(demo_bytes):
     np.testing.assert_array_equal(a.run(x)[0], b.run(x)[0])
 
 
+def test_from_file_of_a_directory_or_a_missing_file_names_the_path(tmp_path, capsys):
+    from tinyops_tflm.errors import ModelFileError, ModelFileNotFound, TinyOpsError
+
+    with pytest.raises(ModelFileError, match=f"{tmp_path}.* is a directory") as info:
+        Interpreter.from_file(tmp_path)
+    assert not isinstance(info.value, FileNotFoundError)
+    missing = tmp_path / "missing.tflite"
+    with pytest.raises(ModelFileNotFound, match="missing.tflite.* does not exist") as info:
+        Interpreter.from_file(str(missing))
+    assert isinstance(info.value, (TinyOpsError, FileNotFoundError))  # callers catching either still do
+    # The CLI says the same, as a usage error.
+    assert main(["plan", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["emulate", str(missing)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_validate_report(demo_bytes):
     report = validate(demo_bytes, num_inputs=3, seed=5)
     assert report.ok, str(report)

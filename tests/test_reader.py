@@ -35,7 +35,7 @@ from support.reader_models import (
 )
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema_fb
 
-from tinyops_tflm.errors import ModelError, UnsupportedOpError
+from tinyops_tflm.errors import ModelError, ModelFileError, ModelFileNotFound, UnsupportedOpError
 from tinyops_tflm.frontend import reader
 from tinyops_tflm.frontend.ops import SUPPORTED_OPS
 from tinyops_tflm.frontend.reader import read_model, read_model_file
@@ -131,8 +131,10 @@ def test_bytes_like_inputs_and_file(model_bytes, tmp_path):
     assert read_model_file(str(p)).tensors[1].data == W.tobytes()
     with pytest.raises(FileNotFoundError):
         read_model_file(tmp_path / "missing.tflite")
-    with pytest.raises(ModelError, match=re.escape(str(tmp_path))):
-        read_model_file(tmp_path)  # a directory: unreadable
+    with pytest.raises(ModelFileNotFound, match="missing.tflite"):
+        read_model_file(tmp_path / "missing.tflite")
+    with pytest.raises(ModelFileError, match=re.escape(str(tmp_path)) + ".* is a directory"):
+        read_model_file(tmp_path)
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(model_bytes[:100])
     with pytest.raises(ModelError, match="bad.tflite"):

@@ -19,6 +19,14 @@ class ModelError(TinyOpsError, ValueError):
     """The .tflite bytes are malformed, truncated or inconsistent."""
 
 
+class ModelFileError(ModelError):
+    """A model file cannot be read: its path is a directory, or reading it failed."""
+
+
+class ModelFileNotFound(ModelFileError, FileNotFoundError):
+    """A model file does not exist (still a FileNotFoundError for callers that catch that)."""
+
+
 class UnsupportedOpError(TinyOpsError, NotImplementedError):
     """The model uses operators (or operator variants) the engine lacks."""
 
@@ -29,6 +37,10 @@ class PlanError(TinyOpsError, ValueError):
 
 class BudgetError(PlanError):
     """A memory budget is too small for the model."""
+
+
+class WeightsPlacementError(PlanError):
+    """Weights were asked to live in a memory the board lacks (--weights-in)."""
 
 
 class InvocationError(TinyOpsError, RuntimeError):

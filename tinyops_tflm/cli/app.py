@@ -8,7 +8,7 @@ import time
 from importlib import resources
 
 from ..errors import TinyOpsError
-from .util import EXIT_MISMATCH, EXIT_OK, jsonable, print_json
+from .util import EXIT_MISMATCH, EXIT_OK, add_weights_in, board_arg, jsonable, print_json
 
 
 def demo_model_path() -> str:
@@ -40,9 +40,10 @@ def cmd_plan(args) -> int:
     from ..runtime.interpreter import Interpreter
     from .report_text import plan_table
 
+    board = board_arg(args.board, args.weights_in)
     graph = read_model_file(args.model)
     budget = parse_size(args.sram_budget) if args.sram_budget else None
-    interp = Interpreter(graph, board=args.board, sram_budget=budget)
+    interp = Interpreter(graph, board=board, sram_budget=budget)
     plan = interp.plan
     latency = interp.estimate_latency()
     if args.json:
@@ -53,6 +54,7 @@ def cmd_plan(args) -> int:
         print(json.dumps(jsonable(out), indent=1, default=str))
     else:
         print(plan_table(plan, graph))
+        print(f"  weights beyond internal flash: {_weights_in_text(plan.board)}")
         print(f"  {latency}")
     return 0
 
@@ -66,13 +68,14 @@ def cmd_demo(args) -> int:
     from .report_text import model_summary, plan_table
 
     path = args.model or demo_model_path()
+    board = board_arg(args.board, args.weights_in)
     budget = parse_size(args.sram_budget)
     say = (lambda *a: None) if args.json else print
     say(f"tinyops demo: {path}")
     graph = read_model_file(path)
     say(model_summary(graph))
     say()
-    interp = Interpreter(graph, board=args.board, sram_budget=budget, dma="async")
+    interp = Interpreter(graph, board=board, sram_budget=budget, dma="async")
     say(plan_table(interp.plan, graph, max_rows=None if args.verbose else 12))
     say()
     x = make_inputs(graph, 1, args.seed)[0]
@@ -94,7 +97,7 @@ def cmd_demo(args) -> int:
     say()
 
     def partitioned(g):
-        return Interpreter(g, board=args.board, sram_budget=budget, dma="async")
+        return Interpreter(g, board=board, sram_budget=budget, dma="async")
 
     report = validate(path, num_inputs=args.inputs, seed=args.seed, interpreter_factory=partitioned)
     if args.json:
@@ -102,6 +105,7 @@ def cmd_demo(args) -> int:
             {
                 "model": path,
                 "board": interp.plan.board.name,
+                "weights_in": interp.plan.board.weights_in,
                 "sram_budget": budget,
                 "ops": len(graph.operators),
                 "totals": interp.plan.totals(),
@@ -116,6 +120,11 @@ def cmd_demo(args) -> int:
     else:
         print(report)
     return EXIT_OK if report.ok else EXIT_MISMATCH
+
+
+def _weights_in_text(board) -> str:
+    where = board.weights_in
+    return f"{where} (copied from QSPI at boot)" if where == "sdram" else where
 
 
 def _latency_dict(latency) -> dict:
@@ -157,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="32K",
         help="internal SRAM for the engine (32K: small enough that the demo model is tiled)",
     )
+    add_weights_in(d)
     d.add_argument("--inputs", type=int, default=4)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--verbose", action="store_true", help="show every op of the plan")
@@ -167,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("model", help=".tflite file")
     pl.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
     pl.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
+    add_weights_in(pl)
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.set_defaults(func=cmd_plan)
 

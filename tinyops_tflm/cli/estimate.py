@@ -6,17 +6,14 @@ import argparse
 import json
 
 from ..planning.latency import LatencyEstimate
+from .util import add_weights_in
 
 
 def plot_breakdown(est: LatencyEstimate, path: str, title: str = "") -> None:
     """Per-op stacked bars: core compute, memory wait states, exposed DMA (ms)."""
-    try:
-        import matplotlib
+    from ..plot_backend import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install 'tinyops-tflm[plot]'") from None
+    plt = pyplot("tinyops estimate --plot")
     ms = 1e3 / est.clock_hz
     idx = [o.op for o in est.ops]
     core = [(o.compute_cycles - o.stall_cycles) * ms for o in est.ops]
@@ -38,17 +35,25 @@ def plot_breakdown(est: LatencyEstimate, path: str, title: str = "") -> None:
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from ..frontend.reader import read_model_file
-    from ..planning.boards import get_board, parse_size
+    from ..planning.boards import parse_size
     from ..planning.schedules import schedule_cost
+    from .util import board_arg
 
+    if args.weights_in is not None and args.schedule != "tinyops":
+        # The other schedules fix their own placement (original: all in SDRAM; internal: flash).
+        raise ValueError(f"--weights-in applies to the tinyops schedule, not --schedule {args.schedule}")
+    board = board_arg(args.board, args.weights_in)
     graph = read_model_file(args.model)
-    board = get_board(args.board)
     budget = parse_size(args.sram_budget) if args.sram_budget else board.default_sram_budget
     est = schedule_cost(graph, board, args.schedule, budget).estimate
     if args.plot:
         plot_breakdown(est, args.plot, f"{args.model.split('/')[-1]} on {est.board}: {est.ms:.1f} ms (modelled)")
     if args.json:
-        print(json.dumps(est.to_dict(), indent=1))
+        print(
+            json.dumps(
+                {**est.to_dict(), "weights_in": board.weights_in if args.schedule == "tinyops" else None}, indent=1
+            )
+        )
         return 0
     ms = 1e3 / est.clock_hz
     print(f"tinyops estimate: {args.model} on {est.board}, {args.schedule} schedule (SRAM budget {budget // 1024} KiB)")
@@ -75,6 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help=".tflite file")
     p.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
     p.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
+    add_weights_in(p)
     p.add_argument(
         "--schedule",
         default="tinyops",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .util import add_weights_in
+
 
 def _floats(text: str) -> list[float]:
     try:
@@ -52,12 +54,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.preset:
         if any(a is not None for a in grid_args):
             raise ValueError("--preset and --families/--widths/--resolutions/--depths exclude each other")
-        cands = ex.preset_candidates(args.preset, boards, schedules)
+        cands = ex.preset_candidates(args.preset, boards, schedules, args.weights_in)
     else:
         if args.families is None:
             raise ValueError("give --preset NAME or at least --families (see tinyops explore -h)")
         models = ex.grid(args.families, args.widths or [1.0], args.resolutions or [160], args.depths or [None])
-        cands = ex.candidates_for(models, boards, schedules)
+        cands = ex.candidates_for(models, boards, schedules, args.weights_in)
     accuracy = ex.read_accuracy_csv(args.accuracy) if args.accuracy else None
     if not args.json:
         print(
@@ -143,6 +145,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help=f"comma-separated, of {', '.join(SCHEDULES)} ({','.join(DEFAULT_SCHEDULES)})",
     )
+    add_weights_in(e)
     e.add_argument("--workers", type=int, default=1, help="local worker processes / Ray CPUs (1)")
     e.add_argument(
         "--backend",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .util import EXIT_MISMATCH, EXIT_OK, print_json
+from .util import EXIT_MISMATCH, EXIT_OK, add_weights_in, board_arg, print_json
 
 
 def _load_inputs(path: str | None, model: str | None = None) -> list[np.ndarray] | None:
@@ -80,14 +80,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             "firmware project, see `tinyops new-project DIR --board B`) or --out "
             "DIR (a models directory for a port's -DTINYOPS_MODELS_DIR)"
         )
+    _check_weights_in(args)
     inputs = _load_inputs(args.input, args.model)
     if args.project is not None:
         project = load_project(args.project)
+        board = args.board or project.board
         result = add_model(
             project,
             args.model,
             args.name,
-            board=args.board,
+            board=board_arg(board, args.weights_in),
             sram_budget=args.sram_budget,
             inputs=inputs,
             partitioned=not args.unpartitioned,
@@ -99,7 +101,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = Path(args.out).resolve()
         result = export_model(
             args.model,
-            args.board,
+            board_arg(args.board, args.weights_in),
             args.name or default_model_name(args.model),
             out,
             sram_budget=args.sram_budget,
@@ -152,7 +154,7 @@ def _check(result, data: bytes | None, validate: bool) -> dict:
         return checks
     graph = read_model(data)
     if exp.partitioned:
-        interp = Interpreter(graph, board=exp.board, sram_budget=exp.sram_budget)
+        interp = Interpreter(graph, board=exp.plan_board(), sram_budget=exp.sram_budget)
         same_plan = hashlib.sha256(interp.plan.plan_bytes).hexdigest() == exp.plan_sha256
     else:
         interp = Interpreter(graph)
@@ -237,6 +239,7 @@ def _result_dict(result, checks: dict) -> dict:
         "machine": result.machine,
         "partitioned": result.export.partitioned,
         "sram_budget": result.export.sram_budget,
+        "weights_in": result.export.weights_in,
         "elf": str(result.elf),
         "outputs": [
             {"shape": list(y.shape), "dtype": y.dtype.name, "sha256": hashlib.sha256(y.tobytes()).hexdigest()}
@@ -269,6 +272,7 @@ def _result_dict(result, checks: dict) -> dict:
 
 def cmd_emulate(args: argparse.Namespace) -> int:
     from ..firmware.emulate import emulate
+    from ..frontend.model_bytes import read_model_bytes
 
     if args.board_model:
         return _cmd_board_model(args)
@@ -278,6 +282,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 
         if args.model is not None:
             raise ValueError("give either MODEL or --project DIR, not both (export the model into the project first)")
+        if args.weights_in is not None:
+            raise ValueError(
+                "--weights-in applies when emulate plans MODEL; a project's models keep the placement "
+                "they were exported with (export again with tinyops export --weights-in)"
+            )
         project = load_project(args.project)
         names = [args.name] if args.name else project.model_names()
         if not names:
@@ -299,10 +308,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     else:
         if args.model is None:
             raise ValueError("tinyops emulate needs a MODEL.tflite or --project DIR")
-        data = Path(args.model).read_bytes()
+        _check_weights_in(args)
+        data = read_model_bytes(args.model)
         r = emulate(
             data,
-            args.board,
+            board_arg(args.board, args.weights_in),
             inputs=_load_inputs(args.input, args.model),
             sram_budget=args.sram_budget,
             partitioned=not args.unpartitioned,
@@ -350,9 +360,10 @@ def _cmd_board_model(args: argparse.Namespace) -> int:
 
     if args.model is None or args.project is not None:
         raise ValueError("--board-model needs a MODEL.tflite (not --project)")
+    _check_weights_in(args)
     result = emulate_board(
         args.model,
-        args.board,
+        board_arg(args.board, args.weights_in),
         inputs=_load_inputs(args.input),
         sram_budget=args.sram_budget,
         partitioned=not args.unpartitioned,
@@ -365,6 +376,14 @@ def _cmd_board_model(args: argparse.Namespace) -> int:
     if args.log:
         Path(args.log).write_text(result.run.console)
     return EXIT_OK if result.matches_host else EXIT_MISMATCH
+
+
+def _check_weights_in(args: argparse.Namespace) -> None:
+    if args.weights_in is not None and args.unpartitioned:
+        raise ValueError(
+            "--weights-in places a partitioned plan's weights; --unpartitioned keeps its one "
+            "constant blob in flash, or in QSPI when it misses flash"
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -388,6 +407,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--board", default=None, help=f"{boards} (default: the project's board)")
     e.add_argument("--name", default=None, help="registered name, e.g. mbv3-w1.00-r160 (default: the file name)")
     e.add_argument("--sram-budget", default=None, help="internal SRAM for the plan (e.g. 256K)")
+    add_weights_in(e)
     e.add_argument(
         "--input",
         default=None,
@@ -418,6 +438,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     m.add_argument("--output", default=None, help="write the output array to this .npy")
     m.add_argument("--sram-budget", default=None, help="internal SRAM for the plan (e.g. 128K)")
+    add_weights_in(m)
     m.add_argument("--unpartitioned", action="store_true", help="run the unpartitioned plan")
     m.add_argument("--validate", action="store_true", help="also compare with the pinned tflite-micro interpreter")
     m.add_argument("--no-count", action="store_true", help="skip the instruction-count plugin")

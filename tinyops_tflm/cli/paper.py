@@ -10,6 +10,11 @@ import sys
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ..workflow.paper import PARAM_MEANING, plot, reproduce
 
+    if args.plot:  # before the costing, not after it
+        from ..plot_backend import pyplot
+
+        pyplot("tinyops reproduce-paper --plot")
+
     def progress(i: int, n: int, name: str) -> None:
         if sys.stderr.isatty() and not args.json:
             print(f"\r  costing row {i + 1}/{n}: {name:<28}", end="", file=sys.stderr, flush=True)

@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .util import EXIT_MISMATCH, EXIT_OK, print_json
+from .util import EXIT_MISMATCH, EXIT_OK, add_weights_in, board_arg, print_json
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ..frontend.metrics import human_bytes
+    from ..plot_backend import pyplot
     from .report_data import collect
     from .report_html import write_report
 
+    pyplot("tinyops report (its plots)")  # before planning and validating, not after
     r = collect(
-        args.model, args.board, args.sram_budget, num_inputs=args.inputs, seed=args.seed, validate=not args.no_validate
+        args.model,
+        board_arg(args.board, args.weights_in),
+        args.sram_budget,
+        num_inputs=args.inputs,
+        seed=args.seed,
+        validate=not args.no_validate,
     )
     out = Path(args.out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("model", help=".tflite file")
     r.add_argument("--board", default="stm32f746", help="stm32f746, stm32f469 or stm32f469-paper")
     r.add_argument("--sram-budget", default=None, help="bytes, e.g. 128K (default: the board's budget)")
+    add_weights_in(r)
     r.add_argument("--out", default="report.html", help="HTML file to write (report.html)")
     r.add_argument("--inputs", type=int, default=2, help="seeded random inputs to validate (2)")
     r.add_argument("--seed", type=int, default=0)

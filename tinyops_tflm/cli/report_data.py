@@ -128,6 +128,7 @@ def collect(
 ) -> dict:
     """Everything the report shows (see the module docstring)."""
     from .. import __version__
+    from ..frontend.model_bytes import read_model_bytes
     from ..frontend.reader import read_model
     from ..runtime.interpreter import Interpreter
     from ..validation.compare import make_inputs
@@ -135,7 +136,7 @@ def collect(
     from .report_text import tile_text
 
     path = Path(model)
-    data = path.read_bytes()
+    data = read_model_bytes(path)
     graph = read_model(data)
     b = get_board(board)
     budget = None if sram_budget is None else parse_size(sram_budget)
@@ -215,6 +216,7 @@ def collect(
         "model": summary,
         "board": {"name": b.name, "description": b.description, "core": b.core, "clock_hz": b.clock_hz},
         "plan": {
+            "weights_in": plan.board.weights_in,
             "sram_budget": plan.sram_budget,
             "sram_peak": plan.sram_peak,
             "memory_used": dict(plan.memory_used),

@@ -20,14 +20,9 @@ _COLORS = {"activation": "#4C72B0", "constant": "#8C8C8C", "buffer": "#DD8452"}
 
 
 def _plt():
-    try:
-        import matplotlib
+    from ..plot_backend import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("tinyops report draws its plots with matplotlib: pip install 'tinyops-tflm[plot]'") from None
-    return plt
+    return pyplot("tinyops report (its plots)")
 
 
 def _png(fig) -> bytes:

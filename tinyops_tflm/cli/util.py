@@ -6,18 +6,23 @@ Exit codes (documented in README.md):
   2  usage or input error: bad arguments, unreadable or unsupported model,
      a budget that does not fit, a directory that is not a firmware project
   3  a required tool is missing or failed: Arm toolchain, CMake, QEMU, a
-     firmware build or run, the firmware sources
+     firmware build or run, the firmware sources, an optional dependency
+     (matplotlib for plots)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..planning.boards import Board
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -60,3 +65,26 @@ def exit_code_for(err: BaseException) -> int:
     if isinstance(err, (ToolchainMissing, EmulationError, FirmwareSourceMissing, MissingDependencyError)):
         return EXIT_TOOL
     return EXIT_USAGE
+
+
+def add_weights_in(parser: argparse.ArgumentParser) -> None:
+    """`--weights-in`, for every subcommand that plans a model for a board."""
+    from ..planning.boards import WEIGHTS_IN
+
+    parser.add_argument(
+        "--weights-in",
+        choices=WEIGHTS_IN,
+        default=None,
+        help="where weights that miss internal flash live: sdram (copied from QSPI at boot, "
+        "read 4-6x faster) or qspi (read in place, as the paper's firmware does) "
+        "(default: the board's, sdram on boards with SDRAM and QSPI)",
+    )
+
+
+def board_arg(board: str | Board, weights_in: str | None) -> Board:
+    """The board a command plans for: `board` with `--weights-in` applied
+    (None: the board's default placement)."""
+    from ..planning.boards import get_board
+
+    b = get_board(board)
+    return b if weights_in is None else b.with_weights_in(weights_in)

@@ -35,6 +35,7 @@ import numpy as np
 from ..cli import progress
 from ..errors import EmulationError, ToolchainMissing
 from ..frontend.metrics import human_bytes
+from ..frontend.model_bytes import read_model_bytes
 from ..planning.boards import Board, get_board
 
 # `name as name`: a name of the parts this module was split into, importable
@@ -201,7 +202,7 @@ def emulate(
     tools = find_tools()
     b = get_board(board)
     port = port_for(b)
-    data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else Path(model).read_bytes()
+    data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else read_model_bytes(model)
     budget = None if sram_budget is None else parse_size(sram_budget)
     key = _model_key(data, board_key(b), budget, partitioned, inputs)
     name = f"emu-{key}"

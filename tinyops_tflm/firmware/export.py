@@ -42,6 +42,7 @@ import numpy as np
 
 from ..errors import BudgetError, FirmwareSourceMissing, TinyOpsError
 from ..frontend.ir import Graph
+from ..frontend.model_bytes import read_model_bytes
 from ..planning.boards import CCM, FLASH, QSPI, SDRAM, SRAM, Board, get_board, parse_size
 from ..planning.plan_writer import PLAN_LAYOUT
 from .ports import PORTS, PortInfo, model_symbol, port_for, source_root
@@ -164,6 +165,16 @@ class ExportResult:
     output_shapes: list[tuple[int, ...]] = field(default_factory=list)
     output_dtypes: list[str] = field(default_factory=list)
     plan_sha256: str = ""
+    # Where weights that miss internal flash live (Board.weights_in); exports
+    # written before this was recorded used the default, SDRAM.
+    weights_in: str = SDRAM
+
+    def plan_board(self) -> Board:
+        """The board as the export planned for it (its weights' placement included)."""
+        from ..planning.boards import WEIGHTS_IN
+
+        b = get_board(self.board)
+        return b.with_weights_in(self.weights_in) if self.weights_in in WEIGHTS_IN else b
 
     def report(self) -> str:
         from ..frontend.metrics import human_bytes
@@ -171,7 +182,7 @@ class ExportResult:
         lines = [
             f"tinyops export: {self.name} for {self.board} "
             f"({'partitioned' if self.partitioned else 'unpartitioned'} plan, "
-            f"SRAM budget {human_bytes(self.sram_budget)})",
+            f"SRAM budget {human_bytes(self.sram_budget)}, weights beyond flash in {self.weights_in})",
             f"  {'memory':<8}{'used':>12}{'capacity':>12}{'':>7}  contents",
         ]
         for mem in (SRAM, CCM, FLASH, SDRAM, QSPI):
@@ -204,6 +215,7 @@ class ExportResult:
             "port": self.port,
             "partitioned": self.partitioned,
             "sram_budget": self.sram_budget,
+            "weights_in": self.weights_in,
             "out_dir": str(self.out_dir),
             "model_dir": str(self.model_dir),
             "files": [str(f) for f in self.files],
@@ -258,6 +270,7 @@ def load_export(model_dir: str | os.PathLike) -> ExportResult:
         output_shapes=[tuple(o["shape"]) for o in meta["outputs"]],
         output_dtypes=[o["dtype"] for o in meta["outputs"]],
         plan_sha256=meta["plan_sha256"],
+        weights_in=meta.get("weights_in", SDRAM),
     )
 
 
@@ -269,7 +282,7 @@ def _load_graph(model: str | os.PathLike | bytes | Graph) -> tuple[Graph, bytes 
     if isinstance(model, (bytes, bytearray, memoryview)):
         data = bytes(model)
     else:
-        data = Path(model).read_bytes()
+        data = read_model_bytes(model)
     return read_model(data), data
 
 
@@ -443,6 +456,8 @@ def export_model(
         output_shapes=[tuple(graph.tensors[t].shape) for t in graph.outputs],
         output_dtypes=[graph.tensors[t].dtype.name for t in graph.outputs],
         plan_sha256=hashlib.sha256(plan_bytes).hexdigest(),
+        # An unpartitioned plan's one constant blob goes to flash, else QSPI.
+        weights_in=b.weights_in if partitioned else (QSPI if b.has(QSPI) else FLASH),
     )
 
     over = [m for m in capacity if usage.get(m, 0) > capacity[m]]
@@ -540,6 +555,7 @@ def export_model(
         "port": port.port,
         "partitioned": partitioned,
         "sram_budget": budget,
+        "weights_in": result.weights_in,
         "plan_bytes": plan_len,
         "plan_sha256": result.plan_sha256,
         "plan_section": plan_section,

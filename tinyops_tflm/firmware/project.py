@@ -28,13 +28,17 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..errors import ProjectError
+from ..frontend.model_bytes import read_model_bytes
 from .export import ExportResult, export_model, load_export
 from .ports import port_for, source_root
+
+if TYPE_CHECKING:
+    from ..planning.boards import Board
 
 __all__ = [
     "ProjectError",
@@ -320,7 +324,7 @@ def add_model(
     model: str | os.PathLike,
     name: str | None = None,
     *,
-    board: str | None = None,
+    board: str | Board | None = None,
     sram_budget: int | str | None = None,
     inputs: Sequence[np.ndarray] | None = None,
     partitioned: bool = True,
@@ -336,7 +340,7 @@ def add_model(
             f"{project.root} is a {project.port} project; --board {b.name} needs the {port_for(b).port} port"
         )
     name = name or default_model_name(model)
-    data = Path(model).read_bytes()
+    data = read_model_bytes(model)
     result = export_model(
         data, b, name, project.models_dir, sram_budget=sram_budget, inputs=inputs, partitioned=partitioned
     )

@@ -47,6 +47,7 @@ from .flatbuffer import (
 )
 from .graph_checks import check_dataflow, check_op_semantics, check_quantized
 from .ir import Graph, Operator, QuantParams, Tensor
+from .model_bytes import read_model_bytes
 from .ops import SUPPORTED_OPS
 
 # Schema facts and op specs live in .tflite_schema; the reader's tests reach
@@ -533,13 +534,7 @@ def read_model(data: bytes | bytearray | memoryview, *, check_supported: bool = 
 
 def read_model_file(path: str | os.PathLike[str], *, check_supported: bool = True) -> Graph:
     """Read a .tflite file; errors name the path."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise
-    except OSError as e:
-        raise ModelError(f"cannot read model file {os.fspath(path)!r}: {e}") from e
+    data = read_model_bytes(path)
     try:
         return read_model(data, check_supported=check_supported)
     except ModelError as e:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..errors import WeightsPlacementError
+
 KIB = 1024
 MIB = 1024 * 1024
 
 # Memory kinds; values are part of the plan format (csrc/dma_partition/memory.h).
 SRAM, CCM, FLASH, SDRAM, QSPI = "sram", "ccm", "flash", "sdram", "qspi"
 MEMORY_KIND_CODES = {SRAM: 0, CCM: 1, FLASH: 2, SDRAM: 3, QSPI: 4}
+# Where weights that miss internal flash may live (Board.weights_in).
+WEIGHTS_IN = (SDRAM, QSPI)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,33 @@ class Board:
 
     def with_sram_budget(self, budget: int) -> "Board":
         return replace(self, sram_budget_override=budget)
+
+    @property
+    def weights_in(self) -> str:
+        """Where weights that miss internal flash go: "sdram" (copied there
+        from QSPI at boot), "qspi" (read in place), or "flash" on a board
+        with neither (they must then fit flash)."""
+        if self.constants_in_sdram and self.has(SDRAM) and self.has(QSPI):
+            return SDRAM
+        return QSPI if self.has(QSPI) else FLASH
+
+    def with_weights_in(self, where: str) -> "Board":
+        """This board with weights beyond flash in `where` ("sdram" or "qspi").
+        A replaced Board, not a flag beside it, so every cache keyed by the
+        board (firmware builds, plans) tells the two placements apart."""
+        if where not in WEIGHTS_IN:
+            raise WeightsPlacementError(f"--weights-in must be one of {', '.join(WEIGHTS_IN)}, got {where!r}")
+        # SDRAM loses its contents at power-off: its weights are a boot copy from QSPI.
+        needs = (SDRAM, QSPI) if where == SDRAM else (QSPI,)
+        missing = [m for m in needs if not self.has(m)]
+        if missing:
+            have = ", ".join(m.name for m in self.memories)
+            raise WeightsPlacementError(
+                f"--weights-in {where}: board {self.name} has no {' or '.join(m.upper() for m in missing)} "
+                f"(its memories: {have}); weights in SDRAM need SDRAM and QSPI (their boot copy's source), "
+                "weights in QSPI need QSPI"
+            )
+        return replace(self, constants_in_sdram=where == SDRAM)
 
 
 # Firmware needs: 16 KiB stack + heap-free engine state and driver buffers.

@@ -7,7 +7,7 @@ the executor loads, on the host and in firmware) and a readable description.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import BudgetError, PlanError
 from ..frontend.ir import Graph
@@ -92,6 +92,7 @@ class Plan:
     def to_dict(self) -> dict:
         return {
             "board": self.board.name,
+            "weights_in": self.board.weights_in,
             "sram_budget": self.sram_budget,
             "sram_peak": self.sram_peak,
             "memory_used": self.memory_used,
@@ -169,6 +170,9 @@ def plan_model(
         raise translate_core_error(err) from None
     if constants_in_sdram is None:
         constants_in_sdram = board.constants_in_sdram
+    elif constants_in_sdram != board.constants_in_sdram:
+        # The plan's board says where its weights went (Plan.to_dict "weights_in").
+        board = replace(board, constants_in_sdram=constants_in_sdram)
     memories = _memories(board, budget, constants_in_sdram)
     from .latency import tile_cost_model
 

@@ -33,6 +33,7 @@ class FromFile:
         sram_budget: int | str | None = None,
         **kwargs: Any,
     ) -> _T:
-        with open(path, "rb") as f:
-            data = f.read()
+        from ..frontend.model_bytes import read_model_bytes
+
+        data = read_model_bytes(path)
         return cls.from_bytes(data, board=board, sram_budget=sram_budget, **kwargs)

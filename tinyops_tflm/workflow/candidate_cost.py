@@ -76,13 +76,14 @@ def _build(spec: ModelSpec, cache_dir) -> bytes:
     return zoo.cached_from_config(config, spec.resolution, cache_dir=cache_dir, name=spec.name)
 
 
-def _record(model: dict, board: str, schedule: str) -> dict:
+def _record(model: dict, board: str, schedule: str, weights_in: str | None = None) -> dict:
     """A candidate's record before anything about it is known: infeasible, no
     latency or memory figures, no note or error."""
     return dict(
         model,
         board=board,
         schedule=schedule,
+        weights_in=weights_in,
         feasible=False,
         latency_ms=None,
         latency_source=None,
@@ -94,12 +95,15 @@ def _record(model: dict, board: str, schedule: str) -> dict:
     )
 
 
-def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
+def _cost(graph, model: dict, board_name: str, schedule: str, weights_in: str | None = None) -> dict:
     from ..errors import BudgetError
     from ..planning.boards import FLASH, QSPI, SDRAM, get_board
 
     board = get_board(board_name)
-    rec = _record(model, board.name, schedule)
+    if weights_in is not None:
+        board = board.with_weights_in(weights_in)
+    # Where the tinyops plan put weights beyond flash; the other schedules fix their own.
+    rec = _record(model, board.name, schedule, board.weights_in if schedule == "tinyops" else None)
     acts, weights = model["activation_bytes"], model["weight_bytes"]
     rec["fits_internal"] = fits_internal(acts, weights, board)
     if schedule == "tinyops":
@@ -154,8 +158,9 @@ def _cost(graph, model: dict, board_name: str, schedule: str) -> dict:
     return rec
 
 
-def evaluate_model(model: dict, jobs: list[tuple[str, str]], cache_dir: str | None = None) -> list[dict]:
-    """Build one model and cost it for every (board, schedule) in ``jobs``.
+def evaluate_model(model: dict, jobs: list[tuple], cache_dir: str | None = None) -> list[dict]:
+    """Build one model and cost it for every (board, schedule) or (board,
+    schedule, weights_in) in ``jobs``, returning records in the jobs' order.
     Never raises: a failure becomes the ``error`` of the records it hits."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     spec = ModelSpec(**model)
@@ -173,20 +178,20 @@ def evaluate_model(model: dict, jobs: list[tuple[str, str]], cache_dir: str | No
             weight_bytes=int(weight_bytes(graph)),
         )
     except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
-        return [_error_record(base, b, s, err) for b, s in jobs]
+        return [_error_record(base, b, s, err, *w) for b, s, *w in jobs]
     out = []
-    for board, schedule in jobs:
+    for board, schedule, *where in jobs:
         try:
-            out.append(_cost(graph, base, board, schedule))
+            out.append(_cost(graph, base, board, schedule, *where))
         except Exception as err:  # noqa: BLE001
-            out.append(_error_record(base, board, schedule, err))
+            out.append(_error_record(base, board, schedule, err, *where))
     return out
 
 
-def _error_record(base: dict, board: str, schedule: str, err: BaseException) -> dict:
+def _error_record(base: dict, board: str, schedule: str, err: BaseException, weights_in: str | None = None) -> dict:
     tb = traceback.extract_tb(err.__traceback__)
     where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
-    rec = _record(base, board, schedule)
+    rec = _record(base, board, schedule, weights_in)
     rec.update(fits_internal=None, error=f"{type(err).__name__}: {err}{where}")
     for k in ("macs", "params", "activation_bytes", "weight_bytes"):
         rec.setdefault(k, None)

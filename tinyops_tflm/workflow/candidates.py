@@ -37,9 +37,13 @@ class Candidate:
     model: ModelSpec
     board: str
     schedule: str
+    # --weights-in for the tinyops schedule (None: the board's default placement).
+    weights_in: str | None = None
 
     def key(self, fingerprint: str) -> str:
-        text = json.dumps([self.model.to_dict(), self.board, self.schedule, fingerprint], sort_keys=True)
+        # Without a weights_in the key is what it was before there was one (caches stay valid).
+        where = [self.weights_in] if self.weights_in is not None else []
+        text = json.dumps([self.model.to_dict(), self.board, self.schedule, fingerprint, *where], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -104,23 +108,39 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def candidates_for(
-    models: Iterable[ModelSpec], boards: Iterable[str] = DEFAULT_BOARDS, schedules: Iterable[str] = DEFAULT_SCHEDULES
+    models: Iterable[ModelSpec],
+    boards: Iterable[str] = DEFAULT_BOARDS,
+    schedules: Iterable[str] = DEFAULT_SCHEDULES,
+    weights_in: str | None = None,
 ) -> list[Candidate]:
+    """Every model x board x schedule; `weights_in` places the tinyops
+    schedule's weights beyond flash (the other schedules fix their own)."""
     from ..planning.boards import get_board
 
-    boards = [get_board(b).name for b in boards]
+    boards = [get_board(b) for b in boards]
+    if weights_in is not None:
+        for b in boards:
+            b.with_weights_in(weights_in)  # a board without that memory fails here, not in a worker
     schedules = list(schedules)
     for s in schedules:
         if s not in SCHEDULES:
             raise ValueError(f"unknown schedule {s!r}; known: {', '.join(SCHEDULES)}")
-    return [Candidate(m, b, s) for m in models for b in boards for s in schedules]
+    return [
+        Candidate(m, b.name, s, weights_in if s == "tinyops" else None)
+        for m in models
+        for b in boards
+        for s in schedules
+    ]
 
 
 def preset_candidates(
-    name: str, boards: Iterable[str] = DEFAULT_BOARDS, schedules: Iterable[str] = DEFAULT_SCHEDULES
+    name: str,
+    boards: Iterable[str] = DEFAULT_BOARDS,
+    schedules: Iterable[str] = DEFAULT_SCHEDULES,
+    weights_in: str | None = None,
 ) -> list[Candidate]:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     p = PRESETS[name]
     models = p["models"] if "models" in p else grid(**p["grid"])
-    return candidates_for(models, boards, schedules)
+    return candidates_for(models, boards, schedules, weights_in)

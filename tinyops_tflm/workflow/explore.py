@@ -183,17 +183,20 @@ def run_sweep(
         if c not in results:
             pending.setdefault(c.model, []).append(c)
     tasks = [
-        {"model": m.to_dict(), "jobs": [(c.board, c.schedule) for c in cs], "cache_dir": cache_dir, "quiet": True}
+        {
+            "model": m.to_dict(),
+            "jobs": [(c.board, c.schedule, c.weights_in) for c in cs],
+            "cache_dir": cache_dir,
+            "quiet": True,
+        }
         for m, cs in pending.items()
     ]
-    by_job = {(m, c.board, c.schedule): c for m, cs in pending.items() for c in cs}
 
     bar = _Progress(len(candidates), cached, progress)
 
     def on_result(task: dict, records: list[dict]) -> None:
-        spec = ModelSpec(**task["model"])
-        for rec in records:
-            c = by_job[(spec, rec["board"], rec["schedule"])]
+        # A task's records come back in the order of its jobs.
+        for c, rec in zip(pending[ModelSpec(**task["model"])], records, strict=True):
             results[c] = rec
             if not rec.get("error"):  # failures are retried by the next run
                 write_atomically(cand_dir / f"{keys[c]}.json", json.dumps(rec, sort_keys=True))

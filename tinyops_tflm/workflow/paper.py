@@ -210,11 +210,9 @@ def reproduce(progress=None) -> tuple[list[RowResult], dict[str, dict[str, float
 def plot(results: list[RowResult], path: str) -> None:
     """The paper's figure: latency vs top-1 per board, Internal vs TinyOps,
     with this engine's latency for the same models."""
-    import matplotlib
+    from ..plot_backend import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot("tinyops reproduce-paper --plot")
     platforms = sorted({r.platform for r in results})
     fig, axes = plt.subplots(1, len(platforms), figsize=(5.2 * len(platforms), 4.0), dpi=120)
     axes = np.atleast_1d(axes)

@@ -73,6 +73,7 @@ CSV_FIELDS = [
     "latency_source",
     "note",
     "error",
+    "weights_in",
 ]
 
 

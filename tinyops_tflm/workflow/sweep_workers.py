@@ -80,7 +80,7 @@ def _run_local(tasks: list[dict], workers: int, on_result: Callable[[dict, list[
 def _task_failed(task: dict, err: BaseException) -> list[dict]:
     spec = ModelSpec(**task["model"])
     base = dict(spec.to_dict(), model=spec.name)
-    return [_error_record(base, b, s, err) for b, s in task["jobs"]]
+    return [_error_record(base, b, s, err, *w) for b, s, *w in task["jobs"]]
 
 
 def _run_ray(

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ...frontend.model_bytes import read_model_bytes
 from ...planning.boards import Board, get_board
 from ..builds import _locked, _model_key, board_key, build_target, cache_dir, configure_command, export_cached
 from ..console import read_console
@@ -140,7 +141,7 @@ def emulate_board(
     from ...planning.boards import parse_size
 
     b = get_board(board)
-    data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else Path(model).read_bytes()
+    data = bytes(model) if isinstance(model, (bytes, bytearray, memoryview)) else read_model_bytes(model)
     budget = None if sram_budget is None else parse_size(sram_budget)
     name = f"bm-{_model_key(data, board_key(b), budget, partitioned, inputs)}"
     root = board_cache(b)
