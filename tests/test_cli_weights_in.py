@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from support.firmware import arm_tools_missing, skip_without
 
 from tinyops_tflm.cli.app import demo_model_path, main
 from tinyops_tflm.errors import WeightsPlacementError
@@ -174,3 +175,13 @@ def test_explore_rejects_a_board_without_the_memory(monkeypatch):
     monkeypatch.setitem(boards.BOARDS, no_sdram.name, no_sdram)
     with pytest.raises(WeightsPlacementError, match="f746-no-sdram"):
         ex.candidates_for([ex.ModelSpec("mbv3", 1.0, 160)], [no_sdram.name], ["tinyops"], "sdram")
+
+
+@skip_without(arm_tools_missing(), "tests/test_cli_weights_in.py", "the emulated run through the CLI")
+def test_emulate_runs_the_chosen_placement_and_checks_the_same_plan(mbv3, fw_cache, capsys):
+    """The QEMU firmware with weights streamed from QSPI gives the host's bytes,
+    and the host check replans with the export's placement (same plan)."""
+    out = run_json(capsys, ["emulate", mbv3, "--board", "stm32f746", "--weights-in", "qspi", "--no-count", "--json"])
+    (r,) = out["results"]
+    assert out["ok"] and r["weights_in"] == "qspi"
+    assert r["checks"]["host"]["verdict"] == "BIT-EXACT" and r["checks"]["host"]["same_plan"] is True
