@@ -194,6 +194,14 @@ def _edge_models() -> list[tuple[str, bytes]]:
     # px6_*: several 4-group loop iterations after 1 and 2 leading groups.
     conv("pw c=72->11 6 px high", (1, 2, 3, 72), 11, act="RELU6", out_zp=-128, out_scale=0.1)
     conv("pw c=44->7 12 px range", (1, 4, 3, 44), 7, act="RELU", out_zp=-25)
+    # px5_* / px4_* (balanced blocks of 5 and 4 pixels, K % 4 == 0): each kind
+    # of output stage, one group, odd and even group counts, loop iterations.
+    conv("pw c=20->9 5 px high", (1, 1, 5, 20), 9, act="RELU6", out_zp=-128, out_scale=0.1)
+    conv("pw c=72->11 10 px range", (1, 2, 5, 72), 11, act="RELU", out_zp=-30)
+    conv("pw c=4->6 25 px plain", (1, 5, 5, 4), 6)
+    conv("pw c=36->9 9 px range", (1, 3, 3, 36), 9, act="RELU", out_zp=-20)
+    conv("pw c=44->7 4 px high", (1, 2, 2, 44), 7, act="RELU6", out_zp=-128, out_scale=0.1)
+    conv("pw c=8->10 8 px plain", (1, 2, 4, 8), 10)
     models.append(("conv accumulators near +2^31", _extreme_accumulator_conv(1)))
     models.append(("conv accumulators near -2^31", _extreme_accumulator_conv(-1)))
     return models

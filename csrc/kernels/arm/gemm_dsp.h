@@ -15,7 +15,8 @@
 //  * P pixels x 1 channel (P = 2..6, PxDot): per 4 depths one LDR + two
 //    SXTB16 of the weight word, then per two pixels one LDM of their four
 //    unpacked words and four SMLAD -- 18 instructions per 24 MACs at P = 6
-//    (where K % 4 == 0, the whole channel loop is assembly: px6_*);
+//    (where K % 4 == 0 and P >= 4, the whole channel loop is assembly:
+//    pxN_*);
 //  * 1 pixel x 3 channels (FULLY_CONNECTED and single-pixel 1x1
 //    convolutions with K % 8 == 0 and aligned rows, fc3_*): per 8 depths one
 //    LDM of the pixel's four unpacked words and per channel one LDRD + four
@@ -110,19 +111,12 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
 template <int P, int kKind>
 void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* const* ob) {
-  if (P == 6 && (K & 3) == 0) {
+  if (P >= 4 && (K & 3) == 0) {
     const int32_t full = K >> 2;
-    const Px6Frame f{{ob[0], ob[P > 1 ? 1 : 0], ob[P > 2 ? 2 : 0], ob[P > 3 ? 3 : 0],
-                      ob[P > 4 ? 4 : 0], ob[P > 5 ? 5 : 0]},
-                     xb + 12 * full, xb, s.oc, be, s.add, w, w + static_cast<ptrdiff_t>(nc) * K};
-    const int32_t pre = (full - 1) & 3;
-    if (kKind == kOutHigh) {
-      px6_high(pre, &f);
-    } else if (kKind == kOutRange) {
-      px6_range(pre, &f);
-    } else {
-      px6_plain(pre, &f);
-    }
+    const PxFrame f{{ob[0], ob[P > 1 ? 1 : 0], ob[P > 2 ? 2 : 0], ob[P > 3 ? 3 : 0],
+                     ob[P > 4 ? 4 : 0], ob[P > 5 ? 5 : 0]},
+                    xb + 2 * P * full, xb, s.oc, be, s.add, w, w + static_cast<ptrdiff_t>(nc) * K};
+    pxn_channels<P, kKind>((full - 1) & 3, &f);
     return;
   }
   if (K & 3) {

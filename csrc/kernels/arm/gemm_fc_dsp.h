@@ -85,7 +85,7 @@ __attribute__((noinline)) void fc_pair(const int32_t* xp, const int8_t* w0, cons
 // ---------------------------------------------------------------------------
 // 1 pixel x 3 channels with the output stage, K a multiple of 8 and rows
 // word-aligned: the whole channel loop of a block in one naked assembly
-// function (as px6_*). Per 8 depths one LDM of the pixel's four unpacked words
+// function (as pxN_*). Per 8 depths one LDM of the pixel's four unpacked words
 // serves three rows (LDRD + 4 SXTB16 + 4 SMLAD each): 28 instructions for 24
 // MACs, against 19 for 16 with two rows; the three output stages, the bias
 // LDM and the pointer updates cost about 13 instructions a channel, where the

@@ -1,5 +1,5 @@
 // Arm DSP GEMM, P pixels x 1 channel: the unpacked-pixel layout (expand_pixels)
-// and the PxDot / px6_* assembly loops. Part of gemm_dsp.h (see there for the
+// and the PxDot / pxN_* (N = 4, 5, 6) assembly loops. Part of gemm_dsp.h (see there for the
 // design and the exactness argument); include that, not this.
 #pragma once
 #include <cstddef>
@@ -244,36 +244,57 @@ TINYOPS_PX_DEFINE(5, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
 TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
 
 // ---------------------------------------------------------------------------
-// 6 pixels x the block's channels, K a multiple of 4: the whole channel loop
-// in one assembly function, as PxDot<6> + the output stage leave GCC no
-// registers for the loop's own state (it spills and reloads about 25 words a
-// channel). Here the 14 registers are fixed -- r4-r9 the accumulators, r0-r3
-// the LDM targets, r10/r11 the unpacked weight word, ip the activations, lr
-// the weights -- and the rest lives in a stack copy of Px6Frame: a channel
-// costs its MACs, the 6 output stages, one LDM / STM of the output pointers
-// and 12 more instructions; four depth groups a loop iteration (the rest
-// before the loop). Naked (the body is all assembly): the frame pointer
-// arrives in r0 (AAPCS).
-struct Px6Frame {
+// P = 4, 5 or 6 pixels x the block's channels, K a multiple of 4: the whole
+// channel loop in one assembly function, as PxDot<P> + the output stage
+// leave GCC no registers for the loop's own state (it spills and reloads
+// about 25 words a channel). Here the 14 registers are fixed -- r4-r(3+P)
+// the accumulators, r0-r3 the load targets, r10/r11 the unpacked weight
+// word, ip the activations, lr the weights -- and the rest lives in a stack
+// copy of PxFrame: a channel costs its MACs, the P output stages, one LDM /
+// STM of the output pointers and 12 more instructions; four depth groups a
+// loop iteration (the rest before the loop). Naked (the body is all
+// assembly): the frame pointer arrives in r0 (AAPCS). (Balanced blocks put
+// 5-pixel blocks in every 25-pixel layer, 4-pixel ones in 8- and 9-pixel
+// tiles: PxDot<P>'s C++ channel loop costs them about twice the cycles.)
+struct PxFrame {
   int8_t* ob[6];        // +0: the pixels' outputs at the block's channel 0
   const int32_t* xend;  // +24: end of the unpacked pixels
-  const int32_t* xb;    // +28: the unpacked pixels (expand_pixels, P = 6)
+  const int32_t* xb;    // +28: the unpacked pixels (expand_pixels)
   const OutConst* oc;   // +32: channel 0's output-stage constants
   const int32_t* be;    // +36: channel 0's bias
   int32_t add;          // +40: act_min + 128 (kOutRange)
   const int8_t* w;      // +44: channel 0's weight row (rows K bytes apart)
   const int8_t* wend;   // +48: end of the block's rows
 };
+// The accumulators of P pixels, and P's output pointers' registers.
+#define TINYOPS_PXN_EACH4(OP) OP("r4") OP("r5") OP("r6") OP("r7")
+#define TINYOPS_PXN_EACH5(OP) TINYOPS_PXN_EACH4(OP) OP("r8")
+#define TINYOPS_PXN_EACH6(OP) TINYOPS_PXN_EACH5(OP) OP("r9")
+#define TINYOPS_PXN_OBREGS4 "{r0-r3}"
+#define TINYOPS_PXN_OBREGS5 "{r0-r3, r10}"
+#define TINYOPS_PXN_OBREGS6 "{r0-r3, r10, r11}"
+#define TINYOPS_PXN_STORE4          \
+  "strb   r4, [r0], #1\n\t"         \
+  "strb   r5, [r1], #1\n\t"         \
+  "strb   r6, [r2], #1\n\t"         \
+  "strb   r7, [r3], #1\n\t"
+#define TINYOPS_PXN_STORE5 TINYOPS_PXN_STORE4 "strb   r8, [r10], #1\n\t"
+#define TINYOPS_PXN_STORE6 TINYOPS_PXN_STORE5 "strb   r9, [r11], #1\n\t"
+// Pixels 1 .. P-1 start from the bias in r4 (the M4's first group starts
+// pixel 1 itself).
+#define TINYOPS_PXN_BIAS_FROM2_4 "mov    r6, r4\n\tmov    r7, r4\n\t"
+#define TINYOPS_PXN_BIAS_FROM2_5 TINYOPS_PXN_BIAS_FROM2_4 "mov    r8, r4\n\t"
+#define TINYOPS_PXN_BIAS_FROM2_6 TINYOPS_PXN_BIAS_FROM2_5 "mov    r9, r4\n\t"
 // The odd half of the weight word is unpacked after the first LDM, where the
 // M7 issues it together with the first SMLAD (an SXTB16 pairs only as the
 // older instruction, an LDM with nothing).
-#define TINYOPS_PX6_MACS(a, b)        \
+#define TINYOPS_PXN_MACS(a, b)        \
   "smlad  " a ", r0, r10, " a "\n\t"  \
   "smlad  " a ", r1, r11, " a "\n\t"  \
   "smlad  " b ", r2, r10, " b "\n\t"  \
   "smlad  " b ", r3, r11, " b "\n\t"
-#define TINYOPS_PX6_PAIR(a, b) "ldmia  ip!, {r0-r3}\n\t" TINYOPS_PX6_MACS(a, b)
-#define TINYOPS_PX6_W_LDM          \
+#define TINYOPS_PXN_PAIR(a, b) "ldmia  ip!, {r0-r3}\n\t" TINYOPS_PXN_MACS(a, b)
+#define TINYOPS_PXN_W_LDM          \
   "ldr    r11, [lr], #4\n\t"       \
   "sxtb16 r10, r11\n\t"            \
   "ldmia  ip!, {r0-r3}\n\t"        \
@@ -284,9 +305,9 @@ struct Px6Frame {
 // LDR at a fixed offset (no write-back, so no load waits for the pointer),
 // placed as the older instruction beside the SMLAD that consumes the word
 // loaded one cycle before: about 13 cycles per 24 MACs instead of 20.
-// TINYOPS_PX6_M7_GROUP(X, W): the group X bytes past ip, weight word W bytes
-// past lr; TINYOPS_PX6_ADVANCE(n) then moves both past n groups.
-#define TINYOPS_PX6_M7_GROUP(X, W)        \
+// TINYOPS_PXN_M7_GROUP##P(X, W): the group X bytes past ip, weight word W
+// bytes past lr; TINYOPS_PXN_ADVANCE(P, n) then moves both past n groups.
+#define TINYOPS_PXN_M7_HEAD(X, W)         \
   "ldr    r11, [lr, #" W "]\n\t"          \
   "ldr    r0, [ip, #(" X ")]\n\t"         \
   "sxtb16 r10, r11\n\t"                   \
@@ -304,77 +325,78 @@ struct Px6Frame {
   "ldr    r2, [ip, #(" X "+24)]\n\t"      \
   "smlad  r6, r1, r11, r6\n\t"            \
   "ldr    r3, [ip, #(" X "+28)]\n\t"      \
-  "smlad  r7, r2, r10, r7\n\t"            \
+  "smlad  r7, r2, r10, r7\n\t"
+#define TINYOPS_PXN_M7_GROUP4(X, W) TINYOPS_PXN_M7_HEAD(X, W) "smlad  r7, r3, r11, r7\n\t"
+#define TINYOPS_PXN_M7_TO5(X, W)          \
+  TINYOPS_PXN_M7_HEAD(X, W)               \
   "ldr    r0, [ip, #(" X "+32)]\n\t"      \
   "smlad  r7, r3, r11, r7\n\t"            \
   "ldr    r1, [ip, #(" X "+36)]\n\t"      \
-  "smlad  r8, r0, r10, r8\n\t"            \
+  "smlad  r8, r0, r10, r8\n\t"
+#define TINYOPS_PXN_M7_GROUP5(X, W) TINYOPS_PXN_M7_TO5(X, W) "smlad  r8, r1, r11, r8\n\t"
+#define TINYOPS_PXN_M7_GROUP6(X, W)       \
+  TINYOPS_PXN_M7_TO5(X, W)                \
   "ldr    r2, [ip, #(" X "+40)]\n\t"      \
   "smlad  r8, r1, r11, r8\n\t"            \
   "ldr    r3, [ip, #(" X "+44)]\n\t"      \
   "smlad  r9, r2, r10, r9\n\t"            \
   "smlad  r9, r3, r11, r9\n\t"
-#define TINYOPS_PX6_ADVANCE(n)            \
-  "add    ip, ip, #(48*" #n ")\n\t"       \
+#define TINYOPS_PXN_ADVANCE(P, n)             \
+  "add    ip, ip, #(8*" #P "*" #n ")\n\t"     \
   "add    lr, lr, #(4*" #n ")\n\t"
-#define TINYOPS_PX6_GROUP4                                                       \
-  TINYOPS_PX6_M7_GROUP("0", "0") TINYOPS_PX6_M7_GROUP("48", "4")                 \
-      TINYOPS_PX6_M7_GROUP("96", "8") TINYOPS_PX6_M7_GROUP("144", "12")          \
-          TINYOPS_PX6_ADVANCE(4)
+#define TINYOPS_PXN_GRP(P, g) TINYOPS_PXN_M7_GROUP##P("8*" #P "*" #g, "4*" #g)
+#define TINYOPS_PXN_GROUP4(P)                                                    \
+  TINYOPS_PXN_GRP(P, 0) TINYOPS_PXN_GRP(P, 1) TINYOPS_PXN_GRP(P, 2) TINYOPS_PXN_GRP(P, 3) \
+      TINYOPS_PXN_ADVANCE(P, 4)
 // The first group, at offset 0, starts every pixel from the bias in r4; the
-// groups before the loop (PRE, from offset 48) advance past it too. Without
+// groups before the loop (PRE, from offset 8P) advance past it too. Without
 // PRE groups the first group advances alone.
-#define TINYOPS_PX6_FIRST                                                        \
-  "mov    r5, r4\n\t"                                                            \
-  "mov    r6, r4\n\t"                                                            \
-  "mov    r7, r4\n\t"                                                            \
-  "mov    r8, r4\n\t"                                                            \
-  "mov    r9, r4\n\t" TINYOPS_PX6_M7_GROUP("0", "0")
-#define TINYOPS_PX6_PRE0 TINYOPS_PX6_ADVANCE(1)
-#define TINYOPS_PX6_PRE1 TINYOPS_PX6_M7_GROUP("48", "4") TINYOPS_PX6_ADVANCE(2)
-#define TINYOPS_PX6_PRE2 \
-  TINYOPS_PX6_M7_GROUP("48", "4") TINYOPS_PX6_M7_GROUP("96", "8") TINYOPS_PX6_ADVANCE(3)
-#define TINYOPS_PX6_PRE3                                                         \
-  TINYOPS_PX6_M7_GROUP("48", "4") TINYOPS_PX6_M7_GROUP("96", "8")                \
-      TINYOPS_PX6_M7_GROUP("144", "12") TINYOPS_PX6_ADVANCE(4)
+#define TINYOPS_PXN_FIRST(P) \
+  "mov    r5, r4\n\t" TINYOPS_PXN_BIAS_FROM2_##P TINYOPS_PXN_GRP(P, 0)
+#define TINYOPS_PXN_PRE0(P) TINYOPS_PXN_ADVANCE(P, 1)
+#define TINYOPS_PXN_PRE1(P) TINYOPS_PXN_GRP(P, 1) TINYOPS_PXN_ADVANCE(P, 2)
+#define TINYOPS_PXN_PRE2(P) TINYOPS_PXN_GRP(P, 1) TINYOPS_PXN_GRP(P, 2) TINYOPS_PXN_ADVANCE(P, 3)
+#define TINYOPS_PXN_PRE3(P) \
+  TINYOPS_PXN_GRP(P, 1) TINYOPS_PXN_GRP(P, 2) TINYOPS_PXN_GRP(P, 3) TINYOPS_PXN_ADVANCE(P, 4)
 #else
-#define TINYOPS_PX6_GROUP                                                        \
-  TINYOPS_PX6_W_LDM TINYOPS_PX6_MACS("r4", "r5") TINYOPS_PX6_PAIR("r6", "r7")    \
-      TINYOPS_PX6_PAIR("r8", "r9")
-#define TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP TINYOPS_PX6_GROUP
-#define TINYOPS_PX6_GROUP3 TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP
-#define TINYOPS_PX6_GROUP4 TINYOPS_PX6_GROUP2 TINYOPS_PX6_GROUP2
-// The first group starts pixels 1-5 from the bias in r4 before pixel 0 adds to it.
-#define TINYOPS_PX6_FIRST                                                        \
-  "mov    r6, r4\n\t"                                                            \
-  "mov    r7, r4\n\t"                                                            \
-  "mov    r8, r4\n\t"                                                            \
-  "mov    r9, r4\n\t" TINYOPS_PX6_W_LDM                                          \
+// Cortex-M4: LDM of two pixels' words (1 + 4 cycles; four LDRs would take
+// as many and a register more), an odd fifth pixel by LDRD.
+#define TINYOPS_PXN_REST4 TINYOPS_PXN_PAIR("r6", "r7")
+#define TINYOPS_PXN_REST5 \
+  TINYOPS_PXN_REST4 "ldrd   r0, r1, [ip], #8\n\tsmlad  r8, r0, r10, r8\n\tsmlad  r8, r1, r11, r8\n\t"
+#define TINYOPS_PXN_REST6 TINYOPS_PXN_REST4 TINYOPS_PXN_PAIR("r8", "r9")
+#define TINYOPS_PXN_GROUP(P) TINYOPS_PXN_W_LDM TINYOPS_PXN_MACS("r4", "r5") TINYOPS_PXN_REST##P
+#define TINYOPS_PXN_GROUP4(P) \
+  TINYOPS_PXN_GROUP(P) TINYOPS_PXN_GROUP(P) TINYOPS_PXN_GROUP(P) TINYOPS_PXN_GROUP(P)
+// The first group starts pixels 2 .. P-1 from the bias in r4, then pixel 1
+// from it before pixel 0 adds to it.
+#define TINYOPS_PXN_FIRST(P)                                                     \
+  TINYOPS_PXN_BIAS_FROM2_##P TINYOPS_PXN_W_LDM                                   \
   "smlad  r5, r2, r10, r4\n\t"                                                   \
   "smlad  r5, r3, r11, r5\n\t"                                                   \
   "smlad  r4, r0, r10, r4\n\t"                                                   \
-  "smlad  r4, r1, r11, r4\n\t" TINYOPS_PX6_PAIR("r6", "r7") TINYOPS_PX6_PAIR("r8", "r9")
-#define TINYOPS_PX6_PRE0 ""
-#define TINYOPS_PX6_PRE1 TINYOPS_PX6_GROUP
-#define TINYOPS_PX6_PRE2 TINYOPS_PX6_GROUP2
-#define TINYOPS_PX6_PRE3 TINYOPS_PX6_GROUP3
+  "smlad  r4, r1, r11, r4\n\t" TINYOPS_PXN_REST##P
+#define TINYOPS_PXN_PRE0(P) ""
+#define TINYOPS_PXN_PRE1(P) TINYOPS_PXN_GROUP(P)
+#define TINYOPS_PXN_PRE2(P) TINYOPS_PXN_GROUP(P) TINYOPS_PXN_GROUP(P)
+#define TINYOPS_PXN_PRE3(P) TINYOPS_PXN_GROUP(P) TINYOPS_PXN_GROUP(P) TINYOPS_PXN_GROUP(P)
 #endif
-#define TINYOPS_PX6_EACH(OP) OP("r4") OP("r5") OP("r6") OP("r7") OP("r8") OP("r9")
-#define TINYOPS_PX6_SMMLAR(a) "smmlar " a ", " a ", r0, " a "\n\t"
-#define TINYOPS_PX6_SIGN(a) "add    " a ", " a ", " a ", asr #31\n\t"
-#define TINYOPS_PX6_QADD(a) "qadd   " a ", " a ", r1\n\t"
-#define TINYOPS_PX6_SHIFT(a) "asr    " a ", " a ", r2\n\t"
-#define TINYOPS_PX6_SUB(a) "sub    " a ", " a ", r3\n\t"
-#define TINYOPS_PX6_SSAT(a) "ssat   " a ", #8, " a "\n\t"
-#define TINYOPS_PX6_ADD(a) "add    " a ", " a ", r0\n\t"
+#define TINYOPS_PXN_SMMLAR(a) "smmlar " a ", " a ", r0, " a "\n\t"
+#define TINYOPS_PXN_SIGN(a) "add    " a ", " a ", " a ", asr #31\n\t"
+#define TINYOPS_PXN_QADD(a) "qadd   " a ", " a ", r1\n\t"
+#define TINYOPS_PXN_SHIFT(a) "asr    " a ", " a ", r2\n\t"
+#define TINYOPS_PXN_SUB(a) "sub    " a ", " a ", r3\n\t"
+#define TINYOPS_PXN_SSAT(a) "ssat   " a ", #8, " a "\n\t"
+#define TINYOPS_PXN_ADD(a) "add    " a ", " a ", r0\n\t"
 // Output stages (output_stage.h's out_apply) by kind.
-#define TINYOPS_PX6_OUT_HIGH TINYOPS_PX6_EACH(TINYOPS_PX6_SUB) TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
-#define TINYOPS_PX6_OUT_RANGE \
-  TINYOPS_PX6_OUT_HIGH "ldr    r0, [sp, #40]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_ADD)
-#define TINYOPS_PX6_OUT_PLAIN TINYOPS_PX6_EACH(TINYOPS_PX6_SSAT)
+#define TINYOPS_PXN_OUT_HIGH(P) \
+  TINYOPS_PXN_EACH##P(TINYOPS_PXN_SUB) TINYOPS_PXN_EACH##P(TINYOPS_PXN_SSAT)
+#define TINYOPS_PXN_OUT_RANGE(P) \
+  TINYOPS_PXN_OUT_HIGH(P) "ldr    r0, [sp, #40]\n\t" TINYOPS_PXN_EACH##P(TINYOPS_PXN_ADD)
+#define TINYOPS_PXN_OUT_PLAIN(P) TINYOPS_PXN_EACH##P(TINYOPS_PXN_SSAT)
 // PRE: (groups - 1) % 4 more groups before the loop of four groups.
-#define TINYOPS_PX6_FN(NAME, PRE, OUT)                                           \
-  __attribute__((naked, noinline)) inline void NAME(const Px6Frame*) {          \
+#define TINYOPS_PXN_FN(NAME, P, PRE, OUT)                                        \
+  __attribute__((naked, noinline)) inline void NAME(const PxFrame*) {           \
     __asm__ volatile(                                                            \
         "push   {r4-r11, lr}\n\t"                                                \
         "sub    sp, sp, #52\n\t"                                                 \
@@ -388,52 +410,70 @@ struct Px6Frame {
         "ldr    r0, [sp, #36]\n\t"                                               \
         "ldr    r4, [r0], #4\n\t"                                                \
         "str    r0, [sp, #36]\n\t"                                               \
-        "ldr    ip, [sp, #28]\n\t" TINYOPS_PX6_FIRST PRE                         \
+        "ldr    ip, [sp, #28]\n\t" TINYOPS_PXN_FIRST(P) PRE(P)                   \
         "ldr    r0, [sp, #24]\n\t"                                               \
         "cmp    ip, r0\n\t"                                                      \
         "beq    2f\n\t"                                                          \
-        "1:\n\t" TINYOPS_PX6_GROUP4                                              \
+        "1:\n\t" TINYOPS_PXN_GROUP4(P)                                           \
         "ldr    r0, [sp, #24]\n\t"                                               \
         "cmp    ip, r0\n\t"                                                      \
         "bne    1b\n\t"                                                          \
         "2:\n\t"                                                                 \
         "ldr    ip, [sp, #32]\n\t"                                               \
         "ldmia  ip!, {r0-r3}\n\t"                                                \
-        "str    ip, [sp, #32]\n\t" TINYOPS_PX6_EACH(TINYOPS_PX6_SMMLAR)          \
-        TINYOPS_PX6_EACH(TINYOPS_PX6_SIGN) TINYOPS_PX6_EACH(TINYOPS_PX6_QADD)    \
-        TINYOPS_PX6_EACH(TINYOPS_PX6_SHIFT) OUT                                  \
-        "ldmia  sp, {r0-r3, r10, r11}\n\t"                                       \
-        "strb   r4, [r0], #1\n\t"                                                \
-        "strb   r5, [r1], #1\n\t"                                                \
-        "strb   r6, [r2], #1\n\t"                                                \
-        "strb   r7, [r3], #1\n\t"                                                \
-        "strb   r8, [r10], #1\n\t"                                               \
-        "strb   r9, [r11], #1\n\t"                                               \
-        "stmia  sp, {r0-r3, r10, r11}\n\t"                                       \
+        "str    ip, [sp, #32]\n\t" TINYOPS_PXN_EACH##P(TINYOPS_PXN_SMMLAR)       \
+        TINYOPS_PXN_EACH##P(TINYOPS_PXN_SIGN) TINYOPS_PXN_EACH##P(TINYOPS_PXN_QADD) \
+        TINYOPS_PXN_EACH##P(TINYOPS_PXN_SHIFT) OUT(P)                            \
+        "ldmia  sp, " TINYOPS_PXN_OBREGS##P "\n\t" TINYOPS_PXN_STORE##P          \
+        "stmia  sp, " TINYOPS_PXN_OBREGS##P "\n\t"                               \
         "ldr    r0, [sp, #48]\n\t"                                               \
         "cmp    lr, r0\n\t"                                                      \
         "bne    3b\n\t"                                                          \
         "add    sp, sp, #52\n\t"                                                 \
         "pop    {r4-r11, pc}\n\t");                                              \
   }
-#define TINYOPS_PX6_FNS(KIND, OUT)                                 \
-  TINYOPS_PX6_FN(px6_##KIND##_0, TINYOPS_PX6_PRE0, OUT)            \
-  TINYOPS_PX6_FN(px6_##KIND##_1, TINYOPS_PX6_PRE1, OUT)            \
-  TINYOPS_PX6_FN(px6_##KIND##_2, TINYOPS_PX6_PRE2, OUT)            \
-  TINYOPS_PX6_FN(px6_##KIND##_3, TINYOPS_PX6_PRE3, OUT)            \
-  /* By (groups - 1) % 4. */                                       \
-  inline void px6_##KIND(int32_t pre, const Px6Frame* f) {         \
-    switch (pre) {                                                 \
-      case 0: px6_##KIND##_0(f); break;                            \
-      case 1: px6_##KIND##_1(f); break;                            \
-      case 2: px6_##KIND##_2(f); break;                            \
-      default: px6_##KIND##_3(f); break;                           \
-    }                                                              \
+#define TINYOPS_PXN_FNS(P, KIND, OUT)                                            \
+  TINYOPS_PXN_FN(px##P##_##KIND##_0, P, TINYOPS_PXN_PRE0, OUT)                   \
+  TINYOPS_PXN_FN(px##P##_##KIND##_1, P, TINYOPS_PXN_PRE1, OUT)                   \
+  TINYOPS_PXN_FN(px##P##_##KIND##_2, P, TINYOPS_PXN_PRE2, OUT)                   \
+  TINYOPS_PXN_FN(px##P##_##KIND##_3, P, TINYOPS_PXN_PRE3, OUT)                   \
+  /* By (groups - 1) % 4. */                                                     \
+  inline void px##P##_##KIND(int32_t pre, const PxFrame* f) {                    \
+    switch (pre) {                                                               \
+      case 0: px##P##_##KIND##_0(f); break;                                      \
+      case 1: px##P##_##KIND##_1(f); break;                                      \
+      case 2: px##P##_##KIND##_2(f); break;                                      \
+      default: px##P##_##KIND##_3(f); break;                                     \
+    }                                                                            \
   }
-TINYOPS_PX6_FNS(high, TINYOPS_PX6_OUT_HIGH)
-TINYOPS_PX6_FNS(range, TINYOPS_PX6_OUT_RANGE)
-TINYOPS_PX6_FNS(plain, TINYOPS_PX6_OUT_PLAIN)
-static_assert(sizeof(Px6Frame) == 52 && sizeof(OutConst) == 16, "offsets in TINYOPS_PX6_FN");
+#define TINYOPS_PXN_KINDS(P)                             \
+  TINYOPS_PXN_FNS(P, high, TINYOPS_PXN_OUT_HIGH)         \
+  TINYOPS_PXN_FNS(P, range, TINYOPS_PXN_OUT_RANGE)       \
+  TINYOPS_PXN_FNS(P, plain, TINYOPS_PXN_OUT_PLAIN)
+TINYOPS_PXN_KINDS(4)
+TINYOPS_PXN_KINDS(5)
+TINYOPS_PXN_KINDS(6)
+static_assert(sizeof(PxFrame) == 52 && sizeof(OutConst) == 16, "offsets in TINYOPS_PXN_FN");
+
+// The P-pixel channel loop of one output-stage kind (P = 4, 5, 6).
+template <int P, int kKind>
+inline void pxn_channels(int32_t pre, const PxFrame* f) {
+#define TINYOPS_PXN_CALL(N)                              \
+  if (P == N) {                                          \
+    if (kKind == kOutHigh) {                             \
+      px##N##_high(pre, f);                              \
+    } else if (kKind == kOutRange) {                     \
+      px##N##_range(pre, f);                             \
+    } else {                                             \
+      px##N##_plain(pre, f);                             \
+    }                                                    \
+    return;                                              \
+  }
+  TINYOPS_PXN_CALL(4)
+  TINYOPS_PXN_CALL(5)
+  TINYOPS_PXN_CALL(6)
+#undef TINYOPS_PXN_CALL
+}
 
 }  // namespace arm_kernels
 }  // namespace tinyops
