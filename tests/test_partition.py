@@ -55,6 +55,26 @@ def test_partitioned_models_bit_exact(model, board):
         assert interp.plan.sram_peak <= budget
 
 
+def test_board_without_sdram_keeps_every_activation_in_sram():
+    """A part with no SDRAM (a custom board) plans a model whose activations
+    fit SRAM with all of them resident, bit-exact, and names the problem when
+    they cannot fit."""
+    f746 = get_board("stm32f746")
+    no_sdram = replace(f746, name="f746-no-sdram", memories=tuple(m for m in f746.memories if m.name != "sdram"))
+    data = zoo.cached("mobilenet_v2_a035_r96")
+    graph = read_model(data)
+    inputs = make_inputs(graph, 1, seed=5)
+    interp = Interpreter(graph, board=no_sdram, sram_budget=256 * KIB)
+    placed = [t for t in interp.plan.placements if not t.constant and t.memory is not None]
+    assert placed and all(t.memory == "sram" for t in placed)
+    assert not check_plan(interp.plan, graph)
+    for x, theirs in zip(inputs, run_tflm(data, inputs)):
+        for a, b in zip(interp.run(*x), theirs):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(BudgetError, match="no SDRAM"):
+        Interpreter(graph, board=no_sdram, sram_budget=32 * KIB)
+
+
 def test_large_model_uses_external_memory():
     graph = read_model(zoo.cached("mobilenet_v3_large_r160"))
     plan = plan_model(graph, "stm32f746", 128 * KIB, constants_in_sdram=False)

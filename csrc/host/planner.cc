@@ -510,7 +510,8 @@ PlanResult Planner::run() {
   for (const OpPlan& p : plans) total += p.cost;
 
   // 2. Keep activations in SRAM where that lowers the estimated traffic:
-  // the most-read, smallest tensors first.
+  // the most-read, smallest tensors first. Without SDRAM every activation
+  // must be resident, so any residency that still plans and packs is kept.
   if (cfg_.resident_activations) {
     std::vector<uint32_t> cands;
     for (uint32_t t = 0; t < n_tensors; ++t) {
@@ -536,7 +537,8 @@ PlanResult Planner::run() {
       bool ok = plan_ops(resident, &trial, &failed, &needed);
       if (ok) {
         for (const OpPlan& p : trial) trial_total += p.cost;
-        ok = trial_total < total && layout_sram(resident, trial, false, hot_scratch_, &peak);
+        ok = (sdram_ < 0 || trial_total < total) &&
+             layout_sram(resident, trial, false, hot_scratch_, &peak);
       }
       if (ok) {
         plans.swap(trial);
