@@ -17,6 +17,9 @@ from .toolchain import Tools, _symbols, find_tools
 MARKER_SYMBOL = "tinyops_op_marker"
 EVENT_SYMBOL = "tinyops_dma_event"  # ports/common/src/dma_events.cc
 MAILBOX_SYMBOL = "tinyops_dma_mailbox"
+# A file for the plugin's per-translation-block execution counts (instruction
+# counting runs only; tools/profile_firmware.py reads it).
+PROFILE_ENV = "TINYOPS_QEMU_PROFILE"
 # Counter keys of the plugin's records that are stalls, by cause.
 STALL_KEYS = ("stall_mem", "stall_fetch", "stall_branch", "stall_dma")
 LOAD_BEGIN, LOAD_END = 0xFFFF0000, 0xFFFF0001
@@ -99,6 +102,9 @@ def run_firmware(
                     f"event_end={addr + max(size, 2):#x}",
                     f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}",
                 ]
+        profile = os.environ.get(PROFILE_ENV)
+        if profile and timing is None:
+            args.append(f"profile={profile}")
         cmd += ["-plugin", ",".join([str(plugin)] + args)]
     t0 = time.perf_counter()
     try:

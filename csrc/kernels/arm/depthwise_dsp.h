@@ -47,10 +47,16 @@ namespace arm_kernels {
 // instructions for 36 MACs. Stride 2 streams the row's five pair words
 // through two registers. The compiler allocates the 14 registers only out of
 // line; a lone call per 4 pixels x up to 16 channels.
-#define TINYOPS_DW_OFF(j, s) "#((" #j "*3+" #s ")*64)"
+// Ring word offsets past q, which the first load (pair 0, slot 0) has
+// already moved to the next channel (post-indexed): one ADD a channel fewer.
+#define TINYOPS_DW_OFF(j, s) "#((" #j "*3+" #s ")*64-4)"
+#define TINYOPS_DW_LDQ0_0 "ldr    %[x0], [%[q]], #4\n\t"
+#define TINYOPS_DW_LDQ0_1 "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, 1) "]\n\t"
+#define TINYOPS_DW_LDQ0_2 "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, 2) "]\n\t"
+#define TINYOPS_DW_LDQ0(s) TINYOPS_DW_LDQ0_##s
 // Stride 1, kernel row s: pixels x (pairs 0, 1), x + 1, x + 2 (1, 2), x + 3.
 #define TINYOPS_DW3_S1_ROW(s, WLD, A1, A3, A2, A0)                               \
-  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  TINYOPS_DW_LDQ0(s)                          \
   "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
   "ldr    %[x2], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
   WLD                                                                            \
@@ -65,7 +71,7 @@ namespace arm_kernels {
 // Stride 2, kernel row s: pixel k reads pairs k (E) and k + 1 (bottom x O).
 #define TINYOPS_DW3_S2_ROW(s, WLD, A0, A1, A2, A3)                               \
   WLD                                                                            \
-  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  TINYOPS_DW_LDQ0(s)                          \
   "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
   "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"                                       \
@@ -120,7 +126,7 @@ namespace arm_kernels {
 #define TINYOPS_DW3_ASM(BODY, RANGE)                                             \
   __asm__ volatile("1:\n\t"                                                      \
                    BODY                                                          \
-                   "add    %[q], %[q], #4\n\t" TINYOPS_DW3_OUT(RANGE)            \
+                   TINYOPS_DW3_OUT(RANGE)            \
                    "ldr    %[x0], %[oend]\n\t"                                   \
                    "cmp    %[o], %[x0]\n\t"                                      \
                    "bne    1b\n\t"                                               \
@@ -132,7 +138,7 @@ namespace arm_kernels {
 
 // Two pixels (the step after the 4-pixel ones when 2 or 3 columns remain).
 #define TINYOPS_DW3_S1_ROW2(s, WLD, A1, A0)                                      \
-  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  TINYOPS_DW_LDQ0(s)                          \
   "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
   WLD                                                                            \
   "smlatb %[a1], %[x0], %[w0], %[" A1 "]\n\t"                                   \
@@ -141,7 +147,7 @@ namespace arm_kernels {
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"
 #define TINYOPS_DW3_S2_ROW2(s, WLD, A0, A1)                                      \
   WLD                                                                            \
-  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  TINYOPS_DW_LDQ0(s)                          \
   "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
   "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
   "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
@@ -171,7 +177,7 @@ namespace arm_kernels {
 #define TINYOPS_DW3_ASM2(BODY, RANGE)                                            \
   __asm__ volatile("1:\n\t"                                                      \
                    BODY                                                          \
-                   "add    %[q], %[q], #4\n\t" TINYOPS_DW3_OUT2(RANGE)           \
+                   TINYOPS_DW3_OUT2(RANGE)           \
                    "cmp    %[o], %[oend]\n\t"                                    \
                    "bne    1b\n\t"                                               \
                    : [q] "+r"(q), [w] "+r"(w), [k] "+r"(k), [o] "+r"(o), [a0] "=&r"(a0), \
@@ -187,7 +193,7 @@ namespace arm_kernels {
 // the C++ loop took about 60.
 #define TINYOPS_DW3_ROW1(s, WLD)                                                 \
   WLD                                                                            \
-  "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, s) "]\n\t"                          \
+  TINYOPS_DW_LDQ0(s)                          \
   "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
   "smlad  %[a0], %[x0], %[w0], %[a0]\n\t"                                       \
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"
@@ -198,7 +204,6 @@ namespace arm_kernels {
                    TINYOPS_DW3_ROW1(0, TINYOPS_DW3_W0)                           \
                    TINYOPS_DW3_ROW1(1, TINYOPS_DW3_W1)                           \
                    TINYOPS_DW3_ROW1(2, TINYOPS_DW3_W2)                           \
-                   "add    %[q], %[q], #4\n\t"                                   \
                    "ldrd   %[x0], %[x1], [%[k], #-16]\n\t"                       \
                    "ldrd   %[x2], %[w0], [%[k], #-8]\n\t"                        \
                    TINYOPS_DW_SMMLAR("a0") TINYOPS_DW_SIGN("a0")                 \
@@ -287,6 +292,8 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
   const int32_t npairs = dw_row_pairs(KW, SW, nx);
   const int32_t q0 = xa * SW;
   const int32_t ps = t.pixel_stride;
+  const DwRowPairs inside = dw_row_pairs_inside(t, q0, npairs);
+  if (nc == G) dw_fill_padding_pairs<KH, G>(t, inside);
   // The ring holds image rows [next - KH, next); row iy sits in slot iy mod KH.
   int32_t next = INT32_MIN, next_slot = 0;
   const int32_t iy_first = t.row_begin * t.sh - t.pad_top;
@@ -298,7 +305,11 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
       next_slot = rho;
     }
     for (; next < iy0 + KH; ++next) {
-      dw_unpack_row<KH, G>(t, next, ci, nc, q0, npairs, next_slot, t.zpbuf);
+      if (nc == G && next >= 0 && next < t.in_h) {
+        dw_unpack_row_inside<KH, G>(t, next, ci, inside, next_slot);
+      } else {
+        dw_unpack_row<KH, G>(t, next, ci, nc, q0, npairs, next_slot, t.zpbuf);
+      }
       next_slot = next_slot + 1 == KH ? 0 : next_slot + 1;
     }
     // Slot s holds kernel row (s - rho) mod KH: row t0 + s of the doubled

@@ -216,10 +216,11 @@ TINYOPS_ARM_INLINE void dw_store_pair(uint32_t a, uint32_t b, int32_t* d) {
   d[3] = odd16(hi);
 }
 
-// The interior of dw_unpack_row: n column pairs of G channels from pa
-// (pixel stride c bytes) into the ring at d (KH * G words a pair). Per 4
-// channels: 2 LDR, PKHBT / PKHTB, 4 SXTB16 and one STM of the 4 words, which
-// needs fixed ascending registers (r0-r3), hence out of line.
+// The interior of dw_unpack_row: n column pairs of G channels, the pair's
+// columns at pa and pb, the next pair's c2 bytes on, into the ring at d (KH
+// * G words a pair). Per 4 channels: 2 LDR, PKHBT / PKHTB, 4 SXTB16 and one
+// STM of the 4 words, which needs fixed ascending registers (r0-r3), hence
+// out of line. A lone edge pair (n = 1) passes the zero-point bytes as pa or pb.
 #define TINYOPS_DW_UNPACK4(k)                            \
   "ldr    %[a], [%[pa], #" #k "*4]\n\t"                  \
   "ldr    %[b], [%[pb], #" #k "*4]\n\t"                  \
@@ -248,15 +249,13 @@ TINYOPS_ARM_INLINE void dw_store_pair(uint32_t a, uint32_t b, int32_t* d) {
                    : "cc", "memory")
 // NSUB 4-channel words of each pair (a group's channels, a multiple of 4).
 template <int KH, int G, int NSUB>
-__attribute__((noinline)) void dw_unpack_pairs(const int8_t* pa, int32_t c, int32_t* d,
-                                               int32_t n) {
+__attribute__((noinline)) void dw_unpack_pairs(const int8_t* pa, const int8_t* pb, int32_t c2,
+                                               int32_t* d, int32_t n) {
   register int32_t r0 __asm__("r0");
   register int32_t r1 __asm__("r1");
   register int32_t r2 __asm__("r2");
   register int32_t r3 __asm__("r3");
   int32_t a, b, t;
-  const int8_t* pb = pa + c;
-  const int32_t c2 = 2 * c;
   const int32_t skip = (KH * G - 4 * NSUB) * 4;  // bytes from the last word to the next pair
   int32_t* const dend = d + n * KH * G;
   if (NSUB == 4) {
@@ -270,15 +269,100 @@ __attribute__((noinline)) void dw_unpack_pairs(const int8_t* pa, int32_t c, int3
   }
 }
 
-// The interior pairs for nc (a multiple of 4, <= G) channels.
+// The pairs for nc (a multiple of 4, <= G) channels.
 template <int KH, int G>
-TINYOPS_ARM_INLINE void dw_unpack_interior(const int8_t* pa, int32_t c, int32_t* d, int32_t n,
-                                           int32_t nc) {
+TINYOPS_ARM_INLINE void dw_unpack_interior(const int8_t* pa, const int8_t* pb, int32_t c2,
+                                           int32_t* d, int32_t n, int32_t nc) {
   switch (nc >> 2) {
-    case 1: dw_unpack_pairs<KH, G, 1>(pa, c, d, n); break;
-    case 2: dw_unpack_pairs<KH, G, (G >= 8 ? 2 : 1)>(pa, c, d, n); break;
-    case 3: dw_unpack_pairs<KH, G, (G >= 12 ? 3 : 1)>(pa, c, d, n); break;
-    default: dw_unpack_pairs<KH, G, G / 4>(pa, c, d, n); break;
+    case 1: dw_unpack_pairs<KH, G, 1>(pa, pb, c2, d, n); break;
+    case 2: dw_unpack_pairs<KH, G, (G >= 8 ? 2 : 1)>(pa, pb, c2, d, n); break;
+    case 3: dw_unpack_pairs<KH, G, (G >= 12 ? 3 : 1)>(pa, pb, c2, d, n); break;
+    default: dw_unpack_pairs<KH, G, G / 4>(pa, pb, c2, d, n); break;
+  }
+}
+
+// A row outside the image: every pair of every channel is (zero point,
+// zero point) as int16, one word for the `words` words of each of npairs
+// pairs (step words apart). Eight words a STM.
+TINYOPS_ARM_INLINE void dw_fill_pairs(int32_t* d, int32_t npairs, int32_t words, int32_t step,
+                                      uint32_t zp4) {
+  const uint32_t h = zp4 & 0xffffu;  // two zero-point bytes
+  const int32_t v = arm_dsp::even16(h | (h << 16));
+  for (int32_t j = 0; j < npairs; ++j, d += step) {
+    int32_t* p = d;
+    int32_t k = words;
+    for (; k >= 8; k -= 8, p += 8) {
+      p[0] = v, p[1] = v, p[2] = v, p[3] = v, p[4] = v, p[5] = v, p[6] = v, p[7] = v;
+    }
+    for (; k > 0; --k) *p++ = v;
+  }
+}
+
+// Which of a chunk's column pairs lie inside the image: pairs [ja, jb) have
+// both columns in, from image column ix0 (pair 0's first column) on; pairs
+// before jl and from jr on have both in the padding.
+struct DwRowPairs {
+  int32_t ix0, ja, jb, jl, jr, npairs;
+};
+inline DwRowPairs dw_row_pairs_inside(const DwTile& t, int32_t q0, int32_t npairs) {
+  DwRowPairs r;
+  r.ix0 = q0 - t.pad_left;
+  r.npairs = npairs;
+  r.ja = r.ix0 >= 0 ? 0 : (1 - r.ix0) / 2;
+  r.jb = t.in_w - r.ix0 >= 2 ? (t.in_w - r.ix0) / 2 : 0;
+  r.jb = r.jb < npairs ? r.jb : npairs;
+  r.ja = r.ja < r.jb ? r.ja : r.jb;
+  r.jl = r.ix0 < 0 ? -r.ix0 / 2 : 0;
+  r.jl = r.jl < r.ja ? r.jl : r.ja;
+  r.jr = (t.in_w - r.ix0 + 1) / 2;
+  r.jr = r.jr < r.jb ? r.jb : (r.jr > npairs ? npairs : r.jr);
+  return r;
+}
+
+// A pair with a column in the padding (a or b the zero-point bytes).
+template <int G>
+TINYOPS_ARM_INLINE void dw_unpack_edge_pair(const int8_t* a, const int8_t* b, int32_t* d) {
+  using namespace arm_dsp;
+#pragma GCC unroll 4
+  for (int32_t k = 0; k < G / 4; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
+}
+
+// The pairs of every ring slot that lie wholly in the left or right padding
+// (the same zero-point words for every image row), written once per chunk
+// for dw_unpack_row_inside, which skips them.
+template <int KH, int G>
+void dw_fill_padding_pairs(const DwTile& t, const DwRowPairs& g) {
+  for (int32_t s = 0; s < KH; ++s) {
+    int32_t* d = t.ring + s * G;
+    dw_fill_pairs(d, g.jl, G, KH * G, t.zp4);
+    dw_fill_pairs(d + g.jr * KH * G, g.npairs - g.jr, G, KH * G, t.zp4);
+  }
+}
+
+// dw_unpack_row's common case, inline in the row loop: image row iy, a whole
+// group of G channels, after dw_fill_padding_pairs: the interior in one call,
+// and the few pairs with one column in the padding. (Out of line, the
+// general row costs about 120 instructions a row besides its pairs, as much
+// as a whole 16-channel pair.)
+template <int KH, int G>
+TINYOPS_ARM_INLINE void dw_unpack_row_inside(const DwTile& t, int32_t iy, int32_t ci,
+                                             const DwRowPairs& g, int32_t s) {
+  constexpr int32_t step = KH * G;
+  const int32_t c = t.in_c;
+  int32_t* const d = t.ring + s * G;
+  const int8_t* const row = t.in + static_cast<ptrdiff_t>(iy - t.in_row0) * t.in_w * c + ci;
+  auto col = [&](int32_t ix) -> const int8_t* {
+    return ix >= 0 && ix < t.in_w ? row + static_cast<ptrdiff_t>(ix) * c : t.zpbuf;
+  };
+  for (int32_t j = g.jl; j < g.ja; ++j) {
+    dw_unpack_edge_pair<G>(col(g.ix0 + 2 * j), col(g.ix0 + 2 * j + 1), d + j * step);
+  }
+  if (g.jb > g.ja) {
+    const int8_t* pa = row + static_cast<ptrdiff_t>(g.ix0 + 2 * g.ja) * c;
+    dw_unpack_pairs<KH, G, G / 4>(pa, pa + c, 2 * c, d + g.ja * step, g.jb - g.ja);
+  }
+  for (int32_t j = g.jb; j < g.jr; ++j) {
+    dw_unpack_edge_pair<G>(col(g.ix0 + 2 * j), col(g.ix0 + 2 * j + 1), d + j * step);
   }
 }
 
@@ -299,25 +383,23 @@ void dw_unpack_row(const DwTile& t, int32_t iy, int32_t ci, int32_t nc, int32_t 
   auto pixel = [&](int32_t ix) -> const int8_t* {
     return row_in && ix >= 0 && ix < t.in_w ? src + static_cast<ptrdiff_t>(ix) * c : zpbuf;
   };
+  if (!row_in) {
+    dw_fill_pairs(d, npairs, (nc + 3) & ~3, step, t.zp4);
+    return;
+  }
   if ((nc & 3) == 0) {
     // Pairs whose two columns are inside the image: [ja, jb).
-    int32_t ja = 0, jb = 0;
-    if (row_in) {
-      ja = ix0 >= 0 ? 0 : (1 - ix0) / 2;
-      jb = t.in_w - ix0 >= 2 ? (t.in_w - ix0) / 2 : 0;
-      jb = jb < npairs ? jb : npairs;
-      ja = ja < jb ? ja : jb;
-    }
-    const int32_t nsub = nc >> 2;
+    const DwRowPairs g = dw_row_pairs_inside(t, q0, npairs);
+    const int32_t ja = g.ja, jb = g.jb;
+    // Edge pairs (a column in the padding) through the same loop, one pair.
     auto edge = [&](int32_t j) {
-      const int8_t* a = pixel(ix0 + 2 * j);
-      const int8_t* b = pixel(ix0 + 2 * j + 1);
-      for (int32_t k = 0; k < nsub; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
+      dw_unpack_interior<KH, G>(pixel(ix0 + 2 * j), pixel(ix0 + 2 * j + 1), 0, d, 1, nc);
     };
     int32_t j = 0;
     for (; j < ja; ++j, d += step) edge(j);
     if (j < jb) {
-      dw_unpack_interior<KH, G>(src + static_cast<ptrdiff_t>(ix0 + 2 * j) * c, c, d, jb - j, nc);
+      const int8_t* pa = src + static_cast<ptrdiff_t>(ix0 + 2 * j) * c;
+      dw_unpack_interior<KH, G>(pa, pa + c, 2 * c, d, jb - j, nc);
       d += (jb - j) * step;
       j = jb;
     }

@@ -57,12 +57,15 @@ inline bool depthwise_tile(const DepthwiseConv2DParams& p, const InputBand& in,
   const int32_t* mult = p.multiplier + c0;
   const int32_t* lsh = p.left_shift + c0;
   const int32_t* rsh = p.right_shift + c0;
+  if (!op.ok) return false;
+  const OutConstMaker maker(op);
   for (int32_t i = 0; i < n; ++i) {
-    if (!out_const_setup(op, mult[i], lsh[i], rsh[i], &cst[i].out)) return false;
+    if (!maker.make(mult[i], lsh[i], rsh[i], &cst[i].out)) return false;
     // bias + input_offset * (all the channel's weights): every tap counts.
     uint32_t wsum = 0;
     if (rs) {
-      for (int32_t r = 0; r < KH; ++r) wsum += static_cast<uint32_t>(rs[r * OC + i]);
+      const int32_t* r = rs + i;
+      for (int32_t k = 0; k < KH; ++k, r += OC) wsum += static_cast<uint32_t>(*r);
     } else {
       for (int32_t t = 0; t < KH * KW; ++t) {
         wsum += static_cast<uint32_t>(static_cast<int32_t>(filter[static_cast<ptrdiff_t>(t) * OC + c0 + i]));

@@ -15,7 +15,7 @@
 //  * P pixels x 1 channel (P = 2..6, PxDot): per 4 depths one LDR + two
 //    SXTB16 of the weight word, then per two pixels one LDM of their four
 //    unpacked words and four SMLAD -- 18 instructions per 24 MACs at P = 6
-//    (where K % 4 == 0 and P >= 4, the whole channel loop is assembly:
+//    (where K % 4 == 0, the whole channel loop is assembly:
 //    pxN_*);
 //  * 1 pixel x 3 channels (FULLY_CONNECTED and single-pixel 1x1
 //    convolutions with K % 8 == 0 and aligned rows, fc3_*): per 8 depths one
@@ -111,7 +111,7 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
 template <int P, int kKind>
 void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* const* ob) {
-  if (P >= 4 && (K & 3) == 0) {
+  if ((K & 3) == 0) {
     const int32_t full = K >> 2;
     const PxFrame f{{ob[0], ob[P > 1 ? 1 : 0], ob[P > 2 ? 2 : 0], ob[P > 3 ? 3 : 0],
                      ob[P > 4 ? 4 : 0], ob[P > 5 ? 5 : 0]},
@@ -173,27 +173,14 @@ void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, 
 
 // Prepares the output-stage constants of tile channels [cb, cb + nc); false
 // when one of them needs TFLM's generic stage.
-// (out_const_setup with the op-wide parts hoisted: it runs for every channel
-// of every invoke, which a 1-pixel layer notices.)
 inline bool block_constants(const GemmOut& o, const OutOp& op, int32_t cb, int32_t nc,
                             OutConst* oc) {
   if (!op.ok) return false;
-  const int32_t* mult = o.multiplier + cb;
-  const int32_t* lsh = o.left_shift + cb;
-  const int32_t* rsh = o.right_shift + cb;
-  const bool plain = op.kind == kOutPlain;
-  const uint32_t off = static_cast<uint32_t>(op.off_term);
-  const uint32_t top = plain ? 0u : 0x80000000u;
-  const uint32_t sub_term = static_cast<uint32_t>(op.sub_term);
-  const uint32_t sub_mask = plain ? 0u : ~0u;
+  const OutConstMaker maker(op);
   for (int32_t i = 0; i < nc; ++i) {
-    const int32_t m = mult[i], e = rsh[i];
-    if (lsh[i] != 0 || static_cast<uint32_t>(e - 1) > 22u || m < (1 << 30)) return false;
-    // As out_const_setup: R = 2^(e-1) + off_term * 2^e (+ 2^31), S = 2^(31-e) + sub_term.
-    oc[i].m2 = static_cast<int32_t>(static_cast<uint32_t>(m) << 1);
-    oc[i].round = static_cast<int32_t>((1u << (e - 1)) + (off << e) + top);
-    oc[i].shift = e;
-    oc[i].sub = static_cast<int32_t>(((0x80000000u >> e) + sub_term) & sub_mask);
+    if (!maker.make(o.multiplier[cb + i], o.left_shift[cb + i], o.right_shift[cb + i], &oc[i])) {
+      return false;
+    }
   }
   return true;
 }

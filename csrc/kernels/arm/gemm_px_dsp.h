@@ -1,5 +1,5 @@
 // Arm DSP GEMM, P pixels x 1 channel: the unpacked-pixel layout (expand_pixels)
-// and the PxDot / pxN_* (N = 4, 5, 6) assembly loops. Part of gemm_dsp.h (see there for the
+// and the PxDot / pxN_* (N = 2 .. 6) assembly loops. Part of gemm_dsp.h (see there for the
 // design and the exactness argument); include that, not this.
 #pragma once
 #include <cstddef>
@@ -244,7 +244,7 @@ TINYOPS_PX_DEFINE(5, TINYOPS_PX_END_REG, TINYOPS_PX_IN_REG)
 TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
 
 // ---------------------------------------------------------------------------
-// P = 4, 5 or 6 pixels x the block's channels, K a multiple of 4: the whole
+// P = 2 .. 6 pixels x the block's channels, K a multiple of 4: the whole
 // channel loop in one assembly function, as PxDot<P> + the output stage
 // leave GCC no registers for the loop's own state (it spills and reloads
 // about 25 words a channel). Here the 14 registers are fixed -- r4-r(3+P)
@@ -254,8 +254,9 @@ TINYOPS_PX_DEFINE(6, TINYOPS_PX_END_MEM, TINYOPS_PX_IN_MEM)
 // STM of the output pointers and 12 more instructions; four depth groups a
 // loop iteration (the rest before the loop). Naked (the body is all
 // assembly): the frame pointer arrives in r0 (AAPCS). (Balanced blocks put
-// 5-pixel blocks in every 25-pixel layer, 4-pixel ones in 8- and 9-pixel
-// tiles: PxDot<P>'s C++ channel loop costs them about twice the cycles.)
+// 5-pixel blocks in every 25-pixel layer, and deep rows leave room for 3
+// pixels at K = 960 (kUnpackedBytes): PxDot<P>'s C++ channel loop, kept
+// for K % 4 != 0, costs them about twice the cycles.)
 struct PxFrame {
   int8_t* ob[6];        // +0: the pixels' outputs at the block's channel 0
   const int32_t* xend;  // +24: end of the unpacked pixels
@@ -267,22 +268,26 @@ struct PxFrame {
   const int8_t* wend;   // +48: end of the block's rows
 };
 // The accumulators of P pixels, and P's output pointers' registers.
-#define TINYOPS_PXN_EACH4(OP) OP("r4") OP("r5") OP("r6") OP("r7")
+#define TINYOPS_PXN_EACH2(OP) OP("r4") OP("r5")
+#define TINYOPS_PXN_EACH3(OP) TINYOPS_PXN_EACH2(OP) OP("r6")
+#define TINYOPS_PXN_EACH4(OP) TINYOPS_PXN_EACH3(OP) OP("r7")
 #define TINYOPS_PXN_EACH5(OP) TINYOPS_PXN_EACH4(OP) OP("r8")
 #define TINYOPS_PXN_EACH6(OP) TINYOPS_PXN_EACH5(OP) OP("r9")
+#define TINYOPS_PXN_OBREGS2 "{r0-r1}"
+#define TINYOPS_PXN_OBREGS3 "{r0-r2}"
 #define TINYOPS_PXN_OBREGS4 "{r0-r3}"
 #define TINYOPS_PXN_OBREGS5 "{r0-r3, r10}"
 #define TINYOPS_PXN_OBREGS6 "{r0-r3, r10, r11}"
-#define TINYOPS_PXN_STORE4          \
-  "strb   r4, [r0], #1\n\t"         \
-  "strb   r5, [r1], #1\n\t"         \
-  "strb   r6, [r2], #1\n\t"         \
-  "strb   r7, [r3], #1\n\t"
+#define TINYOPS_PXN_STORE2 "strb   r4, [r0], #1\n\tstrb   r5, [r1], #1\n\t"
+#define TINYOPS_PXN_STORE3 TINYOPS_PXN_STORE2 "strb   r6, [r2], #1\n\t"
+#define TINYOPS_PXN_STORE4 TINYOPS_PXN_STORE3 "strb   r7, [r3], #1\n\t"
 #define TINYOPS_PXN_STORE5 TINYOPS_PXN_STORE4 "strb   r8, [r10], #1\n\t"
 #define TINYOPS_PXN_STORE6 TINYOPS_PXN_STORE5 "strb   r9, [r11], #1\n\t"
 // Pixels 1 .. P-1 start from the bias in r4 (the M4's first group starts
 // pixel 1 itself).
-#define TINYOPS_PXN_BIAS_FROM2_4 "mov    r6, r4\n\tmov    r7, r4\n\t"
+#define TINYOPS_PXN_BIAS_FROM2_2 ""
+#define TINYOPS_PXN_BIAS_FROM2_3 "mov    r6, r4\n\t"
+#define TINYOPS_PXN_BIAS_FROM2_4 TINYOPS_PXN_BIAS_FROM2_3 "mov    r7, r4\n\t"
 #define TINYOPS_PXN_BIAS_FROM2_5 TINYOPS_PXN_BIAS_FROM2_4 "mov    r8, r4\n\t"
 #define TINYOPS_PXN_BIAS_FROM2_6 TINYOPS_PXN_BIAS_FROM2_5 "mov    r9, r4\n\t"
 // The odd half of the weight word is unpacked after the first LDM, where the
@@ -307,7 +312,7 @@ struct PxFrame {
 // loaded one cycle before: about 13 cycles per 24 MACs instead of 20.
 // TINYOPS_PXN_M7_GROUP##P(X, W): the group X bytes past ip, weight word W
 // bytes past lr; TINYOPS_PXN_ADVANCE(P, n) then moves both past n groups.
-#define TINYOPS_PXN_M7_HEAD(X, W)         \
+#define TINYOPS_PXN_M7_TO2(X, W)          \
   "ldr    r11, [lr, #" W "]\n\t"          \
   "ldr    r0, [ip, #(" X ")]\n\t"         \
   "sxtb16 r10, r11\n\t"                   \
@@ -317,11 +322,17 @@ struct PxFrame {
   "ldr    r2, [ip, #(" X "+8)]\n\t"       \
   "smlad  r4, r1, r11, r4\n\t"            \
   "ldr    r3, [ip, #(" X "+12)]\n\t"      \
-  "smlad  r5, r2, r10, r5\n\t"            \
+  "smlad  r5, r2, r10, r5\n\t"
+#define TINYOPS_PXN_M7_GROUP2(X, W) TINYOPS_PXN_M7_TO2(X, W) "smlad  r5, r3, r11, r5\n\t"
+#define TINYOPS_PXN_M7_TO3(X, W)          \
+  TINYOPS_PXN_M7_TO2(X, W)                \
   "ldr    r0, [ip, #(" X "+16)]\n\t"      \
   "smlad  r5, r3, r11, r5\n\t"            \
   "ldr    r1, [ip, #(" X "+20)]\n\t"      \
-  "smlad  r6, r0, r10, r6\n\t"            \
+  "smlad  r6, r0, r10, r6\n\t"
+#define TINYOPS_PXN_M7_GROUP3(X, W) TINYOPS_PXN_M7_TO3(X, W) "smlad  r6, r1, r11, r6\n\t"
+#define TINYOPS_PXN_M7_HEAD(X, W)         \
+  TINYOPS_PXN_M7_TO3(X, W)                \
   "ldr    r2, [ip, #(" X "+24)]\n\t"      \
   "smlad  r6, r1, r11, r6\n\t"            \
   "ldr    r3, [ip, #(" X "+28)]\n\t"      \
@@ -361,6 +372,9 @@ struct PxFrame {
 #else
 // Cortex-M4: LDM of two pixels' words (1 + 4 cycles; four LDRs would take
 // as many and a register more), an odd fifth pixel by LDRD.
+#define TINYOPS_PXN_REST2 ""
+#define TINYOPS_PXN_REST3 \
+  "ldrd   r0, r1, [ip], #8\n\tsmlad  r6, r0, r10, r6\n\tsmlad  r6, r1, r11, r6\n\t"
 #define TINYOPS_PXN_REST4 TINYOPS_PXN_PAIR("r6", "r7")
 #define TINYOPS_PXN_REST5 \
   TINYOPS_PXN_REST4 "ldrd   r0, r1, [ip], #8\n\tsmlad  r8, r0, r10, r8\n\tsmlad  r8, r1, r11, r8\n\t"
@@ -450,12 +464,14 @@ struct PxFrame {
   TINYOPS_PXN_FNS(P, high, TINYOPS_PXN_OUT_HIGH)         \
   TINYOPS_PXN_FNS(P, range, TINYOPS_PXN_OUT_RANGE)       \
   TINYOPS_PXN_FNS(P, plain, TINYOPS_PXN_OUT_PLAIN)
+TINYOPS_PXN_KINDS(2)
+TINYOPS_PXN_KINDS(3)
 TINYOPS_PXN_KINDS(4)
 TINYOPS_PXN_KINDS(5)
 TINYOPS_PXN_KINDS(6)
 static_assert(sizeof(PxFrame) == 52 && sizeof(OutConst) == 16, "offsets in TINYOPS_PXN_FN");
 
-// The P-pixel channel loop of one output-stage kind (P = 4, 5, 6).
+// The P-pixel channel loop of one output-stage kind (P = 2 .. 6).
 template <int P, int kKind>
 inline void pxn_channels(int32_t pre, const PxFrame* f) {
 #define TINYOPS_PXN_CALL(N)                              \
@@ -469,6 +485,8 @@ inline void pxn_channels(int32_t pre, const PxFrame* f) {
     }                                                    \
     return;                                              \
   }
+  TINYOPS_PXN_CALL(2)
+  TINYOPS_PXN_CALL(3)
   TINYOPS_PXN_CALL(4)
   TINYOPS_PXN_CALL(5)
   TINYOPS_PXN_CALL(6)

@@ -76,29 +76,37 @@ inline OutOp out_op(int32_t output_offset, int32_t act_min, int32_t act_max, boo
   return op;
 }
 
+// The per-channel constants with the op-wide parts hoisted (they are set up
+// for every channel of every invoke, which small layers notice):
+//   R = 2^(e-1) + off_term * 2^e + 2^31, S = 2^(31-e) + sub_term;
+//   kOutPlain: R = 2^(e-1) + off * 2^e, S unused (0).
+// (32-bit wrapping arithmetic: R's true value fits int32 whenever make()
+// returns true, see above, so the wrapped bit pattern is R.)
+struct OutConstMaker {
+  uint32_t off, top, sub_term, sub_mask;
+  explicit OutConstMaker(const OutOp& op)
+      : off(static_cast<uint32_t>(op.off_term)),
+        top(op.kind == kOutPlain ? 0u : 0x80000000u),
+        sub_term(static_cast<uint32_t>(op.sub_term)),
+        sub_mask(op.kind == kOutPlain ? 0u : ~0u) {}
+  // Fills c for one channel of an op whose OutOp is ok; false when the
+  // channel needs TFLM's generic stage.
+  bool make(int32_t multiplier, int32_t left_shift, int32_t e, OutConst* c) const {
+    if (left_shift != 0 || static_cast<uint32_t>(e - 1) > 22u || multiplier < (1 << 30)) {
+      return false;
+    }
+    c->m2 = static_cast<int32_t>(static_cast<uint32_t>(multiplier) << 1);
+    c->round = static_cast<int32_t>((1u << (e - 1)) + (off << e) + top);
+    c->shift = e;
+    c->sub = static_cast<int32_t>(((0x80000000u >> e) + sub_term) & sub_mask);
+    return true;
+  }
+};
+
 // Fills c for one channel; false when the channel needs TFLM's generic stage.
-// (32-bit wrapping arithmetic: R's true value fits int32 whenever it returns
-// true, see above, so the wrapped bit pattern is R.)
 inline bool out_const_setup(const OutOp& op, int32_t multiplier, int32_t left_shift,
                             int32_t right_shift, OutConst* c) {
-  const int32_t e = right_shift;
-  if (!op.ok || left_shift != 0 || static_cast<uint32_t>(e - 1) > 22u ||
-      multiplier < (1 << 30)) {
-    return false;
-  }
-  // R = 2^(e-1) + (off - hi - 1) * 2^e + 2^31, S = 2^(31-e) + (lo + 127 - hi);
-  // kOutPlain: R = 2^(e-1) + off * 2^e, S unused.
-  uint32_t round = (1u << (e - 1)) + (static_cast<uint32_t>(op.off_term) << e);
-  uint32_t sub = 0;
-  if (op.kind != kOutPlain) {
-    round += 0x80000000u;
-    sub = (1u << (31 - e)) + static_cast<uint32_t>(op.sub_term);
-  }
-  c->m2 = static_cast<int32_t>(static_cast<uint32_t>(multiplier) << 1);
-  c->round = static_cast<int32_t>(round);
-  c->shift = e;
-  c->sub = static_cast<int32_t>(sub);
-  return true;
+  return op.ok && OutConstMaker(op).make(multiplier, left_shift, right_shift, c);
 }
 
 // What TFLM's generic stage needs; arrays start at the tile's first channel.

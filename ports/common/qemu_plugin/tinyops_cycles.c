@@ -20,6 +20,8 @@
  *   event_end=ADDR  its end address, and
  *   mailbox=ADDR    tinyops_dma_mailbox (256-byte aligned)
  *   dump=1          print each translated instruction's decoding to stderr
+ *   profile=FILE    plain mode: at exit, one line per translation block,
+ *                   "pc n_insns executions" (hex pc), for tools/profile_firmware.py
  *
  * Records, one a line, key=value, counters cumulative from the start:
  *   mark insns=N cycles=N stall_mem=N stall_fetch=N stall_branch=N stall_dma=N
@@ -99,6 +101,36 @@
 #include "cycles_memory.h"
 #include "cycles_dma_run.h"
 
+/* ---- profile (plain mode): executions per translation block -------------------------------- */
+
+struct prof_tb {
+    uint64_t pc;
+    uint32_t n;
+    uint64_t count;
+    struct prof_tb *next;
+};
+static struct prof_tb *prof_head;
+static FILE *prof_out;
+
+static void prof_translate(struct qemu_plugin_tb *tb, size_t n)
+{
+    struct prof_tb *p = calloc(1, sizeof(*p));
+    p->pc = qemu_plugin_tb_vaddr(tb);
+    p->n = (uint32_t)n;
+    p->next = prof_head;
+    prof_head = p;
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &p->count, 1);
+}
+
+static void prof_write(void)
+{
+    for (const struct prof_tb *p = prof_head; p; p = p->next) {
+        if (p->count) fprintf(prof_out, "%" PRIx64 " %u %" PRIu64 "\n", p->pc, p->n, p->count);
+    }
+    fclose(prof_out);
+    prof_out = NULL;
+}
+
 /* ---- translation --------------------------------------------------------------------------- */
 
 static unsigned fetch_line_bytes(void)
@@ -113,6 +145,7 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     const size_t n = qemu_plugin_tb_n_insns(tb);
     if (!cycle_mode) {
         qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insn_count, n);
+        if (prof_out) prof_translate(tb, n);
         for (size_t i = 0; i < n; ++i) {
             struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
             if (qemu_plugin_insn_vaddr(insn) == marker_addr) {
@@ -211,6 +244,7 @@ static void on_plugin_exit(qemu_plugin_id_t id, void *userdata)
     (void)id;
     (void)userdata;
     emit("total", insn_count, cycles);
+    if (prof_out) prof_write();
     if (dump) {
         static const char *bn[] = {"none", "direct", "cond", "call", "ind", "ret"};
         for (int k = 1; k < 6; ++k) {
@@ -247,6 +281,12 @@ PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *in
             event_end = strtoull(arg + 10, NULL, 0);
         } else if (strncmp(arg, "mailbox=", 8) == 0) {
             mailbox_addr = strtoull(arg + 8, NULL, 0);
+        } else if (strncmp(arg, "profile=", 8) == 0) {
+            prof_out = fopen(arg + 8, "w");
+            if (!prof_out) {
+                fprintf(stderr, "tinyops_cycles: cannot open %s\n", arg + 8);
+                return -1;
+            }
         } else if (strncmp(arg, "dump=", 5) == 0) {
             dump = atoi(arg + 5) != 0;
         } else {
