@@ -40,6 +40,38 @@ inline void expand_pixels(const int8_t* const* xs, int32_t P, int32_t K, int32_t
   expand_pixels_strided(xs, P, K, buf, 2 * P);
 }
 
+// Four depth groups a step of a word-aligned pixel (n steps): one LDM of
+// the 16 bytes, then per group its two unpacked words and the move to the
+// next group (`stride` bytes on): 19 instructions for 4 groups where the C++
+// loop took 32. The M7 stores both words with one STRD (single-issue, as the
+// two STRs it replaces would be on its one store port); the M4 with two STRs
+// (STRD costs 3 cycles there).
+#if defined(TINYOPS_CORTEX_M7)
+#define TINYOPS_XP_STORE(R) \
+  "sxtb16 %[t], " R "\n\tsxtb16 " R ", " R ", ror #8\n\tstrd   %[t], " R ", [%[d]]\n\t" \
+  "add    %[d], %[d], %[stride]\n\t"
+#else
+#define TINYOPS_XP_STORE(R)                                                                  \
+  "sxtb16 %[t], " R "\n\tsxtb16 " R ", " R ", ror #8\n\tstr    %[t], [%[d]]\n\t"            \
+  "str    " R ", [%[d], #4]\n\tadd    %[d], %[d], %[stride]\n\t"
+#endif
+inline void expand_aligned_groups(const int8_t* x, int32_t* d, int32_t n, int32_t stride) {
+  register int32_t r0 __asm__("r0");
+  register int32_t r1 __asm__("r1");
+  register int32_t r2 __asm__("r2");
+  register int32_t r3 __asm__("r3");
+  int32_t t;
+  __asm__ volatile("1:\n\t"
+                   "ldmia  %[x]!, {r0-r3}\n\t" TINYOPS_XP_STORE("r0") TINYOPS_XP_STORE("r1")
+                       TINYOPS_XP_STORE("r2") TINYOPS_XP_STORE("r3")
+                   "subs   %[n], %[n], #1\n\t"
+                   "bne    1b\n\t"
+                   : [x] "+r"(x), [d] "+r"(d), [n] "+r"(n), [t] "=&r"(t), "=&r"(r0), "=&r"(r1),
+                     "=&r"(r2), "=&r"(r3)
+                   : [stride] "r"(stride)
+                   : "cc", "memory");
+}
+
 // The same with `step` words between a pixel's depth groups (pixel p's first
 // words at buf + 2p).
 inline void expand_pixels_strided(const int8_t* const* xs, int32_t P, int32_t K, int32_t* buf,
@@ -49,7 +81,14 @@ inline void expand_pixels_strided(const int8_t* const* xs, int32_t P, int32_t K,
   for (int32_t p = 0; p < P; ++p) {
     const int8_t* x = xs[p];
     int32_t* d = buf + 2 * p;
-    for (int32_t g = 0; g < full; ++g, x += 4, d += step) {
+    int32_t g = 0;
+    if ((reinterpret_cast<uintptr_t>(x) & 3u) == 0 && full >= 4) {
+      g = full & ~3;
+      expand_aligned_groups(x, d, g >> 2, step * 4);
+      x += 4 * g;
+      d += g * step;
+    }
+    for (; g < full; ++g, x += 4, d += step) {
       const uint32_t v = load4(x);
       d[0] = even16(v);
       d[1] = odd16(v);
