@@ -41,13 +41,20 @@ inline uint32_t gemm_xbuf_bytes(int32_t K) {
   return pixels * per_pixel;
 }
 
+// Depth of a row of the weight scratch (small K): the portable path's
+// transposed copy needs K, the Arm DSP im2col its rows padded to whole
+// depth groups (arm/im2col_dsp.h).
+inline int32_t wbuf_depth(int32_t K) { return (K + 3) & ~3; }
+
 // Scratch for the accumulator block, a bias_eff of nch channels, the
 // portable transposed weights and the unpacked activations (each piece
 // rounded as ScratchCursor does).
 inline uint32_t gemm_scratch_bytes(int32_t K, int32_t nch) {
   return align16(static_cast<uint32_t>(kPixelBlock * kChannelBlock) * 4u) +
          align16(static_cast<uint32_t>(nch) * 4u) +
-         align16(K <= kOuterMaxDepth ? static_cast<uint32_t>(K) * static_cast<uint32_t>(nch) : 0u) +
+         align16(K <= kOuterMaxDepth
+                     ? static_cast<uint32_t>(wbuf_depth(K)) * static_cast<uint32_t>(nch)
+                     : 0u) +
          align16(gemm_xbuf_bytes(K));
 }
 
@@ -62,7 +69,7 @@ inline GemmScratch take_gemm_scratch(ScratchCursor& sc, int32_t K, int32_t nch) 
   GemmScratch g;
   g.acc = sc.take<int32_t>(static_cast<size_t>(kPixelBlock * kChannelBlock));
   g.bias_eff = sc.take<int32_t>(static_cast<size_t>(nch));
-  g.wbuf = sc.take<int8_t>(K <= kOuterMaxDepth ? static_cast<size_t>(K) * nch : 0);
+  g.wbuf = sc.take<int8_t>(K <= kOuterMaxDepth ? static_cast<size_t>(wbuf_depth(K)) * nch : 0);
   g.xbuf_bytes = gemm_xbuf_bytes(K);
   g.xbuf = reinterpret_cast<int32_t*>(sc.take<uint8_t>(g.xbuf_bytes));
   return g;

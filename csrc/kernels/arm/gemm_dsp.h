@@ -43,6 +43,7 @@
 
 #include "kernels/arm/gemm_fc_dsp.h"
 #include "kernels/arm/gemm_px_dsp.h"
+#include "kernels/arm/gemm_pxn_dsp.h"
 #include "kernels/arm/output_stage.h"
 #include "kernels/arm_dsp.h"
 #include "kernels/quant.h"

@@ -4,10 +4,9 @@
 // im2col fed straight to the Arm DSP GEMM (arm_kernels::GemmSource): the
 // pixels of one output row segment, unpacked into the GEMM's int16 pairs as
 // they are gathered. The 3-channel 3x3 stem's interior pixels are read as 7
-// words (27 window bytes, 3 rows of 9, and a zero: K rounded up to a multiple
-// of 4 by a zero activation, which meets the next weight row's first byte or,
-// for the tile's last row, nothing: see arm/gemm_dsp.h); every other pixel is
-// gathered by im2col_pixel into `col` first.
+// words (27 window bytes, 3 rows of 9, and a zero, for weight rows padded
+// to 28 with a zero weight: conv_im2col_rows); every other pixel is gathered
+// by im2col_pixel into `col` first.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -113,6 +112,22 @@ inline void conv_im2col_rows(const Conv2DParams& p, const InputBand& in, int32_t
   const GemmOut o{rq.multiplier + cs, rq.left_shift + cs, rq.right_shift + cs,
                   rq.output_offset, rq.act_min, rq.act_max};
   int8_t* row_outs[kGemmBatchPixels];
+  // Small depths that are not whole depth groups (the 3-channel stem's 27)
+  // get rows padded with zero weights in the reserved weight scratch, so the
+  // GEMM's assembly block loops take them. The extra depth meets a gathered
+  // byte (col holds kIm2colPixels >= 9 pixels of K) times a zero weight.
+  const int8_t* w = gw.w;
+  int32_t K = gw.K;
+  if ((K & 3) != 0 && K <= conv_detail::kOuterMaxDepth) {
+    const int32_t kp = conv_detail::wbuf_depth(K);
+    for (int32_t c = 0; c < gw.nch; ++c) {
+      int8_t* row = gs.wbuf + static_cast<ptrdiff_t>(c) * kp;
+      __builtin_memcpy(row, w + static_cast<ptrdiff_t>(c) * K, static_cast<size_t>(K));
+      for (int32_t k = K; k < kp; ++k) row[k] = 0;
+    }
+    w = gs.wbuf;
+    K = kp;
+  }
   for (int32_t y = out.row_begin; y < out.row_end; ++y) {
     int8_t* dst = out.data + static_cast<ptrdiff_t>(y - out.row_begin) * out.row_stride +
                   (cs - out.ch_begin);
@@ -123,8 +138,8 @@ inline void conv_im2col_rows(const Conv2DParams& p, const InputBand& in, int32_t
       }
       const Im2colSource ctx{&p, &in, g, y, x0, col};
       const GemmSource src{im2col_unpack, im2col_raw, &ctx};
-      gemm(src, np, gw.w, gw.K, gw.nch, bias_eff, o, row_outs,
-           reinterpret_cast<OutConst*>(gs.acc), gs.xbuf, gs.xbuf_bytes);
+      gemm(src, np, w, K, gw.nch, bias_eff, o, row_outs, reinterpret_cast<OutConst*>(gs.acc),
+           gs.xbuf, gs.xbuf_bytes);
     }
   }
 }
