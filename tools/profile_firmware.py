@@ -111,7 +111,9 @@ def main(argv=None) -> int:
             )
         )
         return 0
-    print(f"{args.board}: {executed:,} guest instructions executed (invoke: {result.invoke_instructions:,}); ELF {result.elf}")
+    print(
+        f"{args.board}: {executed:,} guest instructions executed (invoke: {result.invoke_instructions:,}); ELF {result.elf}"
+    )
     for name, n in ranked[: args.top]:
         print(f"  {100.0 * n / executed:6.2f} %  {n:>14,}  {name}")
     if args.blocks:
