@@ -132,107 +132,38 @@ struct PxFrame {
 // so no accumulator needs a copy of the bias. The groups before the loop
 // (PRE, from offset 8P) advance past it too; without PRE groups the first
 // group advances alone.
-#define TINYOPS_PXN_M7_FIRST2 \
-  "ldr    r11, [lr]\n\t" \
-  "ldr    r0, [ip]\n\t" \
-  "sxtb16 r10, r11\n\t" \
-  "ldr    r1, [ip, #4]\n\t" \
-  "sxtb16 r11, r11, ror #8\n\t" \
-  "ldr    r2, [ip, #8]\n\t" \
-  "ldr    r3, [ip, #12]\n\t" \
-  "smlad  r5, r2, r10, r4\n\t" \
-  "smlad  r5, r3, r11, r5\n\t" \
-  "smlad  r4, r0, r10, r4\n\t" \
-  "smlad  r4, r1, r11, r4\n\t"
-#define TINYOPS_PXN_M7_FIRST3 \
-  "ldr    r11, [lr]\n\t" \
-  "ldr    r0, [ip]\n\t" \
-  "sxtb16 r10, r11\n\t" \
-  "ldr    r1, [ip, #4]\n\t" \
-  "sxtb16 r11, r11, ror #8\n\t" \
-  "ldr    r2, [ip, #8]\n\t" \
-  "ldr    r3, [ip, #12]\n\t" \
-  "smlad  r5, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #16]\n\t" \
-  "smlad  r5, r3, r11, r5\n\t" \
-  "ldr    r3, [ip, #20]\n\t" \
-  "smlad  r6, r2, r10, r4\n\t" \
-  "smlad  r6, r3, r11, r6\n\t" \
-  "smlad  r4, r0, r10, r4\n\t" \
-  "smlad  r4, r1, r11, r4\n\t"
-#define TINYOPS_PXN_M7_FIRST4 \
-  "ldr    r11, [lr]\n\t" \
-  "ldr    r0, [ip]\n\t" \
-  "sxtb16 r10, r11\n\t" \
-  "ldr    r1, [ip, #4]\n\t" \
-  "sxtb16 r11, r11, ror #8\n\t" \
-  "ldr    r2, [ip, #8]\n\t" \
-  "ldr    r3, [ip, #12]\n\t" \
-  "smlad  r5, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #16]\n\t" \
-  "smlad  r5, r3, r11, r5\n\t" \
-  "ldr    r3, [ip, #20]\n\t" \
-  "smlad  r6, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #24]\n\t" \
-  "smlad  r6, r3, r11, r6\n\t" \
-  "ldr    r3, [ip, #28]\n\t" \
-  "smlad  r7, r2, r10, r4\n\t" \
-  "smlad  r7, r3, r11, r7\n\t" \
-  "smlad  r4, r0, r10, r4\n\t" \
-  "smlad  r4, r1, r11, r4\n\t"
-#define TINYOPS_PXN_M7_FIRST5 \
-  "ldr    r11, [lr]\n\t" \
-  "ldr    r0, [ip]\n\t" \
-  "sxtb16 r10, r11\n\t" \
-  "ldr    r1, [ip, #4]\n\t" \
-  "sxtb16 r11, r11, ror #8\n\t" \
-  "ldr    r2, [ip, #8]\n\t" \
-  "ldr    r3, [ip, #12]\n\t" \
-  "smlad  r5, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #16]\n\t" \
-  "smlad  r5, r3, r11, r5\n\t" \
-  "ldr    r3, [ip, #20]\n\t" \
-  "smlad  r6, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #24]\n\t" \
-  "smlad  r6, r3, r11, r6\n\t" \
-  "ldr    r3, [ip, #28]\n\t" \
-  "smlad  r7, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #32]\n\t" \
-  "smlad  r7, r3, r11, r7\n\t" \
-  "ldr    r3, [ip, #36]\n\t" \
-  "smlad  r8, r2, r10, r4\n\t" \
-  "smlad  r8, r3, r11, r8\n\t" \
-  "smlad  r4, r0, r10, r4\n\t" \
-  "smlad  r4, r1, r11, r4\n\t"
-#define TINYOPS_PXN_M7_FIRST6 \
-  "ldr    r11, [lr]\n\t" \
-  "ldr    r0, [ip]\n\t" \
-  "sxtb16 r10, r11\n\t" \
-  "ldr    r1, [ip, #4]\n\t" \
-  "sxtb16 r11, r11, ror #8\n\t" \
-  "ldr    r2, [ip, #8]\n\t" \
-  "ldr    r3, [ip, #12]\n\t" \
-  "smlad  r5, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #16]\n\t" \
-  "smlad  r5, r3, r11, r5\n\t" \
-  "ldr    r3, [ip, #20]\n\t" \
-  "smlad  r6, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #24]\n\t" \
-  "smlad  r6, r3, r11, r6\n\t" \
-  "ldr    r3, [ip, #28]\n\t" \
-  "smlad  r7, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #32]\n\t" \
-  "smlad  r7, r3, r11, r7\n\t" \
-  "ldr    r3, [ip, #36]\n\t" \
-  "smlad  r8, r2, r10, r4\n\t" \
-  "ldr    r2, [ip, #40]\n\t" \
-  "smlad  r8, r3, r11, r8\n\t" \
-  "ldr    r3, [ip, #44]\n\t" \
-  "smlad  r9, r2, r10, r4\n\t" \
-  "smlad  r9, r3, r11, r9\n\t" \
-  "smlad  r4, r0, r10, r4\n\t" \
-  "smlad  r4, r1, r11, r4\n\t"
-#define TINYOPS_PXN_FIRST(P) TINYOPS_PXN_M7_FIRST##P
+#define TINYOPS_PXN_M7_FIRST_HEAD        \
+  "ldr    r11, [lr]\n\t"                \
+  "ldr    r0, [ip]\n\t"                 \
+  "sxtb16 r10, r11\n\t"                 \
+  "ldr    r1, [ip, #4]\n\t"             \
+  "sxtb16 r11, r11, ror #8\n\t"         \
+  "ldr    r2, [ip, #8]\n\t"             \
+  "ldr    r3, [ip, #12]\n\t"
+// Pixel a's two words (in r2 / r3) from the bias, loading the next pixel's
+// (X bytes on) beside them; the last such pixel loads nothing.
+#define TINYOPS_PXN_M7_FIRST_STEP(a, X)   \
+  "smlad  " a ", r2, r10, r4\n\t"       \
+  "ldr    r2, [ip, #" X "]\n\t"         \
+  "smlad  " a ", r3, r11, " a "\n\t"    \
+  "ldr    r3, [ip, #(" X "+4)]\n\t"
+#define TINYOPS_PXN_M7_FIRST_LAST(a) \
+  "smlad  " a ", r2, r10, r4\n\tsmlad  " a ", r3, r11, " a "\n\t"
+#define TINYOPS_PXN_M7_FIRST_PIXEL0 "smlad  r4, r0, r10, r4\n\tsmlad  r4, r1, r11, r4\n\t"
+#define TINYOPS_PXN_M7_STEPS2 TINYOPS_PXN_M7_FIRST_LAST("r5")
+#define TINYOPS_PXN_M7_STEPS3 TINYOPS_PXN_M7_FIRST_STEP("r5", "16") TINYOPS_PXN_M7_FIRST_LAST("r6")
+#define TINYOPS_PXN_M7_STEPS4 \
+  TINYOPS_PXN_M7_FIRST_STEP("r5", "16") TINYOPS_PXN_M7_FIRST_STEP("r6", "24") \
+      TINYOPS_PXN_M7_FIRST_LAST("r7")
+#define TINYOPS_PXN_M7_STEPS5 \
+  TINYOPS_PXN_M7_FIRST_STEP("r5", "16") TINYOPS_PXN_M7_FIRST_STEP("r6", "24") \
+      TINYOPS_PXN_M7_FIRST_STEP("r7", "32") TINYOPS_PXN_M7_FIRST_LAST("r8")
+#define TINYOPS_PXN_M7_STEPS6 \
+  TINYOPS_PXN_M7_FIRST_STEP("r5", "16") TINYOPS_PXN_M7_FIRST_STEP("r6", "24") \
+      TINYOPS_PXN_M7_FIRST_STEP("r7", "32") TINYOPS_PXN_M7_FIRST_STEP("r8", "40") \
+          TINYOPS_PXN_M7_FIRST_LAST("r9")
+#define TINYOPS_PXN_FIRST(P) \
+  TINYOPS_PXN_M7_FIRST_HEAD TINYOPS_PXN_M7_STEPS##P TINYOPS_PXN_M7_FIRST_PIXEL0
 #define TINYOPS_PXN_PRE0(P) TINYOPS_PXN_ADVANCE(P, 1)
 #define TINYOPS_PXN_PRE1(P) TINYOPS_PXN_GRP(P, 1) TINYOPS_PXN_ADVANCE(P, 2)
 #define TINYOPS_PXN_PRE2(P) TINYOPS_PXN_GRP(P, 1) TINYOPS_PXN_GRP(P, 2) TINYOPS_PXN_ADVANCE(P, 3)
