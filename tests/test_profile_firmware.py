@@ -14,7 +14,6 @@ import importlib.util
 import os
 from pathlib import Path
 
-import pytest
 from support.firmware import arm_tools_missing, skip_without
 
 ROOT = Path(__file__).resolve().parent.parent
