@@ -27,9 +27,9 @@ from an unpartitioned plan (no DMA in their counts). The classes:
     -128, per-channel weights, ReLU6): FULLY_CONNECTED 1280 -> 1000 and
     960 -> 1280, depthwise 5x5 and 7x7 at strides 1 and 2;
   * the whole paper model, once with each op alone (unpartitioned plan) and
-    once with the default plan of the board (partitioned: its emulated DMA
-    copies are CPU copies, counted as instructions, unless the emulator
-    leaves them out).
+    once with the default plan of the board (partitioned: the emulated
+    DMA's copies, CPU copies in QEMU, are left out of the counts, as a
+    board's DMA engine does them).
 
 With the emulator's cycle model (emulate(..., cycles=True), the QEMU cycle
 model of tinyops_tflm.planning.board_timing), modelled cycles per MAC of each op in the

@@ -187,7 +187,9 @@ def emulate(
     cycles: bool = False,
 ) -> EmulationResult:
     """Export `model` for `board`, build the emulated firmware, run it under
-    QEMU and return its outputs (and per-op instruction counts).
+    QEMU and return its outputs (and per-op instruction counts: the
+    kernels' own, the emulated DMA's copies and event calls left out, as a
+    board's DMA engine does the copies).
 
     With `cycles`, the plugin runs the board's cycle model
     (:mod:`tinyops_tflm.planning.board_timing`): per-op modelled cycles and stalls;

@@ -95,13 +95,15 @@ def run_firmware(
             config_file = elf.with_suffix(f".timing.{os.getpid()}")
             config_file.write_text(timing.config_text())
             args.append(f"config={config_file}")
-            if EVENT_SYMBOL in syms and MAILBOX_SYMBOL in syms:
-                addr, size = syms[EVENT_SYMBOL]
-                args += [
-                    f"event={addr:#x}",
-                    f"event_end={addr + max(size, 2):#x}",
-                    f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}",
-                ]
+        # The DMA event function: both modes leave it and the emulated DMA's
+        # copies out of the counts (the DMA engine's work on a board).
+        if EVENT_SYMBOL in syms and MAILBOX_SYMBOL in syms:
+            addr, size = syms[EVENT_SYMBOL]
+            args += [
+                f"event={addr:#x}",
+                f"event_end={addr + max(size, 2):#x}",
+                f"mailbox={syms[MAILBOX_SYMBOL][0]:#x}",
+            ]
         profile = os.environ.get(PROFILE_ENV)
         if profile and timing is None:
             args.append(f"profile={profile}")

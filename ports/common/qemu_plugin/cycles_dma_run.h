@@ -102,6 +102,23 @@ static void dma_event(void)
     }
 }
 
+/* Plain mode: the instructions of the emulated DMA's copies (between
+ * COPY_BEGIN and COPY_END: the DMA engine's work on a board) are left out
+ * of the counts, as the cycle model leaves them out of CPU time. */
+static uint64_t copy_insns, copy_from;
+
+static void plain_event(void)
+{
+    const uint32_t ev = ev_words[0] & 0xFF;
+    if (ev == EV_COPY_BEGIN) {
+        in_copy = true;
+        copy_from = insn_count;
+    } else if (ev == EV_COPY_END && in_copy) {
+        in_copy = false;
+        copy_insns += insn_count - copy_from;
+    }
+}
+
 /* Loads inside tinyops_dma_event: each one's address is mailbox + one byte of
  * an argument, little-endian, EV_WORDS words. */
 static void on_event_mem(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *ud)
@@ -112,7 +129,13 @@ static void on_event_mem(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t
     if (ev_bytes >= EV_WORDS * 4) return;
     const uint32_t b = (uint32_t)(vaddr - mailbox_addr);
     ev_words[ev_bytes / 4] |= b << (8 * (ev_bytes % 4));
-    if (++ev_bytes == EV_WORDS * 4) dma_event();
+    if (++ev_bytes == EV_WORDS * 4) {
+        if (cycle_mode) {
+            dma_event();
+        } else {
+            plain_event();
+        }
+    }
 }
 
 /* ---- run time ---------------------------------------------------------------------------- */
@@ -152,6 +175,15 @@ static void fetch_lines(const struct tb_info *b)
         last_fetch_line = line;
         last_line_cyc = b->lines[i].cyc;
     }
+}
+
+/* Plain mode: the event function starts a new event. */
+static void on_plain_event_entry(unsigned int vcpu, void *ud)
+{
+    (void)vcpu;
+    (void)ud;
+    ev_bytes = 0;
+    memset(ev_words, 0, sizeof(ev_words));
 }
 
 static void on_tb_exec(unsigned int vcpu, void *ud)
@@ -204,6 +236,6 @@ static void on_marker(unsigned int vcpu_index, void *userdata)
         if (in_copy) return;
         emit("mark", insn_count - m->n_after, cycles - m->cyc_after);
     } else {
-        emit("mark", insn_count - m->n_after, 0);
+        emit("mark", insn_count - copy_insns - m->n_after, 0);
     }
 }

@@ -6,7 +6,9 @@
  * Two modes:
  *   plain (no config=):  counts executed instructions with an inline per-TB
  *                        add (deterministic, fast) and records the count at
- *                        every tinyops_op_marker() call;
+ *                        every tinyops_op_marker() call; with event= and
+ *                        mailbox=, the DMA event function and the emulated
+ *                        DMA's copies are not counted (as in cycles mode);
  *   cycles (config=F):   the cycle model below; instructions of the emulated
  *                        DMA's copies and of the DMA event function are not
  *                        counted (they are the DMA engine's work, costed by
@@ -21,7 +23,10 @@
  *   mailbox=ADDR    tinyops_dma_mailbox (256-byte aligned)
  *   dump=1          print each translated instruction's decoding to stderr
  *   profile=FILE    plain mode: at exit, one line per translation block,
- *                   "pc n_insns executions" (hex pc), for tools/profile_firmware.py
+ *                   "pc n_insns executions" (hex pc), after a line
+ *                   "# dma_copy_insns N" (the emulated DMA's copies, which
+ *                   the blocks include and the counts leave out), for
+ *                   tools/profile_firmware.py
  *
  * Records, one a line, key=value, counters cumulative from the start:
  *   mark insns=N cycles=N stall_mem=N stall_fetch=N stall_branch=N stall_dma=N
@@ -122,8 +127,10 @@ static void prof_translate(struct qemu_plugin_tb *tb, size_t n)
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &p->count, 1);
 }
 
-static void prof_write(void)
+static void prof_write(uint64_t copies)
 {
+    /* the emulated DMA's copies run as blocks too; the counts leave them out */
+    fprintf(prof_out, "# dma_copy_insns %" PRIu64 "\n", copies);
     for (const struct prof_tb *p = prof_head; p; p = p->next) {
         if (p->count) fprintf(prof_out, "%" PRIx64 " %u %" PRIu64 "\n", p->pc, p->n, p->count);
     }
@@ -144,6 +151,18 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     (void)id;
     const size_t n = qemu_plugin_tb_n_insns(tb);
     if (!cycle_mode) {
+        const uint64_t pc = qemu_plugin_tb_vaddr(tb);
+        if (pc >= event_addr && pc < event_end) {
+            /* the DMA event function: read its events, count none of it */
+            if (pc == event_addr) {
+                qemu_plugin_register_vcpu_tb_exec_cb(tb, on_plain_event_entry, QEMU_PLUGIN_CB_NO_REGS, NULL);
+            }
+            for (size_t i = 0; i < n; ++i) {
+                qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), on_event_mem,
+                                                 QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+            }
+            return;
+        }
         qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insn_count, n);
         if (prof_out) prof_translate(tb, n);
         for (size_t i = 0; i < n; ++i) {
@@ -243,8 +262,8 @@ static void on_plugin_exit(qemu_plugin_id_t id, void *userdata)
 {
     (void)id;
     (void)userdata;
-    emit("total", insn_count, cycles);
-    if (prof_out) prof_write();
+    emit("total", cycle_mode ? insn_count : insn_count - copy_insns, cycles);
+    if (prof_out) prof_write(copy_insns);
     if (dump) {
         static const char *bn[] = {"none", "direct", "cond", "call", "ind", "ret"};
         for (int k = 1; k < 6; ++k) {
@@ -309,8 +328,8 @@ PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *in
         if (cfg.sd_bank_bytes == 0) cfg.sd_bank_bytes = 1u << 22;
         if (cfg.dma_max_items == 0) cfg.dma_max_items = 65535;
         if (cfg.dma_max_items_burst == 0) cfg.dma_max_items_burst = 65532;
-        if (event_addr == UINT64_MAX || mailbox_addr == UINT64_MAX) event_end = 0;
     }
+    if (event_addr == UINT64_MAX || mailbox_addr == UINT64_MAX) event_end = 0;
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_translate);
     qemu_plugin_register_atexit_cb(id, on_plugin_exit, NULL);
     return 0;
