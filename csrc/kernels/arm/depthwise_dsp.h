@@ -54,12 +54,20 @@ namespace arm_kernels {
 #define TINYOPS_DW_LDQ0_1 "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, 1) "]\n\t"
 #define TINYOPS_DW_LDQ0_2 "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(0, 2) "]\n\t"
 #define TINYOPS_DW_LDQ0(s) TINYOPS_DW_LDQ0_##s
+// A kernel row's first loads: pair 0 (the post-indexed load in row 0), the
+// row's weights (WLD) and the other pairs (LOADS). The M4 chains its LDRs
+// (an LDR after an LDR takes a cycle), the M7 puts the weights between the
+// post-indexed load and the next load from its updated pointer.
+#if defined(TINYOPS_CORTEX_M7)
+#define TINYOPS_DW_ROW_LOADS(s, WLD, LOADS) TINYOPS_DW_LDQ0(s) WLD LOADS
+#else
+#define TINYOPS_DW_ROW_LOADS(s, WLD, LOADS) TINYOPS_DW_LDQ0(s) LOADS WLD
+#endif
 // Stride 1, kernel row s: pixels x (pairs 0, 1), x + 1, x + 2 (1, 2), x + 3.
 #define TINYOPS_DW3_S1_ROW(s, WLD, A1, A3, A2, A0)                               \
-  TINYOPS_DW_LDQ0(s)                          \
-  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
-  "ldr    %[x2], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
-  WLD                                                                            \
+  TINYOPS_DW_ROW_LOADS(s, WLD,                                                   \
+                       "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"     \
+                       "ldr    %[x2], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t")    \
   "smlatb %[a1], %[x0], %[w0], %[" A1 "]\n\t"                                   \
   "smlatb %[a3], %[x1], %[w0], %[" A3 "]\n\t"                                   \
   "smlad  %[a2], %[x1], %[w0], %[" A2 "]\n\t"                                   \
@@ -70,9 +78,7 @@ namespace arm_kernels {
   "smlabt %[a2], %[x2], %[w1], %[a2]\n\t"
 // Stride 2, kernel row s: pixel k reads pairs k (E) and k + 1 (bottom x O).
 #define TINYOPS_DW3_S2_ROW(s, WLD, A0, A1, A2, A3)                               \
-  WLD                                                                            \
-  TINYOPS_DW_LDQ0(s)                          \
-  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  TINYOPS_DW_ROW_LOADS(s, WLD, "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t") \
   "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"                                       \
   "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
@@ -138,17 +144,13 @@ namespace arm_kernels {
 
 // Two pixels (the step after the 4-pixel ones when 2 or 3 columns remain).
 #define TINYOPS_DW3_S1_ROW2(s, WLD, A1, A0)                                      \
-  TINYOPS_DW_LDQ0(s)                          \
-  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
-  WLD                                                                            \
+  TINYOPS_DW_ROW_LOADS(s, WLD, "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t") \
   "smlatb %[a1], %[x0], %[w0], %[" A1 "]\n\t"                                   \
   "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
   "smlad  %[a1], %[x1], %[w1], %[a1]\n\t"                                       \
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"
 #define TINYOPS_DW3_S2_ROW2(s, WLD, A0, A1)                                      \
-  WLD                                                                            \
-  TINYOPS_DW_LDQ0(s)                          \
-  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  TINYOPS_DW_ROW_LOADS(s, WLD, "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t") \
   "smlad  %[a0], %[x0], %[w0], %[" A0 "]\n\t"                                   \
   "ldr    %[x0], [%[q], " TINYOPS_DW_OFF(2, s) "]\n\t"                          \
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"                                       \
@@ -192,9 +194,7 @@ namespace arm_kernels {
 // stride 2, the top half read either way. 28 instructions for 9 MACs, where
 // the C++ loop took about 60.
 #define TINYOPS_DW3_ROW1(s, WLD)                                                 \
-  WLD                                                                            \
-  TINYOPS_DW_LDQ0(s)                          \
-  "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t"                          \
+  TINYOPS_DW_ROW_LOADS(s, WLD, "ldr    %[x1], [%[q], " TINYOPS_DW_OFF(1, s) "]\n\t") \
   "smlad  %[a0], %[x0], %[w0], %[a0]\n\t"                                       \
   "smlabt %[a0], %[x1], %[w1], %[a0]\n\t"
 #define TINYOPS_DW3_RANGE1 "ldr    %[w1], %[addv]\n\tadd    %[a0], %[a0], %[w1]\n\t"
