@@ -2,7 +2,8 @@
 # Checks formatting and lint without changing files; exits non-zero when
 # clang-format would change a C/C++ file, when ruff format would change a
 # Python file or when ruff's lint rules find something. tools/format.sh fixes
-# all but the lint findings ruff cannot fix itself.
+# all but the lint findings ruff cannot fix itself. Files as format.sh: new,
+# not yet added ones included, so a local run sees what CI will.
 #   bash tools/check_style.sh [PATH...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ command -v "$CLANG_FORMAT" >/dev/null || { echo "check_style: $CLANG_FORMAT not 
 command -v "$RUFF" >/dev/null || { echo "check_style: $RUFF not found (pip install ruff)" >&2; exit 2; }
 
 status=0
-mapfile -t cxx < <(git ls-files -- "${@:-.}" | grep -E '\.(c|cc|cpp|h|hpp)$' || true)
+mapfile -t cxx < <(git ls-files --cached --others --exclude-standard -- "${@:-.}" | grep -E '\.(c|cc|cpp|h|hpp)$' || true)
 if [ ${#cxx[@]} -gt 0 ]; then
   bad=()
   for f in "${cxx[@]}"; do
@@ -23,7 +24,7 @@ if [ ${#cxx[@]} -gt 0 ]; then
     status=1
   fi
 fi
-mapfile -t py < <(git ls-files -- "${@:-.}" | grep -E '\.py$' || true)
+mapfile -t py < <(git ls-files --cached --others --exclude-standard -- "${@:-.}" | grep -E '\.py$' || true)
 if [ ${#py[@]} -gt 0 ]; then
   "$RUFF" format --check "${py[@]}" || status=1
   "$RUFF" check "${py[@]}" || status=1
