@@ -293,7 +293,7 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
   const int32_t q0 = xa * SW;
   const int32_t ps = t.pixel_stride;
   const DwRowPairs inside = dw_row_pairs_inside(t, q0, npairs);
-  if (nc == G) dw_fill_padding_pairs<KH, G>(t, inside);
+  if ((nc & 3) == 0) dw_fill_padding_pairs<KH, G>(t, inside);
   // The ring holds image rows [next - KH, next); row iy sits in slot iy mod KH.
   int32_t next = INT32_MIN, next_slot = 0;
   const int32_t iy_first = t.row_begin * t.sh - t.pad_top;
@@ -305,10 +305,10 @@ void dw_chunk(const DwTile& t, int32_t ci, int32_t nc, int32_t g0, int32_t ng,
       next_slot = rho;
     }
     for (; next < iy0 + KH; ++next) {
-      if (nc == G && next >= 0 && next < t.in_h) {
-        dw_unpack_row_inside<KH, G>(t, next, ci, inside, next_slot);
+      if ((nc & 3) == 0 && next >= 0 && next < t.in_h) {
+        dw_unpack_row_inside<KH, G>(t, next, ci, nc, inside, next_slot);
       } else {
-        dw_unpack_row<KH, G>(t, next, ci, nc, q0, npairs, next_slot, t.zpbuf);
+        dw_unpack_row<KH, G>(t, next, ci, nc, q0, npairs, next_slot);
       }
       next_slot = next_slot + 1 == KH ? 0 : next_slot + 1;
     }

@@ -319,12 +319,21 @@ inline DwRowPairs dw_row_pairs_inside(const DwTile& t, int32_t q0, int32_t npair
   return r;
 }
 
-// A pair with a column in the padding (a or b the zero-point bytes).
-template <int G>
-TINYOPS_ARM_INLINE void dw_unpack_edge_pair(const int8_t* a, const int8_t* b, int32_t* d) {
+// Image row iy at input channel ci, and column ix of it (the zero-point
+// bytes outside the image).
+TINYOPS_ARM_INLINE const int8_t* dw_image_row(const DwTile& t, int32_t iy, int32_t ci) {
+  return t.in + static_cast<ptrdiff_t>(iy - t.in_row0) * t.in_w * t.in_c + ci;
+}
+TINYOPS_ARM_INLINE const int8_t* dw_column(const DwTile& t, const int8_t* row, int32_t ix) {
+  return ix >= 0 && ix < t.in_w ? row + static_cast<ptrdiff_t>(ix) * t.in_c : t.zpbuf;
+}
+
+// A pair with a column in the padding, nc (a multiple of 4) channels.
+TINYOPS_ARM_INLINE void dw_unpack_edge_pair(const int8_t* a, const int8_t* b, int32_t* d,
+                                            int32_t nc) {
   using namespace arm_dsp;
 #pragma GCC unroll 4
-  for (int32_t k = 0; k < G / 4; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
+  for (int32_t k = 0; k < nc >> 2; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
 }
 
 // The pairs of every ring slot that lie wholly in the left or right padding
@@ -339,75 +348,49 @@ void dw_fill_padding_pairs(const DwTile& t, const DwRowPairs& g) {
   }
 }
 
-// dw_unpack_row's common case, inline in the row loop: image row iy, a whole
-// group of G channels, after dw_fill_padding_pairs: the interior in one call,
-// and the few pairs with one column in the padding. (Out of line, the
-// general row costs about 120 instructions a row besides its pairs, as much
-// as a whole 16-channel pair.)
+// Image row iy, inline in the row loop, for nc (a multiple of 4, <= G)
+// channels, after dw_fill_padding_pairs: the interior in one call, and the
+// few pairs with one column in the padding. (Out of line, a row costs about
+// 120 instructions besides its pairs, as much as a whole 16-channel pair.)
 template <int KH, int G>
-TINYOPS_ARM_INLINE void dw_unpack_row_inside(const DwTile& t, int32_t iy, int32_t ci,
+TINYOPS_ARM_INLINE void dw_unpack_row_inside(const DwTile& t, int32_t iy, int32_t ci, int32_t nc,
                                              const DwRowPairs& g, int32_t s) {
   constexpr int32_t step = KH * G;
   const int32_t c = t.in_c;
   int32_t* const d = t.ring + s * G;
-  const int8_t* const row = t.in + static_cast<ptrdiff_t>(iy - t.in_row0) * t.in_w * c + ci;
-  auto col = [&](int32_t ix) -> const int8_t* {
-    return ix >= 0 && ix < t.in_w ? row + static_cast<ptrdiff_t>(ix) * c : t.zpbuf;
-  };
+  const int8_t* const row = dw_image_row(t, iy, ci);
   for (int32_t j = g.jl; j < g.ja; ++j) {
-    dw_unpack_edge_pair<G>(col(g.ix0 + 2 * j), col(g.ix0 + 2 * j + 1), d + j * step);
+    dw_unpack_edge_pair(dw_column(t, row, g.ix0 + 2 * j), dw_column(t, row, g.ix0 + 2 * j + 1),
+                        d + j * step, nc);
   }
   if (g.jb > g.ja) {
     const int8_t* pa = row + static_cast<ptrdiff_t>(g.ix0 + 2 * g.ja) * c;
-    dw_unpack_pairs<KH, G, G / 4>(pa, pa + c, 2 * c, d + g.ja * step, g.jb - g.ja);
+    dw_unpack_interior<KH, G>(pa, pa + c, 2 * c, d + g.ja * step, g.jb - g.ja, nc);
   }
   for (int32_t j = g.jb; j < g.jr; ++j) {
-    dw_unpack_edge_pair<G>(col(g.ix0 + 2 * j), col(g.ix0 + 2 * j + 1), d + j * step);
+    dw_unpack_edge_pair(dw_column(t, row, g.ix0 + 2 * j), dw_column(t, row, g.ix0 + 2 * j + 1),
+                        d + j * step, nc);
   }
 }
 
-// Unpacks image row iy (zero point when outside the image), padded columns
-// [q0, q0 + 2 * npairs), input channels [ci, ci + nc) (nc <= G), into slot s.
-// Columns outside the image read zpbuf (G bytes of the zero point).
+// The rows dw_unpack_row_inside does not take, out of line: a row outside
+// the image (every pair the zero point) and any row of a group whose last
+// nc % 4 channels are not a whole word; padded columns [q0, q0 + 2 * npairs),
+// input channels [ci, ci + nc) (nc <= G), into slot s.
 template <int KH, int G>
 void dw_unpack_row(const DwTile& t, int32_t iy, int32_t ci, int32_t nc, int32_t q0,
-                   int32_t npairs, int32_t s, const int8_t* zpbuf) {
+                   int32_t npairs, int32_t s) {
   using namespace arm_dsp;
   int32_t* d = t.ring + s * G;
   constexpr int32_t step = KH * G;  // words between pairs
-  const int32_t ix0 = q0 - t.pad_left;  // image column of pair 0's first column
-  const int32_t c = t.in_c;
-  const bool row_in = iy >= 0 && iy < t.in_h;
-  const int8_t* src =
-      row_in ? t.in + static_cast<ptrdiff_t>(iy - t.in_row0) * t.in_w * c + ci : zpbuf;
-  auto pixel = [&](int32_t ix) -> const int8_t* {
-    return row_in && ix >= 0 && ix < t.in_w ? src + static_cast<ptrdiff_t>(ix) * c : zpbuf;
-  };
-  if (!row_in) {
+  if (iy < 0 || iy >= t.in_h) {
     dw_fill_pairs(d, npairs, (nc + 3) & ~3, step, t.zp4);
     return;
   }
-  if ((nc & 3) == 0) {
-    // Pairs whose two columns are inside the image: [ja, jb).
-    const DwRowPairs g = dw_row_pairs_inside(t, q0, npairs);
-    const int32_t ja = g.ja, jb = g.jb;
-    // Edge pairs (a column in the padding) through the same loop, one pair.
-    auto edge = [&](int32_t j) {
-      dw_unpack_interior<KH, G>(pixel(ix0 + 2 * j), pixel(ix0 + 2 * j + 1), 0, d, 1, nc);
-    };
-    int32_t j = 0;
-    for (; j < ja; ++j, d += step) edge(j);
-    if (j < jb) {
-      const int8_t* pa = src + static_cast<ptrdiff_t>(ix0 + 2 * j) * c;
-      dw_unpack_interior<KH, G>(pa, pa + c, 2 * c, d, jb - j, nc);
-      d += (jb - j) * step;
-      j = jb;
-    }
-    for (; j < npairs; ++j, d += step) edge(j);
-    return;
-  }
-  // A partial group: whole 4-channel words, then bytes for the last nc % 4
-  // channels (never read past the last channel; the rest is the zero point).
+  const int32_t ix0 = q0 - t.pad_left;  // image column of pair 0's first column
+  const int8_t* const row = dw_image_row(t, iy, ci);
+  // Whole 4-channel words, then bytes for the last nc % 4 channels (never
+  // read past the last channel; the rest is the zero point).
   const int32_t full = nc >> 2, rest = nc & 3;
   auto partial = [&](const int8_t* px) -> uint32_t {
     uint32_t v = t.zp4;
@@ -418,8 +401,8 @@ void dw_unpack_row(const DwTile& t, int32_t iy, int32_t ci, int32_t nc, int32_t 
     return v;
   };
   for (int32_t j = 0; j < npairs; ++j, d += step) {
-    const int8_t* a = pixel(ix0 + 2 * j);
-    const int8_t* b = pixel(ix0 + 2 * j + 1);
+    const int8_t* a = dw_column(t, row, ix0 + 2 * j);
+    const int8_t* b = dw_column(t, row, ix0 + 2 * j + 1);
     for (int32_t k = 0; k < full; ++k) dw_store_pair(load4(a + 4 * k), load4(b + 4 * k), d + 4 * k);
     if (rest) dw_store_pair(partial(a), partial(b), d + 4 * full);
   }

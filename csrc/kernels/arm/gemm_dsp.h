@@ -76,8 +76,8 @@ TINYOPS_ARM_INLINE int8_t out_value(int32_t acc, const OutStage& s, int32_t i) {
 // Block drivers.
 
 // P (2..6) unpacked pixels at xb x the block's nc channels (rows w + i * K,
-// bias be[i]); outputs ob[p][i].
-template <int P, bool kTail, int kKind>
+// bias be[i], K % 4 != 0); outputs ob[p][i].
+template <int P, int kKind>
 void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
                  const OutStage& s, int8_t* const* obp) {
   int8_t* ob[P];  // in this frame: one load per store
@@ -92,13 +92,11 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
     } else {
       for (int p = 0; p < P; ++p) a[p] = be[i];
     }
-    if (kTail) {
-      // The row's last partial word: the bytes past the row are the next
-      // row's, met by zero activations; only the very last row reads bytes.
-      const int8_t* last = row + 4 * full;
-      const uint32_t v = last + 4 <= s.wend ? arm_dsp::load4(last) : partial_word(last, rem);
-      PxDot<P>::tail(xtail, v, a);
-    }
+    // The row's last partial word: the bytes past the row are the next
+    // row's, met by zero activations; only the very last row reads bytes.
+    const int8_t* last = row + 4 * full;
+    const uint32_t wlast = last + 4 <= s.wend ? arm_dsp::load4(last) : partial_word(last, rem);
+    PxDot<P>::tail(xtail, wlast, a);
     int8_t v[P];
 #pragma GCC unroll 6
     for (int p = 0; p < P; ++p) v[p] = out_value<kKind>(a[p], s, i);
@@ -107,8 +105,8 @@ void px_channels(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, cons
   }
 }
 
-// Separate loops with and without a partial last depth group: one shared
-// loop keeps the accumulators in memory around the branch.
+// K a multiple of 4: the whole channel loop in assembly (gemm_pxn_dsp.h);
+// otherwise PxDot with the row's partial last word.
 template <int P, int kKind>
 void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const int32_t* be,
               const OutStage& s, int8_t* const* ob) {
@@ -120,11 +118,7 @@ void px_block(const int32_t* xb, const int8_t* w, int32_t K, int32_t nc, const i
     pxn_channels<P, kKind>((full - 1) & 3, &f);
     return;
   }
-  if (K & 3) {
-    px_channels<P, true, kKind>(xb, w, K, nc, be, s, ob);
-  } else {
-    px_channels<P, false, kKind>(xb, w, K, nc, be, s, ob);
-  }
+  px_channels<P, kKind>(xb, w, K, nc, be, s, ob);
 }
 
 // One unpacked pixel at xb x the block's nc channels, two channels at a time.
