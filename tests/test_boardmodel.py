@@ -21,6 +21,7 @@ import pytest
 from support.firmware import arm_tools_missing, assert_board_model_exact, skip_without
 
 from tinyops_tflm.firmware.boardmodel import (
+    BoardModelError,
     CacheCoherencyError,
     ClockError,
     DmaBusError,
@@ -254,6 +255,43 @@ def test_dcache_model_requires_clean_before_dma(selftest_elf):
     _program(m, a, 0x20000100, 16)  # destination in DTCM (not cached)
     m.dma.read32(0x00)
     assert bytes(m.uc.mem_read(0x20000100, 64)) == b"\x11" * 64
+
+
+def _dcache_on(m):
+    for way in range(4):
+        for s in range(32):
+            m.scs.write(0xF60, 4, (way << 30) | (s << 5))  # DCISW
+    m.scs.write(0xD14, 4, 1 << 16)
+
+
+def _dccisw_pass(m, lines=range(128)):
+    for i in lines:
+        m.scs.write(0xF74, 4, ((i % 4) << 30) | ((i // 4) << 5))
+
+
+def test_dcache_model_follows_a_whole_set_way_pass(selftest_elf):
+    # The DMA driver cleans + invalidates the whole cache by set/way around
+    # transfers larger than the cache: only a complete pass counts.
+    board = "stm32f746"
+    m = _dma_machine(board, selftest_elf[board])
+    _dcache_on(m)
+    a, b = 0x20010000, 0x20020000  # SRAM1: cacheable
+    m.uc.mem_write(a, b"\x22" * 64)
+    _dccisw_pass(m, lines=range(127))  # one line short: nothing is applied
+    with pytest.raises(CacheCoherencyError, match="never cleaned"):
+        _program(m, a, b, 16)
+    m.dma.streams[0].cr = 0
+    _dccisw_pass(m, lines=[127])  # completes the pass
+    _program(m, a, b, 16)
+    m.dma.read32(0x00)
+    # The DMA wrote b behind the cache: stale until a pass after the copy.
+    m.scs.dcache._on_access(m.uc, 16, b, 4, 0, None)  # a CPU read (UC_MEM_READ)
+    assert isinstance(m.error, CacheCoherencyError) and "stale cached data" in str(m.error)
+    m.error = None
+    _dccisw_pass(m)
+    assert bytes(m.uc.mem_read(b, 64)) == b"\x22" * 64
+    with pytest.raises(BoardModelError, match="clean-only or invalidate-only"):
+        m.scs.write(0xF60, 4, 0)  # DCISW with the cache on
 
 
 def test_clock_model_refuses(selftest_elf):

@@ -24,6 +24,10 @@ void CpuCopyDma::run(int slot) {
   tinyops_dma_event(TINYOPS_DMA_EV_COPY_BEGIN, job.id, 0, 0, 0);
   std::memmove(job.dst, job.src, job.bytes);
   tinyops_dma_event(TINYOPS_DMA_EV_COPY_END, job.id, 0, 0, 0);
+#if defined(TINYOPS_CORTEX_M7)
+  // The board driver's completion (Dma2Engine::finish).
+  cm::dcache_after_dma(job.dst, job.bytes);
+#endif
   bytes_copied_ += job.bytes;
 }
 
@@ -56,14 +60,7 @@ tinyops::DmaTicket CpuCopyDma::start(void* dst_p, const void* src_p, uint32_t by
 #if defined(TINYOPS_CORTEX_M7)
   // The board driver's cache maintenance (QEMU ignores the operations; the
   // instructions cost the same as on the board).
-  cm::dcache_clean(src, dma_bytes);
-  {
-    const uint32_t start_line = reinterpret_cast<uint32_t>(dst) & ~(cm::kCacheLine - 1);
-    const uint32_t end = reinterpret_cast<uint32_t>(dst) + bytes;
-    cm::dsb();
-    for (uint32_t l = start_line; l < end; l += cm::kCacheLine) cm::reg(cm::kDccimvac) = l;
-    cm::dsb();
-  }
+  cm::dcache_prepare_dma(src, dst, dma_bytes, bytes);
 #endif
   tinyops_dma_event(TINYOPS_DMA_EV_START | (unit_log2 << 8) | (burst ? 1u << 10 : 0u), id,
                     reinterpret_cast<uint32_t>(dst), reinterpret_cast<uint32_t>(src), dma_bytes);

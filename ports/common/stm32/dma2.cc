@@ -89,7 +89,7 @@ void Dma2Engine::program_chunk(int s) {
 void Dma2Engine::finish(int s) {
   Slot& slot = slots_[s];
 #if !TINYOPS_MUTATE_NO_DCACHE_INVALIDATE  // mutation (tests only): no invalidate after the copy
-  if (cfg_.cache_maintenance) cm::dcache_invalidate(slot.dst_start, slot.dst_bytes);
+  if (cfg_.cache_maintenance) cm::dcache_after_dma(slot.dst_start, slot.dst_bytes);
 #endif
   slot.id = 0;
 }
@@ -183,18 +183,12 @@ tinyops::DmaTicket Dma2Engine::start(void* dst_p, const void* src_p, uint32_t by
     std::memcpy(dst + dma_bytes, src + dma_bytes, bytes - dma_bytes);
     cpu_bytes_ += bytes - dma_bytes;
   }
-  if (cfg_.cache_maintenance) {
-#if !TINYOPS_MUTATE_NO_DCACHE_CLEAN  // mutation (tests only): the source is not cleaned
-    cm::dcache_clean(src, dma_bytes);
+  // The destination's clean + invalidate also writes back the CPU tail.
+#if TINYOPS_MUTATE_NO_DCACHE_CLEAN  // mutation (tests only): the source is not cleaned
+  if (cfg_.cache_maintenance) cm::dcache_prepare_dma(src, dst, 0, bytes);
+#else
+  if (cfg_.cache_maintenance) cm::dcache_prepare_dma(src, dst, dma_bytes, bytes);
 #endif
-    // Clean+invalidate: writes back the CPU tail and any dirty line, then no
-    // stale line of the destination remains.
-    const uint32_t start_line = reinterpret_cast<uint32_t>(dst) & ~(cm::kCacheLine - 1);
-    const uint32_t end = reinterpret_cast<uint32_t>(dst) + bytes;
-    cm::dsb();
-    for (uint32_t l = start_line; l < end; l += cm::kCacheLine) cm::reg(cm::kDccimvac) = l;
-    cm::dsb();
-  }
   slot.src = src;
   slot.dst = dst;
   slot.remaining = dma_bytes;

@@ -12,7 +12,9 @@
 //
 // Cortex-M7 (D-cache on): start() cleans the source lines and cleans +
 // invalidates the destination lines; completion invalidates the destination
-// again (lines the core may have speculatively refetched). Destinations should
+// again (lines the core may have speculatively refetched); a transfer larger
+// than the 4 KB cache cleans + invalidates the whole cache by set/way instead
+// (128 writes rather than one per line: cortexm.h). Destinations should
 // be 32-byte aligned and sized: the edge lines of an unaligned destination are
 // cleaned, so the CPU must not write their other bytes while a copy runs.
 //

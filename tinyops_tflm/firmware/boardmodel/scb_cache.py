@@ -14,7 +14,9 @@ DMA reads and writes). The cache is taken to be as large as memory and to
 hold every line the CPU may have touched - speculative reads of Normal
 memory make that the only safe assumption (ARMv7-M A3.5.x). Therefore:
 - a CPU write is visible to DMA only after a clean (DCCMVAC/DCCIMVAC) of its
-  line: a DMA read of bytes whose two views differ is a CacheCoherencyError;
+  line, or a whole clean + invalidate pass by set/way (DCCISW over all 128
+  set/way lines, which the driver uses for transfers larger than the cache):
+  a DMA read of bytes whose two views differ is a CacheCoherencyError;
 - a DMA write lands in PoC only; the CPU sees it after invalidating the line
   (DCIMVAC/DCCIMVAC) *after* the transfer. Until then the line is "stale":
   a CPU read of stale bytes that differ, or any CPU write to a stale line, is
@@ -55,6 +57,7 @@ class DCache:
         self._hook_range = None
         self.maintenance_ops = 0
         self.pending: list[tuple[str, int]] = []
+        self.sw_pass: set[tuple[int, int]] = set()  # DCCISW lines of a pass in progress
 
     # ---- regions -------------------------------------------------------------------
     def track(self, region) -> None:
@@ -125,10 +128,44 @@ class DCache:
 
     def by_set_way(self, value: int, clean: bool, invalidate: bool) -> None:
         sw = (value >> 30, (value >> 5) & (SETS - 1))
-        if self.enabled:
-            raise BoardModelError("D-cache maintenance by set/way while the D-cache is on is not modelled")
-        if invalidate:
-            self.invalidated.add(sw)
+        if not self.enabled:
+            if invalidate:
+                self.invalidated.add(sw)
+            return
+        # With the cache on, the model (every touched line cached) can follow
+        # only a whole pass of clean + invalidate: once all 128 set/way lines
+        # are written, every line is clean and invalidated. Until then nothing
+        # is applied, so a transfer observed mid-pass is judged without it.
+        self.maintenance_ops += 1
+        if not (clean and invalidate):
+            raise BoardModelError(
+                "D-cache clean-only or invalidate-only maintenance by set/way while the D-cache is on "
+                "is not modelled (only a whole clean + invalidate pass, DCCISW)"
+            )
+        self.sw_pass.add(sw)
+        if len(self.sw_pass) == SETS * WAYS:
+            self.sw_pass.clear()
+            self.flush()
+            self._clean_invalidate_all()
+
+    def _clean_invalidate_all(self) -> None:
+        changed = False
+        for region in self.m.cacheable_regions():
+            if region.name not in self.poc:
+                continue
+            poc, view, stale = self.poc[region.name], region.view, self.stale[region.name]
+            if stale.any():
+                # Stale lines hold no CPU writes: nothing to clean, the
+                # invalidate shows the CPU what the DMA wrote.
+                kept = np.repeat(stale, LINE)
+                np.copyto(poc, view, where=~kept)
+                view[kept] = poc[kept]
+                stale[:] = False
+                changed = True
+            else:
+                poc[:] = view
+        if changed:
+            self._update_hook()
 
     # ---- DMA side ----------------------------------------------------------------------
     def dma_read(self, region, off: int, n: int, who: str) -> np.ndarray:

@@ -132,6 +132,29 @@ inline void dcache_clean(const void* addr, uint32_t bytes) {
   isb();
 }
 
+// The STM32F746's D-cache (CCSIDR 0xF003E019, Cortex-M7 TRM "Identification
+// of the caches"): 32 sets x 4 ways x 32-byte lines.
+constexpr uint32_t kDcacheSets = 32;
+constexpr uint32_t kDcacheWays = 4;
+constexpr uint32_t kDcacheBytes = kDcacheSets * kDcacheWays * kCacheLine;
+
+// Clean + invalidate every line by set/way: 128 writes, however large the
+// range they stand for. Maintenance by address costs one write per 32-byte
+// line, so a DMA transfer of more bytes than the cache holds takes this
+// instead (dcache_prepare_dma / dcache_after_dma). Single core: set/way
+// operations reach every line that can hold the range.
+inline void dcache_clean_invalidate_all() {
+  dsb();
+  for (uint32_t s = 0; s < kDcacheSets * kCacheLine; s += kCacheLine) {
+    reg(kDccisw) = s;
+    reg(kDccisw) = s | (1u << 30);
+    reg(kDccisw) = s | (2u << 30);
+    reg(kDccisw) = s | (3u << 30);
+  }
+  dsb();
+  isb();
+}
+
 // Invalidate the lines of [addr, addr + bytes). Partial lines at either edge
 // hold bytes outside the range: those are cleaned and invalidated instead so
 // neighbouring data is never lost.
@@ -147,6 +170,35 @@ inline void dcache_invalidate(void* addr, uint32_t bytes) {
   }
   dsb();
   isb();
+}
+
+// Before a DMA copy of `bytes` from src to dst: the source written back to
+// memory, no line of the destination left in the cache (clean + invalidate,
+// so the CPU's bytes sharing an edge line are kept). Ranges larger than the
+// cache go by set/way.
+inline void dcache_prepare_dma(const void* src, void* dst, uint32_t src_bytes, uint32_t dst_bytes) {
+  if (src_bytes + dst_bytes > kDcacheBytes) {
+    dcache_clean_invalidate_all();
+    return;
+  }
+  dcache_clean(src, src_bytes);
+  uint32_t l = reinterpret_cast<uint32_t>(dst) & ~(kCacheLine - 1);
+  const uint32_t end = reinterpret_cast<uint32_t>(dst) + dst_bytes;
+  dsb();
+  for (; l < end; l += kCacheLine) reg(kDccimvac) = l;
+  dsb();
+}
+
+// After a DMA copy into [dst, dst + bytes): lines the core may have fetched
+// speculatively while it ran are dropped. By set/way (clean + invalidate: no
+// line of the destination is dirty, it was invalidated before the copy and
+// the CPU does not write it meanwhile) when the range is larger than the cache.
+inline void dcache_after_dma(void* dst, uint32_t bytes) {
+  if (bytes > kDcacheBytes) {
+    dcache_clean_invalidate_all();
+    return;
+  }
+  dcache_invalidate(dst, bytes);
 }
 
 }  // namespace cm
