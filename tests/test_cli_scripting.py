@@ -124,6 +124,12 @@ def test_plots_without_matplotlib_name_the_plot_extra(tmp_path, capsys, monkeypa
         assert main(argv) == 3, argv  # a missing dependency, not a usage error
         err = capsys.readouterr().err
         assert "needs matplotlib" in err and "pip install 'tinyops-tflm[plot]'" in err, (argv, err)
+    # explore's Pareto plot (explore itself needs TensorFlow to build models).
+    from tinyops_tflm.errors import MissingDependencyError
+    from tinyops_tflm.workflow.sweep_outputs import plot_pareto
+
+    with pytest.raises(MissingDependencyError, match=r"Pareto plot.*pip install 'tinyops-tflm\[plot\]'"):
+        plot_pareto([], plot)
     assert not list(tmp_path.iterdir())
 
 

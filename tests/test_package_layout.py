@@ -23,15 +23,20 @@ def _child(code: str) -> str:
 
 
 def test_public_api():
+    import tinyops_tflm
     from tinyops_tflm import (
         BudgetError,
         Interpreter,
         InvocationError,
         IsaError,
+        MissingDependencyError,
         ModelError,
+        ModelFileError,
+        ModelFileNotFound,
         PlanError,
         TinyOpsError,
         UnsupportedOpError,
+        WeightsPlacementError,
         read_model,
         validate,
     )
@@ -39,8 +44,23 @@ def test_public_api():
 
     assert Interpreter is Native
     assert callable(read_model) and callable(validate)
-    for cls in (BudgetError, InvocationError, IsaError, ModelError, PlanError, UnsupportedOpError):
+    errors = (
+        BudgetError,
+        InvocationError,
+        IsaError,
+        MissingDependencyError,
+        ModelError,
+        ModelFileError,
+        ModelFileNotFound,
+        PlanError,
+        UnsupportedOpError,
+        WeightsPlacementError,
+    )
+    for cls in errors:
         assert issubclass(cls, TinyOpsError)
+        assert cls.__name__ in tinyops_tflm.__all__
+    # What a user catches for a model path that is not there.
+    assert issubclass(ModelFileNotFound, FileNotFoundError) and issubclass(ModelFileError, ModelError)
 
 
 def test_tflm_attribute_after_plain_import():

@@ -9,7 +9,19 @@ Public API: :class:`Interpreter` (run a .tflite model bit-exactly like TFLM),
 from __future__ import annotations
 
 from . import _moved
-from .errors import BudgetError, InvocationError, IsaError, ModelError, PlanError, TinyOpsError, UnsupportedOpError
+from .errors import (
+    BudgetError,
+    InvocationError,
+    IsaError,
+    MissingDependencyError,
+    ModelError,
+    ModelFileError,
+    ModelFileNotFound,
+    PlanError,
+    TinyOpsError,
+    UnsupportedOpError,
+    WeightsPlacementError,
+)
 
 
 def _version() -> str:
@@ -43,9 +55,13 @@ __all__ = [
     "read_model",
     "TinyOpsError",
     "ModelError",
+    "ModelFileError",
+    "ModelFileNotFound",
     "UnsupportedOpError",
     "PlanError",
     "BudgetError",
+    "WeightsPlacementError",
+    "MissingDependencyError",
     "InvocationError",
     "IsaError",
     "__version__",

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 from ..atomic_file import write_atomically
-from ..errors import MissingDependencyError
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
@@ -94,14 +93,9 @@ def write_outputs(records: list[dict], out_dir: str | os.PathLike) -> None:
 def plot_pareto(records: list[dict], path: str | os.PathLike) -> None:
     """Latency vs top-1 (or MACs) per board, internal and tinyops schedules,
     the Pareto front joined by a line."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise MissingDependencyError(
-            "the Pareto plot needs matplotlib: pip install 'tinyops-tflm[explore]' (or pass --no-plot)"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plot_backend import pyplot
+
+    plt = pyplot("the explore Pareto plot (or pass --no-plot)")
 
     boards = sorted({r["board"] for r in records})
     fig, axes = plt.subplots(1, max(1, len(boards)), figsize=(6 * max(1, len(boards)), 4.5), squeeze=False)
