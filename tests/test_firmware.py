@@ -22,6 +22,7 @@ from support.firmware import arm_tools_missing, assert_same_as_host, host_output
 
 from tinyops_tflm.errors import BudgetError
 from tinyops_tflm.firmware.export import export_model, model_symbol, source_root
+from tinyops_tflm.planning.boards import get_board
 
 BOARDS = ["stm32f469", "stm32f746"]
 DEMO = Path(__file__).resolve().parent.parent / "tinyops_tflm" / "data" / "demo_tiny.tflite"
@@ -177,6 +178,23 @@ def test_emulated_unpartitioned_and_cli(fw_cache, tmp_path, capsys):
 
 # ---------------------------------------------------------------------------
 # Hardware ports
+
+
+def test_flash_reserve_is_the_linkers():
+    # The planner puts flash arrays after Board.flash_reserve bytes; the link
+    # checks the firmware image against TINYOPS_FLASH_RESERVE. One number.
+    from tinyops_tflm.firmware.ports import PORTS
+
+    cmake = (source_root() / "ports" / "common" / "firmware.cmake").read_text()
+    reserve = int(re.search(r"set\(TINYOPS_FLASH_RESERVE (\d+) ", cmake).group(1))
+    for name in PORTS:
+        assert get_board(name).flash_reserve == reserve, name
+    ld = source_root() / "ports" / "common" / "ld"
+    assert "__tinyops_flash_reserve = @TINYOPS_FLASH_RESERVE@;" in (ld / "memory.ld.in").read_text()
+    assert re.search(
+        r"ASSERT\(ADDR\(\.tinyops_flash\) - ORIGIN\(FLASH\) <= __tinyops_flash_reserve",
+        (ld / "sections.ld").read_text(),
+    )
 
 
 def _port_regions(port: str) -> dict[str, tuple[int, int]]:

@@ -19,6 +19,11 @@ set(TINYOPS_FW_OPT "-O2" CACHE STRING "Optimisation flags of the firmware (engin
 option(TINYOPS_BUILD_BOARD "Build the hardware firmware" ON)
 option(TINYOPS_BUILD_QEMU "Build the QEMU (emulated) firmware" ON)
 set(TINYOPS_STACK_SIZE 16384 CACHE STRING "Main stack bytes (in CCM/DTCM)")
+# Internal flash kept for the firmware image (vectors, code, read-only data,
+# init arrays): the planner's Board.flash_reserve (tinyops_tflm/planning/boards.py)
+# puts an exported model's flash arrays after it, so the link fails, naming
+# both, when the image outgrows it.
+set(TINYOPS_FLASH_RESERVE 327680 CACHE STRING "Flash bytes for the firmware image (boards.py flash_reserve)")
 option(TINYOPS_QEMU_DMA_DEFERRED
   "QEMU variant: copies happen at wait() (ON, exposes missing waits) or at start() (OFF)" ON)
 option(TINYOPS_DMA_BYTE_WIDE
