@@ -22,45 +22,27 @@ def _child(code: str) -> str:
     return res.stdout
 
 
+# The error types users catch, exported from the package.
+PUBLIC_ERRORS = (
+    "TinyOpsError ModelError ModelFileError ModelFileNotFound UnsupportedOpError PlanError BudgetError "
+    "WeightsPlacementError InvocationError MissingDependencyError IsaError"
+).split()
+
+
 def test_public_api():
     import tinyops_tflm
-    from tinyops_tflm import (
-        BudgetError,
-        Interpreter,
-        InvocationError,
-        IsaError,
-        MissingDependencyError,
-        ModelError,
-        ModelFileError,
-        ModelFileNotFound,
-        PlanError,
-        TinyOpsError,
-        UnsupportedOpError,
-        WeightsPlacementError,
-        read_model,
-        validate,
-    )
+    from tinyops_tflm import errors
     from tinyops_tflm.runtime.interpreter import Interpreter as Native
 
-    assert Interpreter is Native
-    assert callable(read_model) and callable(validate)
-    errors = (
-        BudgetError,
-        InvocationError,
-        IsaError,
-        MissingDependencyError,
-        ModelError,
-        ModelFileError,
-        ModelFileNotFound,
-        PlanError,
-        UnsupportedOpError,
-        WeightsPlacementError,
-    )
-    for cls in errors:
-        assert issubclass(cls, TinyOpsError)
-        assert cls.__name__ in tinyops_tflm.__all__
+    assert tinyops_tflm.Interpreter is Native
+    assert callable(tinyops_tflm.read_model) and callable(tinyops_tflm.validate)
+    for name in PUBLIC_ERRORS:
+        cls = getattr(tinyops_tflm, name)
+        assert cls is getattr(errors, name) and issubclass(cls, errors.TinyOpsError), name
+        assert name in tinyops_tflm.__all__, name
     # What a user catches for a model path that is not there.
-    assert issubclass(ModelFileNotFound, FileNotFoundError) and issubclass(ModelFileError, ModelError)
+    assert issubclass(tinyops_tflm.ModelFileNotFound, FileNotFoundError)
+    assert issubclass(tinyops_tflm.ModelFileError, tinyops_tflm.ModelError)
 
 
 def test_tflm_attribute_after_plain_import():
