@@ -133,7 +133,10 @@ inline void dcache_clean(const void* addr, uint32_t bytes) {
 }
 
 // The STM32F746's D-cache (CCSIDR 0xF003E019, Cortex-M7 TRM "Identification
-// of the caches"): 32 sets x 4 ways x 32-byte lines.
+// of the caches"): 32 sets x 4 ways x 32-byte lines. A board fact, not read
+// from CCSIDR at run time: QEMU's Cortex-M7 does not report it, and the
+// emulated firmware must take the board's code path. A port for another
+// Cortex-M7 part sets its own geometry here.
 constexpr uint32_t kDcacheSets = 32;
 constexpr uint32_t kDcacheWays = 4;
 constexpr uint32_t kDcacheBytes = kDcacheSets * kDcacheWays * kCacheLine;
