@@ -34,7 +34,10 @@ from an unpartitioned plan (no DMA in their counts). The classes:
 With the emulator's cycle model (emulate(..., cycles=True), the QEMU cycle
 model of tinyops_tflm.planning.board_timing), modelled cycles per MAC of each op in the
 board's default plan are printed as well, and the whole model's modelled
-latency. Targets are those of issue 11. Needs the Arm toolchain and QEMU (see
+latency, and where those cycles go: each class's share of the paper model's
+modelled cycles on each board (the ops no class covers -- ADD, MEAN, ... --
+as "other ops"), which says which kernel a further speed-up has to come
+from. Targets are those of issue 11. Needs the Arm toolchain and QEMU (see
 README); takes several minutes.
 
     python benchmarks/cortex_m_kernels.py [--base REF] [--detail]
@@ -150,18 +153,23 @@ def _op_cycles(o):
     return getattr(o, "cycles", None)
 
 
-def measure(board: str, cycles: bool) -> dict[str, Count]:
+OTHER_OPS = "other ops"
+
+
+def measure(board: str, cycles: bool) -> tuple[dict[str, Count], dict[str, int]]:
     """Counts per class on `board` with the firmware sources in effect:
     instructions of each op alone (the paper model's unpartitioned plan: no
     DMA), and, with the cycle model, modelled cycles of each op in the
     board's default plan (weights streamed as the board would; DMA the CPU
-    waits for included)."""
+    waits for included). Also returns the paper model's modelled cycles
+    in the default plan by class (empty without the cycle model)."""
     from tinyops_tflm.frontend.metrics import op_macs
     from tinyops_tflm.frontend.reader import read_model
     from tinyops_tflm.testing.merge import merge_models
     from tinyops_tflm.validation import zoo
 
     counts: dict[str, Count] = {}
+    shares: dict[str, int] = {}
     model = zoo.cached(PAPER_MODEL)
     synthetic = merge_models(_synthetic_ops())
     whole_alone = f"whole {PAPER_MODEL}, ops alone"
@@ -174,9 +182,11 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
         planned = _emulate(data, board, partitioned=True, cycles=True) if cycles else None
         for i, op in enumerate(graph.operators):
             cls = _class_of(graph, op)
+            cyc = _op_cycles(planned.ops[i]) if planned is not None else None
+            if whole and cyc is not None:
+                shares[cls or OTHER_OPS] = shares.get(cls or OTHER_OPS, 0) + cyc
             if cls is None:
                 continue
-            cyc = _op_cycles(planned.ops[i]) if planned is not None else None
             counts.setdefault(cls, Count()).add(f"op {i} {op.name}", alone.ops[i].instructions, cyc, op_macs(graph, op))
         if whole:
             macs = sum(op_macs(graph, op) for op in graph.operators)
@@ -186,7 +196,13 @@ def measure(board: str, cycles: bool) -> dict[str, Count]:
             counts.setdefault(whole_plan, Count()).add(
                 "invoke", planned.invoke_instructions, getattr(planned, "invoke_cycles", None), macs
             )
-    return counts
+    return counts, shares
+
+
+def _shares_line(shares: dict[str, int]) -> str:
+    total = sum(shares.values())
+    parts = sorted(shares.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{cls} {100 * c / total:.1f} %" for cls, c in parts) if total else "-"
 
 
 @contextlib.contextmanager
@@ -230,12 +246,13 @@ def main() -> int:
     cycles = "cycles" in inspect.signature(emulate).parameters
     after_cache = cache_dir()
     results: dict[str, dict[str, dict[str, Count]]] = {"before": {}, "after": {}}
+    shares: dict[str, dict[str, int]] = {}
     with _base_tree(args.base) as (base_src, base_sha):
         for board, core in BOARDS:
             with environ(TINYOPS_SOURCE_DIR=str(base_src), TINYOPS_FW_CACHE=str(base_src.parent / "fw-cache")):
-                results["before"][board] = measure(board, cycles)
+                results["before"][board], _ = measure(board, cycles)
             with environ(TINYOPS_SOURCE_DIR=str(ROOT), TINYOPS_FW_CACHE=str(after_cache)):
-                results["after"][board] = measure(board, cycles)
+                results["after"][board], shares[board] = measure(board, cycles)
 
     print(
         "Cortex-M int8 kernels: guest instructions per MAC of each op alone (`tinyops emulate`,"
@@ -284,6 +301,9 @@ def main() -> int:
                         f" {c.cycles:,} cycles = {1e3 * c.cycles / hz:.0f} ms at"
                         f" {hz / 1e6:.0f} MHz"
                     )
+        print(f"Where the modelled cycles of {PAPER_MODEL}'s default plan go (after):")
+        for board, core in BOARDS:
+            print(f"  {board} ({core}): {_shares_line(shares[board])}")
     if args.detail:
         for board, core in BOARDS:
             print(f"\n{board} ({core}), per layer: instructions/MAC before -> after")
