@@ -202,11 +202,15 @@ def _edge_models() -> list[tuple[str, bytes]]:
     conv("pw c=36->9 9 px range", (1, 3, 3, 36), 9, act="RELU", out_zp=-20)
     conv("pw c=44->7 4 px high", (1, 2, 2, 44), 7, act="RELU6", out_zp=-128, out_scale=0.1)
     conv("pw c=8->10 8 px plain", (1, 2, 4, 8), 10)
-    # px3_* / px2_*: deep rows (3 pixels fit the unpacking scratch at K = 960)
-    # and 2- / 3-pixel tiles, each kind of output stage.
+    # Deep rows: 5 pixels fit the GEMM's stack buffer at K = 960 (3 fit the
+    # plan's scratch), 2 at K = 2000 (then a lone last pixel).
     conv("pw c=960->9 25 px plain", (1, 5, 5, 960), 9)
+    conv("pw c=2000->5 7 px plain", (1, 1, 7, 2000), 5)
+    # px3_* / px2_*: 2- and 3-pixel tiles, each kind of output stage.
     conv("pw c=24->7 3 px high", (1, 1, 3, 24), 7, act="RELU6", out_zp=-128, out_scale=0.1)
+    conv("pw c=40->7 3 px plain", (1, 1, 3, 40), 7)
     conv("pw c=36->6 2 px range", (1, 1, 2, 36), 6, act="RELU", out_zp=-20)
+    conv("pw c=28->9 2 px plain", (1, 1, 2, 28), 9)
     conv("pw c=672->5 8 px range", (1, 2, 4, 672), 5, act="RELU", out_zp=-30)
     models.append(("conv accumulators near +2^31", _extreme_accumulator_conv(1)))
     models.append(("conv accumulators near -2^31", _extreme_accumulator_conv(-1)))

@@ -265,9 +265,15 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
   // the weight rows streaming past would overflow (every line a miss, about
   // as many stall cycles as MACs at K = 960). The scratch stays reserved, so
   // plans do not depend on this.
+  // The stack buffer is larger than the plan's scratch, so deep rows get
+  // more pixels a block (K > 3072, no scratch: the raw path as planned).
   alignas(16) int32_t local[kGemmStackUnpackedBytes / 4];
-  if (xbuf_bytes <= sizeof(local)) xbuf = local;
-  const uint32_t fit = xbuf_bytes / static_cast<uint32_t>(unpacked_pixel_bytes(K));
+  uint32_t room = xbuf_bytes;
+  if (xbuf_bytes != 0 && xbuf_bytes <= sizeof(local)) {
+    xbuf = local;
+    room = sizeof(local);
+  }
+  const uint32_t fit = room / static_cast<uint32_t>(unpacked_pixel_bytes(K));
   const int32_t max_pixels = fit > kGemmMaxPixels ? kGemmMaxPixels : static_cast<int32_t>(fit);
   const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
   const int32_t add = o.act_min + 128;

@@ -22,8 +22,8 @@ namespace arm_kernels {
 // STM of the output pointers and 12 more instructions; four depth groups a
 // loop iteration (the rest before the loop). Naked (the body is all
 // assembly): the frame pointer arrives in r0 (AAPCS). (Balanced blocks put
-// 5-pixel blocks in every 25-pixel layer, and deep rows leave room for 3
-// pixels at K = 960 (kUnpackedBytes): PxDot<P>'s C++ channel loop, kept
+// 5-pixel blocks in every 25-pixel layer, and deep rows leave room for fewer
+// than 6 pixels (kGemmStackUnpackedBytes): PxDot<P>'s C++ channel loop, kept
 // for K % 4 != 0, costs them about twice the cycles.)
 struct PxFrame {
   int8_t* ob[6];        // +0: the pixels' outputs at the block's channel 0
