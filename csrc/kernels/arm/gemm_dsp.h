@@ -42,6 +42,7 @@
 #include <cstdint>
 
 #include "kernels/arm/gemm_fc_dsp.h"
+#include "kernels/arm/gemm_pair_dsp.h"
 #include "kernels/arm/gemm_px_dsp.h"
 #include "kernels/arm/gemm_pxn_dsp.h"
 #include "kernels/arm/output_stage.h"
@@ -166,6 +167,49 @@ void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, 
   }
 }
 
+#if TINYOPS_ARM_GEMM_PAIRS
+// nsub unpacked 3-pixel blocks at xb (expand_pixels with P = 3, one after
+// another) x the block's nc channels (rows w + i * K), two at a time through
+// pair3 with each pair's weights unpacked into pw; a lone last channel by the
+// 3-pixel blocks of the P-pixel path. Outputs ob[p][ch0 + i].
+template <int kKind>
+void pair_channels(const int32_t* xb, int32_t nsub, const int8_t* w, int32_t K, int32_t nc,
+                   const int32_t* be, const OutStage& s, int8_t* const* ob, int32_t ch0,
+                   int32_t* pw) {
+  const int32_t groups = (K + 3) >> 2;
+  const ptrdiff_t sub_words = 6 * static_cast<ptrdiff_t>(groups);
+  PairFrame f{xb, xb + sub_words * nsub, pw, pw + 4 * groups, nullptr, 0, 0, ob, 0, s.add};
+  int32_t i = 0;
+  for (; i + 2 <= nc; i += 2) {
+    unpack_pair(w + static_cast<ptrdiff_t>(i) * K, w + static_cast<ptrdiff_t>(i + 1) * K, K, pw);
+    f.oc = s.oc + i;
+    f.be0 = be[i];
+    f.be1 = be[i + 1];
+    f.ch = ch0 + i;
+    pair3<kKind>((groups - 1) & 3, &f);
+  }
+  if (i == nc) return;
+  const OutStage one{s.oc + i, s.add, s.wend};
+  for (int32_t b = 0; b < nsub; ++b) {
+    int8_t* o3[3] = {ob[3 * b] + ch0 + i, ob[3 * b + 1] + ch0 + i, ob[3 * b + 2] + ch0 + i};
+    px_block<3, kKind>(xb + sub_words * b, w + static_cast<ptrdiff_t>(i) * K, K, 1, be + i, one,
+                       o3);
+  }
+}
+
+inline void dispatch_pairs(OutKind kind, const int32_t* xb, int32_t nsub, const int8_t* w,
+                           int32_t K, int32_t nc, const int32_t* be, const OutStage& s,
+                           int8_t* const* ob, int32_t ch0, int32_t* pw) {
+  if (kind == kOutHigh) {
+    pair_channels<kOutHigh>(xb, nsub, w, K, nc, be, s, ob, ch0, pw);
+  } else if (kind == kOutRange) {
+    pair_channels<kOutRange>(xb, nsub, w, K, nc, be, s, ob, ch0, pw);
+  } else {
+    pair_channels<kOutPlain>(xb, nsub, w, K, nc, be, s, ob, ch0, pw);
+  }
+}
+#endif
+
 // Prepares the output-stage constants of tile channels [cb, cb + nc); false
 // when one of them needs TFLM's generic stage.
 inline bool block_constants(const GemmOut& o, const OutOp& op, int32_t cb, int32_t nc,
@@ -252,6 +296,63 @@ inline void raw_block(const GemmSource& src, int32_t npix, const int8_t* w, int3
   }
 }
 
+#if TINYOPS_ARM_GEMM_PAIRS
+// gemm() on the pair path when it pays: pixels in blocks of whole 3-pixel
+// blocks (as many as `fit` pixels of the stack buffer xbuf), at least
+// kPairMinPixels a block; the last npix % 3 pixels with 3 more by a 4- or
+// 5-pixel block of the P-pixel path. Each pair's unpacked weights go to the
+// plan's unpacking scratch (2 pixels' bytes). False: not taken, nothing done.
+inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K,
+                      int32_t nch, const int32_t* bias_eff, const GemmOut& o,
+                      int8_t* const* outs, OutConst* oc, int32_t* xbuf, int32_t fit,
+                      int32_t* pw, uint32_t pw_bytes) {
+  const int32_t upb = unpacked_pixel_bytes(K);
+  const int32_t most = fit / 3 * 3;
+  const int32_t rest = npix % 3 == 0 ? 0 : npix % 3 + 3;
+  const int32_t paired = npix - rest;
+  if (most < kPairMinPixels || paired < kPairMinPixels || pw_bytes < 2u * upb || nch < 2) {
+    return false;
+  }
+  const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
+  if (!op.ok) return false;
+  const int32_t add = o.act_min + 128;
+  const int32_t subs = paired / 3, sub_words = 6 * ((K + 3) >> 2);
+  // Blocks of nearly equal numbers of 3-pixel blocks.
+  const int32_t nblocks = (subs + most / 3 - 1) / (most / 3);
+  const int32_t base = subs / nblocks, extra = subs % nblocks;
+  const bool once = nblocks == 1 && rest == 0;
+  if (once) {
+    for (int32_t b = 0; b < subs; ++b) src.unpack(src.ctx, 3 * b, 3, K, xbuf + sub_words * b);
+  }
+  int8_t* ob[kGemmMaxPixels];
+  for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
+    const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
+    const bool fast = block_constants(o, op, cb, nc, oc);
+    if (!fast) {
+      raw_block(src, npix, w, K, cb, nc, bias_eff, o, oc, fast, op.kind, add, outs);
+      continue;
+    }
+    const OutStage s{oc, add, w + static_cast<ptrdiff_t>(nch) * K};
+    const int8_t* wb = w + static_cast<ptrdiff_t>(cb) * K;
+    int32_t p0 = 0;
+    for (int32_t b = 0; b < nblocks; ++b) {
+      const int32_t n = base + (b < extra ? 1 : 0);
+      if (!once) {
+        for (int32_t j = 0; j < n; ++j) src.unpack(src.ctx, p0 + 3 * j, 3, K, xbuf + sub_words * j);
+      }
+      dispatch_pairs(op.kind, xbuf, n, wb, K, nc, bias_eff + cb, s, outs + p0, cb, pw);
+      p0 += 3 * n;
+    }
+    if (rest) {
+      src.unpack(src.ctx, p0, rest, K, xbuf);
+      for (int32_t p = 0; p < rest; ++p) ob[p] = outs[p0 + p] + cb;
+      dispatch_block(op.kind, xbuf, rest, wb, K, nc, bias_eff + cb, s, ob);
+    }
+  }
+  return true;
+}
+#endif
+
 // The whole GEMM + output stage: npix pixels from src (K int8 each), the nch
 // weight rows at w, bias_eff[nch], outputs outs[p][0 .. nch). oc: scratch for
 // kGemmChannelBlock OutConst; xbuf / xbuf_bytes: scratch for the unpacked
@@ -268,12 +369,21 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
   // The stack buffer is larger than the plan's scratch, so deep rows get
   // more pixels a block (K > 3072, no scratch: the raw path as planned).
   alignas(16) int32_t local[kGemmStackUnpackedBytes / 4];
+  int32_t* const scratch = xbuf;
   uint32_t room = xbuf_bytes;
   if (xbuf_bytes != 0 && xbuf_bytes <= sizeof(local)) {
     xbuf = local;
     room = sizeof(local);
   }
   const uint32_t fit = room / static_cast<uint32_t>(unpacked_pixel_bytes(K));
+#if TINYOPS_ARM_GEMM_PAIRS
+  if (xbuf == local && pair_gemm(src, npix, w, K, nch, bias_eff, o, outs, oc, local,
+                                 static_cast<int32_t>(fit), scratch, xbuf_bytes)) {
+    return;
+  }
+#else
+  (void)scratch;
+#endif
   const int32_t max_pixels = fit > kGemmMaxPixels ? kGemmMaxPixels : static_cast<int32_t>(fit);
   const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
   const int32_t add = o.act_min + 128;
