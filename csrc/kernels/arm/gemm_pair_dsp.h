@@ -36,10 +36,49 @@ constexpr int32_t kPairMinPixels = 9;
 
 // The pair's two weight rows (K int8 at r0 and r1) as int16 words, 4 a depth
 // group: even16 / odd16 of row 0's word, then of row 1's; depths past K zero.
+// Two depth groups a step: LDR (any alignment), SXTB16 and one STM of the
+// four words each (GCC's loop stored them one by one).
+inline void unpack_pair_groups(const int8_t* r0, const int8_t* r1, int32_t* pw, int32_t steps) {
+  // STM stores in register-number order: the four words in r0-r3.
+  register int32_t t0 __asm__("r0");
+  register int32_t t1 __asm__("r1");
+  register int32_t t2 __asm__("r2");
+  register int32_t t3 __asm__("r3");
+  int32_t a, b;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldr    %[a], [%[r0]], #4\n\t"
+      "ldr    %[b], [%[r1]], #4\n\t"
+      "sxtb16 %[t0], %[a]\n\t"
+      "sxtb16 %[t1], %[a], ror #8\n\t"
+      "sxtb16 %[t2], %[b]\n\t"
+      "sxtb16 %[t3], %[b], ror #8\n\t"
+      "ldr    %[a], [%[r0]], #4\n\t"
+      "ldr    %[b], [%[r1]], #4\n\t"
+      "stmia  %[pw]!, {r0-r3}\n\t"
+      "sxtb16 %[t0], %[a]\n\t"
+      "sxtb16 %[t1], %[a], ror #8\n\t"
+      "sxtb16 %[t2], %[b]\n\t"
+      "sxtb16 %[t3], %[b], ror #8\n\t"
+      "stmia  %[pw]!, {r0-r3}\n\t"
+      "subs   %[n], %[n], #1\n\t"
+      "bne    1b\n\t"
+      : [r0] "+r"(r0), [r1] "+r"(r1), [pw] "+r"(pw), [n] "+r"(steps), [a] "=&r"(a), [b] "=&r"(b),
+        [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
+      :
+      : "cc", "memory");
+}
+
 inline void unpack_pair(const int8_t* r0, const int8_t* r1, int32_t K, int32_t* pw) {
   using namespace arm_dsp;
   const int32_t full = K >> 2, rem = K & 3;
-  for (int32_t g = 0; g < full; ++g, pw += 4) {
+  int32_t g = 0;
+  if (full >= 2) {
+    g = full & ~1;
+    unpack_pair_groups(r0, r1, pw, g >> 1);
+    pw += 4 * g;
+  }
+  for (; g < full; ++g, pw += 4) {
     const uint32_t a = load4(r0 + 4 * g), b = load4(r1 + 4 * g);
     pw[0] = even16(a);
     pw[1] = odd16(a);
