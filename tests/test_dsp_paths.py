@@ -211,8 +211,9 @@ def _edge_models() -> list[tuple[str, bytes]]:
     conv("pw c=400->9 30 px range", (1, 5, 6, 400), 9, act="RELU", out_zp=-30)
     conv("pw c=30->5 27 px plain", (1, 3, 9, 30), 5)
     conv("conv3x3 K=27 s1 20-px rows", (1, 4, 20, 3), 8, k=3, s=1, pad="SAME", act="RELU6")
-    # Deep rows: 5 pixels fit the GEMM's stack buffer at K = 960 (3 fit the
-    # plan's scratch), 2 at K = 2000 (then a lone last pixel).
+    # Deep rows: the GEMM's stack buffer holds 5 pixels at K = 960 on the M7
+    # (12 on the M4: channel pairs; 3 fit the plan's scratch), 2 at K = 2000
+    # on the M7 (then a lone last pixel; 6 on the M4).
     conv("pw c=960->9 25 px plain", (1, 5, 5, 960), 9)
     conv("pw c=2000->5 7 px plain", (1, 1, 7, 2000), 5)
     # px3_* / px2_*: 2- and 3-pixel tiles, each kind of output stage.

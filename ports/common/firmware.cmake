@@ -18,7 +18,18 @@ set(TINYOPS_MODELS_DIR "${CMAKE_CURRENT_SOURCE_DIR}/models" CACHE PATH
 set(TINYOPS_FW_OPT "-O2" CACHE STRING "Optimisation flags of the firmware (engine included)")
 option(TINYOPS_BUILD_BOARD "Build the hardware firmware" ON)
 option(TINYOPS_BUILD_QEMU "Build the QEMU (emulated) firmware" ON)
-set(TINYOPS_STACK_SIZE 16384 CACHE STRING "Main stack bytes (in CCM/DTCM)")
+# Main stack bytes (in CCM/DTCM): what the port's kernels need
+# (TINYOPS_PORT_STACK_SIZE, set by port.cmake), or -DTINYOPS_STACK_BYTES=N.
+# Not a cached default, so a build directory picks up a port's new size.
+if(NOT DEFINED TINYOPS_PORT_STACK_SIZE)
+  set(TINYOPS_PORT_STACK_SIZE 16384)
+endif()
+set(TINYOPS_STACK_BYTES "" CACHE STRING "Main stack bytes (in CCM/DTCM); empty: the port's")
+if(TINYOPS_STACK_BYTES)
+  set(TINYOPS_STACK_SIZE ${TINYOPS_STACK_BYTES})
+else()
+  set(TINYOPS_STACK_SIZE ${TINYOPS_PORT_STACK_SIZE})
+endif()
 # Internal flash kept for the firmware image (vectors, code, read-only data,
 # init arrays): the planner's Board.flash_reserve (tinyops_tflm/planning/boards.py)
 # puts an exported model's flash arrays after it, so the link fails, naming

@@ -40,5 +40,9 @@ set(TINYOPS_QEMU_QSPI_LENGTH 8388608)
 
 # CCM (FASTRAM) is CPU-only: the DMA cannot reach it.
 set(TINYOPS_FAST_DMA_REACHABLE OFF)
+# The M4 GEMM keeps up to 24 KiB of unpacked pixels on the stack
+# (csrc/kernels/arm/gemm_px_dsp.h, kGemmStackUnpackedBytes): 32 KiB of the
+# 64 KiB CCM, the rest for the allocator's fast tier.
+set(TINYOPS_PORT_STACK_SIZE 32768)
 
 include(${CMAKE_CURRENT_LIST_DIR}/../common/firmware.cmake)

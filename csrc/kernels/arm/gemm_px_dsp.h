@@ -24,12 +24,18 @@ using GemmOut = OutParams;
 constexpr int32_t kGemmChannelBlock = 64;
 // Pixels unpacked together at most.
 constexpr int32_t kGemmMaxPixels = 6;
-// Unpacked-pixel bytes gemm() keeps on the stack: 5 pixels at K = 960 (the
-// deepest 1x1 convolutions of the zoo's MobileNets, 25 pixels at 5x5), where
-// the plan's scratch (gemm_layout.h's kUnpackedBytes, 6 KiB) holds 3; a
-// block of 5 pixels takes about 10 % fewer cycles per MAC than one of 3 and
-// spreads a channel's output stage over more pixels.
+// Unpacked-pixel bytes gemm() keeps on the stack, more than the plan's
+// scratch (gemm_layout.h's kUnpackedBytes, 6 KiB: 3 pixels at K = 960, the
+// deepest 1x1 convolutions of the zoo's MobileNets, 25 pixels at 5x5). The
+// M7 (16 KiB of DTCM stack) keeps 5 such pixels, about 10 % fewer cycles per
+// MAC than 3; the M4 (32 KiB of its CCM, ports/stm32f469/port.cmake) 12, so
+// deep rows too take the channel-pair blocks (gemm_pair_dsp.h), which need
+// 9 or more.
+#if defined(TINYOPS_CORTEX_M7)
 constexpr uint32_t kGemmStackUnpackedBytes = 9600;
+#else
+constexpr uint32_t kGemmStackUnpackedBytes = 24576;
+#endif
 
 // Bytes of one pixel's unpacked activations: ceil(K / 4) groups of two words.
 TINYOPS_ARM_INLINE int32_t unpacked_pixel_bytes(int32_t K) { return ((K + 3) / 4) * 8; }
