@@ -22,7 +22,10 @@
 //    LDM of the pixel's four unpacked words and per channel one LDRD + four
 //    SXTB16 + four SMLAD, the output stage in the same assembly loop; other
 //    depths, and the last channel or two of a block, 1 pixel x 2 channels
-//    (fc_pair) the same way.
+//    (fc_pair) the same way;
+//  * Cortex-M4, blocks of 9-66 pixels: 3 pixels x 2 channels over each
+//    channel pair's weights unpacked once per block (pair_gemm, pair3_*,
+//    gemm_pair_dsp.h) -- 16 instructions and 26 cycles per 24 MACs.
 // The accumulators start at the channel's bias_eff (the first SMLAD adds it),
 // and the output stage is output_stage.h's from per-channel constants
 // prepared once per block of 64 channels (63 for one pixel: whole triples).
