@@ -299,6 +299,27 @@ inline void raw_block(const GemmSource& src, int32_t npix, const int8_t* w, int3
   }
 }
 
+// The GEMM's channel blocks of `cblock` channels: body(cb, nc, stage, rows)
+// for those whose output-stage constants the fast stage takes (and not
+// `raw`), raw_block for the others.
+template <class Body>
+inline void for_channel_blocks(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K,
+                               int32_t nch, int32_t cblock, const int32_t* bias_eff,
+                               const GemmOut& o, const OutOp& op, OutConst* oc,
+                               int8_t* const* outs, bool raw, Body body) {
+  const int32_t add = o.act_min + 128;
+  for (int32_t cb = 0; cb < nch; cb += cblock) {
+    const int32_t nc = nch - cb < cblock ? nch - cb : cblock;
+    const bool fast = block_constants(o, op, cb, nc, oc);
+    if (!fast || raw) {
+      raw_block(src, npix, w, K, cb, nc, bias_eff, o, oc, fast, op.kind, add, outs);
+      continue;
+    }
+    const OutStage s{oc, add, w + static_cast<ptrdiff_t>(nch) * K};
+    body(cb, nc, s, w + static_cast<ptrdiff_t>(cb) * K);
+  }
+}
+
 #if TINYOPS_ARM_GEMM_PAIRS
 // gemm() on the pair path when it pays: pixels in blocks of whole 3-pixel
 // blocks (as many as `fit` pixels of the stack buffer xbuf), at least
@@ -318,7 +339,6 @@ inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int3
   }
   const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
   if (!op.ok) return false;
-  const int32_t add = o.act_min + 128;
   const int32_t subs = paired / 3, sub_words = 6 * ((K + 3) >> 2);
   // Blocks of nearly equal numbers of 3-pixel blocks.
   const int32_t nblocks = (subs + most / 3 - 1) / (most / 3);
@@ -328,15 +348,7 @@ inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int3
     for (int32_t b = 0; b < subs; ++b) src.unpack(src.ctx, 3 * b, 3, K, xbuf + sub_words * b);
   }
   int8_t* ob[kGemmMaxPixels];
-  for (int32_t cb = 0; cb < nch; cb += kGemmChannelBlock) {
-    const int32_t nc = nch - cb < kGemmChannelBlock ? nch - cb : kGemmChannelBlock;
-    const bool fast = block_constants(o, op, cb, nc, oc);
-    if (!fast) {
-      raw_block(src, npix, w, K, cb, nc, bias_eff, o, oc, fast, op.kind, add, outs);
-      continue;
-    }
-    const OutStage s{oc, add, w + static_cast<ptrdiff_t>(nch) * K};
-    const int8_t* wb = w + static_cast<ptrdiff_t>(cb) * K;
+  const auto body = [&](int32_t cb, int32_t nc, const OutStage& s, const int8_t* wb) {
     int32_t p0 = 0;
     for (int32_t b = 0; b < nblocks; ++b) {
       const int32_t n = base + (b < extra ? 1 : 0);
@@ -351,7 +363,9 @@ inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int3
       for (int32_t p = 0; p < rest; ++p) ob[p] = outs[p0 + p] + cb;
       dispatch_block(op.kind, xbuf, rest, wb, K, nc, bias_eff + cb, s, ob);
     }
-  }
+  };
+  for_channel_blocks(src, npix, w, K, nch, kGemmChannelBlock, bias_eff, o, op, oc, outs, false,
+                     body);
   return true;
 }
 #endif
@@ -389,7 +403,6 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
 #endif
   const int32_t max_pixels = fit > kGemmMaxPixels ? kGemmMaxPixels : static_cast<int32_t>(fit);
   const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
-  const int32_t add = o.act_min + 128;
   // Blocks of nearly equal size, so no block is left with a single pixel.
   const int32_t nblocks = max_pixels > 0 ? (npix + max_pixels - 1) / max_pixels : 0;
   const int32_t base = nblocks ? npix / nblocks : 0, extra = nblocks ? npix % nblocks : 0;
@@ -398,15 +411,7 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
   if (nblocks == 1) src.unpack(src.ctx, 0, npix, K, xbuf);
   // One pixel: blocks of whole channel triples (fc3_*).
   const int32_t cblock = npix == 1 ? kGemmChannelBlock - kGemmChannelBlock % 3 : kGemmChannelBlock;
-  for (int32_t cb = 0; cb < nch; cb += cblock) {
-    const int32_t nc = nch - cb < cblock ? nch - cb : cblock;
-    const bool fast = block_constants(o, op, cb, nc, oc);
-    if (!fast || nblocks == 0) {
-      raw_block(src, npix, w, K, cb, nc, bias_eff, o, oc, fast, op.kind, add, outs);
-      continue;
-    }
-    const OutStage s{oc, add, w + static_cast<ptrdiff_t>(nch) * K};
-    const int8_t* wb = w + static_cast<ptrdiff_t>(cb) * K;
+  const auto body = [&](int32_t cb, int32_t nc, const OutStage& s, const int8_t* wb) {
     int32_t p0 = 0;
     for (int32_t b = 0; b < nblocks; ++b) {
       const int32_t P = base + (b < extra ? 1 : 0);
@@ -415,7 +420,8 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
       dispatch_block(op.kind, xbuf, P, wb, K, nc, bias_eff + cb, s, ob);
       p0 += P;
     }
-  }
+  };
+  for_channel_blocks(src, npix, w, K, nch, cblock, bias_eff, o, op, oc, outs, nblocks == 0, body);
 }
 
 inline void gemm(const int8_t* const* xs, int32_t npix, const int8_t* w, int32_t K, int32_t nch,
