@@ -12,9 +12,9 @@
 // buffer) and then read with one LDM per group for every 3-pixel block of
 // many pixels: per 4 depths one LDM of the 4 weight words, three LDRD of the
 // pixels' words and 12 SMLAD -- 26 cycles per 24 MACs, the output stage per
-// 6 outputs. Unpacking a pair costs about 12 cycles a depth group, so the
-// path pays when a block holds at least kPairMinPixels pixels (shallow and
-// medium rows; deep rows keep the P-pixel blocks).
+// 6 outputs. Unpacking a pair costs about 7 cycles a depth group, so the
+// path pays when a block holds at least kPairMinPixels pixels (the M4's
+// 24 KiB stack buffer holds 12 at K = 960, kGemmStackUnpackedBytes).
 //
 // The Cortex-M7 keeps the P-pixel blocks: its LDR-per-SMLAD schedule is
 // already bound by its one MAC pipe (13 cycles per 24 MACs), and LDM / LDRD
@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/arm/gemm_px_dsp.h"
 #include "kernels/arm/output_stage.h"
 #include "kernels/arm_dsp.h"
 
@@ -69,8 +70,15 @@ inline void unpack_pair_groups(const int8_t* r0, const int8_t* r1, int32_t* pw, 
       : "cc", "memory");
 }
 
+// One depth group's four words from the two rows' int8 words a and b.
+TINYOPS_ARM_INLINE void store_pair_group(int32_t* pw, uint32_t a, uint32_t b) {
+  pw[0] = arm_dsp::even16(a);
+  pw[1] = arm_dsp::odd16(a);
+  pw[2] = arm_dsp::even16(b);
+  pw[3] = arm_dsp::odd16(b);
+}
+
 inline void unpack_pair(const int8_t* r0, const int8_t* r1, int32_t K, int32_t* pw) {
-  using namespace arm_dsp;
   const int32_t full = K >> 2, rem = K & 3;
   int32_t g = 0;
   if (full >= 2) {
@@ -79,23 +87,9 @@ inline void unpack_pair(const int8_t* r0, const int8_t* r1, int32_t K, int32_t* 
     pw += 4 * g;
   }
   for (; g < full; ++g, pw += 4) {
-    const uint32_t a = load4(r0 + 4 * g), b = load4(r1 + 4 * g);
-    pw[0] = even16(a);
-    pw[1] = odd16(a);
-    pw[2] = even16(b);
-    pw[3] = odd16(b);
+    store_pair_group(pw, arm_dsp::load4(r0 + 4 * g), arm_dsp::load4(r1 + 4 * g));
   }
-  if (rem) {
-    uint32_t a = 0, b = 0;
-    for (int32_t k = 0; k < rem; ++k) {
-      a |= static_cast<uint32_t>(static_cast<uint8_t>(r0[4 * full + k])) << (8 * k);
-      b |= static_cast<uint32_t>(static_cast<uint8_t>(r1[4 * full + k])) << (8 * k);
-    }
-    pw[0] = even16(a);
-    pw[1] = odd16(a);
-    pw[2] = even16(b);
-    pw[3] = odd16(b);
-  }
+  if (rem) store_pair_group(pw, partial_word(r0 + 4 * full, rem), partial_word(r1 + 4 * full, rem));
 }
 
 // One call: every 3-pixel block of a pixel block x one channel pair. The
