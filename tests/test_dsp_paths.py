@@ -202,18 +202,20 @@ def _edge_models() -> list[tuple[str, bytes]]:
     conv("pw c=36->9 9 px range", (1, 3, 3, 36), 9, act="RELU", out_zp=-20)
     conv("pw c=44->7 4 px high", (1, 2, 2, 44), 7, act="RELU6", out_zp=-128, out_scale=0.1)
     conv("pw c=8->10 8 px plain", (1, 2, 4, 8), 10)
-    # Cortex-M4 channel pairs x 3-pixel blocks (gemm_pair_dsp.h): blocks of
-    # at least 9 pixels, the last npix % 3 (+3) pixels by a 5- or 4-pixel
-    # block, several pixel blocks, an odd last channel, K % 4 != 0, im2col
-    # rows, each kind of output stage (the cases above with 12-25 pixels
-    # take it too).
+    # Channel pairs x 4-pixel sub-blocks (gemm_pair4_dsp.h, one schedule per
+    # core): blocks of at least 8 pixels, the last npix % 4 pixels (+4, or 3
+    # alone) by a P-pixel block, several pixel blocks, an odd last channel,
+    # K % 4 != 0, im2col rows, each kind of output stage, every
+    # (groups - 1) % 4 with and without the 4-group loop (the cases above
+    # with 8-25 pixels take it too).
     conv("pw c=20->6 14 px high", (1, 2, 7, 20), 6, act="RELU6", out_zp=-128, out_scale=0.1)
     conv("pw c=400->9 30 px range", (1, 5, 6, 400), 9, act="RELU", out_zp=-30)
     conv("pw c=30->5 27 px plain", (1, 3, 9, 30), 5)
     conv("conv3x3 K=27 s1 20-px rows", (1, 4, 20, 3), 8, k=3, s=1, pad="SAME", act="RELU6")
-    # Deep rows: the GEMM's stack buffer holds 5 pixels at K = 960 on the M7
-    # (12 on the M4: channel pairs; 3 fit the plan's scratch), 2 at K = 2000
-    # on the M7 (then a lone last pixel; 6 on the M4).
+    # Deep rows: the GEMM's stack buffer holds a channel pair's weights and
+    # 8 pixels at K = 960 on the M7 (blocks of 8, 8 and 4 pixels; 21 pixels
+    # on the M4; 3 fit the plan's scratch), 4 pixels at K = 2000 on the M7
+    # (no pairs; 10 on the M4).
     conv("pw c=960->9 25 px plain", (1, 5, 5, 960), 9)
     conv("pw c=2000->5 7 px plain", (1, 1, 7, 2000), 5)
     # px3_* / px2_*: 2- and 3-pixel tiles, each kind of output stage.

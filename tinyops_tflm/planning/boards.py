@@ -108,7 +108,9 @@ class Board:
         return replace(self, constants_in_sdram=where == SDRAM)
 
 
-# Firmware needs: 16 KiB stack + heap-free engine state and driver buffers.
+# Firmware needs: heap-free engine state and driver buffers, and where the
+# stack is carved from the same RAM (the F746's DTCM) the stack: 24 KiB of
+# the F746's 32 (ports/stm32f746/port.cmake); the F469's is in its CCM.
 _SRAM_RESERVE = 32 * KIB
 # Firmware image (vectors, startup, drivers, engine code, read-only data) in
 # internal flash; the link checks it (TINYOPS_FLASH_RESERVE in

@@ -101,11 +101,11 @@ def cost_class(graph: Graph, op: Operator) -> str:
 
 # The Arm GEMM (csrc/kernels/arm/gemm_px_dsp.h) unpacks up to 6 pixels of K
 # activations (8 bytes per 4 depths) into its scratch, or into a stack
-# buffer when the scratch is no larger (9600 bytes on the Cortex-M7, the only
-# core this feature is used for: weights re-read through its D-cache), and
-# reads each weight row once per such block.
+# buffer when the scratch is no larger (19 KiB on the Cortex-M7, the only
+# core this is used for: weights re-read through its D-cache), and reads
+# each weight row once per such block.
 _GEMM_MAX_PIXELS = 6
-_GEMM_STACK_UNPACKED_BYTES = 9600
+_GEMM_STACK_UNPACKED_BYTES = 19456
 
 
 def gemm_pixels_per_block(graph: Graph, op: Operator, buffers: dict) -> float:

@@ -23,9 +23,10 @@
 //    SXTB16 + four SMLAD, the output stage in the same assembly loop; other
 //    depths, and the last channel or two of a block, 1 pixel x 2 channels
 //    (fc_pair) the same way;
-//  * Cortex-M4, blocks of 9-66 pixels: 3 pixels x 2 channels over each
-//    channel pair's weights unpacked once per block (pair_gemm, pair3_*,
-//    gemm_pair_dsp.h) -- 16 instructions and 26 cycles per 24 MACs.
+//  * blocks of 8 or more pixels: 4 pixels x 2 channels over each channel
+//    pair's weights unpacked once per block (pair_gemm, pair4_*,
+//    gemm_pair_dsp.h / gemm_pair4_dsp.h) -- 28 instructions per 32 MACs,
+//    32 cycles on the Cortex-M4, 16 on the Cortex-M7.
 // The accumulators start at the channel's bias_eff (the first SMLAD adds it),
 // and the output stage is output_stage.h's from per-channel constants
 // prepared once per block of 64 channels (63 for one pixel: whole triples).
@@ -171,16 +172,18 @@ void block_channels(const int32_t* xbuf, int32_t P, const int8_t* w, int32_t K, 
 }
 
 #if TINYOPS_ARM_GEMM_PAIRS
-// nsub unpacked 3-pixel blocks at xb (expand_pixels with P = 3, one after
-// another) x the block's nc channels (rows w + i * K), two at a time through
-// pair3 with each pair's weights unpacked into pw; a lone last channel by the
-// 3-pixel blocks of the P-pixel path. Outputs ob[p][ch0 + i].
+// nsub unpacked S-pixel sub-blocks at xb (S = kPairSubPixels, expand_pixels
+// with P = S, one after another) x the block's nc channels (rows w + i * K),
+// two at a time through pair_sub_blocks with each pair's weights unpacked
+// into pw; a lone last channel by the S-pixel blocks of the P-pixel path.
+// Outputs ob[p][ch0 + i].
 template <int kKind>
 void pair_channels(const int32_t* xb, int32_t nsub, const int8_t* w, int32_t K, int32_t nc,
                    const int32_t* be, const OutStage& s, int8_t* const* ob, int32_t ch0,
                    int32_t* pw) {
+  constexpr int32_t S = kPairSubPixels;
   const int32_t groups = (K + 3) >> 2;
-  const ptrdiff_t sub_words = 6 * static_cast<ptrdiff_t>(groups);
+  const ptrdiff_t sub_words = 2 * S * static_cast<ptrdiff_t>(groups);
   PairFrame f{xb, xb + sub_words * nsub, pw, pw + 4 * groups, nullptr, 0, 0, ob, 0, s.add};
   int32_t i = 0;
   for (; i + 2 <= nc; i += 2) {
@@ -189,14 +192,15 @@ void pair_channels(const int32_t* xb, int32_t nsub, const int8_t* w, int32_t K, 
     f.be0 = be[i];
     f.be1 = be[i + 1];
     f.ch = ch0 + i;
-    pair3<kKind>((groups - 1) & 3, &f);
+    pair_sub_blocks<kKind>(groups, &f);
   }
   if (i == nc) return;
   const OutStage one{s.oc + i, s.add, s.wend};
   for (int32_t b = 0; b < nsub; ++b) {
-    int8_t* o3[3] = {ob[3 * b] + ch0 + i, ob[3 * b + 1] + ch0 + i, ob[3 * b + 2] + ch0 + i};
-    px_block<3, kKind>(xb + sub_words * b, w + static_cast<ptrdiff_t>(i) * K, K, 1, be + i, one,
-                       o3);
+    int8_t* os[S];
+    for (int32_t p = 0; p < S; ++p) os[p] = ob[S * b + p] + ch0 + i;
+    px_block<S, kKind>(xb + sub_words * b, w + static_cast<ptrdiff_t>(i) * K, K, 1, be + i, one,
+                       os);
   }
 }
 
@@ -321,31 +325,47 @@ inline void for_channel_blocks(const GemmSource& src, int32_t npix, const int8_t
 }
 
 #if TINYOPS_ARM_GEMM_PAIRS
-// gemm() on the pair path when it pays: pixels in blocks of whole 3-pixel
-// blocks (as many as `fit` pixels of the stack buffer xbuf), at least
-// kPairMinPixels a block; the last npix % 3 pixels with 3 more by a 4- or
-// 5-pixel block of the P-pixel path. Each pair's unpacked weights go to the
-// plan's unpacking scratch (2 pixels' bytes). False: not taken, nothing done.
+// gemm() on the pair path when it pays: pixels in blocks of whole S-pixel
+// sub-blocks (S = kPairSubPixels; as many as fit the stack buffer `local`),
+// at least kPairMinPixels a block; the last npix % S pixels with S more by
+// one block of the P-pixel path (alone where that would exceed its 6). Each pair's unpacked weights (2 pixels' bytes) go to the plan's
+// unpacking scratch on the Cortex-M4, and ahead of the pixels in `local` on
+// the Cortex-M7 (DTCM, where its D-cache cannot evict them; pair4_* reads
+// 12 bytes past them). False: not taken, nothing done.
 inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K,
                       int32_t nch, const int32_t* bias_eff, const GemmOut& o,
-                      int8_t* const* outs, OutConst* oc, int32_t* xbuf, int32_t fit,
-                      int32_t* pw, uint32_t pw_bytes) {
+                      int8_t* const* outs, OutConst* oc, int32_t* local, uint32_t room,
+                      int32_t* scratch, uint32_t scratch_bytes) {
+  constexpr int32_t S = kPairSubPixels;
   const int32_t upb = unpacked_pixel_bytes(K);
-  const int32_t most = fit / 3 * 3;
-  const int32_t rest = npix % 3 == 0 ? 0 : npix % 3 + 3;
+#if defined(TINYOPS_CORTEX_M7)
+  (void)scratch;
+  (void)scratch_bytes;
+  const uint32_t pw_bytes = 2u * static_cast<uint32_t>(upb) + 16u;
+  if (room < pw_bytes) return false;
+  int32_t* const pw = local;
+  int32_t* const xbuf = local + pw_bytes / 4;
+  const int32_t fit = static_cast<int32_t>((room - pw_bytes) / static_cast<uint32_t>(upb));
+#else
+  if (scratch_bytes < 2u * static_cast<uint32_t>(upb)) return false;
+  int32_t* const pw = scratch;
+  int32_t* const xbuf = local;
+  const int32_t fit = static_cast<int32_t>(room / static_cast<uint32_t>(upb));
+#endif
+  const int32_t most = fit / S * S;
+  const int32_t r = npix % S;
+  const int32_t rest = r == 0 ? 0 : r + S <= kGemmMaxPixels ? r + S : r;
   const int32_t paired = npix - rest;
-  if (most < kPairMinPixels || paired < kPairMinPixels || pw_bytes < 2u * upb || nch < 2) {
-    return false;
-  }
+  if (most < kPairMinPixels || paired < kPairMinPixels || nch < 2) return false;
   const OutOp op = out_op(o.output_offset, o.act_min, o.act_max, /*plain=*/true);
   if (!op.ok) return false;
-  const int32_t subs = paired / 3, sub_words = 6 * ((K + 3) >> 2);
-  // Blocks of nearly equal numbers of 3-pixel blocks.
-  const int32_t nblocks = (subs + most / 3 - 1) / (most / 3);
+  const int32_t subs = paired / S, sub_words = 2 * S * ((K + 3) >> 2);
+  // Blocks of nearly equal numbers of sub-blocks.
+  const int32_t nblocks = (subs + most / S - 1) / (most / S);
   const int32_t base = subs / nblocks, extra = subs % nblocks;
   const bool once = nblocks == 1 && rest == 0;
   if (once) {
-    for (int32_t b = 0; b < subs; ++b) src.unpack(src.ctx, 3 * b, 3, K, xbuf + sub_words * b);
+    for (int32_t b = 0; b < subs; ++b) src.unpack(src.ctx, S * b, S, K, xbuf + sub_words * b);
   }
   int8_t* ob[kGemmMaxPixels];
   const auto body = [&](int32_t cb, int32_t nc, const OutStage& s, const int8_t* wb) {
@@ -353,10 +373,10 @@ inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int3
     for (int32_t b = 0; b < nblocks; ++b) {
       const int32_t n = base + (b < extra ? 1 : 0);
       if (!once) {
-        for (int32_t j = 0; j < n; ++j) src.unpack(src.ctx, p0 + 3 * j, 3, K, xbuf + sub_words * j);
+        for (int32_t j = 0; j < n; ++j) src.unpack(src.ctx, p0 + S * j, S, K, xbuf + sub_words * j);
       }
       dispatch_pairs(op.kind, xbuf, n, wb, K, nc, bias_eff + cb, s, outs + p0, cb, pw);
-      p0 += 3 * n;
+      p0 += S * n;
     }
     if (rest) {
       src.unpack(src.ctx, p0, rest, K, xbuf);
@@ -394,8 +414,8 @@ inline void gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K
   }
   const uint32_t fit = room / static_cast<uint32_t>(unpacked_pixel_bytes(K));
 #if TINYOPS_ARM_GEMM_PAIRS
-  if (xbuf == local && pair_gemm(src, npix, w, K, nch, bias_eff, o, outs, oc, local,
-                                 static_cast<int32_t>(fit), scratch, xbuf_bytes)) {
+  if (xbuf == local &&
+      pair_gemm(src, npix, w, K, nch, bias_eff, o, outs, oc, local, room, scratch, xbuf_bytes)) {
     return;
   }
 #else

@@ -27,14 +27,16 @@ constexpr int32_t kGemmMaxPixels = 6;
 // Unpacked-pixel bytes gemm() keeps on the stack, more than the plan's
 // scratch (gemm_layout.h's kUnpackedBytes, 6 KiB: 3 pixels at K = 960, the
 // deepest 1x1 convolutions of the zoo's MobileNets, 25 pixels at 5x5). The
-// M7 (16 KiB of DTCM stack) keeps 5 such pixels, about 10 % fewer cycles per
-// MAC than 3; the M4 (32 KiB of its CCM, ports/stm32f469/port.cmake) 12, so
-// deep rows too take the channel-pair blocks (gemm_pair_dsp.h), which need
-// 9 or more.
+// ports keep the main stack in tightly coupled RAM (ports/*/port.cmake) so
+// that deep rows too take the channel-pair blocks (gemm_pair_dsp.h): the
+// M7's 24 KiB of DTCM hold a channel pair's unpacked weights and 8 such
+// pixels (19 KiB; its SRAM budget is unchanged), the M4's 52 KiB of CCM
+// 21 pixels (40 KiB: one block for a 5x5 layer's 20 paired pixels, so each
+// pair's weights are unpacked once).
 #if defined(TINYOPS_CORTEX_M7)
-constexpr uint32_t kGemmStackUnpackedBytes = 9600;
+constexpr uint32_t kGemmStackUnpackedBytes = 19456;
 #else
-constexpr uint32_t kGemmStackUnpackedBytes = 24576;
+constexpr uint32_t kGemmStackUnpackedBytes = 40960;
 #endif
 
 // Bytes of one pixel's unpacked activations: ceil(K / 4) groups of two words.
@@ -71,7 +73,7 @@ inline void expand_aligned_groups(const int8_t* x, int32_t* d, int32_t n, int32_
   register int32_t r2 __asm__("r2");
   register int32_t r3 __asm__("r3");
   int32_t t;
-  __asm__ volatile("1:\n\t"
+  __asm__ volatile(".p2align 2\n\t1:\n\t"
                    "ldmia  %[x]!, {r0-r3}\n\t" TINYOPS_XP_STORE("r0") TINYOPS_XP_STORE("r1")
                        TINYOPS_XP_STORE("r2") TINYOPS_XP_STORE("r3")
                    "subs   %[n], %[n], #1\n\t"
@@ -242,7 +244,7 @@ struct PxDot;
 #define TINYOPS_PX_ASM(P, FIRST, END, WEND)                                                    \
   __asm__ volatile(FIRST END                                                                   \
                    "beq    2f\n\t"                                                             \
-                   "1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P) END                        \
+                   ".p2align 2\n\t1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P) END                        \
                    "bne    1b\n\t"                                                             \
                    "2:\n\t"                                                                    \
                    : TINYOPS_PX_OPS##P, [xp] "+r"(xp), [wp] "+r"(wp), [we] "=&r"(we),          \
