@@ -15,8 +15,8 @@ set(TINYOPS_BOARD_SOURCES ${CMAKE_CURRENT_LIST_DIR}/board.cc ${TINYOPS_STM32_SOU
 # 320 KB SRAM: FASTRAM = the first 24 KB of DTCM (the stack, where the M7
 # GEMM keeps up to 19 KiB of unpacked pixels and weights), SRAM = the other
 # 296 KB (the planner's 288 KB budget, firmware data, allocator pool: the
-# 32 KB boards.py reserves hold the stack and 8 KB of firmware data). SDRAM is seen at
-# 0x60000000 after the FMC bank swap (Normal, cacheable memory).
+# 32 KB boards.py reserves hold the stack and 8 KB of firmware data). SDRAM
+# is seen at 0x60000000 after the FMC bank swap (Normal, cacheable memory).
 set(TINYOPS_BOARD_FLASH_ORIGIN 0x08000000)
 set(TINYOPS_BOARD_FLASH_LENGTH 1048576)
 set(TINYOPS_BOARD_FAST_ORIGIN 0x20000000)

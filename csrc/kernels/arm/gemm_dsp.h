@@ -328,9 +328,10 @@ inline void for_channel_blocks(const GemmSource& src, int32_t npix, const int8_t
 // gemm() on the pair path when it pays: pixels in blocks of whole S-pixel
 // sub-blocks (S = kPairSubPixels; as many as fit the stack buffer `local`),
 // at least kPairMinPixels a block; the last npix % S pixels with S more by
-// one block of the P-pixel path (alone where that would exceed its 6). Each pair's unpacked weights (2 pixels' bytes) go to the plan's
-// unpacking scratch on the Cortex-M4, and ahead of the pixels in `local` on
-// the Cortex-M7 (DTCM, where its D-cache cannot evict them; pair4_* reads
+// one block of the P-pixel path (alone where that would exceed its 6). Each
+// pair's unpacked weights (2 pixels' bytes) go to the plan's unpacking
+// scratch on the Cortex-M4, and ahead of the pixels in `local` on the
+// Cortex-M7 (DTCM, where its D-cache cannot evict them; its pair4_* reads
 // 12 bytes past them). False: not taken, nothing done.
 inline bool pair_gemm(const GemmSource& src, int32_t npix, const int8_t* w, int32_t K,
                       int32_t nch, const int32_t* bias_eff, const GemmOut& o,

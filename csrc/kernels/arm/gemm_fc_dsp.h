@@ -46,7 +46,8 @@ namespace arm_kernels {
 // 64 depths a loop iteration. Out of line: its 13 live registers (4 of them
 // fixed) leave the allocator no room inside a caller.
 #define TINYOPS_FC_LOOP(LD)                                                                    \
-  __asm__ volatile(".p2align 2\n\t1:\n\t" TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)        \
+  __asm__ volatile(".p2align 2\n\t"                                                            \
+                   "1:\n\t" TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)        \
                        TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)             \
                            TINYOPS_FC_STEP(LD) TINYOPS_FC_STEP(LD)                             \
                    "cmp    %[xp], %[xend]\n\t"                                                \
@@ -159,7 +160,7 @@ struct Fc3Frame {
         "ldr    ip, [sp, #16]\n\t"                                              \
         "add    r8, r7, ip\n\t"                                                 \
         "add    r9, r8, ip\n\t"                                                 \
-        ".p2align 2\n\t3:\n\t"                                                                \
+        ".p2align 2\n\t3:\n\t"                                                  \
         "ldr    r10, [sp, #20]\n\t"                                             \
         "ldmia  r10!, {r4-r6}\n\t"                                              \
         "str    r10, [sp, #20]\n\t"                                             \
@@ -167,7 +168,7 @@ struct Fc3Frame {
         "ldr    ip, [sp, #4]\n\t"                                               \
         "cmp    lr, ip\n\t"                                                     \
         "beq    2f\n\t"                                                         \
-        ".p2align 2\n\t1:\n\t" TINYOPS_FC3_STEP8                                              \
+        ".p2align 2\n\t1:\n\t" TINYOPS_FC3_STEP8                                \
         "ldr    ip, [sp, #4]\n\t"                                               \
         "cmp    lr, ip\n\t"                                                     \
         "bne    1b\n\t"                                                         \

@@ -51,7 +51,7 @@ namespace arm_kernels {
   "ldr    r9, [lr, #(" W1 ")]\n\t"
 // The odd half of the group X bytes past ip (weights W past lr), loading the
 // next group's even half.
-#define TINYOPS_PAIR4_ODD(X, W)                                                                \
+#define TINYOPS_PAIR4_ODD(X, W) \
   TINYOPS_PAIR4_HALF(X "+12", X "+20", X "+28", X "+32", W "+16", W "+24")
 // The group X bytes past ip, weights W bytes past lr (pw: we0, wo0, we1, wo1).
 #define TINYOPS_PAIR4_GROUP(X, W) \
@@ -75,9 +75,9 @@ namespace arm_kernels {
   "smlad  r4, r11, r9, r4\n\t"           \
   "ldr    r9, [lr, #12]\n\t" TINYOPS_PAIR4_ODD("0", "0")
 // The first group's pixel 1 word and weight words, loaded ahead.
-#define TINYOPS_PAIR4_PROLOGUE   \
-  "ldr    r8, [lr]\n\t"        \
-  "ldr    r9, [lr, #8]\n\t"    \
+#define TINYOPS_PAIR4_PROLOGUE \
+  "ldr    r8, [lr]\n\t"       \
+  "ldr    r9, [lr, #8]\n\t"   \
   "ldr    r10, [ip, #8]\n\t"
 #else
 // One half of a depth group: the channels' weight words W0 / W1 and the
@@ -149,9 +149,10 @@ namespace arm_kernels {
   TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_SIGN, a, b, c, d)                                  \
   TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_QADD, a, b, c, d)                                  \
   TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_SHIFT, a, b, c, d)
-#define TINYOPS_PAIR4_OUT_HIGH(a, b, c, d) \
-  TINYOPS_PAIR4_REQ(a, b, c, d)            \
-  TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_SUB, a, b, c, d) TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_SSAT, a, b, c, d)
+#define TINYOPS_PAIR4_OUT_HIGH(a, b, c, d)             \
+  TINYOPS_PAIR4_REQ(a, b, c, d)                        \
+  TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_SUB, a, b, c, d)    \
+  TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_SSAT, a, b, c, d)
 #define TINYOPS_PAIR4_OUT_RANGE(a, b, c, d) \
   TINYOPS_PAIR4_OUT_HIGH(a, b, c, d) TINYOPS_PAIR4_EACH(TINYOPS_PAIR4_ADD, a, b, c, d)
 #define TINYOPS_PAIR4_OUT_PLAIN(a, b, c, d) \

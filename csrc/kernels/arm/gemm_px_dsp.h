@@ -244,7 +244,7 @@ struct PxDot;
 #define TINYOPS_PX_ASM(P, FIRST, END, WEND)                                                    \
   __asm__ volatile(FIRST END                                                                   \
                    "beq    2f\n\t"                                                             \
-                   ".p2align 2\n\t1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P) END                        \
+                   ".p2align 2\n\t1:\n\t" TINYOPS_PX_GROUP(P) TINYOPS_PX_GROUP(P) END          \
                    "bne    1b\n\t"                                                             \
                    "2:\n\t"                                                                    \
                    : TINYOPS_PX_OPS##P, [xp] "+r"(xp), [wp] "+r"(wp), [we] "=&r"(we),          \

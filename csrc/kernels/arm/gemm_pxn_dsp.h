@@ -220,7 +220,7 @@ struct PxFrame {
         "add    r7, sp, #28\n\t"                                                 \
         "stmia  r7, {r1-r6}\n\t"                                                 \
         "mov    lr, r5\n\t"                                                      \
-        ".p2align 2\n\t3:\n\t"                                                                 \
+        ".p2align 2\n\t3:\n\t"                                                   \
         "ldr    r0, [sp, #36]\n\t"                                               \
         "ldr    r4, [r0], #4\n\t"                                                \
         "str    r0, [sp, #36]\n\t"                                               \
@@ -228,7 +228,7 @@ struct PxFrame {
         "ldr    r0, [sp, #24]\n\t"                                               \
         "cmp    ip, r0\n\t"                                                      \
         "beq    2f\n\t"                                                          \
-        ".p2align 2\n\t1:\n\t" TINYOPS_PXN_GROUP4(P)                                           \
+        ".p2align 2\n\t1:\n\t" TINYOPS_PXN_GROUP4(P)                             \
         "ldr    r0, [sp, #24]\n\t"                                               \
         "cmp    ip, r0\n\t"                                                      \
         "bne    1b\n\t"                                                          \
